@@ -1,0 +1,253 @@
+"""Text preparation for Swedish and English free-text answers.
+
+Everything here works offline: nltk's downloadable data (punkt, stopwords) is not used, only its
+regex tokenizer and Snowball stemmers, and stop words come from the ``stop-words`` package.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from nltk.stem.snowball import SnowballStemmer
+from nltk.tokenize import RegexpTokenizer
+from stop_words import get_stop_words
+
+SUPPORTED_LANGUAGES = ("sv", "en")
+_SNOWBALL_NAMES = {"sv": "swedish", "en": "english"}
+
+# Words that the generic stop-word lists drop but that carry the respondent's opinion or the
+# direction of a wish in a consultation ("bättre kollektivtrafik", "inte fler vindkraftverk",
+# "mer pengar till skolan"). Dropping them would erase exactly what the review wants to hear.
+OPINION_WORDS: dict[str, frozenset[str]] = {
+    "sv": frozenset(
+        ["bra", "dålig", "dåligt", "dåliga", "bättre", "bäst", "sämre", "sämst", "värre", "inte", "icke", "ej", "aldrig", "ingen", "inget", "inga", "ingenting", "mer", "mera", "mest", "mindre", "minst", "fler", "flera", "färre", "viktig", "viktigt", "viktiga", "viktigare", "viktigast", "stor", "stora", "stort", "större", "störst", "liten", "litet", "lilla", "små", "mindre", "god", "goda", "gott", "godare", "godast", "fin", "hög", "högre", "högst", "långsam", "långsamt", "långsammare", "långt", "länge", "längre", "lätt", "lättare", "svår", "svårt", "enkel", "enkelt", "enkla", "tidig", "tidigt", "tidigare", "sent", "senare", "nödvändig", "nödvändigt", "nödvändiga", "måste", "behöva", "behövs", "behövde", "gärna", "hellre", "tack", "ursäkt", "förlåt", "möjlig", "möjligt"]
+    ),
+    "en": frozenset(
+        ["good", "bad", "better", "best", "worse", "worst", "not", "no", "nor", "never", "none", "nothing", "more", "most", "less", "least", "few", "fewer", "very", "too", "only", "must", "should", "cannot", "can't", "couldn't", "wouldn't", "shouldn't", "isn't", "wasn't", "weren't", "aren't", "don't", "doesn't", "didn't", "won't", "hasn't", "haven't", "hadn't", "against"]
+    ),
+}
+
+# Tokens produced by normalise() for things that are not words; never features on their own.
+PLACEHOLDER_TOKENS = frozenset({"url", "epost", "num"})
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_TOKENIZER = RegexpTokenizer(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def normalise(text: object) -> str:
+    """NFKC-normalise, lower-case, and replace URLs, e-mail addresses and numbers by placeholders."""
+    if not isinstance(text, str):
+        return ""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _URL.sub(" url ", text)
+    text = _EMAIL.sub(" epost ", text)
+    return _NUMBER.sub(" num ", text)
+
+
+def tokenise(text: str) -> list[str]:
+    """Split normalised text into word tokens (letters only; hyphenated parts become separate)."""
+    return _TOKENIZER.tokenize(text)
+
+
+@lru_cache(maxsize=8)
+def stop_words(lang: str) -> frozenset[str]:
+    """The maintained stop-word list for ``lang`` minus the opinion words (see OPINION_WORDS)."""
+    words = {w.lower() for w in get_stop_words(_SNOWBALL_NAMES.get(lang, lang))}
+    return frozenset(words - OPINION_WORDS.get(lang, frozenset()))
+
+
+@lru_cache(maxsize=1)
+def _language_profiles() -> dict[str, frozenset[str]]:
+    """Stop words per language: the most frequent words, enough to tell languages apart."""
+    profiles = {}
+    for name in ("swedish", "english", "norwegian", "danish", "german", "french", "spanish", "finnish",
+                 "dutch", "italian", "portuguese", "polish"):
+        profiles[name] = frozenset(w.lower() for w in get_stop_words(name))
+    return profiles
+
+
+_SWEDISH_LETTERS = re.compile("[åäö]")
+
+
+def detect_language(text: object) -> str:
+    """Return "sv", "en" or "other" from stop-word overlap, without any downloaded model.
+
+    Ties and texts with no function words fall back to letters: å/ä/ö suggest Swedish, plain
+    ASCII words suggest nothing, so such a text is "other".
+    """
+    tokens = tokenise(normalise(text))
+    if not tokens:
+        return "other"
+    scores = {name: sum(t in words for t in tokens) for name, words in _language_profiles().items()}
+    # Swedish letters are strong evidence in short answers ("Bättre vägar!").
+    scores["swedish"] += 2 * len(_SWEDISH_LETTERS.findall(" ".join(tokens)))
+    best = max(scores, key=lambda name: (scores[name], name in ("swedish", "english")))
+    if scores[best] == 0:
+        return "other"
+    return {"swedish": "sv", "english": "en"}.get(best, "other")
+
+
+def dominant_language(texts: Iterable[object]) -> str:
+    """The most common detected language of a sample of texts; "sv" when nothing is detected."""
+    counts = {"sv": 0, "en": 0, "other": 0}
+    for i, text in enumerate(texts):
+        if i >= 2000:
+            break
+        counts[detect_language(text)] += 1
+    if counts["sv"] == 0 and counts["en"] == 0:
+        return "sv"
+    return "sv" if counts["sv"] >= counts["en"] else "en"
+
+
+@lru_cache(maxsize=4)
+def _stemmer(lang: str) -> SnowballStemmer:
+    return SnowballStemmer(_SNOWBALL_NAMES[lang])
+
+
+@lru_cache(maxsize=200_000)
+def stem(token: str, lang: str) -> str:
+    """Snowball stem of one token, cached: the stemmer costs microseconds and tokens repeat a lot."""
+    if lang not in _SNOWBALL_NAMES:
+        return token
+    return _stemmer(lang).stem(token)
+
+
+# --- Swedish compounds --------------------------------------------------------------------------
+
+_LINKING = ("s", "es", "e", "a", "u", "o", "")
+# sv_SE.aff: X begins a compound as is; v, f, s, u, i begin it with a linking -s/-es (which
+# split_compound tries itself); t changes the ending (gymnasium -> gymnasie-, tavla -> tavel-).
+_BEGIN_FLAGS = frozenset("Xvfsui")
+_T_RULES = (("la", "el"), ("ma", ""), ("me", ""), ("ra", "er"), ("er", "ra"), ("le", "el"), ("um", "e"),
+            ("el", "la"))
+_MIN_PART = 3
+
+
+def _hunspell_paths() -> list[Path]:
+    """Where the ``hunspell-sv`` package (PyPI) or Debian's hunspell-sv puts sv_SE.dic."""
+    roots = [Path(sys.prefix) / "share" / "hunspell", Path("/usr/share/hunspell")]
+    return [root / "sv_SE.dic" for root in roots if (root / "sv_SE.dic").exists()]
+
+
+@lru_cache(maxsize=1)
+def swedish_lexicon() -> tuple[frozenset[str], frozenset[str]]:
+    """Words that may start and end a compound, read from the Swedish Hunspell dictionary.
+
+    The dictionary's own compound flags (COMPOUNDBEGIN X, COMPOUNDEND Y in sv_SE.aff) say which
+    words can take part in a compound. Returns two empty sets when no dictionary is installed;
+    compound splitting then does nothing and character n-grams carry compounds alone.
+    """
+    paths = _hunspell_paths()
+    if not paths:
+        return frozenset(), frozenset()
+    begin, end = set(), set()
+    with paths[0].open(encoding="utf-8", errors="replace") as lines:
+        next(lines, None)  # first line is the entry count
+        for line in lines:
+            word, _, flags = line.strip().partition("/")
+            if len(word) < _MIN_PART or not word.isalpha() or not word.islower():
+                continue
+            if _BEGIN_FLAGS.intersection(flags):
+                begin.add(word)
+            if "t" in flags:
+                begin.update(word[: -len(old)] + new for old, new in _T_RULES if word.endswith(old))
+            if "Y" in flags or not flags:
+                end.add(word)
+    return frozenset(begin), frozenset(end)
+
+
+def _known_end(part: str, end_words: frozenset[str]) -> bool:
+    """Is ``part`` a compound head, allowing inflected forms (trafiken, boendet, vägarna)?"""
+    if part in end_words:
+        return True
+    for suffix in ("arna", "orna", "erna", "na", "en", "et", "an", "ar", "er", "or", "n", "t", "s", "a"):
+        if part.endswith(suffix) and part[: -len(suffix)] in end_words:
+            return True
+    return False
+
+
+@lru_cache(maxsize=200_000)
+def split_compound(word: str) -> tuple[str, ...]:
+    """Split a Swedish compound into its parts (kollektivtrafiken -> kollektiv, trafiken).
+
+    Only words of 8 letters or more are tried. Among the splits whose first part may begin a
+    compound and whose rest is a known head (possibly itself a compound), the one with the
+    longest shortest part wins, which avoids splits like "barnmorska" -> barn + morska.
+    Returns ``(word,)`` when no split is found.
+    """
+    begin, end = swedish_lexicon()
+    if len(word) < 8 or not begin:
+        return (word,)
+    best: tuple[str, ...] = (word,)
+    best_score = 0
+    for cut in range(_MIN_PART, len(word) - _MIN_PART + 1):
+        head, rest = word[:cut], word[cut:]
+        if head not in begin:
+            continue
+        for link in _LINKING:
+            if link and not rest.startswith(link):
+                continue
+            tail = rest[len(link):]
+            if len(tail) < _MIN_PART + 1:
+                continue
+            parts = (head, tail) if _known_end(tail, end) else None
+            if parts is None and len(tail) >= 8:
+                sub = split_compound(tail)
+                parts = (head, *sub) if len(sub) > 1 else None
+            if parts is None:
+                continue
+            score = min(len(p) for p in parts)
+            if score > best_score:
+                best, best_score = parts, score
+    return best
+
+
+# --- The analyzer used by the vectorisers -------------------------------------------------------
+
+
+class Analyzer:
+    """Turn one answer into stemmed content terms (plus compound parts for Swedish).
+
+    A plain class (not a closure) so that fitted vectorisers pickle. ``lang`` is "sv", "en" or
+    "auto" (detected per answer).
+    """
+
+    def __init__(self, lang: str = "auto", compounds: bool = True):
+        self.lang = lang
+        self.compounds = compounds
+
+    def language_of(self, text: str) -> str:
+        if self.lang != "auto":
+            return self.lang
+        detected = detect_language(text)
+        return detected if detected in SUPPORTED_LANGUAGES else "sv"
+
+    def content_tokens(self, text: object) -> tuple[str, list[str]]:
+        """Language and the normalised tokens that are not stop words."""
+        norm = normalise(text)
+        tokens = tokenise(norm)
+        lang = self.language_of(norm) if tokens else (self.lang if self.lang != "auto" else "sv")
+        stops = stop_words(lang)
+        return lang, [t for t in tokens if t not in stops and t not in PLACEHOLDER_TOKENS and len(t) > 1]
+
+    def __call__(self, text: object) -> list[str]:
+        lang, tokens = self.content_tokens(text)
+        terms = []
+        for token in tokens:
+            terms.append(stem(token, lang))
+            if self.compounds and lang == "sv":
+                parts = split_compound(token)
+                if len(parts) > 1:
+                    terms.extend(stem(part, lang) for part in parts)
+        return terms
+
+    def clean_text(self, text: object) -> str:
+        """Content tokens joined by spaces: the input for character n-grams."""
+        return " ".join(self.content_tokens(text)[1])

@@ -1,0 +1,202 @@
+"""The FastAPI application: middleware, error pages, static files and each domain's routes."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from asgi_csrf import asgi_csrf
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from consult.config import PROJECT_ROOT, get_settings
+from consult.core.i18n import _
+from consult.core.middleware import BodyLimitMiddleware, LanguageMiddleware, SecurityHeadersMiddleware
+from consult.core.templating import render
+from consult.db import get_engine
+from consult.responses.drafts import save_draft_updates
+from consult.responses.service import store_responses
+from consult.responses.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = PROJECT_ROOT / "static"
+NODE_MODULES = PROJECT_ROOT / "node_modules"
+# Front-end packages installed from npm at set-up time, served from node_modules, never committed.
+VENDOR_FILES = {
+    "htmx.min.js": NODE_MODULES / "htmx.org" / "dist" / "htmx.min.js",
+    "axe.min.js": NODE_MODULES / "axe-core" / "axe.min.js",
+    "swagger-ui-bundle.js": NODE_MODULES / "swagger-ui-dist" / "swagger-ui-bundle.js",
+    "swagger-ui.css": NODE_MODULES / "swagger-ui-dist" / "swagger-ui.css",
+}
+
+
+def _session_factory() -> Session:
+    return Session(get_engine(), expire_on_commit=False)
+
+
+writer = BatchWriter(_session_factory, {"response": store_responses, "draft": save_draft_updates})
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+    await writer.start()
+    try:
+        yield
+    finally:
+        await writer.stop()
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def _error_page(request: Request, status: int, detail: str | None = None) -> Response:
+    titles = {
+        400: _("The request could not be read"),
+        403: _("You do not have access to this page"),
+        404: _("The page could not be found"),
+        405: _("That is not possible here"),
+        409: _("There is a conflict"),
+        413: _("The request is too large"),
+        422: _("Check the information you entered"),
+        429: _("Too many attempts"),
+    }
+    title = titles.get(status, _("Something went wrong"))
+    if _wants_json(request):
+        return JSONResponse({"detail": detail or title}, status_code=status)
+    return render(request, "errors/error.html", {"title": title, "detail": detail, "status": status}, status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found",) else None
+        response = _error_page(request, exc.status_code, detail)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")),
+                "code": err.get("type", "invalid"),
+                "message": err.get("msg", ""),
+            }
+            for err in exc.errors()
+        ]
+        if _wants_json(request):
+            return JSONResponse({"detail": _("The request is not valid."), "errors": errors}, status_code=422)
+        return _error_page(request, 400, _("The form could not be read. Go back and try again."))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        return _error_page(request, 500)
+
+
+def _install_static(app: FastAPI) -> None:
+    app.mount("/static/app", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.get("/static/vendor/{name}", include_in_schema=False)
+    async def vendor(name: str) -> Response:
+        path = VENDOR_FILES.get(name)
+        if path is None or not path.exists():
+            return Response(status_code=404)
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        has_local = VENDOR_FILES["swagger-ui-bundle.js"].exists()
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="consult API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js" if has_local else None or "",
+            swagger_css_url="/static/vendor/swagger-ui.css" if has_local else "",
+            swagger_favicon_url="/static/app/favicon.svg",
+        )
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="consult",
+        summary="Consultation and survey platform for regional development strategies",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    _install_error_handlers(app)
+    _install_static(app)
+
+    from consult.home.routes import router as home_router
+    from consult.surveys.api import router as survey_api
+    from consult.surveys.routes import router as survey_pages
+
+    app.include_router(home_router)
+    app.include_router(survey_pages)
+    app.include_router(survey_api)
+    return app
+
+
+class _EveryPath:
+    """asgi-csrf skips requests without cookies unless their path is 'always protected':
+    we protect every path, so a forged form post cannot slip through by sending no cookie."""
+
+    def __contains__(self, _path: object) -> bool:
+        return True
+
+
+def _skip_csrf(scope: dict) -> bool:
+    # The JSON API takes no cookies for authority and is called by other programs.
+    return scope.get("path", "").startswith("/api/")
+
+
+async def _csrf_failed(scope, send, message_id) -> None:  # type: ignore[no-untyped-def]
+    from consult.core import i18n
+
+    language = scope.get("state", {}).get("language", "sv")
+    text = i18n.gettext_for(
+        language, "The form has expired or was sent from elsewhere. Go back, reload the page and try again."
+    )
+    body = (
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8"><title>403</title>'
+        f'<link rel="stylesheet" href="/static/app/consult.css"></head><body><main class="container">'
+        f"<h1>403</h1><p>{text}</p></main></body></html>"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def build_asgi_app():  # type: ignore[no-untyped-def]
+    """The app wrapped in its outer middlewares; this is what servers run."""
+    settings = get_settings()
+    inner = create_app()
+    protected = asgi_csrf(
+        inner,
+        signing_secret=settings.secret_key,
+        always_protect=_EveryPath(),
+        skip_if_scope=_skip_csrf,
+        cookie_secure=settings.https,
+        send_csrf_failed=_csrf_failed,
+    )
+    limited = BodyLimitMiddleware(
+        protected, settings.max_body_bytes, upload_paths={"/admin/": 12_000_000, "/r/": 12_000_000}
+    )
+    return SecurityHeadersMiddleware(LanguageMiddleware(limited), https=settings.https)
+
+
+app = build_asgi_app()

@@ -1,0 +1,175 @@
+"""Small ASGI middlewares: language of the request, security headers, request size limit."""
+
+from __future__ import annotations
+
+import json
+from http.cookies import SimpleCookie
+
+from consult.core import i18n
+
+ASGIApp = object
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+# Swagger UI at /docs boots with an inline script of FastAPI's.
+DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
+
+
+def _header(scope: dict, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers") or []:
+        if key == name:
+            return value
+    return None
+
+
+def _query_language(scope: dict) -> str | None:
+    from urllib.parse import parse_qs
+
+    query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
+    values = query.get("lang")
+    return values[-1] if values else None
+
+
+class LanguageMiddleware:
+    """?lang=en switches the interface language and remembers it in a cookie; Swedish otherwise."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from_query = _query_language(scope)
+        cookie = SimpleCookie()
+        raw_cookie = _header(scope, b"cookie")
+        if raw_cookie:
+            try:
+                cookie.load(raw_cookie.decode("latin-1"))
+            except Exception:  # noqa: BLE001 - a broken cookie header means no preference
+                cookie = SimpleCookie()
+        chosen = from_query or (cookie["lang"].value if "lang" in cookie else None)
+        language = i18n.normalise_language(chosen)
+        token = i18n.current_language.set(language)
+        scope.setdefault("state", {})["language"] = language
+        remember = from_query is not None and i18n.normalise_language(from_query) == from_query[:2].lower()
+
+        async def send_with_cookie(message) -> None:  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start" and remember:
+                headers = list(message.get("headers") or [])
+                headers.append((b"set-cookie", f"lang={language}; Path=/; Max-Age=31536000; SameSite=Lax".encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_cookie)
+        finally:
+            i18n.current_language.reset(token)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app, https: bool = False) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.https = https
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        csp = DOCS_CSP if path in ("/docs", "/redoc") else CSP
+
+        async def send_with_headers(message) -> None:  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {k.lower() for k, _ in headers}
+                extra = [
+                    (b"content-security-policy", csp.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+                ]
+                if self.https:
+                    extra.append((b"strict-transport-security", b"max-age=31536000"))
+                headers.extend((k, v) for k, v in extra if k not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over the limit with 413 before anything reads them."""
+
+    def __init__(self, app, max_bytes: int, upload_paths: dict[str, int] | None = None) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.max_bytes = max_bytes
+        self.upload_paths = upload_paths or {}
+
+    def _limit(self, path: str) -> int:
+        for prefix, limit in self.upload_paths.items():
+            if path.startswith(prefix):
+                return limit
+        return self.max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope.get("path", ""))
+        content_type = (_header(scope, b"content-type") or b"").lower()
+        if content_type.startswith(b"multipart/form-data") and b"boundary=" not in content_type:
+            await _send_json(send, 400, {"detail": "multipart/form-data without a boundary"})
+            return
+        length = _header(scope, b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > limit
+            except ValueError:
+                too_big = False
+            if too_big:
+                await _send_413(scope, send, limit)
+                return
+        received = 0
+
+        async def counting_receive():  # type: ignore[no-untyped-def]
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except BodyTooLarge:
+            await _send_413(scope, send, limit)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _send_413(scope: dict, send, limit: int) -> None:  # type: ignore[no-untyped-def]
+    message = i18n.gettext_for(
+        scope.get("state", {}).get("language", "sv"), "The request is too large (at most %(size)s)."
+    ) % {"size": f"{limit // 1_000_000} MB"}
+    await _send_json(send, 413, {"detail": message})
+
+
+async def _send_json(send, status: int, payload: dict) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

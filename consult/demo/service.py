@@ -1,0 +1,194 @@
+"""The demo consultation: Västernorrland's 2025 strategy review with a resident survey and
+generated responses. Loading it twice changes nothing: every row has a stable key, and demo
+responses have client UUIDs derived from their number."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlmodel import Session, func, select
+
+from consult.demo.texts import attractive_answer, change_answer
+from consult.responses.models import Channel, Response
+from consult.responses.service import NewResponse, store_responses
+from consult.strategy import service as strategy
+from consult.surveys.models import Survey
+from consult.surveys.schema import ChoiceSpec, PageSpec, QuestionSpec, SurveySpec
+from consult.surveys.service import load_spec, save_survey
+from consult.surveys.standard import standard_choices
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "vasternorrland.yaml"
+DEMO_NAMESPACE = uuid.UUID("6f1f8a52-4c57-4a7e-9a43-3c0b7c1e2d10")
+
+
+def read_fixture(path: Path = FIXTURE) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def survey_spec_from_fixture(fixture: dict[str, Any], status: str | None = None) -> SurveySpec:
+    municipalities = [(m["code"], m["name"]) for m in fixture["municipalities"]]
+    priorities = [p for area in fixture["strategy"]["goal_areas"] for p in area["priorities"]]
+    data = fixture["survey"]
+    pages = []
+    for page in data["pages"]:
+        questions = []
+        for raw in page["questions"]:
+            raw = dict(raw)
+            choices_from = raw.pop("choices_from", None)
+            raw_choices = raw.pop("choices", None)
+            if choices_from == "priorities":
+                choices = tuple(
+                    ChoiceSpec(code=i, label={"sv": p["sv"], "en": p["en"]}, priority_key=p["key"])
+                    for i, p in enumerate(priorities, start=1)
+                )
+            elif raw_choices:
+                choices = tuple(ChoiceSpec(code=c["code"], label={"sv": c["sv"], "en": c["en"]}) for c in raw_choices)
+            else:
+                choices = standard_choices(raw["type"], municipalities)
+            questions.append(QuestionSpec(choices=choices, **raw))
+        pages.append(PageSpec(title=page.get("title"), questions=tuple(questions)))
+    fields = {k: v for k, v in data.items() if k != "pages"}
+    if status:
+        fields["status"] = status
+    return SurveySpec(pages=tuple(pages), **fields)
+
+
+def ensure_structure(session: Session, fixture: dict[str, Any]) -> Survey:
+    """Strategy versions, municipalities, the review cycle and the survey, each created once."""
+    strategy.upsert_municipalities(session, region=fixture["region"], rows=fixture["municipalities"])
+    versions = {}
+    for version in fixture["versions"]:
+        existing = strategy.version_by_key(session, key=version["key"])
+        versions[version["key"]] = existing or strategy.create_version(
+            session,
+            key=version["key"],
+            name=version["name"],
+            year=version["year"],
+            region=fixture["region"],
+            structure=fixture["strategy"],
+            omit=version.get("omit", []),
+        )
+    cycle_data = fixture["cycle"]
+    cycle = strategy.cycle_by_key(session, key=cycle_data["key"]) or strategy.create_cycle(
+        session,
+        key=cycle_data["key"],
+        name=cycle_data["name"],
+        mandate_period=cycle_data["mandate_period"],
+        current_version_id=versions[cycle_data["current_version"]].id,
+        proposed_version_id=versions[cycle_data["proposed_version"]].id,
+        phases=cycle_data["phases"],
+    )
+    slug = fixture["survey"]["slug"]
+    survey = session.exec(select(Survey).where(Survey.slug == slug)).first()
+    if survey is None:
+        survey = save_survey(
+            session,
+            spec=survey_spec_from_fixture(fixture),
+            cycle_id=cycle.id,
+            strategy_version_id=versions[cycle_data["proposed_version"]].id,
+        )
+    return survey
+
+
+CHANNEL_MIX = [
+    (Channel.web, None, None, 40),
+    (Channel.campaign, "facebook", None, 14),
+    (Channel.campaign, "instagram", None, 7),
+    (Channel.campaign, "affisch-kramfors", None, 3),
+    (Channel.interview_in_person, None, None, 13),
+    (Channel.interview_phone, None, None, 6),
+    (Channel.event, None, "Framtidsdag i Härnösand", 9),
+    (Channel.kiosk, None, "Framtidsdag i Härnösand", 4),
+    (Channel.paper, None, None, 4),
+]
+AGE_WEIGHTS = [12, 15, 16, 17, 17, 14, 9]
+GENDER_WEIGHTS = [51, 45, 2, 2]
+PERIOD_START = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
+PERIOD_DAYS = 105
+
+
+def demo_response(spec: SurveySpec, number: int, populations: dict[int, int]) -> NewResponse:
+    """Demo response number `number`, the same every time it is generated."""
+    rng = random.Random(number * 7919 + 17)
+    municipality = rng.choices(list(populations), weights=list(populations.values()))[0]
+    channel, tag, event, _weight = rng.choices(CHANNEL_MIX, weights=[c[3] for c in CHANNEL_MIX])[0]
+    values: dict[str, Any] = {
+        "kommun": municipality,
+        "alder": rng.choices(range(1, 8), weights=AGE_WEIGHTS)[0],
+        "kon": rng.choices(range(1, 5), weights=GENDER_WEIGHTS)[0],
+    }
+    if rng.random() < 0.8:
+        values["ar_i_lanet"] = float(rng.randint(0, 70))
+    for code, mean in (("mal_plats", 3.6), ("mal_leva", 4.3), ("mal_vaxa", 3.9)):
+        values[code] = None if rng.random() < 0.05 else float(min(5, max(1, round(rng.gauss(mean, 0.9)))))
+    priority_question = spec.by_code["prioriteringar"]
+    codes = [c.code for c in priority_question.choices]
+    favoured = [5, 8, 10, 11, 15, 16]  # towns and countryside, travel, health, rail, business: often chosen
+    weights = [4 if c in favoured else 1 for c in codes]
+    chosen: list[int] = []
+    while len(chosen) < rng.choice([1, 2, 3, 3, 3]):
+        pick = rng.choices(codes, weights=weights)[0]
+        if pick not in chosen:
+            chosen.append(pick)
+    values["prioriteringar"] = sorted(chosen)
+    if rng.random() < 0.9:
+        values["framtidstro"] = (
+            None if rng.random() < 0.07 else float(rng.choices(range(1, 6), weights=[6, 14, 30, 35, 15])[0])
+        )
+    stay = rng.choices([1, 2, 3], weights=[70, 12, 18])[0]
+    values["bo_kvar"] = stay
+    if rng.random() < 0.85:
+        values["forandra"] = change_answer(municipality, rng)[0]
+    if rng.random() < 0.6:
+        values["attraktivt"] = attractive_answer(municipality, rng)[0]
+    if stay == 2 and rng.random() < 0.7:
+        values["flytta_varfor"] = rng.choice(
+            ["jobb", "studier", "Bättre jobb i Stockholm", "Närmare familjen", "Bostad", "Studier i Umeå"]
+        )
+    if rng.random() < 0.85:
+        values["kanal"] = (
+            5
+            if channel in (Channel.interview_in_person, Channel.interview_phone, Channel.event)
+            else rng.choice([1, 1, 2, 3, 4, 6])
+        )
+    values["consent_quote"] = 1 if rng.random() < 0.7 else 2
+    submitted = PERIOD_START + timedelta(minutes=rng.randint(0, PERIOD_DAYS * 24 * 60))
+    return NewResponse(
+        spec=spec,
+        client_uuid=str(uuid.uuid5(DEMO_NAMESPACE, f"{spec.slug}-{number}")),
+        values=values,
+        language="sv" if rng.random() < 0.95 else "en",
+        channel=channel,
+        campaign_tag=tag,
+        event_name=event,
+        started_at=submitted - timedelta(seconds=rng.randint(120, 1500)),
+        submitted_at=submitted,
+        consent_quote=values["consent_quote"] == 1,
+    )
+
+
+def load_demo(session_factory, *, responses: int = 2000, batch: int = 500) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Create the demo consultation and top its survey up to `responses` generated responses."""
+    fixture = read_fixture()
+    with session_factory() as session:
+        survey = ensure_structure(session, fixture)
+        session.commit()
+        spec = load_spec(session, slug=survey.slug)
+        assert spec is not None
+        populations = {m["code"]: m["population"] for m in fixture["municipalities"]}
+    created = 0
+    for start in range(0, responses, batch):
+        items = [demo_response(spec, n, populations) for n in range(start, min(start + batch, responses))]
+        with session_factory() as session:
+            results = store_responses(session, items)
+            session.commit()
+        created += sum(1 for r in results if r.outcome.value == "created")
+    with session_factory() as session:
+        total = session.exec(select(func.count()).select_from(Response).where(Response.survey_id == spec.id)).one()
+    return {"created": created, "total": total}

@@ -1,0 +1,33 @@
+"""Validation errors in words a respondent understands, in their language."""
+
+from __future__ import annotations
+
+from consult.core.i18n import N_, gettext_for
+from consult.responses.validation import FieldError
+
+MESSAGES: dict[str, str] = {
+    "required": N_("Answer this question."),
+    "not_a_choice": N_("Choose one of the options."),
+    "unknown_choice": N_("That option does not exist for this question."),
+    "duplicate_choice": N_("Each option can be chosen only once."),
+    "too_many": N_("Choose at most %(max)s options."),
+    "no_dont_know": N_("Choose a value on the scale."),
+    "scale_range": N_("Choose a value from %(min)s to %(max)s."),
+    "not_a_number": N_("Enter a number, for example 12."),
+    "too_small": N_("Enter a number of at least %(min)s."),
+    "too_large": N_("Enter a number of at most %(max)s."),
+    "not_text": N_("Enter text."),
+    "too_long": N_("Shorten your answer to at most %(max)s characters (now %(length)s)."),
+    "unknown_question": N_("There is no question with this code in the survey."),
+    "unsupported": N_("This question type cannot be answered here."),
+    "rank_invalid": N_("Choose a rank from the list."),
+    "rank_duplicate": N_("Give each option a different rank."),
+}
+
+
+def error_message(error: FieldError, language: str) -> str:
+    template = gettext_for(language, MESSAGES.get(error.kind, MESSAGES["unsupported"]))
+    try:
+        return template % error.params if error.params else template
+    except (KeyError, TypeError, ValueError):
+        return template

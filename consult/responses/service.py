@@ -1,0 +1,208 @@
+"""Storing responses: idempotent by client UUID, all of a response or none of it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from consult.core.fields import utcnow
+from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft
+from consult.responses.validation import Value
+from consult.surveys.models import LIST_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
+from consult.surveys.schema import SurveySpec
+
+
+class Outcome(StrEnum):
+    created = "created"
+    duplicate = "duplicate"  # identical resend: harmless, same receipt
+    conflict = "conflict"  # same client UUID, different content
+
+
+@dataclass
+class NewResponse:
+    spec: SurveySpec
+    client_uuid: str
+    values: dict[str, Value]
+    language: str = "sv"
+    channel: Channel = Channel.web
+    campaign_tag: str | None = None
+    event_name: str | None = None
+    started_at: datetime | None = None
+    submitted_at: datetime = field(default_factory=utcnow)
+    consent_quote: bool | None = None
+    source_hash: str | None = None
+    entered_by_id: int | None = None
+    draft_token: str | None = None  # the page-by-page draft this response completes, deleted with it
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.spec.slug, self.values)
+
+
+@dataclass(frozen=True)
+class Stored:
+    outcome: Outcome
+    receipt: str | None
+    response_id: int | None = None
+
+
+def content_hash(slug: str, values: Mapping[str, Value]) -> str:
+    canonical = json.dumps({"survey": slug, "answers": values}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_token(nbytes: int = 16) -> str:
+    """An unguessable token of nbytes*8 bits (128 by default), readable and URL-safe."""
+    return base64.b32encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
+
+
+def source_hash(*, secret: str, ip: str | None, user_agent: str | None) -> str:
+    """A keyed hash of where an answer came from: spots repeats without keeping the address."""
+    message = f"{ip or ''}\n{user_agent or ''}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def consent_from(spec: SurveySpec, values: Mapping[str, Value]) -> bool | None:
+    """The answer to the survey's consent question, if it has one (code "consent_quote")."""
+    if "consent_quote" not in spec.by_code:
+        return None
+    return values.get("consent_quote") == 1
+
+
+def _answer_row(question_type: QuestionType, value: Value) -> dict[str, object]:
+    row: dict[str, object] = {"choice": None, "number": None, "text": None, "dont_know": False}
+    if question_type in SINGLE_CODE_TYPES:
+        row["choice"] = value
+    elif question_type in (QuestionType.scale, QuestionType.number):
+        row["number"] = value
+        row["dont_know"] = value is None
+    elif question_type in TEXT_TYPES:
+        row["text"] = value
+    return row
+
+
+def store_responses(session: Session, items: Sequence[NewResponse]) -> list[Stored]:
+    """Insert a batch in the session's transaction. Known client UUIDs are answered without writing.
+    Raises IntegrityError if another process inserted one of the UUIDs meanwhile; the caller
+    then retries item by item."""
+    uuids = [item.client_uuid for item in items]
+    existing = {
+        row.client_uuid: row
+        for row in session.execute(
+            select(Response.client_uuid, Response.content_hash, Response.receipt, Response.id).where(
+                Response.client_uuid.in_(uuids)
+            )
+        )
+    }
+    results: list[Stored | None] = []
+    fresh: list[tuple[int, NewResponse]] = []
+    seen_in_batch: dict[str, int] = {}
+    for index, item in enumerate(items):
+        known = existing.get(item.client_uuid)
+        if known is not None:
+            outcome = Outcome.duplicate if known.content_hash == item.content_hash else Outcome.conflict
+            results.append(Stored(outcome, known.receipt if outcome == Outcome.duplicate else None, known.id))
+        elif item.client_uuid in seen_in_batch:
+            results.append(None)  # resolved after the first copy is inserted
+        else:
+            seen_in_batch[item.client_uuid] = index
+            results.append(None)
+            fresh.append((index, item))
+    if fresh:
+        _insert_fresh(session, fresh, results)
+    finished_drafts = [item.draft_token for item in items if item.draft_token]
+    if finished_drafts:
+        session.execute(delete(ResponseDraft).where(ResponseDraft.token.in_(finished_drafts)))
+    for index, item in enumerate(items):
+        if results[index] is None:
+            first = results[seen_in_batch[item.client_uuid]]
+            assert first is not None
+            same = items[seen_in_batch[item.client_uuid]].content_hash == item.content_hash
+            results[index] = (
+                Stored(Outcome.duplicate, first.receipt, first.response_id)
+                if same
+                else Stored(Outcome.conflict, None, first.response_id)
+            )
+    return [r for r in results if r is not None]
+
+
+def _insert_fresh(session: Session, fresh: list[tuple[int, NewResponse]], results: list[Stored | None]) -> None:
+    response_rows = []
+    for _, item in fresh:
+        response_rows.append(
+            {
+                "survey_id": item.spec.id,
+                "client_uuid": item.client_uuid,
+                "content_hash": item.content_hash,
+                "receipt": new_token(),
+                "channel": item.channel.value,
+                "campaign_tag": item.campaign_tag,
+                "event_name": item.event_name,
+                "language": item.language,
+                "started_at": item.started_at,
+                "submitted_at": item.submitted_at,
+                "consent_quote": item.consent_quote,
+                "status": "submitted",
+                "review_state": "received",
+                "source_hash": item.source_hash,
+                "entered_by_id": item.entered_by_id,
+            }
+        )
+    table = Response.__table__
+    inserted = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), response_rows).all()
+    answer_rows: list[dict[str, object]] = []
+    selections: list[list[int]] = []
+    for (index, item), row, (response_id,) in zip(fresh, response_rows, inserted, strict=True):
+        results[index] = Stored(Outcome.created, str(row["receipt"]), response_id)
+        by_code = item.spec.by_code
+        for code, value in item.values.items():
+            question = by_code[code]
+            answer_rows.append(
+                {"response_id": response_id, "question_id": question.id, **_answer_row(question.type, value)}
+            )
+            selections.append(list(value) if question.type in LIST_TYPES and isinstance(value, list) else [])
+    if not answer_rows:
+        return
+    answer_table = Answer.__table__
+    answer_ids = session.execute(
+        insert(answer_table).returning(answer_table.c.id, sort_by_parameter_order=True), answer_rows
+    ).all()
+    selection_rows = []
+    for (answer_id,), row, chosen in zip(answer_ids, answer_rows, selections, strict=True):
+        for rank, code in enumerate(chosen, start=1):
+            selection_rows.append(
+                {"answer_id": answer_id, "question_id": row["question_id"], "choice": code, "rank": rank}
+            )
+    if selection_rows:
+        session.execute(insert(AnswerSelection.__table__), selection_rows)
+
+
+def store_one(session_factory, item: NewResponse) -> Stored:  # type: ignore[no-untyped-def]
+    """Store one response in its own transaction, answering a concurrent duplicate correctly."""
+    for _attempt in range(3):
+        try:
+            with session_factory() as session:
+                result = store_responses(session, [item])[0]
+                session.commit()
+                return result
+        except IntegrityError:
+            continue  # another process won the race; the next attempt sees its row
+    raise RuntimeError("could not store response")
+
+
+def request_source_hash(request) -> str:  # type: ignore[no-untyped-def]
+    from consult.config import get_settings
+
+    client = request.client.host if request.client else None
+    return source_hash(secret=get_settings().secret_key, ip=client, user_agent=request.headers.get("user-agent"))

@@ -1,0 +1,268 @@
+"""Turn submitted answers (JSON or an HTML form) into clean values, or field errors.
+
+One set of rules for every channel: the API, the survey pages, interviewers and imports.
+A clean value is an int (choice code), a list of ints (multiple choice; ranking in order),
+a float (scale, number), a str (text), or None (a scale answered "vet ej").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from consult.surveys.models import LIST_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, ConditionOp, QuestionType
+from consult.surveys.schema import ConditionSpec, QuestionSpec, SurveySpec
+
+DONT_KNOW_FORM_VALUE = "dk"
+MAX_TEXT_LENGTH = 5000
+MAX_SHORT_TEXT_LENGTH = 500
+SCALE_MIN, SCALE_MAX = 1, 5
+
+Value = int | float | str | list[int] | None
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    kind: str  # a stable key, translated for people by consult.responses.messages
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Parsed:
+    values: dict[str, Value] = field(default_factory=dict)
+    errors: list[FieldError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def condition_met(condition: ConditionSpec, values: Mapping[str, Value]) -> bool:
+    answer = values.get(condition.question)
+    selected = answer if isinstance(answer, list) else ([answer] if answer is not None else [])
+    match condition.op:
+        case ConditionOp.equals:
+            return answer == condition.value
+        case ConditionOp.includes:
+            return condition.value in selected
+        case ConditionOp.not_:
+            return condition.value not in selected
+    return True
+
+
+def visible_codes(spec: SurveySpec, values: Mapping[str, Value]) -> set[str]:
+    """Questions shown given the answers so far; a question whose condition refers to a hidden
+    question is hidden too, since its trigger was never asked."""
+    visible: set[str] = set()
+    for question in spec.questions:
+        cond = question.condition
+        if cond is None or (cond.question in visible and condition_met(cond, values)):
+            visible.add(question.code)
+    return visible
+
+
+def _text_limit(question: QuestionSpec) -> int:
+    if question.max_length:
+        return question.max_length
+    return MAX_TEXT_LENGTH if question.type == QuestionType.long_text else MAX_SHORT_TEXT_LENGTH
+
+
+def _as_int(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        return int(raw.strip())
+    return None
+
+
+def _as_number(raw: Any) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float):
+        number = float(raw)
+    elif isinstance(raw, str):
+        try:
+            # Swedish keyboards type a decimal comma.
+            number = float(raw.strip().replace(",", ".").replace("\u2212", "-"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _coerce_codes(question: QuestionSpec, raw: Any) -> tuple[Value, FieldError | None]:
+    if question.type in SINGLE_CODE_TYPES:
+        code = _as_int(raw)
+        if code is None:
+            return None, FieldError(question.code, "not_a_choice")
+        if code not in question.choice_codes:
+            return None, FieldError(question.code, "unknown_choice", {"value": code})
+        return code, None
+    items = raw if isinstance(raw, list) else [raw]
+    codes = [_as_int(item) for item in items]
+    if any(code is None for code in codes):
+        return None, FieldError(question.code, "not_a_choice")
+    unknown = [c for c in codes if c not in question.choice_codes]
+    if unknown:
+        return None, FieldError(question.code, "unknown_choice", {"value": unknown[0]})
+    if len(set(codes)) != len(codes):
+        return None, FieldError(question.code, "duplicate_choice")
+    if question.max_choices and len(codes) > question.max_choices:
+        return None, FieldError(question.code, "too_many", {"max": question.max_choices})
+    return [c for c in codes if c is not None], None
+
+
+def coerce_value(question: QuestionSpec, raw: Any) -> tuple[Value, FieldError | None]:
+    """Check one answer's type and range. `raw` is already known to be present."""
+    qtype = question.type
+    if qtype in SINGLE_CODE_TYPES or qtype in LIST_TYPES:
+        return _coerce_codes(question, raw)
+    if qtype == QuestionType.scale:
+        if raw is None or raw == DONT_KNOW_FORM_VALUE:
+            if question.allow_dont_know:
+                return None, None
+            return None, FieldError(question.code, "no_dont_know")
+        value = _as_int(raw)
+        low = int(question.min_value or SCALE_MIN)
+        high = int(question.max_value or SCALE_MAX)
+        if value is None or not low <= value <= high:
+            return None, FieldError(question.code, "scale_range", {"min": low, "max": high})
+        return float(value), None
+    if qtype == QuestionType.number:
+        number = _as_number(raw)
+        if number is None:
+            return None, FieldError(question.code, "not_a_number")
+        if question.min_value is not None and number < question.min_value:
+            return None, FieldError(question.code, "too_small", {"min": _fmt(question.min_value)})
+        if question.max_value is not None and number > question.max_value:
+            return None, FieldError(question.code, "too_large", {"max": _fmt(question.max_value)})
+        return number, None
+    if qtype in TEXT_TYPES:
+        if not isinstance(raw, str):
+            return None, FieldError(question.code, "not_text")
+        text = raw.replace("\x00", "").strip()
+        limit = _text_limit(question)
+        if len(text) > limit:
+            return None, FieldError(question.code, "too_long", {"max": limit, "length": len(text)})
+        return text, None
+    return None, FieldError(question.code, "unsupported")
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def parse_json_answers(spec: SurveySpec, answers: Mapping[str, Any]) -> Parsed:
+    """Answers from the API: {CODE: VALUE}. A key with null means "vet ej" for a scale and
+    "no answer" otherwise."""
+    parsed = Parsed()
+    for code, raw in answers.items():
+        question = spec.question(code)
+        if question is None:
+            parsed.errors.append(FieldError(str(code)[:64], "unknown_question"))
+            continue
+        if raw is None and question.type == QuestionType.scale:
+            value, error = coerce_value(question, None)
+        elif is_empty(raw):
+            continue
+        else:
+            value, error = coerce_value(question, raw)
+        if error:
+            parsed.errors.append(error)
+        else:
+            parsed.values[code] = value
+    return parsed
+
+
+def form_raw_value(question: QuestionSpec, form: Any) -> Any:
+    """Read one question's raw value from an HTML form (a starlette FormData or a dict of lists)."""
+    getlist = form.getlist if hasattr(form, "getlist") else (lambda key: form.get(key, []))
+    if question.type == QuestionType.multiple_choice:
+        return [v for v in getlist(question.code) if v != ""]
+    if question.type == QuestionType.ranking:
+        return _ranking_from_form(question, getlist)
+    values = [v for v in getlist(question.code) if isinstance(v, str)]
+    return values[-1] if values else None
+
+
+class RankingFormError(ValueError):
+    pass
+
+
+def _ranking_from_form(question: QuestionSpec, getlist: Any) -> Any:
+    """Without JavaScript a ranking is one select per option (rank 1..n or blank)."""
+    ranked: list[tuple[int, int]] = []
+    for choice in question.choices:
+        raw = next(iter(getlist(f"{question.code}__{choice.code}")), "")
+        if raw in ("", None):
+            continue
+        rank = _as_int(raw)
+        if rank is None or not 1 <= rank <= len(question.choices):
+            return RankingFormError("rank_invalid")
+        ranked.append((rank, choice.code))
+    ranks = [r for r, _ in ranked]
+    if len(set(ranks)) != len(ranks):
+        return RankingFormError("rank_duplicate")
+    return [code for _, code in sorted(ranked)]
+
+
+def parse_form_answers(questions: Iterable[QuestionSpec], form: Any) -> Parsed:
+    parsed = Parsed()
+    for question in questions:
+        raw = form_raw_value(question, form)
+        if isinstance(raw, RankingFormError):
+            parsed.errors.append(FieldError(question.code, str(raw)))
+            continue
+        if question.type == QuestionType.scale and raw == DONT_KNOW_FORM_VALUE:
+            value, error = coerce_value(question, None)
+        elif is_empty(raw) or (isinstance(raw, str) and not raw.strip()):
+            continue
+        else:
+            value, error = coerce_value(question, raw)
+        if error:
+            parsed.errors.append(error)
+        else:
+            parsed.values[question.code] = value
+    return parsed
+
+
+def check_required(
+    spec: SurveySpec, values: Mapping[str, Value], codes: Iterable[str] | None = None
+) -> list[FieldError]:
+    """Required questions that are visible and unanswered; hidden questions are never required."""
+    visible = visible_codes(spec, values)
+    wanted = set(codes) if codes is not None else None
+    errors = []
+    for question in spec.questions:
+        if wanted is not None and question.code not in wanted:
+            continue
+        if question.required and question.code in visible and question.code not in values:
+            errors.append(FieldError(question.code, "required"))
+    return errors
+
+
+def drop_hidden(spec: SurveySpec, values: Mapping[str, Value]) -> dict[str, Value]:
+    visible = visible_codes(spec, values)
+    return {code: value for code, value in values.items() if code in visible}
+
+
+def validate_complete(spec: SurveySpec, parsed: Parsed) -> Parsed:
+    """The final check before a response is stored: types, then required, then hidden answers dropped."""
+    if parsed.errors:
+        return parsed
+    errors = check_required(spec, parsed.values)
+    if errors:
+        return Parsed(values=parsed.values, errors=errors)
+    return Parsed(values=drop_hidden(spec, parsed.values))

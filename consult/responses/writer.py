@@ -1,0 +1,129 @@
+"""One writer per worker process that commits many responses in one transaction.
+
+Every request validates on its own, then hands its clean response to this writer and awaits
+the result. The writer takes whatever has queued up since its last commit and stores it in one
+transaction, so under load the database sees a few large commits instead of many small ones,
+and a response is acknowledged only after the commit that stored it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 200
+
+
+@dataclass
+class _Job:
+    kind: str
+    payload: Any
+    future: asyncio.Future
+
+
+# kind -> function(session, payloads) -> results, run in the writer's thread
+Handler = Callable[[Any, list[Any]], list[Any]]
+
+
+class BatchWriter:
+    def __init__(self, session_factory: Callable[[], Any], handlers: dict[str, Handler]) -> None:
+        self.session_factory = session_factory
+        self.handlers = handlers
+        self.queue: asyncio.Queue[_Job] | None = None
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.queue = asyncio.Queue()
+        self.task = asyncio.create_task(self._run(), name="batch-writer")
+
+    async def stop(self) -> None:
+        if self.task:
+            # Let queued work finish so nothing acknowledged is lost on a graceful stop.
+            assert self.queue is not None
+            await self.queue.join()
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+            self.task = None
+
+    async def submit(self, kind: str, payload: Any) -> Any:
+        if self.queue is None or self.task is None or self.task.done():
+            # No running writer (a script, or a test without lifespan): write directly.
+            return await asyncio.to_thread(self._write_each, kind, [payload])
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        await self.queue.put(_Job(kind, payload, future))
+        return await future
+
+    async def _run(self) -> None:
+        assert self.queue is not None
+        while True:
+            jobs = [await self.queue.get()]
+            while len(jobs) < MAX_BATCH and not self.queue.empty():
+                jobs.append(self.queue.get_nowait())
+            try:
+                await asyncio.to_thread(self._write_batch, jobs)
+            except Exception:  # noqa: BLE001 - one bad batch must not stop the writer
+                log.exception("batch writer failed")
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(RuntimeError("write failed"))
+            finally:
+                for _ in jobs:
+                    self.queue.task_done()
+
+    def _write_batch(self, jobs: list[_Job]) -> None:
+        by_kind: dict[str, list[_Job]] = {}
+        for job in jobs:
+            by_kind.setdefault(job.kind, []).append(job)
+        try:
+            with self.session_factory() as session:
+                outcomes = {
+                    kind: self.handlers[kind](session, [j.payload for j in group]) for kind, group in by_kind.items()
+                }
+                session.commit()
+        except (IntegrityError, OperationalError):
+            # A concurrent writer in another process, or a lock we could not get: fall back to
+            # one transaction per job so each request still gets its own correct answer.
+            for job in jobs:
+                self._settle(job, lambda job=job: self._write_each(job.kind, [job.payload]))
+            return
+        for kind, group in by_kind.items():
+            for job, result in zip(group, outcomes[kind], strict=True):
+                self._resolve(job, result)
+
+    def _settle(self, job: _Job, work: Callable[[], Any]) -> None:
+        try:
+            self._resolve(job, work())
+        except Exception as exc:  # noqa: BLE001
+            self._fail(job, exc)
+
+    def _write_each(self, kind: str, payloads: list[Any]) -> Any:
+        last_error: Exception | None = None
+        for _attempt in range(5):
+            try:
+                with self.session_factory() as session:
+                    result = self.handlers[kind](session, payloads)
+                    session.commit()
+                    return result[0]
+            except (IntegrityError, OperationalError) as exc:
+                last_error = exc
+        raise RuntimeError("could not write") from last_error
+
+    @staticmethod
+    def _resolve(job: _Job, result: Any) -> None:
+        loop = job.future.get_loop()
+        loop.call_soon_threadsafe(lambda: job.future.done() or job.future.set_result(result))
+
+    @staticmethod
+    def _fail(job: _Job, exc: Exception) -> None:
+        loop = job.future.get_loop()
+        loop.call_soon_threadsafe(lambda: job.future.done() or job.future.set_exception(exc))

@@ -1,0 +1,166 @@
+"""The JSON API other tools rely on: kiosks, importers and integrations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from consult.core.i18n import _
+from consult.db import get_session
+from consult.responses import service as responses
+from consult.responses.messages import error_message
+from consult.responses.models import Channel
+from consult.responses.validation import parse_json_answers, validate_complete
+from consult.surveys.service import Availability, availability, list_open_surveys
+from consult.surveys.views import question_view, survey_or_404
+
+router = APIRouter(prefix="/api", tags=["surveys"])
+
+
+class SurveySummary(BaseModel):
+    slug: str
+    title: str
+
+
+class ChoiceOut(BaseModel):
+    code: int
+    label: str
+
+
+class ConditionOut(BaseModel):
+    question: str
+    op: Literal["equals", "includes", "not"]
+    value: int
+
+
+class QuestionOut(BaseModel):
+    code: str
+    type: str
+    required: bool
+    text: str
+    help: str | None = None
+    choices: list[ChoiceOut] | None = None
+    max_choices: int | None = None
+    min: float | None = None
+    max: float | None = None
+    low_label: str | None = None
+    high_label: str | None = None
+    allow_dont_know: bool | None = None
+    condition: ConditionOut | None = None
+
+
+class PageOut(BaseModel):
+    number: int
+    title: str | None = None
+    questions: list[QuestionOut]
+
+
+class SurveyOut(BaseModel):
+    slug: str
+    title: str
+    intro: str | None = None
+    languages: list[str]
+    status: str
+    pages: list[PageOut]
+
+
+class ResponseIn(BaseModel):
+    client_uuid: UUID = Field(description="Made by the client; resending the same response is harmless.")
+    language: Literal["sv", "en"] = "sv"
+    answers: dict[str, Any] = Field(
+        description="CODE: VALUE. A choice code, a list of codes (multiple choice, ranking in order), "
+        "a number (scale 1-5 or null for 'vet ej', number) or a string (text)."
+    )
+    campaign_tag: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class Receipt(BaseModel):
+    receipt: str
+
+
+class FieldErrorOut(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    errors: list[FieldErrorOut] = []
+
+
+@router.get("/surveys", response_model=list[SurveySummary])
+def list_surveys(
+    session: Annotated[Session, Depends(get_session)], lang: Annotated[Literal["sv", "en"], Query()] = "sv"
+) -> list[SurveySummary]:
+    """The surveys open for answers now."""
+    return [
+        SurveySummary(slug=s.slug, title=s.title.get(lang) or s.title.get("sv", "")) for s in list_open_surveys(session)
+    ]
+
+
+@router.get("/surveys/{slug}", response_model=SurveyOut, responses={404: {"model": ErrorOut}})
+async def get_survey(slug: str, lang: Annotated[Literal["sv", "en"], Query()] = "sv") -> SurveyOut:
+    spec = survey_or_404(slug)
+    return SurveyOut(
+        slug=spec.slug,
+        title=spec.text("title", lang),
+        intro=spec.text("intro", lang) or None,
+        languages=spec.languages(),
+        status=availability(spec).value,
+        pages=[
+            PageOut(
+                number=number,
+                title=(page.title or {}).get(lang) or (page.title or {}).get("sv"),
+                questions=[QuestionOut(**question_view(q, lang)) for q in page.questions],
+            )
+            for number, page in enumerate(spec.pages, start=1)
+        ],
+    )
+
+
+@router.post(
+    "/surveys/{slug}/responses",
+    status_code=201,
+    response_model=Receipt,
+    responses={
+        200: {"model": Receipt, "description": "An identical resend: the same receipt."},
+        404: {"model": ErrorOut},
+        409: {"model": ErrorOut, "description": "The client UUID was used for other answers, or the survey is closed."},
+        413: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+    },
+)
+async def submit_response(slug: str, body: ResponseIn, request: Request) -> JSONResponse:
+    from consult.app import writer
+
+    spec = survey_or_404(slug)
+    state = availability(spec)
+    if state != Availability.open:
+        message = _("The survey is closed.") if state == Availability.closed else _("The survey is not open.")
+        return JSONResponse({"detail": message, "errors": []}, status_code=409)
+    parsed = validate_complete(spec, parse_json_answers(spec, body.answers))
+    if not parsed.ok:
+        errors = [{"field": e.field, "code": e.kind, "message": error_message(e, body.language)} for e in parsed.errors]
+        return JSONResponse({"detail": _("Some answers are not valid."), "errors": errors}, status_code=422)
+    item = responses.NewResponse(
+        spec=spec,
+        client_uuid=str(body.client_uuid),
+        values=parsed.values,
+        language=body.language,
+        channel=Channel.campaign if body.campaign_tag else Channel.web,
+        campaign_tag=body.campaign_tag,
+        consent_quote=responses.consent_from(spec, parsed.values),
+        source_hash=responses.request_source_hash(request),
+    )
+    stored: responses.Stored = await writer.submit("response", item)
+    if stored.outcome == responses.Outcome.conflict:
+        detail = _("This client UUID was already used for a different response.")
+        return JSONResponse({"detail": detail, "errors": []}, status_code=409)
+    status = 201 if stored.outcome == responses.Outcome.created else 200
+    return JSONResponse({"receipt": stored.receipt}, status_code=status)

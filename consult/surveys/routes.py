@@ -1,0 +1,171 @@
+"""The resident's survey: start page, one page at a time, receipt. Works without JavaScript
+(plain POST and redirect); with it, htmx swaps the survey in place."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import select
+
+from consult.core.i18n import _
+from consult.core.templating import render
+from consult.db import session_scope
+from consult.responses import drafts
+from consult.responses import service as responses
+from consult.responses.flow import form_values_for_template, questions_on_page, submit_page
+from consult.responses.messages import error_message
+from consult.responses.models import Channel
+from consult.responses.models import Response as ResponseRow
+from consult.surveys.schema import SurveySpec
+from consult.surveys.service import Availability, availability
+from consult.surveys.views import survey_or_404
+
+router = APIRouter(prefix="/s", include_in_schema=False)
+
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _unavailable(request: Request, spec: SurveySpec) -> Response | None:
+    state = availability(spec)
+    if state == Availability.open:
+        return None
+    status = 410 if state == Availability.closed else 403
+    return render(request, "surveys/unavailable.html", {"spec": spec, "state": state.value}, status)
+
+
+@router.get("/{slug}")
+def start_page(request: Request, slug: str, k: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    spec = survey_or_404(slug)
+    blocked = _unavailable(request, spec)
+    if blocked:
+        return blocked
+    tag = k if k and TAG_PATTERN.match(k) else None
+    return render(request, "surveys/start.html", {"spec": spec, "campaign_tag": tag})
+
+
+@router.post("/{slug}/start")
+def start(request: Request, slug: str, campaign_tag: Annotated[str | None, Form(max_length=64)] = None) -> Response:
+    spec = survey_or_404(slug)
+    blocked = _unavailable(request, spec)
+    if blocked:
+        return blocked
+    tag = campaign_tag if campaign_tag and TAG_PATTERN.match(campaign_tag) else None
+    assert spec.id is not None
+    with session_scope() as session:
+        draft = drafts.start_draft(
+            session,
+            survey_id=spec.id,
+            language=request.state.language,
+            channel=(Channel.campaign if tag else Channel.web).value,
+            campaign_tag=tag,
+            source_hash=responses.request_source_hash(request),
+        )
+        token = draft.token
+    return RedirectResponse(f"/s/{slug}/r/{token}/1", status_code=303)
+
+
+def _draft_or_404(spec: SurveySpec, token: str):  # type: ignore[no-untyped-def]
+    if len(token) > 64:
+        raise HTTPException(404)
+    with session_scope() as session:
+        draft = drafts.get_draft(session, token=token, survey_id=spec.id or 0)
+    if draft is None:
+        raise HTTPException(404, _("This link has expired or does not exist. Start the survey again."))
+    return draft
+
+
+def _page_context(spec: SurveySpec, token: str, page: int, answers: dict, errors: list) -> dict:
+    language_errors = [{"field": e.field, "message": error_message(e, _current_language())} for e in errors]
+    return {
+        "spec": spec,
+        "token": token,
+        "page": page,
+        "page_count": len(spec.pages),
+        "page_spec": spec.pages[page - 1],
+        "questions": questions_on_page(spec, page, answers),
+        "values": form_values_for_template(answers),
+        "errors": language_errors,
+        "error_by_field": {e["field"]: e["message"] for e in language_errors},
+    }
+
+
+def _current_language() -> str:
+    from consult.core.i18n import current_language
+
+    return current_language.get()
+
+
+@router.get("/{slug}/r/{token}")
+def resume(slug: str, token: str) -> Response:
+    spec = survey_or_404(slug)
+    draft = _draft_or_404(spec, token)
+    return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
+
+
+@router.get("/{slug}/r/{token}/{page}")
+def show_page(request: Request, slug: str, token: str, page: int) -> Response:
+    spec = survey_or_404(slug)
+    blocked = _unavailable(request, spec)
+    if blocked:
+        return blocked
+    draft = _draft_or_404(spec, token)
+    if not 1 <= page <= min(draft.page, len(spec.pages)):
+        return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
+    return render(request, "surveys/page.html", _page_context(spec, token, page, draft.answers, []))
+
+
+@router.post("/{slug}/r/{token}/{page}")
+async def post_page(request: Request, slug: str, token: str, page: int) -> Response:
+    from consult.app import writer
+
+    spec = survey_or_404(slug)
+    blocked = _unavailable(request, spec)
+    if blocked:
+        return blocked
+    draft = _draft_or_404(spec, token)
+    if not 1 <= page <= min(draft.page, len(spec.pages)):
+        return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
+    form = await request.form()
+    outcome = submit_page(spec, page=page, stored=draft.answers, form=form, going_back=form.get("action") == "back")
+    if outcome.errors:
+        shown_page = outcome.error_page or page
+        context = _page_context(spec, token, shown_page, outcome.answers, outcome.errors)
+        return render(request, "surveys/page.html", context, status_code=422)
+    if outcome.next_page is not None:
+        furthest = max(draft.page, outcome.next_page)
+        await writer.submit("draft", drafts.DraftUpdate(token=token, answers=outcome.answers, page=furthest))
+        return RedirectResponse(f"/s/{slug}/r/{token}/{outcome.next_page}", status_code=303)
+    item = responses.NewResponse(
+        spec=spec,
+        client_uuid=draft.client_uuid,
+        values=outcome.answers,
+        language=draft.language,
+        channel=Channel(draft.channel),
+        campaign_tag=draft.campaign_tag,
+        event_name=draft.event_name,
+        started_at=draft.started_at,
+        consent_quote=responses.consent_from(spec, outcome.answers),
+        source_hash=draft.source_hash,
+        draft_token=token,
+    )
+    stored: responses.Stored = await writer.submit("response", item)
+    if stored.receipt is None:
+        raise HTTPException(409, _("This response was already submitted."))
+    return RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}", status_code=303)
+
+
+@router.get("/{slug}/kvitto/{receipt}")
+def receipt_page(request: Request, slug: str, receipt: str) -> Response:
+    spec = survey_or_404(slug, include_drafts=True)
+    if len(receipt) > 32:
+        raise HTTPException(404)
+    with session_scope() as session:
+        found = session.exec(
+            select(ResponseRow.id).where(ResponseRow.receipt == receipt, ResponseRow.survey_id == spec.id)
+        ).first()
+    if found is None:
+        raise HTTPException(404, _("There is no response with this receipt."))
+    return render(request, "surveys/receipt.html", {"spec": spec, "receipt": receipt})

@@ -1,0 +1,217 @@
+"""Test fixtures: a real database (SQLite by default, PostgreSQL when CONSULT_DATABASE_URL says
+so), the app over real HTTP, and Chromium driven by Playwright with axe-core."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_TMP = Path(tempfile.mkdtemp(prefix="consult-test-"))
+_BASE_URL = os.environ.get("CONSULT_DATABASE_URL", "")
+_PG_DB_NAME = f"consult_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def _test_database_url() -> str:
+    """A fresh database for this test run: a temp SQLite file, or a new PostgreSQL database
+    on the server CONSULT_DATABASE_URL points to."""
+    if not _BASE_URL.startswith("postgresql"):
+        return f"sqlite:///{_TMP / 'test.db'}"
+    import psycopg
+
+    admin_url = _BASE_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{_PG_DB_NAME}"')
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{_PG_DB_NAME}"
+
+
+# Settings are read once per process, so the environment is set before consult is imported.
+os.environ["CONSULT_DATABASE_URL"] = _test_database_url()
+os.environ["CONSULT_VAR_DIR"] = str(_TMP / "var")
+os.environ["CONSULT_SECRET_KEY"] = "test-secret-key-not-for-production"
+os.environ.setdefault("CONSULT_LOGIN_RATE", "1000/minute")
+SCREENSHOT_DIR = Path(os.environ.get("CONSULT_SCREENSHOTS", ROOT / "var" / "screenshots"))
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import get_engine
+
+    get_engine().dispose()
+    if _BASE_URL.startswith("postgresql"):
+        import psycopg
+
+        admin_url = _BASE_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{_PG_DB_NAME}" WITH (FORCE)')
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return os.environ["CONSULT_DATABASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    from consult.migrate import upgrade
+
+    upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def demo(migrated: str) -> dict:
+    """The demo consultation with a small number of responses."""
+    from consult.db import session_scope
+    from consult.demo.service import load_demo
+
+    return load_demo(session_scope, responses=60)
+
+
+@pytest.fixture(scope="session")
+def app(migrated: str):  # type: ignore[no-untyped-def]
+    from consult.app import app as asgi_app
+
+    return asgi_app
+
+
+@pytest.fixture(scope="session")
+def client(app, demo) -> Iterator:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def db(migrated: str) -> Iterator:
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        yield session
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(demo) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The app served by uvicorn in its own process, as users reach it."""
+    port = _free_port()
+    log = open(_TMP / "server.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "consult", "serve", "--port", str(port), "--workers", "1"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(100):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("server did not start: " + (_TMP / "server.log").read_text())
+    yield url
+    process.terminate()
+    process.wait(10)
+    log.close()
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:  # type: ignore[no-untyped-def]
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed")
+        pytest.skip("Chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture()
+def page(browser, live_server):  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=live_server, locale="sv-SE")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture()
+def page_no_js(browser, live_server):  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=live_server, java_script_enabled=False, locale="sv-SE")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Run axe-core (installed from npm, served by the app) on the page's current state."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(url="/static/vendor/axe.min.js")
+    return page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations",
+        AXE_TAGS,
+    )
+
+
+def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
+    violations = axe_violations(page)
+    summary = [f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes'][:3]]}" for v in violations]
+    assert not violations, f"axe-core found violations on {page.url}:\n" + "\n".join(summary)
+
+
+def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if SCREENSHOT_DIR.exists() and any(SCREENSHOT_DIR.glob("*.png")):
+        terminalreporter.write_line(f"Screenshots of the browser tests: {SCREENSHOT_DIR}")

@@ -1,0 +1,66 @@
+"""Surveys made for tests, each with its own slug so tests never share state."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from consult.surveys.schema import ChoiceSpec, PageSpec, QuestionSpec, SurveySpec
+
+
+def choices(*labels: str) -> tuple[ChoiceSpec, ...]:
+    return tuple(ChoiceSpec(code=i, label={"sv": label, "en": label}) for i, label in enumerate(labels, start=1))
+
+
+def q(code: str, qtype: str, text: str = "", **fields: Any) -> QuestionSpec:
+    return QuestionSpec(code=code, type=qtype, text={"sv": text or code, "en": text or code}, **fields)
+
+
+def every_type_survey(status: str = "open", **fields: Any) -> SurveySpec:
+    """One question of each type, on two pages, with a display condition."""
+    return SurveySpec(
+        slug=f"test-{uuid.uuid4().hex[:10]}",
+        title={"sv": "Testenkät", "en": "Test survey"},
+        status=status,
+        pages=(
+            PageSpec(
+                title={"sv": "Första", "en": "First"},
+                questions=(
+                    q("kommun", "municipality", required=True, choices=choices("Härnösand", "Kramfors")),
+                    q("alder", "age_band", choices=choices("16–24", "25–34")),
+                    q("kon", "gender", choices=choices("Kvinna", "Man", "Annat", "Vill inte uppge")),
+                    q("val", "single_choice", required=True, choices=choices("Ja", "Nej")),
+                    q("flera", "multiple_choice", max_choices=2, choices=choices("A", "B", "C")),
+                ),
+            ),
+            PageSpec(
+                title={"sv": "Andra", "en": "Second"},
+                questions=(
+                    q("skala", "scale", allow_dont_know=True, low_label={"sv": "Låg"}, high_label={"sv": "Hög"}),
+                    q("rang", "ranking", choices=choices("X", "Y", "Z")),
+                    q("antal", "number", min_value=0, max_value=100),
+                    q("kort", "short_text"),
+                    q("lang", "long_text"),
+                    q(
+                        "varfor_nej",
+                        "short_text",
+                        required=True,
+                        condition={"question": "val", "op": "equals", "value": 2},
+                    ),
+                ),
+            ),
+        ),
+        **fields,
+    )
+
+
+def store(spec: SurveySpec) -> SurveySpec:
+    from consult.db import session_scope
+    from consult.surveys.service import load_spec, save_survey
+
+    with session_scope() as session:
+        save_survey(session, spec=spec)
+    with session_scope() as session:
+        stored = load_spec(session, slug=spec.slug)
+    assert stored is not None
+    return stored

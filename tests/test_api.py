@@ -1,0 +1,230 @@
+"""The JSON API contract: structure, submission, idempotency and every kind of bad input."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from consult.responses.models import Answer, AnswerSelection, Response
+from tests.factories import every_type_survey, store
+
+VALID = {
+    "kommun": 1,
+    "alder": 2,
+    "kon": 1,
+    "val": 1,
+    "flera": [1, 3],
+    "skala": 4,
+    "rang": [3, 1],
+    "antal": 12.5,
+    "kort": "Kort svar",
+    "lang": "Ett längre svar om kollektivtrafiken.",
+}
+
+
+@pytest.fixture(scope="module")
+def survey(client):  # type: ignore[no-untyped-def]
+    return store(every_type_survey())
+
+
+def post(client, slug: str, answers: dict, client_uuid: str | None = None, **extra):  # type: ignore[no-untyped-def]
+    body = {"client_uuid": client_uuid or str(uuid.uuid4()), "language": "sv", "answers": answers, **extra}
+    return client.post(f"/api/surveys/{slug}/responses", json=body)
+
+
+def response_count(slug_id: int) -> int:
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        return session.execute(
+            select(func.count()).select_from(Response).where(Response.survey_id == slug_id)
+        ).scalar_one()
+
+
+def test_open_surveys_are_listed(client, survey) -> None:  # type: ignore[no-untyped-def]
+    listed = client.get("/api/surveys").json()
+    assert {"slug": survey.slug, "title": "Testenkät"} in listed
+    assert any(s["slug"] == "vasternorrland-2030" for s in listed)
+
+
+def test_structure_in_both_languages(client, survey) -> None:  # type: ignore[no-untyped-def]
+    sv = client.get(f"/api/surveys/{survey.slug}?lang=sv").json()
+    en = client.get(f"/api/surveys/{survey.slug}?lang=en").json()
+    assert sv["title"] == "Testenkät" and en["title"] == "Test survey"
+    questions = {q["code"]: q for page in sv["pages"] for q in page["questions"]}
+    assert questions["flera"]["type"] == "multiple_choice" and questions["flera"]["max_choices"] == 2
+    assert questions["skala"]["min"] == 1 and questions["skala"]["max"] == 5
+    assert questions["val"]["choices"] == [{"code": 1, "label": "Ja"}, {"code": 2, "label": "Nej"}]
+    assert questions["varfor_nej"]["condition"] == {"question": "val", "op": "equals", "value": 2}
+    assert {q["type"] for q in questions.values()} == {
+        "municipality",
+        "age_band",
+        "gender",
+        "single_choice",
+        "multiple_choice",
+        "scale",
+        "ranking",
+        "number",
+        "short_text",
+        "long_text",
+    }
+
+
+def test_unknown_survey_is_404_json(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/api/surveys/no-such-survey")
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
+def test_submission_is_stored_long(client, survey) -> None:  # type: ignore[no-untyped-def]
+    response = post(client, survey.slug, VALID)
+    assert response.status_code == 201, response.text
+    receipt = response.json()["receipt"]
+    assert len(receipt) >= 26  # at least 128 bits
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        stored = session.execute(select(Response).where(Response.receipt == receipt)).scalar_one()
+        answers = session.execute(select(Answer).where(Answer.response_id == stored.id)).scalars().all()
+        assert len(answers) == len(VALID)
+        by_question = {a.question_id: a for a in answers}
+        ranking_id = survey.by_code["rang"].id
+        ranks = session.execute(
+            select(AnswerSelection.choice, AnswerSelection.rank)
+            .where(AnswerSelection.answer_id == by_question[ranking_id].id)
+            .order_by(AnswerSelection.rank)
+        ).all()
+        assert [tuple(r) for r in ranks] == [(3, 1), (1, 2)]
+        assert by_question[survey.by_code["antal"].id].number == 12.5
+        assert stored.source_hash and "127.0.0.1" not in stored.source_hash
+
+
+def test_identical_resend_gives_same_receipt(client, survey) -> None:  # type: ignore[no-untyped-def]
+    client_uuid = str(uuid.uuid4())
+    first = post(client, survey.slug, VALID, client_uuid)
+    again = post(client, survey.slug, VALID, client_uuid)
+    assert first.status_code == 201 and again.status_code == 200
+    assert first.json()["receipt"] == again.json()["receipt"]
+
+
+def test_same_uuid_other_content_conflicts(client, survey) -> None:  # type: ignore[no-untyped-def]
+    client_uuid = str(uuid.uuid4())
+    assert post(client, survey.slug, VALID, client_uuid).status_code == 201
+    changed = {**VALID, "kort": "Något annat"}
+    response = post(client, survey.slug, changed, client_uuid)
+    assert response.status_code == 409
+    assert "detail" in response.json()
+
+
+def test_dont_know_on_a_scale_is_null(client, survey) -> None:  # type: ignore[no-untyped-def]
+    response = post(client, survey.slug, {**VALID, "skala": None})
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("answers", "field", "code"),
+    [
+        ({**VALID, "val": 9}, "val", "unknown_choice"),
+        ({**VALID, "flera": [1, 2, 3]}, "flera", "too_many"),
+        ({**VALID, "flera": [1, 1]}, "flera", "duplicate_choice"),
+        ({**VALID, "antal": 101}, "antal", "too_large"),
+        ({**VALID, "antal": -1}, "antal", "too_small"),
+        ({**VALID, "antal": "tolv"}, "antal", "not_a_number"),
+        ({**VALID, "skala": 6}, "skala", "scale_range"),
+        ({**VALID, "lang": "x" * 5001}, "lang", "too_long"),
+        ({**VALID, "kort": 12}, "kort", "not_text"),
+        ({**VALID, "rang": [1, 7]}, "rang", "unknown_choice"),
+        ({k: v for k, v in VALID.items() if k != "kommun"}, "kommun", "required"),
+        ({**VALID, "val": 2}, "varfor_nej", "required"),
+        ({**VALID, "okand": 1}, "okand", "unknown_question"),
+    ],
+)
+def test_bad_answers_get_field_errors_and_store_nothing(client, survey, answers, field, code) -> None:  # type: ignore[no-untyped-def]
+    before = response_count(survey.id)
+    response = post(client, survey.slug, answers)
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert {"field": field, "code": code} in [{"field": e["field"], "code": e["code"]} for e in errors]
+    assert all(e["message"] for e in errors)
+    assert response_count(survey.id) == before
+
+
+def test_errors_in_english_when_asked(client, survey) -> None:  # type: ignore[no-untyped-def]
+    body = {"client_uuid": str(uuid.uuid4()), "language": "en", "answers": {**VALID, "val": 9}}
+    sv_body = {**body, "language": "sv", "client_uuid": str(uuid.uuid4())}
+    en = client.post(f"/api/surveys/{survey.slug}/responses", json=body).json()["errors"][0]["message"]
+    sv = client.post(f"/api/surveys/{survey.slug}/responses", json=sv_body).json()["errors"][0]["message"]
+    assert en == "That option does not exist for this question."
+    assert sv == "Alternativet finns inte för den här frågan."
+
+
+def test_hidden_answers_are_dropped(client, survey) -> None:  # type: ignore[no-untyped-def]
+    answers = {**VALID, "val": 1, "varfor_nej": "Det här ska inte sparas"}
+    response = post(client, survey.slug, answers)
+    assert response.status_code == 201
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        texts = session.execute(select(Answer.text).where(Answer.question_id == survey.by_code["varfor_nej"].id)).all()
+    assert ("Det här ska inte sparas",) not in texts
+
+
+def test_malformed_json_is_422(client, survey) -> None:  # type: ignore[no-untyped-def]
+    before = response_count(survey.id)
+    response = client.post(
+        f"/api/surveys/{survey.slug}/responses",
+        content=b'{"client_uuid": ',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"]
+    assert response_count(survey.id) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"client_uuid": "not-a-uuid", "answers": {}},
+        {"client_uuid": str(uuid.uuid4()), "answers": []},
+        {"client_uuid": str(uuid.uuid4()), "language": "de", "answers": {}},
+        {"answers": {}},
+        [],
+    ],
+)
+def test_wrong_shapes_are_422(client, survey, body) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(f"/api/surveys/{survey.slug}/responses", json=body)
+    assert response.status_code == 422
+    assert "errors" in response.json()
+
+
+def test_body_over_1mb_is_413(client, survey) -> None:  # type: ignore[no-untyped-def]
+    before = response_count(survey.id)
+    big = {**VALID, "lang": "x" * 1_100_000}
+    response = post(client, survey.slug, big)
+    assert response.status_code == 413
+    assert "detail" in response.json()
+    assert response_count(survey.id) == before
+
+
+def test_closed_survey_refuses_answers(client) -> None:  # type: ignore[no-untyped-def]
+    closed = store(every_type_survey(status="closed"))
+    response = post(client, closed.slug, VALID)
+    assert response.status_code == 409
+    assert response_count(closed.id) == 0
+    past = store(every_type_survey(closes_at=datetime.now(UTC) - timedelta(days=1)))
+    assert post(client, past.slug, VALID).status_code == 409
+
+
+def test_draft_survey_is_not_public(client) -> None:  # type: ignore[no-untyped-def]
+    draft = store(every_type_survey(status="draft"))
+    assert client.get(f"/api/surveys/{draft.slug}").status_code == 404
+    assert post(client, draft.slug, VALID).status_code == 404
+
+
+def test_openapi_documents_the_contract(client) -> None:  # type: ignore[no-untyped-def]
+    schema = client.get("/openapi.json").json()
+    assert "/api/surveys/{slug}/responses" in schema["paths"]
+    assert client.get("/docs").status_code == 200
