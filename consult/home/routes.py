@@ -20,6 +20,11 @@ def home(request: Request, session: Annotated[Session, Depends(get_session)]) ->
     return render(request, "home/index.html", {"surveys": list_open_surveys(session)})
 
 
+@router.get("/om-tjansten")
+def about(request: Request) -> Response:
+    return render(request, "home/about.html")
+
+
 @router.get("/healthz")
 async def health() -> Response:
     return PlainTextResponse("ok")

@@ -11,6 +11,7 @@ from consult.responses.validation import (
     Value,
     check_required,
     drop_hidden,
+    form_raw_value,
     parse_form_answers,
     visible_codes,
 )
@@ -23,6 +24,7 @@ class PageOutcome:
     errors: list[FieldError] = field(default_factory=list)
     next_page: int | None = None  # None when the survey is complete
     error_page: int | None = None  # set when an earlier page needs attention at the end
+    typed: dict[str, Any] = field(default_factory=dict)  # the page as submitted, shown again on error
 
 
 def questions_on_page(spec: SurveySpec, page: int, answers: dict[str, Value]) -> list[QuestionSpec]:
@@ -49,9 +51,12 @@ def submit_page(
     if going_back:
         # Keep what parses so nothing typed is lost, and go back without insisting.
         return PageOutcome(answers=merged, next_page=max(page - 1, 1))
-    errors = parsed.errors or check_required(spec, merged, page_codes)
+    typed = _typed_values(page_questions, form)
+    failed = {e.field for e in parsed.errors}
+    errors = parsed.errors + [e for e in check_required(spec, merged, page_codes) if e.field not in failed]
+    errors.sort(key=lambda e: [q.code for q in page_questions].index(e.field))
     if errors:
-        return PageOutcome(answers=merged, errors=errors, next_page=page)
+        return PageOutcome(answers=merged, errors=errors, next_page=page, typed=typed)
     if page < len(spec.pages):
         return PageOutcome(answers=merged, next_page=page + 1)
     # Last page: the whole response must hold together, since earlier answers decide conditions.
@@ -60,6 +65,17 @@ def submit_page(
         first = min(spec.page_of(e.field) for e in missing)
         return PageOutcome(answers=merged, errors=missing, next_page=first, error_page=first)
     return PageOutcome(answers=drop_hidden(spec, merged), next_page=None)
+
+
+def _typed_values(questions: tuple[QuestionSpec, ...], form: Any) -> dict[str, Any]:
+    typed: dict[str, Any] = {}
+    for question in questions:
+        raw = form_raw_value(question, form)
+        if isinstance(raw, list):
+            typed[question.code] = [str(v)[:20] for v in raw]
+        elif isinstance(raw, str):
+            typed[question.code] = raw
+    return typed
 
 
 def form_values_for_template(answers: dict[str, Value]) -> dict[str, Any]:

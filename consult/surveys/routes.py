@@ -77,7 +77,9 @@ def _draft_or_404(spec: SurveySpec, token: str):  # type: ignore[no-untyped-def]
     return draft
 
 
-def _page_context(spec: SurveySpec, token: str, page: int, answers: dict, errors: list) -> dict:
+def _page_context(
+    spec: SurveySpec, token: str, page: int, answers: dict, errors: list, typed: dict | None = None
+) -> dict:
     language_errors = [{"field": e.field, "message": error_message(e, _current_language())} for e in errors]
     return {
         "spec": spec,
@@ -86,7 +88,7 @@ def _page_context(spec: SurveySpec, token: str, page: int, answers: dict, errors
         "page_count": len(spec.pages),
         "page_spec": spec.pages[page - 1],
         "questions": questions_on_page(spec, page, answers),
-        "values": form_values_for_template(answers),
+        "values": {**form_values_for_template(answers), **(typed or {})},
         "errors": language_errors,
         "error_by_field": {e["field"]: e["message"] for e in language_errors},
     }
@@ -132,7 +134,8 @@ async def post_page(request: Request, slug: str, token: str, page: int) -> Respo
     outcome = submit_page(spec, page=page, stored=draft.answers, form=form, going_back=form.get("action") == "back")
     if outcome.errors:
         shown_page = outcome.error_page or page
-        context = _page_context(spec, token, shown_page, outcome.answers, outcome.errors)
+        typed = outcome.typed if shown_page == page else None
+        context = _page_context(spec, token, shown_page, outcome.answers, outcome.errors, typed)
         return render(request, "surveys/page.html", context, status_code=422)
     if outcome.next_page is not None:
         furthest = max(draft.page, outcome.next_page)

@@ -27,6 +27,9 @@ class ChoiceSpec(BaseModel):
     code: int
     label: Localized
     priority_key: str | None = None
+    # The choice's name in an imported XLSForm when it was not a number (codes must be), kept
+    # so the form exports with the names it came with.
+    name: str | None = None
 
     def text(self, language: str) -> str:
         return pick(self.label, language)
@@ -57,6 +60,10 @@ class QuestionSpec(BaseModel):
     max_length: int | None = None
     priority_key: str | None = None
     condition: ConditionSpec | None = None
+    # Messages written by the survey's author (XLSForm required_message / constraint_message);
+    # None means the built-in message.
+    required_message: Localized | None = None
+    constraint_message: Localized | None = None
 
     @model_validator(mode="after")
     def _check(self) -> QuestionSpec:

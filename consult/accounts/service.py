@@ -1,0 +1,335 @@
+"""Staff accounts: users, passwords (argon2), login rate limits and the audit log. No HTTP here."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from consult.accounts.models import AuditAction, AuditEvent, Role, User
+from consult.config import get_settings
+from consult.core.fields import utcnow
+from consult.core.i18n import N_
+
+# argon2id with the library's current recommended parameters. A stored hash made with other
+# parameters is replaced at the next successful login (see authenticate).
+password_hasher = PasswordHasher()
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AccountError(ValueError):
+    """A user could not be created or changed; the message is an English msgid for _()."""
+
+
+# --- users and passwords -------------------------------------------------------------------
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_new_user(*, email: str, password: str, role: str) -> None:
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        raise AccountError(N_("Enter a valid email address."))
+    if role not in {r.value for r in Role}:
+        raise AccountError(N_("The role must be admin, analyst or interviewer."))
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(N_("The password must be at least 10 characters long."))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(N_("The password is too long."))
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == normalise_email(email))).first()
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.email))))
+
+
+def create_user(session: Session, *, email: str, password: str, role: str, name: str = "") -> User:
+    email = normalise_email(email)
+    _check_new_user(email=email, password=password, role=role)
+    if get_user_by_email(session, email) is not None:
+        raise AccountError(N_("There is already a user with that email address."))
+    user = User(email=email, name=name.strip(), role=role, password_hash=password_hasher.hash(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return password_hasher.hash("no user has this password")
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The active user with this email and password, or None. Costs one argon2 verification
+    whether or not the user exists, so timing does not reveal which addresses have accounts."""
+    if not email or not password or len(password) > MAX_PASSWORD_LENGTH:
+        return None
+    user = get_user_by_email(session, email)
+    try:
+        password_hasher.verify(user.password_hash if user else _dummy_hash(), password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if password_hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = password_hasher.hash(password)
+        session.add(user)
+    return user
+
+
+def record_login(session: Session, *, user: User, request: Any = None) -> None:
+    user.last_login_at = utcnow()
+    session.add(user)
+    record_audit(session, user_id=user.id, action=AuditAction.login, request=request)
+
+
+# --- demo users ----------------------------------------------------------------------------
+
+# Documented in README: for the demo consultation only; `consult accounts-info` prints them.
+DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
+    ("admin@example.se", "demo-admin-2025", Role.admin.value, "Demo Administratör"),
+    ("analytiker@example.se", "demo-analytiker-2025", Role.analyst.value, "Demo Analytiker"),
+    ("intervjuare@example.se", "demo-intervjuare-2025", Role.interviewer.value, "Demo Intervjuare"),
+)
+
+
+def ensure_demo_users(session: Session) -> list[User]:
+    """Create the demo users that are missing; returns those created. Safe to run again."""
+    created = []
+    for email, password, role, name in DEMO_USERS:
+        if get_user_by_email(session, email) is None:
+            created.append(create_user(session, email=email, password=password, role=role, name=name))
+    return created
+
+
+def demo_logins(session: Session) -> list[tuple[str, str, str]]:
+    """(email, password, role) of the demo users that exist and still have their demo password."""
+    logins = []
+    for email, password, role, _name in DEMO_USERS:
+        user = get_user_by_email(session, email)
+        if user is None or not user.active:
+            continue
+        try:
+            password_hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            continue
+        logins.append((email, password, user.role))
+    return logins
+
+
+# --- login rate limit ----------------------------------------------------------------------
+
+# In-memory moving windows: each worker process counts on its own, so with N workers an
+# attacker gets at most N times the configured rate. That is acceptable for a handful of
+# workers; a shared storage (limits supports Redis) would make it exact.
+_limiter = MovingWindowRateLimiter(MemoryStorage())
+# A shared office address has many staff: the per-address limit is this many times the per-account one.
+IP_LIMIT_FACTOR = 5
+DEFAULT_LOGIN_RATE = "5/minute"
+
+
+@dataclass(frozen=True)
+class RateVerdict:
+    allowed: bool
+    retry_after: int = 0  # seconds until the next attempt would be allowed
+
+
+@lru_cache(maxsize=8)
+def _limits_for(rate: str) -> tuple[RateLimitItem, RateLimitItem]:
+    per_account = parse(rate)
+    per_address = type(per_account)(per_account.amount * IP_LIMIT_FACTOR, per_account.multiples)
+    return per_account, per_address
+
+
+def login_rate() -> str:
+    """Read on every call so tests and operators can change it without a restart of the module."""
+    return os.environ.get("CONSULT_LOGIN_RATE") or DEFAULT_LOGIN_RATE
+
+
+def hit_login_limit(*, email: str, ip_hash: str) -> RateVerdict:
+    """Count one login attempt; refuse it when the account+address or the address is over its rate."""
+    per_account, per_address = _limits_for(login_rate())
+    checks = ((per_account, ("login", normalise_email(email), ip_hash)), (per_address, ("login-ip", ip_hash)))
+    for item, keys in checks:
+        if not _limiter.hit(item, *keys):
+            reset_at = _limiter.get_window_stats(item, *keys).reset_time
+            return RateVerdict(False, max(1, math.ceil(reset_at - time.time())))
+    return RateVerdict(True)
+
+
+def reset_login_limits() -> None:
+    """Forget every counted attempt (tests)."""
+    _limiter.storage.reset()
+
+
+# --- audit log -----------------------------------------------------------------------------
+
+
+def hash_ip(address: str | None) -> str:
+    if not address:
+        return ""
+    key = get_settings().secret_key.encode()
+    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def request_ip_hash(request: Any) -> str:
+    client = getattr(request, "client", None)
+    return hash_ip(client.host if client else None)
+
+
+def record_audit(
+    session: Session,
+    *,
+    user_id: int | None,
+    action: str,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+    request: Any = None,
+) -> AuditEvent:
+    """Add one event to the audit log, in the caller's transaction (so it is kept only if the action is)."""
+    event = AuditEvent(
+        user_id=user_id,
+        action=str(action),
+        target=target[:200],
+        details=details or {},
+        ip_hash=request_ip_hash(request) if request is not None else "",
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _audit_filters(
+    *, action: str | None, user_id: int | None, since: datetime | None, until: datetime | None
+) -> list[Any]:
+    conditions: list[Any] = []
+    if action:
+        conditions.append(AuditEvent.action == action)
+    if user_id is not None:
+        conditions.append(AuditEvent.user_id == user_id)
+    if since is not None:
+        conditions.append(col(AuditEvent.at) >= since)
+    if until is not None:
+        conditions.append(col(AuditEvent.at) < until)
+    return conditions
+
+
+def list_audit(
+    session: Session,
+    *,
+    action: str | None = None,
+    user_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[AuditEvent]:
+    """Audit events, newest first. `until` is exclusive."""
+    query = (
+        select(AuditEvent)
+        .where(*_audit_filters(action=action, user_id=user_id, since=since, until=until))
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def count_audit(
+    session: Session,
+    *,
+    action: str | None = None,
+    user_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    query = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(*_audit_filters(action=action, user_id=user_id, since=since, until=until))
+    )
+    return session.exec(query).one()
+
+
+def audit_actions(session: Session) -> list[str]:
+    """Every action string in the log (other domains add their own), for the filter."""
+    found = set(session.exec(select(AuditEvent.action).distinct()))
+    return sorted(found | {a.value for a in AuditAction})
+
+
+# --- staff navigation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffLink:
+    path: str
+    label: str  # English msgid, translated where it is shown
+    roles: frozenset[str]
+
+
+_STAFF_LINKS: list[StaffLink] = [
+    StaffLink("/personal", N_("My page"), frozenset(Role)),
+    StaffLink("/intervju", N_("Interviews"), frozenset({Role.interviewer})),
+    StaffLink("/admin/audit", N_("Audit log"), frozenset({Role.admin})),
+]
+
+
+def register_staff_link(path: str, label: str, roles: set[str] | frozenset[str]) -> None:
+    """Let another domain add its page to the staff menu (label marked with N_())."""
+    if all(link.path != path for link in _STAFF_LINKS):
+        _STAFF_LINKS.append(StaffLink(path, label, frozenset(roles)))
+
+
+def role_allows(user_role: str, allowed: set[str] | frozenset[str] | tuple[str, ...]) -> bool:
+    """Admin may do everything; otherwise the role must be listed (an empty list means any staff)."""
+    return not allowed or user_role == Role.admin or user_role in allowed
+
+
+def staff_links(user: User | None) -> list[StaffLink]:
+    if user is None:
+        return []
+    return [link for link in _STAFF_LINKS if role_allows(user.role, link.roles)]
+
+
+ROLE_LABELS = {
+    Role.admin.value: N_("Administrator"),
+    Role.analyst.value: N_("Analyst"),
+    Role.interviewer.value: N_("Interviewer"),
+}
+ACTION_LABELS = {
+    AuditAction.login.value: N_("Logged in"),
+    AuditAction.login_failed.value: N_("Failed login"),
+    AuditAction.login_blocked.value: N_("Login blocked (too many attempts)"),
+    AuditAction.logout.value: N_("Logged out"),
+    "response.edit": N_("Response edited"),
+    "response.state": N_("Review state changed"),
+    "export": N_("Export"),
+    "import": N_("Import"),
+    "survey.edit": N_("Survey edited"),
+}

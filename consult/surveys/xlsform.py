@@ -1,0 +1,1285 @@
+"""XLSForm import and export: surveys designed in a spreadsheet (ODK, KoboToolbox) and back.
+
+Pure conversion, no database and no HTTP: `read_xlsform(data)` gives an `XLSFormResult` (a
+SurveySpec when one could be built, and every problem found, cell by cell) and
+`write_xlsform(spec)` gives the bytes of an .xlsx workbook that reads back to the same spec.
+
+The subset we read, and how it maps to our model
+------------------------------------------------
+Sheets `survey`, `choices` and `settings` (names in any case, stray spaces ignored).
+
+survey sheet, column `type`:
+  begin_group / end_group   a page; its label is the page title. Questions outside any group
+                            form a page of their own (one page per run of ungrouped rows).
+                            Groups inside groups are not supported.
+  select_one LIST           single_choice; municipality, age_band or gender when the `consult_type`
+                            column says so, or when LIST is named exactly `municipality`,
+                            `age_band` or `gender` (consult_type wins).
+  select_multiple LIST      multiple_choice; `count-selected(.) <= N` in `constraint` -> max_choices.
+  rank LIST                 ranking (same max_choices rule).
+  range                     scale; `parameters` start=A end=B (step must be 1). Without
+                            parameters XLSForm means 1 to 10. Our default scale 1-5 is stored
+                            as no bounds, so start=1 end=5 reads as our default.
+  integer, decimal          number; `. >= A and . <= B` in `constraint` -> min and max. We keep
+                            no integer/decimal distinction: an integer question accepts decimals
+                            and exports as decimal. For integer, `. > A` reads as `. >= A+1`.
+  text                      short_text; long_text with `appearance` multiline (or consult_type);
+                            `string-length(.) <= N` -> max_length.
+  note, date and everything else are reported as not supported, row by row.
+
+Columns: name (the question code), label, hint (our help text), required (yes/no, TRUE/FALSE,
+true()/false(), 1/0), required_message, relevant, constraint, constraint_message, appearance,
+parameters. Our own extensions, which other tools ignore: consult_type (one of our question
+types), consult_priority (the strategy item a question or choice belongs to),
+consult_dont_know (yes: a scale offers "vet ej"), consult_low_label and consult_high_label
+(scale end labels).
+
+`relevant`: `${q} = 'x'` (equals), `selected(${q}, 'x')` (includes), `${q} != 'x'` and
+`not(...)` of either (not), where q is an earlier choice question and x one of its choice
+names. Our display condition is a single test, so `and` / `or` are reported as not supported.
+
+choices sheet: list_name (or `list name`), name, label, consult_priority. Choice codes must be
+numbers in our model: a name that is an integer is the code; other names get the lowest
+positive codes not taken, in sheet order, and keep their name in ChoiceSpec.name so they
+export (and match `relevant` expressions) by the same name.
+
+settings sheet: form_title -> title, form_id -> slug (lower case, å/ä/ö folded, other
+characters as '-'), version (kept in XLSFormResult.version only: our revision counts edits
+in consult), default_language (which language the plain `label`, `hint`, ... columns are in;
+Swedish if not given), style (ignored: every group is a page anyway). Our extensions:
+consult_intro, consult_privacy_notice (texts), consult_audience, consult_identity_mode,
+consult_status, consult_opens_at, consult_closes_at (ISO dates), consult_minutes_needed,
+consult_retention_days.
+
+Languages: `label::Svenska (sv)`, `label::English (en)`, `label:English` (one colon),
+`label::sv`; the code in brackets wins over the name. Texts in other languages are reported.
+
+Anything else with a value (another column, sheet, type, appearance, expression) is reported
+with its sheet, row, column and reason, never dropped without a word.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
+from pydantic import ValidationError
+
+from consult.core.i18n import N_, gettext_for
+from consult.surveys.models import (
+    CHOICE_TYPES,
+    LIST_TYPES,
+    SINGLE_CODE_TYPES,
+    Audience,
+    ConditionOp,
+    IdentityMode,
+    QuestionType,
+    SurveyStatus,
+)
+from consult.surveys.schema import ChoiceSpec, ConditionSpec, Localized, PageSpec, QuestionSpec, SurveySpec
+
+LANGUAGES = ("sv", "en")
+LANGUAGE_HEADERS = {"sv": "Svenska (sv)", "en": "English (en)"}
+_LANGUAGE_NAMES = {
+    "sv": "sv",
+    "swe": "sv",
+    "svenska": "sv",
+    "swedish": "sv",
+    "en": "en",
+    "eng": "en",
+    "english": "en",
+    "engelska": "en",
+}
+SURVEY, CHOICES, SETTINGS = "survey", "choices", "settings"
+SCALE_DEFAULT = (1, 5)
+RANGE_DEFAULT = (1, 10)  # what XLSForm means by a range without parameters
+
+Source = bytes | bytearray | str | Path | IO[bytes]
+
+
+# --- Problems -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class XLSFormProblem:
+    """Something in the workbook we could not take over. `row` is the spreadsheet's row number
+    (the header is row 1); `column` is the header as written. Both are empty for problems with
+    a whole file or sheet."""
+
+    sheet: str
+    row: int | None
+    column: str
+    template: str  # English, with %(name)s parameters; translated by message()
+    params: dict[str, Any] = field(default_factory=dict)
+    column_letter: str = ""
+
+    @property
+    def reason(self) -> str:
+        return self.template % self.params if self.params else self.template
+
+    def message(self, language: str) -> str:
+        text = gettext_for(language, self.template)
+        return text % self.params if self.params else text
+
+    @property
+    def cell(self) -> str:
+        return f"{self.column_letter}{self.row}" if self.column_letter and self.row else ""
+
+    def where(self) -> str:
+        place = self.sheet or "file"
+        if self.cell:
+            return f"{place}!{self.cell} ({self.column})" if self.column else f"{place}!{self.cell}"
+        if self.row:
+            return f"{place} row {self.row}"
+        return place
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.reason}"
+
+
+@dataclass
+class XLSFormResult:
+    spec: SurveySpec | None
+    problems: list[XLSFormProblem]
+    version: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.spec is not None and not self.problems
+
+
+# --- Reading the workbook -----------------------------------------------------------------
+
+_LOCALIZED = {
+    "label",
+    "hint",
+    "required_message",
+    "constraint_message",
+    "consult_low_label",
+    "consult_high_label",
+    "form_title",
+    "consult_intro",
+    "consult_privacy_notice",
+}
+_HEADER_ALIASES = {
+    "jr:constraintmsg": "constraint_message",
+    "jr:requiredmsg": "required_message",
+    "list": "list_name",
+    "listname": "list_name",
+}
+
+
+@dataclass(frozen=True)
+class _Column:
+    index: int
+    header: str
+    base: str
+    language: str | None  # sv/en; None when the header names no language
+    language_label: str | None  # the text after the separator, when it names a language
+
+    @property
+    def letter(self) -> str:
+        return get_column_letter(self.index + 1)
+
+
+def _parse_header(raw: Any, index: int) -> _Column | None:
+    header = _cell_text(raw)
+    if not header:
+        return None
+    lowered = header.lower()
+    rest: str | None = None
+    for alias, base in _HEADER_ALIASES.items():
+        if lowered == alias or lowered.startswith(alias + ":"):
+            rest = header[len(alias) :].lstrip(":").strip() or None
+            return _Column(index, header, base, _language_code(rest), rest)
+    if "::" in header:
+        base_text, rest = header.split("::", 1)
+    elif ":" in header:
+        base_text, rest = header.split(":", 1)
+    else:
+        base_text = header
+    base = re.sub(r"\s+", "_", base_text.strip().lower())
+    base = _HEADER_ALIASES.get(base, base)
+    rest = rest.strip() if rest else None
+    return _Column(index, header, base, _language_code(rest), rest or None)
+
+
+def _language_code(label: str | None) -> str | None:
+    if not label:
+        return None
+    bracket = re.search(r"\(\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?\s*\)\s*$", label)
+    if bracket:
+        return _LANGUAGE_NAMES.get(bracket.group(1).lower())
+    return _LANGUAGE_NAMES.get(label.strip().lower())
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).replace("\u00a0", " ").strip()
+
+
+@dataclass
+class _Sheet:
+    kind: str
+    title: str  # as written in the workbook
+    columns: list[_Column]
+    rows: list[tuple[int, tuple[Any, ...]]]  # (row number, cells); empty rows left out
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[XLSFormProblem] = []
+
+    def add(
+        self, sheet: str, row: int | None, column: _Column | None, template: str, **params: Any
+    ) -> None:
+        self.items.append(
+            XLSFormProblem(
+                sheet=sheet,
+                row=row,
+                column=column.header if column else "",
+                template=template,
+                params=params,
+                column_letter=column.letter if column else "",
+            )
+        )
+
+
+class _RowView:
+    """One row of a sheet, read by column base name. Remembers which columns were read so the
+    values nobody read can be reported afterwards."""
+
+    def __init__(self, sheet: _Sheet, number: int, cells: tuple[Any, ...], default_language: str, problems: _Problems):
+        self.sheet = sheet
+        self.number = number
+        self.cells = cells
+        self.default_language = default_language
+        self.problems = problems
+        self.consumed: set[str] = set()
+
+    def _value(self, column: _Column) -> str:
+        return _cell_text(self.cells[column.index]) if column.index < len(self.cells) else ""
+
+    def column(self, base: str) -> _Column | None:
+        return next((c for c in self.sheet.columns if c.base == base), None)
+
+    def problem(self, base: str | None, template: str, **params: Any) -> None:
+        column = self.column(base) if base else None
+        self.problems.add(self.sheet.title, self.number, column, template, **params)
+
+    def get(self, base: str) -> str:
+        self.consumed.add(base)
+        found = ""
+        found_in: _Column | None = None
+        for column in self.sheet.columns:
+            if column.base != base:
+                continue
+            value = self._value(column)
+            if not value:
+                continue
+            if not found:
+                found, found_in = value, column
+            elif value != found and found_in is not None:
+                self.problems.add(
+                    self.sheet.title, self.number, column, N_("This differs from column %(other)s, which is used."),
+                    other=found_in.header,
+                )
+        return found
+
+    def localized(self, base: str) -> Localized | None:
+        self.consumed.add(base)
+        texts: dict[str, tuple[str, _Column]] = {}
+        for column in self.sheet.columns:
+            if column.base != base:
+                continue
+            value = self._value(column)
+            if not value:
+                continue
+            language = column.language or (None if column.language_label else self.default_language)
+            if language is None:
+                self.problems.add(
+                    self.sheet.title, self.number, column,
+                    N_("Texts in %(language)s are not imported: surveys have Swedish and English."),
+                    language=column.language_label,
+                )
+                continue
+            if language in texts and texts[language][0] != value:
+                self.problems.add(
+                    self.sheet.title, self.number, column, N_("This differs from column %(other)s, which is used."),
+                    other=texts[language][1].header,
+                )
+                continue
+            texts.setdefault(language, (value, column))
+        return {language: text for language, (text, _) in texts.items()} or None
+
+    def flag(self, base: str, value: str, template: str, **params: Any) -> None:
+        """Report a value that was read but cannot be used."""
+        if value:
+            self.problem(base, template, **params)
+
+    def report_unread(self, context: str) -> None:
+        known = _KNOWN_COLUMNS[self.sheet.kind]
+        for column in self.sheet.columns:
+            if column.base in self.consumed or not self._value(column):
+                continue
+            if column.base in known:
+                template = N_("Not used for %(context)s; this value is not imported.")
+            else:
+                template = N_("Column %(column)s is not supported; this value is not imported.")
+            self.problems.add(self.sheet.title, self.number, column, template, context=context, column=column.header)
+
+    def is_empty(self) -> bool:
+        return all(not _cell_text(value) for value in self.cells)
+
+
+_KNOWN_COLUMNS = {
+    SURVEY: {
+        "type", "name", "label", "hint", "required", "required_message", "relevant", "constraint",
+        "constraint_message", "appearance", "parameters", "consult_type", "consult_priority",
+        "consult_dont_know", "consult_low_label", "consult_high_label",
+    },
+    CHOICES: {"list_name", "name", "label", "consult_priority"},
+    SETTINGS: {
+        "form_title", "form_id", "version", "default_language", "style", "consult_intro",
+        "consult_privacy_notice", "consult_audience", "consult_identity_mode", "consult_status",
+        "consult_opens_at", "consult_closes_at", "consult_minutes_needed", "consult_retention_days",
+    },
+}  # fmt: skip
+
+
+def _load_bytes(source: Source) -> bytes:
+    if isinstance(source, bytes | bytearray):
+        return bytes(source)
+    if isinstance(source, str | Path):
+        return Path(source).read_bytes()
+    return source.read()
+
+
+def _open_sheets(data: bytes, problems: _Problems) -> dict[str, _Sheet] | None:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        problems.add("", None, None, N_("This is not an Excel workbook (.xlsx): %(error)s"), error=_short(exc))
+        return None
+    except Exception as exc:  # openpyxl raises its own types for damaged files
+        problems.add("", None, None, N_("This is not an Excel workbook (.xlsx): %(error)s"), error=_short(exc))
+        return None
+    sheets: dict[str, _Sheet] = {}
+    try:
+        for worksheet in workbook.worksheets:
+            kind = worksheet.title.strip().lower()
+            rows = [
+                (number, tuple(cells))
+                for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1)
+                if any(_cell_text(value) for value in cells)
+            ]
+            if kind not in (SURVEY, CHOICES, SETTINGS):
+                if rows:
+                    problems.add(
+                        worksheet.title, None, None,
+                        N_("Sheet %(sheet)s is not read: only survey, choices and settings are."),
+                        sheet=worksheet.title,
+                    )
+                continue
+            if kind in sheets:
+                problems.add(worksheet.title, None, None, N_("A second %(sheet)s sheet; only the first is read."), sheet=kind)
+                continue
+            sheets[kind] = _make_sheet(kind, worksheet.title, rows)
+    finally:
+        workbook.close()
+    return sheets
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _make_sheet(kind: str, title: str, rows: list[tuple[int, tuple[Any, ...]]]) -> _Sheet:
+    if not rows or rows[0][0] != 1:
+        # The header must be the first row; without one there are no columns.
+        return _Sheet(kind, title, [], rows)
+    header_cells = rows[0][1]
+    columns = [c for index, raw in enumerate(header_cells) if (c := _parse_header(raw, index)) is not None]
+    return _Sheet(kind, title, columns, rows[1:])
+
+
+# --- Settings -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Settings:
+    default_language: str = "sv"
+    title: Localized | None = None
+    slug: str = ""
+    version: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    row: int | None = None
+    sheet_title: str = SETTINGS
+
+
+def slugify(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+    return slug[:80].strip("-")
+
+
+def _read_settings(sheet: _Sheet | None, problems: _Problems) -> _Settings:
+    settings = _Settings()
+    if sheet is None or not sheet.rows:
+        return settings
+    settings.sheet_title = sheet.title
+    number, cells = sheet.rows[0]
+    settings.row = number
+    for extra_number, _ in sheet.rows[1:]:
+        problems.add(sheet.title, extra_number, None, N_("Settings are read from the first row under the header only."))
+    language_view = _RowView(sheet, number, cells, "sv", problems)
+    language_text = language_view.get("default_language")
+    if language_text:
+        code = _language_code(language_text)
+        if code is None:
+            language_view.problem(
+                "default_language", N_("Unknown language %(language)s: use Swedish or English."), language=language_text
+            )
+        else:
+            settings.default_language = code
+    view = _RowView(sheet, number, cells, settings.default_language, problems)
+    view.consumed.add("default_language")
+    settings.title = view.localized("form_title")
+    form_id = view.get("form_id")
+    settings.slug = slugify(form_id) if form_id else ""
+    if form_id and not settings.slug:
+        view.problem("form_id", N_("No usable survey address (slug) can be made from %(value)s."), value=form_id)
+    settings.version = view.get("version") or None
+    view.get("style")  # every group is a page in consult, so the page style needs no setting
+    settings.fields = _consult_settings(view)
+    view.report_unread(context="settings")
+    return settings
+
+
+_SETTING_ENUMS: dict[str, type] = {
+    "consult_audience": Audience,
+    "consult_identity_mode": IdentityMode,
+    "consult_status": SurveyStatus,
+}
+
+
+def _consult_settings(view: _RowView) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for base, target in (("consult_intro", "intro"), ("consult_privacy_notice", "privacy_notice")):
+        text = view.localized(base)
+        if text:
+            fields[target] = text
+    for base, enum in _SETTING_ENUMS.items():
+        value = view.get(base)
+        if not value:
+            continue
+        allowed = [member.value for member in enum]  # type: ignore[attr-defined]
+        if value.lower() in allowed:
+            fields[base.removeprefix("consult_")] = value.lower()
+        else:
+            view.problem(base, N_("Unknown value %(value)s; expected one of %(allowed)s."), value=value,
+                         allowed=", ".join(allowed))
+    for base in ("consult_opens_at", "consult_closes_at"):
+        value = view.get(base)
+        if value:
+            try:
+                fields[base.removeprefix("consult_")] = datetime.fromisoformat(value)
+            except ValueError:
+                view.problem(base, N_("%(value)s is not a date and time (2025-03-01T08:00:00+00:00)."), value=value)
+    for base in ("consult_minutes_needed", "consult_retention_days"):
+        value = view.get(base)
+        if value:
+            if value.isdigit():
+                fields[base.removeprefix("consult_")] = int(value)
+            else:
+                view.problem(base, N_("%(value)s is not a whole number."), value=value)
+    return fields
+
+
+# --- Choices ------------------------------------------------------------------------------
+
+
+@dataclass
+class _ChoiceList:
+    name: str
+    choices: list[ChoiceSpec]
+
+
+def _is_integer_name(name: str) -> bool:
+    return bool(re.fullmatch(r"-?(0|[1-9][0-9]*)", name))
+
+
+def _read_choices(sheet: _Sheet | None, default_language: str, problems: _Problems) -> dict[str, _ChoiceList]:
+    if sheet is None:
+        return {}
+    raw: dict[str, list[tuple[str, Localized, str | None]]] = {}
+    for number, cells in sheet.rows:
+        view = _RowView(sheet, number, cells, default_language, problems)
+        list_name, name = view.get("list_name"), view.get("name")
+        label = view.localized("label")
+        priority = view.get("consult_priority") or None
+        view.report_unread(context="a choice")
+        if not list_name:
+            view.problem("list_name", N_("A choice without a list name."))
+            continue
+        if not name:
+            view.problem("name", N_("A choice without a name."))
+            continue
+        if not label:
+            view.problem("label", N_("Choice %(name)s has no label."), name=name)
+            continue
+        entries = raw.setdefault(list_name, [])
+        if any(existing == name for existing, _, _ in entries):
+            view.problem("name", N_("Choice name %(name)s appears twice in list %(list)s."), name=name, list=list_name)
+            continue
+        entries.append((name, label, priority))
+    return {name: _ChoiceList(name, _number_choices(entries)) for name, entries in raw.items()}
+
+
+def _number_choices(entries: list[tuple[str, Localized, str | None]]) -> list[ChoiceSpec]:
+    """Integer names are the codes; other names take the lowest free codes, in order."""
+    taken = {int(name) for name, _, _ in entries if _is_integer_name(name)}
+    next_code = 1
+    choices = []
+    for name, label, priority in entries:
+        if _is_integer_name(name):
+            choices.append(ChoiceSpec(code=int(name), label=label, priority_key=priority))
+            continue
+        while next_code in taken:
+            next_code += 1
+        taken.add(next_code)
+        choices.append(ChoiceSpec(code=next_code, label=label, priority_key=priority, name=name))
+    return choices
+
+
+def choice_name(choice: ChoiceSpec) -> str:
+    return choice.name or str(choice.code)
+
+
+# --- Survey rows --------------------------------------------------------------------------
+
+_CHOICE_KINDS = {"select_one", "select_multiple", "rank"}
+_TYPE_ALIASES = {
+    "string": "text",
+    "int": "integer",
+    "begin group": "begin_group",
+    "end group": "end_group",
+    "select one": "select_one",
+    "select multiple": "select_multiple",
+    "select all that apply": "select_multiple",
+    "begin repeat": "begin_repeat",
+    "end repeat": "end_repeat",
+}
+_METADATA_TYPES = {
+    "start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
+    "email", "audit", "start-geopoint", "background-audio", "uuid", "instanceid",
+}  # fmt: skip
+_NOT_YET = {
+    "note": N_("Notes (text without an answer) are not supported yet."),
+    "date": N_("Date questions are not supported yet."),
+    "time": N_("Time questions are not supported."),
+    "datetime": N_("Date and time questions are not supported."),
+    "begin_repeat": N_("Repeated groups are not supported."),
+    "end_repeat": N_("Repeated groups are not supported."),
+    "calculate": N_("Calculations are not supported."),
+}
+_TYPE_CHOICES = {
+    "select_one": {
+        QuestionType.single_choice,
+        QuestionType.municipality,
+        QuestionType.age_band,
+        QuestionType.gender,
+    },
+    "select_multiple": {QuestionType.multiple_choice},
+    "rank": {QuestionType.ranking},
+    "range": {QuestionType.scale},
+    "integer": {QuestionType.number},
+    "decimal": {QuestionType.number},
+    "text": {QuestionType.short_text, QuestionType.long_text},
+}
+_STANDARD_LISTS = {"municipality", "age_band", "gender"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_TRUE = {"yes", "true", "true()", "1", "y"}
+_FALSE = {"no", "false", "false()", "0", "n"}
+
+
+def _parse_type(text: str) -> tuple[str, str | None, list[str]]:
+    """'select_one  yes_no' -> ('select_one', 'yes_no', []); extra words are returned last."""
+    lowered = re.sub(r"\s+", " ", text.strip().lower())
+    for alias, kind in sorted(_TYPE_ALIASES.items(), key=lambda item: -len(item[0])):
+        if lowered == alias or lowered.startswith(alias + " "):
+            lowered = kind + lowered[len(alias) :]
+            break
+    words = text.split()
+    kind = lowered.split(" ", 1)[0]
+    if kind in _CHOICE_KINDS:
+        # List names keep their case; only the keyword is case-insensitive.
+        rest = words[len(words) - len(lowered.split(" ")) + 1 :] if len(words) > 1 else []
+        return kind, (rest[0] if rest else None), rest[1:]
+    return kind, None, lowered.split(" ")[1:]
+
+
+def _boolean(view: _RowView, base: str) -> bool:
+    value = view.get(base)
+    if not value or value.lower() in _FALSE:
+        return False
+    if value.lower() in _TRUE:
+        return True
+    view.problem(base, N_("%(value)s is not yes or no; expressions are not supported here."), value=value)
+    return False
+
+
+@dataclass
+class _Page:
+    title: Localized | None
+    questions: list[QuestionSpec]
+    row: int | None
+    grouped: bool
+
+
+class _SurveyReader:
+    def __init__(
+        self, sheet: _Sheet, lists: dict[str, _ChoiceList], default_language: str, problems: _Problems
+    ) -> None:
+        self.sheet = sheet
+        self.lists = lists
+        self.default_language = default_language
+        self.problems = problems
+        self.pages: list[_Page] = []
+        self.current: _Page | None = None
+        self.questions: dict[str, QuestionSpec] = {}
+        self.all_names = self._all_names()
+        self.used_lists: set[str] = set()
+
+    def _all_names(self) -> set[str]:
+        names = set()
+        name_column = next((c for c in self.sheet.columns if c.base == "name"), None)
+        if name_column:
+            for _, cells in self.sheet.rows:
+                if name_column.index < len(cells):
+                    names.add(_cell_text(cells[name_column.index]))
+        return names
+
+    def read(self) -> list[PageSpec]:
+        if not any(c.base == "type" for c in self.sheet.columns):
+            self.problems.add(self.sheet.title, 1, None, N_("The survey sheet has no type column."))
+            return []
+        for number, cells in self.sheet.rows:
+            view = _RowView(self.sheet, number, cells, self.default_language, self.problems)
+            self._row(view)
+        if self.current and self.current.grouped:
+            self.problems.add(self.sheet.title, self.current.row, self._column("type"),
+                              N_("This group is never closed with end_group."))
+        return self._page_specs()
+
+    def _column(self, base: str) -> _Column | None:
+        return next((c for c in self.sheet.columns if c.base == base), None)
+
+    def _row(self, view: _RowView) -> None:
+        type_text = view.get("type")
+        if not type_text:
+            view.report_unread(context="a row without a type")
+            return
+        kind, list_name, extra = _parse_type(type_text)
+        if kind == "begin_group":
+            self._begin_group(view)
+        elif kind == "end_group":
+            self._end_group(view)
+        elif kind in _TYPE_CHOICES:
+            if extra or (kind not in _CHOICE_KINDS and list_name):
+                view.problem("type", N_("%(value)s is not supported (only the list name may follow the type)."),
+                             value=type_text)
+                return
+            question = self._question(view, kind, list_name)
+            if question is not None:
+                self._page_for_question(view).questions.append(question)
+                self.questions[question.code] = question
+            view.report_unread(context=f"a {kind} question")
+        elif kind in _NOT_YET:
+            view.problem("type", _NOT_YET[kind])
+        elif kind in _METADATA_TYPES:
+            view.problem("type", N_("Metadata (%(value)s) is not collected."), value=type_text)
+        else:
+            view.problem("type", N_("Unknown question type %(value)s."), value=type_text)
+
+    def _begin_group(self, view: _RowView) -> None:
+        view.get("name")
+        title = view.localized("label")
+        appearance = view.get("appearance")
+        view.flag("appearance", "" if appearance.lower() == "field-list" else appearance,
+                  N_("Appearance %(value)s is not supported."), value=appearance)
+        if self.current and self.current.grouped:
+            view.problem("type", N_("Groups inside groups are not supported; this group's questions join the outer page."))
+            view.report_unread(context="a group")
+            return
+        self.current = _Page(title, [], view.number, grouped=True)
+        self.pages.append(self.current)
+        view.report_unread(context="a group")
+
+    def _end_group(self, view: _RowView) -> None:
+        view.get("name")
+        view.get("label")
+        if self.current is None or not self.current.grouped:
+            view.problem("type", N_("end_group without a begin_group."))
+        else:
+            if not self.current.questions:
+                self.problems.add(self.sheet.title, self.current.row, self._column("type"),
+                                  N_("This group has no questions we could import."))
+            self.current = None
+        view.report_unread(context="end_group")
+
+    def _page_for_question(self, view: _RowView) -> _Page:
+        if self.current is None:
+            self.current = _Page(None, [], view.number, grouped=False)
+            self.pages.append(self.current)
+        return self.current
+
+    def _page_specs(self) -> list[PageSpec]:
+        return [PageSpec(title=page.title, questions=tuple(page.questions)) for page in self.pages if page.questions]
+
+    # -- one question --
+
+    def _question(self, view: _RowView, kind: str, list_name: str | None) -> QuestionSpec | None:
+        code = view.get("name")
+        if not code:
+            view.problem("name", N_("A question without a name."))
+            return None
+        if not _NAME.match(code):
+            view.problem("name", N_("Name %(value)s: use letters a-z, digits and _, starting with a letter (at most 64)."),
+                         value=code)
+            return None
+        if code in self.questions:
+            view.problem("name", N_("Name %(value)s is used by an earlier question."), value=code)
+            return None
+        text = view.localized("label")
+        if not text:
+            view.problem("label", N_("Question %(value)s has no label."), value=code)
+        qtype = self._question_type(view, kind, list_name)
+        fields: dict[str, Any] = {
+            "code": code,
+            "type": qtype,
+            "text": text or {},
+            "help": view.localized("hint"),
+            "required": _boolean(view, "required"),
+            "required_message": view.localized("required_message"),
+            "constraint_message": view.localized("constraint_message"),
+            "priority_key": view.get("consult_priority") or None,
+        }
+        ok = qtype is not None and bool(text)
+        if kind in _CHOICE_KINDS:
+            choices = self._choices(view, list_name)
+            ok = ok and choices is not None
+            fields["choices"] = tuple(choices or ())
+        ok = self._type_fields(view, kind, qtype, fields) and ok
+        condition, condition_ok = self._condition(view)
+        fields["condition"] = condition
+        if not (ok and condition_ok):
+            return None
+        try:
+            return QuestionSpec(**fields)
+        except ValidationError as exc:
+            view.problem("name", N_("Question %(value)s is not valid: %(error)s"), value=code,
+                         error="; ".join(e["msg"] for e in exc.errors()))
+            return None
+
+    def _question_type(self, view: _RowView, kind: str, list_name: str | None) -> QuestionType | None:
+        allowed = _TYPE_CHOICES[kind]
+        declared = view.get("consult_type")
+        appearance = view.get("appearance")
+        if declared:
+            if declared.lower() not in {t.value for t in allowed}:
+                view.problem("consult_type", N_("%(value)s cannot be used with type %(kind)s; use one of %(allowed)s."),
+                             value=declared, kind=kind, allowed=", ".join(sorted(t.value for t in allowed)))
+                return None
+            qtype = QuestionType(declared.lower())
+        elif kind == "select_one" and list_name in _STANDARD_LISTS:
+            qtype = QuestionType(list_name)
+        elif kind == "text" and appearance.lower() == "multiline":
+            qtype = QuestionType.long_text
+        else:
+            qtype = next(iter(allowed)) if len(allowed) == 1 else _DEFAULT_TYPE[kind]
+        if appearance and not (kind == "text" and appearance.lower() == "multiline"):
+            view.problem("appearance", N_("Appearance %(value)s is not supported."), value=appearance)
+        return qtype
+
+    def _choices(self, view: _RowView, list_name: str | None) -> list[ChoiceSpec] | None:
+        if not list_name:
+            view.problem("type", N_("The type names no choice list."))
+            return None
+        found = self.lists.get(list_name) or next(
+            (choice_list for name, choice_list in self.lists.items() if name.casefold() == list_name.casefold()), None
+        )
+        if found is None:
+            view.problem("type", N_("Choice list %(list)s is not on the choices sheet."), list=list_name)
+            return None
+        return found.choices
+
+    def _type_fields(self, view: _RowView, kind: str, qtype: QuestionType | None, fields: dict[str, Any]) -> bool:
+        constraint = view.get("constraint")
+        constraint = re.sub(r"\$\{\s*" + re.escape(fields["code"]) + r"\s*\}", ".", constraint)
+        ok = True
+        if kind == "range":
+            ok = self._range(view, fields)
+            fields["allow_dont_know"] = _boolean(view, "consult_dont_know")
+            fields["low_label"] = view.localized("consult_low_label")
+            fields["high_label"] = view.localized("consult_high_label")
+        if constraint:
+            parser = _CONSTRAINT_PARSERS.get(kind)
+            parsed = parser(constraint, kind) if parser else None
+            if parsed is None:
+                view.problem("constraint", N_("Constraint %(value)s is not supported for this type."), value=constraint)
+                ok = False
+            elif isinstance(parsed, str):
+                view.problem("constraint", parsed, value=constraint)
+                ok = False
+            else:
+                fields.update(parsed)
+        return ok
+
+    def _range(self, view: _RowView, fields: dict[str, Any]) -> bool:
+        parameters = view.get("parameters")
+        values: dict[str, str] = {}
+        for part in re.split(r"[\s;,]+", parameters.strip()) if parameters else []:
+            key, _, value = part.partition("=")
+            values[key.strip().lower()] = value.strip()
+        unknown = set(values) - {"start", "end", "step"}
+        try:
+            start = int(values.get("start", RANGE_DEFAULT[0]))
+            end = int(values.get("end", RANGE_DEFAULT[1]))
+            step = int(values.get("step", 1))
+        except ValueError:
+            view.problem("parameters", N_("Range parameters must be whole numbers (start=1 end=5)."))
+            return False
+        if unknown or step != 1 or end <= start:
+            view.problem("parameters", N_("Only start=A end=B with A below B and step=1 is supported (got %(value)s)."),
+                         value=parameters)
+            return False
+        if (start, end) != SCALE_DEFAULT:
+            fields["min_value"], fields["max_value"] = float(start), float(end)
+        return True
+
+    # -- relevant --
+
+    def _condition(self, view: _RowView) -> tuple[ConditionSpec | None, bool]:
+        expression = view.get("relevant")
+        if not expression:
+            return None, True
+        parsed = parse_relevant(expression)
+        if isinstance(parsed, str):
+            view.problem("relevant", parsed, value=expression)
+            return None, False
+        code, op, name = parsed
+        source = self.questions.get(code)
+        if source is None:
+            template = (
+                N_("%(value)s refers to %(question)s, which is not an earlier question we could import.")
+                if code in self.all_names
+                else N_("%(value)s refers to %(question)s, which is not a question in this form.")
+            )
+            view.problem("relevant", template, value=expression, question=code)
+            return None, False
+        if source.type not in CHOICE_TYPES:
+            view.problem("relevant", N_("Conditions can only test choice questions; %(question)s is not one."),
+                         question=code)
+            return None, False
+        if op == ConditionOp.equals and source.type in LIST_TYPES:
+            view.problem("relevant", N_("Use selected(${%(question)s}, '%(name)s') for a question with several answers."),
+                         question=code, name=name)
+            return None, False
+        by_name = {choice_name(c): c.code for c in source.choices}
+        if name not in by_name:
+            view.problem("relevant", N_("%(question)s has no choice named %(name)s."), question=code, name=name)
+            return None, False
+        return ConditionSpec(question=code, op=op, value=by_name[name]), True
+
+
+_DEFAULT_TYPE = {"select_one": QuestionType.single_choice, "text": QuestionType.short_text}
+
+
+# --- Expressions --------------------------------------------------------------------------
+
+_REF = r"\$\{\s*([^}\s]+)\s*\}"
+_LITERAL = r"""(?:'([^']*)'|"([^"]*)"|(-?\d+(?:\.\d+)?))"""
+_COMPARE = re.compile(rf"^{_REF}\s*(!=|=)\s*{_LITERAL}$")
+_COMPARE_REVERSED = re.compile(rf"^{_LITERAL}\s*(!=|=)\s*{_REF}$")
+_SELECTED = re.compile(rf"^selected\s*\(\s*{_REF}\s*,\s*{_LITERAL}\s*\)$")
+_NOT = re.compile(r"^not\s*\((.*)\)$", re.DOTALL)
+
+
+def _strip_parentheses(expression: str) -> str:
+    text = expression.strip()
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in _without_literals(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _without_literals(text: str) -> str:
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "''", text)
+
+
+def _literal(groups: tuple[str | None, ...]) -> str:
+    return next(g for g in groups if g is not None)
+
+
+def parse_relevant(expression: str) -> tuple[str, ConditionOp, str] | str:
+    """(question, op, choice name), or the reason (an N_ template) it cannot be read."""
+    text = _strip_parentheses(expression)
+    if re.search(r"\b(and|or)\b", _without_literals(text)):
+        return N_("%(value)s: combining conditions with and/or is not supported; a question has one condition.")
+    negated = _NOT.match(text)
+    if negated and _balanced(negated.group(1)):
+        inner = parse_relevant(negated.group(1))
+        if isinstance(inner, str):
+            return inner
+        code, op, name = inner
+        if op == ConditionOp.not_:
+            return N_("%(value)s: a double negation is not supported.")
+        return code, ConditionOp.not_, name
+    if match := _COMPARE.match(text):
+        op = ConditionOp.equals if match.group(2) == "=" else ConditionOp.not_
+        return match.group(1), op, _literal(match.groups()[2:5])
+    if match := _COMPARE_REVERSED.match(text):
+        op = ConditionOp.equals if match.group(4) == "=" else ConditionOp.not_
+        return match.group(5), op, _literal(match.groups()[0:3])
+    if match := _SELECTED.match(text):
+        return match.group(1), ConditionOp.includes, _literal(match.groups()[1:4])
+    return N_("%(value)s cannot be read: use ${q} = 'x', selected(${q}, 'x') or not(...).")
+
+
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_BOUND = re.compile(rf"^\.\s*(>=|<=|>|<)\s*({_NUMBER})$")
+_BOUND_REVERSED = re.compile(rf"^({_NUMBER})\s*(>=|<=|>|<)\s*\.$")
+_FLIP = {">=": "<=", "<=": ">=", ">": "<", "<": ">"}
+_LENGTH = re.compile(r"^string-length\s*\(\s*\.\s*\)\s*(<=|<)\s*(\d+)$")
+_COUNT = re.compile(r"^count-selected\s*\(\s*\.\s*\)\s*(<=|<)\s*(\d+)$")
+
+
+def _terms(constraint: str) -> list[str] | None:
+    text = _strip_parentheses(constraint)
+    if re.search(r"\bor\b", text):
+        return None
+    return [_strip_parentheses(term) for term in re.split(r"\band\b", text)]
+
+
+def _number_constraint(constraint: str, kind: str) -> dict[str, Any] | str | None:
+    terms = _terms(constraint)
+    if terms is None:
+        return None
+    bounds: dict[str, Any] = {}
+    for term in terms:
+        match = _BOUND.match(term)
+        if match:
+            op, number = match.group(1), float(match.group(2))
+        elif reversed_match := _BOUND_REVERSED.match(term):
+            op, number = _FLIP[reversed_match.group(2)], float(reversed_match.group(1))
+        else:
+            return None
+        if op in (">", "<"):
+            if kind != "integer" or not number.is_integer():
+                return N_("%(value)s: use >= or <= (a strict bound cannot be kept for decimals).")
+            op, number = (">=", number + 1) if op == ">" else ("<=", number - 1)
+        key = "min_value" if op == ">=" else "max_value"
+        if key in bounds:
+            return N_("%(value)s gives the same bound twice.")
+        bounds[key] = number
+    if "min_value" in bounds and "max_value" in bounds and bounds["min_value"] > bounds["max_value"]:
+        return N_("%(value)s: no number can meet it.")
+    return bounds
+
+
+def _limit_constraint(pattern: re.Pattern[str], key: str) -> Callable[[str, str], dict[str, Any] | None]:
+    def parse(constraint: str, kind: str) -> dict[str, Any] | None:
+        match = pattern.match(_strip_parentheses(constraint))
+        if not match:
+            return None
+        limit = int(match.group(2)) - (1 if match.group(1) == "<" else 0)
+        return {key: limit} if limit >= 1 else None
+
+    return parse
+
+
+_CONSTRAINT_PARSERS: dict[str, Callable[[str, str], dict[str, Any] | str | None]] = {
+    "integer": _number_constraint,
+    "decimal": _number_constraint,
+    "text": _limit_constraint(_LENGTH, "max_length"),
+    "select_multiple": _limit_constraint(_COUNT, "max_choices"),
+    "rank": _limit_constraint(_COUNT, "max_choices"),
+}
+
+
+# --- Reading: the whole form --------------------------------------------------------------
+
+
+def read_xlsform(source: Source, *, slug: str | None = None) -> XLSFormResult:
+    """Read an XLSForm workbook. `slug` overrides the settings' form_id."""
+    problems = _Problems()
+    try:
+        data = _load_bytes(source)
+    except OSError as exc:
+        problems.add("", None, None, N_("The file cannot be read: %(error)s"), error=_short(exc))
+        return XLSFormResult(None, problems.items)
+    sheets = _open_sheets(data, problems)
+    if sheets is None:
+        return XLSFormResult(None, problems.items)
+    settings = _read_settings(sheets.get(SETTINGS), problems)
+    lists = _read_choices(sheets.get(CHOICES), settings.default_language, problems)
+    survey_sheet = sheets.get(SURVEY)
+    if survey_sheet is None:
+        problems.add("", None, None, N_("The workbook has no survey sheet."))
+        return XLSFormResult(None, problems.items, settings.version)
+    pages = _SurveyReader(survey_sheet, lists, settings.default_language, problems).read()
+    if not pages:
+        problems.add(survey_sheet.title, None, None, N_("The survey sheet has no questions we could import."))
+        return XLSFormResult(None, problems.items, settings.version)
+    spec = _build_spec(settings, pages, slug, problems)
+    return XLSFormResult(spec, problems.items, settings.version)
+
+
+def _build_spec(settings: _Settings, pages: list[PageSpec], slug: str | None, problems: _Problems) -> SurveySpec | None:
+    title = settings.title
+    survey_slug = slugify(slug) if slug else settings.slug or slugify(_first(title))
+    if not survey_slug:
+        problems.add(settings.sheet_title, settings.row, None,
+                     N_("The form has no form_id to make the survey's address (slug) from; add one or give a slug."))
+        return None
+    if not title:
+        problems.add(settings.sheet_title, settings.row, None, N_("The form has no form_title."))
+        return None
+    try:
+        return SurveySpec(slug=survey_slug, title=title, pages=tuple(pages), **settings.fields)
+    except ValidationError as exc:
+        problems.add(settings.sheet_title, settings.row, None, N_("The survey is not valid: %(error)s"),
+                     error="; ".join(e["msg"] for e in exc.errors()))
+        return None
+
+
+def _first(text: Localized | None) -> str:
+    return next(iter(text.values()), "") if text else ""
+
+
+# --- Writing ------------------------------------------------------------------------------
+
+
+def _languages(spec: SurveySpec) -> list[str]:
+    used: set[str] = set()
+
+    def note(text: Localized | None) -> None:
+        used.update(k for k, v in (text or {}).items() if v)
+
+    for text in (spec.title, spec.intro, spec.privacy_notice):
+        note(text)
+    for page in spec.pages:
+        note(page.title)
+        for q in page.questions:
+            for text in (q.text, q.help, q.low_label, q.high_label, q.required_message, q.constraint_message):
+                note(text)
+            for choice in q.choices:
+                note(choice.label)
+    return [language for language in LANGUAGES if language in used]
+
+
+def _put_localized(row: dict[str, Any], base: str, text: Localized | None) -> None:
+    for language, value in (text or {}).items():
+        if language in LANGUAGE_HEADERS and value:
+            row[f"{base}::{LANGUAGE_HEADERS[language]}"] = value
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
+
+
+def _constraint(question: QuestionSpec) -> str:
+    if question.type == QuestionType.number:
+        terms = []
+        if question.min_value is not None:
+            terms.append(f". >= {_fmt(question.min_value)}")
+        if question.max_value is not None:
+            terms.append(f". <= {_fmt(question.max_value)}")
+        return " and ".join(terms)
+    if question.type in LIST_TYPES and question.max_choices:
+        return f"count-selected(.) <= {question.max_choices}"
+    if question.type in (QuestionType.short_text, QuestionType.long_text) and question.max_length:
+        return f"string-length(.) <= {question.max_length}"
+    return ""
+
+
+_XLSFORM_TYPE = {
+    QuestionType.single_choice: "select_one",
+    QuestionType.municipality: "select_one",
+    QuestionType.age_band: "select_one",
+    QuestionType.gender: "select_one",
+    QuestionType.multiple_choice: "select_multiple",
+    QuestionType.ranking: "rank",
+    QuestionType.scale: "range",
+    QuestionType.number: "decimal",
+    QuestionType.short_text: "text",
+    QuestionType.long_text: "text",
+}
+
+
+def relevant_expression(spec: SurveySpec, condition: ConditionSpec) -> str:
+    source = spec.question(condition.question)
+    choice = source.choice(condition.value) if source else None
+    name = choice_name(choice) if choice else str(condition.value)
+    if condition.op == ConditionOp.equals:
+        return f"${{{condition.question}}} = '{name}'"
+    selected = f"selected(${{{condition.question}}}, '{name}')"
+    return selected if condition.op == ConditionOp.includes else f"not({selected})"
+
+
+def _question_row(spec: SurveySpec, question: QuestionSpec) -> dict[str, Any]:
+    xls_type = _XLSFORM_TYPE[question.type]
+    row: dict[str, Any] = {"type": f"{xls_type} {question.code}" if question.choices else xls_type, "name": question.code}
+    _put_localized(row, "label", question.text)
+    _put_localized(row, "hint", question.help)
+    row["required"] = "yes" if question.required else ""
+    _put_localized(row, "required_message", question.required_message)
+    if question.condition:
+        row["relevant"] = relevant_expression(spec, question.condition)
+    row["constraint"] = _constraint(question)
+    _put_localized(row, "constraint_message", question.constraint_message)
+    if question.type == QuestionType.long_text:
+        row["appearance"] = "multiline"
+    if question.type == QuestionType.scale:
+        low = question.min_value if question.min_value is not None else SCALE_DEFAULT[0]
+        high = question.max_value if question.max_value is not None else SCALE_DEFAULT[1]
+        row["parameters"] = f"start={_fmt(low)} end={_fmt(high)} step=1"
+        row["consult_dont_know"] = "yes" if question.allow_dont_know else ""
+        _put_localized(row, "consult_low_label", question.low_label)
+        _put_localized(row, "consult_high_label", question.high_label)
+    if question.type in SINGLE_CODE_TYPES and question.type != QuestionType.single_choice:
+        row["consult_type"] = question.type.value
+    row["consult_priority"] = question.priority_key or ""
+    return row
+
+
+def _page_names(spec: SurveySpec) -> list[str]:
+    taken = set(spec.by_code)
+    names = []
+    for number in range(1, len(spec.pages) + 1):
+        name = f"page_{number}"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def _survey_rows(spec: SurveySpec) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for page, name in zip(spec.pages, _page_names(spec), strict=True):
+        begin: dict[str, Any] = {"type": "begin_group", "name": name}
+        _put_localized(begin, "label", page.title)
+        rows.append(begin)
+        rows.extend(_question_row(spec, question) for question in page.questions)
+        rows.append({"type": "end_group", "name": name})
+    return rows
+
+
+def _choice_rows(spec: SurveySpec) -> list[dict[str, Any]]:
+    rows = []
+    for question in spec.questions:
+        for choice in question.choices:
+            row: dict[str, Any] = {"list_name": question.code, "name": choice_name(choice)}
+            _put_localized(row, "label", choice.label)
+            row["consult_priority"] = choice.priority_key or ""
+            rows.append(row)
+    return rows
+
+
+def _settings_row(spec: SurveySpec) -> dict[str, Any]:
+    row: dict[str, Any] = {"form_title": spec.title.get("sv", "")}
+    if spec.title.get("en"):
+        row[f"form_title::{LANGUAGE_HEADERS['en']}"] = spec.title["en"]
+    row.update({"form_id": spec.slug, "version": str(spec.revision), "default_language": LANGUAGE_HEADERS["sv"]})
+    _put_localized(row, "consult_intro", spec.intro)
+    _put_localized(row, "consult_privacy_notice", spec.privacy_notice)
+    row.update(
+        {
+            "consult_audience": spec.audience.value,
+            "consult_identity_mode": spec.identity_mode.value,
+            "consult_status": spec.status.value,
+            "consult_opens_at": spec.opens_at.isoformat() if spec.opens_at else "",
+            "consult_closes_at": spec.closes_at.isoformat() if spec.closes_at else "",
+            "consult_minutes_needed": spec.minutes_needed if spec.minutes_needed is not None else "",
+            "consult_retention_days": spec.retention_days if spec.retention_days is not None else "",
+        }
+    )
+    return row
+
+
+def _ordered_headers(rows: Iterable[dict[str, Any]], order: list[str], languages: list[str]) -> list[str]:
+    """Columns in a conventional order, each base followed by its languages; empty columns left out."""
+    present = {key for row in rows for key, value in row.items() if value not in ("", None)}
+    headers = []
+    for base in order:
+        candidates = [base] + [f"{base}::{LANGUAGE_HEADERS[lang]}" for lang in languages]
+        headers.extend(c for c in candidates if c in present)
+    return headers
+
+
+def _add_sheet(workbook: Workbook, title: str, rows: list[dict[str, Any]], order: list[str], languages: list[str],
+               always: Iterable[str] = ()) -> None:
+    sheet = workbook.create_sheet(title)
+    headers = _ordered_headers(rows, order, languages)
+    for required in always:
+        if required not in headers:
+            headers.insert(order.index(required) if required in order else len(headers), required)
+    sheet.append(headers)
+    for row in rows:
+        sheet.append([row.get(header, "") for header in headers])
+    sheet.freeze_panes = "A2"
+
+
+_SURVEY_ORDER = [
+    "type", "name", "label", "hint", "required", "required_message", "relevant", "constraint",
+    "constraint_message", "appearance", "parameters", "consult_type", "consult_priority", "consult_dont_know",
+    "consult_low_label", "consult_high_label",
+]  # fmt: skip
+_CHOICES_ORDER = ["list_name", "name", "label", "consult_priority"]
+_SETTINGS_ORDER = [
+    "form_title", "form_id", "version", "default_language", "consult_intro", "consult_privacy_notice",
+    "consult_audience", "consult_identity_mode", "consult_status", "consult_opens_at", "consult_closes_at",
+    "consult_minutes_needed", "consult_retention_days",
+]  # fmt: skip
+
+
+def write_xlsform(spec: SurveySpec) -> bytes:
+    """The survey as an XLSForm workbook; read_xlsform gives the same spec back."""
+    languages = _languages(spec)
+    workbook = Workbook()
+    default_sheet = workbook.active
+    if default_sheet is not None:
+        workbook.remove(default_sheet)
+    _add_sheet(workbook, SURVEY, _survey_rows(spec), _SURVEY_ORDER, languages, always=("type", "name"))
+    _add_sheet(workbook, CHOICES, _choice_rows(spec), _CHOICES_ORDER, languages, always=("list_name", "name"))
+    _add_sheet(workbook, SETTINGS, [_settings_row(spec)], _SETTINGS_ORDER, languages)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,49 @@
+"""The demo consultation: the strategy as data, the survey, and believable responses."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from consult.demo.service import load_demo
+from consult.responses.models import Answer, Response
+from consult.strategy.models import Municipality, StrategyItem, StrategyVersion
+from consult.surveys.service import load_spec
+
+
+def test_strategy_versions(db, demo) -> None:  # type: ignore[no-untyped-def]
+    versions = {v.key: v for v in db.execute(select(StrategyVersion)).scalars()}
+    for key, priorities in (("rus-2025", 17), ("rus-2020", 16)):
+        items = db.execute(select(StrategyItem).where(StrategyItem.version_id == versions[key].id)).scalars().all()
+        kinds = Counter(i.kind for i in items)
+        assert kinds == {"goal_area": 3, "priority": priorities, "principle": 6}
+    titles_2025 = {i.title["sv"] for i in db.execute(select(StrategyItem)).scalars()}
+    assert "Stärkt folkhälsoarbete för god och jämlik hälsa" in titles_2025
+    assert db.execute(select(func.count()).select_from(Municipality)).scalar_one() == 7
+
+
+def test_demo_survey_shape(db, demo) -> None:  # type: ignore[no-untyped-def]
+    spec = load_spec(db, slug="vasternorrland-2030")
+    assert spec is not None and 3 <= len(spec.pages) <= 4 and 13 <= len(spec.questions) <= 17
+    types = {q.code: q.type for q in spec.questions}
+    assert types["kommun"] == "municipality" and types["prioriteringar"] == "multiple_choice"
+    assert spec.by_code["prioriteringar"].max_choices == 3
+    assert len(spec.by_code["prioriteringar"].choices) == 17
+    assert spec.by_code["mal_leva"].priority_key == "leva"
+
+
+def test_demo_is_idempotent_and_tops_up(migrated, demo) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    again = load_demo(session_scope, responses=60)
+    assert again["created"] == 0 and again["total"] == demo["total"]
+
+
+def test_demo_free_text_is_varied(db, demo) -> None:  # type: ignore[no-untyped-def]
+    spec = load_spec(db, slug="vasternorrland-2030")
+    texts = db.execute(select(Answer.text).where(Answer.question_id == spec.by_code["forandra"].id)).scalars().all()
+    assert len(texts) > 30
+    assert len(set(texts)) > 0.8 * len(texts)
+    channels = {c for (c,) in db.execute(select(Response.channel).where(Response.survey_id == spec.id))}
+    assert {"web", "campaign"} <= channels and len(channels) >= 4

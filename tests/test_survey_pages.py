@@ -1,0 +1,212 @@
+"""The resident's survey over plain HTTP, as a browser without JavaScript uses it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from consult.responses.models import Answer, Response, ResponseDraft
+from tests.factories import every_type_survey, store
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrftoken" value="([^"]+)"', html)
+    assert match, "the form has no CSRF token"
+    return match.group(1)
+
+
+def start(client, slug: str, query: str = "") -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """Open the start page and press start; returns the first page's URL and its HTML."""
+    page = client.get(f"/s/{slug}{query}")
+    assert page.status_code == 200
+    data = {"csrftoken": csrf(page.text)}
+    tag = re.search(r'name="campaign_tag" value="([^"]+)"', page.text)
+    if tag:
+        data["campaign_tag"] = tag.group(1)
+    response = client.post(f"/s/{slug}/start", data=data, follow_redirects=False)
+    assert response.status_code == 303
+    url = response.headers["location"]
+    return url, client.get(url).text
+
+
+@pytest.fixture(scope="module")
+def survey(client):  # type: ignore[no-untyped-def]
+    return store(every_type_survey())
+
+
+def test_start_page_explains_the_survey(client) -> None:  # type: ignore[no-untyped-def]
+    html = client.get("/s/vasternorrland-2030").text
+    assert "Västernorrland 2030" in html
+    assert "Ungefär 8 minuter" in html
+    assert "Så hanterar vi dina svar" in html
+    assert 'href="?lang=en"' in html
+
+
+def test_start_page_in_english(client) -> None:  # type: ignore[no-untyped-def]
+    html = client.get("/s/vasternorrland-2030?lang=en").text
+    assert "How we handle your answers" in html and 'lang="en"' in html
+    client.get("/s/vasternorrland-2030?lang=sv")  # back to Swedish for the other tests
+
+
+def test_form_without_csrf_token_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+    client.get("/s/vasternorrland-2030")
+    response = client.post("/s/vasternorrland-2030/start", data={}, follow_redirects=False)
+    assert response.status_code == 403
+
+
+def test_whole_survey_without_javascript(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    assert "Sida 1 av 2" in html
+    first = {"csrftoken": csrf(html), "kommun": "1", "val": "2", "flera": ["1", "3"], "action": "next"}
+    response = client.post(url, data=first, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].endswith("/2")
+    second_url = response.headers["location"]
+    html = client.get(second_url).text
+    assert "Sida 2 av 2" in html
+    second = {
+        "csrftoken": csrf(html),
+        "skala": "dk",
+        "rang__2": "1",
+        "rang__3": "2",
+        "antal": "12,5",
+        "lang": "Fler bussar",
+        "varfor_nej": "För att",
+        "action": "next",
+    }
+    response = client.post(second_url, data=second, follow_redirects=False)
+    assert response.status_code == 303 and "/kvitto/" in response.headers["location"]
+    receipt_page = client.get(response.headers["location"])
+    assert "Tack för dina svar" in receipt_page.text
+    receipt = response.headers["location"].rsplit("/", 1)[1]
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        stored = session.execute(select(Response).where(Response.receipt == receipt)).scalar_one()
+        count = session.execute(select(func.count()).select_from(Answer).where(Answer.response_id == stored.id))
+        assert count.scalar_one() == 8
+        assert session.execute(select(ResponseDraft).where(ResponseDraft.survey_id == survey.id)).first() is None
+
+
+def test_errors_are_listed_and_shown_beside_the_field(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    response = client.post(url, data={"csrftoken": csrf(html), "flera": ["1", "2", "3"], "action": "next"})
+    assert response.status_code == 422
+    html = response.text
+    assert "Det finns ett problem" in html
+    assert 'href="#field-kommun"' in html and 'href="#field-flera"' in html
+    assert 'id="kommun-error"' in html and "Svara på frågan." in html
+    assert "Välj högst 2 alternativ." in html
+    assert html.count('aria-invalid="true"') >= 2
+    assert "<title>Fel:" in html
+    # what was typed is kept
+    assert 'value="1" checked' in html
+
+
+def test_errors_in_english(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    response = client.post(url + "?lang=en", data={"csrftoken": csrf(html), "action": "next"})
+    assert "There is a problem" in response.text and "Answer this question." in response.text
+    client.get("/?lang=sv")
+
+
+def test_hidden_question_is_not_required(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    response = client.post(url, data={"csrftoken": csrf(html), "kommun": "2", "val": "1", "action": "next"}, follow_redirects=False)
+    second_url = response.headers["location"]
+    html = client.get(second_url).text
+    response = client.post(second_url, data={"csrftoken": csrf(html), "action": "next"}, follow_redirects=False)
+    assert response.status_code == 303 and "/kvitto/" in response.headers["location"]
+
+
+def test_condition_shows_question_after_trigger(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    response = client.post(url, data={"csrftoken": csrf(html), "kommun": "2", "val": "2", "action": "next"}, follow_redirects=False)
+    html = client.get(response.headers["location"]).text
+    assert 'name="varfor_nej"' in html
+    response = client.post(
+        response.headers["location"], data={"csrftoken": csrf(html), "action": "next"}, follow_redirects=False
+    )
+    assert response.status_code == 422 and 'href="#field-varfor_nej"' in response.text
+
+
+def test_resume_link_keeps_answers(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    client.post(url, data={"csrftoken": csrf(html), "kommun": "2", "val": "1", "action": "next"})
+    token = url.split("/r/")[1].split("/")[0]
+    resumed = client.get(f"/s/{survey.slug}/r/{token}", follow_redirects=False)
+    assert resumed.headers["location"].endswith("/2")
+    first_page = client.get(f"/s/{survey.slug}/r/{token}/1").text
+    assert 'id="kommun-2" name="kommun" value="2" checked' in first_page
+
+
+def test_back_keeps_what_was_typed(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    response = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1", "action": "next"}, follow_redirects=False)
+    second_url = response.headers["location"]
+    html = client.get(second_url).text
+    response = client.post(second_url, data={"csrftoken": csrf(html), "kort": "sparat", "action": "back"})
+    assert response.status_code == 200  # redirected to page 1
+    html = client.get(second_url).text
+    assert 'value="sparat"' in html
+
+
+def test_expired_or_unknown_link(client, survey) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(f"/s/{survey.slug}/r/NOSUCHTOKEN/1")
+    assert response.status_code == 404
+    assert "Länken har gått ut" in response.text
+
+
+def test_campaign_tag_is_recorded(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug, "?k=facebook")
+    from consult.db import session_scope
+
+    token = url.split("/r/")[1].split("/")[0]
+    with session_scope() as session:
+        draft = session.execute(select(ResponseDraft).where(ResponseDraft.token == token)).scalar_one()
+    assert draft.campaign_tag == "facebook" and draft.channel == "campaign"
+
+
+def test_closed_survey_has_a_friendly_page(client) -> None:  # type: ignore[no-untyped-def]
+    closed = store(every_type_survey(status="closed"))
+    response = client.get(f"/s/{closed.slug}")
+    assert response.status_code == 410
+    assert "Enkäten är stängd" in response.text
+
+
+def test_not_yet_open_survey(client) -> None:  # type: ignore[no-untyped-def]
+    later = store(every_type_survey(opens_at=datetime.now(UTC) + timedelta(days=3)))
+    response = client.get(f"/s/{later.slug}")
+    assert response.status_code == 403
+    assert "Enkäten har inte öppnat än" in response.text
+
+
+def test_unknown_survey_page_is_404(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/s/finns-inte")
+    assert response.status_code == 404
+    assert "Det finns ingen enkät" in response.text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kommun": "99", "val": "1"},
+        {"kommun": "abc", "val": "1"},
+        {"kommun": "1", "val": "1", "flera": ["1", "1"]},
+        {"kommun": "1", "val": "1", "flera": "x" * 10000},
+    ],
+)
+def test_bad_form_values_never_500(client, survey, data) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    response = client.post(url, data={"csrftoken": csrf(html), **data, "action": "next"})
+    assert response.status_code == 422
+
+
+def test_security_headers(client) -> None:  # type: ignore[no-untyped-def]
+    headers = client.get("/s/vasternorrland-2030").headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"]
