@@ -276,26 +276,11 @@ _ORGANISATION_WORDS = _word_set(
     "byalaget styrelsen styrelse ab hb universitet universitetet mittuniversitetet sca skolan skola "
     "församling församlingen partiet förbund förbundet klubb klubben nätverket gruppen rådet"
 )
-_ORGANISATION_SUFFIXES = (
-    "föreningen",
-    "förening",
-    "förbundet",
-    "laget",
-    "kommun",
-    "kommunen",
-    "universitetet",
-    "skolan",
-    "gruppen",
-    "klubben",
-    "partiet",
-    "kyrkan",
-    "rådet",
-    "nätverket",
-    "bolaget",
-    "verket",
-    "kassan",
-    "seniorerna",
-    "pensionärerna",
+_ORGANISATION_SUFFIXES = tuple(
+    _word_set(
+        "föreningen förening förbundet laget kommun kommunen universitetet skolan gruppen klubben "
+        "partiet kyrkan rådet nätverket bolaget verket kassan seniorerna pensionärerna"
+    )
 )
 _MAX_NAME_WORDS = 3
 

@@ -50,25 +50,23 @@ def demo(
     responses: int = typer.Option(2000, min=0, max=2_000_000, help="Generated responses the demo survey should have."),
 ) -> None:
     """Load the demo consultation (Västernorrland 2025). Safe to run again."""
+    from consult.accounts.service import ensure_demo_users
     from consult.db import session_scope
     from consult.demo.service import load_demo
 
     result = load_demo(session_scope, responses=responses)
+    with session_scope() as session:
+        ensure_demo_users(session)
     typer.echo(f"Demo consultation loaded: {result['created']} new responses, {result['total']} in all.")
 
 
 def _register_optional() -> None:
-    """Commands of domains that add their own (analysis tools, accounts)."""
-    import importlib
+    """Commands that domains add themselves (consult/<domain>/cli.py with register(app))."""
+    from consult.domains import domain_modules, optional_module
 
-    for module_name in ("consult.themes.cli", "consult.accounts.cli", "consult.ops.cli"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
-        module.register(app)
+    for module in domain_modules("cli") + [optional_module("surveys.xlsform_cli")]:
+        if module is not None:
+            module.register(app)
 
 
 _register_optional()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -51,6 +53,32 @@ def session_scope() -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+_lock_file = None
+_thread_lock = threading.Lock()
+
+
+@contextmanager
+def write_lock() -> Iterator[None]:
+    """Serialise SQLite writers across worker processes with a blocking file lock.
+
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
+    100 ms each), which shows up as long tail latencies under load. Waiting on an OS lock
+    wakes the next writer the moment the previous one commits. PostgreSQL needs no such lock.
+    """
+    global _lock_file
+    if not is_sqlite(get_engine()):
+        yield
+        return
+    with _thread_lock:
+        if _lock_file is None:
+            _lock_file = open(get_settings().var_dir / "write.lock", "a+b")  # noqa: SIM115 - held for the process
+        fcntl.flock(_lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(_lock_file, fcntl.LOCK_UN)
 
 
 def get_session() -> Iterator[Session]:

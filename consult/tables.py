@@ -3,8 +3,7 @@
 
 from sqlmodel import SQLModel
 
-from consult.responses import models as responses_models  # noqa: F401
-from consult.strategy import models as strategy_models  # noqa: F401
-from consult.surveys import models as surveys_models  # noqa: F401
+from consult.domains import domain_modules
 
+MODELS = domain_modules("models")
 metadata = SQLModel.metadata

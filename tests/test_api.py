@@ -94,7 +94,7 @@ def test_submission_is_stored_long(client, survey) -> None:  # type: ignore[no-u
         ranking_id = survey.by_code["rang"].id
         ranks = session.execute(
             select(AnswerSelection.choice, AnswerSelection.rank)
-            .where(AnswerSelection.answer_id == by_question[ranking_id].id)
+            .where(AnswerSelection.response_id == stored.id, AnswerSelection.question_id == ranking_id)
             .order_by(AnswerSelection.rank)
         ).all()
         assert [tuple(r) for r in ranks] == [(3, 1), (1, 2)]

@@ -36,8 +36,11 @@ def test_demo_survey_shape(db, demo) -> None:  # type: ignore[no-untyped-def]
 def test_demo_is_idempotent_and_tops_up(migrated, demo) -> None:  # type: ignore[no-untyped-def]
     from consult.db import session_scope
 
+    first = load_demo(session_scope, responses=60)
     again = load_demo(session_scope, responses=60)
-    assert again["created"] == 0 and again["total"] == demo["total"]
+    assert again["created"] == 0 and again["total"] == first["total"]
+    more = load_demo(session_scope, responses=70)
+    assert more["created"] == 10 and more["total"] == first["total"] + 10
 
 
 def test_demo_free_text_is_varied(db, demo) -> None:  # type: ignore[no-untyped-def]

@@ -114,7 +114,9 @@ def test_errors_in_english(client, survey) -> None:  # type: ignore[no-untyped-d
 
 def test_hidden_question_is_not_required(client, survey) -> None:  # type: ignore[no-untyped-def]
     url, html = start(client, survey.slug)
-    response = client.post(url, data={"csrftoken": csrf(html), "kommun": "2", "val": "1", "action": "next"}, follow_redirects=False)
+    response = client.post(
+        url, data={"csrftoken": csrf(html), "kommun": "2", "val": "1", "action": "next"}, follow_redirects=False
+    )
     second_url = response.headers["location"]
     html = client.get(second_url).text
     response = client.post(second_url, data={"csrftoken": csrf(html), "action": "next"}, follow_redirects=False)
@@ -123,7 +125,9 @@ def test_hidden_question_is_not_required(client, survey) -> None:  # type: ignor
 
 def test_condition_shows_question_after_trigger(client, survey) -> None:  # type: ignore[no-untyped-def]
     url, html = start(client, survey.slug)
-    response = client.post(url, data={"csrftoken": csrf(html), "kommun": "2", "val": "2", "action": "next"}, follow_redirects=False)
+    response = client.post(
+        url, data={"csrftoken": csrf(html), "kommun": "2", "val": "2", "action": "next"}, follow_redirects=False
+    )
     html = client.get(response.headers["location"]).text
     assert 'name="varfor_nej"' in html
     response = client.post(
@@ -144,7 +148,9 @@ def test_resume_link_keeps_answers(client, survey) -> None:  # type: ignore[no-u
 
 def test_back_keeps_what_was_typed(client, survey) -> None:  # type: ignore[no-untyped-def]
     url, html = start(client, survey.slug)
-    response = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1", "action": "next"}, follow_redirects=False)
+    response = client.post(
+        url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1", "action": "next"}, follow_redirects=False
+    )
     second_url = response.headers["location"]
     html = client.get(second_url).text
     response = client.post(second_url, data={"csrftoken": csrf(html), "kort": "sparat", "action": "back"})

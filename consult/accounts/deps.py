@@ -15,8 +15,8 @@ from consult.accounts.service import role_allows
 from consult.core.i18n import _
 
 SESSION_COOKIE = "consult_session"
-# A login lasts 8 hours from the moment of login, however active the user is since: the cookie's
-# own max_age is renewed on each response, so the login time kept in the session is what ends it.
+# A login lasts 8 hours from the moment of login, however active the user is since. The cookie's
+# signature is renewed whenever the session changes, so the login time kept inside it is what ends it.
 SESSION_MAX_AGE = 8 * 60 * 60
 SESSION_USER_KEY = "user_id"
 SESSION_LOGIN_AT_KEY = "login_at"

@@ -131,7 +131,7 @@ def ensure_demo_users(session: Session) -> list[User]:
 def demo_logins(session: Session) -> list[tuple[str, str, str]]:
     """(email, password, role) of the demo users that exist and still have their demo password."""
     logins = []
-    for email, password, role, _name in DEMO_USERS:
+    for email, password, _role, _name in DEMO_USERS:
         user = get_user_by_email(session, email)
         if user is None or not user.active:
             continue

@@ -56,7 +56,11 @@ class LanguageMiddleware:
         language = i18n.normalise_language(chosen)
         token = i18n.current_language.set(language)
         scope.setdefault("state", {})["language"] = language
-        remember = from_query is not None and i18n.normalise_language(from_query) == from_query[:2].lower()
+        remember = (
+            from_query is not None
+            and i18n.normalise_language(from_query) == from_query[:2].lower()
+            and not scope.get("path", "").startswith("/api/")  # API callers choose per request
+        )
 
         async def send_with_cookie(message) -> None:  # type: ignore[no-untyped-def]
             if message["type"] == "http.response.start" and remember:

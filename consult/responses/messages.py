@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from consult.core.fields import pick
 from consult.core.i18n import N_, gettext_for
 from consult.responses.validation import FieldError
+from consult.surveys.schema import QuestionSpec
 
 MESSAGES: dict[str, str] = {
     "required": N_("Answer this question."),
@@ -25,7 +27,17 @@ MESSAGES: dict[str, str] = {
 }
 
 
-def error_message(error: FieldError, language: str) -> str:
+AUTHOR_CONSTRAINT_KINDS = {"too_small", "too_large", "too_long", "scale_range", "too_many"}
+
+
+def error_message(error: FieldError, language: str, question: QuestionSpec | None = None) -> str:
+    """The message for one field error; a survey author's own wording wins where they gave one."""
+    if question is not None:
+        own = question.required_message if error.kind == "required" else None
+        if error.kind in AUTHOR_CONSTRAINT_KINDS:
+            own = question.constraint_message
+        if own:
+            return pick(own, language)
     template = gettext_for(language, MESSAGES.get(error.kind, MESSAGES["unsupported"]))
     try:
         return template % error.params if error.params else template

@@ -77,7 +77,9 @@ class AnswerSelection(SQLModel, table=True):
     __tablename__ = "answer_selection"
     __table_args__ = (Index("ix_selection_question_choice", "question_id", "choice"),)
     id: int | None = Field(default=None, primary_key=True)
-    answer_id: int = Field(foreign_key="answer.id", index=True)
+    # Keyed by response and question (not by the answer row) so a batch of responses is
+    # written without reading back every answer's id.
+    response_id: int = Field(foreign_key="response.id", index=True)
     question_id: int = Field(foreign_key="question.id")
     choice: int
     rank: int | None = None  # 1 = first, for ranking

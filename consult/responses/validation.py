@@ -131,8 +131,8 @@ def coerce_value(question: QuestionSpec, raw: Any) -> tuple[Value, FieldError | 
                 return None, None
             return None, FieldError(question.code, "no_dont_know")
         value = _as_int(raw)
-        low = int(question.min_value or SCALE_MIN)
-        high = int(question.max_value or SCALE_MAX)
+        low = int(question.min_value if question.min_value is not None else SCALE_MIN)
+        high = int(question.max_value if question.max_value is not None else SCALE_MAX)
         if value is None or not low <= value <= high:
             return None, FieldError(question.code, "scale_range", {"min": low, "max": high})
         return float(value), None

@@ -9,16 +9,22 @@ and a response is acknowledged only after the commit that stored it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from consult.db import write_lock
+
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 200
+DEBUG = bool(os.environ.get("CONSULT_WRITER_DEBUG"))
 
 
 @dataclass
@@ -49,10 +55,8 @@ class BatchWriter:
             assert self.queue is not None
             await self.queue.join()
             self.task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self.task
-            except asyncio.CancelledError:
-                pass
             self.task = None
 
     async def submit(self, kind: str, payload: Any) -> Any:
@@ -70,7 +74,10 @@ class BatchWriter:
             while len(jobs) < MAX_BATCH and not self.queue.empty():
                 jobs.append(self.queue.get_nowait())
             try:
+                t0 = time.perf_counter()
                 await asyncio.to_thread(self._write_batch, jobs)
+                if DEBUG:
+                    log.warning("batch %d in %.1f ms", len(jobs), (time.perf_counter() - t0) * 1000)
             except Exception:  # noqa: BLE001 - one bad batch must not stop the writer
                 log.exception("batch writer failed")
                 for job in jobs:
@@ -85,7 +92,7 @@ class BatchWriter:
         for job in jobs:
             by_kind.setdefault(job.kind, []).append(job)
         try:
-            with self.session_factory() as session:
+            with write_lock(), self.session_factory() as session:
                 outcomes = {
                     kind: self.handlers[kind](session, [j.payload for j in group]) for kind, group in by_kind.items()
                 }
@@ -110,7 +117,7 @@ class BatchWriter:
         last_error: Exception | None = None
         for _attempt in range(5):
             try:
-                with self.session_factory() as session:
+                with write_lock(), self.session_factory() as session:
                     result = self.handlers[kind](session, payloads)
                     session.commit()
                     return result[0]

@@ -146,7 +146,10 @@ async def submit_response(slug: str, body: ResponseIn, request: Request) -> JSON
         return JSONResponse({"detail": message, "errors": []}, status_code=409)
     parsed = validate_complete(spec, parse_json_answers(spec, body.answers))
     if not parsed.ok:
-        errors = [{"field": e.field, "code": e.kind, "message": error_message(e, body.language)} for e in parsed.errors]
+        errors = [
+            {"field": e.field, "code": e.kind, "message": error_message(e, body.language, spec.by_code.get(e.field))}
+            for e in parsed.errors
+        ]
         return JSONResponse({"detail": _("Some answers are not valid."), "errors": errors}, status_code=422)
     item = responses.NewResponse(
         spec=spec,

@@ -112,6 +112,8 @@ class Question(SQLModel, table=True):
     high_label: dict = localized(nullable=True)
     allow_dont_know: bool = False  # scale: offer "vet ej", stored as a null value
     max_length: int | None = None
+    required_message: dict = localized(nullable=True)  # the author's own wording, e.g. from XLSForm
+    constraint_message: dict = localized(nullable=True)
     priority_id: int | None = Field(default=None, foreign_key="strategy_item.id")
     # {"question": CODE, "op": "equals"|"includes"|"not", "value": CHOICE_CODE}
     condition: dict | None = json_field(lambda: None)
@@ -125,4 +127,5 @@ class Choice(SQLModel, table=True):
     code: int  # stable numeric code used in answers, exports and imports
     position: int
     label: dict = localized()
+    name: str | None = Field(default=None, max_length=64)  # a non-numeric XLSForm choice name, kept
     priority_id: int | None = Field(default=None, foreign_key="strategy_item.id")

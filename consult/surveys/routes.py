@@ -80,7 +80,15 @@ def _draft_or_404(spec: SurveySpec, token: str):  # type: ignore[no-untyped-def]
 def _page_context(
     spec: SurveySpec, token: str, page: int, answers: dict, errors: list, typed: dict | None = None
 ) -> dict:
-    language_errors = [{"field": e.field, "message": error_message(e, _current_language())} for e in errors]
+    language = _current_language()
+    language_errors = [
+        {
+            "field": e.field,
+            "label": spec.by_code[e.field].label(language) if e.field in spec.by_code else e.field,
+            "message": error_message(e, language, spec.by_code.get(e.field)),
+        }
+        for e in errors
+    ]
     return {
         "spec": spec,
         "token": token,

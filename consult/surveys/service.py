@@ -102,6 +102,8 @@ def _add_question(
         high_label=dict(spec.high_label or {}),
         allow_dont_know=spec.allow_dont_know,
         max_length=spec.max_length,
+        required_message=dict(spec.required_message or {}),
+        constraint_message=dict(spec.constraint_message or {}),
         priority_id=priorities.get(spec.priority_key or ""),
         condition=spec.condition.model_dump(mode="json") if spec.condition else None,
     )
@@ -115,6 +117,7 @@ def _add_question(
                 code=choice.code,
                 position=choice_position,
                 label=dict(choice.label),
+                name=choice.name,
                 priority_id=priorities.get(choice.priority_key or ""),
             )
         )
@@ -142,7 +145,9 @@ def spec_from_rows(session: Session, survey: Survey) -> SurveySpec:
     choices_by_question: dict[int, list[ChoiceSpec]] = {}
     for choice in choices:
         choices_by_question.setdefault(choice.question_id, []).append(
-            ChoiceSpec(code=choice.code, label=choice.label, priority_key=item_keys.get(choice.priority_id))
+            ChoiceSpec(
+                code=choice.code, label=choice.label, name=choice.name, priority_key=item_keys.get(choice.priority_id)
+            )
         )
     page_specs = []
     for page in pages:
@@ -162,6 +167,8 @@ def spec_from_rows(session: Session, survey: Survey) -> SurveySpec:
                 high_label=q.high_label or None,
                 allow_dont_know=q.allow_dont_know,
                 max_length=q.max_length,
+                required_message=q.required_message or None,
+                constraint_message=q.constraint_message or None,
                 priority_key=item_keys.get(q.priority_id),
                 condition=ConditionSpec(**q.condition) if q.condition else None,
             )

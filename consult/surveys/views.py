@@ -37,8 +37,8 @@ def question_view(question: QuestionSpec, language: str) -> dict[str, Any]:
         view["max_choices"] = question.max_choices
     if question.type == QuestionType.scale:
         view.update(
-            min=question.min_value or 1,
-            max=question.max_value or 5,
+            min=question.min_value if question.min_value is not None else 1,
+            max=question.max_value if question.max_value is not None else 5,
             low_label=pick(question.low_label, language) or None,
             high_label=pick(question.high_label, language) or None,
             allow_dont_know=question.allow_dont_know,

@@ -47,15 +47,19 @@ settings sheet: form_title -> title, form_id -> slug (lower case, å/ä/ö folde
 characters as '-'), version (kept in XLSFormResult.version only: our revision counts edits
 in consult), default_language (which language the plain `label`, `hint`, ... columns are in;
 Swedish if not given), style (ignored: every group is a page anyway). Our extensions:
-consult_intro, consult_privacy_notice (texts), consult_audience, consult_identity_mode,
+consult_title (the title in the other language: pyxform cannot read a translated form_title,
+though we read one), consult_intro, consult_privacy_notice (texts), consult_audience, consult_identity_mode,
 consult_status, consult_opens_at, consult_closes_at (ISO dates), consult_minutes_needed,
 consult_retention_days.
 
 Languages: `label::Svenska (sv)`, `label::English (en)`, `label:English` (one colon),
 `label::sv`; the code in brackets wins over the name. Texts in other languages are reported.
 
-Anything else with a value (another column, sheet, type, appearance, expression) is reported
-with its sheet, row, column and reason, never dropped without a word.
+required_message and constraint_message go to QuestionSpec.required_message and
+.constraint_message. Anything else with a value (another column, sheet, type, appearance,
+expression, choice_filter) is reported with its sheet, row, column and reason, never dropped
+without a word. The spec is still built from the rest when it can be, so a caller can show
+both; XLSFormResult.ok says whether there was nothing to report.
 """
 
 from __future__ import annotations
@@ -63,7 +67,6 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -159,17 +162,6 @@ class XLSFormResult:
 
 # --- Reading the workbook -----------------------------------------------------------------
 
-_LOCALIZED = {
-    "label",
-    "hint",
-    "required_message",
-    "constraint_message",
-    "consult_low_label",
-    "consult_high_label",
-    "form_title",
-    "consult_intro",
-    "consult_privacy_notice",
-}
 _HEADER_ALIASES = {
     "jr:constraintmsg": "constraint_message",
     "jr:requiredmsg": "required_message",
@@ -246,9 +238,7 @@ class _Problems:
     def __init__(self) -> None:
         self.items: list[XLSFormProblem] = []
 
-    def add(
-        self, sheet: str, row: int | None, column: _Column | None, template: str, **params: Any
-    ) -> None:
+    def add(self, sheet: str, row: int | None, column: _Column | None, template: str, /, **params: Any) -> None:
         self.items.append(
             XLSFormProblem(
                 sheet=sheet,
@@ -279,7 +269,7 @@ class _RowView:
     def column(self, base: str) -> _Column | None:
         return next((c for c in self.sheet.columns if c.base == base), None)
 
-    def problem(self, base: str | None, template: str, **params: Any) -> None:
+    def problem(self, base: str | None, template: str, /, **params: Any) -> None:
         column = self.column(base) if base else None
         self.problems.add(self.sheet.title, self.number, column, template, **params)
 
@@ -297,7 +287,10 @@ class _RowView:
                 found, found_in = value, column
             elif value != found and found_in is not None:
                 self.problems.add(
-                    self.sheet.title, self.number, column, N_("This differs from column %(other)s, which is used."),
+                    self.sheet.title,
+                    self.number,
+                    column,
+                    N_("This differs from column %(other)s, which is used."),
                     other=found_in.header,
                 )
         return found
@@ -314,35 +307,39 @@ class _RowView:
             language = column.language or (None if column.language_label else self.default_language)
             if language is None:
                 self.problems.add(
-                    self.sheet.title, self.number, column,
+                    self.sheet.title,
+                    self.number,
+                    column,
                     N_("Texts in %(language)s are not imported: surveys have Swedish and English."),
                     language=column.language_label,
                 )
                 continue
             if language in texts and texts[language][0] != value:
                 self.problems.add(
-                    self.sheet.title, self.number, column, N_("This differs from column %(other)s, which is used."),
+                    self.sheet.title,
+                    self.number,
+                    column,
+                    N_("This differs from column %(other)s, which is used."),
                     other=texts[language][1].header,
                 )
                 continue
             texts.setdefault(language, (value, column))
         return {language: text for language, (text, _) in texts.items()} or None
 
-    def flag(self, base: str, value: str, template: str, **params: Any) -> None:
-        """Report a value that was read but cannot be used."""
-        if value:
-            self.problem(base, template, **params)
+    def consume_all(self) -> None:
+        """The whole row is reported already; its other cells need no word of their own."""
+        self.consumed.update(column.base for column in self.sheet.columns)
 
-    def report_unread(self, context: str) -> None:
+    def report_unread(self) -> None:
         known = _KNOWN_COLUMNS[self.sheet.kind]
         for column in self.sheet.columns:
             if column.base in self.consumed or not self._value(column):
                 continue
             if column.base in known:
-                template = N_("Not used for %(context)s; this value is not imported.")
+                template = N_("Column %(header)s is not used on this kind of row; this value is not imported.")
             else:
-                template = N_("Column %(column)s is not supported; this value is not imported.")
-            self.problems.add(self.sheet.title, self.number, column, template, context=context, column=column.header)
+                template = N_("Column %(header)s is not supported; this value is not imported.")
+            self.problems.add(self.sheet.title, self.number, column, template, header=column.header)
 
     def is_empty(self) -> bool:
         return all(not _cell_text(value) for value in self.cells)
@@ -356,7 +353,7 @@ _KNOWN_COLUMNS = {
     },
     CHOICES: {"list_name", "name", "label", "consult_priority"},
     SETTINGS: {
-        "form_title", "form_id", "version", "default_language", "style", "consult_intro",
+        "form_title", "consult_title", "form_id", "version", "default_language", "style", "consult_intro",
         "consult_privacy_notice", "consult_audience", "consult_identity_mode", "consult_status",
         "consult_opens_at", "consult_closes_at", "consult_minutes_needed", "consult_retention_days",
     },
@@ -374,10 +371,7 @@ def _load_bytes(source: Source) -> bytes:
 def _open_sheets(data: bytes, problems: _Problems) -> dict[str, _Sheet] | None:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        problems.add("", None, None, N_("This is not an Excel workbook (.xlsx): %(error)s"), error=_short(exc))
-        return None
-    except Exception as exc:  # openpyxl raises its own types for damaged files
+    except Exception as exc:  # zipfile, KeyError, openpyxl's own types: anything means "not a workbook"
         problems.add("", None, None, N_("This is not an Excel workbook (.xlsx): %(error)s"), error=_short(exc))
         return None
     sheets: dict[str, _Sheet] = {}
@@ -392,13 +386,17 @@ def _open_sheets(data: bytes, problems: _Problems) -> dict[str, _Sheet] | None:
             if kind not in (SURVEY, CHOICES, SETTINGS):
                 if rows:
                     problems.add(
-                        worksheet.title, None, None,
-                        N_("Sheet %(sheet)s is not read: only survey, choices and settings are."),
-                        sheet=worksheet.title,
+                        worksheet.title,
+                        None,
+                        None,
+                        N_("Sheet %(name)s is not read: only survey, choices and settings are."),
+                        name=worksheet.title,
                     )
                 continue
             if kind in sheets:
-                problems.add(worksheet.title, None, None, N_("A second %(sheet)s sheet; only the first is read."), sheet=kind)
+                problems.add(
+                    worksheet.title, None, None, N_("A second %(name)s sheet; only the first is read."), name=kind
+                )
                 continue
             sheets[kind] = _make_sheet(kind, worksheet.title, rows)
     finally:
@@ -412,9 +410,9 @@ def _short(exc: Exception) -> str:
 
 
 def _make_sheet(kind: str, title: str, rows: list[tuple[int, tuple[Any, ...]]]) -> _Sheet:
-    if not rows or rows[0][0] != 1:
-        # The header must be the first row; without one there are no columns.
+    if not rows:
         return _Sheet(kind, title, [], rows)
+    # The header is the first row that has anything in it.
     header_cells = rows[0][1]
     columns = [c for index, raw in enumerate(header_cells) if (c := _parse_header(raw, index)) is not None]
     return _Sheet(kind, title, columns, rows[1:])
@@ -428,6 +426,7 @@ class _Settings:
     default_language: str = "sv"
     title: Localized | None = None
     slug: str = ""
+    form_id: str = ""
     version: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     row: int | None = None
@@ -461,15 +460,17 @@ def _read_settings(sheet: _Sheet | None, problems: _Problems) -> _Settings:
             settings.default_language = code
     view = _RowView(sheet, number, cells, settings.default_language, problems)
     view.consumed.add("default_language")
-    settings.title = view.localized("form_title")
+    # form_title in any language, with consult_title (how we export titles pyxform cannot translate) filling in.
+    settings.title = {**(view.localized("consult_title") or {}), **(view.localized("form_title") or {})} or None
     form_id = view.get("form_id")
+    settings.form_id = form_id
     settings.slug = slugify(form_id) if form_id else ""
     if form_id and not settings.slug:
         view.problem("form_id", N_("No usable survey address (slug) can be made from %(value)s."), value=form_id)
     settings.version = view.get("version") or None
     view.get("style")  # every group is a page in consult, so the page style needs no setting
     settings.fields = _consult_settings(view)
-    view.report_unread(context="settings")
+    view.report_unread()
     return settings
 
 
@@ -494,8 +495,12 @@ def _consult_settings(view: _RowView) -> dict[str, Any]:
         if value.lower() in allowed:
             fields[base.removeprefix("consult_")] = value.lower()
         else:
-            view.problem(base, N_("Unknown value %(value)s; expected one of %(allowed)s."), value=value,
-                         allowed=", ".join(allowed))
+            view.problem(
+                base,
+                N_("Unknown value %(value)s; expected one of %(allowed)s."),
+                value=value,
+                allowed=", ".join(allowed),
+            )
     for base in ("consult_opens_at", "consult_closes_at"):
         value = view.get(base)
         if value:
@@ -535,7 +540,7 @@ def _read_choices(sheet: _Sheet | None, default_language: str, problems: _Proble
         list_name, name = view.get("list_name"), view.get("name")
         label = view.localized("label")
         priority = view.get("consult_priority") or None
-        view.report_unread(context="a choice")
+        view.report_unread()
         if not list_name:
             view.problem("list_name", N_("A choice without a list name."))
             continue
@@ -600,7 +605,7 @@ _NOT_YET = {
     "end_repeat": N_("Repeated groups are not supported."),
     "calculate": N_("Calculations are not supported."),
 }
-_TYPE_CHOICES = {
+_ALLOWED_TYPES = {  # the question types each XLSForm type can become
     "select_one": {
         QuestionType.single_choice,
         QuestionType.municipality,
@@ -621,19 +626,19 @@ _FALSE = {"no", "false", "false()", "0", "n"}
 
 
 def _parse_type(text: str) -> tuple[str, str | None, list[str]]:
-    """'select_one  yes_no' -> ('select_one', 'yes_no', []); extra words are returned last."""
-    lowered = re.sub(r"\s+", " ", text.strip().lower())
-    for alias, kind in sorted(_TYPE_ALIASES.items(), key=lambda item: -len(item[0])):
-        if lowered == alias or lowered.startswith(alias + " "):
-            lowered = kind + lowered[len(alias) :]
-            break
+    """'Select_one  yes_no' -> ('select_one', 'yes_no', []): the keyword in lower case, the list
+    name as written (list names are case-sensitive), and any further words."""
     words = text.split()
-    kind = lowered.split(" ", 1)[0]
+    lowered = [word.lower() for word in words]
+    kind, rest = lowered[0], words[1:]
+    for alias, alias_kind in sorted(_TYPE_ALIASES.items(), key=lambda item: -len(item[0])):
+        alias_words = alias.split()
+        if lowered[: len(alias_words)] == alias_words:
+            kind, rest = alias_kind, words[len(alias_words) :]
+            break
     if kind in _CHOICE_KINDS:
-        # List names keep their case; only the keyword is case-insensitive.
-        rest = words[len(words) - len(lowered.split(" ")) + 1 :] if len(words) > 1 else []
         return kind, (rest[0] if rest else None), rest[1:]
-    return kind, None, lowered.split(" ")[1:]
+    return kind, None, rest
 
 
 def _boolean(view: _RowView, base: str) -> bool:
@@ -666,7 +671,8 @@ class _SurveyReader:
         self.current: _Page | None = None
         self.questions: dict[str, QuestionSpec] = {}
         self.all_names = self._all_names()
-        self.used_lists: set[str] = set()
+        self.failed_names: set[str] = set()  # questions reported already, so a later duplicate is still caught
+        self.nested_groups = 0  # groups inside a page's group: reported, and their end_group skipped
 
     def _all_names(self) -> set[str]:
         names = set()
@@ -685,8 +691,12 @@ class _SurveyReader:
             view = _RowView(self.sheet, number, cells, self.default_language, self.problems)
             self._row(view)
         if self.current and self.current.grouped:
-            self.problems.add(self.sheet.title, self.current.row, self._column("type"),
-                              N_("This group is never closed with end_group."))
+            self.problems.add(
+                self.sheet.title,
+                self.current.row,
+                self._column("type"),
+                N_("This group is never closed with end_group."),
+            )
         return self._page_specs()
 
     def _column(self, base: str) -> _Column | None:
@@ -695,23 +705,25 @@ class _SurveyReader:
     def _row(self, view: _RowView) -> None:
         type_text = view.get("type")
         if not type_text:
-            view.report_unread(context="a row without a type")
+            view.problem("type", N_("This row has no type, so nothing in it is imported."))
+            view.consume_all()
             return
         kind, list_name, extra = _parse_type(type_text)
         if kind == "begin_group":
             self._begin_group(view)
         elif kind == "end_group":
             self._end_group(view)
-        elif kind in _TYPE_CHOICES:
-            if extra or (kind not in _CHOICE_KINDS and list_name):
-                view.problem("type", N_("%(value)s is not supported (only the list name may follow the type)."),
-                             value=type_text)
+        elif kind in _ALLOWED_TYPES:
+            if extra:
+                view.problem(
+                    "type", N_("%(value)s is not supported (only the list name may follow the type)."), value=type_text
+                )
                 return
             question = self._question(view, kind, list_name)
             if question is not None:
                 self._page_for_question(view).questions.append(question)
                 self.questions[question.code] = question
-            view.report_unread(context=f"a {kind} question")
+            view.report_unread()
         elif kind in _NOT_YET:
             view.problem("type", _NOT_YET[kind])
         elif kind in _METADATA_TYPES:
@@ -723,27 +735,36 @@ class _SurveyReader:
         view.get("name")
         title = view.localized("label")
         appearance = view.get("appearance")
-        view.flag("appearance", "" if appearance.lower() == "field-list" else appearance,
-                  N_("Appearance %(value)s is not supported."), value=appearance)
+        if appearance and appearance.lower() != "field-list":
+            view.problem("appearance", N_("Appearance %(value)s is not supported."), value=appearance)
         if self.current and self.current.grouped:
-            view.problem("type", N_("Groups inside groups are not supported; this group's questions join the outer page."))
-            view.report_unread(context="a group")
+            view.problem(
+                "type", N_("Groups inside groups are not supported; this group's questions join the outer page.")
+            )
+            self.nested_groups += 1
+            view.report_unread()
             return
         self.current = _Page(title, [], view.number, grouped=True)
         self.pages.append(self.current)
-        view.report_unread(context="a group")
+        view.report_unread()
 
     def _end_group(self, view: _RowView) -> None:
         view.get("name")
         view.get("label")
-        if self.current is None or not self.current.grouped:
+        if self.nested_groups:
+            self.nested_groups -= 1
+        elif self.current is None or not self.current.grouped:
             view.problem("type", N_("end_group without a begin_group."))
         else:
             if not self.current.questions:
-                self.problems.add(self.sheet.title, self.current.row, self._column("type"),
-                                  N_("This group has no questions we could import."))
+                self.problems.add(
+                    self.sheet.title,
+                    self.current.row,
+                    self._column("type"),
+                    N_("This group has no questions we could import."),
+                )
             self.current = None
-        view.report_unread(context="end_group")
+        view.report_unread()
 
     def _page_for_question(self, view: _RowView) -> _Page:
         if self.current is None:
@@ -760,14 +781,23 @@ class _SurveyReader:
         code = view.get("name")
         if not code:
             view.problem("name", N_("A question without a name."))
-            return None
-        if not _NAME.match(code):
-            view.problem("name", N_("Name %(value)s: use letters a-z, digits and _, starting with a letter (at most 64)."),
-                         value=code)
-            return None
-        if code in self.questions:
+        elif not _NAME.match(code):
+            view.problem(
+                "name",
+                N_("Name %(value)s: use letters a-z, digits and _, starting with a letter (at most 64)."),
+                value=code,
+            )
+        elif code in self.questions or code in self.failed_names:
             view.problem("name", N_("Name %(value)s is used by an earlier question."), value=code)
-            return None
+        else:
+            question = self._read_question(view, kind, list_name, code)
+            if question is None:
+                self.failed_names.add(code)
+            return question
+        view.consume_all()
+        return None
+
+    def _read_question(self, view: _RowView, kind: str, list_name: str | None, code: str) -> QuestionSpec | None:
         text = view.localized("label")
         if not text:
             view.problem("label", N_("Question %(value)s has no label."), value=code)
@@ -787,7 +817,7 @@ class _SurveyReader:
             choices = self._choices(view, list_name)
             ok = ok and choices is not None
             fields["choices"] = tuple(choices or ())
-        ok = self._type_fields(view, kind, qtype, fields) and ok
+        ok = self._type_fields(view, kind, fields) and ok
         condition, condition_ok = self._condition(view)
         fields["condition"] = condition
         if not (ok and condition_ok):
@@ -795,18 +825,27 @@ class _SurveyReader:
         try:
             return QuestionSpec(**fields)
         except ValidationError as exc:
-            view.problem("name", N_("Question %(value)s is not valid: %(error)s"), value=code,
-                         error="; ".join(e["msg"] for e in exc.errors()))
+            view.problem(
+                "name",
+                N_("Question %(value)s is not valid: %(error)s"),
+                value=code,
+                error="; ".join(e["msg"] for e in exc.errors()),
+            )
             return None
 
     def _question_type(self, view: _RowView, kind: str, list_name: str | None) -> QuestionType | None:
-        allowed = _TYPE_CHOICES[kind]
+        allowed = _ALLOWED_TYPES[kind]
         declared = view.get("consult_type")
         appearance = view.get("appearance")
         if declared:
             if declared.lower() not in {t.value for t in allowed}:
-                view.problem("consult_type", N_("%(value)s cannot be used with type %(kind)s; use one of %(allowed)s."),
-                             value=declared, kind=kind, allowed=", ".join(sorted(t.value for t in allowed)))
+                view.problem(
+                    "consult_type",
+                    N_("%(value)s cannot be used with type %(kind)s; use one of %(allowed)s."),
+                    value=declared,
+                    kind=kind,
+                    allowed=", ".join(sorted(t.value for t in allowed)),
+                )
                 return None
             qtype = QuestionType(declared.lower())
         elif kind == "select_one" and list_name in _STANDARD_LISTS:
@@ -831,9 +870,10 @@ class _SurveyReader:
             return None
         return found.choices
 
-    def _type_fields(self, view: _RowView, kind: str, qtype: QuestionType | None, fields: dict[str, Any]) -> bool:
+    def _type_fields(self, view: _RowView, kind: str, fields: dict[str, Any]) -> bool:
         constraint = view.get("constraint")
-        constraint = re.sub(r"\$\{\s*" + re.escape(fields["code"]) + r"\s*\}", ".", constraint)
+        # Some authors name the question itself instead of writing `.`.
+        expression = re.sub(r"\$\{\s*" + re.escape(fields["code"]) + r"\s*\}", ".", constraint)
         ok = True
         if kind == "range":
             ok = self._range(view, fields)
@@ -842,7 +882,7 @@ class _SurveyReader:
             fields["high_label"] = view.localized("consult_high_label")
         if constraint:
             parser = _CONSTRAINT_PARSERS.get(kind)
-            parsed = parser(constraint, kind) if parser else None
+            parsed = parser(expression, kind) if parser else None
             if parsed is None:
                 view.problem("constraint", N_("Constraint %(value)s is not supported for this type."), value=constraint)
                 ok = False
@@ -855,11 +895,10 @@ class _SurveyReader:
 
     def _range(self, view: _RowView, fields: dict[str, Any]) -> bool:
         parameters = view.get("parameters")
-        values: dict[str, str] = {}
-        for part in re.split(r"[\s;,]+", parameters.strip()) if parameters else []:
-            key, _, value = part.partition("=")
-            values[key.strip().lower()] = value.strip()
-        unknown = set(values) - {"start", "end", "step"}
+        pair = r"([A-Za-z_]+)\s*=\s*([^\s;,]+)"
+        values = {key.lower(): value for key, value in re.findall(pair, parameters)}
+        leftover = re.sub(pair, "", parameters).strip(" ;,")
+        unknown = bool(leftover) or bool(set(values) - {"start", "end", "step"})
         try:
             start = int(values.get("start", RANGE_DEFAULT[0]))
             end = int(values.get("end", RANGE_DEFAULT[1]))
@@ -868,8 +907,11 @@ class _SurveyReader:
             view.problem("parameters", N_("Range parameters must be whole numbers (start=1 end=5)."))
             return False
         if unknown or step != 1 or end <= start:
-            view.problem("parameters", N_("Only start=A end=B with A below B and step=1 is supported (got %(value)s)."),
-                         value=parameters)
+            view.problem(
+                "parameters",
+                N_("Only start=A end=B with A below B and step=1 is supported (got %(value)s)."),
+                value=parameters,
+            )
             return False
         if (start, end) != SCALE_DEFAULT:
             fields["min_value"], fields["max_value"] = float(start), float(end)
@@ -896,12 +938,17 @@ class _SurveyReader:
             view.problem("relevant", template, value=expression, question=code)
             return None, False
         if source.type not in CHOICE_TYPES:
-            view.problem("relevant", N_("Conditions can only test choice questions; %(question)s is not one."),
-                         question=code)
+            view.problem(
+                "relevant", N_("Conditions can only test choice questions; %(question)s is not one."), question=code
+            )
             return None, False
         if op == ConditionOp.equals and source.type in LIST_TYPES:
-            view.problem("relevant", N_("Use selected(${%(question)s}, '%(name)s') for a question with several answers."),
-                         question=code, name=name)
+            view.problem(
+                "relevant",
+                N_("Use selected(${%(question)s}, '%(name)s') for a question with several answers."),
+                question=code,
+                name=name,
+            )
             return None, False
         by_name = {choice_name(c): c.code for c in source.choices}
         if name not in by_name:
@@ -940,7 +987,7 @@ def _balanced(text: str) -> bool:
 
 
 def _without_literals(text: str) -> str:
-    return re.sub(r"'[^']*'|\"[^\"]*\"", "''", text)
+    return re.sub(r"'[^']*'|\"[^\"]*\"|\$\{[^}]*\}", "''", text)
 
 
 def _literal(groups: tuple[str | None, ...]) -> str:
@@ -1062,11 +1109,16 @@ def read_xlsform(source: Source, *, slug: str | None = None) -> XLSFormResult:
 
 
 def _build_spec(settings: _Settings, pages: list[PageSpec], slug: str | None, problems: _Problems) -> SurveySpec | None:
-    title = settings.title
+    # Like pyxform, a form without form_title is titled by its form_id.
+    title = settings.title or ({settings.default_language: settings.form_id} if settings.form_id else None)
     survey_slug = slugify(slug) if slug else settings.slug or slugify(_first(title))
     if not survey_slug:
-        problems.add(settings.sheet_title, settings.row, None,
-                     N_("The form has no form_id to make the survey's address (slug) from; add one or give a slug."))
+        problems.add(
+            settings.sheet_title,
+            settings.row,
+            None,
+            N_("The form has no form_id to make the survey's address (slug) from; add one or give a slug."),
+        )
         return None
     if not title:
         problems.add(settings.sheet_title, settings.row, None, N_("The form has no form_title."))
@@ -1074,8 +1126,13 @@ def _build_spec(settings: _Settings, pages: list[PageSpec], slug: str | None, pr
     try:
         return SurveySpec(slug=survey_slug, title=title, pages=tuple(pages), **settings.fields)
     except ValidationError as exc:
-        problems.add(settings.sheet_title, settings.row, None, N_("The survey is not valid: %(error)s"),
-                     error="; ".join(e["msg"] for e in exc.errors()))
+        problems.add(
+            settings.sheet_title,
+            settings.row,
+            None,
+            N_("The survey is not valid: %(error)s"),
+            error="; ".join(e["msg"] for e in exc.errors()),
+        )
         return None
 
 
@@ -1155,7 +1212,10 @@ def relevant_expression(spec: SurveySpec, condition: ConditionSpec) -> str:
 
 def _question_row(spec: SurveySpec, question: QuestionSpec) -> dict[str, Any]:
     xls_type = _XLSFORM_TYPE[question.type]
-    row: dict[str, Any] = {"type": f"{xls_type} {question.code}" if question.choices else xls_type, "name": question.code}
+    row: dict[str, Any] = {
+        "type": f"{xls_type} {question.code}" if question.choices else xls_type,
+        "name": question.code,
+    }
     _put_localized(row, "label", question.text)
     _put_localized(row, "hint", question.help)
     row["required"] = "yes" if question.required else ""
@@ -1173,7 +1233,9 @@ def _question_row(spec: SurveySpec, question: QuestionSpec) -> dict[str, Any]:
         row["consult_dont_know"] = "yes" if question.allow_dont_know else ""
         _put_localized(row, "consult_low_label", question.low_label)
         _put_localized(row, "consult_high_label", question.high_label)
-    if question.type in SINGLE_CODE_TYPES and question.type != QuestionType.single_choice:
+    if question.type in SINGLE_CODE_TYPES and (
+        question.type != QuestionType.single_choice or question.code in _STANDARD_LISTS
+    ):
         row["consult_type"] = question.type.value
     row["consult_priority"] = question.priority_key or ""
     return row
@@ -1215,8 +1277,8 @@ def _choice_rows(spec: SurveySpec) -> list[dict[str, Any]]:
 
 def _settings_row(spec: SurveySpec) -> dict[str, Any]:
     row: dict[str, Any] = {"form_title": spec.title.get("sv", "")}
-    if spec.title.get("en"):
-        row[f"form_title::{LANGUAGE_HEADERS['en']}"] = spec.title["en"]
+    # pyxform cannot take a translated form_title; the other languages go in consult_title.
+    _put_localized(row, "consult_title", {k: v for k, v in spec.title.items() if k != "sv"})
     row.update({"form_id": spec.slug, "version": str(spec.revision), "default_language": LANGUAGE_HEADERS["sv"]})
     _put_localized(row, "consult_intro", spec.intro)
     _put_localized(row, "consult_privacy_notice", spec.privacy_notice)
@@ -1244,8 +1306,14 @@ def _ordered_headers(rows: Iterable[dict[str, Any]], order: list[str], languages
     return headers
 
 
-def _add_sheet(workbook: Workbook, title: str, rows: list[dict[str, Any]], order: list[str], languages: list[str],
-               always: Iterable[str] = ()) -> None:
+def _add_sheet(
+    workbook: Workbook,
+    title: str,
+    rows: list[dict[str, Any]],
+    order: list[str],
+    languages: list[str],
+    always: Iterable[str] = (),
+) -> None:
     sheet = workbook.create_sheet(title)
     headers = _ordered_headers(rows, order, languages)
     for required in always:
@@ -1264,7 +1332,8 @@ _SURVEY_ORDER = [
 ]  # fmt: skip
 _CHOICES_ORDER = ["list_name", "name", "label", "consult_priority"]
 _SETTINGS_ORDER = [
-    "form_title", "form_id", "version", "default_language", "consult_intro", "consult_privacy_notice",
+    "form_title",
+    "consult_title", "form_id", "version", "default_language", "consult_intro", "consult_privacy_notice",
     "consult_audience", "consult_identity_mode", "consult_status", "consult_opens_at", "consult_closes_at",
     "consult_minutes_needed", "consult_retention_days",
 ]  # fmt: skip

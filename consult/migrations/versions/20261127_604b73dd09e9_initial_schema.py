@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 2744544125ee
+Revision ID: 604b73dd09e9
 Revises: 
-Create Date: 2026-11-27 03:34:11.030547
+Create Date: 2026-11-27 03:47:43.345475
 
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import sqlmodel
 
 
 # revision identifiers, used by Alembic.
-revision: str = '2744544125ee'
+revision: str = '604b73dd09e9'
 down_revision: Union[str, None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -30,6 +30,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
+    op.create_table('staff_user',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('email')
+    )
     op.create_table('strategy_version',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -41,6 +53,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
     )
+    op.create_table('audit_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=True),
+    sa.Column('ip_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['staff_user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_event_action_at', ['action', 'at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_user_id'), ['user_id'], unique=False)
+
     op.create_table('review_cycle',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -189,6 +217,8 @@ def upgrade() -> None:
     sa.Column('high_label', sa.JSON(), nullable=True),
     sa.Column('allow_dont_know', sa.Boolean(), nullable=False),
     sa.Column('max_length', sa.Integer(), nullable=True),
+    sa.Column('required_message', sa.JSON(), nullable=True),
+    sa.Column('constraint_message', sa.JSON(), nullable=True),
     sa.Column('priority_id', sa.Integer(), nullable=True),
     sa.Column('condition', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['page_id'], ['survey_page.id'], ),
@@ -218,12 +248,27 @@ def upgrade() -> None:
         batch_op.create_index('ix_answer_question_choice', ['question_id', 'choice'], unique=False)
         batch_op.create_index(batch_op.f('ix_answer_response_id'), ['response_id'], unique=False)
 
+    op.create_table('answer_selection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('response_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('choice', sa.Integer(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], ),
+    sa.ForeignKeyConstraint(['response_id'], ['response.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('answer_selection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_answer_selection_response_id'), ['response_id'], unique=False)
+        batch_op.create_index('ix_selection_question_choice', ['question_id', 'choice'], unique=False)
+
     op.create_table('choice',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('question_id', sa.Integer(), nullable=False),
     sa.Column('code', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('label', sa.JSON(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('priority_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['priority_id'], ['strategy_item.id'], ),
     sa.ForeignKeyConstraint(['question_id'], ['question.id'], ),
@@ -233,34 +278,20 @@ def upgrade() -> None:
     with op.batch_alter_table('choice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_choice_question_id'), ['question_id'], unique=False)
 
-    op.create_table('answer_selection',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('answer_id', sa.Integer(), nullable=False),
-    sa.Column('question_id', sa.Integer(), nullable=False),
-    sa.Column('choice', sa.Integer(), nullable=False),
-    sa.Column('rank', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['answer_id'], ['answer.id'], ),
-    sa.ForeignKeyConstraint(['question_id'], ['question.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('answer_selection', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_answer_selection_answer_id'), ['answer_id'], unique=False)
-        batch_op.create_index('ix_selection_question_choice', ['question_id', 'choice'], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('answer_selection', schema=None) as batch_op:
-        batch_op.drop_index('ix_selection_question_choice')
-        batch_op.drop_index(batch_op.f('ix_answer_selection_answer_id'))
-
-    op.drop_table('answer_selection')
     with op.batch_alter_table('choice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_choice_question_id'))
 
     op.drop_table('choice')
+    with op.batch_alter_table('answer_selection', schema=None) as batch_op:
+        batch_op.drop_index('ix_selection_question_choice')
+        batch_op.drop_index(batch_op.f('ix_answer_selection_response_id'))
+
+    op.drop_table('answer_selection')
     with op.batch_alter_table('answer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_answer_response_id'))
         batch_op.drop_index('ix_answer_question_choice')
@@ -301,6 +332,13 @@ def downgrade() -> None:
 
     op.drop_table('strategy_item')
     op.drop_table('review_cycle')
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_event_user_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_event_at'))
+        batch_op.drop_index('ix_audit_event_action_at')
+
+    op.drop_table('audit_event')
     op.drop_table('strategy_version')
+    op.drop_table('staff_user')
     op.drop_table('municipality')
     # ### end Alembic commands ###

@@ -1,0 +1,147 @@
+"""Assisted coding: learn from the answers analysts have coded, code the rest with a confidence.
+
+The coder sees every answer of the question (coded or not) when it builds its vocabulary, so words
+that only uncoded answers use still get sub-word and LSA neighbours. A logistic regression is
+trained on the coded answers; then, in a few rounds of self-training, uncoded answers it is very
+sure about join the training set with their predicted theme (semi-supervised learning). Answers
+whose confidence stays below ``threshold`` are left for review.
+
+Agreement with the analysts is reported as F1 with a 95% bootstrap interval once at least
+``MIN_REVIEWED`` answers have been reviewed (the practice of the UK government's Consult tool).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+from analysis.evaluate import bootstrap_interval, coding_scores
+from analysis.vectorize import AnswerVectorizer, LsaEmbedder
+
+MIN_REVIEWED = 30
+
+
+class AssistedCoder(BaseEstimator):
+    """Code answers into the analysts' themes.
+
+    ``fit(texts, labels)``: ``labels`` holds a theme for coded answers and NaN/None for the rest
+    (all answers of the question are passed, so the uncoded ones inform the vocabulary).
+    ``predict(texts)`` returns theme, confidence and needs_review per answer.
+    """
+
+    def __init__(
+        self,
+        lang: str = "auto",
+        threshold: float = 0.5,
+        C: float = 10.0,
+        self_training_rounds: int = 2,
+        self_training_confidence: float = 0.7,
+        n_components: int = 100,
+        lsa_weight: float = 1.0,
+        concepts: Mapping[str, Sequence[str]] | None = None,
+        concept_weight: float = 1.0,
+        threads: int = 1,
+        random_state: int | None = 0,
+    ):
+        self.lang = lang
+        self.threshold = threshold
+        self.C = C
+        self.self_training_rounds = self_training_rounds
+        self.self_training_confidence = self_training_confidence
+        self.n_components = n_components
+        self.lsa_weight = lsa_weight
+        self.concepts = concepts
+        self.concept_weight = concept_weight
+        self.threads = threads
+        self.random_state = random_state
+
+    def _features(self, sparse: sp.csr_matrix) -> sp.csr_matrix:
+        if not self.lsa_weight:
+            return sparse
+        dense = self.lsa_.transform(sparse) * self.lsa_weight
+        return sp.hstack([sparse, sp.csr_matrix(dense)], format="csr")
+
+    def fit(self, texts: Sequence[str] | pd.Series, labels: Sequence | pd.Series) -> AssistedCoder:
+        texts = list(texts)
+        labels = pd.Series(list(labels), dtype=object)
+        coded = labels.notna().to_numpy() & (labels.astype(str).str.strip() != "").to_numpy()
+        if coded.sum() == 0 or labels[coded].nunique() < 2:
+            raise ValueError("assisted coding needs coded answers for at least two themes")
+        with threadpool_limits(self.threads):
+            self.vectorizer_ = AnswerVectorizer(lang=self.lang, concepts=self.concepts,
+                                                concept_weight=self.concept_weight)
+            sparse = self.vectorizer_.fit_transform(texts)
+            self.lsa_ = LsaEmbedder(self.n_components, random_state=self.random_state).fit(sparse)
+            X = self._features(sparse)
+            y = labels[coded].astype(str).to_numpy()
+            train = coded.copy()
+            targets = np.empty(len(texts), dtype=object)
+            targets[coded] = y
+            self.model_ = self._train(X[train], targets[train])
+            for _ in range(self.self_training_rounds):
+                uncoded = np.flatnonzero(~coded)
+                if len(uncoded) == 0:
+                    break
+                proba = self.model_.predict_proba(X[uncoded])
+                sure = proba.max(axis=1) >= self.self_training_confidence
+                if not sure.any():
+                    break
+                train = coded.copy()
+                train[uncoded[sure]] = True
+                targets[uncoded[sure]] = self.model_.classes_[proba[sure].argmax(axis=1)]
+                self.model_ = self._train(X[train], targets[train])
+        self.classes_ = self.model_.classes_
+        return self
+
+    def _train(self, X: sp.csr_matrix, y: np.ndarray) -> LogisticRegression:
+        model = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
+        return model.fit(X, y.astype(str))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        with threadpool_limits(self.threads):
+            return self.model_.predict_proba(self._features(self.vectorizer_.transform(list(texts))))
+
+    def predict(self, texts: Sequence[str] | pd.Series) -> pd.DataFrame:
+        """Theme, confidence (probability of that theme) and whether the answer needs review."""
+        proba = self.predict_proba(texts)
+        confidence = proba.max(axis=1)
+        return pd.DataFrame(
+            {
+                "theme": self.classes_[proba.argmax(axis=1)],
+                "confidence": np.round(confidence, 4),
+                "needs_review": confidence < self.threshold,
+            },
+            index=texts.index if isinstance(texts, pd.Series) else None,
+        )
+
+
+def agreement(reviewed: Sequence, predicted: Sequence, random_state: int | None = 0) -> dict | None:
+    """Agreement of the coder with analysts' reviews: per-answer F1 (mean) with a 95% interval.
+
+    With one theme per answer the per-answer F1 is 1 for a match and 0 otherwise; macro F1 over
+    themes is given alongside. Returns None until ``MIN_REVIEWED`` answers have been reviewed.
+    """
+    reviewed = pd.Series(list(reviewed), dtype=object).astype(str)
+    predicted = pd.Series(list(predicted), dtype=object).astype(str)
+    if len(reviewed) < MIN_REVIEWED:
+        return None
+    per_answer = (reviewed.to_numpy() == predicted.to_numpy()).astype(float)
+    mean, low, high = bootstrap_interval(per_answer, random_state=random_state)
+    return {"n_reviewed": len(reviewed), "f1": round(mean, 4), "f1_low": round(low, 4),
+            "f1_high": round(high, 4), **{k: round(v, 4) for k, v in coding_scores(reviewed, predicted).items()}}
+
+
+def sample_coded(labels: pd.Series, per_label: int, random_state: int | None = 0) -> pd.Series:
+    """Mask of ``per_label`` randomly chosen answers per label: what an analyst would code first."""
+    rng = np.random.default_rng(random_state)
+    mask = pd.Series(False, index=labels.index)
+    for _, positions in labels.groupby(labels.astype(str)).indices.items():
+        take = rng.choice(positions, size=min(per_label, len(positions)), replace=False)
+        mask.iloc[take] = True
+    return mask

@@ -1,0 +1,347 @@
+"""Theme discovery for the answers to one question.
+
+``ThemeFinder`` vectorises answers (see ``analysis.vectorize``), reduces them with LSA, clusters
+them with k-means and describes each theme: label, distinctive terms, size and share,
+representative answers and breakdowns by background columns.
+
+The number of themes, when not given, is the k in ``k_range`` (2 to 30 by default) with the highest
+mean silhouette (cosine) on a random sample of at most ``k_sample`` answers: the k whose themes are
+most compact relative to their distance from the next theme.
+
+Answers with no topical word (empty, "vet ej", "inget", "bra") and answers far from every theme
+(cosine to the nearest centre below ``min_score``) go to the bucket "övrigt/oklart" (theme id 0)
+so that they do not distort the real themes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
+
+from analysis.text import OPINION_WORDS, stem
+from analysis.vectorize import AnswerVectorizer, LsaEmbedder
+
+OTHER_THEME_ID = 0
+OTHER_THEME_LABEL = "övrigt/oklart"
+BREAKDOWN_COLUMNS = ("municipality", "channel", "gender", "age_band")
+Progress = Callable[[str, float], None]
+
+
+def _no_progress(step: str, fraction: float) -> None:
+    return None
+
+
+def _kmeans(n_clusters: int, n_rows: int, random_state: int | None) -> KMeans | MiniBatchKMeans:
+    if n_rows > 20_000:
+        return MiniBatchKMeans(n_clusters, batch_size=4096, n_init=3, random_state=random_state)
+    return KMeans(n_clusters, n_init=10, random_state=random_state)
+
+
+def choose_k(
+    embedding: np.ndarray, k_range: tuple[int, int] = (2, 30), sample_size: int = 3000,
+    random_state: int | None = 0,
+) -> tuple[int, dict[int, float]]:
+    """The k with the highest silhouette on a sample, and the silhouette of every k tried."""
+    rng = np.random.default_rng(random_state)
+    rows = embedding
+    if len(rows) > sample_size:
+        rows = rows[rng.choice(len(rows), sample_size, replace=False)]
+    low, high = k_range
+    high = min(high, max(low, len(rows) // 5))
+    scores: dict[int, float] = {}
+    for k in range(low, high + 1):
+        if k >= len(rows):
+            break
+        labels = KMeans(k, n_init=3, random_state=random_state).fit_predict(rows)
+        if len(set(labels)) < 2:
+            continue
+        scores[k] = float(silhouette_score(rows, labels))
+    if not scores:
+        return min(low, max(1, len(rows))), scores
+    return max(scores, key=lambda k: scores[k]), scores
+
+
+class ThemeFinder(BaseEstimator):
+    """Find themes in free-text answers.
+
+    Parameters: ``lang`` ("sv", "en", "auto"), ``k`` ("auto" or a number), ``k_range`` for "auto",
+    ``n_components`` of the LSA step, ``char_weight`` for sub-word n-grams, ``concepts`` (optional
+    mapping name -> keywords used as prior vocabulary, e.g. a strategy's priorities),
+    ``min_score`` below which an answer joins "övrigt/oklart", ``n_representatives`` and
+    ``random_state``. ``threads`` caps BLAS/OpenMP threads during fitting.
+
+    After ``fit(texts, metadata=None)``: ``themes_`` (one row per theme), ``assignments_`` (one row
+    per answer: theme_id, score), ``embedding_`` and ``k_scores_`` (silhouette per k tried).
+    """
+
+    def __init__(
+        self,
+        lang: str = "auto",
+        k: int | str = "auto",
+        k_range: tuple[int, int] = (2, 30),
+        k_sample: int = 3000,
+        n_components: int = 30,
+        char_weight: float = 1.0,
+        concepts: Mapping[str, Sequence[str]] | None = None,
+        concept_weight: float = 1.0,
+        min_score: float = 0.2,
+        n_representatives: int = 5,
+        n_terms: int = 8,
+        threads: int = 1,
+        random_state: int | None = 0,
+    ):
+        self.lang = lang
+        self.k = k
+        self.k_range = k_range
+        self.k_sample = k_sample
+        self.n_components = n_components
+        self.char_weight = char_weight
+        self.concepts = concepts
+        self.concept_weight = concept_weight
+        self.min_score = min_score
+        self.n_representatives = n_representatives
+        self.n_terms = n_terms
+        self.threads = threads
+        self.random_state = random_state
+
+    # --- fitting -----------------------------------------------------------------------------
+
+    def fit(
+        self, texts: Sequence[str] | pd.Series, metadata: pd.DataFrame | None = None,
+        progress: Progress | None = None,
+    ) -> ThemeFinder:
+        progress = progress or _no_progress
+        index = texts.index if isinstance(texts, pd.Series) else None
+        texts = pd.Series(list(texts), dtype=object, index=index)
+        texts = texts.where(texts.map(lambda v: isinstance(v, str)), "")
+        with threadpool_limits(self.threads):
+            progress("vectorising", 0.05)
+            self.vectorizer_ = AnswerVectorizer(
+                lang=self.lang, char_weight=self.char_weight, concepts=self.concepts,
+                concept_weight=self.concept_weight, min_df=1 if len(texts) < 5000 else 2,
+            )
+            sparse = self.vectorizer_.fit_transform(texts)
+            progress("reducing", 0.35)
+            self.embedder_ = LsaEmbedder(self.n_components, random_state=self.random_state)
+            embedding = self.embedder_.fit_transform(sparse)
+            topical = self.vectorizer_.topical(self.vectorizer_.word_matrix_)
+            progress("choosing the number of themes", 0.5)
+            k, self.k_scores_ = self._resolve_k(embedding[topical])
+            progress("clustering", 0.65)
+            labels, scores = self._cluster(embedding, topical, k)
+            progress("describing themes", 0.8)
+            self.embedding_ = embedding
+            self._describe(texts, sparse, labels, scores, metadata)
+        progress("done", 1.0)
+        return self
+
+    def _resolve_k(self, embedding: np.ndarray) -> tuple[int, dict[int, float]]:
+        if isinstance(self.k, int | np.integer) or (isinstance(self.k, str) and self.k.isdigit()):
+            return max(1, min(int(self.k), max(1, len(embedding)))), {}
+        if len(embedding) < 4:
+            return max(1, len(embedding)), {}
+        return choose_k(embedding, self.k_range, self.k_sample, self.random_state)
+
+    def _cluster(self, embedding: np.ndarray, topical: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = np.full(len(embedding), OTHER_THEME_ID, dtype=np.int32)
+        scores = np.zeros(len(embedding), dtype=np.float32)
+        rows = embedding[topical]
+        if len(rows) == 0:
+            self.centres_ = np.zeros((0, embedding.shape[1]), dtype=np.float32)
+            return labels, scores
+        model = _kmeans(min(k, len(rows)), len(rows), self.random_state).fit(rows)
+        # Theme ids 1..k by size, largest first, so that ids read like a ranking.
+        order = np.argsort(-np.bincount(model.labels_, minlength=model.n_clusters), kind="stable")
+        self.centres_ = normalize(model.cluster_centers_[order]).astype(np.float32)
+        theme_ids, theme_scores = self._nearest(rows)
+        labels[topical] = np.where(theme_scores >= self.min_score, theme_ids, OTHER_THEME_ID)
+        scores[topical] = theme_scores
+        return labels, scores
+
+    def _nearest(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.centres_) == 0:
+            return np.zeros(len(rows), dtype=np.int32), np.zeros(len(rows), dtype=np.float32)
+        similarity = rows @ self.centres_.T
+        best = similarity.argmax(axis=1)
+        return (best + 1).astype(np.int32), similarity[np.arange(len(rows)), best].astype(np.float32)
+
+    # --- describing --------------------------------------------------------------------------
+
+    def _describe(
+        self, texts: pd.Series, sparse, labels: np.ndarray, scores: np.ndarray, metadata: pd.DataFrame | None
+    ) -> None:
+        index = texts.index if metadata is None else metadata.index
+        self.assignments_ = pd.DataFrame({"theme_id": labels, "score": np.round(scores, 4)}, index=index)
+        consent = _consent_mask(metadata, len(texts))
+        words = self.vectorizer_.words_
+        n_words = len(words.vocabulary_)
+        word_block = sparse[:, :n_words]
+        terms = words.get_feature_names_out()
+        rows = []
+        theme_ids = sorted(set(labels.tolist()) | set(range(1, len(self.centres_) + 1)))
+        overall = np.asarray(word_block.mean(axis=0)).ravel()
+        for theme_id in theme_ids:
+            members = np.flatnonzero(labels == theme_id)
+            if theme_id == OTHER_THEME_ID and len(members) == 0:
+                continue
+            rows.append(self._describe_one(theme_id, members, texts, word_block, overall, terms, scores, consent))
+        self.themes_ = pd.DataFrame(rows)
+        self.breakdowns_ = breakdowns(self.assignments_["theme_id"], metadata)
+
+    def _describe_one(self, theme_id, members, texts, word_block, overall, terms, scores, consent) -> dict:
+        size = len(members)
+        share = size / max(1, len(texts))
+        if theme_id == OTHER_THEME_ID or size == 0:
+            top_terms, label, phrase = [], OTHER_THEME_LABEL, ""
+        else:
+            inside = np.asarray(word_block[members].mean(axis=0)).ravel()
+            # Distinctive: frequent inside the theme and more frequent than outside (c-TF-IDF-like).
+            distinct = inside * np.log1p(inside / (overall + 1e-9))
+            top = [i for i in np.argsort(-distinct)[: self.n_terms * 2] if inside[i] > 0]
+            sample = texts.iloc[members[:500]]
+            forms = self.vectorizer_.surface_forms(sample)
+            top_terms = _unique([forms.get(terms[i], terms[i]) for i in top])[: self.n_terms]
+            phrase = _common_phrase(sample, self.vectorizer_, {terms[i] for i in top[:4]})
+            label = phrase or ", ".join(top_terms[:3])
+        reps = _representatives(members, scores, texts, consent, self.n_representatives)
+        return {
+            "theme_id": int(theme_id), "label": label, "terms": top_terms, "phrase": phrase,
+            "size": int(size), "share": round(float(share), 4),
+            "representatives": [texts.index[i] for i in reps],
+            "representative_texts": [_redacted(texts.iloc[i]) for i in reps],
+        }
+
+    # --- new answers -------------------------------------------------------------------------
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        """LSA embedding of answers in the fitted space."""
+        with threadpool_limits(self.threads):
+            return self.embedder_.transform(self.vectorizer_.transform(list(texts)))
+
+    def predict(self, texts: Sequence[str] | pd.Series) -> pd.DataFrame:
+        """Assign answers that arrived after the run to the existing themes, without re-clustering."""
+        series = pd.Series(list(texts), dtype=object, index=texts.index if isinstance(texts, pd.Series) else None)
+        words = self.vectorizer_.transform_words(series.where(series.map(lambda v: isinstance(v, str)), ""))
+        with threadpool_limits(self.threads):
+            embedding = self.embedder_.transform(self.vectorizer_._combine(words))
+        topical = self.vectorizer_.topical(words)
+        theme_ids, scores = self._nearest(embedding)
+        theme_ids = np.where(topical & (scores >= self.min_score), theme_ids, OTHER_THEME_ID)
+        return pd.DataFrame({"theme_id": theme_ids, "score": np.round(np.where(topical, scores, 0), 4)},
+                            index=series.index)
+
+    def to_dict(self) -> dict:
+        """Plain data for themes.json: one entry per theme."""
+        keep = ["theme_id", "label", "terms", "phrase", "size", "share", "representatives"]
+        records = self.themes_[keep].rename(columns={"theme_id": "id"}).to_dict(orient="records")
+        return {"k": int(len(self.centres_)), "language": self.vectorizer_.lang_, "themes": records}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return [x for x in items if not (x in seen or seen.add(x))]
+
+
+def _consent_mask(metadata: pd.DataFrame | None, n: int) -> np.ndarray:
+    """True where an answer may be quoted; without a consent column every answer may."""
+    if metadata is None:
+        return np.ones(n, dtype=bool)
+    for column in ("consent_to_quote", "consent_quote", "consent"):
+        if column in metadata.columns:
+            values = metadata[column].astype(str).str.strip().str.lower()
+            return values.isin({"1", "true", "yes", "ja", "y", "j"}).to_numpy()
+    return np.ones(n, dtype=bool)
+
+
+def _representatives(members, scores, texts: pd.Series, consent, n: int) -> list[int]:
+    """Up to n answers closest to the theme centre: quotable, not trivially short, no duplicates."""
+    ranked = members[np.argsort(-scores[members], kind="stable")]
+    chosen, seen = [], set()
+    for position in ranked:
+        if not consent[position]:
+            continue
+        text = str(texts.iloc[position]).strip()
+        key = text.lower()
+        if key in seen or len(text.split()) < 3 and len(ranked) > n * 3:
+            continue
+        seen.add(key)
+        chosen.append(int(position))
+        if len(chosen) >= n:
+            break
+    return chosen
+
+
+def _redacted(text: str) -> str:
+    """Text with personal data replaced, when the redaction module is available."""
+    try:
+        from analysis.redact import redact  # written separately; optional at import time
+    except ImportError:  # pragma: no cover - depends on the tree
+        return text
+    return redact(text)
+
+
+def _common_phrase(sample: pd.Series, vectorizer: AnswerVectorizer, top_terms: set[str]) -> str:
+    """A two- or three-word phrase that many answers of the theme share, if one stands out."""
+    lang = vectorizer.lang_
+    opinion = OPINION_WORDS.get(lang, frozenset())
+    counts: Counter[tuple[str, ...]] = Counter()
+    for text in sample:
+        _, tokens = vectorizer.analyzer_.content_tokens(text)
+        seen = set()
+        for size in (2, 3):
+            for i in range(len(tokens) - size + 1):
+                gram = tuple(tokens[i: i + size])
+                stems = [stem(t, lang) for t in gram]
+                if not any(s in top_terms for s in stems) or all(t in opinion for t in gram[1:]):
+                    continue
+                seen.add(gram)
+        counts.update(seen)
+    if not counts:
+        return ""
+    needed = max(3, math.ceil(0.1 * len(sample)))
+    candidates = [(n * len(g), g) for g, n in counts.items() if n >= needed]
+    if not candidates:
+        return ""
+    return " ".join(max(candidates)[1])
+
+
+def breakdowns(theme_ids: pd.Series, metadata: pd.DataFrame | None,
+               columns: Sequence[str] = BREAKDOWN_COLUMNS) -> pd.DataFrame:
+    """How themes differ by background: for each column and group, each theme's share of the group.
+
+    Long format with columns: column, group, theme_id, n, share_of_group, share_overall, lift
+    (share_of_group / share_overall; above 1 means the group raises the theme more than average).
+    """
+    out_columns = ["column", "group", "theme_id", "n", "share_of_group", "share_overall", "lift"]
+    if metadata is None:
+        return pd.DataFrame(columns=out_columns)
+    overall = theme_ids.value_counts(normalize=True)
+    frames = []
+    for column in columns:
+        if column not in metadata.columns:
+            continue
+        groups = metadata[column].fillna("(saknas)").astype(str)
+        counts = pd.crosstab(groups, theme_ids.to_numpy())
+        share = counts.div(counts.sum(axis=1), axis=0)
+        long = counts.stack().rename("n").to_frame().join(share.stack().rename("share_of_group"))
+        long = long.reset_index()
+        long.columns = ["group", "theme_id", "n", "share_of_group"]
+        long["column"] = column
+        long["share_overall"] = long["theme_id"].map(overall)
+        long["lift"] = long["share_of_group"] / long["share_overall"]
+        frames.append(long[out_columns])
+    if not frames:
+        return pd.DataFrame(columns=out_columns)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,227 @@
+"""Login, logout, the staff landing page and the audit log page. The logic is in service.py."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from consult.accounts import service
+from consult.accounts.deps import (
+    SESSION_LOGIN_AT_KEY,
+    SESSION_MAX_AGE,
+    SESSION_USER_KEY,
+    current_user,
+    require_role,
+    require_staff,
+)
+from consult.accounts.models import AuditAction, Role, User
+from consult.core.i18n import _
+from consult.core.templating import render
+from consult.db import session_scope
+
+router = APIRouter(include_in_schema=False)
+
+LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+AUDIT_PAGE_SIZE = 50
+DEFAULT_LANDING = "/personal"
+
+
+def safe_next(value: str | None, default: str | None = DEFAULT_LANDING) -> str | None:
+    """Only a path on this site may be a redirect target: never another host, scheme or a
+    protocol-relative //host, so the login page cannot be used to send people elsewhere."""
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return default
+    if any(ord(ch) < 32 for ch in value) or "\\" in value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):
+        return default
+    return value
+
+
+# --- login and logout ----------------------------------------------------------------------
+
+
+def _login_page(
+    request: Request,
+    *,
+    next_path: str,
+    email: str = "",
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {"next": next_path, "email": email, "errors": errors or {}, "notice": notice}
+    return render(request, "accounts/login.html", context, status_code)
+
+
+@router.get("/login")
+def login_form(
+    request: Request,
+    next: Annotated[str | None, Query(max_length=2000)] = None,  # noqa: A002 - the conventional name
+    expired: Annotated[str | None, Query(max_length=5)] = None,
+    logged_out: Annotated[str | None, Query(max_length=5)] = None,
+) -> Response:
+    target = safe_next(next) or DEFAULT_LANDING
+    if current_user(request) is not None:
+        return RedirectResponse(target, status_code=303)
+    notice = None
+    if expired:
+        notice = _("Your login has expired. Log in again to continue.")
+    elif logged_out:
+        notice = _("You have logged out.")
+    return _login_page(request, next_path=target, notice=notice)
+
+
+def _missing_fields(email: str, password: str) -> dict[str, str]:
+    errors = {}
+    if not email.strip():
+        errors["email"] = _("Enter your email address.")
+    if not password:
+        errors["password"] = _("Enter your password.")
+    return errors
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",  # noqa: A002
+) -> Response:
+    target = safe_next(next) or DEFAULT_LANDING
+    errors = _missing_fields(email, password)
+    if errors:
+        return _login_page(request, next_path=target, email=email, errors=errors, status_code=422)
+    verdict = service.hit_login_limit(email=email, ip_hash=service.request_ip_hash(request))
+    with session_scope() as session:
+        known = service.get_user_by_email(session, email)
+        if not verdict.allowed:
+            service.record_audit(
+                session, user_id=known.id if known else None, action=AuditAction.login_blocked, request=request
+            )
+            return _rate_limited(request, verdict.retry_after)
+        user = service.authenticate(session, email=email, password=password)
+        if user is None:
+            service.record_audit(
+                session,
+                user_id=known.id if known else None,
+                action=AuditAction.login_failed,
+                details={"email_known": known is not None},
+                request=request,
+            )
+            errors = {"password": _("The email address or password is wrong.")}
+            return _login_page(request, next_path=target, email=email, errors=errors, status_code=422)
+        service.record_login(session, user=user, request=request)
+        user_id = user.id
+    request.session.clear()
+    request.session[SESSION_USER_KEY] = user_id
+    request.session[SESSION_LOGIN_AT_KEY] = int(time.time())
+    return RedirectResponse(target, status_code=303)
+
+
+def _rate_limited(request: Request, retry_after: int) -> Response:
+    until = datetime.now(LOCAL_TIME) + timedelta(seconds=retry_after)
+    context = {"retry_after": retry_after, "until": until.strftime("%H:%M:%S")}
+    response = render(request, "accounts/rate_limited.html", context, 429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    user = current_user(request)
+    if user is not None:
+        with session_scope() as session:
+            service.record_audit(session, user_id=user.id, action=AuditAction.logout, request=request)
+    request.session.clear()
+    return RedirectResponse("/login?logged_out=1", status_code=303)
+
+
+# --- staff pages ---------------------------------------------------------------------------
+
+
+@router.get("/personal")
+def personal(request: Request, user: Annotated[User, Depends(require_staff)]) -> Response:
+    login_at = datetime.fromtimestamp(request.session.get(SESSION_LOGIN_AT_KEY, time.time()), LOCAL_TIME)
+    context = {
+        "staff_user": user,
+        "links": [link for link in service.staff_links(user) if link.path != request.url.path],
+        "login_ends": (login_at + timedelta(seconds=SESSION_MAX_AGE)).strftime("%H:%M"),
+    }
+    return render(request, "accounts/personal.html", context)
+
+
+def _parse_date(value: str | None) -> tuple[date | None, bool]:
+    """(date, ok): an empty value is no filter; an unreadable one is reported, not guessed."""
+    if not value:
+        return None, True
+    try:
+        return date.fromisoformat(value), True
+    except ValueError:
+        return None, False
+
+
+def _local_midnight(day: date) -> datetime:
+    """The start of a Swedish calendar day, in UTC as the database keeps times."""
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TIME).astimezone(UTC)
+
+
+def _local(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes; they were stored in UTC.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(LOCAL_TIME)
+
+
+@router.get("/admin/audit")
+def audit_log(
+    request: Request,
+    _admin: Annotated[User, Depends(require_role(Role.admin))],
+    action: Annotated[str, Query(max_length=40)] = "",
+    user: Annotated[str, Query(max_length=12)] = "",
+    date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    errors: dict[str, str] = {}
+    since, ok_from = _parse_date(date_from)
+    until, ok_to = _parse_date(date_to)
+    if not ok_from:
+        errors["from"] = _("Write the date as YYYY-MM-DD.")
+    if not ok_to:
+        errors["to"] = _("Write the date as YYYY-MM-DD.")
+    if since and until and until < since:
+        errors["to"] = _("The end date must be on or after the start date.")
+    user_id = int(user) if user.isdigit() else None
+    filters = {
+        "action": action or None,
+        "user_id": user_id,
+        "since": _local_midnight(since) if since and not errors else None,
+        "until": _local_midnight(until + timedelta(days=1)) if until and not errors else None,
+    }
+    with session_scope() as session:
+        total = service.count_audit(session, **filters)
+        events = service.list_audit(session, **filters, limit=AUDIT_PAGE_SIZE, offset=(page - 1) * AUDIT_PAGE_SIZE)
+        users = service.list_users(session)
+        actions = service.audit_actions(session)
+    query = {"action": action, "user": user, "from": date_from, "to": date_to}
+    context = {
+        "events": events,
+        "users": users,
+        "users_by_id": {u.id: u for u in users},
+        "actions": actions,
+        "action_labels": {a: _(service.ACTION_LABELS[a]) if a in service.ACTION_LABELS else a for a in actions},
+        "values": query,
+        "errors": errors,
+        "total": total,
+        "page": page,
+        "page_count": max(1, -(-total // AUDIT_PAGE_SIZE)),
+        "page_url": lambda n: "/admin/audit?" + urlencode({**{k: v for k, v in query.items() if v}, "page": n}),
+        "local_time": lambda moment: _local(moment).strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    return render(request, "accounts/audit.html", context, 422 if errors else 200)

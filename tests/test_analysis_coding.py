@@ -1,0 +1,81 @@
+"""Analysts in the loop: assisted coding with confidence, agreement, and codebook changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.coding import MIN_REVIEWED, AssistedCoder, agreement, sample_coded
+from analysis.curation import candidates_from_run, merge, move, rename, select, split
+from analysis.evaluate import bootstrap_interval
+from analysis.themes import ThemeFinder
+from tests.analysis_corpus import corpus
+
+
+@pytest.fixture(scope="module")
+def answers() -> pd.DataFrame:
+    return corpus(seed=3)
+
+
+def test_coder_learns_from_a_few_coded_answers(answers: pd.DataFrame) -> None:
+    topics = answers["topic"].where(answers["topic"] != "ovrigt")
+    coded = sample_coded(topics.dropna(), 5, random_state=0).reindex(answers.index, fill_value=False)
+    coder = AssistedCoder(lang="sv", threshold=0.5, random_state=0).fit(answers["text"], topics.where(coded))
+    rest = ~coded & topics.notna()
+    coded_rest = coder.predict(answers["text"][rest])
+    assert (coded_rest["theme"] == topics[rest]).mean() > 0.9
+    assert coded_rest["confidence"].between(0, 1).all()
+    assert (coded_rest["needs_review"] == (coded_rest["confidence"] < 0.5)).all()
+    # Same data, same seed: same coding.
+    again = AssistedCoder(lang="sv", threshold=0.5, random_state=0).fit(answers["text"], topics.where(coded))
+    pd.testing.assert_frame_equal(coded_rest, again.predict(answers["text"][rest]))
+
+
+def test_coder_needs_two_coded_themes(answers: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="two themes"):
+        AssistedCoder().fit(answers["text"], ["trafik"] + [None] * (len(answers) - 1))
+
+
+def test_agreement_is_reported_with_an_interval_only_after_enough_reviews() -> None:
+    assert agreement(["a"] * (MIN_REVIEWED - 1), ["a"] * (MIN_REVIEWED - 1)) is None
+    reviewed = ["a"] * 40 + ["b"] * 40
+    predicted = ["a"] * 35 + ["b"] * 5 + ["b"] * 40
+    report = agreement(reviewed, predicted)
+    assert report["n_reviewed"] == 80
+    assert report["f1"] == pytest.approx(75 / 80, abs=1e-4)
+    assert report["f1_low"] < report["f1"] < report["f1_high"] <= 1.0
+    mean, low, high = bootstrap_interval(np.ones(50))
+    assert mean == low == high == 1.0
+
+
+def test_candidates_stay_apart_from_the_analysts_codebook(answers: pd.DataFrame) -> None:
+    texts = answers.set_index("id")["text"]
+    finder = ThemeFinder(lang="sv", k=3, random_state=0).fit(texts)
+    candidates = candidates_from_run("run-1", finder.themes_)
+    assignments = finder.assignments_["theme_id"].to_dict()
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
+    book = select(candidates, assignments, who="anna", when=t0)
+    book2 = rename(book, 1, "Kollektivtrafik", who="anna", when=t0)
+    assert book.theme(1).label != "Kollektivtrafik" and book2.theme(1).label == "Kollektivtrafik"
+    assert candidates[1].label == finder.themes_.iloc[1]["label"]  # candidates never change
+
+    merged = merge(book2, [1, 2], "Trafik och vård", who="bo", when=t0)
+    new_id = merged.themes[-1].theme_id
+    assert set(merged.sizes()) == {0, 3, new_id}
+    assert merged.sizes()[new_id] == book2.sizes()[1] + book2.sizes()[2]
+
+    embedding = pd.DataFrame(finder.embedding_, index=texts.index)
+    parts = split(merged, new_id, embedding, 2, who="bo", when=t0, random_state=0)
+    part_ids = [t.theme_id for t in parts.themes[-2:]]
+    assert sum(parts.sizes()[p] for p in part_ids) == merged.sizes()[new_id]
+
+    some = parts.members(part_ids[0])[:2]
+    moved = move(parts, some, 3, who="cia", when=t0)
+    assert all(moved.assignments[a] == 3 for a in some)
+    assert [c.action for c in moved.history] == ["select", "rename", "merge", "split", "move"]
+    assert [c.who for c in moved.history][-1] == "cia" and moved.history[-1].when == t0
+    with pytest.raises(KeyError):
+        move(moved, ["no-such-answer"], 3, who="cia")

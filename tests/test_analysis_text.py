@@ -1,0 +1,65 @@
+"""Text preparation: language, stop words that keep opinions, stemming and Swedish compounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.text import Analyzer, detect_language, normalise, split_compound, stem, stop_words, swedish_lexicon
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Bättre kollektivtrafik och fler bussar på kvällarna", "sv"),
+        ("Vårdcentralen är för långt bort", "sv"),
+        ("The staff were lovely and the waiting time was short", "en"),
+        ("Could not get an appointment for weeks", "en"),
+        ("Das Essen war nicht gut und die Wartezeit war lang", "other"),
+        ("", "other"),
+        ("12345", "other"),
+    ],
+)
+def test_language_is_detected_without_models(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
+
+
+def test_opinion_words_survive_stop_word_removal() -> None:
+    words = stop_words("sv")
+    for opinion in ("bra", "dålig", "bättre", "sämre", "inte", "mer", "mindre", "fler", "viktig"):
+        assert opinion not in words
+    assert "och" in words and "att" in words
+    terms = Analyzer("sv")("Det är inte bättre, vi behöver fler bussar och mindre bilar")
+    assert {stem("inte", "sv"), stem("bättre", "sv"), stem("fler", "sv"), stem("mindre", "sv")} <= set(terms)
+    assert "och" not in terms and "det" not in terms
+    assert "not" in Analyzer("en")("The food was not good")
+
+
+def test_stemming_joins_inflected_forms() -> None:
+    assert stem("bussarna", "sv") == stem("bussar", "sv") == stem("buss", "sv")
+    assert stem("waiting", "en") == stem("waited", "en")
+
+
+def test_normalise_replaces_urls_and_numbers() -> None:
+    text = normalise("Se https://example.se/sida — buss 12 går kl 07:30 ＡＢＣ")
+    assert "https" not in text and "12" not in text and "abc" in text
+    assert Analyzer("sv")("https://example.se/sida buss 12") == [stem("buss", "sv")]
+
+
+@pytest.mark.skipif(not swedish_lexicon()[0], reason="Swedish Hunspell dictionary (hunspell-sv) not installed")
+def test_swedish_compounds_share_terms_with_their_parts() -> None:
+    assert split_compound("kollektivtrafiken") == ("kollektiv", "trafiken")
+    assert split_compound("äldreboendet") == ("äldre", "boendet")
+    assert split_compound("vårdcentralen")[0] == "vård"
+    # Inflections and derivations are not compounds.
+    for word in ("bussarna", "lägenheter", "ungdomar", "barnmorska"):
+        assert split_compound(word) == (word,)
+    analyse = Analyzer("sv")
+    assert set(analyse("kollektivtrafiken")) & set(analyse("trafiken"))
+    assert set(analyse("äldreboendet")) & set(analyse("boende"))
+    assert set(analyse("sjukvården")) & set(analyse("vården"))
+
+
+def test_analyzer_is_deterministic_and_handles_non_text() -> None:
+    analyse = Analyzer("auto")
+    assert analyse(None) == [] and analyse(float("nan")) == []
+    assert analyse("Fler bussar!") == analyse("Fler bussar!")
