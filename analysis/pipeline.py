@@ -59,8 +59,9 @@ def analyse_question(
     assignments = finder.assignments_.reset_index()
     strategy_summary = None
     if strategy is not None:
-        mapper = StrategyMapper(strategy, lang=finder.vectorizer_.lang_).fit(texts)
-        answer_scores = mapper.score_answers(texts)
+        mapper = StrategyMapper(strategy, lang=finder.vectorizer_.lang_).fit(vectorizer=finder.vectorizer_)
+        answer_scores = mapper.score_answers(words=finder.vectorizer_.word_matrix_)
+        answer_scores.index = texts.index
         coverage = mapper.coverage(mapper.score_themes(answer_scores, finder.assignments_["theme_id"]))
         for theme in result["themes"]:
             if theme["id"] in coverage.index and theme["id"] != OTHER_THEME_ID:

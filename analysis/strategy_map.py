@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from analysis.text import Analyzer
-from analysis.vectorize import ConceptScorer
+from analysis.vectorize import AnswerVectorizer, ConceptScorer
 
 
 @dataclass(frozen=True)
@@ -105,26 +105,27 @@ class StrategyMapper:
         self.answer_threshold = answer_threshold
         self.coverage_threshold = coverage_threshold
 
-    def fit(self, texts: Sequence[str]) -> StrategyMapper:
-        analyzer = Analyzer(self.lang)
-        analysed = [analyzer(t) for t in texts]
-        n = max(1, len(analysed))
-        df: dict[str, int] = {}
-        for terms in analysed:
-            for term in set(terms):
-                df[term] = df.get(term, 0) + 1
-        # Smooth idf as in scikit-learn, so that rare and common words weigh as in the themes.
-        idf = {term: float(np.log((1 + n) / (1 + count)) + 1) for term, count in df.items()}
+    def fit(self, texts: Sequence[str] | None = None, vectorizer: AnswerVectorizer | None = None) -> StrategyMapper:
+        """Learn term weights from the answers, or reuse a fitted vectoriser (no second pass)."""
+        if vectorizer is None:
+            if texts is None:
+                raise ValueError("fit needs the answers or a fitted AnswerVectorizer")
+            vectorizer = AnswerVectorizer(lang=self.lang, char_weight=0.0).fit(list(texts))
+        self.vectorizer_ = vectorizer
         concepts = {item.title: list(item.keywords) for item in self.strategy.items}
-        self.scorer_ = ConceptScorer(concepts, self.lang).fit(idf)
-        self.analyzer_ = analyzer
+        self.scorer_ = ConceptScorer(concepts, vectorizer.lang_).fit(vectorizer.words_.vocabulary_)
         return self
 
-    def score_answers(self, texts: Sequence[str] | pd.Series) -> pd.DataFrame:
-        """Answers x items: the share of each answer that speaks to each item (0..1)."""
+    def score_answers(self, texts: Sequence[str] | pd.Series | None = None,
+                      words: sp.csr_matrix | None = None) -> pd.DataFrame:
+        """Answers x items: the share of each answer that speaks to each item (0..1).
+
+        Give the answers' texts, or their word matrix from the same vectoriser (faster).
+        """
         index = texts.index if isinstance(texts, pd.Series) else None
-        analysed = [self.analyzer_(t) for t in texts]
-        return pd.DataFrame(self.scorer_.transform(analysed), columns=self.strategy.titles(), index=index)
+        if words is None:
+            words = self.vectorizer_.transform_words(list(texts))
+        return pd.DataFrame(self.scorer_.transform(words), columns=self.strategy.titles(), index=index)
 
     def score_themes(self, answer_scores: pd.DataFrame, theme_ids: Sequence[int] | pd.Series) -> pd.DataFrame:
         """Themes x items: reach (share of the theme's answers that clearly speak to the item)."""

@@ -182,10 +182,8 @@ class ThemeFinder(BaseEstimator):
         index = texts.index if metadata is None else metadata.index
         self.assignments_ = pd.DataFrame({"theme_id": labels, "score": np.round(scores, 4)}, index=index)
         consent = _consent_mask(metadata, len(texts))
-        words = self.vectorizer_.words_
-        n_words = len(words.vocabulary_)
-        word_block = sparse[:, :n_words]
-        terms = words.get_feature_names_out()
+        word_block = self.vectorizer_.word_matrix_
+        terms = self.vectorizer_.words_.get_feature_names_out()
         rows = []
         theme_ids = sorted(set(labels.tolist()) | set(range(1, len(self.centres_) + 1)))
         overall = np.asarray(word_block.mean(axis=0)).ravel()

@@ -355,7 +355,7 @@ def main() -> None:
 
     hello = results["hello_world"]["rps"]
     backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
-    print(f"\nconsult HTTP benchmark: {backend}, {args.workers} workers, wrk {CONNECTIONS} connections, {args.seconds}s")
+    print(f"\nconsult HTTP benchmark: {backend}, {args.workers} workers, wrk {CONNECTIONS} conns, {args.seconds}s")
     header = ["endpoint", "req/s", "vs hello", "p50 ms", "p99 ms", "acked", "stored", "partial"]
     print(f"{header[0]:<15}" + "".join(f"{h:>10}" for h in header[1:]))
     for name, row in results.items():
