@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,12 +14,13 @@ from sqlmodel import select
 from consult.core.i18n import _
 from consult.core.templating import render
 from consult.db import session_scope
-from consult.responses import drafts
+from consult.responses import drafts, review
 from consult.responses import service as responses
 from consult.responses.flow import form_values_for_template, questions_on_page, submit_page
 from consult.responses.messages import error_message
 from consult.responses.models import Channel
 from consult.responses.models import Response as ResponseRow
+from consult.surveys.models import IdentityMode
 from consult.surveys.schema import SurveySpec
 from consult.surveys.service import Availability, availability
 from consult.surveys.views import survey_or_404
@@ -26,6 +28,35 @@ from consult.surveys.views import survey_or_404
 router = APIRouter(prefix="/s", include_in_schema=False)
 
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Kiosk mode (a tablet at an event): the event's name tags every response made there.
+KIOSK_IDLE_SECONDS = 180
+KIOSK_RETURN_SECONDS = 8
+_KIOSK_NAME_BAD = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _kiosk_name(value: str | None) -> str | None:
+    name = _KIOSK_NAME_BAD.sub(" ", value or "").strip()[:200]
+    return name or None
+
+
+def _kiosk_context(event_name: str | None) -> dict:
+    if event_name is None:
+        return {}
+    return {
+        "kiosk": event_name,
+        "kiosk_query": urlencode({"kiosk": event_name}),
+        "kiosk_idle_seconds": KIOSK_IDLE_SECONDS,
+    }
+
+
+def _already_answered(request: Request, spec: SurveySpec) -> Response | None:
+    """One response per browser session on anonymous surveys: a friendly page instead of a second start."""
+    if spec.identity_mode != IdentityMode.anonymous:
+        return None
+    receipt = review.answered_surveys(request.cookies.get(review.ANSWERED_COOKIE)).get(str(spec.id))
+    if receipt is None:
+        return None
+    return render(request, "responses/already_answered.html", {"spec": spec, "receipt": receipt})
 
 
 def _unavailable(request: Request, spec: SurveySpec) -> Response | None:
@@ -37,30 +68,48 @@ def _unavailable(request: Request, spec: SurveySpec) -> Response | None:
 
 
 @router.get("/{slug}")
-def start_page(request: Request, slug: str, k: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+async def start_page(
+    request: Request,
+    slug: str,
+    k: Annotated[str | None, Query(max_length=64)] = None,
+    kiosk: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
     spec = survey_or_404(slug)
     blocked = _unavailable(request, spec)
+    event_name = _kiosk_name(kiosk)
+    if not blocked and event_name is None:
+        blocked = _already_answered(request, spec)
     if blocked:
         return blocked
     tag = k if k and TAG_PATTERN.match(k) else None
-    return render(request, "surveys/start.html", {"spec": spec, "campaign_tag": tag})
+    return render(request, "surveys/start.html", {"spec": spec, "campaign_tag": tag, **_kiosk_context(event_name)})
 
 
 @router.post("/{slug}/start")
-def start(request: Request, slug: str, campaign_tag: Annotated[str | None, Form(max_length=64)] = None) -> Response:
+def start(
+    request: Request,
+    slug: str,
+    campaign_tag: Annotated[str | None, Form(max_length=64)] = None,
+    kiosk: Annotated[str | None, Form(max_length=200)] = None,
+) -> Response:
     spec = survey_or_404(slug)
     blocked = _unavailable(request, spec)
+    event_name = _kiosk_name(kiosk)
+    if not blocked and event_name is None:
+        blocked = _already_answered(request, spec)
     if blocked:
         return blocked
     tag = campaign_tag if campaign_tag and TAG_PATTERN.match(campaign_tag) else None
+    channel = Channel.kiosk if event_name else (Channel.campaign if tag else Channel.web)
     assert spec.id is not None
     with session_scope() as session:
         draft = drafts.start_draft(
             session,
             survey_id=spec.id,
             language=request.state.language,
-            channel=(Channel.campaign if tag else Channel.web).value,
+            channel=channel.value,
             campaign_tag=tag,
+            event_name=event_name,
             source_hash=responses.request_source_hash(request),
         )
         token = draft.token
@@ -124,7 +173,24 @@ def show_page(request: Request, slug: str, token: str, page: int) -> Response:
     draft = _draft_or_404(spec, token)
     if not 1 <= page <= min(draft.page, len(spec.pages)):
         return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
-    return render(request, "surveys/page.html", _page_context(spec, token, page, draft.answers, []))
+    context = _page_context(spec, token, page, draft.answers, [])
+    return render(request, "surveys/page.html", {**context, **_draft_kiosk(draft)})
+
+
+def _draft_kiosk(draft) -> dict:  # type: ignore[no-untyped-def]
+    return _kiosk_context(draft.event_name or "") if draft.channel == Channel.kiosk.value else {}
+
+
+@router.post("/{slug}/r/{token}/kiosk-reset")
+def kiosk_reset(slug: str, token: str) -> Response:
+    """Start over on a kiosk: the abandoned answers are deleted, so the next person never sees them."""
+    spec = survey_or_404(slug)
+    draft = _draft_or_404(spec, token)
+    if draft.channel != Channel.kiosk.value:
+        raise HTTPException(404)
+    with session_scope() as session:
+        drafts.delete_draft(session, token=token)
+    return RedirectResponse(f"/s/{slug}?{urlencode({'kiosk': draft.event_name or ''})}", status_code=303)
 
 
 @router.post("/{slug}/r/{token}/{page}")
@@ -144,7 +210,7 @@ async def post_page(request: Request, slug: str, token: str, page: int) -> Respo
         shown_page = outcome.error_page or page
         typed = outcome.typed if shown_page == page else None
         context = _page_context(spec, token, shown_page, outcome.answers, outcome.errors, typed)
-        return render(request, "surveys/page.html", context, status_code=422)
+        return render(request, "surveys/page.html", {**context, **_draft_kiosk(draft)}, status_code=422)
     if outcome.next_page is not None:
         furthest = max(draft.page, outcome.next_page)
         await writer.submit("draft", drafts.DraftUpdate(token=token, answers=outcome.answers, page=furthest))
@@ -165,11 +231,32 @@ async def post_page(request: Request, slug: str, token: str, page: int) -> Respo
     stored: responses.Stored = await writer.submit("response", item)
     if stored.receipt is None:
         raise HTTPException(409, _("This response was already submitted."))
-    return RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}", status_code=303)
+    if draft.channel == Channel.kiosk.value:
+        query = urlencode({"kiosk": draft.event_name or ""})
+        return RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}?{query}", status_code=303)
+    redirect = RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}", status_code=303)
+    _remember_answered(request, redirect, spec, stored.receipt)
+    return redirect
+
+
+def _remember_answered(request: Request, response: Response, spec: SurveySpec, receipt: str) -> None:
+    """A session cookie (no expiry) marks the survey as answered in this browser."""
+    assert spec.id is not None
+    cookie = review.mark_answered(request.cookies.get(review.ANSWERED_COOKIE), survey_id=spec.id, receipt=receipt)
+    response.set_cookie(
+        review.ANSWERED_COOKIE,
+        cookie,
+        path=review.ANSWERED_COOKIE_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
 
 
 @router.get("/{slug}/kvitto/{receipt}")
-def receipt_page(request: Request, slug: str, receipt: str) -> Response:
+def receipt_page(
+    request: Request, slug: str, receipt: str, kiosk: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
     spec = survey_or_404(slug, include_drafts=True)
     if len(receipt) > 32:
         raise HTTPException(404)
@@ -179,4 +266,8 @@ def receipt_page(request: Request, slug: str, receipt: str) -> Response:
         ).first()
     if found is None:
         raise HTTPException(404, _("There is no response with this receipt."))
+    event_name = _kiosk_name(kiosk)
+    if event_name is not None:
+        context = {"spec": spec, "return_seconds": KIOSK_RETURN_SECONDS, **_kiosk_context(event_name)}
+        return render(request, "interviews/kiosk_receipt.html", context)
     return render(request, "surveys/receipt.html", {"spec": spec, "receipt": receipt})

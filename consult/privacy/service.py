@@ -1,0 +1,134 @@
+"""A respondent's own response: see it and delete it with the receipt code; retention purges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlmodel import Session
+
+from consult.core.fields import utcnow
+from consult.responses.models import Answer, AnswerSelection, Response, ResponseDraft
+from consult.surveys.models import Question, Survey
+
+
+@dataclass(frozen=True)
+class OwnAnswer:
+    code: str
+    question: dict
+    value: str
+
+
+def find_by_receipt(session: Session, *, receipt: str) -> Response | None:
+    if not receipt or len(receipt) > 32:
+        return None
+    return session.execute(select(Response).where(Response.receipt == receipt.strip().upper())).scalar_one_or_none()
+
+
+def own_answers(session: Session, *, response: Response, language: str) -> list[OwnAnswer]:
+    """The respondent's answers as they gave them, with choice labels, in question order."""
+    from consult.core.fields import pick
+    from consult.surveys.models import Choice
+
+    questions = session.execute(
+        select(Question).where(Question.survey_id == response.survey_id).order_by(Question.position)
+    ).scalars()
+    answers = {
+        a.question_id: a for a in session.execute(select(Answer).where(Answer.response_id == response.id)).scalars()
+    }
+    selections: dict[int, list[int]] = {}
+    for row in session.execute(
+        select(AnswerSelection.question_id, AnswerSelection.choice)
+        .where(AnswerSelection.response_id == response.id)
+        .order_by(AnswerSelection.rank)
+    ):
+        selections.setdefault(row.question_id, []).append(row.choice)
+    result = []
+    for question in questions:
+        answer = answers.get(question.id)
+        if answer is None:
+            continue
+        labels = {
+            c.code: pick(c.label, language)
+            for c in session.execute(select(Choice).where(Choice.question_id == question.id)).scalars()
+        }
+        if question.id in selections:
+            value = ", ".join(labels.get(code, str(code)) for code in selections[question.id])
+        elif answer.choice is not None:
+            value = labels.get(answer.choice, str(answer.choice))
+        elif answer.dont_know:
+            value = "—"
+        elif answer.number is not None:
+            value = f"{answer.number:g}"
+        else:
+            value = answer.text or ""
+        result.append(OwnAnswer(code=question.code, question=question.text, value=value))
+    return result
+
+
+def delete_responses(session: Session, response_ids: list[int]) -> int:
+    """Delete responses with their answers, in one transaction."""
+    if not response_ids:
+        return 0
+    session.execute(delete(AnswerSelection).where(AnswerSelection.response_id.in_(response_ids)))
+    session.execute(delete(Answer).where(Answer.response_id.in_(response_ids)))
+    _delete_dependents(session, response_ids)
+    result = session.execute(delete(Response).where(Response.id.in_(response_ids)))
+    return result.rowcount or 0
+
+
+def _delete_dependents(session: Session, response_ids: list[int]) -> None:
+    """Rows other domains keep per response (history, flags, theme assignments) go too."""
+    from consult.tables import metadata
+
+    for table in metadata.sorted_tables:
+        if table.name in {"answer", "answer_selection", "response"} or "response_id" not in table.c:
+            continue
+        session.execute(delete(table).where(table.c.response_id.in_(response_ids)))
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    deleted: int
+    anonymised: int
+    drafts: int
+    source_hashes: int
+
+
+def purge(session: Session, *, now: datetime | None = None, anonymise: bool = False) -> PurgeReport:
+    """Apply each survey's retention period. Deleting removes the response; anonymising keeps the
+    coded answers for statistics but removes free text, timestamps' precision and the source hash."""
+    now = now or utcnow()
+    expired: list[int] = []
+    for survey_id, days in session.execute(
+        select(Survey.id, Survey.retention_days).where(Survey.retention_days.is_not(None))
+    ):
+        cutoff = now - timedelta(days=days)
+        expired += list(
+            session.execute(
+                select(Response.id).where(Response.survey_id == survey_id, Response.submitted_at < cutoff)
+            ).scalars()
+        )
+    deleted = anonymised = 0
+    if anonymise and expired:
+        session.execute(update(Answer).where(Answer.response_id.in_(expired)).values(text=None))
+        session.execute(
+            update(Response)
+            .where(Response.id.in_(expired))
+            .values(source_hash=None, started_at=None, event_name=None, consent_quote=None)
+        )
+        anonymised = len(expired)
+    else:
+        for start in range(0, len(expired), 500):
+            deleted += delete_responses(session, expired[start : start + 500])
+    drafts = session.execute(delete(ResponseDraft).where(ResponseDraft.expires_at < now)).rowcount or 0
+    hashes = (
+        session.execute(
+            update(Response)
+            .where(Response.source_hash.is_not(None), Response.submitted_at < now - timedelta(days=30))
+            .values(source_hash=None)
+        ).rowcount
+        or 0
+    )
+    return PurgeReport(deleted=deleted, anonymised=anonymised, drafts=drafts, source_hashes=hashes)

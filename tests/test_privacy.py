@@ -1,0 +1,101 @@
+"""GDPR: a respondent sees and deletes their response; retention purges; backup and restore."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from consult.db import get_engine, make_engine, session_scope
+from consult.responses.models import Answer, Response
+from tests.factories import every_type_survey, store
+from tests.test_api import VALID, post
+
+
+def test_respondent_sees_and_deletes_own_response(client) -> None:  # type: ignore[no-untyped-def]
+    survey = store(every_type_survey())
+    receipt = post(client, survey.slug, {**VALID, "kort": "mitt eget svar"}).json()["receipt"]
+    page = client.get(f"/mitt-svar/{receipt}")
+    assert page.status_code == 200 and "mitt eget svar" in page.text and "Härnösand" in page.text
+    from tests.test_survey_pages import csrf
+
+    token = csrf(page.text)
+    unconfirmed = client.post(f"/mitt-svar/{receipt}/radera", data={"csrftoken": token})
+    assert unconfirmed.status_code == 422 and "Kryssa i rutan" in unconfirmed.text
+    deleted = client.post(f"/mitt-svar/{receipt}/radera", data={"csrftoken": token, "confirm": "yes"})
+    assert deleted.status_code == 200 and "Ditt svar är raderat" in deleted.text
+    with session_scope() as session:
+        assert session.execute(select(Response).where(Response.receipt == receipt)).first() is None
+    assert client.get(f"/mitt-svar/{receipt}").status_code == 404
+
+
+def test_unknown_receipt_is_a_clear_404(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/mitt-svar/FINNSINTE")
+    assert response.status_code == 404 and "Det finns inget svar med den kvittokoden" in response.text
+
+
+def test_delete_without_csrf_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+    client.get("/mitt-svar")
+    assert client.post("/mitt-svar/ANY/radera", data={"confirm": "yes"}).status_code == 403
+
+
+def test_purge_deletes_only_expired(client) -> None:  # type: ignore[no-untyped-def]
+    from consult.privacy.service import purge
+
+    kept = store(every_type_survey(retention_days=365))
+    short = store(every_type_survey(retention_days=30))
+    for spec in (kept, short):
+        assert post(client, spec.slug, VALID).status_code == 201
+    with session_scope() as session:
+        before_total = session.execute(select(func.count()).select_from(Response)).scalar_one()
+        report = purge(session, now=datetime.now(UTC) + timedelta(days=60))
+    with session_scope() as session:
+        remaining = dict(
+            session.execute(
+                select(Response.survey_id, func.count())
+                .where(Response.survey_id.in_([kept.id, short.id]))
+                .group_by(Response.survey_id)
+            ).all()
+        )
+        after_total = session.execute(select(func.count()).select_from(Response)).scalar_one()
+    assert remaining == {kept.id: 1}
+    assert report.deleted >= 1 and after_total == before_total - report.deleted
+
+
+def test_backup_and_restore_into_an_empty_database(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from consult.migrate import upgrade
+    from consult.ops.service import answers_checksum, backup, restore, table_counts
+
+    survey = store(every_type_survey())
+    post(client, survey.slug, {**VALID, "client_uuid": str(uuid.uuid4())})
+    source = get_engine()
+    file = tmp_path / "backup.db"
+    backup(source, file)
+    url = os.environ["CONSULT_DATABASE_URL"]
+    if url.startswith("postgresql"):
+        import psycopg
+
+        name = f"consult_restore_{uuid.uuid4().hex[:8]}"
+        admin = url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        target_url = url.rsplit("/", 1)[0] + "/" + name
+    else:
+        target_url = f"sqlite:///{tmp_path / 'empty.db'}"
+        upgrade(target_url)
+    target = make_engine(
+        target_url
+        if not target_url.startswith("postgresql://")
+        else "postgresql+psycopg://" + target_url.removeprefix("postgresql://")
+    )
+    restore(target, file)
+    assert answers_checksum(target) == answers_checksum(source)
+    assert table_counts(target) == table_counts(source)
+    target.dispose()
+
+
+def test_answer_table_has_rows(client) -> None:  # type: ignore[no-untyped-def]
+    with session_scope() as session:
+        assert session.execute(select(func.count()).select_from(Answer)).scalar_one() > 0
