@@ -1,0 +1,1 @@
+"""The remiss: organisations answer the draft strategy through personal links."""

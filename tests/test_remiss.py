@@ -1,0 +1,750 @@
+"""The remiss: organisations answer the draft through their personal links (drafts, conflicts,
+anchored comments, attachments, submit, late answers), admins register organisations and send
+invitations, analysts publish, count and export."""
+
+from __future__ import annotations
+
+import csv
+import email
+import email.policy
+import io
+import re
+import socketserver
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlmodel import SQLModel, select
+
+from consult.accounts import service as accounts
+from consult.remiss import service
+from consult.remiss.models import RemissAnswer, RemissInvitation, RemissRound
+
+PASSWORD = "ett-långt-lösenord-42"
+CSRF_INPUT = re.compile(r'name="csrftoken" value="([^"]+)"')
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\n"
+    b"endobj\nxref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \ntrailer\n"
+    b"<< /Size 3 /Root 1 0 R >>\nstartxref\n110\n%%EOF\n"
+)
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def remiss_db(migrated: str, demo) -> str:  # type: ignore[no-untyped-def]
+    """The migrated test database with the remiss tables and the demo remiss round."""
+    import consult.tables  # noqa: F401 - every domain's models in the metadata
+    from consult.db import get_engine, session_scope
+
+    SQLModel.metadata.create_all(get_engine())
+    with session_scope() as session:
+        service.load_demo_remiss(session)
+    return migrated
+
+
+def make_round(*, deadline: datetime | None = None, closes_at: datetime | None = None) -> str:
+    from consult.db import session_scope
+    from consult.strategy.service import version_by_key
+
+    key = f"test-{uuid.uuid4().hex[:8]}"
+    with session_scope() as session:
+        version = version_by_key(session, key="rus-2025")
+        assert version is not None and version.id is not None
+        service.create_round(
+            session,
+            key=key,
+            version_id=version.id,
+            title={"sv": f"Testremiss {key}", "en": f"Test consultation {key}"},
+            deadline=deadline or datetime.now(UTC) + timedelta(days=30),
+            closes_at=closes_at,
+        )
+    return key
+
+
+def add_organisation(round_key: str, *, actor_type: str = "Kommun", name: str | None = None) -> str:
+    """Register an organisation for the round; returns its link token."""
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        remiss_round = service.round_by_key(session, key=round_key)
+        assert remiss_round is not None
+        _invitation, token = service.register_organisation(
+            session,
+            remiss_round=remiss_round,
+            name=name or f"Organisation {uuid.uuid4().hex[:6]}",
+            actor_type=actor_type,
+            area="Sundsvall",
+            email=f"{uuid.uuid4().hex[:6]}@example.se",
+        )
+    return token
+
+
+@pytest.fixture()
+def round_key(remiss_db) -> str:  # type: ignore[no-untyped-def]
+    return make_round()
+
+
+@pytest.fixture()
+def token(round_key: str) -> str:
+    return add_organisation(round_key)
+
+
+@pytest.fixture()
+def web(app) -> TestClient:  # type: ignore[no-untyped-def]
+    accounts.reset_login_limits()
+    return TestClient(app, base_url="http://testserver", follow_redirects=False)
+
+
+@pytest.fixture(scope="module")
+def staff(remiss_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    suffix = uuid.uuid4().hex[:8]
+    emails = {role: f"remiss-{role}-{suffix}@test.se" for role in ("admin", "analyst", "interviewer")}
+    with session_scope() as session:
+        for role, address in emails.items():
+            accounts.create_user(session, email=address, password=PASSWORD, role=role)
+    return emails
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "the page has no csrftoken field"
+    return match.group(1)
+
+
+def logged_in(app, address: str) -> TestClient:  # type: ignore[no-untyped-def]
+    client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    token = csrf_from(client.get("/login").text)
+    response = client.post("/login", data={"csrftoken": token, "email": address, "password": PASSWORD})
+    assert response.status_code == 303
+    return client
+
+
+def post_answer(client: TestClient, token: str, fields: dict, *, file: tuple | None = None, csrf: str | None = None):  # type: ignore[no-untyped-def]
+    """POST the answer form as a browser would: multipart, csrftoken first."""
+    if csrf is None:
+        csrf = csrf_from(client.get(f"/r/{token}").text)
+    data = {"csrftoken": csrf, **fields}
+    files = {"attachment": file or ("", b"", "application/octet-stream")}
+    return client.post(f"/r/{token}", data=data, files=files)
+
+
+def stored_answer(token: str) -> RemissAnswer:
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        context = service.context_for_token(session, token=token)
+        assert context is not None
+        return context.answer
+
+
+# --- the link ----------------------------------------------------------------------------------
+
+
+def test_unknown_link_gives_a_404_page_that_says_what_to_do(web: TestClient, remiss_db) -> None:  # type: ignore[no-untyped-def]
+    for bad in ("x" * 32, "kort", "a" * 200):
+        response = web.get(f"/r/{bad}")
+        assert response.status_code == 404
+        if len(bad) == 32:
+            assert "Länken fungerar inte" in response.text
+            assert "be Region Västernorrland om en ny" in response.text
+
+
+def test_link_of_a_closed_round_has_expired(web: TestClient, remiss_db) -> None:  # type: ignore[no-untyped-def]
+    past = datetime.now(UTC) - timedelta(days=1)
+    token = add_organisation(make_round(deadline=past - timedelta(days=5), closes_at=past))
+    response = web.get(f"/r/{token}")
+    assert response.status_code == 404
+    assert "Remissen stängdes" in response.text and "länken fungerar inte längre" in response.text
+
+
+def test_token_has_at_least_128_bits_and_only_its_hash_is_stored(token: str) -> None:
+    assert len(token) >= 22  # base64url: 6 bits a character
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        rows = session.exec(select(RemissInvitation.token_hash, RemissInvitation.token_nonce)).all()
+    assert all(token not in (row[0], row[1]) for row in rows)
+    assert service.token_hash(token) in {row[0] for row in rows}
+
+
+def test_form_shows_the_draft_with_every_priority_and_principle(web: TestClient, token: str) -> None:
+    html = web.get(f"/r/{token}").text
+    assert "Samordnat påverkansarbete gentemot nationell och internationell nivå" in html
+    assert "Stärkt folkhälsoarbete för god och jämlik hälsa" in html
+    assert "Jämställdhet" in html and "Flernivåstyre betyder att berörda aktörer" in html
+    for label in ("Instämmer", "Instämmer delvis", "Instämmer inte", "Avstår"):
+        assert f">{label}</label>" in html
+    assert html.index('name="csrftoken"') < html.index('name="version"')  # csrftoken is the first field
+    assert 'enctype="multipart/form-data"' in html
+
+
+# --- draft, resume, conflict -------------------------------------------------------------------
+
+
+def test_draft_is_saved_and_resumed_through_the_same_link(web: TestClient, token: str) -> None:
+    fields = {
+        "version": "0",
+        "position__folkhalsa": "agree",
+        "comment__folkhalsa": "Bra att folkhälsan kommit med.",
+        "principle__jamstalldhet": "Jämställdheten behöver mätbara mål.",
+        "overall": "Vi stöder förslaget i stort.",
+        "action": "save",
+    }
+    response = post_answer(web, token, fields)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/r/{token}?saved=1"
+    other_browser = TestClient(web.app, base_url="http://testserver", follow_redirects=False)
+    html = other_browser.get(f"/r/{token}").text
+    assert 'name="version" value="1"' in html
+    assert 'id="position__folkhalsa-agree" name="position__folkhalsa" value="agree" checked' in html
+    assert "Bra att folkhälsan kommit med." in html and "Jämställdheten behöver mätbara mål." in html
+    assert "Vi stöder förslaget i stort." in html
+    assert "Utkast, version 1" in html
+
+
+def test_second_writer_is_warned_and_nothing_is_overwritten(web: TestClient, token: str) -> None:
+    first = post_answer(web, token, {"version": "0", "overall": "Anna skrev detta först.", "action": "save"})
+    assert first.status_code == 303
+    second = post_answer(web, token, {"version": "0", "overall": "Bertil skrev detta samtidigt.", "action": "save"})
+    assert second.status_code == 409
+    assert "Någon annan har sparat svaret medan du arbetade" in second.text
+    assert "Anna skrev detta först." in second.text  # theirs, shown
+    assert "Bertil skrev detta samtidigt." in second.text  # mine, kept in the form
+    assert 'name="version" value="1"' in second.text  # saving again now replaces theirs deliberately
+    assert stored_answer(token).content["overall"] == "Anna skrev detta först."
+    third = post_answer(web, token, {"version": "1", "overall": "Bertil skrev detta samtidigt.", "action": "save"})
+    assert third.status_code == 303
+    assert stored_answer(token).content["overall"] == "Bertil skrev detta samtidigt."
+
+
+# --- anchored comments -------------------------------------------------------------------------
+
+
+def test_comment_anchored_to_a_section_with_the_picker(web: TestClient, token: str) -> None:
+    fields = {
+        "version": "0",
+        "new_section": "leva-insatser",
+        "new_quote": "snabb, robust och säker digital infrastruktur",
+        "new_text": "Bredbandet på landsbygden måste byggas ut.",
+        "action": "add_comment",
+    }
+    response = post_answer(web, token, fields)
+    assert response.status_code == 303
+    anchored = stored_answer(token).content["anchored"]
+    assert len(anchored) == 1
+    comment = anchored[0]
+    assert comment["section"] == "leva-insatser" and comment["text"] == "Bredbandet på landsbygden måste byggas ut."
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        remiss_round = session.get(RemissRound, stored_answer(token).round_id)
+        draft = service.load_draft(session, version_id=remiss_round.version_id)
+    text = draft.by_key["leva-insatser"].anchor_text("sv")
+    assert text[comment["start"] : comment["end"]] == "snabb, robust och säker digital infrastruktur"
+    html = web.get(f"/r/{token}").text
+    assert (
+        "Bredbandet på landsbygden måste byggas ut." in html
+        and 'name="anchored_0_section" value="leva-insatser"' in html
+    )
+
+
+def test_comment_on_a_section_that_does_not_exist_is_refused_and_nothing_is_lost(web: TestClient, token: str) -> None:
+    fields = {
+        "version": "0",
+        "overall": "Helhetskommentar som inte får försvinna.",
+        "comment__jarnvagar": "Ostkustbanan först!",
+        "new_section": "finns-inte",
+        "new_text": "Kommentar på ett påhittat avsnitt.",
+        "action": "add_comment",
+    }
+    response = post_answer(web, token, fields)
+    assert response.status_code == 422
+    assert "Den delen av förslaget finns inte" in response.text
+    assert 'href="#field-new_section"' in response.text
+    assert "Kommentar på ett påhittat avsnitt." in response.text  # re-shown to fix
+    assert "Helhetskommentar som inte får försvinna." in response.text
+    assert "Ostkustbanan först!" in response.text
+    assert stored_answer(token).content["overall"] == "Helhetskommentar som inte får försvinna."
+
+
+def test_quote_that_is_not_in_the_section_is_refused(web: TestClient, token: str) -> None:
+    fields = {
+        "version": "0",
+        "new_section": "plats-2030",
+        "new_quote": "Denna mening står inte i förslaget.",
+        "new_text": "Min kommentar.",
+        "action": "add_comment",
+    }
+    response = post_answer(web, token, fields)
+    assert response.status_code == 422
+    assert "Det citerade stycket finns inte i den delen av förslaget" in response.text
+    assert "Denna mening står inte i förslaget." in response.text and "Min kommentar." in response.text
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+
+def test_pdf_attachment_is_stored_with_its_sha256(web: TestClient, token: str) -> None:
+    import hashlib
+
+    from consult.config import get_settings
+
+    response = post_answer(
+        web, token, {"version": "0", "action": "save"}, file=("yttrande.pdf", MINIMAL_PDF, "application/pdf")
+    )
+    assert response.status_code == 303
+    answer = stored_answer(token)
+    assert answer.attachment_sha256 == hashlib.sha256(MINIMAL_PDF).hexdigest()
+    assert answer.attachment_name == "yttrande.pdf" and answer.attachment_size == len(MINIMAL_PDF)
+    stored = get_settings().var_dir / "remiss" / "attachments" / f"{answer.attachment_sha256}.pdf"
+    assert stored.read_bytes() == MINIMAL_PDF
+    assert "yttrande.pdf" in web.get(f"/r/{token}").text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"PK\x03\x04 this is a zip file renamed to pdf", "Filen är inte en PDF"),
+        (b"%PDF-1.7\nbut cut off before the end", "Filen är inte en PDF"),
+        (MINIMAL_PDF + b"\0" * (10 * 1024 * 1024), "Filen är för stor"),
+    ],
+)
+def test_bad_attachment_is_refused_and_the_answer_is_kept(
+    web: TestClient, token: str, content: bytes, message: str
+) -> None:
+    fields = {"version": "0", "overall": "Texten finns kvar.", "action": "save"}
+    response = post_answer(web, token, fields, file=("svar.pdf", content, "application/pdf"))
+    assert response.status_code == 422
+    assert message in response.text
+    assert 'href="#field-attachment"' in response.text
+    assert "Texten finns kvar." in response.text
+    answer = stored_answer(token)
+    assert answer.attachment_sha256 is None and answer.content["overall"] == "Texten finns kvar."
+
+
+# --- submit, receipt, late ---------------------------------------------------------------------
+
+
+def submit(web: TestClient, token: str, version: int = 0, **extra: str):  # type: ignore[no-untyped-def]
+    fields = {"version": str(version), "position__jarnvagar": "agree", "consent": "yes", "action": "submit", **extra}
+    return post_answer(web, token, fields)
+
+
+def test_submit_gives_a_read_only_receipt_and_printable_copy(web: TestClient, token: str) -> None:
+    response = submit(web, token, comment__jarnvagar="Mittbanan är viktigast.")
+    assert response.status_code == 303 and response.headers["location"] == f"/r/{token}/kvitto"
+    receipt = web.get(f"/r/{token}/kvitto")
+    assert receipt.status_code == 200
+    assert "Ert svar har tagits emot" in receipt.text
+    answer = stored_answer(token)
+    assert answer.status == "submitted" and answer.receipt and answer.receipt in receipt.text
+    assert "Mittbanan är viktigast." in receipt.text and "Instämmer" in receipt.text
+    assert "<textarea" not in receipt.text and '<form method="post" action="/r/' not in receipt.text
+    assert "/static/app/remiss.css" in receipt.text  # print rules live there
+    assert not answer.late and "efter sista svarsdag" not in receipt.text
+    # the link now leads to the receipt
+    assert web.get(f"/r/{token}").headers["location"] == f"/r/{token}/kvitto"
+
+
+def test_submit_needs_the_consent_choice(web: TestClient, token: str) -> None:
+    response = post_answer(web, token, {"version": "0", "overall": "Synpunkt.", "action": "submit"})
+    assert response.status_code == 422
+    assert "Ange om ert svar får publiceras" in response.text
+    assert stored_answer(token).status == "draft"
+    assert "Synpunkt." in response.text
+
+
+def test_submitting_again_after_submit_is_refused_and_the_text_is_kept(web: TestClient, token: str) -> None:
+    csrf = csrf_from(web.get(f"/r/{token}").text)  # a second tab, opened before the first submitted
+    assert submit(web, token).status_code == 303
+    again = post_answer(
+        web, token, {"version": "0", "overall": "Sent tillägg.", "consent": "yes", "action": "submit"}, csrf=csrf
+    )
+    assert again.status_code == 409
+    assert "har redan lämnat sitt svar" in again.text
+    assert "Sent tillägg." in again.text
+    assert stored_answer(token).content.get("overall") == ""
+
+
+def test_answer_after_the_deadline_is_accepted_and_marked_late(web: TestClient, remiss_db) -> None:  # type: ignore[no-untyped-def]
+    token = add_organisation(make_round(deadline=datetime.now(UTC) - timedelta(hours=1)))
+    assert submit(web, token).status_code == 303
+    answer = stored_answer(token)
+    assert answer.status == "submitted" and answer.late
+    assert "Inskickat efter sista svarsdagen" in web.get(f"/r/{token}/kvitto").text
+
+
+# --- admin: organisations, links, invitations ----------------------------------------------
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib: greet, accept every command, collect each DATA block."""
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 test.local ESMTP\r\n")
+        lines: list[bytes] | None = None
+        while line := self.rfile.readline():
+            if lines is not None:
+                if line in (b".\r\n", b".\n"):
+                    self.server.messages.append(b"".join(lines))  # type: ignore[attr-defined]
+                    lines = None
+                    self.wfile.write(b"250 queued\r\n")
+                else:
+                    lines.append(line[1:] if line.startswith(b"..") else line)
+                continue
+            command = line[:4].upper()
+            if command in (b"EHLO", b"HELO"):
+                self.wfile.write(b"250-test.local\r\n250 8BITMIME\r\n")
+            elif command == b"DATA":
+                lines = []
+                self.wfile.write(b"354 end with .\r\n")
+            elif command == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture()
+def smtp_server(monkeypatch) -> Iterator[list[bytes]]:  # type: ignore[no-untyped-def]
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.daemon_threads = True
+    server.messages = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("CONSULT_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CONSULT_SMTP_PORT", str(server.server_address[1]))
+    monkeypatch.setenv("CONSULT_SMTP_FROM", "remiss@region.example.se")
+    yield server.messages  # type: ignore[attr-defined]
+    server.shutdown()
+    server.server_close()
+
+
+def test_invitations_and_reminders_are_mailed_with_working_links(app, staff, round_key, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    add_organisation(round_key, name=f"Kramfors kommun {round_key}")
+    add_organisation(round_key, name=f"Timrå kommun {round_key}")
+    admin = logged_in(app, staff["admin"])
+    page = admin.get(f"/admin/remiss/{round_key}/organisationer")
+    assert "Skicka inbjudningar" in page.text
+    response = admin.post(
+        f"/admin/remiss/{round_key}/utskick", data={"csrftoken": csrf_from(page.text), "action": "invite"}
+    )
+    assert response.status_code == 200
+    assert "Skickade e-postmeddelanden: 2." in response.text
+    assert len(smtp_server) == 2
+    messages = [email.message_from_bytes(raw, policy=email.policy.default) for raw in smtp_server]
+    assert {m["From"] for m in messages} == {"remiss@region.example.se"}
+    body = messages[0].get_body().get_content()
+    assert "sista svarsdag" in body.lower() or "svara senast" in body.lower()
+    link = re.search(r"http://testserver(/r/[A-Za-z0-9_-]+)", body)
+    assert link, body
+    assert admin.get(link.group(1)).status_code == 200  # the mailed link opens the form
+    # a second round of invitations sends nothing new; reminders go to those who have not answered
+    again = admin.post(
+        f"/admin/remiss/{round_key}/utskick", data={"csrftoken": csrf_from(page.text), "action": "invite"}
+    )
+    assert "Skickade e-postmeddelanden: 0." in again.text
+    token = urlsplit(link.group(1)).path.split("/")[-1]
+    web = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    assert submit(web, token).status_code == 303
+    admin.post(f"/admin/remiss/{round_key}/utskick", data={"csrftoken": csrf_from(page.text), "action": "remind"})
+    assert len(smtp_server) == 3
+    reminder = email.message_from_bytes(smtp_server[-1], policy=email.policy.default)
+    assert reminder["Subject"].startswith("Påminnelse")
+
+
+def test_without_smtp_the_admin_downloads_the_links(app, staff, round_key, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("CONSULT_SMTP_HOST", raising=False)
+    token = add_organisation(round_key, name=f"Ånge kommun {round_key}")
+    admin = logged_in(app, staff["admin"])
+    page = admin.get(f"/admin/remiss/{round_key}/organisationer")
+    assert "E-post är inte inställd" in page.text
+    response = admin.get(f"/admin/remiss/{round_key}/lankar.csv")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment")
+    rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
+    assert [r["link"] for r in rows] == [f"http://testserver/r/{token}"]
+    refused = admin.post(
+        f"/admin/remiss/{round_key}/utskick", data={"csrftoken": csrf_from(page.text), "action": "invite"}
+    )
+    assert refused.status_code == 409 and "Ladda ner länkarna" in refused.text
+
+
+def test_csv_import_adds_the_good_rows_and_reports_the_bad_ones(app, staff, round_key) -> None:  # type: ignore[no-untyped-def]
+    suffix = round_key[-8:]
+    data = (
+        "namn;aktörstyp;område;e-post\n"
+        f"Härnösands kommun {suffix};Kommun;Härnösand;kommun@harnosand.example.se\n"
+        f"Okänd typ {suffix};Rymdstyrelse;Kiruna;info@rymd.example.se\n"
+        f"Fel adress {suffix};Näringsliv;Sundsvall;inte-en-adress\n"
+        f"Mittuniversitetet {suffix};universitet eller högskola;Sundsvall;registrator@miun.example.se\n"
+    ).encode()
+    admin = logged_in(app, staff["admin"])
+    page = admin.get(f"/admin/remiss/{round_key}/organisationer")
+    response = admin.post(
+        f"/admin/remiss/{round_key}/organisationer/import",
+        data={"csrftoken": csrf_from(page.text)},
+        files={"file": ("organisationer.csv", data, "text/csv")},
+    )
+    assert response.status_code == 200
+    assert "Tillagda organisationer: 2." in response.text
+    problems = re.findall(r"<li>(Rad \d+: [^<]+)</li>", response.text)
+    assert len(problems) == 2, response.text
+    assert problems[0].startswith("Rad 3: Välj en av aktörstyperna")
+    assert problems[1].startswith("Rad 4: Ange en giltig e-postadress")
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        rows = service.invitation_rows(session, round_id=service.round_by_key(session, key=round_key).id)
+    assert {r.organisation.name: r.organisation.actor_type for r in rows} == {
+        f"Härnösands kommun {suffix}": "Kommun",
+        f"Mittuniversitetet {suffix}": "Universitet eller högskola",
+    }
+
+
+def test_one_organisation_added_by_hand_with_errors_shown_beside_the_fields(app, staff, round_key) -> None:  # type: ignore[no-untyped-def]
+    admin = logged_in(app, staff["admin"])
+    page = admin.get(f"/admin/remiss/{round_key}/organisationer")
+    form = {"csrftoken": csrf_from(page.text), "name": "Sollefteå kommun", "actor_type": "", "area": "", "email": "x"}
+    bad = admin.post(f"/admin/remiss/{round_key}/organisationer", data=form)
+    assert bad.status_code == 422
+    assert 'id="actor_type-error"' in bad.text and 'id="email-error"' in bad.text
+    assert 'value="Sollefteå kommun"' in bad.text
+    name = f"Sollefteå kommun {round_key}"
+    good = admin.post(
+        f"/admin/remiss/{round_key}/organisationer",
+        data={**form, "name": name, "actor_type": "Kommun", "email": "kommun@solleftea.example.se"},
+    )
+    assert good.status_code == 303
+    assert name in admin.get(good.headers["location"]).text
+
+
+# --- roles -------------------------------------------------------------------------------------
+
+
+def test_staff_pages_follow_the_roles(app, staff, round_key) -> None:  # type: ignore[no-untyped-def]
+    analyst_pages = [f"/admin/remiss/{round_key}/svar", f"/admin/remiss/{round_key}/export.csv", "/admin/remiss"]
+    admin_pages = [f"/admin/remiss/{round_key}/organisationer", f"/admin/remiss/{round_key}/lankar.csv"]
+    anonymous = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    for path in analyst_pages + admin_pages:
+        response = anonymous.get(path)
+        assert response.status_code == 303 and urlsplit(response.headers["location"]).path == "/login", path
+    interviewer = logged_in(app, staff["interviewer"])
+    for path in analyst_pages + admin_pages:
+        assert interviewer.get(path).status_code == 403, path
+    analyst = logged_in(app, staff["analyst"])
+    for path in analyst_pages:
+        assert analyst.get(path).status_code == 200, path
+    for path in admin_pages:
+        assert analyst.get(path).status_code == 403, path
+    admin = logged_in(app, staff["admin"])
+    for path in analyst_pages + admin_pages:
+        assert admin.get(path).status_code == 200, path
+    assert 'href="/admin/remiss"' in analyst.get("/personal").text
+
+
+def test_attachment_is_served_only_to_staff_and_never_inline(app, staff, web, token, round_key) -> None:  # type: ignore[no-untyped-def]
+    post_answer(web, token, {"version": "0", "action": "save"}, file=("yttrande.pdf", MINIMAL_PDF, "application/pdf"))
+    assert submit(web, token, version=1).status_code == 303
+    answer_id = stored_answer(token).id
+    path = f"/admin/remiss/{round_key}/bilaga/{answer_id}"
+    assert web.get(path).status_code == 303  # to the login page
+    assert logged_in(app, staff["interviewer"]).get(path).status_code == 403
+    response = logged_in(app, staff["analyst"]).get(path)
+    assert response.status_code == 200 and response.content == MINIMAL_PDF
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert "yttrande.pdf" in response.headers["content-disposition"]
+
+
+# --- publication and the public page ---------------------------------------------------------
+
+
+def test_public_page_lists_answers_and_shows_only_published_ones(app, staff, web, round_key) -> None:  # type: ignore[no-untyped-def]
+    consenting = add_organisation(round_key, name=f"Publicerbar {round_key}")
+    refusing = add_organisation(round_key, name=f"Hemlig {round_key}")
+    not_answered = add_organisation(round_key, name=f"Tyst {round_key}")
+    assert submit(web, consenting, overall="Publicera gärna detta.").status_code == 303
+    assert submit(web, refusing, consent="no", overall="Detta får inte publiceras.").status_code == 303
+    del not_answered
+    public = web.get(f"/remiss/{round_key}")
+    assert f"Publicerbar {round_key}" in public.text and f"Hemlig {round_key}" in public.text
+    assert f"Tyst {round_key}" not in public.text
+    assert "Läs svaret" not in public.text  # nothing published yet
+    consenting_id, refusing_id = stored_answer(consenting).id, stored_answer(refusing).id
+    assert web.get(f"/remiss/{round_key}/svar/{consenting_id}").status_code == 404
+
+    analyst = logged_in(app, staff["analyst"])
+    overview = analyst.get(f"/admin/remiss/{round_key}/svar")
+    csrf = csrf_from(overview.text)
+    assert f"/svar/{refusing_id}/publicering" not in overview.text  # no consent, no button
+    refused = analyst.post(
+        f"/admin/remiss/{round_key}/svar/{refusing_id}/publicering", data={"csrftoken": csrf, "published": "1"}
+    )
+    assert refused.status_code == 409
+    published = analyst.post(
+        f"/admin/remiss/{round_key}/svar/{consenting_id}/publicering", data={"csrftoken": csrf, "published": "1"}
+    )
+    assert published.status_code == 303
+    public = web.get(f"/remiss/{round_key}")
+    assert public.text.count("Läs svaret") == 1
+    shown = web.get(f"/remiss/{round_key}/svar/{consenting_id}")
+    assert shown.status_code == 200 and "Publicera gärna detta." in shown.text
+    assert web.get(f"/remiss/{round_key}/svar/{refusing_id}").status_code == 404
+    assert "Detta får inte publiceras." not in web.get(f"/remiss/{round_key}").text
+
+
+def test_demo_round_has_a_public_page(web: TestClient, remiss_db) -> None:  # type: ignore[no-untyped-def]
+    page = web.get("/remiss/rus-2025")
+    assert page.status_code == 200
+    assert "Sundsvalls kommun" in page.text and "Mittuniversitetet" in page.text
+    assert "Hela Sverige ska leva Västernorrland" not in page.text  # only a draft so far
+
+
+# --- the review team's counts, comments and exports --------------------------------------------
+
+
+def test_positions_are_counted_per_actor_type(app, staff, web, remiss_db) -> None:  # type: ignore[no-untyped-def]
+    key = make_round()
+    answers = [("Kommun", "agree"), ("Kommun", "agree"), ("Kommun", "disagree"), ("Näringsliv", "partly")]
+    for actor_type, position in answers:
+        token = add_organisation(key, actor_type=actor_type)
+        assert (
+            submit(web, token, **{"position__jarnvagar": position, "position__folkhalsa": "abstain"}).status_code == 303
+        )
+    draft_only = add_organisation(key, actor_type="Kommun")
+    post_answer(web, draft_only, {"version": "0", "position__jarnvagar": "disagree", "action": "save"})
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        counts = service.position_counts(session, round_id=service.round_by_key(session, key=key).id)
+    assert counts["jarnvagar"] == {"Kommun": {"agree": 2, "disagree": 1}, "Näringsliv": {"partly": 1}}
+    assert counts["folkhalsa"] == {"Kommun": {"abstain": 3}, "Näringsliv": {"abstain": 1}}
+    page = logged_in(app, staff["analyst"]).get(f"/admin/remiss/{key}/svar").text
+    railways = page[page.index("<summary>Finansieringsbeslut tagna") :]
+    row = re.search(r'<th scope="row">Kommun</th>(.*?)</tr>', railways, re.S)
+    assert row and re.findall(r">(\d+)<", row.group(1)) == ["2", "0", "1", "0", "3"]
+
+
+def test_all_comments_on_a_section_in_one_place_redacted(app, staff, web, round_key) -> None:  # type: ignore[no-untyped-def]
+    first = add_organisation(round_key, name=f"Första {round_key}")
+    second = add_organisation(round_key, name=f"Andra {round_key}")
+    submit(web, first, **{"comment__hallbart-resande": "Ring mig på 070-123 45 67."})
+    submit(
+        web,
+        second,
+        new_section="hallbart-resande",
+        new_quote="",
+        new_text="Bussarna i Ånge går för sällan.",
+    )
+    page = logged_in(app, staff["analyst"]).get(f"/admin/remiss/{round_key}/kommentarer/hallbart-resande")
+    assert page.status_code == 200
+    assert f"Första {round_key}" in page.text and f"Andra {round_key}" in page.text
+    assert "Bussarna i Ånge går för sällan." in page.text
+    assert "070-123 45 67" not in page.text and "[telefon]" in page.text
+    missing = logged_in(app, staff["analyst"]).get(f"/admin/remiss/{round_key}/kommentarer/finns-inte")
+    assert missing.status_code == 404
+
+
+def test_exports_in_csv_and_xlsx_are_redacted(app, staff, web, round_key) -> None:  # type: ignore[no-untyped-def]
+    token = add_organisation(round_key, name=f"Exportören {round_key}", actor_type="Civilsamhälle")
+    submit(web, token, overall="Kontakta mig på anna.andersson@example.se.", **{"comment__jarnvagar": "Bygg nu."})
+    analyst = logged_in(app, staff["analyst"])
+    response = analyst.get(f"/admin/remiss/{round_key}/export.csv")
+    assert response.status_code == 200 and response.headers["content-disposition"].startswith("attachment")
+    rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
+    mine = [r for r in rows if r["organisation"] == f"Exportören {round_key}"]
+    kinds = {r["kind"]: r for r in mine}
+    assert kinds["priority"]["section_key"] == "jarnvagar" and kinds["priority"]["position"] == "agree"
+    assert kinds["priority"]["comment"] == "Bygg nu."
+    assert "anna.andersson@example.se" not in response.text and "[e-post]" in kinds["overall"]["comment"]
+    workbook = load_workbook(io.BytesIO(analyst.get(f"/admin/remiss/{round_key}/export.xlsx").content))
+    assert workbook.sheetnames == ["Svar", "Ställningstaganden"]
+    values = [[c.value for c in row] for row in workbook["Svar"].iter_rows()]
+    assert values[0][:3] == ["organisation", "actor_type", "area"]
+    assert all("anna.andersson@example.se" not in str(v) for row in values for v in row)
+    counts = [[c.value for c in row] for row in workbook["Ställningstaganden"].iter_rows()]
+    assert counts[0][:3] == ["priority_key", "priority", "actor_type"]
+    assert ["jarnvagar", "Civilsamhälle", 1, 0, 0, 0, 1] in [[r[0], *r[2:]] for r in counts]
+
+
+def test_formula_like_text_is_neutralised_in_exports() -> None:
+    assert service.safe_cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
+    assert service.safe_cell("Vanlig text") == "Vanlig text"
+
+
+def test_demo_loader_can_run_twice(remiss_db) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        again = service.load_demo_remiss(session)
+    assert again == {"sections": 0, "organisations": 0, "answers": 0}
+    with session_scope() as session:
+        remiss_round = service.round_by_key(session, key="rus-2025")
+        rows = service.invitation_rows(session, round_id=remiss_round.id)
+        counts = service.position_counts(session, round_id=remiss_round.id)
+    assert len(rows) == 8
+    assert sum(1 for r in rows if r.answer.status == "submitted") == 5
+    assert counts["jarnvagar"]["Kommun"] == {"agree": 2}
+
+
+def test_links_command_prints_the_links(round_key: str) -> None:
+    from typer.testing import CliRunner
+
+    from consult.cli import app as cli_app
+
+    token = add_organisation(round_key, name=f"Kommandorad {round_key}")
+    result = CliRunner().invoke(cli_app, ["remiss-links", round_key, "--base-url", "https://remiss.example.se"])
+    assert result.exit_code == 0, result.output
+    assert f"https://remiss.example.se/r/{token}" in result.output
+    assert CliRunner().invoke(cli_app, ["remiss-links", "finns-inte"]).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"version": "99999999999999999999999", "overall": "x", "action": "save"},
+        {"version": "-5", "anchored_count": "100000", "anchored_0_start": "9" * 30, "action": "save"},
+        {
+            "version": "0",
+            "new_section": "plats-2030",
+            "new_quote": "Påverkansarbetet",
+            "new_start": "-1",
+            "new_end": "999999999999",
+            "new_text": "x",
+            "action": "add_comment",
+        },
+        {"version": "0", "position__jarnvagar": "kanske", "consent": "kanske", "action": "submit"},
+        {"version": "abc", "action": "radera-allt"},
+    ],
+)
+def test_odd_form_values_never_give_a_500(web: TestClient, token: str, fields: dict) -> None:
+    response = post_answer(web, token, fields)
+    assert response.status_code in (303, 409, 422), response.text[:300]
+
+
+def test_odd_addresses_never_give_a_500(web: TestClient, round_key: str) -> None:
+    for path in (
+        f"/remiss/{round_key}/svar/99999999999999999999",
+        f"/remiss/{round_key}/svar/-1",
+        "/remiss/" + "x" * 300,
+        f"/r/{'a' * 40}/kvitto",
+        f"/r/{'a' * 40}?saved=99999999999999999999",
+    ):
+        assert web.get(path).status_code in (400, 404, 422), path
+
+
+def test_the_form_in_english(web: TestClient, token: str) -> None:
+    html = web.get(f"/r/{token}?lang=en").text
+    assert "Answer from Organisation" in html and ">Partly agree</label>" in html
+    assert "In 2030 Västernorrland offers an innovative climate" in html  # the draft's English summary
+    web.get("/?lang=sv")
