@@ -192,10 +192,14 @@ def _bypass_csrf_for_machines(inner, protected):  # type: ignore[no-untyped-def]
     return dispatch
 
 
+fastapi_app: FastAPI | None = None  # the app inside the middlewares, for tests that list its routes
+
+
 def build_asgi_app():  # type: ignore[no-untyped-def]
     """The app wrapped in its outer middlewares; this is what servers run."""
+    global fastapi_app
     settings = get_settings()
-    inner = create_app()
+    inner = fastapi_app = create_app()
     protected = asgi_csrf(
         inner,
         signing_secret=settings.secret_key,

@@ -77,6 +77,7 @@ def require_role(*roles: str) -> Callable[[Request], User]:
         _check_api_write(request)
         return user
 
+    dependency.consult_roles = allowed  # type: ignore[attr-defined]  # read by the authorization matrix test
     return dependency
 
 

@@ -1,0 +1,170 @@
+"""The attack surface, route by route: who may call what (an authorization matrix built from
+every route the app has), CSRF on every state-changing form route, and security headers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from consult.accounts import service as accounts
+from tests.test_accounts import log_in
+
+PASSWORD = "security-matrix-password"
+ROLES = ("interviewer", "analyst", "admin")
+SAMPLE_PARAMS = {"slug": "vasternorrland-2030", "token": "X" * 26, "receipt": "X" * 26}
+
+
+def routes() -> list[APIRoute]:
+    """Every route of every domain router (the app itself keeps included routers nested)."""
+    from consult.domains import domain_modules
+
+    return [
+        r for m in domain_modules("routes") + domain_modules("api") for r in m.router.routes if isinstance(r, APIRoute)
+    ]
+
+
+def required_roles(route: APIRoute) -> frozenset[str] | None:
+    """The roles a route's require_role dependency allows; None for a public route."""
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        roles = getattr(dependant.call, "consult_roles", None)
+        if roles is not None:
+            return roles
+        pending.extend(dependant.dependencies)
+    return None
+
+
+def concrete_path(route: APIRoute) -> str:
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1).split(":")[0]
+        return SAMPLE_PARAMS.get(name, "1")
+
+    return re.sub(r"\{([^}]+)\}", fill, route.path)
+
+
+@pytest.fixture(scope="module")
+def callers(app, demo) -> dict[str, TestClient]:  # type: ignore[no-untyped-def]
+    """One client per kind of caller, each with its own cookie jar."""
+    from consult.db import session_scope
+
+    suffix = uuid.uuid4().hex[:8]
+    clients = {"anonymous": TestClient(app, base_url="http://testserver", follow_redirects=False)}
+    with session_scope() as session:
+        for role in ROLES:
+            accounts.create_user(session, email=f"{role}-{suffix}@matrix.se", password=PASSWORD, role=role)
+    for role in ROLES:
+        accounts.reset_login_limits()
+        client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+        assert log_in(client, f"{role}-{suffix}@matrix.se", PASSWORD).status_code == 303
+        clients[role] = client
+    # A resident in the middle of a survey: a public caller holding a resume link's cookies.
+    resident = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    start = resident.get("/s/vasternorrland-2030")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', start.text)
+    if token:
+        resident.post("/s/vasternorrland-2030/start", data={"csrftoken": token.group(1)})
+    clients["resident"] = resident
+    return clients
+
+
+def staff_get_routes() -> list[tuple[APIRoute, frozenset[str]]]:
+    found = []
+    for route in routes():
+        roles = required_roles(route)
+        if roles is not None and "GET" in route.methods:
+            found.append((route, roles))
+    return found
+
+
+def test_the_matrix_covers_staff_pages() -> None:
+    paths = {route.path for route, _ in staff_get_routes()}
+    assert len(paths) >= 5, paths
+    assert "/admin/audit" in paths
+
+
+def allowed(role: str, roles: frozenset[str]) -> bool:
+    return role == "admin" or not roles or role in roles
+
+
+def test_authorization_matrix(callers) -> None:  # type: ignore[no-untyped-def]
+    """Every staff GET route against every kind of caller: anonymous and residents are sent to
+    the login page (401 for JSON), a role the route does not list gets 403, and allowed roles
+    are let through (anything but 401/403/5xx)."""
+    failures = []
+    for route, roles in staff_get_routes():
+        path = concrete_path(route)
+        for caller, client in callers.items():
+            status = client.get(path).status_code
+            if caller in ("anonymous", "resident"):
+                ok = status in (303, 307, 401, 204)
+            elif allowed(caller, roles):
+                # A route about one object may still refuse an object that is not the caller's.
+                object_level = "{" in route.path
+                ok = status != 401 and status < 500 and (object_level or status != 403)
+            else:
+                ok = status == 403
+            if not ok:
+                failures.append(f"{caller:<11} GET {path} -> {status} (roles {sorted(roles) or 'any staff'})")
+    assert not failures, "\n".join(failures)
+
+
+def test_public_routes_never_fail_for_any_caller(callers) -> None:  # type: ignore[no-untyped-def]
+    failures = []
+    for route in routes():
+        if required_roles(route) is not None or "GET" not in route.methods:
+            continue
+        path = concrete_path(route)
+        for caller, client in callers.items():
+            status = client.get(path).status_code
+            if status >= 500 or status in (401,):
+                failures.append(f"{caller} GET {path} -> {status}")
+    assert not failures, "\n".join(failures)
+
+
+def state_changing_form_routes() -> list[tuple[str, str]]:
+    found = []
+    for route in routes():
+        if route.path.startswith("/api/"):
+            continue
+        for method in route.methods - {"GET", "HEAD", "OPTIONS"}:
+            found.append((method, concrete_path(route)))
+    return found
+
+
+def test_every_state_changing_route_refuses_a_missing_csrf_token(callers) -> None:  # type: ignore[no-untyped-def]
+    found = state_changing_form_routes()
+    assert len(found) >= 5
+    failures = []
+    for method, path in found:
+        for caller in ("anonymous", "admin"):
+            client = callers[caller]
+            response = client.request(method, path, data={"anything": "1"})
+            if response.status_code != 403:
+                failures.append(f"{caller} {method} {path} without token -> {response.status_code}")
+            forged = client.request(method, path, data={"csrftoken": "forged.token"})
+            if forged.status_code != 403:
+                failures.append(f"{caller} {method} {path} with a forged token -> {forged.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+def test_security_headers_on_every_kind_of_page(callers) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/", "/s/vasternorrland-2030", "/login", "/api/surveys", "/finns-inte"):
+        headers = callers["anonymous"].get(path).headers
+        csp = headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+        assert "frame-ancestors 'none'" in csp
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "same-origin"
+
+
+def test_tokens_are_at_least_128_bits() -> None:
+    from consult.responses.service import new_token
+
+    tokens = {new_token() for _ in range(1000)}
+    assert len(tokens) == 1000
+    assert all(len(t) >= 26 and re.fullmatch(r"[A-Z2-7]+", t) for t in tokens)  # 26 base32 chars = 130 bits
