@@ -50,18 +50,10 @@ def demo(
     responses: int = typer.Option(2000, min=0, max=2_000_000, help="Generated responses the demo survey should have."),
 ) -> None:
     """Load the demo consultation (Västernorrland 2025). Safe to run again."""
-    from consult.accounts.service import ensure_demo_users
-    from consult.domains import optional_module
     from consult.db import session_scope
-    from consult.demo.service import load_demo
+    from consult.demo.service import load_full_demo
 
-    result = load_demo(session_scope, responses=responses)
-    with session_scope() as session:
-        ensure_demo_users(session)
-    remiss = optional_module("remiss.service")
-    if remiss is not None:
-        with session_scope() as session:
-            remiss.load_demo_remiss(session)
+    result = load_full_demo(session_scope, responses=responses)
     typer.echo(f"Demo consultation loaded: {result['created']} new responses, {result['total']} in all.")
 
 

@@ -85,9 +85,9 @@ def migrated(database_url: str) -> str:
 def demo(migrated: str) -> dict:
     """The demo consultation with a small number of responses."""
     from consult.db import session_scope
-    from consult.demo.service import load_demo
+    from consult.demo.service import load_full_demo
 
-    return load_demo(session_scope, responses=60)
+    return load_full_demo(session_scope, responses=60)
 
 
 @pytest.fixture(scope="session")

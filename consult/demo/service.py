@@ -192,3 +192,21 @@ def load_demo(session_factory, *, responses: int = 2000, batch: int = 500) -> di
     with session_factory() as session:
         total = session.exec(select(func.count()).select_from(Response).where(Response.survey_id == spec.id)).one()
     return {"created": created, "total": total}
+
+
+def load_full_demo(session_factory, *, responses: int = 2000) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Everything `consult demo` loads: the consultation and its responses, one staff user per
+    role, and the remiss round with its organisations when that domain is installed."""
+    from consult.accounts.service import ensure_demo_users
+    from consult.domains import optional_module
+
+    result = load_demo(session_factory, responses=responses)
+    with session_factory() as session:
+        ensure_demo_users(session)
+        session.commit()
+    remiss = optional_module("remiss.service")
+    if remiss is not None:
+        with session_factory() as session:
+            remiss.load_demo_remiss(session)
+            session.commit()
+    return result
