@@ -114,12 +114,12 @@ def _install_static(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        has_local = VENDOR_FILES["swagger-ui-bundle.js"].exists()
+        # Swagger UI from npm (swagger-ui-dist), served locally: no CDN is reachable or wanted.
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="consult API",
-            swagger_js_url="/static/vendor/swagger-ui-bundle.js" if has_local else None or "",
-            swagger_css_url="/static/vendor/swagger-ui.css" if has_local else "",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
             swagger_favicon_url="/static/app/favicon.svg",
         )
 
