@@ -16,7 +16,7 @@ def test_strategy_versions(db, demo) -> None:  # type: ignore[no-untyped-def]
     versions = {v.key: v for v in db.execute(select(StrategyVersion)).scalars()}
     for key, priorities in (("rus-2025", 17), ("rus-2020", 16)):
         items = db.execute(select(StrategyItem).where(StrategyItem.version_id == versions[key].id)).scalars().all()
-        kinds = Counter(i.kind for i in items)
+        kinds = Counter(i.kind for i in items if i.kind != "section")  # prose sections belong to the remiss draft
         assert kinds == {"goal_area": 3, "priority": priorities, "principle": 6}
     titles_2025 = {i.title["sv"] for i in db.execute(select(StrategyItem)).scalars()}
     assert "Stärkt folkhälsoarbete för god och jämlik hälsa" in titles_2025
