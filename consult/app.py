@@ -198,6 +198,9 @@ fastapi_app: FastAPI | None = None  # the app inside the middlewares, for tests 
 def build_asgi_app():  # type: ignore[no-untyped-def]
     """The app wrapped in its outer middlewares; this is what servers run."""
     global fastapi_app
+    from consult.core import csrf_multipart
+
+    csrf_multipart.install()  # multipart forms (uploads) need it while asgi-csrf#38 is open
     settings = get_settings()
     inner = fastapi_app = create_app()
     protected = asgi_csrf(

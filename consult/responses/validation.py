@@ -74,10 +74,10 @@ def _as_int(raw: Any) -> int | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return raw
+        return raw if abs(raw) < 10**18 else None
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
-    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+    if isinstance(raw, str) and len(raw) <= 18 and raw.strip().lstrip("-").isdigit():
         return int(raw.strip())
     return None
 

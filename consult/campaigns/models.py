@@ -1,0 +1,22 @@
+"""Tagged links to a survey, one per outreach (a Facebook post, a poster in Kramfors, ...)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from consult.core.fields import timestamp
+
+
+class CampaignLink(SQLModel, table=True):
+    __tablename__ = "campaign_link"
+    __table_args__ = (UniqueConstraint("survey_id", "tag"),)
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    # The value of ?k= in the link; responses keep it in Response.campaign_tag.
+    tag: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime | None = timestamp(nullable=False, default_now=True)

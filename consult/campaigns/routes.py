@@ -1,0 +1,126 @@
+"""Campaign link pages: create tagged links, show and download their QR codes, count responses per tag."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import select
+
+from consult.accounts.deps import require_role
+from consult.accounts.models import Role, User
+from consult.accounts.service import register_staff_link
+from consult.campaigns import service
+from consult.core.fields import pick
+from consult.core.i18n import N_, _, current_language
+from consult.core.templating import render
+from consult.db import session_scope
+from consult.surveys.models import Survey
+from consult.surveys.schema import SurveySpec
+from consult.surveys.views import survey_or_404
+
+router = APIRouter(include_in_schema=False)
+register_staff_link("/admin/campaigns", N_("Campaign links"), {Role.analyst.value})
+
+Staff = Annotated[User, Depends(require_role(Role.analyst.value))]
+
+
+def _spec(slug: str) -> SurveySpec:
+    return survey_or_404(slug, include_drafts=True)  # links are often printed before a survey opens
+
+
+@router.get("/admin/campaigns")
+def survey_list(request: Request, _user: Staff) -> Response:
+    with session_scope() as session:
+        surveys = list(session.exec(select(Survey).order_by(Survey.id)))
+    return render(request, "campaigns/index.html", {"surveys": surveys})
+
+
+def _page(
+    request: Request,
+    spec: SurveySpec,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    created: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    assert spec.id is not None
+    with session_scope() as session:
+        links = service.list_links(session, survey_id=spec.id)
+        counts = service.responses_per_tag(session, survey_id=spec.id)
+    base = str(request.base_url)
+    context = {
+        "spec": spec,
+        "survey_title": pick(spec.title, current_language.get()),
+        "links": [{"link": link, "url": service.link_url(base, spec.slug, link.tag)} for link in links],
+        "tag_rows": service.tag_table(links, counts),
+        "total": sum(counts.values()),
+        "values": values or {"name": "", "tag": ""},
+        "errors": errors or {},
+        "created": created if created and any(link.tag == created for link in links) else None,
+    }
+    return render(request, "campaigns/survey.html", context, status_code)
+
+
+@router.get("/admin/surveys/{slug}/campaigns")
+def campaigns_page(
+    request: Request, slug: str, _user: Staff, created: Annotated[str | None, Query(max_length=64)] = None
+) -> Response:
+    return _page(request, _spec(slug), created=created)
+
+
+@router.post("/admin/surveys/{slug}/campaigns")
+def create(
+    request: Request,
+    slug: str,
+    user: Staff,
+    name: Annotated[str, Form(max_length=1000)] = "",
+    tag: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    spec = _spec(slug)
+    assert spec.id is not None
+    values = {"name": name, "tag": tag}
+    errors = {e.field: _(e.message) for e in service.check_link(name=name, tag=tag.strip())}
+    if not errors:
+        try:
+            with session_scope() as session:
+                service.create_link(session, survey_id=spec.id, name=name, tag=tag, user_id=user.id, request=request)
+        except service.CampaignError as error:
+            errors = {error.field: _(error.message)}
+    if errors:
+        return _page(request, spec, values=values, errors=errors, status_code=422)
+    return RedirectResponse(f"/admin/surveys/{slug}/campaigns?created={tag.strip()}", status_code=303)
+
+
+def _link_url_or_404(request: Request, slug: str, tag: str) -> tuple[SurveySpec, str]:
+    spec = _spec(slug)
+    with session_scope() as session:
+        link = service.get_link(session, survey_id=spec.id or 0, tag=tag) if len(tag) <= 64 else None
+    if link is None:
+        raise HTTPException(404, _("There is no campaign link with this tag."))
+    return spec, service.link_url(str(request.base_url), slug, tag)
+
+
+def _image(content: bytes, media_type: str, filename: str, download: bool) -> Response:
+    headers = {"Cache-Control": "private, max-age=3600"}
+    if download:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(content, media_type=media_type, headers=headers)
+
+
+@router.get("/admin/surveys/{slug}/campaigns/{tag}/qr.png")
+def qr_png(
+    request: Request, slug: str, tag: str, _user: Staff, download: Annotated[str | None, Query(max_length=5)] = None
+) -> Response:
+    _spec_, url = _link_url_or_404(request, slug, tag)
+    return _image(service.qr_png(url), "image/png", f"qr-{slug}-{tag}.png", bool(download))
+
+
+@router.get("/admin/surveys/{slug}/campaigns/{tag}/qr.svg")
+def qr_svg(
+    request: Request, slug: str, tag: str, _user: Staff, download: Annotated[str | None, Query(max_length=5)] = None
+) -> Response:
+    _spec_, url = _link_url_or_404(request, slug, tag)
+    return _image(service.qr_svg(url, title=url), "image/svg+xml", f"qr-{slug}-{tag}.svg", bool(download))

@@ -1,0 +1,132 @@
+"""Campaign links: create and list tagged links, draw their QR codes, count responses per tag. No HTTP here."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+import segno
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from consult.accounts.service import record_audit
+from consult.campaigns.models import CampaignLink
+from consult.core.i18n import N_
+from consult.responses.models import Response, ResponseStatus
+
+# The same rule as the survey start page applies to ?k=, so every link made here is recorded.
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_NAME_LENGTH = 200
+
+
+class CampaignError(ValueError):
+    """A link could not be created; `field` is the form field, the message an English msgid."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def check_link(*, name: str, tag: str) -> list[CampaignError]:
+    errors = []
+    if not name.strip():
+        errors.append(CampaignError("name", N_("Enter a name for the link, for example Poster in Kramfors.")))
+    elif len(name.strip()) > MAX_NAME_LENGTH:
+        errors.append(CampaignError("name", N_("The name can be at most 200 characters long.")))
+    if not tag:
+        errors.append(CampaignError("tag", N_("Enter a tag, for example affisch-kramfors.")))
+    elif not TAG_PATTERN.match(tag):
+        errors.append(
+            CampaignError("tag", N_("The tag may only hold letters a–z, digits, - and _, at most 64 characters."))
+        )
+    return errors
+
+
+def list_links(session: Session, *, survey_id: int) -> list[CampaignLink]:
+    query = select(CampaignLink).where(CampaignLink.survey_id == survey_id).order_by(CampaignLink.id)
+    return list(session.execute(query).scalars())
+
+
+def get_link(session: Session, *, survey_id: int, tag: str) -> CampaignLink | None:
+    query = select(CampaignLink).where(CampaignLink.survey_id == survey_id, CampaignLink.tag == tag)
+    return session.execute(query).scalars().first()
+
+
+def create_link(
+    session: Session, *, survey_id: int, name: str, tag: str, user_id: int | None, request: object = None
+) -> CampaignLink:
+    """Raises CampaignError (the first problem) when the name or tag is not valid or the tag is taken."""
+    tag = tag.strip()
+    errors = check_link(name=name, tag=tag)
+    if errors:
+        raise errors[0]
+    if get_link(session, survey_id=survey_id, tag=tag) is not None:
+        raise CampaignError("tag", N_("This survey already has a link with that tag."))
+    link = CampaignLink(survey_id=survey_id, tag=tag, name=name.strip(), created_by_id=user_id)
+    try:
+        with session.begin_nested():  # a concurrent twin loses on the unique constraint, not with a 500
+            session.add(link)
+            session.flush()
+    except IntegrityError:
+        raise CampaignError("tag", N_("This survey already has a link with that tag.")) from None
+    record_audit(
+        session,
+        user_id=user_id,
+        action="campaign.create",
+        target=f"survey:{survey_id}",
+        details={"tag": tag},
+        request=request,
+    )
+    return link
+
+
+def responses_per_tag(session: Session, *, survey_id: int) -> dict[str | None, int]:
+    """Submitted responses per campaign tag (None: no tag), counted by the database."""
+    query = (
+        select(Response.campaign_tag, func.count())
+        .where(Response.survey_id == survey_id, Response.status == ResponseStatus.submitted.value)
+        .group_by(Response.campaign_tag)
+    )
+    return {tag: count for tag, count in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class TagCount:
+    tag: str | None
+    name: str | None  # the link's name; None for a tag typed by hand or a link since removed
+    count: int
+
+
+def tag_table(links: list[CampaignLink], counts: dict[str | None, int]) -> list[TagCount]:
+    """Every link with its count (0 when none yet), then tags without a link, then untagged."""
+    rows = [TagCount(link.tag, link.name, counts.get(link.tag, 0)) for link in links]
+    known = {link.tag for link in links}
+    rows += [
+        TagCount(tag, None, n)
+        for tag, n in sorted(counts.items(), key=lambda kv: str(kv[0]))
+        if tag and tag not in known
+    ]
+    if counts.get(None):
+        rows.append(TagCount(None, None, counts[None]))
+    return rows
+
+
+def link_url(base_url: str, slug: str, tag: str) -> str:
+    return f"{base_url.rstrip('/')}/s/{slug}?k={tag}"
+
+
+def qr_png(url: str, scale: int = 10) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=scale, border=4)
+    return buffer.getvalue()
+
+
+def qr_svg(url: str, title: str = "") -> bytes:
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(
+        buffer, kind="svg", scale=10, border=4, title=title or None, svgclass=None, lineclass=None
+    )
+    return buffer.getvalue()

@@ -1,0 +1,2 @@
+"""Paper and bulk import: spreadsheet templates per survey, an upload previewed before anything
+is stored, and idempotent storing through the same validation as every other channel."""

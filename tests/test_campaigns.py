@@ -1,0 +1,236 @@
+"""Campaign links: creating tagged links, their QR codes, responses counted per tag, roles and CSRF."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+
+from consult.accounts import service as accounts
+from consult.accounts.models import Role
+from consult.campaigns import service
+from consult.campaigns.models import CampaignLink
+from consult.responses.models import Channel, Response
+from consult.responses.service import NewResponse, store_responses
+from tests.factories import every_type_survey, store
+
+PASSWORD = "ett-långt-lösenord-42"
+CSRF_INPUT = re.compile(r'name="csrftoken" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tables(migrated: str) -> None:
+    """The campaign tables until the lead regenerates the initial migration."""
+    from sqlmodel import SQLModel
+
+    import consult.tables  # noqa: F401 - registers every domain's tables
+    from consult.db import get_engine
+
+    SQLModel.metadata.create_all(get_engine())
+
+
+@pytest.fixture(scope="module")
+def staff(tables) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    suffix = uuid.uuid4().hex[:8]
+    emails = {role.value: f"campaign-{role.value}-{suffix}@test.se" for role in Role}
+    with session_scope() as session:
+        for role, email in emails.items():
+            accounts.create_user(session, email=email, password=PASSWORD, role=role)
+    return emails
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "the page has no csrftoken field"
+    return match.group(1)
+
+
+def logged_in(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
+    accounts.reset_login_limits()
+    client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    token = csrf_from(client.get("/login").text)
+    assert client.post("/login", data={"csrftoken": token, "email": email, "password": PASSWORD}).status_code == 303
+    return client
+
+
+@pytest.fixture()
+def analyst(app, staff) -> TestClient:  # type: ignore[no-untyped-def]
+    return logged_in(app, staff[Role.analyst])
+
+
+@pytest.fixture()
+def survey():  # type: ignore[no-untyped-def]
+    return store(every_type_survey())
+
+
+def create(client: TestClient, slug: str, name: str, tag: str):  # type: ignore[no-untyped-def]
+    page = client.get(f"/admin/surveys/{slug}/campaigns")
+    assert page.status_code == 200
+    return client.post(
+        f"/admin/surveys/{slug}/campaigns", data={"csrftoken": csrf_from(page.text), "name": name, "tag": tag}
+    )
+
+
+def links_of(survey_id: int) -> list[CampaignLink]:
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        return service.list_links(session, survey_id=survey_id)
+
+
+def test_create_a_link_and_see_it_with_its_qr_code(analyst, survey, staff) -> None:  # type: ignore[no-untyped-def]
+    response = create(analyst, survey.slug, "Affisch i Kramfors", "affisch-kramfors")
+    assert response.status_code == 303
+    page = analyst.get(response.headers["location"])
+    assert "Länken med taggen affisch-kramfors har skapats." in page.text
+    url = f"http://testserver/s/{survey.slug}?k=affisch-kramfors"
+    assert "Affisch i Kramfors" in page.text and f'href="{url}"' in page.text
+    assert f'src="/admin/surveys/{survey.slug}/campaigns/affisch-kramfors/qr.svg"' in page.text
+    assert f'alt="QR-kod för {url}"' in page.text
+    assert [(link.tag, link.name) for link in links_of(survey.id)] == [("affisch-kramfors", "Affisch i Kramfors")]
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        events = accounts.list_audit(session, action="campaign.create")
+    assert events and events[0].details == {"tag": "affisch-kramfors"}
+
+
+def test_the_link_leads_to_the_survey_with_its_tag(client, analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.surveys.models import Survey
+
+    with session_scope() as session:  # open surveys only are answered
+        session.execute(update(Survey).where(Survey.id == survey.id).values(status="open"))
+    create(analyst, survey.slug, "Facebook", "facebook")
+    start = client.get(f"/s/{survey.slug}?k=facebook")
+    assert start.status_code == 200 and 'value="facebook"' in start.text
+
+
+@pytest.mark.parametrize(
+    ("name", "tag", "field", "message"),
+    [
+        ("Facebook", "fel tagg!", "tag", "Taggen får bara innehålla"),
+        ("Facebook", "", "tag", "Skriv en tagg"),
+        ("Facebook", "x" * 65, "tag", "högst 64 tecken"),
+        ("", "facebook", "name", "Skriv ett namn på länken"),
+        ("Facebook", "åäö", "tag", "Taggen får bara innehålla"),
+    ],
+)
+def test_bad_names_and_tags_are_reported_beside_the_field(analyst, survey, name, tag, field, message) -> None:  # type: ignore[no-untyped-def]
+    response = create(analyst, survey.slug, name, tag)
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text and f'href="#field-{field}"' in response.text
+    error = re.search(rf'id="{field}-error">(.*?)</p>', response.text, re.S)
+    assert error and message in error.group(1)
+    assert 'aria-invalid="true"' in response.text
+    assert links_of(survey.id) == []
+
+
+def test_a_tag_is_used_once_per_survey(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    assert create(analyst, survey.slug, "Facebook", "facebook").status_code == 303
+    again = create(analyst, survey.slug, "Facebook igen", "facebook")
+    assert again.status_code == 422 and "Enkäten har redan en länk med den taggen." in again.text
+    other = store(every_type_survey())
+    assert create(analyst, other.slug, "Facebook", "facebook").status_code == 303
+    assert len(links_of(survey.id)) == 1
+
+
+def test_qr_codes_as_png_and_svg(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    create(analyst, survey.slug, "Instagram", "instagram")
+    base = f"/admin/surveys/{survey.slug}/campaigns/instagram"
+    url = f"http://testserver/s/{survey.slug}?k=instagram"
+    png = analyst.get(base + "/qr.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content == service.qr_png(url)  # the code holds exactly the link's address
+    assert "content-disposition" not in png.headers
+    svg = analyst.get(base + "/qr.svg?download=1")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.content.lstrip().startswith((b"<?xml", b"<svg")) and b"<path" in svg.content
+    assert svg.content == service.qr_svg(url, title=url)
+    assert svg.headers["content-disposition"] == f'attachment; filename="qr-{survey.slug}-instagram.svg"'
+    assert analyst.get(f"/admin/surveys/{survey.slug}/campaigns/finns-inte/qr.png").status_code == 404
+    assert analyst.get(f"/admin/surveys/{survey.slug}/campaigns/{'x' * 70}/qr.svg").status_code == 404
+
+
+def _respond(spec, tags: list[str | None], status: str = "submitted") -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    items = [
+        NewResponse(
+            spec=spec,
+            client_uuid=str(uuid.uuid4()),
+            values={"kommun": 1, "val": 1},
+            campaign_tag=tag,
+            channel=Channel.campaign if tag else Channel.web,
+        )
+        for tag in tags
+    ]
+    with session_scope() as session:
+        stored = store_responses(session, items)
+        if status != "submitted":
+            ids = [s.response_id for s in stored]
+            session.execute(update(Response).where(Response.id.in_(ids)).values(status=status))
+
+
+def test_responses_are_counted_per_tag(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    create(analyst, survey.slug, "Facebook", "facebook")
+    create(analyst, survey.slug, "Affisch i Kramfors", "affisch-kramfors")
+    _respond(survey, ["facebook"] * 3 + ["handskriven"] + [None] * 2)
+    _respond(survey, ["facebook"], status="withdrawn")  # withdrawn responses are not counted
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    counts = dict(re.findall(r'<td data-tag="([^"]*)">(\d+)</td>', page))
+    assert counts == {"facebook": "3", "affisch-kramfors": "0", "handskriven": "1", "": "2"}
+    assert "inte en länk som skapats här" in page
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        assert service.responses_per_tag(session, survey_id=survey.id) == {"facebook": 3, "handskriven": 1, None: 2}
+        total = session.execute(select(func.count()).select_from(Response).where(Response.survey_id == survey.id))
+        assert total.scalar() == 7
+
+
+def test_tag_table_orders_links_then_other_tags_then_untagged() -> None:
+    links = [CampaignLink(survey_id=1, tag="b", name="B"), CampaignLink(survey_id=1, tag="a", name="A")]
+    rows = service.tag_table(links, {"a": 2, None: 5, "z": 1, "c": 4})
+    assert [(r.tag, r.name, r.count) for r in rows] == [
+        ("b", "B", 0),
+        ("a", "A", 2),
+        ("c", None, 4),
+        ("z", None, 1),
+        (None, None, 5),
+    ]
+
+
+def test_interviewer_gets_403_and_anonymous_goes_to_login(app, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    interviewer = logged_in(app, staff[Role.interviewer])
+    for path in ("/admin/campaigns", f"/admin/surveys/{survey.slug}/campaigns"):
+        assert interviewer.get(path).status_code == 403
+    token = csrf_from(interviewer.get("/personal").text)
+    posted = interviewer.post(
+        f"/admin/surveys/{survey.slug}/campaigns", data={"csrftoken": token, "name": "X", "tag": "x"}
+    )
+    assert posted.status_code == 403 and links_of(survey.id) == []
+    anonymous = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    response = anonymous.get(f"/admin/surveys/{survey.slug}/campaigns/x/qr.png")
+    assert response.status_code == 303 and urlsplit(response.headers["location"]).path == "/login"
+    assert parse_qs(urlsplit(response.headers["location"]).query)["next"] == [
+        f"/admin/surveys/{survey.slug}/campaigns/x/qr.png"
+    ]
+
+
+def test_create_without_csrf_token_is_refused(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    response = analyst.post(f"/admin/surveys/{survey.slug}/campaigns", data={"name": "Facebook", "tag": "facebook"})
+    assert response.status_code == 403 and links_of(survey.id) == []
+
+
+def test_campaigns_menu_and_survey_list(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    assert 'href="/admin/campaigns"' in analyst.get("/personal").text
+    listing = analyst.get("/admin/campaigns").text
+    assert f'href="/admin/surveys/{survey.slug}/campaigns"' in listing
+    assert analyst.get("/admin/surveys/finns-inte/campaigns").status_code == 404
