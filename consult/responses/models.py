@@ -60,7 +60,8 @@ class Answer(SQLModel, table=True):
     __tablename__ = "answer"
     __table_args__ = (
         UniqueConstraint("response_id", "question_id"),
-        Index("ix_answer_question_choice", "question_id", "choice"),
+        # Covers the results queries (counts per choice, scale values, "vet ej") without reading rows.
+        Index("ix_answer_question_choice", "question_id", "choice", "number", "dont_know", "response_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     response_id: int = Field(foreign_key="response.id", index=True)
@@ -75,7 +76,7 @@ class AnswerSelection(SQLModel, table=True):
     """One selected option of a multiple-choice or ranking answer, so options are counted one by one."""
 
     __tablename__ = "answer_selection"
-    __table_args__ = (Index("ix_selection_question_choice", "question_id", "choice"),)
+    __table_args__ = (Index("ix_selection_question_choice", "question_id", "choice", "rank", "response_id"),)
     id: int | None = Field(default=None, primary_key=True)
     # Keyed by response and question (not by the answer row) so a batch of responses is
     # written without reading back every answer's id.

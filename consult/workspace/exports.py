@@ -1,0 +1,533 @@
+"""Exports of a survey's answers: tidy long CSV (streamed), XLSX, SPSS .sav and JSON.
+
+Free text is redacted unless an admin asked for the raw text. The CSV is written while it is read
+from a server-side cursor, so its memory use does not grow with the survey. XLSX, .sav and JSON are
+built from one wide table (a row per response) by a background job in a thread of its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from analysis.redact import redact, redact_series
+from consult.config import get_settings
+from consult.core.fields import utcnow
+from consult.core.i18n import N_, gettext_for
+from consult.db import get_engine
+from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
+from consult.surveys.schema import QuestionSpec, SurveySpec
+from consult.workspace import service
+from consult.workspace.models import ExportFormat, ExportJob, JobStatus
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+CSV_COLUMNS = [
+    "response_id", "submitted_at", "channel", "campaign_tag", "question", "question_type",
+    "choice", "choice_label", "rank", "number", "dont_know", "text",
+]
+STREAM_BATCH = 2000
+STALE_AFTER_SECONDS = 30 * 60  # a running job not heard from for this long died with its process
+SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
+MEDIA_TYPES = {
+    ExportFormat.csv: "text/csv; charset=utf-8",
+    ExportFormat.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ExportFormat.sav: "application/x-spss-sav",
+    ExportFormat.json: "application/json",
+}
+
+
+def _clean_text(text: str | None, raw: bool) -> str | None:
+    if text is None:
+        return None
+    return text if raw else redact(text)
+
+
+# --- long CSV ------------------------------------------------------------------------------------
+
+
+def _label_lookup(spec: SurveySpec, language: str) -> tuple[dict[int, QuestionSpec], dict[tuple[int, int], str]]:
+    by_id = {q.id: q for q in spec.questions if q.id is not None}
+    labels = {(q.id, c.code): c.text(language) for q in by_id.values() for c in q.choices}  # type: ignore[misc]
+    return by_id, labels  # type: ignore[return-value]
+
+
+def csv_lines(spec: SurveySpec, filters: service.Filters, *, raw: bool, language: str = "sv") -> Iterator[str]:
+    """The tidy long CSV, chunk by chunk: a row per answered question, and for multiple choice and
+    ranking a row per chosen option. It opens its own connection, since it runs while the response
+    is sent, after the request's session has closed."""
+    by_id, labels = _label_lookup(spec, language)
+    list_ids = [qid for qid, q in by_id.items() if q.type in (QuestionType.multiple_choice, QuestionType.ranking)]
+    plain_ids = [qid for qid in by_id if qid not in list_ids]
+    base = service.respondents(spec, replace(filters, weighted=False, publish=False))
+    response = service.response
+    answers = (
+        select(base.c.rid, response.c.submitted_at, response.c.channel, response.c.campaign_tag,
+               service.answer.c.question_id, service.answer.c.choice, service.answer.c.number,
+               service.answer.c.dont_know, service.answer.c.text)
+        .join(response, response.c.id == base.c.rid)
+        .join(service.answer, service.answer.c.response_id == base.c.rid)
+        .where(service.answer.c.question_id.in_(plain_ids))
+        .order_by(base.c.rid, service.answer.c.question_id)
+    )
+    selections = (
+        select(base.c.rid, response.c.submitted_at, response.c.channel, response.c.campaign_tag,
+               service.selection.c.question_id, service.selection.c.choice, service.selection.c.rank)
+        .join(response, response.c.id == base.c.rid)
+        .join(service.selection, service.selection.c.response_id == base.c.rid)
+        .where(service.selection.c.question_id.in_(list_ids))
+        .order_by(base.c.rid, service.selection.c.question_id, service.selection.c.rank)
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    with Session(get_engine()) as session:
+        for part, is_list in ((answers, False), (selections, True)):
+            rows = session.execute(part, execution_options={"yield_per": STREAM_BATCH, "stream_results": True})
+            for chunk in rows.partitions():
+                buffer.seek(0)
+                buffer.truncate()
+                for row in chunk:
+                    writer.writerow(_csv_row(row, is_list, by_id, labels, raw))
+                yield buffer.getvalue()
+
+
+def _iso(moment: Any) -> str:
+    return moment.isoformat() if isinstance(moment, datetime) else (str(moment) if moment else "")
+
+
+def _csv_row(row: Any, is_list: bool, by_id: dict, labels: dict, raw: bool) -> list[Any]:  # type: ignore[type-arg]
+    question = by_id[row.question_id]
+    if is_list:
+        label = labels.get((row.question_id, row.choice), "")
+        return [row.rid, _iso(row.submitted_at), row.channel, row.campaign_tag or "", question.code, question.type,
+                row.choice, label, row.rank if question.type == QuestionType.ranking else "", "", "", ""]
+    label = labels.get((row.question_id, row.choice), "") if row.choice is not None else ""
+    number = "" if row.number is None else (int(row.number) if float(row.number).is_integer() else row.number)
+    return [row.rid, _iso(row.submitted_at), row.channel, row.campaign_tag or "", question.code, question.type,
+            "" if row.choice is None else row.choice, label, "", number, 1 if row.dont_know else 0,
+            _clean_text(row.text, raw) or ""]
+
+
+# --- the wide table and its codebook -------------------------------------------------------------
+
+
+@dataclass
+class Variable:
+    name: str
+    label: str
+    question: str  # the question code it comes from
+    kind: str  # code, number, text, selected, rank, meta
+    value_labels: dict[int, str] = field(default_factory=dict)
+    missing: list[int] = field(default_factory=list)
+    choice: int | None = None  # the option, for a variable per option
+
+
+@dataclass
+class WideTable:
+    frame: pd.DataFrame
+    variables: list[Variable]
+
+
+def dont_know_code(question: QuestionSpec) -> int:
+    return 99 if (question.max_value or 0) < 99 else -9
+
+
+def _spss_name(candidate: str, used: set[str]) -> str:
+    """A valid, unique SPSS variable name (a letter first, at most 64 characters, no reserved word)."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", candidate)
+    if not name or not name[0].isalpha():
+        name = "v" + name
+    if name.upper() in SPSS_RESERVED:
+        name += "_"
+    name = name[:64]
+    base, number = name, 2
+    while name.upper() in used:
+        suffix = f"_{number}"
+        name = base[: 64 - len(suffix)] + suffix
+        number += 1
+    used.add(name.upper())
+    return name
+
+
+def _variables(spec: SurveySpec, language: str, weighted: bool) -> list[Variable]:
+    """One variable per single-valued question, one per option of multiple choice and ranking."""
+    used: set[str] = set()
+    meta = [("response_id", N_("Response")), ("submitted_at", N_("Submitted")), ("channel", N_("Channel")),
+            ("campaign_tag", N_("Campaign tag"))]
+    if weighted:
+        meta.append(("weight", N_("Raking weight")))
+    variables = [Variable(_spss_name(name, used), gettext_for(language, label), name, "meta") for name, label in meta]
+    for question in spec.questions:
+        label = question.label(language)
+        if question.type in SINGLE_CODE_TYPES:
+            values = {c.code: c.text(language) for c in question.choices}
+            variables.append(Variable(_spss_name(question.code, used), label, question.code, "code", values))
+        elif question.type in (QuestionType.multiple_choice, QuestionType.ranking):
+            kind = "rank" if question.type == QuestionType.ranking else "selected"
+            for choice in question.choices:
+                name = _spss_name(f"{question.code}_{choice.code}", used)
+                values = {} if kind == "rank" else {0: gettext_for(language, "Not chosen"),
+                                                    1: gettext_for(language, "Chosen")}
+                variables.append(
+                    Variable(name, f"{label}: {choice.text(language)}", question.code, kind, values, choice=choice.code)
+                )
+        elif question.type == QuestionType.scale:
+            code = dont_know_code(question)
+            values = {code: gettext_for(language, "Don't know")} if question.allow_dont_know else {}
+            if question.low_label and question.min_value is not None:
+                values[int(question.min_value)] = question.low_label.get(language) or question.low_label.get("sv", "")
+            if question.high_label and question.max_value is not None:
+                values[int(question.max_value)] = question.high_label.get(language) or question.high_label.get("sv", "")
+            missing = [code] if question.allow_dont_know else []
+            variables.append(Variable(_spss_name(question.code, used), label, question.code, "number", values, missing))
+        elif question.type == QuestionType.number:
+            variables.append(Variable(_spss_name(question.code, used), label, question.code, "number"))
+        elif question.type in TEXT_TYPES:
+            variables.append(Variable(_spss_name(question.code, used), label, question.code, "text"))
+    return variables
+
+
+def wide_table(session: Session, *, spec: SurveySpec, filters: service.Filters, raw: bool, language: str = "sv",
+               progress: Progress | None = None) -> WideTable:
+    """A row per response, a column per variable, numeric codes; free text redacted unless raw."""
+    report = progress or (lambda _percent: None)
+    if filters.weighted:
+        service.ensure_weights(session, spec=spec)
+    base = service.respondents(spec, replace(filters, publish=False))
+    response = service.response
+    meta = _frame(
+        session,
+        select(base.c.rid, response.c.submitted_at, response.c.channel, response.c.campaign_tag, base.c.w)
+        .join(response, response.c.id == base.c.rid).order_by(base.c.rid),
+        ["response_id", "submitted_at", "channel", "campaign_tag", "weight"],
+    ).set_index("response_id", drop=False)
+    report(10)
+    counted = service.counted_responses(session, spec, replace(filters, weighted=False, publish=False))
+    answers = _frame(
+        session,
+        select(service.answer.c.response_id, service.answer.c.question_id, service.answer.c.choice,
+               service.answer.c.number, service.answer.c.dont_know, service.answer.c.text)
+        .where(*_restrict(service.answer, spec, counted)),
+        ["response_id", "question_id", "choice", "number", "dont_know", "text"],
+        raw_cursor=True,
+    )
+    report(35)
+    chosen = _frame(
+        session,
+        select(service.selection.c.response_id, service.selection.c.question_id, service.selection.c.choice,
+               service.selection.c.rank)
+        .where(*_restrict(service.selection, spec, counted)),
+        ["response_id", "question_id", "choice", "rank"],
+        raw_cursor=True,
+    )
+    report(50)
+    variables = _variables(spec, language, filters.weighted)
+    frame = _assemble(spec, meta, answers, chosen, variables, raw, filters.weighted)
+    report(60)
+    return WideTable(frame, variables)
+
+
+def _restrict(table: Any, spec: SurveySpec, counted: Any | None) -> list[Any]:
+    conditions = [table.c.question_id.in_([q.id for q in spec.questions if q.id is not None])]
+    if counted is not None:
+        conditions.append(table.c.response_id.in_(counted))
+    return conditions
+
+
+def _frame(session: Session, query: Any, columns: list[str], *, raw_cursor: bool = False) -> pd.DataFrame:
+    """A DataFrame from a query. With `raw_cursor` the rows come straight from the database driver:
+    for hundreds of thousands of plain numbers, building SQLAlchemy rows costs more than the query.
+    Only for columns that need no conversion (integers, floats, text, booleans)."""
+    if not raw_cursor:
+        return pd.DataFrame.from_records([tuple(row) for row in session.execute(query).all()], columns=columns)
+    connection = session.connection()
+    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params: Any = (
+        tuple(compiled.params[name] for name in compiled.positiontup or ())
+        if compiled.positional else compiled.params
+    )
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _assemble(spec: SurveySpec, meta: pd.DataFrame, answers: pd.DataFrame, chosen: pd.DataFrame,
+              variables: list[Variable], raw: bool, weighted: bool) -> pd.DataFrame:
+    index = meta.index
+    columns: dict[str, Any] = {}
+    by_question = {q.code: q for q in spec.questions}
+    answers_by_question = dict(tuple(answers.groupby("question_id"))) if len(answers) else {}
+    chosen_by_question = dict(tuple(chosen.groupby("question_id"))) if len(chosen) else {}
+    submitted = pd.to_datetime(meta["submitted_at"], utc=True).dt.tz_localize(None)
+    for variable in variables:
+        if variable.kind == "meta":
+            source = {"submitted_at": submitted, "weight": meta["weight"].astype(float)}.get(variable.question)
+            columns[variable.name] = source if source is not None else meta[variable.question]
+            continue
+        question = by_question[variable.question]
+        rows = answers_by_question.get(question.id, answers.iloc[0:0]).set_index("response_id")
+        if variable.kind == "code":
+            columns[variable.name] = rows["choice"].reindex(index).astype("Float64")
+        elif variable.kind == "number":
+            values = rows["number"].astype(float)
+            if question.type == QuestionType.scale and question.allow_dont_know:
+                values = values.where(~rows["dont_know"].astype(bool), float(dont_know_code(question)))
+            columns[variable.name] = values.reindex(index)
+        elif variable.kind == "text":
+            text = rows["text"].reindex(index)
+            columns[variable.name] = text if raw else redact_series(text)
+        else:
+            columns[variable.name] = _option_column(variable, question, rows, chosen_by_question, index)
+    frame = pd.DataFrame(columns, index=index)
+    if not weighted and "weight" in frame:
+        frame = frame.drop(columns="weight")
+    return frame.reset_index(drop=True)
+
+
+def _option_column(variable: Variable, question: QuestionSpec, answered: pd.DataFrame,
+                   chosen_by_question: dict, index: pd.Index) -> pd.Series:  # type: ignore[type-arg]
+    """For an option of a multiple-choice question: 1 chosen, 0 answered without it, empty if the
+    question was not answered. For ranking: the option's rank."""
+    picks = chosen_by_question.get(question.id)
+    if picks is None:
+        picks = pd.DataFrame(columns=["response_id", "choice", "rank"])
+    mine = picks[picks["choice"] == variable.choice].set_index("response_id")
+    if variable.kind == "rank":
+        return mine["rank"].reindex(index).astype("Float64")
+    column = pd.Series(np.where(index.isin(answered.index), 0.0, np.nan), index=index)
+    column[index.isin(mine.index)] = 1.0
+    return column
+
+
+# --- the file formats --------------------------------------------------------------------------
+
+
+def write_sav(path: Path, table: WideTable, *, spec: SurveySpec, language: str) -> None:
+    import pyreadstat
+
+    frame = table.frame.copy()
+    for variable in table.variables:
+        if variable.kind in ("code", "rank"):
+            frame[variable.name] = frame[variable.name].astype(float)
+        elif variable.kind == "text" or variable.name in ("channel", "campaign_tag"):
+            frame[variable.name] = frame[variable.name].fillna("").astype(str)
+    pyreadstat.write_sav(
+        frame,
+        str(path),
+        file_label=spec.text("title", language)[:64],
+        column_labels={v.name: v.label[:255] for v in table.variables if v.name in frame},
+        variable_value_labels={v.name: {float(k): label for k, label in v.value_labels.items()}
+                               for v in table.variables if v.value_labels and v.name in frame},
+        missing_ranges={v.name: [float(m) for m in v.missing] for v in table.variables if v.missing},
+        variable_measure={v.name: _measure(v) for v in table.variables if v.name in frame},
+    )
+
+
+def _measure(variable: Variable) -> str:
+    if variable.kind in ("code", "selected") or variable.name in ("channel", "campaign_tag"):
+        return "nominal"
+    if variable.kind == "rank":
+        return "ordinal"
+    return "scale" if variable.kind in ("number", "meta") else "nominal"
+
+
+def write_xlsx(path: Path, *, session: Session, spec: SurveySpec, filters: service.Filters, raw: bool,
+               language: str, progress: Progress) -> None:
+    """A workbook to read and quote from: a codebook sheet and a sheet per question with its results
+    (for free text: its answers, redacted). The respondent-level data is in the CSV, .sav and JSON
+    exports; a wide sheet of 100,000 rows takes openpyxl minutes to write."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    names: set[str] = set()
+    variables = _variables(spec, language, weighted=False)
+    _codebook_sheet(workbook.create_sheet(_sheet_name(gettext_for(language, "Codebook"), names)), variables)
+    outcome = service.results(session, spec=spec, filters=replace(filters, publish=False), language=language)
+    progress(30)
+    texts = _text_answers(session, spec, filters, raw)
+    progress(60)
+    for result in outcome.questions:
+        sheet = workbook.create_sheet(_sheet_name(result.code, names))
+        _question_sheet(sheet, result, texts.get(result.question.id or 0), language)
+    progress(90)
+    workbook.save(str(path))
+
+
+def _text_answers(session: Session, spec: SurveySpec, filters: service.Filters, raw: bool) -> dict[int, pd.DataFrame]:
+    text_ids = [q.id for q in spec.questions if q.type in TEXT_TYPES and q.id is not None]
+    if not text_ids:
+        return {}
+    counted = service.counted_responses(session, spec, replace(filters, weighted=False, publish=False))
+    table = service.answer
+    conditions = [table.c.question_id.in_(text_ids), table.c.text.is_not(None)]
+    if counted is not None:
+        conditions.append(table.c.response_id.in_(counted))
+    frame = _frame(session, select(table.c.question_id, table.c.response_id, table.c.text).where(*conditions)
+                   .order_by(table.c.question_id, table.c.response_id),
+                   ["question_id", "response_id", "text"], raw_cursor=True)
+    if not raw:
+        frame["text"] = redact_series(frame["text"])
+    return {int(qid): part for qid, part in frame.groupby("question_id")}
+
+
+def _sheet_name(wanted: str, used: set[str]) -> str:
+    name = re.sub(r"[\[\]:*?/\\]", "_", wanted)[:31] or "sheet"
+    base, number = name, 2
+    while name.lower() in used:
+        suffix = f"_{number}"
+        name = base[: 31 - len(suffix)] + suffix
+        number += 1
+    used.add(name.lower())
+    return name
+
+
+def _codebook_sheet(sheet: Any, variables: list[Variable]) -> None:
+    sheet.append(["variable", "label", "question", "kind", "values", "missing"])
+    for v in variables:
+        values = "; ".join(f"{code} = {label}" for code, label in v.value_labels.items())
+        sheet.append([v.name, v.label, v.question, v.kind, values, ", ".join(str(m) for m in v.missing)])
+
+
+def _question_sheet(sheet: Any, result: service.QuestionResult, texts: pd.DataFrame | None, language: str) -> None:
+    t = lambda message: gettext_for(language, message)  # noqa: E731
+    sheet.append([result.question.label(language)])
+    sheet.append([t("Respondents"), result.respondents])
+    if result.kind in ("choice", "multiple", "ranking") or (result.kind == "scale" and result.rows):
+        header = [t("Code"), t("Option"), t("Count"), t("Share")]
+        if result.kind == "ranking":
+            header += [t("Mean rank"), t("Points")]
+        sheet.append(header)
+        for row in result.rows:
+            line = [row["code"], row["label"], row["count"], row["share"]]
+            if result.kind == "ranking":
+                line += [row.get("mean_rank"), row.get("points")]
+            sheet.append(line)
+    if result.summary:
+        for key in ("mean", "low", "high", "sd", "median", "min", "max"):
+            if result.summary.get(key) is not None:
+                sheet.append([key, result.summary[key]])
+    if result.kind == "scale":
+        sheet.append([t("Don't know"), result.dont_know])
+    if result.kind == "text" and texts is not None:
+        sheet.append([t("Response"), t("Answer")])
+        for response_id, text in texts[["response_id", "text"]].itertuples(index=False, name=None):
+            sheet.append([int(response_id), text])
+
+
+def write_json(path: Path, table: WideTable, *, spec: SurveySpec, language: str) -> None:
+    frame = table.frame.copy()
+    if "submitted_at" in frame:
+        frame["submitted_at"] = frame["submitted_at"].map(lambda m: m.isoformat() + "Z" if pd.notna(m) else None)
+    document = {
+        "survey": spec.slug,
+        "title": spec.text("title", language),
+        "exported_at": utcnow().isoformat(),
+        "codebook": [
+            {"variable": v.name, "label": v.label, "question": v.question, "kind": v.kind,
+             "values": {str(k): label for k, label in v.value_labels.items()}, "missing": v.missing}
+            for v in table.variables
+        ],
+    }
+    records = json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump({**document, "responses": records}, handle, ensure_ascii=False)
+
+
+# --- background jobs -----------------------------------------------------------------------------
+
+
+def export_dir() -> Path:
+    folder = get_settings().var_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def file_name(spec: SurveySpec, export_format: str) -> str:
+    return f"{spec.slug}-{utcnow():%Y%m%d-%H%M}.{export_format}"
+
+
+def create_job(session: Session, *, owner_id: int, spec: SurveySpec, export_format: str, filters: service.Filters,
+               raw: bool) -> ExportJob:
+    assert spec.id is not None
+    job = ExportJob(owner_id=owner_id, survey_id=spec.id, format=export_format, raw_text=raw,
+                    filters=filters.params(), file_name=file_name(spec, export_format))
+    session.add(job)
+    session.flush()
+    return job
+
+
+def start_job(job_id: int, *, language: str) -> threading.Thread:
+    """Run the export in a thread of this process (the request that asked for it returns at once)."""
+    thread = threading.Thread(target=run_job, args=(job_id,), kwargs={"language": language},
+                              name=f"export-{job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _set(job_id: int, **values: Any) -> None:
+    with Session(get_engine()) as session:
+        session.execute(update(ExportJob).where(ExportJob.id == job_id).values(updated_at=utcnow(), **values))
+        session.commit()
+
+
+def run_job(job_id: int, *, language: str = "sv") -> None:
+    try:
+        _set(job_id, status=JobStatus.running.value, progress=1)
+        with Session(get_engine(), expire_on_commit=False) as session:
+            job = session.get(ExportJob, job_id)
+            assert job is not None
+            spec = service.survey_by_id(session, survey_id=job.survey_id)
+            assert spec is not None
+            filters, _errors = service.parse_filters(job.filters or {})
+            path = export_dir() / f"job-{job_id}-{job.file_name}"
+            build_file(session, path=path, spec=spec, export_format=job.format, filters=filters,
+                       raw=job.raw_text, language=language, progress=lambda p: _set(job_id, progress=p))
+            session.commit()
+        _set(job_id, status=JobStatus.done.value, progress=100, file_path=str(path))
+    except Exception as exc:  # the job records the failure; the thread must not die silently
+        log.exception("export job %s failed", job_id)
+        _set(job_id, status=JobStatus.failed.value, error=str(exc)[:500])
+
+
+def build_file(session: Session, *, path: Path, spec: SurveySpec, export_format: str, filters: service.Filters,
+               raw: bool, language: str, progress: Progress | None = None) -> Path:
+    report = progress or (lambda _p: None)
+    if export_format == ExportFormat.xlsx:
+        write_xlsx(path, session=session, spec=spec, filters=filters, raw=raw, language=language, progress=report)
+        return path
+    table = wide_table(session, spec=spec, filters=filters, raw=raw, language=language, progress=report)
+    if export_format == ExportFormat.sav:
+        write_sav(path, table, spec=spec, language=language)
+    elif export_format == ExportFormat.json:
+        write_json(path, table, spec=spec, language=language)
+    else:
+        raise ValueError(f"unknown export format {export_format}")
+    return path
+
+
+def job_is_stale(job: ExportJob) -> bool:
+    if job.status not in (JobStatus.queued, JobStatus.running) or job.updated_at is None:
+        return False
+    updated = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(tzinfo=utcnow().tzinfo)
+    return (utcnow() - updated).total_seconds() > STALE_AFTER_SECONDS

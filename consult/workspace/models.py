@@ -1,0 +1,101 @@
+"""The workspace's own tables: weighting targets and weights per survey, and export jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from consult.core.fields import json_field, timestamp
+
+
+class WeightVariable(StrEnum):
+    municipality = "municipality"
+    gender = "gender"
+    age_band = "age_band"
+
+
+class WeightTarget(SQLModel, table=True):
+    """An analyst's target share of one category (a choice code of the survey's demographic question)."""
+
+    __tablename__ = "workspace_weight_target"
+    __table_args__ = (UniqueConstraint("survey_id", "variable", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    variable: str = Field(max_length=16)
+    code: int
+    share: float  # a fraction; the shares of one variable sum to 1
+
+
+class WeightRun(SQLModel, table=True):
+    """The weights last computed for a survey, and what they were computed from, so a change
+    of targets or new responses is noticed and the weights renewed."""
+
+    __tablename__ = "workspace_weight_run"
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", unique=True)
+    fingerprint: str = Field(max_length=64)  # hash of the targets and of the responses' count and last id
+    computed_at: datetime | None = timestamp(default_now=True)
+    iterations: int = 0
+    converged: bool = False
+    respondents: int = 0
+    effective_n: float = 0.0
+    design_effect: float = 1.0
+    min_weight: float = 1.0
+    max_weight: float = 1.0
+
+
+class WeightCell(SQLModel, table=True):
+    """The raking weight of one combination of categories; -1 stands for no answer or a variable
+    not used. Weights depend only on the cell, so raking runs on cells, not on respondents."""
+
+    __tablename__ = "workspace_weight_cell"
+    __table_args__ = (Index("ix_weight_cell_key", "survey_id", "municipality", "gender", "age_band"),)
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    municipality: int = -1
+    gender: int = -1
+    age_band: int = -1
+    respondents: int = 0
+    weight: float = 1.0
+
+
+class ResponseWeight(SQLModel, table=True):
+    __tablename__ = "workspace_response_weight"
+    response_id: int = Field(foreign_key="response.id", primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    weight: float = 1.0
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    sav = "sav"
+    json = "json"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ExportJob(SQLModel, table=True):
+    __tablename__ = "workspace_export_job"
+    __table_args__ = (Index("ix_export_job_owner_created", "owner_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="staff_user.id")
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    format: str = Field(max_length=8)
+    raw_text: bool = False
+    filters: dict = json_field(dict)
+    status: str = Field(default=JobStatus.queued.value, max_length=10)
+    progress: int = 0  # percent
+    file_path: str | None = Field(default=None, max_length=500)
+    file_name: str | None = Field(default=None, max_length=200)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime | None = timestamp(default_now=True)
+    updated_at: datetime | None = timestamp(default_now=True)

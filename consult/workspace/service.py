@@ -1,0 +1,1072 @@
+"""The workspace's figures: every count is an SQL aggregate (SQLAlchemy Core), and Python only
+assembles the few aggregated rows. The functions take plain arguments and return plain data, so
+the results pages, the exports and the summary report all use the same figures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2_contingency
+from sqlalchemy import and_, delete, false, func, insert, literal, select
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel import Session
+
+from consult.core.fields import pick, utcnow
+from consult.core.i18n import N_
+from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft, ResponseStatus
+from consult.strategy.models import Municipality, ReviewCycle
+from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType, Survey
+from consult.surveys.schema import QuestionSpec, SurveySpec
+from consult.surveys.service import spec_from_rows
+from consult.workspace.models import ResponseWeight, WeightCell, WeightRun, WeightTarget, WeightVariable
+from consult.workspace.weighting import (
+    SMALL_CELL,
+    design_effect,
+    effective_sample_size,
+    mean_with_interval,
+    rake,
+    suppress_small_cells,
+    weighted_quantiles,
+)
+
+__all__ = ["suppress_small_cells", "SMALL_CELL"]
+
+LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+response = Response.__table__
+answer = Answer.__table__
+selection = AnswerSelection.__table__
+weight_table = ResponseWeight.__table__
+
+CHANNEL_LABELS = {
+    Channel.web: N_("Web"),
+    Channel.campaign: N_("Campaign link"),
+    Channel.interview_in_person: N_("Interview in person"),
+    Channel.interview_phone: N_("Phone interview"),
+    Channel.event: N_("Event"),
+    Channel.paper: N_("Paper"),
+    Channel.kiosk: N_("Kiosk"),
+}
+DEMOGRAPHIC_TYPES = (QuestionType.municipality, QuestionType.gender, QuestionType.age_band)
+CROSSTAB_TYPES = {*SINGLE_CODE_TYPES, QuestionType.scale}
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which respondents a view counts, and how. Everything here travels in the URL."""
+
+    municipality: int | None = None
+    gender: int | None = None
+    age_band: int | None = None
+    channel: str | None = None
+    campaign_tag: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    weighted: bool = False
+    publish: bool = False  # figures meant for publication: small cells suppressed
+
+    def params(self) -> dict[str, str]:
+        """The query parameters that reproduce these filters (empty ones left out)."""
+        values = {
+            "kommun": self.municipality,
+            "kon": self.gender,
+            "alder": self.age_band,
+            "kanal": self.channel,
+            "kampanj": self.campaign_tag,
+            "fran": self.date_from.isoformat() if self.date_from else None,
+            "till": self.date_to.isoformat() if self.date_to else None,
+            "viktat": "1" if self.weighted else None,
+            "publicera": "1" if self.publish else None,
+        }
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+    def query(self, **extra: Any) -> str:
+        merged = {**self.params(), **{k: str(v) for k, v in extra.items() if v not in (None, "")}}
+        return urlencode(merged)
+
+    @property
+    def narrows(self) -> bool:
+        """True when some respondents are left out (not just weighted or published)."""
+        return any(
+            v is not None
+            for v in (self.municipality, self.gender, self.age_band, self.channel, self.campaign_tag,
+                      self.date_from, self.date_to)
+        )
+
+
+def parse_filters(query: Mapping[str, str]) -> tuple[Filters, dict[str, str]]:
+    """Filters from query parameters, and the names of those that could not be read (left out)."""
+    errors: dict[str, str] = {}
+
+    def code(name: str) -> int | None:
+        raw = (query.get(name) or "").strip()
+        if not raw:
+            return None
+        if raw.isdigit() and len(raw) < 10:
+            return int(raw)
+        errors[name] = N_("Choose a value from the list.")
+        return None
+
+    def day(name: str) -> date | None:
+        raw = (query.get(name) or "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = N_("Enter a date like 2025-03-31.")
+            return None
+
+    channel = (query.get("kanal") or "").strip() or None
+    if channel is not None and channel not in {c.value for c in Channel}:
+        errors["kanal"] = N_("Choose a value from the list.")
+        channel = None
+    tag = (query.get("kampanj") or "").strip()[:64] or None
+    filters = Filters(
+        municipality=code("kommun"),
+        gender=code("kon"),
+        age_band=code("alder"),
+        channel=channel,
+        campaign_tag=tag,
+        date_from=day("fran"),
+        date_to=day("till"),
+        weighted=query.get("viktat") == "1",
+        publish=query.get("publicera") == "1",
+    )
+    if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
+        errors["till"] = N_("The end date must not be before the start date.")
+        filters = replace(filters, date_to=None)
+    return filters, errors
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=LOCAL_TIME).astimezone(UTC)
+
+
+def demographic_questions(spec: SurveySpec) -> dict[str, QuestionSpec]:
+    """The survey's first question of each demographic type (municipality, gender, age band)."""
+    found: dict[str, QuestionSpec] = {}
+    for question in spec.questions:
+        if question.type in DEMOGRAPHIC_TYPES and question.type.value not in found:
+            found[question.type.value] = question
+    return found
+
+
+def eligible(survey_ids: Sequence[int]) -> ColumnElement[bool]:
+    """Responses that count: submitted (not withdrawn) and not rejected in review."""
+    return and_(
+        response.c.survey_id.in_(list(survey_ids)) if len(survey_ids) != 1 else response.c.survey_id == survey_ids[0],
+        response.c.status == ResponseStatus.submitted.value,
+        response.c.review_state != "rejected",
+    )
+
+
+def _answer_is(question_id: int | None, choice: int) -> ColumnElement[bool]:
+    if question_id is None:
+        return false()
+    chosen = select(answer.c.response_id).where(answer.c.question_id == question_id, answer.c.choice == choice)
+    return response.c.id.in_(chosen)
+
+
+def filter_conditions(spec: SurveySpec, filters: Filters) -> list[ColumnElement[bool]]:
+    assert spec.id is not None
+    conditions: list[ColumnElement[bool]] = [eligible([spec.id])]
+    demographics = demographic_questions(spec)
+    for kind, value in (("municipality", filters.municipality), ("gender", filters.gender),
+                        ("age_band", filters.age_band)):
+        if value is not None:
+            question = demographics.get(kind)
+            conditions.append(_answer_is(question.id if question else None, value))
+    if filters.channel:
+        conditions.append(response.c.channel == filters.channel)
+    if filters.campaign_tag:
+        conditions.append(response.c.campaign_tag == filters.campaign_tag)
+    if filters.date_from:
+        conditions.append(response.c.submitted_at >= local_midnight(filters.date_from))
+    if filters.date_to:
+        conditions.append(response.c.submitted_at < local_midnight(filters.date_to + timedelta(days=1)))
+    return conditions
+
+
+def respondents(spec: SurveySpec, filters: Filters) -> Any:
+    """A subquery of the counted responses (rid) with their weight (w): 1 unless weighted."""
+    conditions = filter_conditions(spec, filters)
+    if filters.weighted:
+        query = select(response.c.id.label("rid"), weight_table.c.weight.label("w")).join(
+            weight_table, weight_table.c.response_id == response.c.id
+        )
+    else:
+        query = select(response.c.id.label("rid"), literal(1.0).label("w"))
+    return query.where(*conditions).subquery("respondents")
+
+
+# --- results per question -------------------------------------------------------------------------
+
+
+@dataclass
+class Weighting:
+    """Beside weighted figures: how many respondents, and what the weighting costs in precision."""
+
+    respondents: int
+    effective_n: float
+    design_effect: float
+
+
+@dataclass
+class QuestionResult:
+    question: QuestionSpec
+    kind: str  # choice, multiple, scale, ranking, number, text
+    respondents: int = 0  # answered the question (for scales: with a value or "vet ej")
+    weighted_respondents: float | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)  # per option or per scale value
+    dont_know: int = 0
+    dont_know_share: float | None = None
+    summary: dict[str, Any] | None = None  # mean and interval, or number statistics
+    histogram: list[dict[str, Any]] = field(default_factory=list)
+    suppressed: bool = False  # too few respondents to publish anything
+
+    @property
+    def code(self) -> str:
+        return self.question.code
+
+
+@dataclass
+class Results:
+    spec: SurveySpec
+    filters: Filters
+    total: int  # counted respondents
+    questions: list[QuestionResult]
+    weighting: Weighting | None = None
+
+
+def _kind(question: QuestionSpec) -> str:
+    if question.type in SINGLE_CODE_TYPES:
+        return "choice"
+    if question.type in TEXT_TYPES:
+        return "text"
+    return {
+        QuestionType.multiple_choice: "multiple",
+        QuestionType.ranking: "ranking",
+        QuestionType.scale: "scale",
+        QuestionType.number: "number",
+    }[question.type]
+
+
+class FigureCache:
+    """Figures computed lately, per worker process. An entry is used only while the survey's data
+    version (count and last id of its responses) is unchanged and for at most `ttl` seconds, so new
+    responses show at once and edits of stored answers within a minute."""
+
+    def __init__(self, size: int = 128, ttl: float = 60.0) -> None:
+        self.size, self.ttl = size, ttl
+        self._entries: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        now = monotonic()
+        with self._lock:
+            found = self._entries.get(key)
+            if found and now - found[0] < self.ttl:
+                self._entries.move_to_end(key)
+                return found[1]
+        value = compute()
+        with self._lock:
+            self._entries[key] = (now, value)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+figure_cache = FigureCache()
+
+
+def data_version(session: Session, survey_ids: Sequence[int]) -> tuple:
+    """Changes whenever a response is added or removed; read from the index alone. A withdrawal,
+    rejection or edit shows when the cache entry expires (FigureCache.ttl)."""
+    counted = session.execute(
+        select(func.count(), func.max(response.c.id)).where(response.c.survey_id.in_(list(survey_ids)))
+    ).one()
+    return tuple(counted)
+
+
+def results(session: Session, *, spec: SurveySpec, filters: Filters, language: str = "sv",
+            codes: Sequence[str] | None = None) -> Results:
+    """Every question's results (or those in `codes`) under the filters."""
+    assert spec.id is not None
+    weights = ensure_weights(session, spec=spec).fingerprint if filters.weighted else None
+    key = ("results", spec.id, spec.revision, filters, language, tuple(codes or ()), weights,
+           data_version(session, [spec.id]))
+    return figure_cache.get_or_compute(key, lambda: _results(session, spec, filters, language, codes))
+
+
+def _results(session: Session, spec: SurveySpec, filters: Filters, language: str,
+             codes: Sequence[str] | None) -> Results:
+    wanted = [q for q in spec.questions if codes is None or q.code in codes]
+    counted = counted_responses(session, spec, filters)
+    total, weighting = _totals(session, spec, filters)
+    groups = _answer_groups(session, counted, filters, wanted)
+    list_rows = _selection_counts(session, counted, filters, [q for q in wanted if _kind(q) in ("multiple", "ranking")])
+    built = []
+    for question in wanted:
+        rows = groups.get(question.id or 0, [])
+        counts = {
+            "n": sum(r[3] for r in rows),
+            "w": sum(r[4] for r in rows),
+            "dont_know": sum(r[3] for r in rows if r[2]),
+        }
+        result = QuestionResult(
+            question=question,
+            kind=_kind(question),
+            respondents=int(counts["n"]),
+            weighted_respondents=counts["w"] if filters.weighted else None,
+            dont_know=int(counts["dont_know"]),
+        )
+        choice_rows = {question.id: {r[0]: (r[3], r[4]) for r in rows if r[0] is not None}}
+        number_rows = {question.id: [(float(r[1]), r[3], r[4], r[5]) for r in rows if r[1] is not None]}
+        _fill(result, choice_rows, list_rows, number_rows, counts, filters, language)
+        if filters.publish:
+            _suppress(result)
+        built.append(result)
+    return Results(spec=spec, filters=filters, total=total, questions=built, weighting=weighting)
+
+
+def counted_responses(session: Session, spec: SurveySpec, filters: Filters) -> Any | None:
+    """The ids of the counted responses as a subquery, or None when every stored response of the
+    survey counts: answers are then aggregated straight from their indexes, with no lookup per response."""
+    assert spec.id is not None
+    if not filters.narrows and not filters.weighted:
+        excluded = session.execute(
+            select(func.count()).select_from(response).where(
+                response.c.survey_id == spec.id, ~eligible([spec.id])
+            )
+        ).scalar_one()
+        if excluded == 0:
+            return None
+    return select(response.c.id).where(*filter_conditions(spec, filters))
+
+
+def _totals(session: Session, spec: SurveySpec, filters: Filters) -> tuple[int, Weighting | None]:
+    if not filters.weighted:
+        total = session.execute(select(func.count()).where(*filter_conditions(spec, filters))).scalar_one()
+        return int(total), None
+    base = respondents(spec, filters)
+    n, w, w2 = session.execute(
+        select(func.count(), func.sum(base.c.w), func.sum(base.c.w * base.c.w)).select_from(base)
+    ).one()
+    effective = (w or 0) ** 2 / w2 if w2 else 0.0
+    return int(n or 0), Weighting(int(n or 0), effective, design_effect(int(n or 0), effective))
+
+
+def _restricted(query: Any, table: Any, counted: Any | None, filters: Filters) -> Any:
+    """Limit an aggregate over answers or selections to the counted responses, weighting if asked."""
+    if filters.weighted:
+        query = query.join(weight_table, weight_table.c.response_id == table.c.response_id)
+    if counted is not None:
+        query = query.where(table.c.response_id.in_(counted))
+    return query
+
+
+def _weight_columns(filters: Filters) -> list[Any]:
+    if filters.weighted:
+        return [func.sum(weight_table.c.weight), func.sum(weight_table.c.weight * weight_table.c.weight)]
+    return [func.count(), func.count()]  # unweighted: every weight is one
+
+
+def _answer_groups(session: Session, counted: Any | None, filters: Filters,
+                   questions: Sequence[QuestionSpec]) -> dict[int, list[tuple]]:
+    """One pass over the answers: per question, choice, number and "vet ej", the count of
+    respondents and the sums of weights and squared weights. This serves every question type
+    (text, multiple choice and ranking only need the count)."""
+    if not questions:
+        return {}
+    columns = (answer.c.question_id, answer.c.choice, answer.c.number, answer.c.dont_know)
+    query = select(*columns, func.count(), *_weight_columns(filters)).where(
+        answer.c.question_id.in_(_ids(questions))
+    ).group_by(*columns)
+    found: dict[int, list[tuple]] = {}
+    for qid, choice, value, dont_know, n, w, w2 in session.execute(_restricted(query, answer, counted, filters)):
+        found.setdefault(qid, []).append((choice, value, bool(dont_know), n, float(w or 0), float(w2 or 0)))
+    return found
+
+
+def _ids(questions: Sequence[QuestionSpec]) -> list[int]:
+    return [q.id for q in questions if q.id is not None]
+
+
+def _selection_counts(session: Session, counted: Any | None, filters: Filters,
+                      questions: Sequence[QuestionSpec]) -> dict[int, dict[int, tuple]]:
+    if not questions:
+        return {}
+    rank = func.coalesce(selection.c.rank, 0)
+    weight = weight_table.c.weight if filters.weighted else literal(1.0)
+    query = (
+        select(
+            selection.c.question_id,
+            selection.c.choice,
+            func.count(),
+            func.sum(weight) if filters.weighted else func.count(),
+            func.sum(rank),
+            func.sum(rank * weight) if filters.weighted else func.sum(rank),
+        )
+        .where(selection.c.question_id.in_(_ids(questions)))
+        .group_by(selection.c.question_id, selection.c.choice)
+    )
+    found: dict[int, dict[int, tuple]] = {}
+    for qid, choice, count, weighted, rank_sum, weighted_rank_sum in session.execute(
+        _restricted(query, selection, counted, filters)
+    ):
+        found.setdefault(qid, {})[choice] = (count, weighted or 0.0, rank_sum or 0, weighted_rank_sum or 0.0)
+    return found
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def _fill(result: QuestionResult, choice_rows, list_rows, number_rows, counts, filters: Filters, language: str) -> None:  # type: ignore[no-untyped-def]
+    question = result.question
+    qid = question.id or 0
+    weighted_base = counts.get("w", 0.0)
+    if result.kind == "choice":
+        found = choice_rows.get(qid, {})
+        result.rows = [
+            _option_row(choice.code, choice.text(language), found.get(choice.code, (0, 0.0)), result.respondents,
+                        weighted_base, filters)
+            for choice in question.choices
+        ]
+        unknown = sorted(set(found) - question.choice_codes)  # codes from an older version of the survey
+        result.rows += [_option_row(code, str(code), found[code], result.respondents, weighted_base, filters)
+                        for code in unknown]
+    elif result.kind in ("multiple", "ranking"):
+        found = list_rows.get(qid, {})
+        options = len(question.choices)
+        for choice in question.choices:
+            count, weighted, rank_sum, weighted_rank_sum = found.get(choice.code, (0, 0.0, 0, 0.0))
+            row = _option_row(choice.code, choice.text(language), (count, weighted), result.respondents,
+                              weighted_base, filters)
+            if result.kind == "ranking":
+                # Borda points: first of k options gets k points, last gets 1, unranked none.
+                mean_rank = weighted_rank_sum / weighted if filters.weighted and weighted else rank_sum / max(count, 1)
+                row["mean_rank"] = mean_rank if count else None
+                row["points"] = (weighted * (options + 1) - weighted_rank_sum) if filters.weighted else (
+                    count * (options + 1) - rank_sum)
+            result.rows.append(row)
+        if result.kind == "ranking":
+            result.rows.sort(key=lambda r: -(r["points"] or 0))
+    elif result.kind in ("scale", "number"):
+        _fill_numbers(result, number_rows.get(qid, []), counts, filters)
+
+
+def _option_row(code: int, label: str, counted: tuple, respondents: int, weighted_base: float,
+                filters: Filters) -> dict[str, Any]:
+    count, weighted = counted[0], counted[1]
+    return {
+        "code": code,
+        "label": label,
+        "count": int(count),
+        "share": _share(count, respondents),
+        "weighted": float(weighted) if filters.weighted else None,
+        "weighted_share": _share(weighted, weighted_base) if filters.weighted else None,
+    }
+
+
+def _fill_numbers(result: QuestionResult, rows: list[tuple], counts: Mapping[str, float], filters: Filters) -> None:
+    values = [r[0] for r in rows]
+    plain = [r[1] for r in rows]
+    weighted = [r[2] for r in rows]
+    with_value = sum(plain)
+    weighted_with_value = sum(weighted)
+    if filters.weighted:
+        square = sum(r[3] for r in rows)
+        effective = weighted_with_value**2 / square if square else 0.0
+        summary = mean_with_interval(values, weighted, effective_n=effective)
+    else:
+        summary = mean_with_interval(values, plain)
+    use = weighted if filters.weighted else plain
+    answered = result.respondents
+    result.dont_know_share = _share(result.dont_know, answered)
+    result.summary = {
+        "n": int(with_value),
+        "effective_n": summary.n if filters.weighted else None,
+        "mean": summary.mean,
+        "low": summary.low,
+        "high": summary.high,
+        "sd": summary.sd,
+    }
+    if result.kind == "scale":
+        question = result.question
+        low = int(question.min_value if question.min_value is not None else min(values, default=1))
+        high = int(question.max_value if question.max_value is not None else max(values, default=5))
+        by_value = {v: (p, w) for v, p, w in zip(values, plain, weighted, strict=True)}
+        result.rows = [
+            {
+                "code": point,
+                "label": str(point),
+                "count": int(by_value.get(float(point), (0, 0.0))[0]),
+                "share": _share(by_value.get(float(point), (0, 0.0))[0], with_value),
+                "weighted": by_value.get(float(point), (0, 0.0))[1] if filters.weighted else None,
+                "weighted_share": _share(by_value.get(float(point), (0, 0.0))[1], weighted_with_value)
+                if filters.weighted else None,
+            }
+            for point in range(low, high + 1)
+        ] if high - low <= 20 else []
+        return
+    if values:
+        q1, median, q3 = weighted_quantiles(values, use, (0.25, 0.5, 0.75))
+        result.summary.update({"min": min(values), "max": max(values), "median": median, "q1": q1, "q3": q3})
+        result.histogram = histogram(values, use)
+
+
+def histogram(values: Sequence[float], counts: Sequence[float], bins: int = 10) -> list[dict[str, Any]]:
+    """Equal-width bins (at most `bins`, whole-number edges when the values are whole numbers)."""
+    v = np.asarray(values, dtype=float)
+    low, high = float(v.min()), float(v.max())
+    if low == high:
+        return [{"low": low, "high": high, "count": float(sum(counts))}]
+    whole = bool(np.all(np.mod(v, 1) == 0))
+    width = (high - low) / bins
+    if whole:
+        width = max(1.0, math.ceil(width))
+    edges = np.arange(low, high + width, width)
+    if edges[-1] <= high:
+        edges = np.append(edges, edges[-1] + width)
+    totals, _ = np.histogram(v, bins=edges, weights=np.asarray(counts, dtype=float))
+    return [
+        {"low": float(edges[i]), "high": float(edges[i + 1] - (1 if whole else 0)), "count": float(totals[i])}
+        for i in range(len(totals))
+    ]
+
+
+def _suppress(result: QuestionResult) -> None:
+    """Published figures: options with 1-4 respondents hidden; a question answered by fewer than
+    five is hidden as a whole, with its mean."""
+    if 0 < result.respondents < SMALL_CELL:
+        result.suppressed = True
+        result.rows = []
+        result.summary = None
+        result.histogram = []
+        return
+    result.rows = suppress_small_cells(result.rows, hide=("share", "weighted", "weighted_share", "mean_rank", "points"))
+    if 0 < result.dont_know < SMALL_CELL:
+        result.dont_know_share = None
+    result.histogram = suppress_small_cells(result.histogram)
+
+
+def suppressed_dont_know(result: QuestionResult) -> bool:
+    return result.dont_know_share is None and 0 < result.dont_know < SMALL_CELL
+
+
+# --- crosstab -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Crosstab:
+    row_question: QuestionSpec
+    column_question: QuestionSpec
+    rows: list[dict[str, Any]]  # {code, label, cells: [{count, percent}], total}
+    columns: list[dict[str, Any]]  # {code, label, total}
+    n: int
+    chi2: float | None = None
+    p_value: float | None = None
+    dof: int | None = None
+    low_expected: bool = False  # some expected counts below 5: the test is unreliable
+    weighted: bool = False
+
+
+def crosstab_questions(spec: SurveySpec) -> list[QuestionSpec]:
+    return [q for q in spec.questions if q.type in CROSSTAB_TYPES]
+
+
+def _categories(question: QuestionSpec, language: str) -> list[tuple[int, str]]:
+    if question.type == QuestionType.scale:
+        low = int(question.min_value if question.min_value is not None else 1)
+        high = int(question.max_value if question.max_value is not None else 5)
+        return [(v, str(v)) for v in range(low, high + 1)]
+    return [(c.code, c.text(language)) for c in question.choices]
+
+
+def _value_column(table: Any, question: QuestionSpec) -> Any:
+    return table.c.number if question.type == QuestionType.scale else table.c.choice
+
+
+def crosstab(session: Session, *, spec: SurveySpec, row_code: str, column_code: str, filters: Filters,
+             language: str = "sv") -> Crosstab | None:
+    """Counts and row percentages of two questions, with Pearson's chi-square test on the counts."""
+    assert spec.id is not None
+    weights = ensure_weights(session, spec=spec).fingerprint if filters.weighted else None
+    key = ("crosstab", spec.id, spec.revision, row_code, column_code, filters, language, weights,
+           data_version(session, [spec.id]))
+    return figure_cache.get_or_compute(
+        key, lambda: _crosstab(session, spec, row_code, column_code, filters, language)
+    )
+
+
+def _crosstab(session: Session, spec: SurveySpec, row_code: str, column_code: str, filters: Filters,
+              language: str) -> Crosstab | None:
+    row_q, col_q = spec.question(row_code), spec.question(column_code)
+    if row_q is None or col_q is None or row_q.type not in CROSSTAB_TYPES or col_q.type not in CROSSTAB_TYPES:
+        return None
+    if filters.weighted:
+        ensure_weights(session, spec=spec)
+    base = respondents(spec, filters)
+    first, second = answer.alias("a1"), answer.alias("a2")
+    row_value, column_value = _value_column(first, row_q), _value_column(second, col_q)
+    query = (
+        select(row_value, column_value, func.count(), func.sum(base.c.w))
+        .select_from(first)
+        .join(second, and_(second.c.response_id == first.c.response_id, second.c.question_id == col_q.id))
+        .join(base, base.c.rid == first.c.response_id)
+        .where(first.c.question_id == row_q.id, row_value.is_not(None), column_value.is_not(None))
+        .group_by(row_value, column_value)
+    )
+    counted = {(int(r), int(c)): (n, w or 0.0) for r, c, n, w in session.execute(query)}
+    row_categories, column_categories = _categories(row_q, language), _categories(col_q, language)
+    counts = np.array([[counted.get((r, c), (0, 0.0))[0] for c, _ in column_categories] for r, _ in row_categories])
+    shown = np.array(
+        [[counted.get((r, c), (0, 0.0))[1 if filters.weighted else 0] for c, _ in column_categories]
+         for r, _ in row_categories], dtype=float,
+    )
+    table = Crosstab(row_q, col_q, [], [], int(counts.sum()), weighted=filters.weighted)
+    table.columns = [{"code": c, "label": label, "total": int(counts[:, j].sum())}
+                     for j, (c, label) in enumerate(column_categories)]
+    for i, (code, label) in enumerate(row_categories):
+        row_total = shown[i].sum()
+        cells = [{"count": int(counts[i, j]), "percent": _share(shown[i, j], row_total)}
+                 for j in range(len(column_categories))]
+        table.rows.append({"code": code, "label": label, "cells": cells, "total": int(counts[i].sum())})
+    _test(table, counts)
+    if filters.publish:
+        _suppress_crosstab(table)
+    return table
+
+
+def _test(table: Crosstab, counts: np.ndarray) -> None:
+    """Chi-square on the unweighted counts, leaving out empty rows and columns (they have no expected counts)."""
+    kept = counts[counts.sum(axis=1) > 0][:, counts.sum(axis=0) > 0]
+    if kept.shape[0] < 2 or kept.shape[1] < 2:
+        return
+    outcome = chi2_contingency(kept, correction=False)
+    table.chi2, table.p_value, table.dof = float(outcome.statistic), float(outcome.pvalue), int(outcome.dof)
+    table.low_expected = bool((outcome.expected_freq < 5).any())
+
+
+def _suppress_crosstab(table: Crosstab) -> None:
+    for row in table.rows:
+        row["cells"] = suppress_small_cells(row["cells"], hide=("percent",))
+    table.rows = suppress_small_cells(table.rows, keys=("total",))
+    table.columns = suppress_small_cells(table.columns, keys=("total",))
+
+
+# --- weighting ----------------------------------------------------------------------------------
+
+WEIGHT_VARIABLES = (WeightVariable.municipality, WeightVariable.gender, WeightVariable.age_band)
+
+
+def default_targets(session: Session, *, spec: SurveySpec) -> dict[str, dict[int, float]]:
+    """Municipality shares of the population (from the Municipality table), for the municipalities
+    the survey offers. Gender and age band are not weighted unless an analyst sets targets."""
+    question = demographic_questions(spec).get(WeightVariable.municipality.value)
+    if question is None:
+        return {}
+    populations = dict(
+        session.execute(
+            select(Municipality.code, Municipality.population).where(Municipality.code.in_(question.choice_codes))
+        ).all()
+    )
+    total = sum(populations.values())
+    if not total:
+        return {}
+    return {WeightVariable.municipality.value: {code: pop / total for code, pop in populations.items() if pop > 0}}
+
+
+def stored_targets(session: Session, *, survey_id: int) -> dict[str, dict[int, float]]:
+    rows = session.execute(
+        select(WeightTarget.variable, WeightTarget.code, WeightTarget.share).where(WeightTarget.survey_id == survey_id)
+    ).all()
+    targets: dict[str, dict[int, float]] = {}
+    for variable, code, share in rows:
+        targets.setdefault(variable, {})[code] = share
+    return targets
+
+
+def weight_targets(session: Session, *, spec: SurveySpec) -> tuple[dict[str, dict[int, float]], bool]:
+    """The targets in use, and whether they are the analysts' own (False: the population defaults)."""
+    assert spec.id is not None
+    stored = stored_targets(session, survey_id=spec.id)
+    return (stored, True) if stored else (default_targets(session, spec=spec), False)
+
+
+def save_targets(session: Session, *, spec: SurveySpec, targets: Mapping[str, Mapping[int, float]]) -> None:
+    """Replace the survey's targets; each variable's shares are normalised to sum to one."""
+    assert spec.id is not None
+    session.execute(delete(WeightTarget).where(WeightTarget.survey_id == spec.id))
+    rows = []
+    for variable, shares in targets.items():
+        total = sum(s for s in shares.values() if s > 0)
+        rows += [{"survey_id": spec.id, "variable": variable, "code": code, "share": share / total}
+                 for code, share in shares.items() if share > 0 and total > 0]
+    if rows:
+        session.execute(insert(WeightTarget), rows)
+    session.flush()
+
+
+def _fingerprint(session: Session, spec: SurveySpec, targets: Mapping[str, Mapping[int, float]]) -> str:
+    assert spec.id is not None
+    count, last = session.execute(select(func.count(), func.max(response.c.id)).where(eligible([spec.id]))).one()
+    canonical = json.dumps({"targets": {k: sorted(v.items()) for k, v in sorted(targets.items())},
+                            "count": count, "last": last}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def ensure_weights(session: Session, *, spec: SurveySpec, force: bool = False) -> WeightRun:
+    """The survey's raking weights, computed again when the targets or the responses changed."""
+    assert spec.id is not None
+    targets, _own = weight_targets(session, spec=spec)
+    fingerprint = _fingerprint(session, spec, targets)
+    run = session.execute(select(WeightRun).where(WeightRun.survey_id == spec.id)).scalar_one_or_none()
+    if run is not None and run.fingerprint == fingerprint and not force:
+        return run
+    return _compute_weights(session, spec, targets, fingerprint, run)
+
+
+def _cell_keys(spec: SurveySpec, used: Sequence[str]) -> tuple[Select, list[Any]]:
+    """Responses with their cell: the chosen code of each weighting variable, -1 for none."""
+    demographics = demographic_questions(spec)
+    query = select(response.c.id.label("rid"))
+    columns: list[Any] = []
+    for variable in WEIGHT_VARIABLES:
+        question = demographics.get(variable.value)
+        if variable.value in used and question is not None:
+            alias = answer.alias(f"w_{variable.value}")
+            query = query.outerjoin(alias, and_(alias.c.response_id == response.c.id,
+                                                alias.c.question_id == question.id))
+            columns.append(func.coalesce(alias.c.choice, -1).label(variable.value))
+        else:
+            columns.append(literal(-1).label(variable.value))
+    assert spec.id is not None
+    return query.add_columns(*columns).where(eligible([spec.id])), columns
+
+
+def _compute_weights(session: Session, spec: SurveySpec, targets: Mapping[str, Mapping[int, float]],
+                     fingerprint: str, run: WeightRun | None) -> WeightRun:
+    assert spec.id is not None
+    demographics = demographic_questions(spec)
+    used = [v for v in targets if v in demographics and targets[v]]
+    keyed = _cell_keys(spec, used)[0].subquery("keyed")
+    names = [v.value for v in WEIGHT_VARIABLES]
+    cell_rows = session.execute(
+        select(*(keyed.c[n] for n in names), func.count()).group_by(*(keyed.c[n] for n in names))
+    ).all()
+    cells = pd.DataFrame(cell_rows, columns=[*names, "respondents"])
+    raked = rake(cells, {v: targets[v] for v in used}) if len(cells) else None
+    cells["weight"] = raked.weights if raked is not None else []
+    session.execute(delete(WeightCell).where(WeightCell.survey_id == spec.id))
+    session.execute(delete(ResponseWeight).where(ResponseWeight.survey_id == spec.id))
+    if len(cells):
+        session.execute(insert(WeightCell), [
+            {"survey_id": spec.id, **{n: int(row[n]) for n in names}, "respondents": int(row["respondents"]),
+             "weight": float(row["weight"])}
+            for row in cells.to_dict("records")
+        ])
+        cell = WeightCell.__table__
+        match = and_(cell.c.survey_id == spec.id, *(cell.c[n] == keyed.c[n] for n in names))
+        session.execute(insert(weight_table).from_select(
+            ["response_id", "survey_id", "weight"],
+            select(keyed.c.rid, literal(spec.id), cell.c.weight).select_from(keyed.join(cell, match)),
+        ))
+    n = int(cells["respondents"].sum()) if len(cells) else 0
+    effective = effective_sample_size(cells["weight"], cells["respondents"]) if n else 0.0
+    run = run or WeightRun(survey_id=spec.id, fingerprint=fingerprint)
+    run.fingerprint = fingerprint
+    run.computed_at = utcnow()
+    run.iterations = raked.iterations if raked else 0
+    run.converged = raked.converged if raked else True
+    run.respondents = n
+    run.effective_n = effective
+    run.design_effect = design_effect(n, effective)
+    run.min_weight = float(cells["weight"].min()) if n else 1.0
+    run.max_weight = float(cells["weight"].max()) if n else 1.0
+    session.add(run)
+    session.flush()
+    return run
+
+
+def weighted_margins(session: Session, *, spec: SurveySpec) -> dict[str, list[dict[str, Any]]]:
+    """Per weighting variable: sample share, weighted share and target per category, to check the raking."""
+    assert spec.id is not None
+    targets, _own = weight_targets(session, spec=spec)
+    cell = WeightCell.__table__
+    margins: dict[str, list[dict[str, Any]]] = {}
+    for variable in targets:
+        column = cell.c[variable]
+        rows = session.execute(
+            select(column, func.sum(cell.c.respondents), func.sum(cell.c.respondents * cell.c.weight))
+            .where(cell.c.survey_id == spec.id).group_by(column)
+        ).all()
+        total = sum(r[1] for r in rows) or 1
+        margins[variable] = [
+            {"code": code, "sample": n / total, "weighted": w / total, "target": targets[variable].get(code)}
+            for code, n, w in rows
+        ]
+    return margins
+
+
+# --- overview of a review cycle ------------------------------------------------------------------
+
+
+@dataclass
+class SurveyProgress:
+    spec: SurveySpec
+    submitted: int
+    drafts: int  # started and not (yet) submitted
+    completion_rate: float | None
+    median_minutes: float | None
+
+
+@dataclass
+class Overview:
+    cycle: ReviewCycle | None
+    surveys: list[SurveyProgress]
+    total: int
+    over_time: list[dict[str, Any]]  # {period, count}
+    period: str  # "day" or "week"
+    by_channel: list[dict[str, Any]]
+    by_campaign: list[dict[str, Any]]
+    by_demographic: dict[str, list[dict[str, Any]]]
+    organisations: dict[str, int] | None = None  # {"answered", "invited"} when the remiss domain exists
+
+
+def cycles(session: Session) -> list[ReviewCycle]:
+    return list(session.execute(select(ReviewCycle).order_by(ReviewCycle.id.desc())).scalars())
+
+
+def surveys_of_cycle(session: Session, *, cycle_id: int | None) -> list[SurveySpec]:
+    query = select(Survey).order_by(Survey.id)
+    query = query.where(Survey.cycle_id.is_(None) if cycle_id is None else Survey.cycle_id == cycle_id)
+    return [spec_from_rows(session, survey) for survey in session.execute(query).scalars()]
+
+
+def default_cycle(session: Session) -> ReviewCycle | None:
+    """The newest review cycle that has a survey."""
+    with_surveys = select(Survey.cycle_id).where(Survey.cycle_id.is_not(None))
+    return session.execute(
+        select(ReviewCycle).where(ReviewCycle.id.in_(with_surveys)).order_by(ReviewCycle.id.desc())
+    ).scalars().first()
+
+
+def _seconds_between(session: Session, start: Any, end: Any) -> Any:
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return func.extract("epoch", end - start)
+
+
+def overview(session: Session, *, cycle: ReviewCycle | None, surveys: Sequence[SurveySpec], language: str = "sv",
+             publish: bool = False) -> Overview:
+    """Who answered, when, through which channel and from where, for the surveys of a review cycle."""
+    ids = [s.id for s in surveys if s.id is not None]
+    drafts = session.execute(select(func.count(), func.max(ResponseDraft.id)).where(
+        ResponseDraft.survey_id.in_(ids))).one() if ids else (0, 0)
+    key = ("overview", cycle.id if cycle else None, tuple((s.id, s.revision) for s in surveys), language, publish,
+           data_version(session, ids) if ids else (), tuple(drafts))
+    return figure_cache.get_or_compute(key, lambda: _overview(session, cycle, surveys, language, publish))
+
+
+def _overview(session: Session, cycle: ReviewCycle | None, surveys: Sequence[SurveySpec], language: str,
+              publish: bool) -> Overview:
+    ids = [s.id for s in surveys if s.id is not None]
+    counted = eligible(ids) if ids else false()
+    progress = [_progress(session, spec) for spec in surveys]
+    total = sum(p.submitted for p in progress)
+    # One pass over the responses gives time, channel and campaign tag together.
+    day = func.date(response.c.submitted_at)
+    grouped = pd.DataFrame(
+        session.execute(
+            select(day, response.c.channel, response.c.campaign_tag, func.count())
+            .where(counted).group_by(day, response.c.channel, response.c.campaign_tag)
+        ).all(),
+        columns=["day", "channel", "tag", "n"],
+    )
+    days = list(grouped.groupby("day")["n"].sum().items()) if len(grouped) else []
+    over_time, period = _periods(days)
+    channels = grouped.groupby("channel")["n"].sum().sort_values(ascending=False) if len(grouped) else {}
+    by_channel = [{"code": c, "label": CHANNEL_LABELS.get(c, c), "count": int(n)} for c, n in dict(channels).items()]
+    tags = grouped.dropna(subset=["tag"]).groupby("tag")["n"].sum().sort_values(ascending=False) if len(grouped) else {}
+    by_campaign = [{"code": t, "label": t, "count": int(n)} for t, n in dict(tags).items()]
+    by_demographic = {kind.value: _demographic_counts(session, surveys, kind, language) for kind in DEMOGRAPHIC_TYPES}
+    result = Overview(cycle, progress, total, over_time, period, _with_shares(by_channel), _with_shares(by_campaign),
+                      {k: _with_shares(v) for k, v in by_demographic.items()}, _organisations(session, cycle))
+    if publish:
+        result.by_channel = suppress_small_cells(result.by_channel, hide=("share",))
+        result.by_campaign = suppress_small_cells(result.by_campaign, hide=("share",))
+        result.by_demographic = {k: suppress_small_cells(v, hide=("share",)) for k, v in result.by_demographic.items()}
+    return result
+
+
+def _with_shares(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    total = sum(r["count"] for r in rows)
+    return [{**r, "share": _share(r["count"], total)} for r in rows]
+
+
+def _periods(days: Sequence[tuple[Any, int]]) -> tuple[list[dict[str, Any]], str]:
+    """Responses per day, or per ISO week when the period is longer than eight weeks."""
+    if not days:
+        return [], "day"
+    frame = pd.DataFrame([(pd.Timestamp(str(d)[:10]), n) for d, n in days if d is not None], columns=["day", "n"])
+    if frame.empty:
+        return [], "day"
+    if (frame["day"].max() - frame["day"].min()).days <= 56:
+        return [{"period": d.date().isoformat(), "count": int(n)} for d, n in zip(frame["day"], frame["n"],
+                                                                                 strict=True)], "day"
+    frame["week"] = frame["day"] - pd.to_timedelta(frame["day"].dt.day_of_week, unit="D")
+    weekly = frame.groupby("week")["n"].sum()
+    return [{"period": week.date().isoformat(), "count": int(n)} for week, n in weekly.items()], "week"
+
+
+def _progress(session: Session, spec: SurveySpec) -> SurveyProgress:
+    assert spec.id is not None
+    submitted = session.execute(select(func.count()).where(eligible([spec.id]))).scalar_one()
+    drafts = session.execute(select(func.count()).select_from(ResponseDraft).where(
+        ResponseDraft.survey_id == spec.id)).scalar_one()
+    seconds = func.round(_seconds_between(session, response.c.started_at, response.c.submitted_at))
+    durations = session.execute(
+        select(seconds, func.count())
+        .where(eligible([spec.id]), response.c.started_at.is_not(None), response.c.submitted_at.is_not(None))
+        .group_by(seconds)
+    ).all()
+    durations = [(float(s), n) for s, n in durations if s is not None and float(s) >= 0]
+    median = weighted_quantiles([d[0] for d in durations], [d[1] for d in durations], (0.5,))[0] if durations else None
+    started = submitted + drafts
+    minutes = median / 60 if median is not None else None
+    return SurveyProgress(spec, submitted, drafts, _share(submitted, started), minutes)
+
+
+def _demographic_counts(session: Session, surveys: Sequence[SurveySpec], kind: QuestionType,
+                        language: str) -> list[dict[str, Any]]:
+    labels: dict[int, str] = {}
+    question_ids = []
+    for spec in surveys:
+        question = demographic_questions(spec).get(kind.value)
+        if question is not None and question.id is not None:
+            question_ids.append(question.id)
+            for choice in question.choices:
+                labels.setdefault(choice.code, choice.text(language))
+    if not question_ids:
+        return []
+    ids = [s.id for s in surveys if s.id is not None]
+    query = select(answer.c.choice, func.count()).where(
+        answer.c.question_id.in_(question_ids), answer.c.choice.is_not(None)
+    ).group_by(answer.c.choice)
+    excluded = session.execute(
+        select(func.count()).select_from(response).where(response.c.survey_id.in_(ids), ~eligible(ids))
+    ).scalar_one()
+    if excluded:  # otherwise every answer counts, and the index answers alone
+        query = query.where(answer.c.response_id.in_(select(response.c.id).where(eligible(ids))))
+    rows = session.execute(query).all()
+    found = dict(rows)
+    return [{"code": code, "label": label, "count": int(found.get(code, 0))} for code, label in labels.items()]
+
+
+def _organisations(session: Session, cycle: ReviewCycle | None) -> dict[str, int] | None:
+    """Organisations that answered the remiss against those invited, if the remiss domain is installed.
+    It is asked for `invitation_summary(session, cycle_id=...) -> {"answered": int, "invited": int}`."""
+    from consult.domains import optional_module
+
+    remiss = optional_module("remiss.service")
+    summary = getattr(remiss, "invitation_summary", None) if remiss is not None else None
+    if summary is None or cycle is None:
+        return None
+    return summary(session, cycle_id=cycle.id)
+
+
+# --- comparing review cycles --------------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    code: str
+    columns: list[dict[str, Any]]  # per survey: {spec, cycle, result}
+    rows: list[dict[str, Any]]  # per option code: {code, label, cells: [{count, share}]}
+
+
+def comparable_codes(session: Session) -> list[tuple[str, int]]:
+    """Question codes asked in more than one survey, with the number of surveys."""
+    from consult.surveys.models import Question
+
+    rows = session.execute(
+        select(Question.code, func.count(func.distinct(Question.survey_id)))
+        .group_by(Question.code).having(func.count(func.distinct(Question.survey_id)) > 1).order_by(Question.code)
+    ).all()
+    return [(code, int(n)) for code, n in rows]
+
+
+def compare(session: Session, *, code: str, filters: Filters, language: str = "sv") -> Comparison:
+    """The same question across surveys (oldest review cycle first), each with its own results."""
+    from consult.surveys.models import Question
+
+    survey_ids = select(Question.survey_id).where(Question.code == code)
+    surveys = session.execute(select(Survey).where(Survey.id.in_(survey_ids))).scalars().all()
+    cycle_by_id = {c.id: c for c in cycles(session)}
+    columns = []
+    for survey in sorted(surveys, key=lambda s: (s.cycle_id or 0, s.id or 0)):
+        spec = spec_from_rows(session, survey)
+        outcome = results(session, spec=spec, filters=filters, language=language, codes=[code]).questions[0]
+        cycle = cycle_by_id.get(survey.cycle_id)
+        columns.append({"spec": spec, "cycle": cycle, "cycle_name": pick(cycle.name, language) if cycle else "",
+                        "result": outcome})
+    codes: dict[int, str] = {}
+    for column in columns:
+        for row in column["result"].rows:
+            codes.setdefault(row["code"], row["label"])
+    rows = []
+    for option, label in codes.items():
+        cells = []
+        for column in columns:
+            found = next((r for r in column["result"].rows if r["code"] == option), None)
+            cells.append(found or {"count": 0, "share": None, "weighted_share": None})
+        rows.append({"code": option, "label": label, "cells": cells})
+    return Comparison(code, columns, rows)
+
+
+# --- lookups for the filter form ------------------------------------------------------------------
+
+
+def campaign_tags(session: Session, *, survey_id: int) -> list[str]:
+    key = ("tags", survey_id, data_version(session, [survey_id]))
+    return figure_cache.get_or_compute(key, lambda: _campaign_tags(session, survey_id))
+
+
+def _campaign_tags(session: Session, survey_id: int) -> list[str]:
+    rows = session.execute(
+        select(response.c.campaign_tag).where(response.c.survey_id == survey_id, response.c.campaign_tag.is_not(None))
+        .group_by(response.c.campaign_tag).order_by(response.c.campaign_tag)
+    ).all()
+    return [r[0] for r in rows]
+
+
+def survey_by_slug(session: Session, *, slug: str) -> SurveySpec | None:
+    survey = session.execute(select(Survey).where(Survey.slug == slug)).scalars().first()
+    return spec_from_rows(session, survey) if survey else None
+
+
+def survey_by_id(session: Session, *, survey_id: int) -> SurveySpec | None:
+    survey = session.get(Survey, survey_id)
+    return spec_from_rows(session, survey) if survey else None

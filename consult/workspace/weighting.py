@@ -1,0 +1,168 @@
+"""Weighting to the population and the statistics beside it: pure functions on pandas/numpy.
+
+Raking (iterative proportional fitting) adjusts weights one variable at a time until every
+variable's weighted shares match its targets. Weights depend only on the combination of
+categories a respondent belongs to, so raking runs on a table of cells with their counts; a
+survey of 100,000 responses has at most a few thousand cells.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+SMALL_CELL = 5  # fewer respondents than this are not shown in anything published
+
+
+@dataclass(frozen=True)
+class RakeResult:
+    weights: pd.Series  # one weight per cell (per respondent of the cell), mean weight over respondents 1
+    iterations: int
+    converged: bool
+    max_error: float  # largest gap between a weighted share and its target, after the last iteration
+    unreachable: dict[str, list[int]]  # target categories nobody in the sample belongs to
+
+
+def complete_targets(observed: pd.Series, targets: Mapping[int, float]) -> tuple[dict[int, float], list[int]]:
+    """Targets for every category present in the sample. Categories without a target (no answer,
+    "prefer not to say") keep their observed share and the given targets share the rest, in their
+    own proportions. Targets for categories nobody belongs to cannot be met and are left out."""
+    present = {int(code) for code, count in observed.items() if count > 0}
+    reachable = {code: share for code, share in targets.items() if code in present and share > 0}
+    unreachable = sorted(code for code, share in targets.items() if code not in present and share > 0)
+    total = observed.sum()
+    free = {code: observed.get(code, 0) / total for code in present if code not in reachable}
+    rest = 1.0 - sum(free.values())
+    given = sum(reachable.values())
+    completed = {code: rest * share / given for code, share in reachable.items()} if given > 0 else {}
+    if not completed:  # no usable target: the variable leaves the weights alone
+        return {code: observed.get(code, 0) / total for code in present}, unreachable
+    return {**completed, **free}, unreachable
+
+
+def rake(
+    cells: pd.DataFrame,
+    targets: Mapping[str, Mapping[int, float]],
+    *,
+    count_column: str = "respondents",
+    max_iterations: int = 200,
+    tolerance: float = 1e-6,
+) -> RakeResult:
+    """Raking weights per cell. `cells` has one column per variable in `targets` (category codes)
+    and a count column; `targets` maps a variable to {code: share}."""
+    counts = cells[count_column].to_numpy(dtype=float)
+    total = counts.sum()
+    weights = np.ones(len(cells))
+    if total == 0 or not targets:
+        return RakeResult(pd.Series(weights, index=cells.index), 0, True, 0.0, {})
+    margins: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    unreachable: dict[str, list[int]] = {}
+    for variable, shares in targets.items():
+        observed = pd.Series(counts, index=cells[variable].to_numpy()).groupby(level=0).sum()
+        completed, missing = complete_targets(observed, shares)
+        if missing:
+            unreachable[variable] = missing
+        codes, inverse = np.unique(cells[variable].to_numpy(), return_inverse=True)
+        goal = np.array([completed.get(int(code), 0.0) for code in codes]) * total
+        margins.append((inverse, goal, codes))
+    iterations, error = 0, math.inf
+    for iterations in range(1, max_iterations + 1):  # noqa: B007 - the count is reported
+        for inverse, goal, codes in margins:
+            current = np.bincount(inverse, weights=counts * weights, minlength=len(codes))
+            factor = np.divide(goal, current, out=np.ones_like(goal), where=current > 0)
+            weights = weights * factor[inverse]
+        error = _largest_gap(margins, counts, weights, total)
+        if error < tolerance:
+            break
+    weights = weights * total / float((counts * weights).sum())
+    return RakeResult(pd.Series(weights, index=cells.index), iterations, error < tolerance, error, unreachable)
+
+
+def _largest_gap(margins: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], counts, weights, total) -> float:  # type: ignore[no-untyped-def]
+    gaps = []
+    for inverse, goal, codes in margins:
+        current = np.bincount(inverse, weights=counts * weights, minlength=len(codes))
+        gaps.append(np.abs(current - goal).max() / total)
+    return float(max(gaps))
+
+
+def effective_sample_size(weights: Iterable[float], counts: Iterable[float] | None = None) -> float:
+    """Kish's effective sample size (Σw)² / Σw²; with `counts`, each weight stands for that many respondents."""
+    w = np.asarray(list(weights), dtype=float)
+    c = np.ones_like(w) if counts is None else np.asarray(list(counts), dtype=float)
+    square_sum = float((c * w * w).sum())
+    return float((c * w).sum()) ** 2 / square_sum if square_sum > 0 else 0.0
+
+
+def design_effect(n: float, effective_n: float) -> float:
+    """How much the weighting widens intervals: n / n_eff (1 = no loss)."""
+    return n / effective_n if effective_n > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class MeanSummary:
+    n: float  # respondents (weighted: the effective sample size)
+    mean: float | None
+    low: float | None  # 95% interval
+    high: float | None
+    sd: float | None
+
+
+def mean_with_interval(
+    values: Sequence[float], counts: Sequence[float], effective_n: float | None = None
+) -> MeanSummary:
+    """Mean and 95% t-interval of a distribution given as values with (weighted) counts. With
+    weights, pass the effective sample size: the interval is then as wide as the weighting makes it."""
+    v = np.asarray(values, dtype=float)
+    c = np.asarray(counts, dtype=float)
+    total = c.sum()
+    if total <= 0:
+        return MeanSummary(0, None, None, None, None)
+    mean = float((v * c).sum() / total)
+    n = effective_n if effective_n is not None else total
+    if n < 2:
+        return MeanSummary(n, mean, None, None, None)
+    variance = float((c * (v - mean) ** 2).sum() / total) * n / (n - 1)
+    sd = math.sqrt(variance)
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return MeanSummary(n, mean, mean - half, mean + half, sd)
+
+
+def weighted_quantiles(values: Sequence[float], counts: Sequence[float], quantiles: Sequence[float]) -> list[float]:
+    """Quantiles of a distribution given as sorted or unsorted values with counts (inverted CDF, as
+    numpy's "inverted_cdf" method for whole counts)."""
+    v = np.asarray(values, dtype=float)
+    c = np.asarray(counts, dtype=float)
+    order = np.argsort(v)
+    v, c = v[order], c[order]
+    cumulative = np.cumsum(c)
+    total = cumulative[-1]
+    return [float(v[min(np.searchsorted(cumulative, q * total, side="left"), len(v) - 1)]) for q in quantiles]
+
+
+def suppress_small_cells(
+    rows: list[dict[str, Any]],
+    *,
+    keys: Sequence[str] = ("count",),
+    minimum: int = SMALL_CELL,
+    hide: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Rows for publication: wherever a count in `keys` is between 1 and minimum-1, that count and
+    the fields in `hide` (shares, weighted figures) become None and the row is marked suppressed.
+    Zero stays visible: it reveals nobody. Returns new rows; the input is not changed."""
+    published = []
+    for row in rows:
+        small = any(isinstance(row.get(k), int | float) and 0 < row[k] < minimum for k in keys)
+        copy = dict(row)
+        if small:
+            for field in (*keys, *hide):
+                copy[field] = None
+        copy["suppressed"] = small
+        published.append(copy)
+    return published

@@ -1,0 +1,277 @@
+"""Benchmark of the review team's workspace (issue 6, section 9).
+
+Creates a survey of 15 questions with 100,000 responses (rows written with plain executemany into
+a fresh database), then times, in server time:
+  - the overview of the review cycle and a survey's results page (request through the app in
+    process with a logged-in analyst: service queries plus template rendering; median of 5 after
+    one cold run), also filtered and weighted;
+  - an XLSX and an SPSS .sav export (the job's work, in process) and the streamed long CSV.
+
+    .venv/bin/python tests/bench/bench_workspace.py                      # SQLite in a temp folder
+    CONSULT_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5433/postgres \\
+        .venv/bin/python tests/bench/bench_workspace.py                  # PostgreSQL (a fresh database)
+
+Options: --responses N (default 100000), --repeat N (default 5).
+Targets: overview and results at most 300 ms; an export at most 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+TMP = Path(tempfile.mkdtemp(prefix="consult-bench-ws-"))
+PASSWORD = "benchmark-lösenord-123"
+
+
+def database_url() -> tuple[str, str | None]:
+    base = os.environ.get("CONSULT_BENCH_DATABASE_URL", "")
+    if not base.startswith("postgresql"):
+        return f"sqlite:///{TMP / 'bench.db'}", None
+    import psycopg
+
+    name = f"consult_bench_ws_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base.rpartition('/')[0]}/{name}", name
+
+
+def drop_database(name: str | None) -> None:
+    if name is None:
+        return
+    import psycopg
+
+    with psycopg.connect(os.environ["CONSULT_BENCH_DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def survey_spec():  # type: ignore[no-untyped-def]
+    from consult.surveys.schema import ChoiceSpec, PageSpec, QuestionSpec, SurveySpec
+    from consult.surveys.standard import standard_choices
+
+    municipalities = [(2280, "Härnösand"), (2282, "Kramfors"), (2283, "Sollefteå"), (2281, "Sundsvall"),
+                      (2262, "Timrå"), (2260, "Ånge"), (2284, "Örnsköldsvik")]
+
+    def q(code: str, qtype: str, **fields):  # type: ignore[no-untyped-def]
+        if qtype in ("municipality", "gender", "age_band"):
+            fields["choices"] = standard_choices(qtype, municipalities)
+        return QuestionSpec(code=code, type=qtype, text={"sv": f"Fråga {code}", "en": f"Question {code}"}, **fields)
+
+    def options(n: int) -> tuple:  # type: ignore[type-arg]
+        return tuple(ChoiceSpec(code=i, label={"sv": f"Alternativ {i}", "en": f"Option {i}"}) for i in range(1, n + 1))
+
+    questions = (
+        q("kommun", "municipality"), q("kon", "gender"), q("alder", "age_band"),
+        q("val1", "single_choice", choices=options(3)), q("val2", "single_choice", choices=options(5)),
+        q("val3", "single_choice", choices=options(2)),
+        q("flera1", "multiple_choice", choices=options(17)), q("flera2", "multiple_choice", choices=options(6)),
+        q("skala1", "scale", min_value=1, max_value=5, allow_dont_know=True),
+        q("skala2", "scale", min_value=1, max_value=5, allow_dont_know=True),
+        q("skala3", "scale", min_value=0, max_value=10),
+        q("rang", "ranking", choices=options(5)), q("antal", "number", min_value=0, max_value=110),
+        q("fritt1", "long_text"), q("fritt2", "short_text"),
+    )
+    return SurveySpec(slug="bench-arbetsyta", title={"sv": "Benchmark", "en": "Benchmark"}, status="open",
+                      pages=(PageSpec(questions=questions),))
+
+
+def generate(spec, count: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Insert `count` responses with executemany: ids are chosen here, so answers need no read-back."""
+    from sqlalchemy import insert
+
+    from consult.db import get_engine
+    from consult.responses.models import Answer, AnswerSelection, Response
+
+    rng = np.random.default_rng(2025)
+    by_code = spec.by_code
+    start = datetime(2025, 1, 15, tzinfo=UTC)
+    channels = ["web", "campaign", "interview_in_person", "event", "paper", "kiosk"]
+    tags = [None, "facebook", "instagram", "affisch"]
+    timings = {}
+    began = time.perf_counter()
+    batch = 10_000
+    texts = ["Bättre bussar och tåg", "Fler jobb på landsbygden", "Ring mig på 070-123 45 67", "Mer kultur",
+             "Billigare bostäder i centrum", "Skolan behöver mer resurser"]
+    with get_engine().begin() as conn:
+        for offset in range(0, count, batch):
+            ids = range(offset + 1, min(count, offset + batch) + 1)
+            responses, answers, selections = [], [], []
+            for rid in ids:
+                submitted = start + timedelta(minutes=int(rng.integers(0, 105 * 24 * 60)))
+                responses.append({
+                    "id": rid, "survey_id": spec.id, "client_uuid": f"bench-{rid:08d}", "content_hash": "x" * 64,
+                    "receipt": f"R{rid:012d}", "channel": channels[int(rng.integers(0, len(channels)))],
+                    "campaign_tag": tags[int(rng.integers(0, len(tags)))], "language": "sv",
+                    "started_at": submitted - timedelta(seconds=int(rng.integers(120, 1500))),
+                    "submitted_at": submitted, "status": "submitted", "review_state": "received",
+                })
+                values = {
+                    "kommun": int(rng.choice([2280, 2282, 2283, 2281, 2262, 2260, 2284],
+                                             p=[.1, .07, .07, .45, .08, .04, .19])),
+                    "kon": int(rng.choice([1, 2, 3, 4], p=[.55, .41, .02, .02])),
+                    "alder": int(rng.integers(1, 8)), "val1": int(rng.integers(1, 4)), "val2": int(rng.integers(1, 6)),
+                    "val3": int(rng.integers(1, 3)),
+                }
+                for code, value in values.items():
+                    answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": value,
+                                    "number": None, "text": None, "dont_know": False})
+                for code in ("skala1", "skala2", "skala3"):
+                    dont_know = code != "skala3" and rng.random() < 0.06
+                    number = None if dont_know else float(rng.integers(0 if code == "skala3" else 1,
+                                                                       11 if code == "skala3" else 6))
+                    answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": None,
+                                    "number": number, "text": None, "dont_know": dont_know})
+                if rng.random() < 0.8:
+                    answers.append({"response_id": rid, "question_id": by_code["antal"].id, "choice": None,
+                                    "number": float(rng.integers(0, 71)), "text": None, "dont_know": False})
+                for code, options, most in (("flera1", 17, 3), ("flera2", 6, 2), ("rang", 5, 3)):
+                    chosen = rng.choice(np.arange(1, options + 1), size=int(rng.integers(1, most + 1)), replace=False)
+                    answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": None,
+                                    "number": None, "text": None, "dont_know": False})
+                    selections += [{"response_id": rid, "question_id": by_code[code].id, "choice": int(c),
+                                    "rank": rank if code == "rang" else None} for rank, c in enumerate(chosen, 1)]
+                for code, chance in (("fritt1", 0.85), ("fritt2", 0.4)):
+                    if rng.random() < chance:
+                        answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": None,
+                                        "number": None, "text": texts[int(rng.integers(0, len(texts)))],
+                                        "dont_know": False})
+            conn.execute(insert(Response.__table__), responses)
+            conn.execute(insert(Answer.__table__), answers)
+            conn.execute(insert(AnswerSelection.__table__), selections)
+    timings["generate_s"] = time.perf_counter() - began
+    with get_engine().begin() as conn:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            conn.execute(text("SELECT setval('response_id_seq', (SELECT max(id) FROM response))"))
+            conn.execute(text("ANALYZE"))
+        else:
+            from sqlalchemy import text
+
+            conn.execute(text("ANALYZE"))
+    return timings
+
+
+def timed(call, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(cold ms, median warm ms)."""
+    began = time.perf_counter()
+    call()
+    cold = (time.perf_counter() - began) * 1000
+    runs = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        runs.append((time.perf_counter() - began) * 1000)
+    return cold, statistics.median(runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--responses", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    url, pg_name = database_url()
+    os.environ["CONSULT_DATABASE_URL"] = url
+    os.environ["CONSULT_VAR_DIR"] = str(TMP / "var")
+    os.environ["CONSULT_SECRET_KEY"] = "bench-secret"
+    os.environ.setdefault("CONSULT_LOGIN_RATE", "1000/minute")
+    try:
+        return run(args, url)
+    finally:
+        from consult.db import get_engine
+
+        get_engine().dispose()
+        drop_database(pg_name)
+
+
+def run(args: argparse.Namespace, url: str) -> int:
+    from fastapi.testclient import TestClient
+    from sqlmodel import SQLModel
+
+    import consult.tables  # noqa: F401
+    from consult.accounts.service import create_user
+    from consult.db import get_engine, session_scope
+    from consult.migrate import upgrade
+    from consult.strategy import service as strategy
+    from consult.surveys.service import load_spec, save_survey
+    from consult.workspace import exports, service
+
+    upgrade(url)
+    SQLModel.metadata.create_all(get_engine())
+    with session_scope() as session:
+        strategy.upsert_municipalities(session, region="Västernorrland", rows=[
+            {"code": c, "name": n, "population": p} for c, n, p in [
+                (2280, "Härnösand", 24400), (2282, "Kramfors", 17900), (2283, "Sollefteå", 18900),
+                (2281, "Sundsvall", 99400), (2262, "Timrå", 18000), (2260, "Ånge", 9100),
+                (2284, "Örnsköldsvik", 56100)]])
+        cycle = strategy.create_cycle(session, key="bench", name={"sv": "Bench", "en": "Bench"},
+                                      mandate_period="2023–2026", current_version_id=None,
+                                      proposed_version_id=None, phases=[])
+        save_survey(session, spec=survey_spec(), cycle_id=cycle.id)
+        create_user(session, email="analytiker@bench.se", password=PASSWORD, role="analyst")
+    with session_scope() as session:
+        spec = load_spec(session, slug="bench-arbetsyta")
+    print(f"database: {get_engine().dialect.name}; responses: {args.responses:,}; questions: {len(spec.questions)}")
+    figures = generate(spec, args.responses)
+    print(f"generated in {figures['generate_s']:.1f} s")
+
+    from consult.app import app
+
+    client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    login = client.get("/login").text
+    token = login.split('name="csrftoken" value="')[1].split('"')[0]
+    assert client.post("/login", data={"csrftoken": token, "email": "analytiker@bench.se",
+                                       "password": PASSWORD, "next": ""}).status_code == 303
+
+    def page(path: str):  # type: ignore[no-untyped-def]
+        def call() -> None:
+            answer = client.get(path)
+            assert answer.status_code == 200, answer.text[:300]
+        return call
+
+    results = {}
+    for name, path in [
+        ("overview", "/arbetsyta"),
+        ("results", "/arbetsyta/enkater/bench-arbetsyta"),
+        ("results, filtered (municipality + channel)", "/arbetsyta/enkater/bench-arbetsyta?kommun=2281&kanal=web"),
+        ("results, htmx fragment filtered", "/arbetsyta/enkater/bench-arbetsyta?kon=1"),
+        ("results, weighted", "/arbetsyta/enkater/bench-arbetsyta?viktat=1"),
+        ("crosstab", "/arbetsyta/enkater/bench-arbetsyta/korstabell?rad=kommun&kolumn=skala1"),
+        ("chart (one question)", "/arbetsyta/enkater/bench-arbetsyta/diagram/flera1.svg?kon=2"),
+    ]:
+        cold, warm = timed(page(path), args.repeat)
+        results[name] = (cold, warm)
+        print(f"{name:45s} cold {cold:8.0f} ms   median {warm:6.0f} ms")
+
+    with session_scope() as session:
+        began = time.perf_counter()
+        service.ensure_weights(session, spec=spec, force=True)
+        print(f"{'raking weights (recompute)':45s} {time.perf_counter() - began:8.2f} s")
+
+    for export_format in ("xlsx", "sav"):
+        path = TMP / f"bench.{export_format}"
+        began = time.perf_counter()
+        with session_scope() as session:
+            exports.build_file(session, path=path, spec=spec, export_format=export_format,
+                               filters=service.Filters(), raw=False, language="sv")
+        seconds = time.perf_counter() - began
+        print(f"{export_format + ' export':45s} {seconds:8.1f} s   ({path.stat().st_size / 1e6:.1f} MB)")
+    began = time.perf_counter()
+    size = sum(len(chunk) for chunk in exports.csv_lines(spec, service.Filters(), raw=False))
+    print(f"{'long CSV (streamed)':45s} {time.perf_counter() - began:8.1f} s   ({size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,185 @@
+"""Exports (issue 6, section 7): long CSV, XLSX, SPSS .sav and JSON; redaction of free text, raw
+text for admins only, an audit event for every export, and the background job with its progress."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.test_workspace import (
+    PERSONNUMMER,
+    RESPONSES,
+    SmallSurvey,
+    create_small_survey,
+    create_staff,
+    create_workspace_tables,
+    csrf_from,
+    logged_in_client,
+)
+
+
+@pytest.fixture(scope="module")
+def small(migrated: str) -> SmallSurvey:
+    create_workspace_tables()
+    return create_small_survey()
+
+
+@pytest.fixture(scope="module")
+def staff(small) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return create_staff()
+
+
+@pytest.fixture(scope="module")
+def analyst(app, staff, demo) -> TestClient:  # type: ignore[no-untyped-def]
+    return logged_in_client(app, staff["analyst"])
+
+
+@pytest.fixture(scope="module")
+def admin(app, staff, demo) -> TestClient:  # type: ignore[no-untyped-def]
+    return logged_in_client(app, staff["admin"])
+
+
+def export_events(email: str) -> list:  # type: ignore[type-arg]
+    from consult.accounts import service
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        user = service.get_user_by_email(session, email)
+        return service.list_audit(session, action="export", user_id=user.id if user else None)
+
+
+def expected_csv_rows() -> int:
+    """A row per answered question, but a row per chosen option for multiple choice and ranking."""
+    total = 0
+    for response in RESPONSES:
+        for code, value in response.items():
+            if code.startswith("_"):
+                continue
+            total += len(value) if isinstance(value, list) else 1
+    return total
+
+
+def test_long_csv_has_a_row_per_answer_and_redacts_free_text(small: SmallSurvey, analyst: TestClient, staff) -> None:  # type: ignore[no-untyped-def]
+    before = len(export_events(staff["analyst"]))
+    answer = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export.csv")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert len(rows) == expected_csv_rows()
+    flera = [r for r in rows if r["question"] == "flera"]
+    assert sorted(r["choice_label"] for r in flera) == ["A", "A", "A", "B", "B", "C", "C"]
+    assert {r["number"] for r in rows if r["question"] == "skala" and r["dont_know"] == "1"} == {""}
+    assert PERSONNUMMER not in answer.text and "[personnummer]" in answer.text
+    events = export_events(staff["analyst"])
+    assert len(events) == before + 1 and events[0].details["format"] == "csv" and events[0].details["raw"] is False
+
+
+def test_csv_follows_the_filter(small: SmallSurvey, analyst: TestClient) -> None:
+    answer = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export.csv?kanal=paper")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert {r["response_id"] for r in rows} == {str(small.response_ids[5])}
+
+
+def test_raw_text_is_for_admins_only_and_logged(small: SmallSurvey, analyst: TestClient, admin: TestClient,
+                                               staff) -> None:  # type: ignore[no-untyped-def]
+    assert analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export.csv?ratext=1").status_code == 403
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export")
+    refused = analyst.post(f"/arbetsyta/enkater/{small.spec.slug}/export",
+                           data={"csrftoken": csrf_from(page.text), "format": "json", "ratext": "1"})
+    assert refused.status_code == 403
+    raw = admin.get(f"/arbetsyta/enkater/{small.spec.slug}/export.csv?ratext=1")
+    assert raw.status_code == 200 and PERSONNUMMER in raw.text
+    assert export_events(staff["admin"])[0].details["raw"] is True
+
+
+def run_export(client: TestClient, spec_slug: str, export_format: str, **extra: str) -> bytes:
+    page = client.get(f"/arbetsyta/enkater/{spec_slug}/export")
+    started = client.post(f"/arbetsyta/enkater/{spec_slug}/export",
+                          data={"csrftoken": csrf_from(page.text), "format": export_format, **extra})
+    assert started.status_code == 303, started.text[:300]
+    job_url = started.headers["location"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = client.get(job_url, headers={"HX-Request": "true"})
+        assert state.status_code == 200
+        if 'id="download"' in state.text:
+            assert "every 1s" not in state.text  # polling stops when the file is ready
+            break
+        assert "export failed" not in state.text and "misslyckades" not in state.text, state.text
+        assert 'hx-trigger="every 1s"' in state.text
+        time.sleep(0.2)
+    else:
+        pytest.fail("the export did not finish")
+    download = client.get(job_url + "/fil")
+    assert download.status_code == 200
+    return download.content
+
+
+def test_xlsx_has_a_codebook_and_a_sheet_per_question(small: SmallSurvey, analyst: TestClient,
+                                                               staff) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    content = run_export(analyst, small.spec.slug, "xlsx")
+    workbook = load_workbook(io.BytesIO(content), read_only=True)
+    codes = [q.code for q in small.spec.questions]
+    assert workbook.sheetnames[0] in ("Codebook", "Kodbok")
+    assert workbook.sheetnames[1:] == codes
+    codebook = list(workbook[workbook.sheetnames[0]].iter_rows(values_only=True))
+    variables = {row[0] for row in codebook}
+    assert {"response_id", "val", "flera_1", "flera_2", "flera_3", "rang_1", "skala", "fritt"} <= variables
+    assert ("val", "Ja eller nej?", "val", "code", "1 = Ja; 2 = Nej") in [row[:5] for row in codebook]
+    flera = [tuple(r[:4]) for r in workbook["flera"].iter_rows(values_only=True)]
+    assert (1, "A", 3, pytest.approx(0.6)) in flera  # per option, share of respondents
+    texts = [r for r in workbook["fritt"].iter_rows(values_only=True) if isinstance(r[0], int)]
+    assert len(texts) == 2
+    val = list(workbook["val"].iter_rows(values_only=True))
+    assert (1, "Ja", 4, pytest.approx(4 / 6)) in [tuple(r[:4]) for r in val]
+    every_cell = " ".join(str(c) for sheet in workbook for row in sheet.iter_rows(values_only=True) for c in row)
+    assert PERSONNUMMER not in every_cell and "[personnummer]" in every_cell
+    assert export_events(staff["analyst"])[0].details["format"] == "xlsx"
+
+
+def test_sav_reads_back_with_variable_and_value_labels(small: SmallSurvey, analyst: TestClient,
+                                                       tmp_path: Path) -> None:
+    import pyreadstat
+
+    path = tmp_path / "export.sav"
+    path.write_bytes(run_export(analyst, small.spec.slug, "sav"))
+    frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    assert len(frame) == len(RESPONSES)
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    assert labels["val"] == "Ja eller nej?"
+    assert meta.variable_value_labels["val"] == {1.0: "Ja", 2.0: "Nej"}
+    assert meta.variable_value_labels["kommun"][2281.0] == "Sundsvall"
+    assert sorted(frame["val"].tolist()) == [1, 1, 1, 1, 2, 2]
+    assert frame["flera_1"].sum() == 3 and frame["flera_1"].isna().sum() == 1
+    assert (frame["skala"] == 99).sum() == 1  # "vet ej", a declared missing value
+    assert meta.missing_ranges["skala"] == [{"lo": 99.0, "hi": 99.0}]
+    assert not frame["fritt"].str.contains(PERSONNUMMER).any()
+
+
+def test_json_export(small: SmallSurvey, analyst: TestClient, admin: TestClient) -> None:
+    document = json.loads(run_export(analyst, small.spec.slug, "json"))
+    assert document["survey"] == small.spec.slug and len(document["responses"]) == len(RESPONSES)
+    assert any(v["variable"] == "val" and v["values"] == {"1": "Ja", "2": "Nej"} for v in document["codebook"])
+    assert PERSONNUMMER not in json.dumps(document, ensure_ascii=False)
+    raw = json.loads(run_export(admin, small.spec.slug, "json", ratext="1"))
+    assert PERSONNUMMER in json.dumps(raw, ensure_ascii=False)
+
+
+def test_export_jobs_belong_to_their_owner(small: SmallSurvey, analyst: TestClient, app, staff) -> None:  # type: ignore[no-untyped-def]
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export")
+    started = analyst.post(f"/arbetsyta/enkater/{small.spec.slug}/export",
+                           data={"csrftoken": csrf_from(page.text), "format": "json"})
+    job_url = started.headers["location"]
+    other = logged_in_client(app, create_staff()["analyst"])
+    assert other.get(job_url).status_code == 404 and other.get(job_url + "/fil").status_code == 404
+    bad = analyst.post(f"/arbetsyta/enkater/{small.spec.slug}/export",
+                       data={"csrftoken": csrf_from(page.text), "format": "exe"})
+    assert bad.status_code == 400

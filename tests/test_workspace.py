@@ -1,0 +1,480 @@
+"""The review team's workspace (issue 6, sections 1-3 and 8): overview, results per question with filters,
+crosstab, weighting, suppression for publication, comparing review cycles and who may see them.
+
+The helpers at the top (a small survey with hand-countable responses, staff of each role, login) are also
+used by test_exports.py and test_browser_workspace.py."""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from scipy.stats import chi2_contingency, t
+
+from consult.surveys.schema import ChoiceSpec, PageSpec, SurveySpec
+from tests.factories import choices, q
+
+PASSWORD = "ett-långt-lösenord-för-arbetsytan"
+CSRF_INPUT = re.compile(r'name="csrftoken" value="([^"]+)"')
+PERSONNUMMER = "811218-9876"
+START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+# Six responses. Per respondent: municipality, gender, age band, yes/no, options, scale (None = "vet ej"),
+# ranking, number, free text, channel, campaign tag, minutes taken.
+RESPONSES: list[dict[str, Any]] = [
+    {"kommun": 2281, "kon": 1, "alder": 1, "val": 1, "flera": [1, 2], "skala": 5.0, "rang": [1, 2, 3], "antal": 10.0,
+     "fritt": f"Ring mig, mitt personnummer är {PERSONNUMMER}", "_channel": "web", "_minutes": 4},
+    {"kommun": 2281, "kon": 2, "alder": 1, "val": 2, "flera": [1], "skala": 4.0, "rang": [2, 1], "antal": 20.0,
+     "fritt": "Bättre bussar", "_channel": "web", "_minutes": 6},
+    {"kommun": 2281, "kon": 1, "alder": 2, "val": 1, "flera": [2, 3], "skala": None, "rang": [3], "antal": 30.0,
+     "_channel": "web", "_minutes": 8},
+    {"kommun": 2280, "kon": 2, "alder": 2, "val": 1, "flera": [1], "skala": 3.0, "antal": 40.0,
+     "_channel": "web", "_minutes": 10},
+    {"kommun": 2280, "kon": 1, "alder": 1, "val": 2, "skala": 5.0, "_channel": "campaign", "_tag": "facebook",
+     "_minutes": 12},
+    {"kommun": 2280, "kon": 2, "alder": 2, "val": 1, "flera": [3], "skala": 2.0, "_channel": "paper", "_minutes": 14},
+]
+
+
+def small_spec(slug: str, title: str = "Arbetsytans testenkät") -> SurveySpec:
+    municipalities = (ChoiceSpec(code=2280, label={"sv": "Härnösand", "en": "Härnösand"}),
+                      ChoiceSpec(code=2281, label={"sv": "Sundsvall", "en": "Sundsvall"}))
+    return SurveySpec(
+        slug=slug,
+        title={"sv": title, "en": title},
+        status="open",
+        pages=(
+            PageSpec(questions=(
+                q("kommun", "municipality", "Kommun", choices=municipalities),
+                q("kon", "gender", "Kön", choices=choices("Kvinna", "Man")),
+                q("alder", "age_band", "Ålder", choices=choices("16–24", "25–34")),
+                q("val", "single_choice", "Ja eller nej?", choices=choices("Ja", "Nej")),
+                q("flera", "multiple_choice", "Vilka?", choices=choices("A", "B", "C")),
+                q("skala", "scale", "Hur nöjd?", min_value=1, max_value=5, allow_dont_know=True),
+                q("rang", "ranking", "Rangordna", choices=choices("X", "Y", "Z")),
+                q("antal", "number", "Hur många?", min_value=0, max_value=100),
+                q("fritt", "long_text", "Något mer?"),
+            )),
+        ),
+    )
+
+
+@dataclass
+class SmallSurvey:
+    spec: SurveySpec
+    response_ids: list[int]
+
+
+def create_small_survey(cycle_id: int | None = None, slug: str | None = None, draft: bool = True) -> SmallSurvey:
+    """The survey and its six responses (and one unfinished draft), in the test database."""
+    from consult.db import session_scope
+    from consult.responses.models import Channel, ResponseDraft
+    from consult.responses.service import NewResponse, store_responses
+    from consult.surveys.service import load_spec, save_survey
+
+    slug = slug or f"ws-{uuid.uuid4().hex[:8]}"
+    with session_scope() as session:
+        save_survey(session, spec=small_spec(slug), cycle_id=cycle_id)
+    with session_scope() as session:
+        spec = load_spec(session, slug=slug)
+        assert spec is not None
+        items = []
+        for number, raw in enumerate(RESPONSES):
+            values = {k: v for k, v in raw.items() if not k.startswith("_")}
+            submitted = START + timedelta(days=number)
+            items.append(NewResponse(
+                spec=spec, client_uuid=str(uuid.uuid4()), values=values, channel=Channel(raw["_channel"]),
+                campaign_tag=raw.get("_tag"), started_at=submitted - timedelta(minutes=raw["_minutes"]),
+                submitted_at=submitted,
+            ))
+        stored = store_responses(session, items)
+        if draft:
+            session.add(ResponseDraft(token=uuid.uuid4().hex, survey_id=spec.id or 0, client_uuid=str(uuid.uuid4()),
+                                      answers={"kommun": 2281}))
+    return SmallSurvey(spec, [s.response_id for s in stored if s.response_id is not None])
+
+
+def create_staff() -> dict[str, str]:
+    """One user per role; returns role -> email."""
+    from consult.accounts import service
+    from consult.accounts.models import Role
+    from consult.db import session_scope
+
+    suffix = uuid.uuid4().hex[:8]
+    emails = {role.value: f"ws-{role.value}-{suffix}@test.se" for role in Role}
+    with session_scope() as session:
+        for role, email in emails.items():
+            service.create_user(session, email=email, password=PASSWORD, role=role, name=f"Test {role}")
+    return emails
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "the page has no csrftoken field"
+    return match.group(1)
+
+
+def logged_in_client(app: Any, email: str) -> TestClient:
+    from consult.accounts import service
+
+    service.reset_login_limits()
+    client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    token = csrf_from(client.get("/login").text)
+    answer = client.post("/login", data={"csrftoken": token, "email": email, "password": PASSWORD, "next": ""})
+    assert answer.status_code == 303, answer.text[:500]
+    return client
+
+
+def create_workspace_tables() -> None:
+    """Until the lead regenerates the migration, the workspace's tables are made here."""
+    from sqlmodel import SQLModel
+
+    import consult.tables  # noqa: F401 - registers every domain's tables
+    from consult.db import get_engine
+
+    SQLModel.metadata.create_all(get_engine())
+
+
+# --- tests -----------------------------------------------------------------------------------------
+
+
+
+@pytest.fixture(scope="module")
+def tables(migrated: str) -> str:
+    create_workspace_tables()
+    return migrated
+
+
+@pytest.fixture(scope="module")
+def small(tables) -> SmallSurvey:  # type: ignore[no-untyped-def]
+    return create_small_survey()
+
+
+@pytest.fixture(scope="module")
+def staff(tables) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return create_staff()
+
+
+@pytest.fixture(scope="module")
+def analyst(app, staff, demo) -> TestClient:  # type: ignore[no-untyped-def]
+    return logged_in_client(app, staff["analyst"])
+
+
+def results_of(spec: SurveySpec, **filters: Any):  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    with session_scope() as session:
+        outcome = service.results(session, spec=spec, filters=service.Filters(**filters))
+    return {r.code: r for r in outcome.questions}, outcome
+
+
+def rows_by_label(result) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    return {row["label"]: row for row in result.rows}
+
+
+def test_single_choice_counts_and_shares(small: SmallSurvey) -> None:
+    results, outcome = results_of(small.spec)
+    assert outcome.total == 6
+    val = rows_by_label(results["val"])
+    assert (val["Ja"]["count"], val["Nej"]["count"]) == (4, 2)
+    assert val["Ja"]["share"] == pytest.approx(4 / 6)
+    municipality = rows_by_label(results["kommun"])
+    assert municipality["Sundsvall"]["count"] == 3 and municipality["Härnösand"]["share"] == pytest.approx(0.5)
+
+
+def test_multiple_choice_is_counted_per_option_never_per_combination(small: SmallSurvey) -> None:
+    results, _ = results_of(small.spec)
+    flera = results["flera"]
+    assert flera.respondents == 5  # the fifth respondent skipped the question
+    rows = rows_by_label(flera)
+    assert [rows[x]["count"] for x in "ABC"] == [3, 2, 2]
+    assert rows["A"]["share"] == pytest.approx(0.6)
+    assert sum(r["share"] for r in flera.rows) > 1  # shares of respondents, not of answers
+    assert set(rows) == {"A", "B", "C"}  # no row for "A and B"
+
+
+def test_scale_mean_interval_and_dont_know_kept_apart(small: SmallSurvey) -> None:
+    results, _ = results_of(small.spec)
+    scale = results["skala"]
+    values = [5, 4, 3, 5, 2]
+    assert scale.dont_know == 1 and scale.respondents == 6
+    assert scale.summary["n"] == 5
+    assert scale.summary["mean"] == pytest.approx(3.8)
+    half = t.ppf(0.975, 4) * np.std(values, ddof=1) / math.sqrt(5)
+    assert scale.summary["low"] == pytest.approx(3.8 - half)
+    assert scale.summary["high"] == pytest.approx(3.8 + half)
+    distribution = {row["code"]: row["count"] for row in scale.rows}
+    assert distribution == {1: 0, 2: 1, 3: 1, 4: 1, 5: 2}
+    assert rows_by_label(scale)["5"]["share"] == pytest.approx(2 / 5)  # of those with a view
+
+
+def test_ranking_mean_rank_and_borda_points(small: SmallSurvey) -> None:
+    results, _ = results_of(small.spec)
+    rows = rows_by_label(results["rang"])
+    assert rows["X"]["mean_rank"] == pytest.approx(1.5) and rows["X"]["points"] == 5
+    assert rows["Y"]["mean_rank"] == pytest.approx(1.5) and rows["Y"]["points"] == 5
+    assert rows["Z"]["mean_rank"] == pytest.approx(2.0) and rows["Z"]["points"] == 4
+
+
+def test_number_summary_statistics_and_histogram(small: SmallSurvey) -> None:
+    results, _ = results_of(small.spec)
+    number = results["antal"]
+    assert number.summary["n"] == 4
+    assert number.summary["mean"] == pytest.approx(25)
+    assert (number.summary["min"], number.summary["max"], number.summary["median"]) == (10, 40, 20)
+    assert sum(b["count"] for b in number.histogram) == 4
+
+
+def test_free_text_shows_a_count_and_a_link_not_the_text(small: SmallSurvey, analyst: TestClient) -> None:
+    results, _ = results_of(small.spec)
+    assert results["fritt"].respondents == 2
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}")
+    assert page.status_code == 200
+    assert "2 written answers" in page.text or "2 skrivna svar" in page.text
+    assert PERSONNUMMER not in page.text and "Bättre bussar" not in page.text
+    assert "teman?fraga=fritt" in page.text
+
+
+def test_filters_narrow_the_counts(small: SmallSurvey) -> None:
+    results, outcome = results_of(small.spec, municipality=2281)
+    assert outcome.total == 3
+    assert {r["label"]: r["count"] for r in results["val"].rows} == {"Ja": 2, "Nej": 1}
+    _results, by_channel = results_of(small.spec, channel="campaign")
+    assert by_channel.total == 1
+    _results, by_tag = results_of(small.spec, campaign_tag="facebook", gender=1)
+    assert by_tag.total == 1
+    from datetime import date
+
+    _results, by_date = results_of(small.spec, date_from=date(2025, 3, 4), date_to=date(2025, 3, 5))
+    assert by_date.total == 2
+
+
+def test_filter_page_keeps_filters_in_the_url_and_answers_htmx_with_a_fragment(
+    small: SmallSurvey, analyst: TestClient
+) -> None:
+    url = f"/arbetsyta/enkater/{small.spec.slug}?kommun=2281&kanal=web"
+    full = analyst.get(url)
+    assert full.status_code == 200
+    assert '<option value="2281" selected>' in full.text
+    assert 'hx-push-url="true"' in full.text and f'hx-get="/arbetsyta/enkater/{small.spec.slug}"' in full.text
+    assert "3 respondents match" in full.text or "3 svarande matchar" in full.text
+    fragment = analyst.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text and 'id="q-val"' in fragment.text
+    assert 'hx-swap-oob="innerHTML:#result-count"' in fragment.text
+    restore = analyst.get(url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.text
+
+
+def test_unreadable_filters_are_reported_and_left_out(small: SmallSurvey, analyst: TestClient) -> None:
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?kommun=abc&fran=31-12-2025&kanal=<script>")
+    assert page.status_code == 200
+    assert 'class="error-summary"' in page.text and "#field-kommun" in page.text
+    assert "6 respondents match" in page.text or "6 svarande matchar" in page.text
+
+
+def test_crosstab_counts_row_percentages_and_chi_square_match_scipy(small: SmallSurvey) -> None:
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    with session_scope() as session:
+        table = service.crosstab(session, spec=small.spec, row_code="kommun", column_code="val",
+                                 filters=service.Filters())
+    assert table is not None
+    counts = {row["label"]: [c["count"] for c in row["cells"]] for row in table.rows}
+    assert counts == {"Härnösand": [2, 1], "Sundsvall": [2, 1]}
+    assert table.rows[0]["cells"][0]["percent"] == pytest.approx(2 / 3)
+    expected = chi2_contingency(np.array([[2, 1], [2, 1]]), correction=False)
+    assert table.chi2 == pytest.approx(expected.statistic) and table.p_value == pytest.approx(expected.pvalue)
+    assert table.low_expected  # six respondents: every expected count is below 5
+
+
+def test_crosstab_page(small: SmallSurvey, analyst: TestClient) -> None:
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=kon&kolumn=skala")
+    assert page.status_code == 200
+    assert 'id="chi-square"' in page.text and 'id="low-expected"' in page.text
+    same = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=kon&kolumn=kon")
+    assert same.status_code == 422 and "error-summary" in same.text
+    text = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=fritt&kolumn=kon")
+    assert text.status_code == 422
+
+
+def test_weighted_results_with_effective_sample_size(small: SmallSurvey) -> None:
+    """Targets 75/25 for Sundsvall/Härnösand against a 50/50 sample: weights 1.5 and 0.5."""
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    slug = f"ws-w-{uuid.uuid4().hex[:6]}"
+    survey = create_small_survey(slug=slug, draft=False)
+    with session_scope() as session:
+        service.save_targets(session, spec=survey.spec, targets={"municipality": {2281: 75, 2280: 25}})
+    results, outcome = results_of(survey.spec, weighted=True)
+    assert outcome.weighting is not None
+    assert outcome.weighting.effective_n == pytest.approx(36 / 7.5)
+    assert outcome.weighting.design_effect == pytest.approx(6 / 4.8)
+    municipality = rows_by_label(results["kommun"])
+    assert municipality["Sundsvall"]["weighted_share"] == pytest.approx(0.75)
+    assert municipality["Sundsvall"]["share"] == pytest.approx(0.5)  # unweighted figure kept beside
+    weighted_mean = (5 * 1.5 + 4 * 1.5 + 3 * 0.5 + 5 * 0.5 + 2 * 0.5) / 4.5
+    assert results["skala"].summary["mean"] == pytest.approx(weighted_mean)
+
+
+def test_weighting_page_saves_targets_and_is_audited(small: SmallSurvey, analyst: TestClient, staff) -> None:  # type: ignore[no-untyped-def]
+    from consult.accounts import service as accounts
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    url = f"/arbetsyta/enkater/{small.spec.slug}/viktning"
+    form = analyst.get(url)
+    assert form.status_code == 200 and 'name="municipality-2281"' in form.text
+    sent = analyst.post(url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "25",
+                                   "municipality-2281": "75", "use-gender": "1", "gender-1": "50", "gender-2": "50"})
+    assert sent.status_code == 303
+    with session_scope() as session:
+        targets = service.stored_targets(session, survey_id=small.spec.id or 0)
+        user = accounts.get_user_by_email(session, staff["analyst"])
+        events = accounts.list_audit(session, action="weighting.save", user_id=user.id if user else None)
+    assert targets["municipality"] == {2280: pytest.approx(0.25), 2281: pytest.approx(0.75)}
+    assert targets["gender"] == {1: pytest.approx(0.5), 2: pytest.approx(0.5)}
+    assert events
+    shown = analyst.get(url + "?sparat=1")
+    assert 'id="neff"' in shown.text and 'id="deff"' in shown.text
+    weighted = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?viktat=1")
+    assert "Effective sample size" in weighted.text or "Effektiv urvalsstorlek" in weighted.text
+
+
+def test_weighting_page_rejects_unreadable_targets(small: SmallSurvey, analyst: TestClient) -> None:
+    url = f"/arbetsyta/enkater/{small.spec.slug}/viktning"
+    form = analyst.get(url)
+    sent = analyst.post(url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "abc",
+                                   "municipality-2281": "-5"})
+    assert sent.status_code == 422
+    assert 'class="error-summary"' in sent.text and 'href="#field-municipality-2280"' in sent.text
+    zero = analyst.post(url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "0",
+                                   "municipality-2281": "0"})
+    assert zero.status_code == 422
+
+
+def test_published_view_suppresses_small_cells(small: SmallSurvey, analyst: TestClient) -> None:
+    from consult.workspace.service import suppress_small_cells
+
+    rows = suppress_small_cells([{"count": 3, "share": 0.3}, {"count": 7, "share": 0.7}, {"count": 0, "share": 0}],
+                                hide=("share",))
+    assert rows[0] == {"count": None, "share": None, "suppressed": True}
+    assert rows[1]["count"] == 7 and rows[2]["count"] == 0 and not rows[2]["suppressed"]
+    results, _ = results_of(small.spec, publish=True)
+    assert all(r["count"] is None for r in results["val"].rows)  # 4 and 2: both under five
+    assert results["antal"].suppressed  # four respondents
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?publicera=1")
+    assert "fewer than 5" in page.text or "färre än 5" in page.text
+
+
+def test_overview_counts_completion_and_median_time(small: SmallSurvey) -> None:
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    with session_scope() as session:
+        data = service.overview(session, cycle=None, surveys=[small.spec])
+    assert data.total == 6
+    progress = data.surveys[0]
+    assert (progress.submitted, progress.drafts) == (6, 1)
+    assert progress.completion_rate == pytest.approx(6 / 7)
+    assert progress.median_minutes == pytest.approx(8)  # 4, 6, 8, 10, 12, 14: the lower middle
+    assert {r["code"]: r["count"] for r in data.by_channel} == {"web": 4, "campaign": 1, "paper": 1}
+    assert data.by_campaign == [{"code": "facebook", "label": "facebook", "count": 1, "share": 1.0}]
+    assert {r["code"]: r["count"] for r in data.by_demographic["gender"]} == {1: 3, 2: 3}
+    assert sum(r["count"] for r in data.over_time) == 6
+
+
+def test_overview_page_and_charts(demo, analyst: TestClient) -> None:  # type: ignore[no-untyped-def]
+    page = analyst.get("/arbetsyta")
+    assert page.status_code == 200
+    assert "Västernorrland 2030" in page.text and "<table" in page.text
+    assert 'src="/arbetsyta/diagram/' in page.text
+    chart = analyst.get("/arbetsyta/diagram/" + page.text.split('src="/arbetsyta/diagram/')[1].split('"')[0])
+    assert chart.status_code == 200 and chart.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in chart.content
+    outside = analyst.get("/arbetsyta?cykel=ingen")
+    assert outside.status_code == 200
+    assert analyst.get("/arbetsyta?cykel=finns-inte").status_code == 404
+
+
+def test_question_charts_are_svg_with_a_text_alternative(small: SmallSurvey, analyst: TestClient) -> None:
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?kommun=2281")
+    assert f'src="/arbetsyta/enkater/{small.spec.slug}/diagram/val.svg?kommun=2281"' in page.text
+    assert 'alt="Share of respondents per option for: Ja eller nej?: Ja 67%' in page.text or 'alt="Andel' in page.text
+    for code in ("val", "flera", "skala", "rang", "antal"):
+        chart = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/diagram/{code}.svg")
+        assert chart.status_code == 200 and b"<svg" in chart.content, code
+    assert analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/diagram/nothing.svg").status_code == 404
+
+
+def test_compare_the_same_question_across_review_cycles(tables, analyst: TestClient) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.strategy import service as strategy
+
+    key = uuid.uuid4().hex[:6]
+    with session_scope() as session:
+        old = strategy.create_cycle(session, key=f"ws-2019-{key}", name={"sv": "Översyn 2019", "en": "Review 2019"},
+                                    mandate_period="2019–2022", current_version_id=None, proposed_version_id=None,
+                                    phases=[])
+        new = strategy.create_cycle(session, key=f"ws-2025-{key}", name={"sv": "Översyn 2025", "en": "Review 2025"},
+                                    mandate_period="2023–2026", current_version_id=None, proposed_version_id=None,
+                                    phases=[])
+        old_id, new_id = old.id, new.id
+    create_small_survey(cycle_id=old_id, slug=f"ws-c19-{key}", draft=False)
+    create_small_survey(cycle_id=new_id, slug=f"ws-c25-{key}", draft=False)
+    from consult.workspace import service
+
+    with session_scope() as session:
+        comparison = service.compare(session, code="val", filters=service.Filters())
+        codes = dict(service.comparable_codes(session))
+    names = [c["cycle_name"] for c in comparison.columns]
+    assert names.index("Översyn 2019") < names.index("Översyn 2025")
+    assert codes["val"] >= 2
+    ja = next(r for r in comparison.rows if r["label"] == "Ja")
+    assert all(cell["share"] == pytest.approx(4 / 6) for cell in ja["cells"])
+    page = analyst.get("/arbetsyta/jamfor?fraga=val")
+    assert page.status_code == 200 and "Översyn 2019" in page.text and "Översyn 2025" in page.text
+    chart = analyst.get("/arbetsyta/jamfor.svg?fraga=val")
+    assert chart.status_code == 200 and b"<svg" in chart.content
+    overview = analyst.get(f"/arbetsyta?cykel=ws-2019-{key}")
+    assert overview.status_code == 200 and f"ws-c19-{key}" in overview.text
+
+
+@pytest.mark.parametrize("path", ["/arbetsyta", "/arbetsyta/enkater/{slug}", "/arbetsyta/enkater/{slug}/korstabell",
+                                  "/arbetsyta/enkater/{slug}/viktning", "/arbetsyta/enkater/{slug}/export",
+                                  "/arbetsyta/jamfor", "/arbetsyta/enkater/{slug}/export.csv"])
+def test_interviewers_are_refused_and_visitors_sent_to_login(small: SmallSurvey, app, staff, path: str) -> None:  # type: ignore[no-untyped-def]
+    url = path.format(slug=small.spec.slug)
+    interviewer = logged_in_client(app, staff["interviewer"])
+    assert interviewer.get(url).status_code == 403
+    anonymous = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    answer = anonymous.get(url)
+    assert answer.status_code in (302, 303) and answer.headers["location"].startswith("/login")
+    admin = logged_in_client(app, staff["admin"])
+    assert admin.get(url).status_code == 200
+
+
+def test_odd_requests_never_give_a_server_error(small: SmallSurvey, analyst: TestClient) -> None:
+    slug = small.spec.slug
+    for url in [
+        "/arbetsyta/enkater/finns-inte",
+        f"/arbetsyta/enkater/{slug}?fran=2025-05-01&till=2025-01-01",
+        f"/arbetsyta/enkater/{slug}?kommun=99999999999999999999",
+        f"/arbetsyta/enkater/{slug}/korstabell?rad=nope&kolumn=val",
+        f"/arbetsyta/enkater/{slug}/diagram/val.svg?viktat=1&publicera=1",
+        f"/arbetsyta/enkater/{slug}?viktat=1&publicera=1&kommun=2280",
+        "/arbetsyta/jamfor?fraga=finns_inte",
+        "/arbetsyta/diagram/ingen/nothing.svg",
+        "/arbetsyta/exporter/999999",
+    ]:
+        assert analyst.get(url).status_code < 500, url
