@@ -332,4 +332,8 @@ ACTION_LABELS = {
     "export": N_("Export"),
     "import": N_("Import"),
     "survey.edit": N_("Survey edited"),
+    "survey.create": N_("Survey created"),
+    "survey.status": N_("Survey status changed"),
+    "survey.copy": N_("Survey copied"),
+    "campaign.create": N_("Campaign link created"),
 }

@@ -252,3 +252,85 @@ survey_cache = SurveyCache()
 
 def count_surveys(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Survey)).one()
+
+
+# --- Editing a stored survey (used by consult.authoring) -----------------------------------
+
+
+def _write_survey_fields(survey: Survey, spec: SurveySpec) -> None:
+    survey.title = dict(spec.title)
+    survey.intro = dict(spec.intro or {})
+    survey.privacy_notice = dict(spec.privacy_notice or {})
+    survey.audience = spec.audience
+    survey.identity_mode = spec.identity_mode
+    survey.status = spec.status
+    survey.opens_at = spec.opens_at
+    survey.closes_at = spec.closes_at
+    survey.minutes_needed = spec.minutes_needed
+    survey.retention_days = spec.retention_days
+
+
+def replace_survey_structure(
+    session: Session, *, survey: Survey, spec: SurveySpec, strategy_version_id: int | None = None
+) -> None:
+    """Write a whole definition over a stored survey that has NO answers: its pages, questions
+    and choices are deleted and made anew from `spec` (answers would point at the old rows).
+    The caller bumps the revision (touch_survey) and commits."""
+    from sqlalchemy import delete
+
+    assert survey.id is not None
+    question_ids = select(Question.id).where(Question.survey_id == survey.id)
+    # Core statements run at once, so the deletes reach the database before the new rows with
+    # the same (survey, position) keys are flushed.
+    session.exec(delete(Choice).where(Choice.question_id.in_(question_ids)))  # type: ignore[call-overload]
+    session.exec(delete(Question).where(Question.survey_id == survey.id))  # type: ignore[call-overload]
+    session.exec(delete(SurveyPage).where(SurveyPage.survey_id == survey.id))  # type: ignore[call-overload]
+    _write_survey_fields(survey, spec)
+    session.add(survey)
+    priorities = _priority_ids(session, strategy_version_id)
+    position = 0
+    for page_number, page_spec in enumerate(spec.pages, start=1):
+        page = SurveyPage(survey_id=survey.id, position=page_number, title=dict(page_spec.title or {}))
+        session.add(page)
+        session.flush()
+        assert page.id is not None
+        for question_spec in page_spec.questions:
+            position += 1
+            _add_question(session, survey.id, page.id, position, question_spec, priorities)
+    session.flush()
+
+
+def update_survey_wording(
+    session: Session, *, survey: Survey, spec: SurveySpec, strategy_version_id: int | None = None
+) -> None:
+    """Write the texts (and strategy links) of `spec` into the stored rows in place, keeping
+    every id, so stored answers stay attached. The structure of `spec` (pages, question codes,
+    choice codes) must be the stored one; the caller checks that first."""
+    assert survey.id is not None
+    _write_survey_fields(survey, spec)
+    session.add(survey)
+    priorities = _priority_ids(session, strategy_version_id)
+    pages = session.exec(
+        select(SurveyPage).where(SurveyPage.survey_id == survey.id).order_by(SurveyPage.position)
+    ).all()
+    for page, page_spec in zip(pages, spec.pages, strict=False):
+        page.title = dict(page_spec.title or {})
+        session.add(page)
+    questions = {q.code: q for q in session.exec(select(Question).where(Question.survey_id == survey.id)).all()}
+    for question_spec in spec.questions:
+        question = questions[question_spec.code]
+        question.text = dict(question_spec.text)
+        question.help = dict(question_spec.help or {})
+        question.low_label = dict(question_spec.low_label or {})
+        question.high_label = dict(question_spec.high_label or {})
+        question.required_message = dict(question_spec.required_message or {})
+        question.constraint_message = dict(question_spec.constraint_message or {})
+        question.priority_id = priorities.get(question_spec.priority_key or "")
+        session.add(question)
+        choices = {c.code: c for c in session.exec(select(Choice).where(Choice.question_id == question.id)).all()}
+        for choice_spec in question_spec.choices:
+            choice = choices[choice_spec.code]
+            choice.label = dict(choice_spec.label)
+            choice.priority_id = priorities.get(choice_spec.priority_key or "")
+            session.add(choice)
+    session.flush()

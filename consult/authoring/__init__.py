@@ -1,0 +1,1 @@
+"""Survey authoring for staff: surveys made and edited in the browser, and XLSForm upload and download."""

@@ -1,0 +1,637 @@
+"""Survey authoring: every edit is made on the survey's definition (a SurveySpec), checked as a
+whole and written back in one transaction, so a survey is never stored half-edited.
+
+Once a survey has answers its structure is locked: only wording (and strategy links) may
+change, in place, and each such change is audited with the old and the new text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from consult.accounts.service import record_audit
+from consult.core.fields import pick, utcnow
+from consult.core.i18n import N_, gettext_for
+from consult.responses.models import Response
+from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem
+from consult.strategy.service import items as strategy_items
+from consult.strategy.service import municipalities
+from consult.surveys.models import CHOICE_TYPES, QuestionType, Survey, SurveyStatus
+from consult.surveys.schema import PageSpec, QuestionSpec, SurveySpec
+from consult.surveys.service import (
+    load_spec,
+    replace_survey_structure,
+    save_survey,
+    spec_from_rows,
+    touch_survey,
+    update_survey_wording,
+)
+from consult.surveys.standard import standard_choices
+from consult.surveys.xlsform import XLSFormProblem, read_xlsform
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+RESERVED_SLUGS = {"new", "import"}  # paths of the admin pages themselves
+STANDARD_TYPES = {QuestionType.municipality, QuestionType.age_band, QuestionType.gender}
+EDIT_ACTION = "survey.edit"
+
+
+# --- Errors -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EditError:
+    """A reason an edit cannot be saved. `field` names the form field it belongs to (the
+    element id is "field-" + field); `question` the question it concerns, if any."""
+
+    field: str
+    message: str  # English msgid with %(name)s parameters
+    params: dict[str, Any] = field(default_factory=dict)
+    question: str | None = None
+
+    def text(self, language: str) -> str:
+        message = gettext_for(language, self.message)
+        return message % self.params if self.params else message
+
+
+class EditRefused(Exception):  # noqa: N818 - it is a refusal, shown to the user
+    def __init__(self, errors: list[EditError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors
+
+
+# --- Reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyRow:
+    survey: Survey
+    responses: int
+    cycle_name: dict[str, str] | None
+
+
+def response_counts(session: Session, survey_ids: list[int]) -> dict[int, int]:
+    if not survey_ids:
+        return {}
+    rows = session.exec(
+        select(Response.survey_id, func.count())
+        .where(Response.survey_id.in_(survey_ids))  # type: ignore[attr-defined]
+        .group_by(Response.survey_id)
+    ).all()
+    return {survey_id: count for survey_id, count in rows}
+
+
+def survey_rows(session: Session) -> list[SurveyRow]:
+    surveys = session.exec(select(Survey).order_by(Survey.id.desc())).all()  # type: ignore[union-attr]
+    counts = response_counts(session, [s.id for s in surveys if s.id is not None])
+    cycles = {c.id: c.name for c in session.exec(select(ReviewCycle)).all()}
+    return [SurveyRow(s, counts.get(s.id or 0, 0), cycles.get(s.cycle_id)) for s in surveys]
+
+
+def get_survey(session: Session, slug: str) -> Survey | None:
+    if len(slug) > 80:
+        return None
+    return session.exec(select(Survey).where(Survey.slug == slug)).first()
+
+
+def has_answers(session: Session, survey_id: int) -> bool:
+    return session.exec(select(Response.id).where(Response.survey_id == survey_id).limit(1)).first() is not None
+
+
+def cycles(session: Session) -> list[ReviewCycle]:
+    return list(session.exec(select(ReviewCycle).order_by(ReviewCycle.id.desc())).all())  # type: ignore[union-attr]
+
+
+def strategy_version_id(session: Session, cycle_id: int | None) -> int | None:
+    """The strategy version a survey's priority links refer to: its cycle's proposal (or the
+    current version when there is no proposal)."""
+    if cycle_id is None:
+        return None
+    cycle = session.get(ReviewCycle, cycle_id)
+    if cycle is None:
+        return None
+    return cycle.proposed_version_id or cycle.current_version_id
+
+
+def priority_options(session: Session, cycle_id: int | None) -> list[StrategyItem]:
+    """Goal areas and their priorities, in the strategy's order: what a question or choice may concern."""
+    version_id = strategy_version_id(session, cycle_id)
+    if version_id is None:
+        return []
+    linkable = {ItemKind.goal_area, ItemKind.priority}
+    return [item for item in strategy_items(session, version_id=version_id) if item.kind in linkable]
+
+
+def municipality_choices(session: Session) -> list[tuple[int, str]]:
+    return [(m.code, m.name) for m in municipalities(session)]
+
+
+# --- Checking a definition ----------------------------------------------------------------
+
+
+def check_pages(pages: tuple[PageSpec, ...] | list[PageSpec]) -> list[EditError]:
+    """What the survey as a whole gets wrong: duplicate codes and conditions on questions that
+    are missing, later, not choice questions or lack the choice."""
+    errors: list[EditError] = []
+    earlier: dict[str, QuestionSpec] = {}
+    everywhere = {q.code for page in pages for q in page.questions}
+    for page in pages:
+        for question in page.questions:
+            if question.code in earlier:
+                errors.append(
+                    EditError(
+                        "code",
+                        N_("Another question already has the code %(code)s."),
+                        {"code": question.code},
+                        question.code,
+                    )
+                )
+            condition = question.condition
+            if condition is not None:
+                errors.extend(_condition_errors(question, earlier, everywhere))
+            earlier.setdefault(question.code, question)
+    return errors
+
+
+def _condition_errors(
+    question: QuestionSpec, earlier: dict[str, QuestionSpec], everywhere: set[str]
+) -> list[EditError]:
+    condition = question.condition
+    assert condition is not None
+    params = {"code": question.code, "other": condition.question}
+    if condition.question == question.code:
+        return [EditError("condition_target", N_("A question cannot depend on its own answer."), params, question.code)]
+    if condition.question not in everywhere:
+        message = N_("Question %(code)s is shown on an answer to %(other)s, which does not exist.")
+        return [EditError("condition_target", message, params, question.code)]
+    target = earlier.get(condition.question)
+    if target is None:
+        message = N_("Question %(code)s is shown on an answer to %(other)s, which comes later. It must come before.")
+        return [EditError("condition_target", message, params, question.code)]
+    if target.type not in CHOICE_TYPES:
+        message = N_("Question %(code)s can only depend on a choice question; %(other)s is not one.")
+        return [EditError("condition_target", message, params, question.code)]
+    if condition.value not in target.choice_codes:
+        message = N_("Question %(other)s has no choice with the code %(value)s.")
+        return [EditError("condition_target", message, {**params, "value": condition.value}, question.code)]
+    return []
+
+
+def _structure(question: QuestionSpec) -> tuple:
+    return (
+        question.type,
+        question.required,
+        question.condition,
+        question.max_choices,
+        question.min_value,
+        question.max_value,
+        question.allow_dont_know,
+        question.max_length,
+    )
+
+
+def lock_errors(old: SurveySpec, new: SurveySpec) -> list[EditError]:
+    """Once answered, only wording may change: anything else would orphan or reinterpret answers."""
+    errors: list[EditError] = []
+    old_codes = [q.code for q in old.questions]
+    new_codes = [q.code for q in new.questions]
+    for code in old_codes:
+        if code not in new_codes:
+            message = N_("Question %(code)s cannot be removed: the survey has answers.")
+            errors.append(EditError("code", message, {"code": code}, code))
+    for code in new_codes:
+        if code not in old_codes:
+            message = N_(
+                "No question can be added or recoded (%(code)s): the survey has answers. "
+                "Copy the survey to make a new version."
+            )
+            errors.append(EditError("code", message, {"code": code}, code))
+    if errors:
+        return errors
+    old_layout = [[q.code for q in page.questions] for page in old.pages]
+    new_layout = [[q.code for q in page.questions] for page in new.pages]
+    if old_layout != new_layout:
+        message = N_("Pages and questions cannot be moved, added or removed: the survey has answers.")
+        return [EditError("structure", message)]
+    for old_q, new_q in zip(old.questions, new.questions, strict=True):
+        if [c.code for c in old_q.choices] != [c.code for c in new_q.choices]:
+            message = N_("The choices of %(code)s cannot be added, removed, moved or recoded: the survey has answers.")
+            errors.append(EditError("choices", message, {"code": new_q.code}, new_q.code))
+        elif _structure(old_q) != _structure(new_q):
+            message = N_("Only the wording of %(code)s can change now: the survey has answers.")
+            errors.append(EditError("type", message, {"code": new_q.code}, new_q.code))
+    return errors
+
+
+def _wording_changes(old: SurveySpec, new: SurveySpec) -> list[dict[str, Any]]:
+    """Every text that differs, with old and new value, for the audit log."""
+    changes: list[dict[str, Any]] = []
+
+    def compare(where: str, before: Any, after: Any) -> None:
+        if (before or None) != (after or None):
+            changes.append({"where": where, "old": before, "new": after})
+
+    for name in ("title", "intro", "privacy_notice"):
+        compare(name, getattr(old, name), getattr(new, name))
+    for number, (old_page, new_page) in enumerate(zip(old.pages, new.pages, strict=False), start=1):
+        compare(f"page {number} title", old_page.title, new_page.title)
+    new_by_code = new.by_code
+    for old_q in old.questions:
+        new_q = new_by_code.get(old_q.code)
+        if new_q is None:
+            continue
+        for name in ("text", "help", "low_label", "high_label", "required_message", "constraint_message"):
+            compare(f"{old_q.code}.{name}", getattr(old_q, name), getattr(new_q, name))
+        compare(f"{old_q.code}.priority", old_q.priority_key, new_q.priority_key)
+        for old_c in old_q.choices:
+            new_c = new_q.choice(old_c.code)
+            if new_c is not None:
+                compare(f"{old_q.code}.choice {old_c.code}", old_c.label, new_c.label)
+                compare(f"{old_q.code}.choice {old_c.code}.priority", old_c.priority_key, new_c.priority_key)
+    return changes
+
+
+def build_spec(old: SurveySpec, **updates: Any) -> SurveySpec:
+    """A new definition from the old one with `updates`, validated (model_copy would not be)."""
+    errors = check_pages(updates.get("pages", old.pages))
+    if errors:
+        raise EditRefused(errors)
+    data = {name: getattr(old, name) for name in SurveySpec.model_fields}
+    data.update(updates)
+    try:
+        return SurveySpec.model_validate(data)
+    except ValidationError as exc:
+        raise EditRefused(
+            [EditError("structure", N_("The survey is not valid: %(error)s"), {"error": _short(exc)})]
+        ) from exc
+
+
+def _short(exc: ValidationError) -> str:
+    return "; ".join(str(e.get("msg", "")) for e in exc.errors())[:300]
+
+
+# --- Writing ------------------------------------------------------------------------------
+
+
+def commit_spec(
+    session: Session,
+    *,
+    survey: Survey,
+    old: SurveySpec,
+    new: SurveySpec,
+    user_id: int | None,
+    request: Any = None,
+    what: str = "edit",
+) -> None:
+    """Write `new` over the stored survey, or refuse without writing anything."""
+    assert survey.id is not None
+    version_id = strategy_version_id(session, survey.cycle_id)
+    if has_answers(session, survey.id):
+        errors = lock_errors(old, new)
+        if errors:
+            raise EditRefused(errors)
+        changes = _wording_changes(old, new)
+        update_survey_wording(session, survey=survey, spec=new, strategy_version_id=version_id)
+        details: dict[str, Any] = {"what": what, "locked": True, "changes": changes}
+    else:
+        replace_survey_structure(session, survey=survey, spec=new, strategy_version_id=version_id)
+        details = {"what": what, "questions": len(new.questions), "pages": len(new.pages)}
+    touch_survey(session, survey=survey)
+    record_audit(session, user_id=user_id, action=EDIT_ACTION, target=survey.slug, details=details, request=request)
+    session.flush()
+
+
+def _load(session: Session, slug: str) -> tuple[Survey, SurveySpec]:
+    survey = get_survey(session, slug)
+    if survey is None:
+        raise LookupError(slug)
+    return survey, spec_from_rows(session, survey)
+
+
+def load(session: Session, slug: str) -> tuple[Survey, SurveySpec] | None:
+    try:
+        return _load(session, slug)
+    except LookupError:
+        return None
+
+
+def _pages_without(pages: tuple[PageSpec, ...], code: str) -> list[PageSpec]:
+    return [page.model_copy(update={"questions": tuple(q for q in page.questions if q.code != code)}) for page in pages]
+
+
+def locate(spec: SurveySpec, code: str) -> tuple[int, int] | None:
+    """(page index, index on the page) of a question, both from 0."""
+    for page_index, page in enumerate(spec.pages):
+        for index, question in enumerate(page.questions):
+            if question.code == code:
+                return page_index, index
+    return None
+
+
+def save_question(
+    session: Session,
+    *,
+    slug: str,
+    original_code: str | None,
+    page_number: int,
+    question: QuestionSpec,
+    user_id: int | None,
+    request: Any = None,
+) -> SurveySpec:
+    """Add a question at the end of a page, or replace one where it stands (or at the end of
+    another page when `page_number` names another)."""
+    survey, old = _load(session, slug)
+    if not 1 <= page_number <= len(old.pages):
+        raise EditRefused([EditError("page", N_("Choose one of the survey's pages."))])
+    pages = list(old.pages)
+    place = locate(old, original_code) if original_code else None
+    if original_code and place is None:
+        raise LookupError(original_code)
+    if place is not None and place[0] == page_number - 1:
+        page = pages[place[0]]
+        questions = list(page.questions)
+        questions[place[1]] = question
+        pages[place[0]] = page.model_copy(update={"questions": tuple(questions)})
+    else:
+        if original_code:
+            pages = _pages_without(tuple(pages), original_code)
+        target = pages[page_number - 1]
+        pages[page_number - 1] = target.model_copy(update={"questions": (*target.questions, question)})
+    new = build_spec(old, pages=tuple(pages))
+    commit_spec(session, survey=survey, old=old, new=new, user_id=user_id, request=request, what="question")
+    return new
+
+
+def delete_question(session: Session, *, slug: str, code: str, user_id: int | None, request: Any = None) -> None:
+    survey, old = _load(session, slug)
+    if locate(old, code) is None:
+        raise LookupError(code)
+    new = build_spec(old, pages=tuple(_pages_without(old.pages, code)))
+    commit_spec(session, survey=survey, old=old, new=new, user_id=user_id, request=request, what="delete question")
+
+
+def move_question(
+    session: Session, *, slug: str, code: str, direction: int, user_id: int | None, request: Any = None
+) -> None:
+    """One step up (-1) or down (+1); from the top or bottom of a page it goes to the
+    neighbouring page's end or start."""
+    survey, old = _load(session, slug)
+    place = locate(old, code)
+    if place is None:
+        raise LookupError(code)
+    page_index, index = place
+    pages = [list(page.questions) for page in old.pages]
+    questions = pages[page_index]
+    question = questions.pop(index)
+    if direction < 0 and index > 0:
+        questions.insert(index - 1, question)
+    elif direction < 0 and page_index > 0:
+        pages[page_index - 1].append(question)
+    elif direction > 0 and index < len(questions):
+        questions.insert(index + 1, question)
+    elif direction > 0 and page_index < len(pages) - 1:
+        pages[page_index + 1].insert(0, question)
+    else:
+        return  # already first or last: nothing to do
+    new_pages = tuple(
+        page.model_copy(update={"questions": tuple(questions)})
+        for page, questions in zip(old.pages, pages, strict=True)
+    )
+    new = build_spec(old, pages=new_pages)
+    commit_spec(session, survey=survey, old=old, new=new, user_id=user_id, request=request, what="move question")
+
+
+def add_page(session: Session, *, slug: str, title: dict[str, str], user_id: int | None, request: Any = None) -> int:
+    survey, old = _load(session, slug)
+    new = build_spec(old, pages=(*old.pages, PageSpec(title=title or None, questions=())))
+    commit_spec(session, survey=survey, old=old, new=new, user_id=user_id, request=request, what="add page")
+    return len(new.pages)
+
+
+def save_page_title(
+    session: Session, *, slug: str, number: int, title: dict[str, str], user_id: int | None, request: Any = None
+) -> None:
+    survey, old = _load(session, slug)
+    if not 1 <= number <= len(old.pages):
+        raise LookupError(number)
+    pages = list(old.pages)
+    pages[number - 1] = pages[number - 1].model_copy(update={"title": title or None})
+    new = build_spec(old, pages=tuple(pages))
+    commit_spec(session, survey=survey, old=old, new=new, user_id=user_id, request=request, what="page title")
+
+
+def move_page(
+    session: Session, *, slug: str, number: int, direction: int, user_id: int | None, request: Any = None
+) -> None:
+    survey, old = _load(session, slug)
+    if not 1 <= number <= len(old.pages):
+        raise LookupError(number)
+    other = number - 1 + direction
+    if not 0 <= other < len(old.pages):
+        return
+    pages = list(old.pages)
+    pages[number - 1], pages[other] = pages[other], pages[number - 1]
+    new = build_spec(old, pages=tuple(pages))
+    commit_spec(session, survey=survey, old=old, new=new, user_id=user_id, request=request, what="move page")
+
+
+def delete_page(session: Session, *, slug: str, number: int, user_id: int | None, request: Any = None) -> None:
+    survey, old = _load(session, slug)
+    if not 1 <= number <= len(old.pages):
+        raise LookupError(number)
+    if old.pages[number - 1].questions:
+        raise EditRefused([EditError("page", N_("Move or delete the page's questions first."))])
+    if len(old.pages) == 1:
+        raise EditRefused([EditError("page", N_("A survey needs at least one page."))])
+    pages = tuple(p for n, p in enumerate(old.pages, start=1) if n != number)
+    new = build_spec(old, pages=pages)
+    commit_spec(session, survey=survey, old=old, new=new, user_id=user_id, request=request, what="delete page")
+
+
+# --- Settings, status, creation, copies ---------------------------------------------------
+
+
+def check_new_slug(session: Session, slug: str, field_name: str = "slug") -> list[EditError]:
+    if not SLUG_PATTERN.match(slug) or slug in RESERVED_SLUGS:
+        message = N_("Use lower-case letters a–z, digits and hyphens, starting with a letter or digit (at most 80).")
+        return [EditError(field_name, message)]
+    if get_survey(session, slug) is not None:
+        return [EditError(field_name, N_("There is already a survey with the address %(slug)s."), {"slug": slug})]
+    return []
+
+
+def create_survey(
+    session: Session, *, spec: SurveySpec, cycle_id: int | None, user_id: int | None, request: Any = None
+) -> Survey:
+    errors = check_new_slug(session, spec.slug)
+    if errors:
+        raise EditRefused(errors)
+    if not spec.pages:
+        spec = spec.model_copy(update={"pages": (PageSpec(questions=()),)})
+    survey = save_survey(
+        session, spec=spec, cycle_id=cycle_id, strategy_version_id=strategy_version_id(session, cycle_id)
+    )
+    record_audit(session, user_id=user_id, action="survey.create", target=spec.slug, details={}, request=request)
+    return survey
+
+
+def save_settings(
+    session: Session,
+    *,
+    slug: str,
+    updates: dict[str, Any],
+    cycle_id: int | None,
+    user_id: int | None,
+    request: Any = None,
+) -> None:
+    survey, old = _load(session, slug)
+    new = build_spec(old, **updates)
+    if new.opens_at and new.closes_at and new.closes_at <= new.opens_at:
+        raise EditRefused([EditError("closes_at", N_("The survey must close after it opens."))])
+    if cycle_id != survey.cycle_id:
+        survey.cycle_id = cycle_id
+    commit_spec(session, survey=survey, old=old, new=new, user_id=user_id, request=request, what="settings")
+
+
+ALLOWED_STATUS_CHANGES = {
+    SurveyStatus.draft: {SurveyStatus.open},
+    SurveyStatus.open: {SurveyStatus.closed},
+    SurveyStatus.closed: {SurveyStatus.open},
+}
+
+
+def set_status(session: Session, *, slug: str, status: SurveyStatus, user_id: int | None, request: Any = None) -> None:
+    survey, spec = _load(session, slug)
+    current = SurveyStatus(survey.status)
+    if status not in ALLOWED_STATUS_CHANGES[current]:
+        raise EditRefused([EditError("status", N_("This change of status is not possible."))])
+    if status == SurveyStatus.open and not spec.questions:
+        raise EditRefused([EditError("status", N_("Add at least one question before opening the survey."))])
+    survey.status = status.value
+    if status == SurveyStatus.open and survey.closes_at and not is_future(survey.closes_at):
+        survey.closes_at = None  # reopened by hand: a closing time already passed no longer applies
+    touch_survey(session, survey=survey)
+    details = {"from": current.value, "to": status.value}
+    record_audit(session, user_id=user_id, action="survey.status", target=slug, details=details, request=request)
+
+
+def copy_survey(
+    session: Session,
+    *,
+    slug: str,
+    new_slug: str,
+    title: dict[str, str],
+    cycle_id: int | None,
+    user_id: int | None,
+    request: Any = None,
+) -> Survey:
+    """A new draft with the same pages, questions and choices; strategy links are resolved by
+    key against the target cycle's strategy (keys are stable across versions)."""
+    source = load_spec(session, slug=slug)
+    if source is None:
+        raise LookupError(slug)
+    errors = check_new_slug(session, new_slug)
+    if not title.get("sv"):
+        errors.append(EditError("title_sv", N_("Write a title in Swedish.")))
+    if errors:
+        raise EditRefused(errors)
+    pages = tuple(
+        page.model_copy(update={"questions": tuple(q.model_copy(update={"id": None}) for q in page.questions)})
+        for page in source.pages
+    )
+    spec = source.model_copy(
+        update={
+            "id": None,
+            "revision": 1,
+            "slug": new_slug,
+            "title": title,
+            "status": SurveyStatus.draft,
+            "opens_at": None,
+            "closes_at": None,
+            "pages": pages,
+        }
+    )
+    survey = save_survey(
+        session, spec=spec, cycle_id=cycle_id, strategy_version_id=strategy_version_id(session, cycle_id)
+    )
+    record_audit(
+        session, user_id=user_id, action="survey.copy", target=new_slug, details={"from": slug}, request=request
+    )
+    return survey
+
+
+# --- XLSForm ------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportOutcome:
+    problems: list[XLSFormProblem] = field(default_factory=list)
+    errors: list[EditError] = field(default_factory=list)
+    survey: Survey | None = None
+
+
+def import_xlsform(
+    session: Session,
+    *,
+    data: bytes,
+    slug: str | None,
+    cycle_id: int | None,
+    user_id: int | None,
+    request: Any = None,
+) -> ImportOutcome:
+    """Create a survey from a workbook, or nothing at all if the workbook has any problem."""
+    result = read_xlsform(data, slug=slug or None)
+    if result.problems or result.spec is None:
+        return ImportOutcome(problems=result.problems)
+    spec = result.spec
+    errors = check_new_slug(session, spec.slug)
+    errors += _unresolved_priorities(session, spec, cycle_id)
+    if errors:
+        return ImportOutcome(errors=errors)
+    survey = save_survey(
+        session, spec=spec, cycle_id=cycle_id, strategy_version_id=strategy_version_id(session, cycle_id)
+    )
+    details = {"kind": "xlsform", "questions": len(spec.questions)}
+    record_audit(session, user_id=user_id, action="import", target=spec.slug, details=details, request=request)
+    return ImportOutcome(survey=survey)
+
+
+def _unresolved_priorities(session: Session, spec: SurveySpec, cycle_id: int | None) -> list[EditError]:
+    keys = {q.priority_key for q in spec.questions if q.priority_key}
+    keys |= {c.priority_key for q in spec.questions for c in q.choices if c.priority_key}
+    if not keys:
+        return []
+    version_id = strategy_version_id(session, cycle_id)
+    known = {item.key for item in strategy_items(session, version_id=version_id)} if version_id else set()
+    missing = sorted(keys - known)
+    if not missing:
+        return []
+    message = N_("The form links to strategy items that the chosen review cycle does not have: %(keys)s.")
+    return [EditError("cycle", message, {"keys": ", ".join(missing)})]
+
+
+# --- Small helpers for pages ---------------------------------------------------------------
+
+
+def question_choices_for_type(session: Session, question_type: QuestionType) -> tuple:
+    """The fixed choices of the demographic types (municipalities from the database)."""
+    municipalities_list = municipality_choices(session) if question_type == QuestionType.municipality else []
+    return standard_choices(question_type, municipalities_list)
+
+
+def localized_text(text: dict[str, str] | None, language: str) -> str:
+    return pick(text, language)
+
+
+def is_future(moment: datetime | None) -> bool:
+    if moment is None:
+        return False
+    from datetime import UTC
+
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware > utcnow()
