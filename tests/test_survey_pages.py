@@ -20,6 +20,7 @@ def csrf(html: str) -> str:
 
 def start(client, slug: str, query: str = "") -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """Open the start page and press start; returns the first page's URL and its HTML."""
+    client.cookies.delete("consult_answered")  # each test is a new respondent
     page = client.get(f"/s/{slug}{query}")
     assert page.status_code == 200
     data = {"csrftoken": csrf(page.text)}

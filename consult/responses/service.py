@@ -80,7 +80,7 @@ def consent_from(spec: SurveySpec, values: Mapping[str, Value]) -> bool | None:
     return values.get("consent_quote") == 1
 
 
-def _answer_row(question_type: QuestionType, value: Value) -> dict[str, object]:
+def answer_row(question_type: QuestionType, value: Value) -> dict[str, object]:
     row: dict[str, object] = {"choice": None, "number": None, "text": None, "dont_know": False}
     if question_type in SINGLE_CODE_TYPES:
         row["choice"] = value
@@ -169,7 +169,7 @@ def _insert_fresh(session: Session, fresh: list[tuple[int, NewResponse]], result
         for code, value in item.values.items():
             question = by_code[code]
             answer_rows.append(
-                {"response_id": response_id, "question_id": question.id, **_answer_row(question.type, value)}
+                {"response_id": response_id, "question_id": question.id, **answer_row(question.type, value)}
             )
             if question.type in LIST_TYPES and isinstance(value, list):
                 selection_rows.extend(

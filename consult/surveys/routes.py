@@ -110,7 +110,8 @@ def start(
             channel=channel.value,
             campaign_tag=tag,
             event_name=event_name,
-            source_hash=responses.request_source_hash(request),
+            # A kiosk is one device serving many people by design: its answers are no burst.
+            source_hash=None if event_name else responses.request_source_hash(request),
         )
         token = draft.token
     return RedirectResponse(f"/s/{slug}/r/{token}/1", status_code=303)

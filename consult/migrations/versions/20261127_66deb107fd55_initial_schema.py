@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 34b1dce3b18a
+Revision ID: 66deb107fd55
 Revises: 
-Create Date: 2026-11-27 03:53:08.334872
+Create Date: 2026-11-27 04:36:57.767566
 
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import sqlmodel
 
 
 # revision identifiers, used by Alembic.
-revision: str = '34b1dce3b18a'
+revision: str = '66deb107fd55'
 down_revision: Union[str, None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -143,6 +143,23 @@ def upgrade() -> None:
     with op.batch_alter_table('remiss_round', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_remiss_round_version_id'), ['version_id'], unique=False)
 
+    op.create_table('summary_report',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('actions', sa.JSON(), nullable=True),
+    sa.Column('weighted', sa.Boolean(), nullable=False),
+    sa.Column('published', sa.Boolean(), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('published_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['review_cycle.id'], ),
+    sa.ForeignKeyConstraint(['published_by_id'], ['staff_user.id'], ),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['staff_user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('cycle_id')
+    )
     op.create_table('survey',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cycle_id', sa.Integer(), nullable=True),
@@ -475,7 +492,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('response_id', 'question_id')
     )
     with op.batch_alter_table('answer', schema=None) as batch_op:
-        batch_op.create_index('ix_answer_question_choice', ['question_id', 'choice'], unique=False)
+        batch_op.create_index('ix_answer_question_choice', ['question_id', 'choice', 'number', 'dont_know', 'response_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_answer_response_id'), ['response_id'], unique=False)
 
     op.create_table('answer_selection',
@@ -490,7 +507,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('answer_selection', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_answer_selection_response_id'), ['response_id'], unique=False)
-        batch_op.create_index('ix_selection_question_choice', ['question_id', 'choice'], unique=False)
+        batch_op.create_index('ix_selection_question_choice', ['question_id', 'choice', 'rank', 'response_id'], unique=False)
 
     op.create_table('choice',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -538,11 +555,178 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_remiss_position_answer_id'), ['answer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_remiss_position_item_key'), ['item_key'], unique=False)
 
+    op.create_table('theme_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('survey_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('progress', sa.Integer(), nullable=False),
+    sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=True),
+    sa.Column('random_state', sa.Integer(), nullable=False),
+    sa.Column('strategy_version_id', sa.Integer(), nullable=True),
+    sa.Column('started_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cancel_requested', sa.Boolean(), nullable=False),
+    sa.Column('worker', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('n_answers', sa.Integer(), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], ),
+    sa.ForeignKeyConstraint(['started_by_id'], ['staff_user.id'], ),
+    sa.ForeignKeyConstraint(['strategy_version_id'], ['strategy_version.id'], ),
+    sa.ForeignKeyConstraint(['survey_id'], ['survey.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('theme_run', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_theme_run_question_id'), ['question_id'], unique=False)
+        batch_op.create_index('ix_theme_run_status', ['status', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_theme_run_survey_id'), ['survey_id'], unique=False)
+        batch_op.create_index('uq_theme_run_active_question', ['question_id'], unique=True, sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
+
+    op.create_table('theme_candidate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('phrase', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('terms', sa.JSON(), nullable=True),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('share', sa.Float(), nullable=False),
+    sa.Column('representatives', sa.JSON(), nullable=True),
+    sa.Column('best_priority', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+    sa.Column('best_score', sa.Float(), nullable=True),
+    sa.Column('not_covered', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['theme_run.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('run_id', 'number')
+    )
+    with op.batch_alter_table('theme_candidate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_theme_candidate_run_id'), ['run_id'], unique=False)
+
+    op.create_table('theme_model',
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['theme_run.id'], ),
+    sa.PrimaryKeyConstraint('run_id')
+    )
+    op.create_table('theme_run_assignment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('response_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.ForeignKeyConstraint(['response_id'], ['response.id'], ),
+    sa.ForeignKeyConstraint(['run_id'], ['theme_run.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('run_id', 'response_id')
+    )
+    with op.batch_alter_table('theme_run_assignment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_theme_run_assignment_run_id'), ['run_id'], unique=False)
+
+    op.create_table('theme_selected',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('terms', sa.JSON(), nullable=True),
+    sa.Column('sources', sa.JSON(), nullable=True),
+    sa.Column('is_other', sa.Boolean(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['staff_user.id'], ),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], ),
+    sa.ForeignKeyConstraint(['run_id'], ['theme_run.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('theme_selected', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_theme_selected_question_id'), ['question_id'], unique=False)
+
+    op.create_table('theme_assignment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('response_id', sa.Integer(), nullable=False),
+    sa.Column('theme_id', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Float(), nullable=True),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('machine_theme_id', sa.Integer(), nullable=True),
+    sa.Column('needs_review', sa.Boolean(), nullable=False),
+    sa.Column('reviewed', sa.Boolean(), nullable=False),
+    sa.Column('assigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['assigned_by_id'], ['staff_user.id'], ),
+    sa.ForeignKeyConstraint(['machine_theme_id'], ['theme_selected.id'], ),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], ),
+    sa.ForeignKeyConstraint(['response_id'], ['response.id'], ),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['staff_user.id'], ),
+    sa.ForeignKeyConstraint(['theme_id'], ['theme_selected.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('question_id', 'response_id')
+    )
+    with op.batch_alter_table('theme_assignment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_theme_assignment_response_id'), ['response_id'], unique=False)
+        batch_op.create_index('ix_theme_assignment_theme', ['theme_id', 'score'], unique=False)
+
+    op.create_table('theme_change',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('theme_id', sa.Integer(), nullable=True),
+    sa.Column('run_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], ),
+    sa.ForeignKeyConstraint(['run_id'], ['theme_run.id'], ),
+    sa.ForeignKeyConstraint(['theme_id'], ['theme_selected.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['staff_user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('theme_change', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_theme_change_question_id'), ['question_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('theme_change', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_theme_change_question_id'))
+
+    op.drop_table('theme_change')
+    with op.batch_alter_table('theme_assignment', schema=None) as batch_op:
+        batch_op.drop_index('ix_theme_assignment_theme')
+        batch_op.drop_index(batch_op.f('ix_theme_assignment_response_id'))
+
+    op.drop_table('theme_assignment')
+    with op.batch_alter_table('theme_selected', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_theme_selected_question_id'))
+
+    op.drop_table('theme_selected')
+    with op.batch_alter_table('theme_run_assignment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_theme_run_assignment_run_id'))
+
+    op.drop_table('theme_run_assignment')
+    op.drop_table('theme_model')
+    with op.batch_alter_table('theme_candidate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_theme_candidate_run_id'))
+
+    op.drop_table('theme_candidate')
+    with op.batch_alter_table('theme_run', schema=None) as batch_op:
+        batch_op.drop_index('uq_theme_run_active_question', sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
+        batch_op.drop_index(batch_op.f('ix_theme_run_survey_id'))
+        batch_op.drop_index('ix_theme_run_status')
+        batch_op.drop_index(batch_op.f('ix_theme_run_question_id'))
+
+    op.drop_table('theme_run')
     with op.batch_alter_table('remiss_position', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_remiss_position_item_key'))
         batch_op.drop_index(batch_op.f('ix_remiss_position_answer_id'))
@@ -642,6 +826,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_survey_cycle_id'))
 
     op.drop_table('survey')
+    op.drop_table('summary_report')
     with op.batch_alter_table('remiss_round', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_remiss_round_version_id'))
 

@@ -1,0 +1,479 @@
+"""Interviewer pages (/intervju) and the analysts' review pages (/granskning). Thin: the
+rules are in consult/interviews/service.py and consult/responses/review.py."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from analysis.redact import redact
+from consult.accounts.deps import require_role
+from consult.accounts.models import Role, User
+from consult.accounts.service import list_users, register_staff_link
+from consult.core.fields import utcnow
+from consult.core.i18n import N_, _, current_language
+from consult.core.templating import render
+from consult.db import session_scope
+from consult.interviews import service
+from consult.responses import review
+from consult.responses.flow import form_values_for_template
+from consult.responses.messages import error_message
+from consult.responses.models import Response as ResponseRow
+from consult.responses.models import ReviewState
+from consult.responses.service import Outcome, Stored
+from consult.responses.validation import FieldError, Value
+from consult.surveys.models import SINGLE_CODE_TYPES, QuestionType, Survey
+from consult.surveys.schema import QuestionSpec, SurveySpec
+from consult.surveys.service import list_open_surveys, load_spec
+
+router = APIRouter(include_in_schema=False)
+
+register_staff_link("/granskning", N_("Review responses"), {Role.analyst.value})
+
+interviewer = require_role(Role.interviewer.value)
+analyst = require_role(Role.analyst.value)
+
+REVIEW_PAGE_SIZE = 50
+STATE_LABELS = {
+    ReviewState.received.value: N_("Received"),
+    ReviewState.has_issues.value: N_("Has issues"),
+    ReviewState.edited.value: N_("Edited"),
+    ReviewState.approved.value: N_("Approved"),
+    ReviewState.rejected.value: N_("Rejected"),
+}
+
+
+def _language() -> str:
+    return current_language.get()
+
+
+def _field_errors(spec: SurveySpec, errors: list[FieldError]) -> list[dict[str, str]]:
+    language = _language()
+    return [
+        {
+            "field": e.field,
+            "label": spec.by_code[e.field].label(language) if e.field in spec.by_code else e.field,
+            "message": error_message(e, language, spec.by_code.get(e.field)),
+        }
+        for e in errors
+    ]
+
+
+def _open_surveys() -> list[tuple[str, str]]:
+    with session_scope() as session:
+        return [(s.slug, s.title.get(_language()) or s.title.get("sv", s.slug)) for s in list_open_surveys(session)]
+
+
+def _spec(slug: str) -> SurveySpec:
+    from consult.surveys.views import survey_or_404
+
+    return survey_or_404(slug)
+
+
+# --- the interviewer's start page -------------------------------------------------------------
+
+
+def _setup_page(
+    request: Request,
+    user: User,
+    *,
+    setup: service.Setup | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    with session_scope() as session:
+        entries = service.todays_entries(session, user_id=user.id or 0, now=utcnow())
+    context = {
+        "surveys": _open_surveys(),
+        "channels": service.INTERVIEW_CHANNELS,
+        "channel_labels": service.CHANNEL_LABELS,
+        "state_labels": STATE_LABELS,
+        "setup": setup or service.Setup(survey="", channel="", place=""),
+        "errors": {k: _(v) for k, v in (errors or {}).items()},
+        "entries": entries,
+        "notice": notice,
+        "local_time": lambda moment: service.as_local(moment).strftime("%H:%M"),
+    }
+    return render(request, "interviews/setup.html", context, status_code)
+
+
+@router.get("/intervju")
+def interview_start(
+    request: Request,
+    user: Annotated[User, Depends(interviewer)],
+    corrected: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    survey: Annotated[str, Query(max_length=80)] = "",
+    channel: Annotated[str, Query(max_length=24)] = "",
+    place: Annotated[str, Query(max_length=400)] = "",
+) -> Response:
+    notice = _("Your correction was saved.") if corrected else None
+    setup = service.Setup(survey=survey, channel=channel, place=service.clean_place(place)[:200])
+    return _setup_page(request, user, setup=setup, notice=notice)
+
+
+def _setup_or_errors(survey: str, channel: str, place: str) -> tuple[service.Setup, dict[str, str]]:
+    setup = service.Setup(survey=survey.strip(), channel=channel, place=service.clean_place(place))
+    open_slugs = {slug for slug, _title in _open_surveys()}
+    return setup, service.setup_errors(setup, open_slugs)
+
+
+# --- entering responses ---------------------------------------------------------------------------
+
+
+def _entry_page(
+    request: Request,
+    *,
+    spec: SurveySpec,
+    setup: service.Setup,
+    values: dict[str, Any] | None = None,
+    errors: list[FieldError] | None = None,
+    client_uuid: str | None = None,
+    started_at: str | None = None,
+    saved: int | None = None,
+    status_code: int = 200,
+) -> Response:
+    shown_errors = _field_errors(spec, errors or [])
+    context = {
+        "spec": spec,
+        "setup": setup,
+        "channel_label": _(service.CHANNEL_LABELS[setup.channel]),
+        "values": values or {},
+        "errors": shown_errors,
+        "error_by_field": {e["field"]: e["message"] for e in shown_errors},
+        "client_uuid": client_uuid or str(uuid.uuid4()),
+        "started_at": started_at or utcnow().isoformat(),
+        "saved": saved,
+        "setup_query": urlencode({"survey": setup.survey, "channel": setup.channel, "place": setup.place}),
+    }
+    return render(request, "interviews/entry.html", context, status_code)
+
+
+@router.get("/intervju/formular")
+def entry_form(
+    request: Request,
+    user: Annotated[User, Depends(interviewer)],
+    survey: Annotated[str, Query(max_length=80)] = "",
+    channel: Annotated[str, Query(max_length=24)] = "",
+    place: Annotated[str, Query(max_length=400)] = "",
+    saved: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
+) -> Response:
+    setup, errors = _setup_or_errors(survey, channel, place)
+    if errors:
+        return _setup_page(request, user, setup=setup, errors=errors, status_code=422)
+    return _entry_page(request, spec=_spec(setup.survey), setup=setup, saved=saved)
+
+
+@router.post("/intervju/formular")
+async def save_entry(request: Request, user: Annotated[User, Depends(interviewer)]) -> Response:
+    from consult.app import writer
+
+    form = await request.form()
+    setup, setup_problems = _setup_or_errors(
+        str(form.get("survey", ""))[:80], str(form.get("channel", ""))[:24], str(form.get("place", ""))[:400]
+    )
+    if setup_problems:
+        return _setup_page(request, user, setup=setup, errors=setup_problems, status_code=422)
+    spec = _spec(setup.survey)
+    client_uuid = _valid_uuid(str(form.get("client_uuid", ""))) or str(uuid.uuid4())
+    started_raw = str(form.get("started_at", ""))[:40]
+    outcome = service.validate_entry(spec, form)
+    if not outcome.ok:
+        values = {**form_values_for_template(outcome.values), **outcome.typed}
+        return _entry_page(
+            request,
+            spec=spec,
+            setup=setup,
+            values=values,
+            errors=outcome.errors,
+            client_uuid=client_uuid,
+            started_at=started_raw,
+            status_code=422,
+        )
+    now = utcnow()
+    started, submitted = service.clamp_times(service.parse_time(started_raw), None, now)
+    item = service.new_entry(
+        spec,
+        values=outcome.values,
+        client_uuid=client_uuid,
+        channel=setup.channel,
+        place=setup.place,
+        user_id=user.id,
+        language=_language(),
+        started_at=started,
+        submitted_at=submitted,
+    )
+    stored: Stored = await writer.submit("response", item)
+    if stored.outcome == Outcome.conflict:
+        raise HTTPException(409, _("This entry was already saved with other answers. Start a new entry."))
+    count = _todays_count(user)
+    query = urlencode({"survey": setup.survey, "channel": setup.channel, "place": setup.place, "saved": count})
+    return RedirectResponse(f"/intervju/formular?{query}", status_code=303)
+
+
+def _todays_count(user: User) -> int:
+    with session_scope() as session:
+        return len(service.todays_entries(session, user_id=user.id or 0, now=utcnow()))
+
+
+def _valid_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value)) if value and len(value) <= 40 else None
+    except ValueError:
+        return None
+
+
+# --- corrections ---------------------------------------------------------------------------------
+
+
+def _correctable(session: Session, user: User, response_id: int) -> tuple[ResponseRow, SurveySpec]:
+    response = session.get(ResponseRow, response_id)
+    if response is None:
+        raise HTTPException(404, _("There is no such response."))
+    if not service.may_correct(response, user_id=user.id or 0, is_admin=user.role == Role.admin, now=utcnow()):
+        raise HTTPException(403, _("You can correct your own entries of today. Ask an analyst to change others."))
+    survey = session.get(Survey, response.survey_id)
+    spec = load_spec(session, slug=survey.slug) if survey else None
+    if spec is None:
+        raise HTTPException(404, _("There is no such response."))
+    return response, spec
+
+
+def _correction_page(
+    request: Request,
+    *,
+    response: ResponseRow,
+    spec: SurveySpec,
+    values: dict[str, Any],
+    errors: list[FieldError] | None = None,
+    status_code: int = 200,
+) -> Response:
+    shown_errors = _field_errors(spec, errors or [])
+    context = {
+        "spec": spec,
+        "response": response,
+        "channel_label": _(service.CHANNEL_LABELS.get(response.channel, response.channel)),
+        "submitted": service.as_local(response.submitted_at).strftime("%Y-%m-%d %H:%M")
+        if response.submitted_at
+        else "",
+        "values": values,
+        "errors": shown_errors,
+        "error_by_field": {e["field"]: e["message"] for e in shown_errors},
+    }
+    return render(request, "interviews/correct.html", context, status_code)
+
+
+@router.get("/intervju/svar/{response_id}")
+def correction_form(request: Request, response_id: int, user: Annotated[User, Depends(interviewer)]) -> Response:
+    with session_scope() as session:
+        response, spec = _correctable(session, user, response_id)
+        values = review.current_answers(session, spec=spec, response_id=response_id)
+    return _correction_page(request, response=response, spec=spec, values=form_values_for_template(values))
+
+
+@router.post("/intervju/svar/{response_id}")
+async def save_correction(request: Request, response_id: int, user: Annotated[User, Depends(interviewer)]) -> Response:
+    form = await request.form()
+    with session_scope() as session:
+        response, spec = _correctable(session, user, response_id)
+        outcome = service.validate_entry(spec, form)
+        if not outcome.ok:
+            values = {**form_values_for_template(outcome.values), **outcome.typed}
+            return _correction_page(
+                request, response=response, spec=spec, values=values, errors=outcome.errors, status_code=422
+            )
+        review.edit_response(
+            session, spec=spec, response_id=response_id, values=outcome.values, user_id=user.id, request=request
+        )
+    return RedirectResponse(f"/intervju?corrected={response_id}", status_code=303)
+
+
+# --- review (analysts) -----------------------------------------------------------------------------
+
+
+def _display_value(question: QuestionSpec, value: Value, language: str) -> str:
+    """An answer as an analyst reads it; free text is redacted."""
+    if value is None:
+        return _("Don't know") if question.type == QuestionType.scale else "–"
+    if question.type in SINGLE_CODE_TYPES and isinstance(value, int):
+        choice = question.choice(value)
+        return choice.text(language) if choice else str(value)
+    if isinstance(value, list):
+        labels = []
+        for code in value:
+            choice = question.choice(code) if isinstance(code, int) else None
+            labels.append(choice.text(language) if choice else str(code))
+        return ", ".join(labels) if question.type != QuestionType.ranking else " > ".join(labels)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value).replace(".", ",")
+    return redact(str(value))
+
+
+@router.get("/granskning")
+def review_list(
+    request: Request,
+    _user: Annotated[User, Depends(analyst)],
+    survey: Annotated[str, Query(max_length=80)] = "",
+    state: Annotated[str, Query(max_length=12)] = "",
+    flagged: Annotated[str, Query(max_length=3)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    with session_scope() as session:
+        surveys = list(session.execute(select(Survey.id, Survey.slug, Survey.title).order_by(Survey.slug)).all())
+    chosen = next((row for row in surveys if row.slug == survey), None)
+    if chosen is not None:
+        _refresh_burst_flags(chosen.id)
+    with session_scope() as session:
+        conditions = []
+        if chosen is not None:
+            conditions.append(ResponseRow.survey_id == chosen.id)
+        if state in STATE_LABELS:
+            conditions.append(ResponseRow.review_state == state)
+        if flagged == "1":
+            from consult.responses.review_models import ResponseFlag
+
+            conditions.append(
+                ResponseRow.id.in_(select(ResponseFlag.response_id).where(ResponseFlag.burst))  # type: ignore[union-attr]
+            )
+        total = session.execute(select(func.count()).select_from(ResponseRow).where(*conditions)).scalar_one()
+        rows = session.execute(
+            select(
+                ResponseRow.id,
+                ResponseRow.survey_id,
+                ResponseRow.channel,
+                ResponseRow.event_name,
+                ResponseRow.submitted_at,
+                ResponseRow.review_state,
+            )
+            .where(*conditions)
+            .order_by(ResponseRow.submitted_at.desc(), ResponseRow.id.desc())
+            .offset((page - 1) * REVIEW_PAGE_SIZE)
+            .limit(REVIEW_PAGE_SIZE)
+        ).all()
+        flags = review.burst_flagged(session, [r.id for r in rows])
+    language = _language()
+    titles = {row.id: row.title.get(language) or row.title.get("sv", row.slug) for row in surveys}
+    query = {"survey": survey, "state": state, "flagged": flagged}
+    context = {
+        "surveys": [(row.slug, titles[row.id]) for row in surveys],
+        "rows": rows,
+        "flags": flags,
+        "titles": titles,
+        "values": query,
+        "total": total,
+        "page": page,
+        "page_count": max(1, -(-total // REVIEW_PAGE_SIZE)),
+        "page_url": lambda n: "/granskning?" + urlencode({**{k: v for k, v in query.items() if v}, "page": n}),
+        "state_labels": STATE_LABELS,
+        "channel_labels": service.CHANNEL_LABELS,
+        "local_time": lambda moment: service.as_local(moment).strftime("%Y-%m-%d %H:%M") if moment else "",
+    }
+    return render(request, "responses/review_list.html", context)
+
+
+def _refresh_burst_flags(survey_id: int) -> None:
+    """Keep the marks current for the survey in view. Two analysts may do this at once; the
+    one who loses the race finds the flags already written, which is all that matters."""
+    try:
+        with session_scope() as session:
+            review.flag_bursts(session, survey_id)
+    except IntegrityError:
+        pass
+
+
+def _review_page(
+    request: Request,
+    response_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    language = _language()
+    with session_scope() as session:
+        response = session.get(ResponseRow, response_id)
+        if response is None:
+            raise HTTPException(404, _("There is no such response."))
+        survey = session.get(Survey, response.survey_id)
+        spec = load_spec(session, slug=survey.slug) if survey else None
+        if spec is None:
+            raise HTTPException(404, _("There is no such response."))
+        values = review.current_answers(session, spec=spec, response_id=response_id)
+        history = review.response_history(session, response_id=response_id)
+        flagged = response_id in review.burst_flagged(session, [response_id])
+        users = {u.id: u for u in list_users(session)}
+
+    def show(code: str, value: Value) -> str:
+        question = spec.by_code.get(code)
+        return _display_value(question, value, language) if question else str(value)
+
+    answers = [(q.label(language), show(q.code, values[q.code])) for q in spec.questions if q.code in values]
+    duration = None
+    if response.started_at and response.submitted_at:
+        seconds = int((response.submitted_at - response.started_at).total_seconds())
+        duration = f"{seconds // 60}:{seconds % 60:02d}"
+    entered_by = users.get(response.entered_by_id) if response.entered_by_id else None
+    context = {
+        "response": response,
+        "spec": spec,
+        "answers": answers,
+        "history": history,
+        "flagged": flagged,
+        "users": users,
+        "entered_by": entered_by,
+        "duration": duration,
+        "label_of": lambda code: spec.by_code[code].label(language) if code in spec.by_code else code,
+        "show": show,
+        "state_labels": STATE_LABELS,
+        "channel_label": _(service.CHANNEL_LABELS.get(response.channel, response.channel)),
+        "local_time": lambda moment: service.as_local(moment).strftime("%Y-%m-%d %H:%M") if moment else "",
+        "errors": errors or {},
+        "form": form or {"state": response.review_state, "comment": ""},
+        "notice": notice,
+    }
+    return render(request, "responses/review_detail.html", context, status_code)
+
+
+@router.get("/granskning/{response_id}")
+def review_detail(
+    request: Request,
+    response_id: int,
+    _user: Annotated[User, Depends(analyst)],
+    saved: Annotated[str, Query(max_length=3)] = "",
+) -> Response:
+    notice = _("The review state was saved.") if saved else None
+    return _review_page(request, response_id, notice=notice)
+
+
+@router.post("/granskning/{response_id}/status")
+def change_state(
+    request: Request,
+    response_id: int,
+    user: Annotated[User, Depends(analyst)],
+    state: Annotated[str, Form(max_length=12)] = "",
+    comment: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    errors: dict[str, str] = {}
+    if state not in STATE_LABELS:
+        errors["state"] = _("Choose one of the review states.")
+    if len(comment.strip()) > review.MAX_COMMENT_LENGTH:
+        errors["comment"] = _("Shorten the comment to at most 2000 characters.")
+    if errors:
+        return _review_page(
+            request, response_id, errors=errors, form={"state": state, "comment": comment}, status_code=422
+        )
+    with session_scope() as session:
+        if session.get(ResponseRow, response_id) is None:
+            raise HTTPException(404, _("There is no such response."))
+        review.set_review_state(
+            session, response_id=response_id, state=state, comment=comment, user_id=user.id, request=request
+        )
+    return RedirectResponse(f"/granskning/{response_id}?saved=1", status_code=303)

@@ -1,0 +1,235 @@
+"""Interview entries as plain functions: the channels an interviewer may choose, one-page
+validation with the shared rules, plausible times, and today's own entries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from consult.core.i18n import N_
+from consult.responses.models import Channel, Response
+from consult.responses.service import NewResponse, consent_from
+from consult.responses.validation import (
+    FieldError,
+    RankingFormError,
+    Value,
+    check_required,
+    drop_hidden,
+    form_raw_value,
+    parse_form_answers,
+    visible_codes,
+)
+from consult.surveys.models import Survey
+from consult.surveys.schema import SurveySpec
+
+LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+MAX_PLACE_LENGTH = 200
+# An interview rarely takes more than an hour; a start time further back than this is a form
+# left open, so it is dropped rather than recorded as a twelve-hour interview.
+MAX_INTERVIEW_DURATION = timedelta(hours=12)
+# Entries kept in the browser while offline are sent later; their own submission time counts.
+MAX_QUEUE_AGE = timedelta(days=14)
+CLOCK_SKEW = timedelta(minutes=5)
+
+INTERVIEW_CHANNELS: dict[str, str] = {
+    Channel.interview_in_person.value: N_("Face to face"),
+    Channel.interview_phone.value: N_("Phone"),
+    Channel.event.value: N_("Event"),
+    Channel.paper.value: N_("Transcription from paper"),
+}
+CHANNEL_LABELS: dict[str, str] = {
+    Channel.web.value: N_("Web"),
+    Channel.campaign.value: N_("Campaign link"),
+    Channel.kiosk.value: N_("Kiosk"),
+    **INTERVIEW_CHANNELS,
+}
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_place(value: str | None) -> str:
+    """A place or event name as typed, without control characters or surrounding space."""
+    return _CONTROL_CHARS.sub(" ", value or "").strip()
+
+
+@dataclass(frozen=True)
+class Setup:
+    survey: str
+    channel: str
+    place: str
+
+
+def setup_errors(setup: Setup, open_slugs: set[str]) -> dict[str, str]:
+    """Field -> English msgid of what is wrong with the interviewer's choices."""
+    errors: dict[str, str] = {}
+    if setup.survey not in open_slugs:
+        errors["survey"] = N_("Choose a survey.")
+    if setup.channel not in INTERVIEW_CHANNELS:
+        errors["channel"] = N_("Choose how the answers are given.")
+    if len(setup.place) > MAX_PLACE_LENGTH:
+        errors["place"] = N_("Shorten the place to at most 200 characters.")
+    elif setup.channel == Channel.event.value and not setup.place:
+        errors["place"] = N_("Enter the name of the event.")
+    return errors
+
+
+# --- validation of a whole response on one page ---------------------------------------------
+
+
+@dataclass
+class EntryOutcome:
+    values: dict[str, Value]
+    errors: list[FieldError] = field(default_factory=list)
+    typed: dict[str, Any] = field(default_factory=dict)  # the form as submitted, shown again on error
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate_entry(spec: SurveySpec, form: Any) -> EntryOutcome:
+    """Every question at once with the shared rules. Answers to questions whose condition is
+    not met are dropped, and so are their errors: the interviewer skipped them."""
+    parsed = parse_form_answers(spec.questions, form)
+    visible = visible_codes(spec, parsed.values)
+    failed = {e.field for e in parsed.errors}
+    errors = [e for e in parsed.errors if e.field in visible]
+    errors += [e for e in check_required(spec, parsed.values) if e.field not in failed]
+    order = {q.code: i for i, q in enumerate(spec.questions)}
+    errors.sort(key=lambda e: order.get(e.field, len(order)))
+    typed = _typed_values(spec, form) if errors else {}
+    return EntryOutcome(values=drop_hidden(spec, parsed.values), errors=errors, typed=typed)
+
+
+def _typed_values(spec: SurveySpec, form: Any) -> dict[str, Any]:
+    typed: dict[str, Any] = {}
+    for question in spec.questions:
+        raw = form_raw_value(question, form)
+        if isinstance(raw, RankingFormError) or raw is None:
+            continue
+        typed[question.code] = [str(v)[:20] for v in raw] if isinstance(raw, list) else str(raw)
+    return typed
+
+
+# --- times ----------------------------------------------------------------------------------
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def clamp_times(
+    started_at: datetime | None, submitted_at: datetime | None, now: datetime
+) -> tuple[datetime | None, datetime]:
+    """Times sent by a browser are trusted only within reason: never in the future, a
+    submission at most two weeks old (a queue kept offline), a start before the submission
+    and within an interview's length of it."""
+    submitted = submitted_at or now
+    if submitted > now + CLOCK_SKEW or submitted < now - MAX_QUEUE_AGE:
+        submitted = now
+    submitted = min(submitted, now)
+    started = started_at
+    if started is not None:
+        if started > submitted:
+            started = submitted
+        elif submitted - started > MAX_INTERVIEW_DURATION:
+            started = None
+    return started, submitted
+
+
+# --- storing --------------------------------------------------------------------------------
+
+
+def new_entry(
+    spec: SurveySpec,
+    *,
+    values: dict[str, Value],
+    client_uuid: str,
+    channel: str,
+    place: str,
+    user_id: int | None,
+    language: str,
+    started_at: datetime | None,
+    submitted_at: datetime,
+) -> NewResponse:
+    return NewResponse(
+        spec=spec,
+        client_uuid=client_uuid,
+        values=values,
+        language=language,
+        channel=Channel(channel),
+        event_name=place or None,
+        started_at=started_at,
+        submitted_at=submitted_at,
+        consent_quote=consent_from(spec, values),
+        entered_by_id=user_id,
+    )
+
+
+# --- today's entries ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    survey_slug: str
+    survey_title: dict
+    channel: str
+    place: str | None
+    submitted_at: datetime
+    review_state: str
+
+
+def local_midnight(now: datetime) -> datetime:
+    local = now.astimezone(LOCAL_TIME)
+    return datetime(local.year, local.month, local.day, tzinfo=LOCAL_TIME).astimezone(UTC)
+
+
+def as_local(moment: datetime) -> datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(LOCAL_TIME)
+
+
+def todays_entries(session: Session, *, user_id: int, now: datetime) -> list[Entry]:
+    rows = session.execute(
+        select(
+            Response.id,
+            Survey.slug,
+            Survey.title,
+            Response.channel,
+            Response.event_name,
+            Response.submitted_at,
+            Response.review_state,
+        )
+        .join(Survey, Survey.id == Response.survey_id)
+        .where(Response.entered_by_id == user_id, Response.submitted_at >= local_midnight(now))
+        .order_by(Response.submitted_at.desc(), Response.id.desc())
+        .limit(500)
+    )
+    return [Entry(*row) for row in rows]
+
+
+def may_correct(response: Response, *, user_id: int, is_admin: bool, now: datetime) -> bool:
+    """Interviewers correct their own entries of the same day; later changes go through an analyst."""
+    if is_admin:
+        return True
+    if response.entered_by_id != user_id or response.submitted_at is None:
+        return False
+    return as_local(response.submitted_at) >= local_midnight(now).astimezone(LOCAL_TIME)
+
+
+def form_pairs_to_multidict(pairs: list[tuple[str, str]]) -> Mapping[str, Any]:
+    from starlette.datastructures import MultiDict
+
+    return MultiDict(pairs)
