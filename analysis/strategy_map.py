@@ -98,8 +98,8 @@ def concepts_of(strategy: StrategyVersion, kinds: Sequence[str] = ("priority",))
 class StrategyMapper:
     """Score answers and themes against a strategy version (fit on the answers for term weights)."""
 
-    def __init__(self, strategy: StrategyVersion, lang: str = "sv", answer_threshold: float = 0.2,
-                 coverage_threshold: float = 0.3):
+    def __init__(self, strategy: StrategyVersion, lang: str = "sv", answer_threshold: float = 0.15,
+                 coverage_threshold: float = 0.25):
         self.strategy = strategy
         self.lang = lang
         self.answer_threshold = answer_threshold

@@ -6,8 +6,11 @@ regex tokenizer and Snowball stemmers, and stop words come from the ``stop-words
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
+import site
 import sys
+import sysconfig
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
@@ -65,6 +68,28 @@ def normalise(text: object) -> str:
     text = _URL.sub(" url ", text)
     text = _EMAIL.sub(" epost ", text)
     return _NUMBER.sub(" num ", text)
+
+
+# The same token definition as a regular expression for scikit-learn's (C-speed) CountVectorizer.
+TOKEN_PATTERN = r"[^\W\d_]+(?:'[^\W\d_]+)?"
+_NEEDS_PLACEHOLDER = re.compile(r"@|://|www\.", re.IGNORECASE)
+
+
+def prepare(text: object) -> str:
+    """What ``normalise`` does, cheaply, for counting words: NFKC and lower case, and URLs and
+    e-mail addresses removed (numbers need no work: the token pattern never matches digits).
+
+    ASCII text is already NFKC-normal, and only texts with "@", "://" or "www." are searched for
+    URLs and addresses, so most answers cost two string methods.
+    """
+    if not isinstance(text, str):
+        return ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = text.lower()
+    if _NEEDS_PLACEHOLDER.search(text):
+        text = _EMAIL.sub(" ", _URL.sub(" ", text))
+    return text
 
 
 def tokenise(text: str) -> list[str]:
@@ -152,9 +177,21 @@ _MIN_PART = 3
 
 
 def _hunspell_paths() -> list[Path]:
-    """Where the ``hunspell-sv`` package (PyPI) or Debian's hunspell-sv puts sv_SE.dic."""
-    roots = [Path(sys.prefix) / "share" / "hunspell", Path("/usr/share/hunspell")]
-    return [root / "sv_SE.dic" for root in roots if (root / "sv_SE.dic").exists()]
+    """Where the ``hunspell-sv`` package (PyPI) or Debian's hunspell-sv puts sv_SE.dic.
+
+    The package's own file list is asked first: its data files land under the installation's data
+    prefix, which is not always ``sys.prefix`` (user installs, other prefixes). Missing the file
+    silently weakens the themes, so every known place is tried.
+    """
+    candidates: list[Path] = []
+    try:
+        files = importlib.metadata.files("hunspell-sv") or []
+        candidates += [Path(f.locate()).resolve() for f in files if f.name == "sv_SE.dic"]
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    roots = [Path(sys.prefix), Path(sysconfig.get_path("data")), Path(site.getuserbase()), Path("/usr")]
+    candidates += [root / "share" / "hunspell" / "sv_SE.dic" for root in roots]
+    return list(dict.fromkeys(path for path in candidates if path.exists()))
 
 
 @lru_cache(maxsize=1)
@@ -169,18 +206,20 @@ def swedish_lexicon() -> tuple[frozenset[str], frozenset[str]]:
     if not paths:
         return frozenset(), frozenset()
     begin, end = set(), set()
-    with paths[0].open(encoding="utf-8", errors="replace") as lines:
-        next(lines, None)  # first line is the entry count
-        for line in lines:
-            word, _, flags = line.strip().partition("/")
-            if len(word) < _MIN_PART or not word.isalpha() or not word.islower():
-                continue
-            if _BEGIN_FLAGS.intersection(flags):
-                begin.add(word)
-            if "t" in flags:
-                begin.update(word[: -len(old)] + new for old, new in _T_RULES if word.endswith(old))
-            if "Y" in flags or not flags:
-                end.add(word)
+    text = paths[0].read_text(encoding="utf-8", errors="replace")
+    for line in text.splitlines()[1:]:  # the first line is the entry count
+        word, _, flags = line.partition("/")
+        if len(word) < _MIN_PART or not word.islower() or not word.isalpha():
+            continue
+        flags = flags.rstrip()
+        if not flags or "Y" in flags:
+            end.add(word)
+        if not flags:
+            continue
+        if "X" in flags or "v" in flags or "f" in flags or "s" in flags or "u" in flags or "i" in flags:
+            begin.add(word)
+        if "t" in flags:
+            begin.update(word[: -len(old)] + new for old, new in _T_RULES if word.endswith(old))
     return frozenset(begin), frozenset(end)
 
 
@@ -195,6 +234,8 @@ _SUFFIX_TAILS = frozenset(
     ]
 )
 _INFLECTIONS = ("arna", "orna", "erna", "na", "en", "et", "an", "ar", "er", "or", "n", "t", "s", "a")
+_INFLECTION_SET = frozenset(_INFLECTIONS)
+_INFLECTION_LENGTHS = tuple(sorted({len(s) for s in _INFLECTIONS}))
 
 
 def _known_end(part: str, end_words: frozenset[str]) -> bool:
@@ -203,9 +244,9 @@ def _known_end(part: str, end_words: frozenset[str]) -> bool:
         return False
     if part in end_words:
         return True
-    for suffix in _INFLECTIONS:
-        base = part[: -len(suffix)]
-        if part.endswith(suffix) and len(base) >= 4 and base in end_words:
+    # Same as trying every ending in _INFLECTIONS, with one set lookup per ending length.
+    for length in _INFLECTION_LENGTHS:
+        if len(part) - length >= 4 and part[-length:] in _INFLECTION_SET and part[:-length] in end_words:
             return True
     return False
 
@@ -255,6 +296,14 @@ def _token_terms(token: str, lang: str, compounds: bool) -> tuple[str, ...]:
         if len(parts) > 1:
             terms += tuple(stem(part, lang) for part in parts)
     return terms
+
+
+def content_terms(token: str, lang: str, compounds: bool = True) -> tuple[str, ...]:
+    """The terms one lower-cased token contributes to an answer: nothing for stop words, single
+    letters and placeholders; else its stem and, for Swedish compounds, the stems of its parts."""
+    if len(token) < 2 or token in PLACEHOLDER_TOKENS or token in stop_words(lang):
+        return ()
+    return _token_terms(token, lang, compounds and lang == "sv")
 
 
 # --- The analyzer used by the vectorisers -------------------------------------------------------

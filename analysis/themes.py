@@ -4,9 +4,12 @@
 them with k-means and describes each theme: label, distinctive terms, size and share,
 representative answers and breakdowns by background columns.
 
-The number of themes, when not given, is the k in ``k_range`` (2 to 30 by default) with the highest
-mean silhouette (cosine) on a random sample of at most ``k_sample`` answers: the k whose themes are
-most compact relative to their distance from the next theme.
+The number of themes, when not given, is chosen by the silhouette (compactness of themes relative
+to their distance from the next theme) of k-means on the LSA vectors of a random sample of at most
+``k_sample`` answers, for every k in ``k_range`` (2 to 30 by default): the smallest k whose
+silhouette is at least 90% of the best one. On short answers the silhouette keeps creeping up with
+k, so plain "highest silhouette" would nearly always answer 30; the 90% rule prefers fewer themes
+when more would hardly be better separated.
 
 Answers with no topical word (empty, "vet ej", "inget", "bra") and answers far from every theme
 (cosine to the nearest centre below ``min_score``) go to the bucket "övrigt/oklart" (theme id 0)
@@ -21,9 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import pairwise_distances, silhouette_score
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
@@ -34,6 +38,7 @@ OTHER_THEME_ID = 0
 OTHER_THEME_LABEL = "övrigt/oklart"
 BREAKDOWN_COLUMNS = ("municipality", "channel", "gender", "age_band")
 Progress = Callable[[str, float], None]
+PARSIMONY = 0.9
 
 
 def _no_progress(step: str, fraction: float) -> None:
@@ -47,10 +52,10 @@ def _kmeans(n_clusters: int, n_rows: int, random_state: int | None) -> KMeans | 
 
 
 def choose_k(
-    embedding: np.ndarray, k_range: tuple[int, int] = (2, 30), sample_size: int = 3000,
+    embedding: np.ndarray, k_range: tuple[int, int] = (2, 30), sample_size: int = 2000,
     random_state: int | None = 0,
 ) -> tuple[int, dict[int, float]]:
-    """The k with the highest silhouette on a sample, and the silhouette of every k tried."""
+    """The smallest k whose silhouette on a sample is within 10% of the best, and every k's silhouette."""
     rng = np.random.default_rng(random_state)
     rows = embedding
     if len(rows) > sample_size:
@@ -58,16 +63,20 @@ def choose_k(
     low, high = k_range
     high = min(high, max(low, len(rows) // 5))
     scores: dict[int, float] = {}
+    distances = pairwise_distances(rows)  # computed once, used for every k
     for k in range(low, high + 1):
         if k >= len(rows):
             break
         labels = KMeans(k, n_init=3, random_state=random_state).fit_predict(rows)
         if len(set(labels)) < 2:
             continue
-        scores[k] = float(silhouette_score(rows, labels))
+        scores[k] = float(silhouette_score(distances, labels, metric="precomputed"))
     if not scores:
         return min(low, max(1, len(rows))), scores
-    return max(scores, key=lambda k: scores[k]), scores
+    # On short texts the silhouette tends to creep upwards with k; like the one-standard-error
+    # rule, take the smallest k that comes within PARSIMONY of the best silhouette.
+    best = max(scores.values())
+    return min(k for k, score in scores.items() if score >= PARSIMONY * best), scores
 
 
 class ThemeFinder(BaseEstimator):
@@ -88,7 +97,7 @@ class ThemeFinder(BaseEstimator):
         lang: str = "auto",
         k: int | str = "auto",
         k_range: tuple[int, int] = (2, 30),
-        k_sample: int = 3000,
+        k_sample: int = 2000,
         n_components: int = 30,
         char_weight: float = 1.0,
         concepts: Mapping[str, Sequence[str]] | None = None,
@@ -129,10 +138,10 @@ class ThemeFinder(BaseEstimator):
                 lang=self.lang, char_weight=self.char_weight, concepts=self.concepts,
                 concept_weight=self.concept_weight, min_df=1 if len(texts) < 5000 else 2,
             )
-            sparse = self.vectorizer_.fit_transform(texts)
+            features = self.vectorizer_.fit_features(texts)
             progress("reducing", 0.35)
             self.embedder_ = LsaEmbedder(self.n_components, random_state=self.random_state)
-            embedding = self.embedder_.fit_transform(sparse)
+            embedding = self.embedder_.fit_transform(features)
             topical = self.vectorizer_.topical(self.vectorizer_.word_matrix_)
             progress("choosing the number of themes", 0.5)
             k, self.k_scores_ = self._resolve_k(embedding[topical])
@@ -140,7 +149,7 @@ class ThemeFinder(BaseEstimator):
             labels, scores = self._cluster(embedding, topical, k)
             progress("describing themes", 0.8)
             self.embedding_ = embedding
-            self._describe(texts, sparse, labels, scores, metadata)
+            self._describe(texts, features, labels, scores, metadata)
         progress("done", 1.0)
         return self
 
@@ -177,7 +186,7 @@ class ThemeFinder(BaseEstimator):
     # --- describing --------------------------------------------------------------------------
 
     def _describe(
-        self, texts: pd.Series, sparse, labels: np.ndarray, scores: np.ndarray, metadata: pd.DataFrame | None
+        self, texts: pd.Series, features, labels: np.ndarray, scores: np.ndarray, metadata: pd.DataFrame | None
     ) -> None:
         index = texts.index if metadata is None else metadata.index
         self.assignments_ = pd.DataFrame({"theme_id": labels, "score": np.round(scores, 4)}, index=index)
@@ -185,30 +194,40 @@ class ThemeFinder(BaseEstimator):
         word_block = self.vectorizer_.word_matrix_
         terms = self.vectorizer_.words_.get_feature_names_out()
         rows = []
-        theme_ids = sorted(set(labels.tolist()) | set(range(1, len(self.centres_) + 1)))
+        n_ids = len(self.centres_) + 1
+        theme_ids = sorted(set(np.unique(labels).tolist()) | set(range(1, n_ids)))
         overall = np.asarray(word_block.mean(axis=0)).ravel()
+        # Every theme's mean word weights in one sparse product (themes x answers @ answers x terms).
+        sizes = np.bincount(labels, minlength=n_ids)
+        membership = sp.csr_matrix((1 / np.maximum(sizes[labels], 1), (labels, np.arange(len(labels)))),
+                                   shape=(n_ids, len(labels)))
+        means = np.asarray((membership @ word_block).todense())
+        order = np.argsort(labels, kind="stable")
+        starts = np.searchsorted(labels[order], np.arange(n_ids + 1))
         for theme_id in theme_ids:
-            members = np.flatnonzero(labels == theme_id)
+            members = order[starts[theme_id]: starts[theme_id + 1]]
             if theme_id == OTHER_THEME_ID and len(members) == 0:
                 continue
-            rows.append(self._describe_one(theme_id, members, texts, word_block, overall, terms, scores, consent))
+            rows.append(self._describe_one(theme_id, members, texts, means[theme_id], overall, terms, scores,
+                                           consent))
         self.themes_ = pd.DataFrame(rows)
         self.breakdowns_ = breakdowns(self.assignments_["theme_id"], metadata)
 
-    def _describe_one(self, theme_id, members, texts, word_block, overall, terms, scores, consent) -> dict:
+    def _describe_one(self, theme_id, members, texts, inside, overall, terms, scores, consent) -> dict:
         size = len(members)
         share = size / max(1, len(texts))
         if theme_id == OTHER_THEME_ID or size == 0:
             top_terms, label, phrase = [], OTHER_THEME_LABEL, ""
         else:
-            inside = np.asarray(word_block[members].mean(axis=0)).ravel()
             # Distinctive: frequent inside the theme and more frequent than outside (c-TF-IDF-like).
             distinct = inside * np.log1p(inside / (overall + 1e-9))
             top = [i for i in np.argsort(-distinct)[: self.n_terms * 2] if inside[i] > 0]
-            sample = texts.iloc[members[:500]]
-            forms = self.vectorizer_.surface_forms(sample)
+            # Written forms and phrases come from the answers nearest the centre (at most 300).
+            nearest = members[np.argsort(-scores[members], kind="stable")[:300]]
+            tokens = [self.vectorizer_.analyzer_.content_tokens(t)[1] for t in texts.iloc[nearest]]
+            forms = self.vectorizer_.surface_forms(tokens)
             top_terms = _unique([forms.get(terms[i], terms[i]) for i in top])[: self.n_terms]
-            phrase = _common_phrase(sample, self.vectorizer_, {terms[i] for i in top[:4]})
+            phrase = _common_phrase(tokens, self.vectorizer_.lang_, {terms[i] for i in top[:4]})
             label = phrase or ", ".join(top_terms[:3])
         reps = _representatives(members, scores, texts, consent, self.n_representatives)
         return {
@@ -223,14 +242,15 @@ class ThemeFinder(BaseEstimator):
     def transform(self, texts: Sequence[str]) -> np.ndarray:
         """LSA embedding of answers in the fitted space."""
         with threadpool_limits(self.threads):
-            return self.embedder_.transform(self.vectorizer_.transform(list(texts)))
+            words = self.vectorizer_.transform_words(list(texts))
+            return self.embedder_.transform(self.vectorizer_.features(words))
 
     def predict(self, texts: Sequence[str] | pd.Series) -> pd.DataFrame:
         """Assign answers that arrived after the run to the existing themes, without re-clustering."""
         series = pd.Series(list(texts), dtype=object, index=texts.index if isinstance(texts, pd.Series) else None)
         words = self.vectorizer_.transform_words(series.where(series.map(lambda v: isinstance(v, str)), ""))
         with threadpool_limits(self.threads):
-            embedding = self.embedder_.transform(self.vectorizer_._combine(words))
+            embedding = self.embedder_.transform(self.vectorizer_.features(words))
         topical = self.vectorizer_.topical(words)
         theme_ids, scores = self._nearest(embedding)
         theme_ids = np.where(topical & (scores >= self.min_score), theme_ids, OTHER_THEME_ID)
@@ -290,13 +310,11 @@ def _redacted(text: str) -> str:
     return redact(text)
 
 
-def _common_phrase(sample: pd.Series, vectorizer: AnswerVectorizer, top_terms: set[str]) -> str:
+def _common_phrase(sample: list[list[str]], lang: str, top_terms: set[str]) -> str:
     """A two- or three-word phrase that many answers of the theme share, if one stands out."""
-    lang = vectorizer.lang_
     opinion = OPINION_WORDS.get(lang, frozenset())
     counts: Counter[tuple[str, ...]] = Counter()
-    for text in sample:
-        _, tokens = vectorizer.analyzer_.content_tokens(text)
+    for tokens in sample:
         seen = set()
         for size in (2, 3):
             for i in range(len(tokens) - size + 1):

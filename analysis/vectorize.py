@@ -17,11 +17,25 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from analysis.text import OPINION_WORDS, Analyzer, dominant_language, split_compound, stem, stop_words
+from analysis.text import (
+    OPINION_WORDS,
+    TOKEN_PATTERN,
+    Analyzer,
+    content_terms,
+    dominant_language,
+    prepare,
+    split_compound,
+    stem,
+    stop_words,
+)
+
+# Above this many distinct answers, tokens that occur in a single answer are not stemmed or split:
+# they are mostly typos and one-off compounds, the Python work per distinct token is the cost that
+# grows with the input, and min_df=2 drops most of their terms anyway.
+LARGE_INPUT = 20_000
 
 
 def _identity(terms: list[str]) -> list[str]:
@@ -73,12 +87,123 @@ class ConceptScorer:
         return scores / np.maximum(mass, 1e-9)[:, None]
 
 
+class TermWeights:
+    """The fitted term vocabulary with its idf weights (what ``AnswerVectorizer.words_`` holds).
+
+    It answers the calls callers make on a fitted TfidfVectorizer: ``vocabulary_``, ``idf_``,
+    ``get_feature_names_out()`` and ``transform(list of term lists)``.
+    """
+
+    def __init__(self, terms: Sequence[str], idf: np.ndarray):
+        self.terms_ = np.asarray(list(terms), dtype=object)
+        self.vocabulary_ = {term: i for i, term in enumerate(self.terms_)}
+        self.idf_ = np.asarray(idf, dtype=np.float32)
+
+    def get_feature_names_out(self) -> np.ndarray:
+        return self.terms_.copy()
+
+    def weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sublinear tf times idf, rows L2-normalised (TfidfVectorizer(sublinear_tf=True))."""
+        weights = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+        np.log(weights.data, out=weights.data)
+        weights.data += 1
+        weights = weights @ sp.diags(self.idf_, format="csr", dtype=np.float32)
+        return normalize(weights).astype(np.float32)
+
+    def transform(self, analysed: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        rows, cols = [], []
+        for i, terms in enumerate(analysed):
+            for term in terms:
+                if term in self.vocabulary_:
+                    rows.append(i)
+                    cols.append(self.vocabulary_[term])
+        counts = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                               shape=(len(analysed), len(self.terms_)))
+        return self.weigh(counts)
+
+
+def _count_tokens(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Token counts (answers x distinct tokens) with scikit-learn's C-speed counting."""
+    counter = CountVectorizer(preprocessor=prepare, token_pattern=TOKEN_PATTERN, lowercase=False,
+                              dtype=np.float32)
+    try:
+        return counter.fit_transform(texts).tocsr(), counter.get_feature_names_out()
+    except ValueError:  # no token at all (only empty answers, numbers or punctuation)
+        return sp.csr_matrix((len(texts), 0), dtype=np.float32), np.array([], dtype=object)
+
+
+class CombinedFeatures:
+    """The answers' feature matrix [words | c * normalize(words @ term_chars) | a * concepts], each row
+    normalised, as an operator: the character n-gram block is never built answer by answer (it has
+    tens of n-grams per term), its products go through the term x n-gram matrix instead. That is
+    what keeps a million answers within memory and lets the SVD run on all of them.
+    """
+
+    def __init__(self, words: sp.csr_matrix, term_chars: sp.csr_matrix | None, char_weight: float,
+                 concepts: np.ndarray | None, concept_weight: float, chunk: int = 50_000):
+        self.words = words
+        self.term_chars = term_chars if char_weight and term_chars is not None else None
+        self.concepts = concepts if concept_weight and concepts is not None else None
+        self.concept_weight = concept_weight
+        n = words.shape[0]
+        self.char_scale = np.zeros(n, dtype=np.float32)
+        if self.term_chars is not None:
+            norms = np.empty(n, dtype=np.float32)
+            for start in range(0, n, chunk):  # row norms of words @ term_chars, a chunk at a time
+                block = words[start: start + chunk] @ self.term_chars
+                norms[start: start + chunk] = np.sqrt(np.asarray(block.multiply(block).sum(axis=1)).ravel())
+            nonzero = norms > 0
+            self.char_scale[nonzero] = char_weight / norms[nonzero]
+        squared = np.asarray(words.multiply(words).sum(axis=1)).ravel()
+        squared += np.where(self.char_scale > 0, char_weight**2, 0.0)
+        if self.concepts is not None:
+            squared += concept_weight**2 * np.square(self.concepts).sum(axis=1)
+        self.row_scale = np.where(squared > 0, 1 / np.sqrt(np.maximum(squared, 1e-30)), 0).astype(np.float32)
+        widths = [words.shape[1], 0 if self.term_chars is None else self.term_chars.shape[1],
+                  0 if self.concepts is None else self.concepts.shape[1]]
+        self.bounds = np.cumsum([0, *widths])
+        self.shape = (n, int(self.bounds[-1]))
+
+    def dot(self, right: np.ndarray) -> np.ndarray:
+        """self @ right for a dense right-hand side (columns x r)."""
+        a, b, c, _ = self.bounds
+        out = np.asarray(self.words @ right[a:b], dtype=np.float32)
+        if self.term_chars is not None:
+            out += self.char_scale[:, None] * np.asarray(self.words @ (self.term_chars @ right[b:c]))
+        if self.concepts is not None:
+            out += self.concept_weight * (self.concepts @ right[c:])
+        return out * self.row_scale[:, None]
+
+    def tdot(self, left: np.ndarray) -> np.ndarray:
+        """self.T @ left for a dense left-hand side (rows x r)."""
+        scaled = left * self.row_scale[:, None]
+        parts = [np.asarray(self.words.T @ scaled)]
+        if self.term_chars is not None:
+            parts.append(np.asarray(self.term_chars.T @ (self.words.T @ (scaled * self.char_scale[:, None]))))
+        if self.concepts is not None:
+            parts.append(self.concept_weight * (self.concepts.T @ scaled))
+        return np.vstack(parts).astype(np.float32)
+
+    def to_sparse(self) -> sp.csr_matrix:
+        """The whole matrix, built (for small inputs and for classifiers that need it)."""
+        blocks = [self.words]
+        if self.term_chars is not None:
+            blocks.append(sp.diags(self.char_scale) @ (self.words @ self.term_chars))
+        if self.concepts is not None:
+            blocks.append(sp.csr_matrix(self.concept_weight * self.concepts))
+        return (sp.diags(self.row_scale) @ sp.hstack(blocks, format="csr")).astype(np.float32).tocsr()
+
+
 class AnswerVectorizer(TransformerMixin, BaseEstimator):
     """Sparse word + sub-word TF-IDF of answers, with optional concept features.
 
     ``lang`` is "sv", "en" or "auto" (the dominant language of the input is used for all answers,
     which keeps one consistent vocabulary). ``char_weight`` scales the character n-gram block and
     ``concept_weight`` the concept block relative to the word block.
+
+    Counting is vectorised: scikit-learn counts surface tokens per distinct answer, then each
+    distinct token is stemmed and split once and a token x term matrix maps the counts onto terms.
+    Document frequencies (for idf, ``min_df`` and ``max_df``) are counted over distinct answers.
     """
 
     def __init__(
@@ -99,64 +224,112 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         self.min_df = min_df
         self.max_df = max_df
 
-    def _analyse_unique(self, texts: list[str]) -> tuple[list[list[str]], np.ndarray]:
+    # --- counting ----------------------------------------------------------------------------
+
+    def _token_map(self, tokens: np.ndarray, analyse: np.ndarray, vocabulary: dict[str, int],
+                   grow: bool) -> sp.csr_matrix:
+        """Tokens x terms: 1 where a token contributes a term (its stem, its compound parts)."""
+        rows, cols = [], []
+        lang = self.lang_
+        for i in np.flatnonzero(analyse):
+            for term in content_terms(tokens[i], lang):
+                j = vocabulary.get(term)
+                if j is None:
+                    if not grow:
+                        continue
+                    j = vocabulary[term] = len(vocabulary)
+                rows.append(i)
+                cols.append(j)
+        return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                             shape=(len(tokens), len(vocabulary)))
+
+    def _unique_counts(self, texts: list[str]) -> tuple[np.ndarray, list[str]]:
         codes, uniques = pd.factorize(pd.Series(texts, dtype=object))
-        return [self.analyzer_(t) for t in uniques], codes
+        return codes, list(uniques)
 
     def fit(self, texts: Sequence[str], y: object = None) -> AnswerVectorizer:
         self.fit_transform(texts)
         return self
 
-    def fit_transform(self, texts: Sequence[str], y: object = None) -> sp.csr_matrix:
+    def fit_features(self, texts: Sequence[str]) -> CombinedFeatures:
+        """Fit on the answers and return their combined features as an operator (no char block built)."""
         texts = _as_list(texts)
         self.lang_ = dominant_language(texts) if self.lang == "auto" else self.lang
         self.analyzer_ = Analyzer(self.lang_)
-        analysed, codes = self._analyse_unique(texts)
-        # Terms are computed once per distinct answer; the vectoriser only counts them.
-        self.words_ = TfidfVectorizer(
-            analyzer=_identity, sublinear_tf=True, dtype=np.float32,
-            min_df=self.min_df if len(analysed) > 50 else 1, max_df=self.max_df if len(analysed) > 50 else 1.0,
-        )
-        unique_words = self.words_.fit_transform(analysed)
+        codes, uniques = self._unique_counts(texts)
+        token_counts, tokens = _count_tokens(uniques)
+        token_df = np.bincount(token_counts.indices, minlength=len(tokens))
+        analyse = token_df >= (2 if len(uniques) >= LARGE_INPUT else 1)
+        vocabulary: dict[str, int] = {}
+        counts = (token_counts @ self._token_map(tokens, analyse, vocabulary, grow=True)).tocsr()
+        terms = np.empty(len(vocabulary), dtype=object)
+        for term, j in vocabulary.items():
+            terms[j] = term
+        keep = self._kept_terms(counts, len(uniques))
+        order = keep[np.argsort(terms[keep], kind="stable")]  # alphabetical, like scikit-learn
+        counts = counts[:, order]
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        idf = np.log((1 + len(uniques)) / (1 + df)) + 1
+        self.words_ = TermWeights(terms[order], idf)
         terms = self.words_.get_feature_names_out()
         if self.char_weight:
             self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True,
                                          dtype=np.float32)
-            self.term_chars_ = self.char_.fit_transform(terms)
-        opinion = OPINION_WORDS.get(self.lang_, frozenset())
-        opinion_stems = {stem(w, self.lang_) for w in opinion}
+            self.term_chars_ = self.char_.fit_transform(terms).tocsr()
+        opinion_stems = {stem(w, self.lang_) for w in OPINION_WORDS.get(self.lang_, frozenset())}
         self.topical_terms_ = np.array([t not in opinion_stems for t in terms], dtype=bool)
         self.concept_scorer_ = (ConceptScorer(self.concepts, self.lang_).fit(self.words_.vocabulary_)
                                 if self.concepts else None)
-        self.word_matrix_ = unique_words[codes]
-        return self._combine(self.word_matrix_)
+        self.word_matrix_ = self.words_.weigh(counts)[codes]
+        return self.features(self.word_matrix_)
+
+    def _kept_terms(self, counts: sp.csr_matrix, n_docs: int) -> np.ndarray:
+        """Term ids within min_df and max_df (both ignored for 50 distinct answers or fewer)."""
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        if n_docs <= 50:
+            keep = df >= 1
+        else:
+            low = self.min_df if isinstance(self.min_df, int | np.integer) else self.min_df * n_docs
+            high = self.max_df * n_docs if isinstance(self.max_df, float) else self.max_df
+            keep = (df >= low) & (df <= high)
+        if not keep.any():
+            raise ValueError("no words to analyse: the answers are empty or contain only stop words")
+        return np.flatnonzero(keep)
+
+    def fit_transform(self, texts: Sequence[str], y: object = None) -> sp.csr_matrix:
+        return self.fit_features(texts).to_sparse()
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self._combine(self.transform_words(texts))
 
     def transform_words(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """The word block alone (TF-IDF of stems and compound parts)."""
-        analysed, codes = self._analyse_unique(_as_list(texts))
-        return self.words_.transform(analysed)[codes]
+        """The word block alone (TF-IDF of stems and compound parts) over the fitted vocabulary."""
+        codes, uniques = self._unique_counts(_as_list(texts))
+        token_counts, tokens = _count_tokens(uniques)
+        vocabulary = self.words_.vocabulary_
+        mapping = self._token_map(tokens, np.ones(len(tokens), dtype=bool), dict(vocabulary), grow=False)
+        counts = (token_counts @ mapping).tocsr()
+        return self.words_.weigh(counts)[codes]
 
     def topical(self, words: sp.csr_matrix) -> np.ndarray:
         """True for answers with at least one known word that is not a mere opinion word."""
         return np.asarray(words[:, self.topical_terms_].getnnz(axis=1) > 0).ravel()
 
-    def _combine(self, words: sp.csr_matrix) -> sp.csr_matrix:
-        blocks = [words]
-        if self.char_weight:
-            blocks.append(self.char_weight * normalize(words @ self.term_chars_))
-        if self.concept_scorer_ is not None and self.concept_weight:
-            blocks.append(sp.csr_matrix(self.concept_weight * self.concept_scorer_.transform(words)))
-        return normalize(sp.hstack(blocks, format="csr", dtype=np.float32))
+    def features(self, words: sp.csr_matrix) -> CombinedFeatures:
+        """The combined features of answers given their word block, as an operator."""
+        concepts = (self.concept_scorer_.transform(words)
+                    if self.concept_scorer_ is not None and self.concept_weight else None)
+        return CombinedFeatures(words, self.term_chars_ if self.char_weight else None, self.char_weight,
+                                concepts, self.concept_weight)
 
-    def surface_forms(self, texts: Sequence[str]) -> dict[str, str]:
-        """Most common written form of each term in ``texts`` (for readable labels)."""
+    def _combine(self, words: sp.csr_matrix) -> sp.csr_matrix:
+        return self.features(words).to_sparse()
+
+    def surface_forms(self, tokenised: Sequence[Sequence[str]]) -> dict[str, str]:
+        """Most common written form of each term in answers' content tokens (for readable labels)."""
         counts: dict[str, dict[str, int]] = {}
         lang = self.lang_
-        for text in _as_list(texts):
-            _, tokens = self.analyzer_.content_tokens(text)
+        for tokens in tokenised:
             for token in tokens:
                 forms = [token, *split_compound(token)] if lang == "sv" else [token]
                 for form in forms:
@@ -165,21 +338,62 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         return {term: max(forms, key=lambda f: (forms[f], -len(f))) for term, forms in counts.items()}
 
 
+def randomized_svd(matrix: sp.spmatrix | CombinedFeatures, n_components: int, n_iter: int = 4,
+                   random_state: int | None = 0, oversample: int = 10) -> np.ndarray:
+    """Top right singular vectors (components x columns) by the randomized range finder of Halko,
+    Martinsson and Tropp, using only products with the matrix and its transpose."""
+    dot, tdot = _products(matrix)
+    rng = np.random.default_rng(random_state)
+    size = min(n_components + oversample, *matrix.shape)
+    sketch = dot(rng.standard_normal((matrix.shape[1], size)).astype(np.float32))
+    for _ in range(n_iter):
+        sketch = dot(_orthonormal(tdot(_orthonormal(sketch))))
+    basis = _orthonormal(_orthonormal(sketch))  # twice: float32 Gram matrices lose accuracy once
+    # Right singular vectors of the small-by-wide projection B = basis.T @ matrix, from B @ B.T.
+    projection = tdot(basis).T.astype(np.float64)
+    values, vectors = np.linalg.eigh(projection @ projection.T)
+    top = np.argsort(-values)[:n_components]
+    components = (vectors[:, top].T @ projection) / np.sqrt(np.maximum(values[top], 1e-30))[:, None]
+    # A fixed sign per component (largest entry positive), so that runs compare entry by entry.
+    signs = np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])
+    return (components * signs[:, None]).astype(np.float32)
+
+
+def _orthonormal(block: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of a tall block's columns from its small Gram matrix (one product instead
+    of a Householder QR of the tall block, which costs far more on a hundred thousand rows)."""
+    gram = (block.T @ block).astype(np.float64)
+    values, vectors = np.linalg.eigh(gram)
+    keep = values > values.max() * 1e-10
+    return (block @ (vectors[:, keep] / np.sqrt(values[keep])).astype(np.float32)).astype(np.float32)
+
+
+def _products(matrix: sp.spmatrix | CombinedFeatures):
+    if isinstance(matrix, CombinedFeatures):
+        return matrix.dot, matrix.tdot
+    csr = sp.csr_matrix(matrix, dtype=np.float32)
+    transposed = csr.T.tocsr()
+    return (lambda right: np.asarray(csr @ right, dtype=np.float32),
+            lambda left: np.asarray(transposed @ left, dtype=np.float32))
+
+
 class LsaEmbedder(TransformerMixin, BaseEstimator):
-    """Truncated SVD of a sparse matrix, rows normalised to unit length (cosine geometry)."""
+    """Truncated SVD (latent semantic analysis) of a sparse matrix or of ``CombinedFeatures``, rows
+    normalised to unit length (cosine geometry)."""
 
     def __init__(self, n_components: int = 30, random_state: int | None = 0):
         self.n_components = n_components
         self.random_state = random_state
 
-    def fit_transform(self, X: sp.csr_matrix, y: object = None) -> np.ndarray:
+    def fit_transform(self, X: sp.spmatrix | CombinedFeatures, y: object = None) -> np.ndarray:
         n_components = max(1, min(self.n_components, X.shape[1] - 1, X.shape[0] - 1))
-        self.svd_ = TruncatedSVD(n_components, algorithm="randomized", n_iter=4, random_state=self.random_state)
-        return normalize(self.svd_.fit_transform(X)).astype(np.float32)
+        self.components_ = randomized_svd(X, n_components, n_iter=4, random_state=self.random_state)
+        return self.transform(X)
 
-    def fit(self, X: sp.csr_matrix, y: object = None) -> LsaEmbedder:
+    def fit(self, X: sp.spmatrix | CombinedFeatures, y: object = None) -> LsaEmbedder:
         self.fit_transform(X)
         return self
 
-    def transform(self, X: sp.csr_matrix) -> np.ndarray:
-        return normalize(self.svd_.transform(X)).astype(np.float32)
+    def transform(self, X: sp.spmatrix | CombinedFeatures) -> np.ndarray:
+        dot, _ = _products(X)
+        return normalize(dot(self.components_.T)).astype(np.float32)

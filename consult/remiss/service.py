@@ -1051,6 +1051,21 @@ def position_counts(session: Session, *, round_id: int) -> dict[str, dict[str, d
     return counts
 
 
+def invitation_summary(session: Session, *, cycle_id: int) -> dict[str, int]:
+    """Organisations invited to the review cycle's remiss rounds, and how many of them have
+    submitted an answer (read by the workspace overview and the summary report)."""
+    rounds = select(RemissRound.id).where(RemissRound.cycle_id == cycle_id)
+    invited = session.exec(
+        select(func.count()).select_from(RemissInvitation).where(col(RemissInvitation.round_id).in_(rounds))
+    ).one()
+    answered = session.exec(
+        select(func.count())
+        .select_from(RemissAnswer)
+        .where(col(RemissAnswer.round_id).in_(rounds), RemissAnswer.status == AnswerStatus.submitted.value)
+    ).one()
+    return {"answered": int(answered), "invited": int(invited)}
+
+
 def comment_counts(session: Session, *, round_id: int) -> dict[str | None, int]:
     """section key (None: the draft as a whole) -> number of comments in submitted answers."""
     query = (

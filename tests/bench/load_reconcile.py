@@ -7,7 +7,8 @@ reconciles with the database: every acknowledged response is stored exactly once
 receipt the client got, and nothing is half-stored.
 
     .venv/bin/python tests/bench/load_reconcile.py [--responses 50000] [--kill-every 5]
-    CONSULT_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5433/postgres .venv/bin/python tests/bench/load_reconcile.py
+    CONSULT_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5433/postgres \
+        .venv/bin/python tests/bench/load_reconcile.py
 
 All traffic goes to 127.0.0.1; the run is bounded by --responses and --max-seconds.
 """
@@ -61,9 +62,10 @@ def killer(master: int, every: float, stop: threading.Event, kills: list[int]) -
 
 def _is_worker(pid: int) -> bool:
     try:
-        return "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text() or "consult" in Path(
-            f"/proc/{pid}/cmdline"
-        ).read_text()
+        return (
+            "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text()
+            or "consult" in Path(f"/proc/{pid}/cmdline").read_text()
+        )
     except OSError:
         return False
 
@@ -133,9 +135,13 @@ def reconcile(acked: dict[str, str], gave_up: list[str]) -> dict:
     with engine.connect() as connection:
         for client_uuid, receipt in connection.execute(select(Response.client_uuid, Response.receipt)):
             stored[client_uuid] = receipt
-        answer_counts = dict(connection.execute(select(Answer.response_id, func.count()).group_by(Answer.response_id)).all())
+        answer_counts = dict(
+            connection.execute(select(Answer.response_id, func.count()).group_by(Answer.response_id)).all()
+        )
         selection_counts = dict(
-            connection.execute(select(AnswerSelection.response_id, func.count()).group_by(AnswerSelection.response_id)).all()
+            connection.execute(
+                select(AnswerSelection.response_id, func.count()).group_by(AnswerSelection.response_id)
+            ).all()
         )
         ids = dict(connection.execute(select(Response.client_uuid, Response.id)).all())
     missing = [u for u in acked if u not in stored]
@@ -186,7 +192,10 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "consult", "serve", "--port", str(port), "--workers", str(args.workers)],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(100):
         try:
