@@ -1,0 +1,181 @@
+"""An analyst in Chromium: starts a theme analysis, watches the progress bar, accepts the themes,
+renames one in place with htmx, and reads the coverage matrix; axe-core on every page."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import assert_accessible, screenshot
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "ett-långt-lösenord-42"
+ANSWERS = [
+    "Vårdcentralen i byn har stängt, vi måste åka sex mil till närmaste läkare",
+    "Längre öppettider på vårdcentralen och kortare köer till psykiatrin",
+    "Akuten på sjukhuset måste öppna igen, det är livsfarligt långt till vården",
+    "Fler barnmorskor och en förlossning närmare, inte tio mil enkel väg",
+    "Bättre äldreomsorg och hemtjänst, samma personal varje dag",
+    "Vården måste bli bättre, läkare på vårdcentralen saknas helt",
+    "Sjukhuset behöver fler sjuksköterskor och kortare vårdköer",
+    "Psykisk ohälsa bland unga kräver mer vård och fler kuratorer",
+    "Det tar månader att få en läkartid på vårdcentralen",
+    "Fler bussar på kvällarna så att man kan pendla till jobbet",
+    "Bussen går för sällan, kollektivtrafiken måste byggas ut",
+    "Billigare busskort och fler turer med kollektivtrafiken",
+    "Tätare bussturer mellan byarna och staden",
+    "Kollektivtrafiken på landsbygden behöver fler bussar och turer",
+    "Bussarna borde gå oftare så att man kan pendla utan bil",
+    "Fler busslinjer och bättre tidtabell för pendling",
+    "Satsa på kollektivtrafik med fler bussturer på helger",
+    "Bättre busstrafik och anslutningar till tåget",
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def theme_tables(migrated: str, demo: dict) -> Iterator[None]:
+    """Until the lead regenerates the migration, this module creates the theme tables itself."""
+    from sqlmodel import SQLModel
+
+    import consult.tables  # noqa: F401
+    from consult.db import get_engine
+
+    SQLModel.metadata.create_all(get_engine())
+    yield
+
+
+@pytest.fixture(scope="module")
+def analyst_email(theme_tables: None) -> str:
+    from consult.accounts import service
+    from consult.db import session_scope
+
+    email = f"browser-teman-{uuid.uuid4().hex[:6]}@test.se"
+    with session_scope() as session:
+        service.create_user(session, email=email, password=PASSWORD, role="analyst", name="Anna Analytiker")
+    return email
+
+
+@pytest.fixture(scope="module")
+def survey_slug(theme_tables: None) -> str:
+    """A small survey in the 2025 review cycle with health-care and bus answers."""
+    from consult.db import session_scope
+    from consult.responses.service import NewResponse, store_responses
+    from consult.strategy.service import cycle_by_key
+    from consult.surveys.schema import PageSpec, SurveySpec
+    from consult.surveys.service import load_spec, save_survey
+    from tests.factories import choices, q
+
+    spec = SurveySpec(
+        slug=f"teman-b-{uuid.uuid4().hex[:8]}", title={"sv": "Temaprov i webbläsaren", "en": "Browser theme test"},
+        status="open",
+        pages=(PageSpec(title={"sv": "Sida", "en": "Page"}, questions=(
+            q("kommun", "municipality", choices=choices("Härnösand", "Kramfors")),
+            q("behov", "long_text", "Vad behöver förändras?"),
+        )),),
+    )
+    with session_scope() as session:
+        cycle = cycle_by_key(session, key="oversyn-2025")
+        save_survey(session, spec=spec, cycle_id=cycle.id if cycle else None)
+    with session_scope() as session:
+        stored = load_spec(session, slug=spec.slug)
+        assert stored is not None
+        store_responses(session, [
+            NewResponse(spec=stored, client_uuid=str(uuid.uuid4()), consent_quote=True,
+                        values={"kommun": 1 + i % 2, "behov": text})
+            for i, text in enumerate(ANSWERS)
+        ])
+    return spec.slug
+
+
+def health_theme(slug: str) -> int:
+    """The theme that holds the first health-care answer."""
+    from sqlalchemy import select
+
+    from consult.db import session_scope
+    from consult.responses.models import Answer
+    from consult.surveys.service import load_spec
+    from consult.themes.models import ThemeAssignment
+
+    with session_scope() as session:
+        spec = load_spec(session, slug=slug)
+        assert spec is not None and spec.question("behov") is not None
+        theme_id = session.execute(
+            select(ThemeAssignment.theme_id).join(Answer, (Answer.response_id == ThemeAssignment.response_id)
+                                                  & (Answer.question_id == ThemeAssignment.question_id))
+            .where(Answer.text == ANSWERS[0], Answer.question_id == spec.question("behov").id)  # type: ignore[union-attr]
+        ).scalar()
+    assert theme_id is not None
+    return int(theme_id)
+
+
+def log_in(page, email: str, next_path: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(next_path)
+    page.get_by_label("E-postadress").fill(email)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(re.compile(re.escape(next_path) + "$"))
+
+
+def test_analyst_explores_renames_and_reads_coverage(page, analyst_email: str, survey_slug: str) -> None:  # type: ignore[no-untyped-def]
+    base = f"/arbetsyta/enkater/{survey_slug}/teman/behov"
+    log_in(page, analyst_email, base)
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Teman:")
+    assert_accessible(page)
+    screenshot(page, "themes-explorer-empty")
+
+    page.get_by_label("Antal teman").fill("2")
+    page.get_by_role("button", name="Starta en temaanalys").click()
+    # The progress bar polls itself; when the run ends the page reloads with the candidates.
+    page.get_by_role("button", name="Godta dessa teman").wait_for(timeout=90_000)
+    assert_accessible(page)
+    screenshot(page, "themes-candidates")
+    page.get_by_role("button", name="Godta dessa teman").click()
+    page.wait_for_url(re.compile(re.escape(base) + "#teman$"))
+    table = page.get_by_role("table", name=re.compile("Teman, störst först"))
+    assert table.is_visible()
+    assert_accessible(page)
+    screenshot(page, "themes-explorer")
+
+    # The health theme's page; rename it in place (htmx swaps the name block, no reload).
+    table.locator(f"a[href$='/tema/{health_theme(survey_slug)}']").click()
+    page.wait_for_url(re.compile(r"/tema/\d+$"))
+    assert_accessible(page)
+    page.evaluate("window.__noReload = true")
+    page.get_by_label("Temats namn").fill("Vård och hälsa nära")
+    page.get_by_role("button", name="Byt namn").click()
+    page.get_by_role("status").filter(has_text="Temat har bytt namn.").wait_for()
+    assert page.get_by_role("heading", level=1).inner_text() == "Vård och hälsa nära"
+    assert page.evaluate("window.__noReload === true")  # the page was not reloaded
+    assert "Anna Analytiker bytte namn på ett tema" in page.locator("#theme-history").inner_text()
+    assert_accessible(page)
+    screenshot(page, "themes-theme")
+
+    # The coverage matrix, with the switch to the current strategy version.
+    page.goto(f"{base}/tackning")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Strategins täckning")
+    assert page.get_by_role("table").is_visible()
+    assert_accessible(page)
+    screenshot(page, "themes-coverage")
+    page.get_by_label("Version av strategin").select_option("rus-2020")
+    page.wait_for_url(re.compile(r"version=rus-2020"))
+    page.get_by_role("heading", name=re.compile("Teman som ingen prioritering täcker")).wait_for()
+    uncovered = page.locator("section", has=page.locator("#uncovered-heading"))
+    assert "Vård och hälsa nära" in uncovered.inner_text()
+    assert_accessible(page)
+
+
+def test_the_explorer_works_without_javascript(page_no_js, analyst_email: str, survey_slug: str) -> None:  # type: ignore[no-untyped-def]
+    base = f"/arbetsyta/enkater/{survey_slug}/teman/behov"
+    log_in(page_no_js, analyst_email, base)
+    assert page_no_js.get_by_role("heading", level=1).inner_text().startswith("Teman:")
+    link = page_no_js.get_by_role("table", name=re.compile("Teman, störst först")).get_by_role("link").first
+    link.click()
+    page_no_js.wait_for_url(re.compile(r"/tema/\d+$"))
+    page_no_js.get_by_label("Temats namn").fill("Namn utan skript")
+    page_no_js.get_by_role("button", name="Byt namn").click()
+    page_no_js.wait_for_url(re.compile(r"klart=namn"))
+    assert page_no_js.get_by_role("heading", level=1).inner_text() == "Namn utan skript"
