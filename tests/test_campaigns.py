@@ -17,9 +17,14 @@ from consult.campaigns.models import CampaignLink
 from consult.responses.models import Channel, Response
 from consult.responses.service import NewResponse, store_responses
 from tests.factories import every_type_survey, store
+from tests.staff import csrf_from
+from tests.staff import logged_in as staff_login
 
 PASSWORD = "ett-långt-lösenord-42"
-CSRF_INPUT = re.compile(r'name="csrftoken" value="([^"]+)"')
+
+
+def logged_in(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
+    return staff_login(app, email, PASSWORD)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -45,18 +50,8 @@ def staff(tables) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return emails
 
 
-def csrf_from(html: str) -> str:
-    match = CSRF_INPUT.search(html)
-    assert match, "the page has no csrftoken field"
-    return match.group(1)
 
 
-def logged_in(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
-    accounts.reset_login_limits()
-    client = TestClient(app, base_url="http://testserver", follow_redirects=False)
-    token = csrf_from(client.get("/login").text)
-    assert client.post("/login", data={"csrftoken": token, "email": email, "password": PASSWORD}).status_code == 303
-    return client
 
 
 @pytest.fixture()

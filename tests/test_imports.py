@@ -20,9 +20,14 @@ from consult.imports import files, service
 from consult.imports.models import ImportBatch
 from consult.responses.models import Answer, AnswerSelection, Response
 from tests.factories import every_type_survey, store
+from tests.staff import csrf_from
+from tests.staff import logged_in as staff_login
 
 PASSWORD = "ett-långt-lösenord-42"
-CSRF_INPUT = re.compile(r'name="csrftoken" value="([^"]+)"')
+
+
+def logged_in(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
+    return staff_login(app, email, PASSWORD)
 HEADER = files.template_columns(every_type_survey())  # the same questions in every test survey
 
 
@@ -49,19 +54,8 @@ def staff(tables) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return emails
 
 
-def csrf_from(html: str) -> str:
-    match = CSRF_INPUT.search(html)
-    assert match, "the page has no csrftoken field"
-    return match.group(1)
 
 
-def logged_in(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
-    accounts.reset_login_limits()
-    client = TestClient(app, base_url="http://testserver", follow_redirects=False)
-    token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"csrftoken": token, "email": email, "password": PASSWORD})
-    assert response.status_code == 303
-    return client
 
 
 @pytest.fixture()

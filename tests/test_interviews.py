@@ -20,9 +20,14 @@ from consult.responses.models import Answer, Response, ResponseDraft
 from consult.responses.review_models import ResponseEdit, ResponseFlag, ReviewEvent
 from consult.responses.service import NewResponse, store_responses
 from tests.factories import choices, every_type_survey, q, store
+from tests.staff import csrf_from
+from tests.staff import logged_in as staff_login
 
 PASSWORD = "ett-långt-lösenord-42"
-CSRF_INPUT = re.compile(r'name="csrftoken" value="([^"]+)"')
+
+
+def logged_in(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
+    return staff_login(app, email, PASSWORD)
 KIOSK_EVENT = "Framtidsdag i Härnösand"
 
 
@@ -69,18 +74,8 @@ def new_client(app) -> TestClient:  # type: ignore[no-untyped-def]
     return TestClient(app, base_url="http://testserver", follow_redirects=False)
 
 
-def csrf_from(html: str) -> str:
-    match = CSRF_INPUT.search(html)
-    assert match, "the page has no csrftoken field"
-    return match.group(1)
 
 
-def logged_in(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
-    client = new_client(app)
-    token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"csrftoken": token, "email": email, "password": PASSWORD})
-    assert response.status_code == 303
-    return client
 
 
 @pytest.fixture()

@@ -24,9 +24,14 @@ from sqlmodel import SQLModel, select
 from consult.accounts import service as accounts
 from consult.remiss import service
 from consult.remiss.models import RemissAnswer, RemissInvitation, RemissRound
+from tests.staff import csrf_from
+from tests.staff import logged_in as staff_login
 
 PASSWORD = "ett-långt-lösenord-42"
-CSRF_INPUT = re.compile(r'name="csrftoken" value="([^"]+)"')
+
+
+def logged_in(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
+    return staff_login(app, email, PASSWORD)
 MINIMAL_PDF = (
     b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\n"
     b"endobj\nxref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \ntrailer\n"
@@ -114,18 +119,8 @@ def staff(remiss_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return emails
 
 
-def csrf_from(html: str) -> str:
-    match = CSRF_INPUT.search(html)
-    assert match, "the page has no csrftoken field"
-    return match.group(1)
 
 
-def logged_in(app, address: str) -> TestClient:  # type: ignore[no-untyped-def]
-    client = TestClient(app, base_url="http://testserver", follow_redirects=False)
-    token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"csrftoken": token, "email": address, "password": PASSWORD})
-    assert response.status_code == 303
-    return client
 
 
 def post_answer(client: TestClient, token: str, fields: dict, *, file: tuple | None = None, csrf: str | None = None):  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ used by test_exports.py and test_browser_workspace.py."""
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,9 +19,14 @@ from scipy.stats import chi2_contingency, t
 
 from consult.surveys.schema import ChoiceSpec, PageSpec, SurveySpec
 from tests.factories import choices, q
+from tests.staff import csrf_from
+from tests.staff import logged_in as staff_login
 
 PASSWORD = "ett-långt-lösenord-för-arbetsytan"
-CSRF_INPUT = re.compile(r'name="csrftoken" value="([^"]+)"')
+
+
+def logged_in_client(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
+    return staff_login(app, email, PASSWORD)
 PERSONNUMMER = "811218-9876"
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -115,21 +119,8 @@ def create_staff() -> dict[str, str]:
     return emails
 
 
-def csrf_from(html: str) -> str:
-    match = CSRF_INPUT.search(html)
-    assert match, "the page has no csrftoken field"
-    return match.group(1)
 
 
-def logged_in_client(app: Any, email: str) -> TestClient:
-    from consult.accounts import service
-
-    service.reset_login_limits()
-    client = TestClient(app, base_url="http://testserver", follow_redirects=False)
-    token = csrf_from(client.get("/login").text)
-    answer = client.post("/login", data={"csrftoken": token, "email": email, "password": PASSWORD, "next": ""})
-    assert answer.status_code == 303, answer.text[:500]
-    return client
 
 
 def create_workspace_tables() -> None:

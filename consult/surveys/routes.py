@@ -67,6 +67,15 @@ def _unavailable(request: Request, spec: SurveySpec) -> Response | None:
     return render(request, "surveys/unavailable.html", {"spec": spec, "state": state.value}, status)
 
 
+def _may_not_start(request: Request, spec: SurveySpec, event_name: str | None) -> Response | None:
+    """The page to show instead of a start: the survey is not open, or this browser already
+    answered it (kiosks serve many people, so they are exempt)."""
+    blocked = _unavailable(request, spec)
+    if not blocked and event_name is None:
+        blocked = _already_answered(request, spec)
+    return blocked
+
+
 @router.get("/{slug}")
 async def start_page(
     request: Request,
@@ -75,10 +84,8 @@ async def start_page(
     kiosk: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     spec = survey_or_404(slug)
-    blocked = _unavailable(request, spec)
     event_name = _kiosk_name(kiosk)
-    if not blocked and event_name is None:
-        blocked = _already_answered(request, spec)
+    blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
     tag = k if k and TAG_PATTERN.match(k) else None
@@ -93,10 +100,8 @@ def start(
     kiosk: Annotated[str | None, Form(max_length=200)] = None,
 ) -> Response:
     spec = survey_or_404(slug)
-    blocked = _unavailable(request, spec)
     event_name = _kiosk_name(kiosk)
-    if not blocked and event_name is None:
-        blocked = _already_answered(request, spec)
+    blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
     tag = campaign_tag if campaign_tag and TAG_PATTERN.match(campaign_tag) else None

@@ -70,17 +70,22 @@ def save_survey(
     session.add(survey)
     session.flush()
     assert survey.id is not None
+    _add_pages(session, survey.id, spec, priorities)
+    return survey
+
+
+def _add_pages(session: Session, survey_id: int, spec: SurveySpec, priorities: dict[str, int]) -> None:
+    """Write the definition's pages, questions and choices under a survey that has none."""
     position = 0
     for page_number, page_spec in enumerate(spec.pages, start=1):
-        page = SurveyPage(survey_id=survey.id, position=page_number, title=dict(page_spec.title or {}))
+        page = SurveyPage(survey_id=survey_id, position=page_number, title=dict(page_spec.title or {}))
         session.add(page)
         session.flush()
         assert page.id is not None
         for question_spec in page_spec.questions:
             position += 1
-            _add_question(session, survey.id, page.id, position, question_spec, priorities)
+            _add_question(session, survey_id, page.id, position, question_spec, priorities)
     session.flush()
-    return survey
 
 
 def _add_question(
@@ -288,16 +293,7 @@ def replace_survey_structure(
     _write_survey_fields(survey, spec)
     session.add(survey)
     priorities = _priority_ids(session, strategy_version_id)
-    position = 0
-    for page_number, page_spec in enumerate(spec.pages, start=1):
-        page = SurveyPage(survey_id=survey.id, position=page_number, title=dict(page_spec.title or {}))
-        session.add(page)
-        session.flush()
-        assert page.id is not None
-        for question_spec in page_spec.questions:
-            position += 1
-            _add_question(session, survey.id, page.id, position, question_spec, priorities)
-    session.flush()
+    _add_pages(session, survey.id, spec, priorities)
 
 
 def update_survey_wording(
