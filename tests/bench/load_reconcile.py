@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -70,7 +71,55 @@ def _is_worker(pid: int) -> bool:
         return False
 
 
+class Connection:
+    """A bare HTTP/1.1 keep-alive connection: the load generator must cost far less CPU than the
+    server it measures, which a full client library does not on a 2-core machine."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+    async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("closed")
+        status = int(status_line.split()[1])
+        length = 0
+        keep_alive = True
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                keep_alive = False
+        payload = await self.reader.readexactly(length)
+        if not keep_alive:
+            await self.close()
+        return status, payload
+
+
 async def send_all(base: str, total: int, concurrency: int, ack_log: Path, max_seconds: float) -> dict:
+    host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     acks: dict[str, str] = {}
     retries = 0
@@ -78,35 +127,41 @@ async def send_all(base: str, total: int, concurrency: int, ack_log: Path, max_s
     counter = iter(range(total))
     deadline = time.monotonic() + max_seconds
     log = ack_log.open("w")
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    path = f"/api/surveys/{SLUG}/responses"
 
-    async def one(client: httpx.AsyncClient) -> None:
+    async def one() -> None:
         nonlocal retries
+        connection = Connection(host, int(port))
+        sent = 0
         for _ in counter:
             client_uuid = str(uuid.uuid4())
-            body = {"client_uuid": client_uuid, "language": "sv", "answers": ANSWERS}
+            body = json.dumps({"client_uuid": client_uuid, "language": "sv", "answers": ANSWERS}).encode()
             delay = 0.05
             while time.monotonic() < deadline:
                 started = time.perf_counter()
                 try:
-                    response = await client.post(f"/api/surveys/{SLUG}/responses", json=body, timeout=15)
-                except httpx.HTTPError:
-                    response = None
-                if response is not None and response.status_code in (200, 201):
+                    status, payload = await asyncio.wait_for(connection.post_json(path, body), 15)
+                except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+                    status, payload = 0, b""
+                    await connection.close()
+                if status in (200, 201):
                     latencies.append(time.perf_counter() - started)
-                    receipt = response.json()["receipt"]
+                    receipt = json.loads(payload)["receipt"]
                     acks[client_uuid] = receipt
                     log.write(f"{client_uuid} {receipt}\n")
+                    sent += 1
+                    if sent % 200 == 0:
+                        await connection.close()  # reconnect now and then so both workers get connections
                     break
                 retries += 1  # connection reset by a killed worker, or a 5xx: resend the same UUID
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
             else:
                 gave_up.append(client_uuid)
+        await connection.close()
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, limits=limits) as client:
-        await asyncio.gather(*(one(client) for _ in range(concurrency)))
+    await asyncio.gather(*(one() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     log.close()
     latencies.sort()
