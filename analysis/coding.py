@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.linear_model import LogisticRegression
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from threadpoolctl import threadpool_limits
 
 from analysis.evaluate import bootstrap_interval, coding_scores
+from analysis.text import prepare
 from analysis.vectorize import AnswerVectorizer, LsaEmbedder
 
 MIN_REVIEWED = 30
@@ -48,6 +50,10 @@ class AssistedCoder(BaseEstimator):
         concept_weight: float = 1.0,
         threads: int = 1,
         random_state: int | None = 0,
+        text_char_weight: float = 1.0,
+        model: str = "ridge",
+        alpha: float = 1.0,
+        sharpness: float = 8.0,
     ):
         self.lang = lang
         self.threshold = threshold
@@ -60,12 +66,18 @@ class AssistedCoder(BaseEstimator):
         self.concept_weight = concept_weight
         self.threads = threads
         self.random_state = random_state
+        self.text_char_weight = text_char_weight
+        self.model = model
+        self.alpha = alpha
+        self.sharpness = sharpness
 
-    def _features(self, sparse: sp.csr_matrix) -> sp.csr_matrix:
-        if not self.lsa_weight:
-            return sparse
-        dense = self.lsa_.transform(sparse) * self.lsa_weight
-        return sp.hstack([sparse, sp.csr_matrix(dense)], format="csr")
+    def _features(self, sparse: sp.csr_matrix, texts: Sequence[str]) -> sp.csr_matrix:
+        blocks = [sparse]
+        if self.lsa_weight:
+            blocks.append(sp.csr_matrix(self.lsa_.transform(sparse) * self.lsa_weight))
+        if self.text_char_weight:
+            blocks.append(self.text_char_weight * self.text_chars_.transform(list(texts)))
+        return sp.hstack(blocks, format="csr")
 
     def fit(self, texts: Sequence[str] | pd.Series, labels: Sequence | pd.Series) -> AssistedCoder:
         texts = list(texts)
@@ -78,7 +90,13 @@ class AssistedCoder(BaseEstimator):
                                                 concept_weight=self.concept_weight)
             sparse = self.vectorizer_.fit_transform(texts)
             self.lsa_ = LsaEmbedder(self.n_components, random_state=self.random_state).fit(sparse)
-            X = self._features(sparse)
+            if self.text_char_weight:
+                # Character n-grams of the whole answer, function words and misspellings included:
+                # a second view that the stemmed content terms lose ("I felt", "kolektivtrafik").
+                self.text_chars_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                                   preprocessor=prepare, min_df=2, dtype=np.float32)
+                self.text_chars_.fit(texts)
+            X = self._features(sparse, texts)
             y = labels[coded].astype(str).to_numpy()
             train = coded.copy()
             targets = np.empty(len(texts), dtype=object)
@@ -99,13 +117,17 @@ class AssistedCoder(BaseEstimator):
         self.classes_ = self.model_.classes_
         return self
 
-    def _train(self, X: sp.csr_matrix, y: np.ndarray) -> LogisticRegression:
-        model = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
+    def _train(self, X: sp.csr_matrix, y: np.ndarray) -> LogisticRegression | _SoftRidge:
+        if self.model == "logistic":
+            model = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
+        else:
+            model = _SoftRidge(self.alpha, self.sharpness)
         return model.fit(X, y.astype(str))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
         with threadpool_limits(self.threads):
-            return self.model_.predict_proba(self._features(self.vectorizer_.transform(list(texts))))
+            return self.model_.predict_proba(self._features(self.vectorizer_.transform(texts), texts))
 
     def predict(self, texts: Sequence[str] | pd.Series) -> pd.DataFrame:
         """Theme, confidence (probability of that theme) and whether the answer needs review."""
@@ -119,6 +141,32 @@ class AssistedCoder(BaseEstimator):
             },
             index=texts.index if isinstance(texts, pd.Series) else None,
         )
+
+
+class _SoftRidge:
+    """Class-balanced ridge classification with scores turned into probabilities by a softmax.
+
+    On a few dozen coded answers per theme over many thousands of sparse features, a ridge (least
+    squares) classifier separates themes at least as well as a logistic regression and is faster;
+    ``sharpness`` sets how peaked the probabilities are (ridge scores lie around -1..1).
+    """
+
+    def __init__(self, alpha: float, sharpness: float):
+        self.alpha = alpha
+        self.sharpness = sharpness
+
+    def fit(self, X: sp.csr_matrix, y: np.ndarray) -> _SoftRidge:
+        self.ridge_ = RidgeClassifier(alpha=self.alpha, class_weight="balanced", solver="auto").fit(X, y)
+        self.classes_ = self.ridge_.classes_
+        return self
+
+    def predict_proba(self, X: sp.csr_matrix) -> np.ndarray:
+        scores = self.ridge_.decision_function(X)
+        if scores.ndim == 1:  # two classes: one score for the second
+            scores = np.column_stack([-scores, scores])
+        scores = self.sharpness * (scores - scores.max(axis=1, keepdims=True))
+        weights = np.exp(scores)
+        return weights / weights.sum(axis=1, keepdims=True)
 
 
 def agreement(reviewed: Sequence, predicted: Sequence, random_state: int | None = 0) -> dict | None:

@@ -86,7 +86,8 @@ class ThemeFinder(BaseEstimator):
     ``n_components`` of the LSA step, ``char_weight`` for sub-word n-grams, ``concepts`` (optional
     mapping name -> keywords used as prior vocabulary, e.g. a strategy's priorities),
     ``min_score`` below which an answer joins "övrigt/oklart", ``n_representatives`` and
-    ``random_state``. ``threads`` caps BLAS/OpenMP threads during fitting.
+    ``random_state``. ``threads`` caps BLAS/OpenMP threads during fitting. ``adaptive_concepts``
+    scales the concept block by how many answers clearly speak to the concepts (for a default prior).
 
     After ``fit(texts, metadata=None)``: ``themes_`` (one row per theme), ``assignments_`` (one row
     per answer: theme_id, score), ``embedding_`` and ``k_scores_`` (silhouette per k tried).
@@ -107,6 +108,7 @@ class ThemeFinder(BaseEstimator):
         n_terms: int = 8,
         threads: int = 1,
         random_state: int | None = 0,
+        adaptive_concepts: bool = False,
     ):
         self.lang = lang
         self.k = k
@@ -121,6 +123,7 @@ class ThemeFinder(BaseEstimator):
         self.n_terms = n_terms
         self.threads = threads
         self.random_state = random_state
+        self.adaptive_concepts = adaptive_concepts
 
     # --- fitting -----------------------------------------------------------------------------
 
@@ -137,6 +140,7 @@ class ThemeFinder(BaseEstimator):
             self.vectorizer_ = AnswerVectorizer(
                 lang=self.lang, char_weight=self.char_weight, concepts=self.concepts,
                 concept_weight=self.concept_weight, min_df=1 if len(texts) < 5000 else 2,
+                adaptive_concepts=self.adaptive_concepts,
             )
             features = self.vectorizer_.fit_features(texts)
             progress("reducing", 0.35)

@@ -36,6 +36,8 @@ from analysis.text import (
 # they are mostly typos and one-off compounds, the Python work per distinct token is the cost that
 # grows with the input, and min_df=2 drops most of their terms anyway.
 LARGE_INPUT = 20_000
+# An answer whose concept score reaches this clearly speaks to the concept (StrategyMapper's default).
+CLEAR_CONCEPT_SCORE = 0.15
 
 
 def _identity(terms: list[str]) -> list[str]:
@@ -215,6 +217,7 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         concept_weight: float = 1.0,
         min_df: int | float = 1,
         max_df: float = 0.5,
+        adaptive_concepts: bool = False,
     ):
         self.lang = lang
         self.char_weight = char_weight
@@ -223,6 +226,7 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         self.concept_weight = concept_weight
         self.min_df = min_df
         self.max_df = max_df
+        self.adaptive_concepts = adaptive_concepts
 
     # --- counting ----------------------------------------------------------------------------
 
@@ -281,6 +285,12 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         self.concept_scorer_ = (ConceptScorer(self.concepts, self.lang_).fit(self.words_.vocabulary_)
                                 if self.concepts else None)
         self.word_matrix_ = self.words_.weigh(counts)[codes]
+        self.concept_weight_ = self.concept_weight
+        if self.adaptive_concepts and self.concept_scorer_ is not None:
+            # A prior nobody chose for this question (the packaged lists) earns its weight by how
+            # many answers clearly speak to it: full weight from half of the answers, fading below.
+            spoken_to = (self.concept_scorer_.transform(self.word_matrix_).max(axis=1) >= CLEAR_CONCEPT_SCORE).mean()
+            self.concept_weight_ = self.concept_weight * min(1.0, 2 * float(spoken_to))
         return self.features(self.word_matrix_)
 
     def _kept_terms(self, counts: sp.csr_matrix, n_docs: int) -> np.ndarray:
@@ -317,10 +327,10 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
 
     def features(self, words: sp.csr_matrix) -> CombinedFeatures:
         """The combined features of answers given their word block, as an operator."""
-        concepts = (self.concept_scorer_.transform(words)
-                    if self.concept_scorer_ is not None and self.concept_weight else None)
+        weight = getattr(self, "concept_weight_", self.concept_weight)
+        concepts = self.concept_scorer_.transform(words) if self.concept_scorer_ is not None and weight else None
         return CombinedFeatures(words, self.term_chars_ if self.char_weight else None, self.char_weight,
-                                concepts, self.concept_weight)
+                                concepts, weight)
 
     def _combine(self, words: sp.csr_matrix) -> sp.csr_matrix:
         return self.features(words).to_sparse()

@@ -63,3 +63,29 @@ def test_analyzer_is_deterministic_and_handles_non_text() -> None:
     analyse = Analyzer("auto")
     assert analyse(None) == [] and analyse(float("nan")) == []
     assert analyse("Fler bussar!") == analyse("Fler bussar!")
+
+
+def test_the_installed_swedish_dictionary_is_found() -> None:
+    # Without it compounds are not split and themes get visibly worse (an NMI of 0.94 falls to 0.84
+    # on the test corpus), so an installed hunspell-sv must never be missed, wherever pip put it.
+    import importlib.metadata
+
+    try:
+        importlib.metadata.distribution("hunspell-sv")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("hunspell-sv not installed")
+    begin, end = swedish_lexicon()
+    assert "kollektiv" in begin and "trafik" in end
+
+
+def test_fast_counting_gives_the_same_terms_as_the_analyser() -> None:
+    from analysis.vectorize import AnswerVectorizer
+
+    texts = ["Kollektivtrafiken måste bli bättre! Se https://example.se/buss", "Fler läkare på vårdcentralen",
+             "ＢＵＳＳ 12 går för sällan, mejla anna@example.se", "", "vet ej"]
+    vectorizer = AnswerVectorizer(lang="sv", char_weight=0.0)
+    words = vectorizer.fit_transform(texts)
+    terms = vectorizer.words_.get_feature_names_out()
+    analyse = Analyzer("sv")
+    for row, text in enumerate(texts):
+        assert set(terms[words[row].indices]) == set(analyse(text))

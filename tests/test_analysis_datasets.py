@@ -1,0 +1,43 @@
+"""Quality on the shared labelled sets (skipped where ../shared/datasets is absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.io import read_strategy
+from analysis.pipeline import evaluate_labelled
+
+SHARED = Path(os.environ.get("CONSULT_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+DATASETS = SHARED / "datasets"
+STRATEGY = SHARED / "seed" / "strategy.yaml"
+
+pytestmark = pytest.mark.skipif(not DATASETS.exists(), reason="shared datasets not available")
+
+
+def test_resident_answers_reach_the_target_with_the_strategy_as_prior() -> None:
+    if not STRATEGY.exists():
+        pytest.skip("shared seed strategy not available")
+    frame = pd.read_csv(DATASETS / "sv_resident_answers_dev.csv")
+    frame = frame[frame["question"] == "forandra"]
+    scores = evaluate_labelled(frame, "text", "theme", lang="sv", k="gold", strategy=read_strategy(STRATEGY))
+    assert scores["k_found"] == scores["k_gold"] == 13
+    assert scores["nmi"] >= 0.30
+
+
+def test_swedish_answers_use_the_packaged_keywords_without_a_strategy() -> None:
+    frame = pd.read_csv(DATASETS / "sv_resident_answers_dev.csv")
+    frame = frame[frame["question"] == "forandra"]
+    with_prior = evaluate_labelled(frame, "text", "theme", lang="sv", k="gold")
+    without = evaluate_labelled(frame, "text", "theme", lang="sv", k="gold", prior=False)
+    assert with_prior["nmi"] >= 0.30 and with_prior["nmi"] > without["nmi"]
+
+
+def test_argumentation_topics_are_found() -> None:
+    frame = pd.read_csv(DATASETS / "sv_argumentation_dev.tsv", sep="\t")
+    scores = evaluate_labelled(frame, "sentence", "topic", lang="sv", k="gold", coded_per_theme=20)
+    assert scores["nmi"] >= 0.70
+    assert scores["coding_macro_f1"] >= 0.85
