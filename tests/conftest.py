@@ -41,6 +41,7 @@ os.environ["CONSULT_DATABASE_URL"] = _test_database_url()
 os.environ["CONSULT_VAR_DIR"] = str(_TMP / "var")
 os.environ["CONSULT_SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ.setdefault("CONSULT_LOGIN_RATE", "1000/minute")
+os.environ.setdefault("CONSULT_SUBMIT_RATE", "1000000/minute")
 SCREENSHOT_DIR = Path(os.environ.get("CONSULT_SCREENSHOTS", ROOT / "var" / "screenshots"))
 
 CHROMIUM_ARGS = [

@@ -228,3 +228,16 @@ def test_openapi_documents_the_contract(client) -> None:  # type: ignore[no-unty
     schema = client.get("/openapi.json").json()
     assert "/api/surveys/{slug}/responses" in schema["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_public_submissions_are_rate_limited(client, survey, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from consult.core import ratelimit
+
+    ratelimit.reset()
+    monkeypatch.setenv("CONSULT_SUBMIT_RATE", "3/minute")
+    statuses = [post(client, survey.slug, VALID).status_code for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]
+    refused = post(client, survey.slug, VALID)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert "detail" in refused.json()
+    ratelimit.reset()

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
-import os
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -15,16 +12,16 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits import RateLimitItem
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from consult.accounts.models import AuditAction, AuditEvent, Role, User
 from consult.config import get_settings
+from consult.core import ratelimit
 from consult.core.fields import utcnow
 from consult.core.i18n import N_
+from consult.core.ratelimit import RateVerdict
 
 # argon2id with the library's current recommended parameters. A stored hash made with other
 # parameters is replaced at the next successful login (see authenticate).
@@ -145,47 +142,35 @@ def demo_logins(session: Session) -> list[tuple[str, str, str]]:
 
 # --- login rate limit ----------------------------------------------------------------------
 
-# In-memory moving windows: each worker process counts on its own, so with N workers an
-# attacker gets at most N times the configured rate. That is acceptable for a handful of
-# workers; a shared storage (limits supports Redis) would make it exact.
-_limiter = MovingWindowRateLimiter(MemoryStorage())
 # A shared office address has many staff: the per-address limit is this many times the per-account one.
 IP_LIMIT_FACTOR = 5
 DEFAULT_LOGIN_RATE = "5/minute"
 
 
-@dataclass(frozen=True)
-class RateVerdict:
-    allowed: bool
-    retry_after: int = 0  # seconds until the next attempt would be allowed
-
-
 @lru_cache(maxsize=8)
 def _limits_for(rate: str) -> tuple[RateLimitItem, RateLimitItem]:
-    per_account = parse(rate)
+    per_account = ratelimit.rate_item(rate)
     per_address = type(per_account)(per_account.amount * IP_LIMIT_FACTOR, per_account.multiples)
     return per_account, per_address
 
 
 def login_rate() -> str:
-    """Read on every call so tests and operators can change it without a restart of the module."""
-    return os.environ.get("CONSULT_LOGIN_RATE") or DEFAULT_LOGIN_RATE
+    return ratelimit.configured_rate("CONSULT_LOGIN_RATE", DEFAULT_LOGIN_RATE)
 
 
 def hit_login_limit(*, email: str, ip_hash: str) -> RateVerdict:
     """Count one login attempt; refuse it when the account+address or the address is over its rate."""
     per_account, per_address = _limits_for(login_rate())
-    checks = ((per_account, ("login", normalise_email(email), ip_hash)), (per_address, ("login-ip", ip_hash)))
-    for item, keys in checks:
-        if not _limiter.hit(item, *keys):
-            reset_at = _limiter.get_window_stats(item, *keys).reset_time
-            return RateVerdict(False, max(1, math.ceil(reset_at - time.time())))
+    for item, keys in ((per_account, ("login", normalise_email(email), ip_hash)), (per_address, ("login-ip", ip_hash))):
+        verdict = ratelimit.hit(item, *keys)
+        if not verdict.allowed:
+            return verdict
     return RateVerdict(True)
 
 
 def reset_login_limits() -> None:
     """Forget every counted attempt (tests)."""
-    _limiter.storage.reset()
+    ratelimit.reset()
 
 
 # --- audit log -----------------------------------------------------------------------------

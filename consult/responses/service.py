@@ -16,7 +16,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from consult.core import ratelimit
 from consult.core.fields import utcnow
+from consult.core.ratelimit import RateVerdict
 from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft
 from consult.responses.validation import Value
 from consult.surveys.models import LIST_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
@@ -201,3 +203,13 @@ def request_source_hash(request) -> str:  # type: ignore[no-untyped-def]
 
     client = request.client.host if request.client else None
     return source_hash(secret=get_settings().secret_key, ip=client, user_agent=request.headers.get("user-agent"))
+
+
+DEFAULT_SUBMIT_RATE = "60/minute"
+
+
+def hit_submission_limit(*, source: str) -> RateVerdict:
+    """Public submissions and survey starts per source (the keyed hash of address and browser).
+    Generous for a household or a kiosk, a wall for a script; CONSULT_SUBMIT_RATE sets it."""
+    item = ratelimit.rate_item(ratelimit.configured_rate("CONSULT_SUBMIT_RATE", DEFAULT_SUBMIT_RATE))
+    return ratelimit.hit(item, "submit", source)

@@ -134,6 +134,7 @@ async def get_survey(slug: str, lang: Annotated[Literal["sv", "en"], Query()] = 
         409: {"model": ErrorOut, "description": "The client UUID was used for other answers, or the survey is closed."},
         413: {"model": ErrorOut},
         422: {"model": ErrorOut},
+        429: {"model": ErrorOut, "description": "Too many submissions from one source; see Retry-After."},
     },
 )
 async def submit_response(slug: str, body: ResponseIn, request: Request) -> JSONResponse:
@@ -144,6 +145,14 @@ async def submit_response(slug: str, body: ResponseIn, request: Request) -> JSON
     if state != Availability.open:
         message = _("The survey is closed.") if state == Availability.closed else _("The survey is not open.")
         return JSONResponse({"detail": message, "errors": []}, status_code=409)
+    source = responses.request_source_hash(request)
+    verdict = responses.hit_submission_limit(source=source)
+    if not verdict.allowed:
+        return JSONResponse(
+            {"detail": _("Too many responses from here. Try again in a while."), "errors": []},
+            status_code=429,
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
     parsed = validate_complete(spec, parse_json_answers(spec, body.answers))
     if not parsed.ok:
         errors = [
@@ -159,7 +168,7 @@ async def submit_response(slug: str, body: ResponseIn, request: Request) -> JSON
         channel=Channel.campaign if body.campaign_tag else Channel.web,
         campaign_tag=body.campaign_tag,
         consent_quote=responses.consent_from(spec, parsed.values),
-        source_hash=responses.request_source_hash(request),
+        source_hash=source,
     )
     stored: responses.Stored = await writer.submit("response", item)
     if stored.outcome == responses.Outcome.conflict:

@@ -104,6 +104,12 @@ def start(
     blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
+    source = responses.request_source_hash(request)
+    verdict = responses.hit_submission_limit(source=source)
+    if not verdict.allowed:
+        response = render(request, "surveys/too_many.html", {"spec": spec}, status_code=429)
+        response.headers["Retry-After"] = str(verdict.retry_after)
+        return response
     tag = campaign_tag if campaign_tag and TAG_PATTERN.match(campaign_tag) else None
     channel = Channel.kiosk if event_name else (Channel.campaign if tag else Channel.web)
     assert spec.id is not None
@@ -116,7 +122,7 @@ def start(
             campaign_tag=tag,
             event_name=event_name,
             # A kiosk is one device serving many people by design: its answers are no burst.
-            source_hash=None if event_name else responses.request_source_hash(request),
+            source_hash=None if event_name else source,
         )
         token = draft.token
     return RedirectResponse(f"/s/{slug}/r/{token}/1", status_code=303)

@@ -233,7 +233,10 @@ def main() -> None:
     if database_url.startswith("postgresql"):
         database_url = fresh_postgres_database(database_url)
     os.environ.update(
-        CONSULT_DATABASE_URL=database_url, CONSULT_VAR_DIR=str(workdir / "var"), CONSULT_SECRET_KEY="load-secret"
+        CONSULT_DATABASE_URL=database_url,
+        CONSULT_VAR_DIR=str(workdir / "var"),
+        CONSULT_SECRET_KEY="load-secret",
+        CONSULT_SUBMIT_RATE="10000000/minute",  # one client machine sends everything here
     )
     from consult.db import session_scope
     from consult.demo.service import ensure_structure, read_fixture
