@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 66deb107fd55
+Revision ID: b5eab2f35c7a
 Revises: 
-Create Date: 2026-11-27 04:36:57.767566
+Create Date: 2026-11-27 05:09:18.081506
 
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import sqlmodel
 
 
 # revision identifiers, used by Alembic.
-revision: str = '66deb107fd55'
+revision: str = 'b5eab2f35c7a'
 down_revision: Union[str, None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None

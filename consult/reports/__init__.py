@@ -1,0 +1,1 @@
+"""The consultation summary ("Sammanställning av inspel") and the organisations' answers view."""
