@@ -42,7 +42,7 @@ class AssistedCoder(BaseEstimator):
         lang: str = "auto",
         threshold: float = 0.5,
         C: float = 10.0,
-        self_training_rounds: int = 2,
+        self_training_rounds: int = 4,
         self_training_confidence: float = 0.7,
         n_components: int = 100,
         lsa_weight: float = 1.0,
@@ -102,17 +102,19 @@ class AssistedCoder(BaseEstimator):
             targets = np.empty(len(texts), dtype=object)
             targets[coded] = y
             self.model_ = self._train(X[train], targets[train])
-            for _ in range(self.self_training_rounds):
-                uncoded = np.flatnonzero(~coded)
-                if len(uncoded) == 0:
-                    break
+            uncoded = np.flatnonzero(~coded)
+            previous: tuple[np.ndarray, np.ndarray] | None = None
+            for _ in range(self.self_training_rounds if len(uncoded) else 0):
                 proba = self.model_.predict_proba(X[uncoded])
                 sure = proba.max(axis=1) >= self.self_training_confidence
-                if not sure.any():
-                    break
+                guesses = self.model_.classes_[proba[sure].argmax(axis=1)]
+                if not sure.any() or (previous is not None and np.array_equal(previous[0], sure)
+                                      and np.array_equal(previous[1], guesses)):
+                    break  # nothing sure, or the same training set as last round: converged
+                previous = (sure, guesses)
                 train = coded.copy()
                 train[uncoded[sure]] = True
-                targets[uncoded[sure]] = self.model_.classes_[proba[sure].argmax(axis=1)]
+                targets[uncoded[sure]] = guesses
                 self.model_ = self._train(X[train], targets[train])
         self.classes_ = self.model_.classes_
         return self

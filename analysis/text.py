@@ -345,3 +345,84 @@ class Analyzer:
     def clean_text(self, text: object) -> str:
         """Content tokens joined by spaces: the input for character n-grams."""
         return " ".join(self.content_tokens(text)[1])
+
+
+# --- What a strategy item is about ----------------------------------------------------------------
+
+# Words that say how much, in which direction or how well a priority wants change, not what it is about
+# ("Ökad upplevd närhet", "Stärkt folkhälsoarbete", "Fler nya och växande företag"). Together with
+# OPINION_WORDS (which answers keep on purpose) they never define a strategy item's vocabulary:
+# otherwise "Fler flexibla former för livslångt lärande" matches every answer asking for "fler" of
+# anything.
+CHANGE_WORDS: dict[str, frozenset[str]] = {
+    "sv": frozenset(
+        [
+            "ökad", "ökat", "ökade", "öka", "ökning", "stärkt", "stärka", "stärkta", "utvecklad", "utvecklat",
+            "utvecklade", "utveckla", "förbättrad", "förbättrat", "förbättrade", "förbättra", "minskad",
+            "minskat", "minskade", "minska", "växande", "ny", "nya", "nytt", "kraftig", "kraftigt",
+            "kraftiga", "modig", "modigt", "samordnad", "samordnat", "sammanhållen", "sammanhållet",
+            "sammanhållna", "flexibel", "flexibla", "flexibelt", "funktionell", "funktionellt", "smart",
+            "utveckling",
+        ]
+    ),
+    "en": frozenset(
+        [
+            "increased", "increase", "improved", "improve", "strengthened", "strengthen", "stronger",
+            "developed", "develop", "reduced", "reduce", "growing", "new", "greater", "higher", "lower",
+        ]
+    ),
+}
+# General nouns of policy writing: the kind of thing, not the domain ("-arbete", "-system", "-sätt").
+GENERIC_TITLE_WORDS: dict[str, frozenset[str]] = {
+    "sv": frozenset(
+        [
+            "arbete", "arbets", "system", "sätt", "form", "former", "metod", "metoder", "område",
+            "områden", "nivå", "nivåer", "grad", "del", "delar", "sektor", "typ", "genomförande",
+            # verbs and adverbs that the stop-word list misses
+            "ta", "tar", "ge", "ger", "låt", "både", "kring", "gentemot", "oavsett", "genom",
+        ]
+    ),
+    "en": frozenset(["work", "system", "systems", "way", "ways", "form", "forms", "area", "areas", "level",
+                     "levels", "method", "methods", "sector"]),
+}
+# A compound part whose stem is shorter than this is too vague to stand for the compound (liv-).
+_MIN_PART_STEM = 4
+
+
+@lru_cache(maxsize=4)
+def _vague_words(lang: str) -> frozenset[str]:
+    """The opinion, change and generic words of a language, with their stems."""
+    words = OPINION_WORDS.get(lang, frozenset()) | CHANGE_WORDS.get(lang, frozenset())
+    words |= GENERIC_TITLE_WORDS.get(lang, frozenset())
+    return frozenset(stem(w, lang) for w in words) | frozenset(words)
+
+
+def concept_terms(phrase: str, lang: str, title: bool = False) -> set[str]:
+    """The terms by which answers meet one strategy item's title or one of its keywords.
+
+    A keyword is kept as the analysts wrote it: its stem always counts, and so do the parts of a
+    compound (kollektivtrafik -> kollektiv, trafik) unless a part is only an opinion, change or
+    generic word or very short (livslångt gives neither "lång" nor "liv"). A title says more than its
+    topic, so its opinion, change and generic words are dropped, and a compound in it contributes its
+    stem and its modifiers but not its head, which in Swedish names the general kind of thing
+    (folkhälsoarbete -> folkhälso, not arbete; klimatpåverkan -> klimat).
+    """
+    lang = lang if lang in SUPPORTED_LANGUAGES else "sv"
+    stops = stop_words(lang)
+    vague = _vague_words(lang)
+    terms: set[str] = set()
+    for token in tokenise(normalise(phrase)):
+        if len(token) < 2 or token in stops or token in PLACEHOLDER_TOKENS:
+            continue
+        whole = stem(token, lang)
+        if title and (token in vague or whole in vague):
+            continue
+        terms.add(whole)
+        parts = split_compound(token) if lang == "sv" else (token,)
+        if len(parts) < 2:
+            continue
+        for part in parts[:-1] if title else parts:
+            part_stem = stem(part, lang)
+            if len(part_stem) >= _MIN_PART_STEM and not {part, part_stem} & (vague | stops):
+                terms.add(part_stem)
+    return terms

@@ -18,7 +18,10 @@ so that they do not distort the real themes.
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
+import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
@@ -39,6 +42,8 @@ OTHER_THEME_LABEL = "övrigt/oklart"
 BREAKDOWN_COLUMNS = ("municipality", "channel", "gender", "age_band")
 Progress = Callable[[str, float], None]
 PARSIMONY = 0.9
+# What fitting keeps per answer; ``ThemeFinder.compact`` leaves these out (see also word_matrix_).
+PER_ANSWER_ATTRIBUTES = ("embedding_", "assignments_", "breakdowns_")
 
 
 def _no_progress(step: str, fraction: float) -> None:
@@ -91,6 +96,7 @@ class ThemeFinder(BaseEstimator):
 
     After ``fit(texts, metadata=None)``: ``themes_`` (one row per theme), ``assignments_`` (one row
     per answer: theme_id, score), ``embedding_`` and ``k_scores_`` (silhouette per k tried).
+    ``compact()`` / ``to_bytes()`` / ``from_bytes()`` store a fitted model without its per-answer data.
     """
 
     def __init__(
@@ -260,6 +266,44 @@ class ThemeFinder(BaseEstimator):
         theme_ids = np.where(topical & (scores >= self.min_score), theme_ids, OTHER_THEME_ID)
         return pd.DataFrame({"theme_id": theme_ids, "score": np.round(np.where(topical, scores, 0), 4)},
                             index=series.index)
+
+    # --- storing -----------------------------------------------------------------------------
+
+    def compact(self) -> ThemeFinder:
+        """A copy that can still assign new answers (``predict``, ``transform``, ``to_dict``) but keeps
+        nothing per answer: ``embedding_``, ``assignments_``, ``breakdowns_`` and the vectoriser's
+        ``word_matrix_`` are None. That is what a stored model should hold: it is far smaller, and the
+        answers' data stays in the application's own tables. The fitted model itself is unchanged.
+        """
+        compact = copy.copy(self)
+        for name in PER_ANSWER_ATTRIBUTES:
+            if hasattr(compact, name):
+                setattr(compact, name, None)
+        vectorizer = getattr(self, "vectorizer_", None)
+        if vectorizer is not None:
+            compact.vectorizer_ = copy.copy(vectorizer)
+            compact.vectorizer_.word_matrix_ = None
+        return compact
+
+    @property
+    def is_compact(self) -> bool:
+        """True for a model without per-answer data (from ``compact`` or ``from_bytes``)."""
+        return getattr(self, "embedding_", None) is None
+
+    def to_bytes(self) -> bytes:
+        """The compact model as bytes (a zlib-compressed pickle) for storing, e.g. in a database."""
+        return zlib.compress(pickle.dumps(self.compact(), protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ThemeFinder:
+        """A model stored with ``to_bytes`` (or as a zlib-compressed pickle by an earlier version).
+
+        Unpickling runs code named in the data: only load bytes that this application wrote.
+        """
+        model = pickle.loads(zlib.decompress(data))  # noqa: S301 - the caller's own stored model
+        if not isinstance(model, cls):
+            raise TypeError(f"expected a stored {cls.__name__}, got {type(model).__name__}")
+        return model
 
     def to_dict(self) -> dict:
         """Plain data for themes.json: one entry per theme."""

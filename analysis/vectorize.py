@@ -24,6 +24,7 @@ from analysis.text import (
     OPINION_WORDS,
     TOKEN_PATTERN,
     Analyzer,
+    concept_terms,
     content_terms,
     dominant_language,
     prepare,
@@ -62,18 +63,23 @@ class ConceptScorer:
         self.concepts = {name: list(words) for name, words in concepts.items()}
         self.lang = lang
 
-    def _terms_of(self, phrase: str) -> set[str]:
-        # A keyword that is itself a stop word after all ("mer") would only add noise.
-        return {t for t in Analyzer(self.lang)(phrase) if t not in stop_words(self.lang)}
+    def _terms_of(self, phrase: str, title: bool = False) -> set[str]:
+        # A stem that is itself a stop word after all would only add noise.
+        return {t for t in concept_terms(phrase, self.lang, title=title) if t not in stop_words(self.lang)}
+
+    def terms(self, name: str) -> set[str]:
+        """The terms of one concept: its title's topical words and its keywords (see concept_terms)."""
+        terms = self._terms_of(name, title=True)
+        for keyword in self.concepts[name]:
+            terms |= self._terms_of(keyword)
+        return terms
 
     def fit(self, vocabulary: Mapping[str, int]) -> ConceptScorer:
         """Build the term x concept matrix over a fitted vectoriser's vocabulary."""
         self.names_ = list(self.concepts)
         rows, cols = [], []
         for j, name in enumerate(self.names_):
-            terms = self._terms_of(name)
-            for keyword in self.concepts[name]:
-                terms |= self._terms_of(keyword)
+            terms = self.terms(name)
             for term in terms:
                 if term in vocabulary:
                     rows.append(vocabulary[term])

@@ -78,3 +78,41 @@ def test_answer_scores_say_which_priorities_are_spoken_to(seed: dict, keywords: 
     summary = mapper.summary(scores)
     assert summary["answers"].sum() >= 4
     assert HEALTH in concepts_of(strategy)
+
+
+# Short answers whose only words besides the need are opinion/quantity words ("fler", "långt",
+# "bättre"): the 2020 title "Fler flexibla former för livslångt lärande" used to claim them.
+SHORT_HEALTH_ANSWERS = [
+    "Fler barnmorskor",
+    "Fler barnmorskor och en förlossning närmare",
+    "Akuten måste öppna igen",
+    "Akuten ligger för långt bort",
+    "Längre öppettider på vårdcentralen",
+    "Bättre vårdcentral med fler läkare",
+]
+
+
+def test_opinion_words_in_titles_do_not_make_short_health_answers_covered(seed: dict, keywords: dict) -> None:
+    texts = SHORT_HEALTH_ANSWERS + OTHER_ANSWERS
+    themes = [1] * len(SHORT_HEALTH_ANSWERS) + [2, 3, 4, 5]
+    coverage_2020 = _coverage(strategy_version(seed, keywords, 2020), texts, themes)
+    assert not bool(coverage_2020.loc[1, "covered"])
+    coverage_2025 = _coverage(strategy_version(seed, keywords, 2025), texts, themes)
+    assert coverage_2025.loc[1, "best_item"] == HEALTH and bool(coverage_2025.loc[1, "covered"])
+    strategy = strategy_version(seed, keywords, 2025)
+    scores = StrategyMapper(strategy).fit(texts).score_answers(SHORT_HEALTH_ANSWERS)
+    assert (scores.idxmax(axis=1) == HEALTH).all()
+
+
+def test_title_terms_leave_out_opinion_change_and_generic_words() -> None:
+    from analysis.text import concept_terms, stem
+
+    lifelong = concept_terms("Fler flexibla former för livslångt lärande genom nya metoder och arbetssätt", "sv",
+                             title=True)
+    assert not {stem(w, "sv") for w in ("fler", "långt", "nya", "former", "arbete")} & lifelong
+    assert stem("lärande", "sv") in lifelong
+    health = concept_terms("Stärkt folkhälsoarbete för god och jämlik hälsa", "sv", title=True)
+    assert stem("hälsa", "sv") in health and not {stem("arbete", "sv"), stem("stärkt", "sv"), "god"} & health
+    # The analysts' keywords are kept as written, with their compounds' topical parts only.
+    assert concept_terms("livslångt", "sv") == {stem("livslångt", "sv")}
+    assert {stem("trafik", "sv"), stem("kollektivtrafik", "sv")} <= concept_terms("kollektivtrafik", "sv")

@@ -90,3 +90,22 @@ def test_matched_f1_penalises_wrong_numbers_of_themes() -> None:
     assert matched_f1(gold, gold) == 1.0
     assert matched_f1(gold, [1] * 20) < 0.5
     assert matched_f1(gold, list(range(20))) < 0.2
+
+
+def test_a_compact_model_assigns_new_answers_like_the_full_one(fitted: ThemeFinder) -> None:
+    import pickle
+    import zlib
+
+    new = pd.Series(["bussen går alldeles för sällan", "läkare på vårdcentralen", "mindre klasser i skolan",
+                     "vet ej", ""], index=["n1", "n2", "n3", "n4", "n5"])
+    stored = fitted.to_bytes()
+    loaded = ThemeFinder.from_bytes(stored)
+    assert loaded.is_compact and not fitted.is_compact  # the fitted model keeps its per-answer data
+    assert loaded.embedding_ is None and loaded.assignments_ is None and loaded.vectorizer_.word_matrix_ is None
+    assert fitted.vectorizer_.word_matrix_ is not None and len(fitted.assignments_) > 0
+    assert len(stored) < len(zlib.compress(pickle.dumps(fitted), 1)) * 0.8
+    pd.testing.assert_frame_equal(loaded.predict(new), fitted.predict(new))
+    np.testing.assert_allclose(fitted.compact().transform(new), fitted.transform(new))
+    assert loaded.to_dict() == fitted.to_dict()
+    with pytest.raises(TypeError):
+        ThemeFinder.from_bytes(zlib.compress(pickle.dumps({"not": "a model"})))

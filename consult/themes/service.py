@@ -338,13 +338,9 @@ def store_discovery(session: Session, *, run: ThemeRun, result: dict) -> None:
 
 
 def _pack(finder: Any) -> bytes:
-    """Pickle the fitted engine without the per-answer matrices it keeps from fitting: assigning
-    new answers needs only the vocabulary, the reduction and the theme centres."""
-    for owner, name in ((finder, "embedding_"), (finder, "assignments_"), (finder, "breakdowns_"),
-                        (getattr(finder, "vectorizer_", None), "word_matrix_")):
-        if owner is not None and hasattr(owner, name):
-            setattr(owner, name, None)
-    return zlib.compress(pickle.dumps(finder, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    """The fitted engine without the per-answer matrices it keeps from fitting (the engine's own
+    compact form: assigning new answers needs only the vocabulary, the reduction and the centres)."""
+    return finder.to_bytes()
 
 
 _model_cache: OrderedDict[int, Any] = OrderedDict()
