@@ -17,7 +17,7 @@ from consult.campaigns.models import CampaignLink
 from consult.responses.models import Channel, Response
 from consult.responses.service import NewResponse, store_responses
 from tests.factories import every_type_survey, store
-from tests.staff import csrf_from
+from tests.staff import create_staff, csrf_from
 from tests.staff import logged_in as staff_login
 
 PASSWORD = "ett-långt-lösenord-42"
@@ -27,31 +27,9 @@ def logged_in(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
     return staff_login(app, email, PASSWORD)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tables(migrated: str) -> None:
-    """The campaign tables until the lead regenerates the initial migration."""
-    from sqlmodel import SQLModel
-
-    import consult.tables  # noqa: F401 - registers every domain's tables
-    from consult.db import get_engine
-
-    SQLModel.metadata.create_all(get_engine())
-
-
 @pytest.fixture(scope="module")
-def staff(tables) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    from consult.db import session_scope
-
-    suffix = uuid.uuid4().hex[:8]
-    emails = {role.value: f"campaign-{role.value}-{suffix}@test.se" for role in Role}
-    with session_scope() as session:
-        for role, email in emails.items():
-            accounts.create_user(session, email=email, password=PASSWORD, role=role)
-    return emails
-
-
-
-
+def staff(migrated) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return create_staff("campaign", PASSWORD)
 
 
 @pytest.fixture()

@@ -283,16 +283,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
 
-    workdir = Path(tempfile.mkdtemp(prefix="consult-bench-"))
-    database_url = os.environ.get("CONSULT_BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
-    if database_url.startswith("postgresql"):
-        database_url = fresh_postgres_database(database_url)
-    os.environ.update(
-        CONSULT_DATABASE_URL=database_url,
-        CONSULT_VAR_DIR=str(workdir / "var"),
-        CONSULT_SECRET_KEY="bench-secret",
-        CONSULT_SUBMIT_RATE="10000000/minute",  # wrk sends everything from one address
-    )
+    workdir, database_url = bench_environment("consult-bench-")
     sys.path.insert(0, str(ROOT))
     demo_id, bench_id = prepare_database(0)
     tokens = workdir / "tokens.txt"
@@ -377,6 +368,22 @@ def main() -> None:
             f"partial {row['partial']}, lost {max(0, -in_flight)}: {verdict}"
         )
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def bench_environment(prefix: str) -> tuple[Path, str]:
+    """A temp folder and a fresh database (SQLite there, or a new PostgreSQL database when
+    CONSULT_BENCH_DATABASE_URL is set), exported for the server processes the benchmark starts."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    database_url = os.environ.get("CONSULT_BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
+    if database_url.startswith("postgresql"):
+        database_url = fresh_postgres_database(database_url)
+    os.environ.update(
+        CONSULT_DATABASE_URL=database_url,
+        CONSULT_VAR_DIR=str(workdir / "var"),
+        CONSULT_SECRET_KEY="bench-secret",
+        CONSULT_SUBMIT_RATE="10000000/minute",  # the load comes from one address by design
+    )
+    return workdir, database_url
 
 
 def fresh_postgres_database(url: str) -> str:

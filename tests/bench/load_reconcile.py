@@ -25,7 +25,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_http import ANSWERS, free_port, fresh_postgres_database  # noqa: E402
+from bench_http import ANSWERS, bench_environment, free_port  # noqa: E402
 
 SLUG = "vasternorrland-2030"
 
@@ -228,16 +227,7 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=900)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="consult-load-"))
-    database_url = os.environ.get("CONSULT_BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'load.db'}"
-    if database_url.startswith("postgresql"):
-        database_url = fresh_postgres_database(database_url)
-    os.environ.update(
-        CONSULT_DATABASE_URL=database_url,
-        CONSULT_VAR_DIR=str(workdir / "var"),
-        CONSULT_SECRET_KEY="load-secret",
-        CONSULT_SUBMIT_RATE="10000000/minute",  # one client machine sends everything here
-    )
+    workdir, database_url = bench_environment("consult-load-")
     from consult.db import session_scope
     from consult.demo.service import ensure_structure, read_fixture
     from consult.migrate import upgrade
