@@ -18,13 +18,9 @@ PASSWORD = "ett-långt-lösenord-42"
 
 @pytest.fixture(scope="module")
 def analyst_email(migrated: str) -> str:
-    from sqlmodel import SQLModel
-
-    import consult.tables  # noqa: F401 - the import and campaign tables, until the migration has them
     from consult.accounts import service
-    from consult.db import get_engine, session_scope
+    from consult.db import session_scope
 
-    SQLModel.metadata.create_all(get_engine())
     email = f"browser-analyst-{uuid.uuid4().hex[:6]}@test.se"
     with session_scope() as session:
         service.create_user(session, email=email, password=PASSWORD, role="analyst", name="Ana Analytiker")

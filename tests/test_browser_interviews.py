@@ -23,13 +23,7 @@ KIOSK_EVENT = "Framtidsdag i Härnösand"
 
 @pytest.fixture(scope="module", autouse=True)
 def review_tables(migrated: str) -> None:
-    """Until the lead regenerates the migration, create this domain's new tables here."""
-    from sqlmodel import SQLModel
-
-    import consult.tables  # noqa: F401 - registers every domain's tables
-    from consult.db import get_engine
-
-    SQLModel.metadata.create_all(get_engine())
+    """The migrated test database, which has the review tables."""
 
 
 @pytest.fixture(scope="module")

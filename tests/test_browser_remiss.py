@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import SQLModel
 
 from consult.remiss import service
 from tests.conftest import assert_accessible, screenshot
@@ -21,11 +20,9 @@ PASSAGE = "snabb, robust och säker digital infrastruktur"
 
 @pytest.fixture(scope="module")
 def remiss_round(migrated: str, demo) -> str:  # type: ignore[no-untyped-def]
-    import consult.tables  # noqa: F401 - every domain's models in the metadata
-    from consult.db import get_engine, session_scope
+    from consult.db import session_scope
     from consult.strategy.service import version_by_key
 
-    SQLModel.metadata.create_all(get_engine())
     key = f"browser-{uuid.uuid4().hex[:8]}"
     with session_scope() as session:
         service.load_demo_remiss(session)

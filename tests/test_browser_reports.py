@@ -12,14 +12,13 @@ import pytest
 from tests.conftest import assert_accessible, screenshot
 from tests.test_browser_workspace import log_in
 from tests.test_reports import DEMO_CYCLE, demo_round_key, new_cycle_with_small_survey, release_test_cycles
-from tests.test_workspace import create_staff, create_workspace_tables
+from tests.test_workspace import create_staff
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def analyst_email(migrated: str, demo) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    create_workspace_tables()
     yield create_staff()["analyst"]
     release_test_cycles()
 
@@ -31,8 +30,13 @@ def wait_for_images(page) -> None:  # type: ignore[no-untyped-def]
 def test_analyst_reads_the_report_and_the_organisations_answers(page, analyst_email: str) -> None:  # type: ignore[no-untyped-def]
     log_in(page, analyst_email, f"/arbetsyta/rapport/{DEMO_CYCLE}")
     assert page.get_by_role("heading", level=1).inner_text() == "Översyn av RUS 2025"
-    for name in ("Metod", "Resultat per fråga", "Teman i de skrivna svaren", "Organisationernas ställningstaganden",
-                 "Vad vi gör med synpunkterna"):
+    for name in (
+        "Metod",
+        "Resultat per fråga",
+        "Teman i de skrivna svaren",
+        "Organisationernas ställningstaganden",
+        "Vad vi gör med synpunkterna",
+    ):
         assert page.get_by_role("heading", name=name, exact=True).count() == 1, name
     assert page.locator("figure.rp-chart img").count() >= 5
     wait_for_images(page)

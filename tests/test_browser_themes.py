@@ -38,13 +38,7 @@ ANSWERS = [
 
 @pytest.fixture(scope="module", autouse=True)
 def theme_tables(migrated: str, demo: dict) -> Iterator[None]:
-    """Until the lead regenerates the migration, this module creates the theme tables itself."""
-    from sqlmodel import SQLModel
-
-    import consult.tables  # noqa: F401
-    from consult.db import get_engine
-
-    SQLModel.metadata.create_all(get_engine())
+    """The migrated test database, which has the theme tables; the worker stops afterwards."""
     yield
 
 
@@ -70,12 +64,18 @@ def survey_slug(theme_tables: None) -> str:
     from tests.factories import choices, q
 
     spec = SurveySpec(
-        slug=f"teman-b-{uuid.uuid4().hex[:8]}", title={"sv": "Temaprov i webbläsaren", "en": "Browser theme test"},
+        slug=f"teman-b-{uuid.uuid4().hex[:8]}",
+        title={"sv": "Temaprov i webbläsaren", "en": "Browser theme test"},
         status="open",
-        pages=(PageSpec(title={"sv": "Sida", "en": "Page"}, questions=(
-            q("kommun", "municipality", choices=choices("Härnösand", "Kramfors")),
-            q("behov", "long_text", "Vad behöver förändras?"),
-        )),),
+        pages=(
+            PageSpec(
+                title={"sv": "Sida", "en": "Page"},
+                questions=(
+                    q("kommun", "municipality", choices=choices("Härnösand", "Kramfors")),
+                    q("behov", "long_text", "Vad behöver förändras?"),
+                ),
+            ),
+        ),
     )
     with session_scope() as session:
         cycle = cycle_by_key(session, key="oversyn-2025")
@@ -83,11 +83,18 @@ def survey_slug(theme_tables: None) -> str:
     with session_scope() as session:
         stored = load_spec(session, slug=spec.slug)
         assert stored is not None
-        store_responses(session, [
-            NewResponse(spec=stored, client_uuid=str(uuid.uuid4()), consent_quote=True,
-                        values={"kommun": 1 + i % 2, "behov": text})
-            for i, text in enumerate(ANSWERS)
-        ])
+        store_responses(
+            session,
+            [
+                NewResponse(
+                    spec=stored,
+                    client_uuid=str(uuid.uuid4()),
+                    consent_quote=True,
+                    values={"kommun": 1 + i % 2, "behov": text},
+                )
+                for i, text in enumerate(ANSWERS)
+            ],
+        )
     return spec.slug
 
 
@@ -104,8 +111,12 @@ def health_theme(slug: str) -> int:
         spec = load_spec(session, slug=slug)
         assert spec is not None and spec.question("behov") is not None
         theme_id = session.execute(
-            select(ThemeAssignment.theme_id).join(Answer, (Answer.response_id == ThemeAssignment.response_id)
-                                                  & (Answer.question_id == ThemeAssignment.question_id))
+            select(ThemeAssignment.theme_id)
+            .join(
+                Answer,
+                (Answer.response_id == ThemeAssignment.response_id)
+                & (Answer.question_id == ThemeAssignment.question_id),
+            )
             .where(Answer.text == ANSWERS[0], Answer.question_id == spec.question("behov").id)  # type: ignore[union-attr]
         ).scalar()
     assert theme_id is not None

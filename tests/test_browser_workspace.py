@@ -8,12 +8,11 @@ import re
 import pytest
 
 from tests.conftest import assert_accessible, screenshot
-from tests.test_workspace import PASSWORD, SmallSurvey, create_small_survey, create_staff, create_workspace_tables
+from tests.test_workspace import PASSWORD, SmallSurvey, create_small_survey, create_staff
 
 
 @pytest.fixture(scope="module")
 def small(migrated: str) -> SmallSurvey:
-    create_workspace_tables()
     return create_small_survey()
 
 
@@ -36,8 +35,9 @@ def test_analyst_reads_the_overview_and_filters_results(page, small: SmallSurvey
     charts = page.locator("figure.ws-chart img")
     assert charts.count() >= 3
     charts.first.scroll_into_view_if_needed()
-    page.wait_for_function("() => { const i = document.querySelector('figure.ws-chart img'); "
-                           "return i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('figure.ws-chart img'); return i.complete && i.naturalWidth > 0; }"
+    )
     assert_accessible(page)
     screenshot(page, "workspace-overview")
 

@@ -18,7 +18,6 @@ from tests.test_workspace import (
     SmallSurvey,
     create_small_survey,
     create_staff,
-    create_workspace_tables,
     csrf_from,
     logged_in_client,
 )
@@ -26,7 +25,6 @@ from tests.test_workspace import (
 
 @pytest.fixture(scope="module")
 def small(migrated: str) -> SmallSurvey:
-    create_workspace_tables()
     return create_small_survey()
 
 
@@ -86,12 +84,15 @@ def test_csv_follows_the_filter(small: SmallSurvey, analyst: TestClient) -> None
     assert {r["response_id"] for r in rows} == {str(small.response_ids[5])}
 
 
-def test_raw_text_is_for_admins_only_and_logged(small: SmallSurvey, analyst: TestClient, admin: TestClient,
-                                               staff) -> None:  # type: ignore[no-untyped-def]
+def test_raw_text_is_for_admins_only_and_logged(
+    small: SmallSurvey, analyst: TestClient, admin: TestClient, staff
+) -> None:  # type: ignore[no-untyped-def]
     assert analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export.csv?ratext=1").status_code == 403
     page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export")
-    refused = analyst.post(f"/arbetsyta/enkater/{small.spec.slug}/export",
-                           data={"csrftoken": csrf_from(page.text), "format": "json", "ratext": "1"})
+    refused = analyst.post(
+        f"/arbetsyta/enkater/{small.spec.slug}/export",
+        data={"csrftoken": csrf_from(page.text), "format": "json", "ratext": "1"},
+    )
     assert refused.status_code == 403
     raw = admin.get(f"/arbetsyta/enkater/{small.spec.slug}/export.csv?ratext=1")
     assert raw.status_code == 200 and PERSONNUMMER in raw.text
@@ -100,8 +101,10 @@ def test_raw_text_is_for_admins_only_and_logged(small: SmallSurvey, analyst: Tes
 
 def run_export(client: TestClient, spec_slug: str, export_format: str, **extra: str) -> bytes:
     page = client.get(f"/arbetsyta/enkater/{spec_slug}/export")
-    started = client.post(f"/arbetsyta/enkater/{spec_slug}/export",
-                          data={"csrftoken": csrf_from(page.text), "format": export_format, **extra})
+    started = client.post(
+        f"/arbetsyta/enkater/{spec_slug}/export",
+        data={"csrftoken": csrf_from(page.text), "format": export_format, **extra},
+    )
     assert started.status_code == 303, started.text[:300]
     job_url = started.headers["location"]
     deadline = time.monotonic() + 60
@@ -121,8 +124,7 @@ def run_export(client: TestClient, spec_slug: str, export_format: str, **extra: 
     return download.content
 
 
-def test_xlsx_has_a_codebook_and_a_sheet_per_question(small: SmallSurvey, analyst: TestClient,
-                                                               staff) -> None:  # type: ignore[no-untyped-def]
+def test_xlsx_has_a_codebook_and_a_sheet_per_question(small: SmallSurvey, analyst: TestClient, staff) -> None:  # type: ignore[no-untyped-def]
     from openpyxl import load_workbook
 
     content = run_export(analyst, small.spec.slug, "xlsx")
@@ -145,8 +147,7 @@ def test_xlsx_has_a_codebook_and_a_sheet_per_question(small: SmallSurvey, analys
     assert export_events(staff["analyst"])[0].details["format"] == "xlsx"
 
 
-def test_sav_reads_back_with_variable_and_value_labels(small: SmallSurvey, analyst: TestClient,
-                                                       tmp_path: Path) -> None:
+def test_sav_reads_back_with_variable_and_value_labels(small: SmallSurvey, analyst: TestClient, tmp_path: Path) -> None:
     import pyreadstat
 
     path = tmp_path / "export.sav"
@@ -175,11 +176,13 @@ def test_json_export(small: SmallSurvey, analyst: TestClient, admin: TestClient)
 
 def test_export_jobs_belong_to_their_owner(small: SmallSurvey, analyst: TestClient, app, staff) -> None:  # type: ignore[no-untyped-def]
     page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export")
-    started = analyst.post(f"/arbetsyta/enkater/{small.spec.slug}/export",
-                           data={"csrftoken": csrf_from(page.text), "format": "json"})
+    started = analyst.post(
+        f"/arbetsyta/enkater/{small.spec.slug}/export", data={"csrftoken": csrf_from(page.text), "format": "json"}
+    )
     job_url = started.headers["location"]
     other = logged_in_client(app, create_staff()["analyst"])
     assert other.get(job_url).status_code == 404 and other.get(job_url + "/fil").status_code == 404
-    bad = analyst.post(f"/arbetsyta/enkater/{small.spec.slug}/export",
-                       data={"csrftoken": csrf_from(page.text), "format": "exe"})
+    bad = analyst.post(
+        f"/arbetsyta/enkater/{small.spec.slug}/export", data={"csrftoken": csrf_from(page.text), "format": "exe"}
+    )
     assert bad.status_code == 400

@@ -28,18 +28,14 @@ PASSWORD = "ett-långt-lösenord-42"
 
 def logged_in(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
     return staff_login(app, email, PASSWORD)
+
+
 KIOSK_EVENT = "Framtidsdag i Härnösand"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def review_tables(migrated: str) -> None:
-    """Until the lead regenerates the migration, create this domain's new tables here."""
-    from sqlmodel import SQLModel
-
-    import consult.tables  # noqa: F401 - registers every domain's tables
-    from consult.db import get_engine
-
-    SQLModel.metadata.create_all(get_engine())
+    """The migrated test database, which has the review tables."""
 
 
 @pytest.fixture(autouse=True)
@@ -72,10 +68,6 @@ def survey(client):  # type: ignore[no-untyped-def]
 def new_client(app) -> TestClient:  # type: ignore[no-untyped-def]
     accounts.reset_login_limits()
     return TestClient(app, base_url="http://testserver", follow_redirects=False)
-
-
-
-
 
 
 @pytest.fixture()

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
 from consult.accounts import service as accounts
 from consult.remiss import service
@@ -45,10 +45,8 @@ MINIMAL_PDF = (
 @pytest.fixture(scope="module")
 def remiss_db(migrated: str, demo) -> str:  # type: ignore[no-untyped-def]
     """The migrated test database with the remiss tables and the demo remiss round."""
-    import consult.tables  # noqa: F401 - every domain's models in the metadata
-    from consult.db import get_engine, session_scope
+    from consult.db import session_scope
 
-    SQLModel.metadata.create_all(get_engine())
     with session_scope() as session:
         service.load_demo_remiss(session)
     return migrated

@@ -19,7 +19,6 @@ from tests.test_workspace import (
     PERSONNUMMER,
     create_small_survey,
     create_staff,
-    create_workspace_tables,
     csrf_from,
     logged_in_client,
 )
@@ -44,7 +43,6 @@ def release_test_cycles() -> None:
 
 @pytest.fixture(scope="module")
 def tables(migrated: str, demo) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    create_workspace_tables()
     yield migrated
     release_test_cycles()
 
@@ -71,9 +69,15 @@ def new_cycle_with_small_survey() -> str:
 
     key = f"rp-{uuid.uuid4().hex[:8]}"
     with session_scope() as session:
-        cycle = strategy.create_cycle(session, key=key, name={"sv": f"Rapportcykel {key}", "en": f"Report cycle {key}"},
-                                      mandate_period="2023–2026", current_version_id=None, proposed_version_id=None,
-                                      phases=[])
+        cycle = strategy.create_cycle(
+            session,
+            key=key,
+            name={"sv": f"Rapportcykel {key}", "en": f"Report cycle {key}"},
+            mandate_period="2023–2026",
+            current_version_id=None,
+            proposed_version_id=None,
+            phases=[],
+        )
         cycle_id = cycle.id
     create_small_survey(cycle_id=cycle_id, slug=f"{key}-enkat", draft=False)
     return key
@@ -100,18 +104,18 @@ def section_html(page: str, anchor: str) -> str:
     """The HTML of the report section whose heading has this id, up to the next section."""
     start = page.index(f'id="{anchor}"')
     end = page.find('<section class="rp-section', start)
-    return page[start: end if end != -1 else len(page)]
+    return page[start : end if end != -1 else len(page)]
 
 
 def question_html(page: str, question_id: int) -> str:
     start = page.index(f'aria-labelledby="rq-{question_id}"')
-    return page[start: page.index("</section>", start)]
+    return page[start : page.index("</section>", start)]
 
 
 def table_cells(fragment: str) -> list[list[str]]:
     """Rows of the first table of a fragment, as the text of their cells."""
     start = fragment.index("<table")
-    table = fragment[start: fragment.index("</table>", start)]
+    table = fragment[start : fragment.index("</table>", start)]
     rows = []
     for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S):
         cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)
@@ -143,7 +147,7 @@ def test_report_has_every_section_with_the_workspaces_figures(analyst: TestClien
         overview = workspace.overview(session, cycle=cycle, surveys=specs)
         outcome = workspace.results(session, spec=specs[0], filters=workspace.Filters())
     method = section_html(text, "metod")
-    channels = {row[0]: row[1] for row in table_cells(method[method.index("Svarande per kanal"):])[1:]}
+    channels = {row[0]: row[1] for row in table_cells(method[method.index("Svarande per kanal") :])[1:]}
     assert sum(int(v.replace("\u202f", "")) for v in channels.values()) == overview.total
     results = section_html(text, "resultat")
     checked = 0
@@ -184,7 +188,8 @@ def test_published_version_suppresses_small_cells(analyst: TestClient, small_cyc
 
 
 def test_closing_section_saves_is_audited_and_shows_after_publishing(
-        analyst: TestClient, anonymous: TestClient, small_cycle: str) -> None:
+    analyst: TestClient, anonymous: TestClient, small_cycle: str
+) -> None:
     from consult.accounts.models import AuditEvent
     from consult.db import session_scope
 
@@ -197,14 +202,22 @@ def test_closing_section_saves_is_audited_and_shows_after_publishing(
     staff_page = analyst.get(f"/arbetsyta/rapport/{small_cycle}").text
     assert "<p>Bussarna får en egen prioritering i strategin.</p>" in section_html(staff_page, "atgarder")
     with session_scope() as session:
-        events = session.execute(select(AuditEvent).where(AuditEvent.action == "report.actions.save",
-                                                          AuditEvent.target == f"cycle:{small_cycle}")).scalars().all()
+        events = (
+            session.execute(
+                select(AuditEvent).where(
+                    AuditEvent.action == "report.actions.save", AuditEvent.target == f"cycle:{small_cycle}"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert len(events) == 1 and events[0].details["characters"]["sv"] == len(text)
 
     assert anonymous.get(f"/rapport/{small_cycle}").status_code == 404  # not published yet
     assert anonymous.get(f"/rapport/{small_cycle}/pdf").status_code == 404
-    publish = analyst.post(f"/arbetsyta/rapport/{small_cycle}/publicering",
-                           data={"csrftoken": csrf_from(staff_page), "publish": "1"})
+    publish = analyst.post(
+        f"/arbetsyta/rapport/{small_cycle}/publicering", data={"csrftoken": csrf_from(staff_page), "publish": "1"}
+    )
     assert publish.status_code == 303
     public = anonymous.get(f"/rapport/{small_cycle}")
     assert public.status_code == 200
@@ -213,13 +226,16 @@ def test_closing_section_saves_is_audited_and_shows_after_publishing(
     assert "/arbetsyta/rapport" not in public.text and "Redigera" not in public.text
     assert PERSONNUMMER not in public.text  # no raw free text
     with session_scope() as session:
-        actions = {e.action for e in session.execute(
-            select(AuditEvent).where(AuditEvent.target == f"cycle:{small_cycle}")).scalars()}
+        actions = {
+            e.action
+            for e in session.execute(select(AuditEvent).where(AuditEvent.target == f"cycle:{small_cycle}")).scalars()
+        }
     assert {"report.actions.save", "report.publish"} <= actions
     english = anonymous.get(f"/rapport/{small_cycle}?lang=en")
     assert "Bussarna får en egen prioritering" in english.text  # no English text: the Swedish one
-    unpublish = analyst.post(f"/arbetsyta/rapport/{small_cycle}/publicering",
-                             data={"csrftoken": csrf_from(staff_page), "publish": "0"})
+    unpublish = analyst.post(
+        f"/arbetsyta/rapport/{small_cycle}/publicering", data={"csrftoken": csrf_from(staff_page), "publish": "0"}
+    )
     assert unpublish.status_code == 303
     assert anonymous.get(f"/rapport/{small_cycle}").status_code == 404
 
@@ -272,9 +288,17 @@ def test_weighted_report_shows_effective_sample_size(analyst: TestClient, small_
     assert "Effektiv urvalsstorlek" in method and "Designeffekt" in method and "kommun" in method
 
 
-@pytest.mark.parametrize("path", ["/arbetsyta/rapport", "/arbetsyta/rapport/{cycle}", "/arbetsyta/rapport/{cycle}/pdf",
-                                  "/arbetsyta/rapport/{cycle}/atgarder", "/arbetsyta/remiss",
-                                  "/arbetsyta/remiss/{round}"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/arbetsyta/rapport",
+        "/arbetsyta/rapport/{cycle}",
+        "/arbetsyta/rapport/{cycle}/pdf",
+        "/arbetsyta/rapport/{cycle}/atgarder",
+        "/arbetsyta/remiss",
+        "/arbetsyta/remiss/{round}",
+    ],
+)
 def test_interviewers_are_refused_and_visitors_sent_to_login(app, staff, path: str) -> None:  # type: ignore[no-untyped-def]
     url = path.format(cycle=DEMO_CYCLE, round=demo_round_key())
     interviewer = logged_in_client(app, staff["interviewer"])
@@ -289,10 +313,18 @@ def test_interviewers_are_refused_and_visitors_sent_to_login(app, staff, path: s
 def test_interviewer_cannot_publish_or_edit(app, staff, small_cycle: str) -> None:  # type: ignore[no-untyped-def]
     interviewer = logged_in_client(app, staff["interviewer"])
     token = interviewer.cookies.get("csrftoken")
-    assert interviewer.post(f"/arbetsyta/rapport/{small_cycle}/publicering",
-                            data={"csrftoken": token, "publish": "1"}).status_code == 403
-    assert interviewer.post(f"/arbetsyta/rapport/{small_cycle}/atgarder",
-                            data={"csrftoken": token, "actions-sv": "x"}).status_code == 403
+    assert (
+        interviewer.post(
+            f"/arbetsyta/rapport/{small_cycle}/publicering", data={"csrftoken": token, "publish": "1"}
+        ).status_code
+        == 403
+    )
+    assert (
+        interviewer.post(
+            f"/arbetsyta/rapport/{small_cycle}/atgarder", data={"csrftoken": token, "actions-sv": "x"}
+        ).status_code
+        == 403
+    )
 
 
 def test_odd_requests_never_give_a_server_error(analyst: TestClient, anonymous: TestClient) -> None:
@@ -328,7 +360,7 @@ def test_organisations_page_shows_positions_by_actor_type_as_counted(analyst: Te
         if not found:
             continue
         start = page.text.index(f'aria-labelledby="p-{priority.key}"')
-        fragment = page.text[start: page.text.index("</section>", start)]
+        fragment = page.text[start : page.text.index("</section>", start)]
         assert 'src="data:image/svg+xml;base64,' in fragment and 'alt="Ställningstaganden' in fragment
         rows = {cells[0]: cells[1:] for cells in table_cells(fragment)[1:]}
         for actor_type, by_position in found.items():
@@ -347,24 +379,38 @@ def test_every_comment_is_shown_in_one_place_redacted(analyst: TestClient, table
     key = f"rp-remiss-{uuid.uuid4().hex[:6]}"
     with session_scope() as session:
         version = version_by_key(session, key="rus-2025")
-        remiss_round = remiss.create_round(session, key=key, version_id=version.id,
-                                           title={"sv": "Rapportens remiss", "en": "The report's remiss"},
-                                           deadline=datetime.now(UTC) + timedelta(days=5))
+        remiss_round = remiss.create_round(
+            session,
+            key=key,
+            version_id=version.id,
+            title={"sv": "Rapportens remiss", "en": "The report's remiss"},
+            deadline=datetime.now(UTC) + timedelta(days=5),
+        )
         draft = remiss.load_draft(session, version_id=version.id)
         first, second = draft.priorities[0], draft.priorities[1]
-        invitation, _token = remiss.register_organisation(session, remiss_round=remiss_round, name=f"Org {key}",
-                                                         actor_type="Kommun", area="Sundsvall", email="a@example.se")
+        invitation, _token = remiss.register_organisation(
+            session,
+            remiss_round=remiss_round,
+            name=f"Org {key}",
+            actor_type="Kommun",
+            area="Sundsvall",
+            email="a@example.se",
+        )
         answer = session.execute(select(RemissAnswer).where(RemissAnswer.invitation_id == invitation.id)).scalar_one()
-        answer.content = {"positions": {first.key: "partly", second.key: "agree"},
-                          "comments": {first.key: f"Ring Anna på 070-123 45 67, personnummer {PERSONNUMMER}."},
-                          "principles": {}, "overall": "Bra förslag i stort.", "anchored": []}
+        answer.content = {
+            "positions": {first.key: "partly", second.key: "agree"},
+            "comments": {first.key: f"Ring Anna på 070-123 45 67, personnummer {PERSONNUMMER}."},
+            "principles": {},
+            "overall": "Bra förslag i stort.",
+            "anchored": [],
+        }
         answer.status, answer.version, answer.submitted_at = AnswerStatus.submitted.value, 2, datetime.now(UTC)
         session.add(answer)
         session.flush()
         remiss.write_answer_rows(session, answer=answer)
     page = analyst.get(f"/arbetsyta/remiss/{key}")
     assert page.status_code == 200
-    comments = page.text[page.text.index('id="kommentarer"'):]
+    comments = page.text[page.text.index('id="kommentarer"') :]
     assert PERSONNUMMER not in page.text and "070-123 45 67" not in page.text
     assert "[personnummer]" in comments and "Bra förslag i stort." in comments
     assert first.label("sv") in html.unescape(comments) and "Instämmer delvis" in comments
@@ -382,8 +428,11 @@ def test_invitation_summary_counts_answered_against_invited(tables) -> None:  # 
         summary = remiss.invitation_summary(session, cycle_id=cycle.id)
         rounds = select(RemissRound.id).where(RemissRound.cycle_id == cycle.id)
         invited = session.execute(select(RemissInvitation).where(RemissInvitation.round_id.in_(rounds))).all()
-        answered = session.execute(select(RemissAnswer).where(
-            RemissAnswer.round_id.in_(rounds), RemissAnswer.status == AnswerStatus.submitted.value)).all()
+        answered = session.execute(
+            select(RemissAnswer).where(
+                RemissAnswer.round_id.in_(rounds), RemissAnswer.status == AnswerStatus.submitted.value
+            )
+        ).all()
     assert summary == {"answered": len(answered), "invited": len(invited)}
     assert 0 < summary["answered"] < summary["invited"]
 
@@ -407,8 +456,9 @@ def add_themes(spec: Any, question_code: str, themes: dict[str, list[int]], user
             session.add(theme)
             session.flush()
             for response_id in response_ids:
-                session.add(ThemeAssignment(question_id=question.id, response_id=response_id, theme_id=theme.id,
-                                            score=1.0))
+                session.add(
+                    ThemeAssignment(question_id=question.id, response_id=response_id, theme_id=theme.id, score=1.0)
+                )
 
 
 def test_themes_with_quotes_only_from_those_who_consented(analyst: TestClient, tables) -> None:  # type: ignore[no-untyped-def]
@@ -418,9 +468,15 @@ def test_themes_with_quotes_only_from_those_who_consented(analyst: TestClient, t
 
     key = f"rp-{uuid.uuid4().hex[:8]}"
     with session_scope() as session:
-        cycle = strategy.create_cycle(session, key=key, name={"sv": f"Temacykel {key}", "en": f"Themes {key}"},
-                                      mandate_period="2023–2026", current_version_id=None, proposed_version_id=None,
-                                      phases=[])
+        cycle = strategy.create_cycle(
+            session,
+            key=key,
+            name={"sv": f"Temacykel {key}", "en": f"Themes {key}"},
+            mandate_period="2023–2026",
+            current_version_id=None,
+            proposed_version_id=None,
+            phases=[],
+        )
         cycle_id = cycle.id
     small = create_small_survey(cycle_id=cycle_id, slug=f"{key}-enkat", draft=False)
     first, second = small.response_ids[0], small.response_ids[1]  # the two who wrote something

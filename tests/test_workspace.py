@@ -27,45 +27,100 @@ PASSWORD = "ett-långt-lösenord-för-arbetsytan"
 
 def logged_in_client(app, email: str) -> TestClient:  # type: ignore[no-untyped-def]
     return staff_login(app, email, PASSWORD)
+
+
 PERSONNUMMER = "811218-9876"
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 # Six responses. Per respondent: municipality, gender, age band, yes/no, options, scale (None = "vet ej"),
 # ranking, number, free text, channel, campaign tag, minutes taken.
 RESPONSES: list[dict[str, Any]] = [
-    {"kommun": 2281, "kon": 1, "alder": 1, "val": 1, "flera": [1, 2], "skala": 5.0, "rang": [1, 2, 3], "antal": 10.0,
-     "fritt": f"Ring mig, mitt personnummer är {PERSONNUMMER}", "_channel": "web", "_minutes": 4},
-    {"kommun": 2281, "kon": 2, "alder": 1, "val": 2, "flera": [1], "skala": 4.0, "rang": [2, 1], "antal": 20.0,
-     "fritt": "Bättre bussar", "_channel": "web", "_minutes": 6},
-    {"kommun": 2281, "kon": 1, "alder": 2, "val": 1, "flera": [2, 3], "skala": None, "rang": [3], "antal": 30.0,
-     "_channel": "web", "_minutes": 8},
-    {"kommun": 2280, "kon": 2, "alder": 2, "val": 1, "flera": [1], "skala": 3.0, "antal": 40.0,
-     "_channel": "web", "_minutes": 10},
-    {"kommun": 2280, "kon": 1, "alder": 1, "val": 2, "skala": 5.0, "_channel": "campaign", "_tag": "facebook",
-     "_minutes": 12},
+    {
+        "kommun": 2281,
+        "kon": 1,
+        "alder": 1,
+        "val": 1,
+        "flera": [1, 2],
+        "skala": 5.0,
+        "rang": [1, 2, 3],
+        "antal": 10.0,
+        "fritt": f"Ring mig, mitt personnummer är {PERSONNUMMER}",
+        "_channel": "web",
+        "_minutes": 4,
+    },
+    {
+        "kommun": 2281,
+        "kon": 2,
+        "alder": 1,
+        "val": 2,
+        "flera": [1],
+        "skala": 4.0,
+        "rang": [2, 1],
+        "antal": 20.0,
+        "fritt": "Bättre bussar",
+        "_channel": "web",
+        "_minutes": 6,
+    },
+    {
+        "kommun": 2281,
+        "kon": 1,
+        "alder": 2,
+        "val": 1,
+        "flera": [2, 3],
+        "skala": None,
+        "rang": [3],
+        "antal": 30.0,
+        "_channel": "web",
+        "_minutes": 8,
+    },
+    {
+        "kommun": 2280,
+        "kon": 2,
+        "alder": 2,
+        "val": 1,
+        "flera": [1],
+        "skala": 3.0,
+        "antal": 40.0,
+        "_channel": "web",
+        "_minutes": 10,
+    },
+    {
+        "kommun": 2280,
+        "kon": 1,
+        "alder": 1,
+        "val": 2,
+        "skala": 5.0,
+        "_channel": "campaign",
+        "_tag": "facebook",
+        "_minutes": 12,
+    },
     {"kommun": 2280, "kon": 2, "alder": 2, "val": 1, "flera": [3], "skala": 2.0, "_channel": "paper", "_minutes": 14},
 ]
 
 
 def small_spec(slug: str, title: str = "Arbetsytans testenkät") -> SurveySpec:
-    municipalities = (ChoiceSpec(code=2280, label={"sv": "Härnösand", "en": "Härnösand"}),
-                      ChoiceSpec(code=2281, label={"sv": "Sundsvall", "en": "Sundsvall"}))
+    municipalities = (
+        ChoiceSpec(code=2280, label={"sv": "Härnösand", "en": "Härnösand"}),
+        ChoiceSpec(code=2281, label={"sv": "Sundsvall", "en": "Sundsvall"}),
+    )
     return SurveySpec(
         slug=slug,
         title={"sv": title, "en": title},
         status="open",
         pages=(
-            PageSpec(questions=(
-                q("kommun", "municipality", "Kommun", choices=municipalities),
-                q("kon", "gender", "Kön", choices=choices("Kvinna", "Man")),
-                q("alder", "age_band", "Ålder", choices=choices("16–24", "25–34")),
-                q("val", "single_choice", "Ja eller nej?", choices=choices("Ja", "Nej")),
-                q("flera", "multiple_choice", "Vilka?", choices=choices("A", "B", "C")),
-                q("skala", "scale", "Hur nöjd?", min_value=1, max_value=5, allow_dont_know=True),
-                q("rang", "ranking", "Rangordna", choices=choices("X", "Y", "Z")),
-                q("antal", "number", "Hur många?", min_value=0, max_value=100),
-                q("fritt", "long_text", "Något mer?"),
-            )),
+            PageSpec(
+                questions=(
+                    q("kommun", "municipality", "Kommun", choices=municipalities),
+                    q("kon", "gender", "Kön", choices=choices("Kvinna", "Man")),
+                    q("alder", "age_band", "Ålder", choices=choices("16–24", "25–34")),
+                    q("val", "single_choice", "Ja eller nej?", choices=choices("Ja", "Nej")),
+                    q("flera", "multiple_choice", "Vilka?", choices=choices("A", "B", "C")),
+                    q("skala", "scale", "Hur nöjd?", min_value=1, max_value=5, allow_dont_know=True),
+                    q("rang", "ranking", "Rangordna", choices=choices("X", "Y", "Z")),
+                    q("antal", "number", "Hur många?", min_value=0, max_value=100),
+                    q("fritt", "long_text", "Något mer?"),
+                )
+            ),
         ),
     )
 
@@ -93,15 +148,27 @@ def create_small_survey(cycle_id: int | None = None, slug: str | None = None, dr
         for number, raw in enumerate(RESPONSES):
             values = {k: v for k, v in raw.items() if not k.startswith("_")}
             submitted = START + timedelta(days=number)
-            items.append(NewResponse(
-                spec=spec, client_uuid=str(uuid.uuid4()), values=values, channel=Channel(raw["_channel"]),
-                campaign_tag=raw.get("_tag"), started_at=submitted - timedelta(minutes=raw["_minutes"]),
-                submitted_at=submitted,
-            ))
+            items.append(
+                NewResponse(
+                    spec=spec,
+                    client_uuid=str(uuid.uuid4()),
+                    values=values,
+                    channel=Channel(raw["_channel"]),
+                    campaign_tag=raw.get("_tag"),
+                    started_at=submitted - timedelta(minutes=raw["_minutes"]),
+                    submitted_at=submitted,
+                )
+            )
         stored = store_responses(session, items)
         if draft:
-            session.add(ResponseDraft(token=uuid.uuid4().hex, survey_id=spec.id or 0, client_uuid=str(uuid.uuid4()),
-                                      answers={"kommun": 2281}))
+            session.add(
+                ResponseDraft(
+                    token=uuid.uuid4().hex,
+                    survey_id=spec.id or 0,
+                    client_uuid=str(uuid.uuid4()),
+                    answers={"kommun": 2281},
+                )
+            )
     return SmallSurvey(spec, [s.response_id for s in stored if s.response_id is not None])
 
 
@@ -119,27 +186,11 @@ def create_staff() -> dict[str, str]:
     return emails
 
 
-
-
-
-
-def create_workspace_tables() -> None:
-    """Until the lead regenerates the migration, the workspace's tables are made here."""
-    from sqlmodel import SQLModel
-
-    import consult.tables  # noqa: F401 - registers every domain's tables
-    from consult.db import get_engine
-
-    SQLModel.metadata.create_all(get_engine())
-
-
 # --- tests -----------------------------------------------------------------------------------------
-
 
 
 @pytest.fixture(scope="module")
 def tables(migrated: str) -> str:
-    create_workspace_tables()
     return migrated
 
 
@@ -277,8 +328,9 @@ def test_crosstab_counts_row_percentages_and_chi_square_match_scipy(small: Small
     from consult.workspace import service
 
     with session_scope() as session:
-        table = service.crosstab(session, spec=small.spec, row_code="kommun", column_code="val",
-                                 filters=service.Filters())
+        table = service.crosstab(
+            session, spec=small.spec, row_code="kommun", column_code="val", filters=service.Filters()
+        )
     assert table is not None
     counts = {row["label"]: [c["count"] for c in row["cells"]] for row in table.rows}
     assert counts == {"Härnösand": [2, 1], "Sundsvall": [2, 1]}
@@ -326,8 +378,17 @@ def test_weighting_page_saves_targets_and_is_audited(small: SmallSurvey, analyst
     url = f"/arbetsyta/enkater/{small.spec.slug}/viktning"
     form = analyst.get(url)
     assert form.status_code == 200 and 'name="municipality-2281"' in form.text
-    sent = analyst.post(url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "25",
-                                   "municipality-2281": "75", "use-gender": "1", "gender-1": "50", "gender-2": "50"})
+    sent = analyst.post(
+        url,
+        data={
+            "csrftoken": csrf_from(form.text),
+            "municipality-2280": "25",
+            "municipality-2281": "75",
+            "use-gender": "1",
+            "gender-1": "50",
+            "gender-2": "50",
+        },
+    )
     assert sent.status_code == 303
     with session_scope() as session:
         targets = service.stored_targets(session, survey_id=small.spec.id or 0)
@@ -345,20 +406,23 @@ def test_weighting_page_saves_targets_and_is_audited(small: SmallSurvey, analyst
 def test_weighting_page_rejects_unreadable_targets(small: SmallSurvey, analyst: TestClient) -> None:
     url = f"/arbetsyta/enkater/{small.spec.slug}/viktning"
     form = analyst.get(url)
-    sent = analyst.post(url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "abc",
-                                   "municipality-2281": "-5"})
+    sent = analyst.post(
+        url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "abc", "municipality-2281": "-5"}
+    )
     assert sent.status_code == 422
     assert 'class="error-summary"' in sent.text and 'href="#field-municipality-2280"' in sent.text
-    zero = analyst.post(url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "0",
-                                   "municipality-2281": "0"})
+    zero = analyst.post(
+        url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "0", "municipality-2281": "0"}
+    )
     assert zero.status_code == 422
 
 
 def test_published_view_suppresses_small_cells(small: SmallSurvey, analyst: TestClient) -> None:
     from consult.workspace.service import suppress_small_cells
 
-    rows = suppress_small_cells([{"count": 3, "share": 0.3}, {"count": 7, "share": 0.7}, {"count": 0, "share": 0}],
-                                hide=("share",))
+    rows = suppress_small_cells(
+        [{"count": 3, "share": 0.3}, {"count": 7, "share": 0.7}, {"count": 0, "share": 0}], hide=("share",)
+    )
     assert rows[0] == {"count": None, "share": None, "suppressed": True}
     assert rows[1]["count"] == 7 and rows[2]["count"] == 0 and not rows[2]["suppressed"]
     results, _ = results_of(small.spec, publish=True)
@@ -414,12 +478,24 @@ def test_compare_the_same_question_across_review_cycles(tables, analyst: TestCli
 
     key = uuid.uuid4().hex[:6]
     with session_scope() as session:
-        old = strategy.create_cycle(session, key=f"ws-2019-{key}", name={"sv": "Översyn 2019", "en": "Review 2019"},
-                                    mandate_period="2019–2022", current_version_id=None, proposed_version_id=None,
-                                    phases=[])
-        new = strategy.create_cycle(session, key=f"ws-2025-{key}", name={"sv": "Översyn 2025", "en": "Review 2025"},
-                                    mandate_period="2023–2026", current_version_id=None, proposed_version_id=None,
-                                    phases=[])
+        old = strategy.create_cycle(
+            session,
+            key=f"ws-2019-{key}",
+            name={"sv": "Översyn 2019", "en": "Review 2019"},
+            mandate_period="2019–2022",
+            current_version_id=None,
+            proposed_version_id=None,
+            phases=[],
+        )
+        new = strategy.create_cycle(
+            session,
+            key=f"ws-2025-{key}",
+            name={"sv": "Översyn 2025", "en": "Review 2025"},
+            mandate_period="2023–2026",
+            current_version_id=None,
+            proposed_version_id=None,
+            phases=[],
+        )
         old_id, new_id = old.id, new.id
     create_small_survey(cycle_id=old_id, slug=f"ws-c19-{key}", draft=False)
     create_small_survey(cycle_id=new_id, slug=f"ws-c25-{key}", draft=False)
@@ -444,9 +520,18 @@ def test_compare_the_same_question_across_review_cycles(tables, analyst: TestCli
     assert overview.status_code == 200 and f"ws-c19-{key}" in overview.text
 
 
-@pytest.mark.parametrize("path", ["/arbetsyta", "/arbetsyta/enkater/{slug}", "/arbetsyta/enkater/{slug}/korstabell",
-                                  "/arbetsyta/enkater/{slug}/viktning", "/arbetsyta/enkater/{slug}/export",
-                                  "/arbetsyta/jamfor", "/arbetsyta/enkater/{slug}/export.csv"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/arbetsyta",
+        "/arbetsyta/enkater/{slug}",
+        "/arbetsyta/enkater/{slug}/korstabell",
+        "/arbetsyta/enkater/{slug}/viktning",
+        "/arbetsyta/enkater/{slug}/export",
+        "/arbetsyta/jamfor",
+        "/arbetsyta/enkater/{slug}/export.csv",
+    ],
+)
 def test_interviewers_are_refused_and_visitors_sent_to_login(small: SmallSurvey, app, staff, path: str) -> None:  # type: ignore[no-untyped-def]
     url = path.format(slug=small.spec.slug)
     interviewer = logged_in_client(app, staff["interviewer"])

@@ -266,17 +266,15 @@ def fresh_postgres_database(url: str) -> str:
 
 
 def prepare(database_url: str) -> tuple[Any, int, str]:
-    from sqlmodel import SQLModel
 
     import consult.tables  # noqa: F401 - every domain's tables
     from consult.accounts.service import create_user
-    from consult.db import get_engine, session_scope
+    from consult.db import session_scope
     from consult.demo.service import load_demo
     from consult.migrate import upgrade
     from consult.surveys.service import load_spec
 
     upgrade(database_url)
-    SQLModel.metadata.create_all(get_engine())  # tables newer than the migration (until it is regenerated)
     load_demo(session_scope, responses=0)
     email = "bench-analyst@example.se"
     with session_scope() as session:

@@ -197,7 +197,6 @@ def main() -> int:
 
 def run(args: argparse.Namespace, url: str) -> int:
     from fastapi.testclient import TestClient
-    from sqlmodel import SQLModel
 
     import consult.tables  # noqa: F401
     from consult.accounts.service import create_user
@@ -208,7 +207,6 @@ def run(args: argparse.Namespace, url: str) -> int:
     from consult.workspace import exports, service
 
     upgrade(url)
-    SQLModel.metadata.create_all(get_engine())
     with session_scope() as session:
         strategy.upsert_municipalities(session, region="Västernorrland", rows=[
             {"code": c, "name": n, "population": p} for c, n, p in [
