@@ -22,6 +22,22 @@ PAYLOADS = [
 ]
 
 
+def plant_hostile_text_elsewhere() -> None:
+    """Organisation comments, an attachment's file name and theme labels (themes exist when the
+    theme tests ran earlier in the session) get payloads too, written directly as stored data."""
+    from sqlalchemy import update
+
+    from consult.db import session_scope
+    from consult.remiss.models import RemissAnswer, RemissComment
+    from consult.themes.models import CandidateTheme, SelectedTheme
+
+    with session_scope() as session:
+        session.execute(update(RemissComment).values(text=PAYLOADS[0] + " " + PAYLOADS[1]))
+        session.execute(update(RemissAnswer).values(attachment_name=PAYLOADS[2] + ".pdf"))
+        session.execute(update(SelectedTheme).values(label=PAYLOADS[1]))
+        session.execute(update(CandidateTheme).values(label=PAYLOADS[4]))
+
+
 @pytest.fixture(scope="module")
 def hostile_answers(client) -> None:  # type: ignore[no-untyped-def]
     for payload in PAYLOADS:
@@ -43,6 +59,7 @@ def hostile_answers(client) -> None:  # type: ignore[no-untyped-def]
             },
         }
         assert client.post("/api/surveys/vasternorrland-2030/responses", json=body).status_code == 201
+    plant_hostile_text_elsewhere()
 
 
 def staff_pages() -> list[str]:
@@ -81,21 +98,31 @@ def test_nothing_executes_on_staff_pages(browser, live_server, hostile_answers) 
     page.fill("input[name=email]", "admin@example.se")
     page.fill("input[name=password]", "demo-admin-2025")
     page.click("button[type=submit]")
-    visited = []
-    for path in staff_pages():
-        response = visit(page, path)
-        if response is None or response.status >= 400:
-            continue
-        visited.append(path)
-        # Follow links from the page one level down to reach pages about single answers and themes.
-        for link in page.locator("main a[href^='/']").evaluate_all(
-            "els => els.slice(0, 8).map(e => e.getAttribute('href'))"
-        ):
-            if any(link.endswith(ext) for ext in (".csv", ".xlsx", ".sav", ".json", ".pdf", ".png", ".svg")):
+    visited: list[str] = []
+    queue = staff_pages()
+    seen = set(queue)
+    # Breadth-first through staff pages and the links on them, two levels down, so pages about
+    # single answers, organisations, themes and the report are reached too.
+    for depth in range(3):
+        next_queue: list[str] = []
+        for path in queue:
+            if len(visited) >= 160:
+                break
+            response = visit(page, path)
+            if response is None or response.status >= 400:
                 continue
-            if "logout" in link or "radera" in link:
+            visited.append(path)
+            if depth == 2:
                 continue
-            visit(page, link)
+            links = page.locator("main a[href^='/']").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+            for link in links[:12]:
+                if link in seen or any(word in link for word in ("logout", "radera", "pdf", "export")):
+                    continue
+                if link.endswith((".csv", ".xlsx", ".sav", ".json", ".png", ".svg")):
+                    continue
+                seen.add(link)
+                next_queue.append(link)
+        queue = next_queue
     context.close()
     assert len(visited) >= 5, visited
     assert not fired, "script ran: " + "; ".join(fired)
