@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from consult.core import i18n
@@ -42,3 +44,27 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "user": getattr(request.state, "user", None),
     }
     return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code)
+
+
+_CSRF_PLACEHOLDER = "\x00csrf-token\x00"
+_page_cache: OrderedDict[tuple, str] = OrderedDict()
+PAGE_CACHE_SIZE = 256
+
+
+def render_cached(request: Request, name: str, context: dict[str, Any], key: tuple) -> Response:
+    """Render a public page once per `key` and language, and only fill in each visitor's CSRF
+    token afterwards. For pages whose content depends on nothing but the key (the survey start
+    page that campaign links and QR codes lead to); staff visitors see their menu, so their
+    pages are rendered afresh."""
+    if getattr(request.state, "user", None) is not None:
+        return render(request, name, context)
+    language = i18n.current_language.get()
+    cache_key = (name, language, *key)
+    html = _page_cache.get(cache_key)
+    if html is None:
+        full = {"request": request, "lang": language, "csrf_token": _CSRF_PLACEHOLDER, "user": None, **context}
+        html = templates.get_template(name).render(full)
+        _page_cache[cache_key] = html
+        if len(_page_cache) > PAGE_CACHE_SIZE:
+            _page_cache.popitem(last=False)
+    return HTMLResponse(html.replace(_CSRF_PLACEHOLDER, csrf_token(request)))

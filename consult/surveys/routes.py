@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
 from consult.core.i18n import _
-from consult.core.templating import render
+from consult.core.templating import render, render_cached
 from consult.db import session_scope
 from consult.responses import drafts, review
 from consult.responses import service as responses
@@ -89,7 +89,10 @@ async def start_page(
     if blocked:
         return blocked
     tag = k if k and TAG_PATTERN.match(k) else None
-    return render(request, "surveys/start.html", {"spec": spec, "campaign_tag": tag, **_kiosk_context(event_name)})
+    context = {"spec": spec, "campaign_tag": tag, **_kiosk_context(event_name)}
+    # The landing page of campaign links and QR codes: rendered once per survey revision.
+    key = (spec.slug, spec.revision, spec.status, str(spec.opens_at), str(spec.closes_at), tag, event_name)
+    return render_cached(request, "surveys/start.html", context, key)
 
 
 @router.post("/{slug}/start")
