@@ -10,30 +10,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import assert_accessible, screenshot
+from tests.test_themes_web import HEALTH_ANSWERS, TRANSPORT_ANSWERS
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "ett-långt-lösenord-42"
-ANSWERS = [
-    "Vårdcentralen i byn har stängt, vi måste åka sex mil till närmaste läkare",
-    "Längre öppettider på vårdcentralen och kortare köer till psykiatrin",
-    "Akuten på sjukhuset måste öppna igen, det är livsfarligt långt till vården",
-    "Fler barnmorskor och en förlossning närmare, inte tio mil enkel väg",
-    "Bättre äldreomsorg och hemtjänst, samma personal varje dag",
-    "Vården måste bli bättre, läkare på vårdcentralen saknas helt",
-    "Sjukhuset behöver fler sjuksköterskor och kortare vårdköer",
-    "Psykisk ohälsa bland unga kräver mer vård och fler kuratorer",
-    "Det tar månader att få en läkartid på vårdcentralen",
-    "Fler bussar på kvällarna så att man kan pendla till jobbet",
-    "Bussen går för sällan, kollektivtrafiken måste byggas ut",
-    "Billigare busskort och fler turer med kollektivtrafiken",
-    "Tätare bussturer mellan byarna och staden",
-    "Kollektivtrafiken på landsbygden behöver fler bussar och turer",
-    "Bussarna borde gå oftare så att man kan pendla utan bil",
-    "Fler busslinjer och bättre tidtabell för pendling",
-    "Satsa på kollektivtrafik med fler bussturer på helger",
-    "Bättre busstrafik och anslutningar till tåget",
-]
+ANSWERS = HEALTH_ANSWERS + TRANSPORT_ANSWERS  # the same health and bus answers as the HTTP tests
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -41,6 +41,19 @@ def _redact(text: str) -> str:
     return redact(text)
 
 
+def _answer_page(session, remiss_round, row) -> dict:  # type: ignore[no-untyped-def]
+    """What the public and the staff view of one submitted answer both show."""
+    draft = service.load_draft(session, version_id=remiss_round.version_id)
+    return {
+        **_common(draft),
+        "remiss_round": remiss_round,
+        "organisation": row.organisation,
+        "answer": row.answer,
+        "content": service.normalised_content(row.answer.content),
+        "clean": _redact,
+    }
+
+
 def _common(draft: service.Draft) -> dict[str, Any]:
     return {
         "draft": draft,
@@ -272,15 +285,7 @@ def public_answer(request: Request, key: str, answer_id: AnswerId, session: Sess
     row = service.answer_with_organisation(session, round_id=remiss_round.id, answer_id=answer_id)
     if row is None or not row.answer.published:
         raise HTTPException(404, _("This answer is not published."))
-    draft = service.load_draft(session, version_id=remiss_round.version_id)
-    page = {
-        **_common(draft),
-        "remiss_round": remiss_round,
-        "organisation": row.organisation,
-        "answer": row.answer,
-        "content": service.normalised_content(row.answer.content),
-        "clean": _redact,
-    }
+    page = _answer_page(session, remiss_round, row)
     return render(request, "remiss/public_answer.html", page)
 
 
@@ -470,15 +475,7 @@ def staff_answer(
 ) -> Response:
     remiss_round = _round_or_404(session, key)
     row = _staff_answer_or_404(session, remiss_round, answer_id)
-    draft = service.load_draft(session, version_id=remiss_round.version_id)
-    page = {
-        **_common(draft),
-        "remiss_round": remiss_round,
-        "organisation": row.organisation,
-        "answer": row.answer,
-        "content": service.normalised_content(row.answer.content),
-        "clean": _redact,
-    }
+    page = _answer_page(session, remiss_round, row)
     return render(request, "remiss/staff_answer.html", page)
 
 
