@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -79,6 +81,31 @@ def write_lock() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(_lock_file, fcntl.LOCK_UN)
+
+
+def fetch_one(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """One row as a dict, read straight through the pool's DBAPI connection.
+
+    For the few reads on every survey page view: SQLAlchemy's execution and result layers cost
+    ten times the query itself there. `sql` uses :name parameters; values come back as the
+    driver gives them (SQLite: JSON and timestamps as text)."""
+    engine = get_engine()
+    if not is_sqlite(engine):
+        sql = _NAMED_PARAMETER.sub(r"%(\1)s", sql)
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        names = [column[0] for column in cursor.description or ()]
+        cursor.close()
+        connection.commit()  # end the read transaction before the connection goes back to the pool
+    finally:
+        connection.close()
+    return dict(zip(names, row, strict=True)) if row is not None else None
+
+
+_NAMED_PARAMETER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def get_session() -> Iterator[Session]:

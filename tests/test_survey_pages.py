@@ -58,6 +58,25 @@ def test_form_without_csrf_token_is_refused(client) -> None:  # type: ignore[no-
     assert response.status_code == 403
 
 
+def test_each_respondent_gets_their_own_page_and_own_answers_back(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """Unanswered pages are rendered once and shared: each respondent must still get their own
+    resume link and form address, a fresh CSRF token, and their own answers when they come back."""
+    first_url, first_html = start(client, survey.slug)
+    first_token = first_url.split("/r/")[1].split("/")[0]
+    second_url, second_html = start(client, survey.slug)
+    second_token = second_url.split("/r/")[1].split("/")[0]
+    assert first_token != second_token
+    for html, own, other in ((first_html, first_token, second_token), (second_html, second_token, first_token)):
+        assert f'action="/s/{survey.slug}/r/{own}/1"' in html and f"/r/{own}</a>" in html
+        assert other not in html
+        assert csrf(html) and "\x00" not in html
+    answered = {"csrftoken": csrf(first_html), "kommun": "1", "val": "2", "flera": ["1", "3"], "action": "next"}
+    assert client.post(first_url, data=answered, follow_redirects=False).status_code == 303
+    back = client.get(first_url).text
+    assert re.search(r'name="val" value="2"[^>]*checked', back)
+    assert not re.search(r'name="val" value="2"[^>]*checked', client.get(second_url).text)
+
+
 def test_whole_survey_without_javascript(client, survey) -> None:  # type: ignore[no-untyped-def]
     url, html = start(client, survey.slug)
     assert "Sida 1 av 2" in html

@@ -10,6 +10,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import escape
 
 from consult.core import i18n
 from consult.core.fields import pick
@@ -46,25 +47,34 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code)
 
 
-_CSRF_PLACEHOLDER = "\x00csrf-token\x00"
 _page_cache: OrderedDict[tuple, str] = OrderedDict()
-PAGE_CACHE_SIZE = 256
+PAGE_CACHE_SIZE = 512
 
 
-def render_cached(request: Request, name: str, context: dict[str, Any], key: tuple) -> Response:
-    """Render a public page once per `key` and language, and only fill in each visitor's CSRF
-    token afterwards. For pages whose content depends on nothing but the key (the survey start
-    page that campaign links and QR codes lead to); staff visitors see their menu, so their
-    pages are rendered afresh."""
+def _placeholder(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
+def render_cached(
+    request: Request, name: str, context: dict[str, Any], key: tuple, personal: dict[str, str] | None = None
+) -> Response:
+    """Render a public page once per `key` and language, then fill in what differs per visitor:
+    the CSRF token and the `personal` values (such as the respondent's resume token), which the
+    template sees as placeholders. For pages whose content depends on nothing but the key and
+    those values; staff visitors see their menu, so their pages are rendered afresh."""
+    personal = {"csrf_token": csrf_token(request), **(personal or {})}
     if getattr(request.state, "user", None) is not None:
-        return render(request, name, context)
+        return render(request, name, {**context, **personal})
     language = i18n.current_language.get()
     cache_key = (name, language, *key)
     html = _page_cache.get(cache_key)
     if html is None:
-        full = {"request": request, "lang": language, "csrf_token": _CSRF_PLACEHOLDER, "user": None, **context}
+        placeholders = {field: _placeholder(field) for field in personal}
+        full = {"request": request, "lang": language, "user": None, **context, **placeholders}
         html = templates.get_template(name).render(full)
         _page_cache[cache_key] = html
         if len(_page_cache) > PAGE_CACHE_SIZE:
             _page_cache.popitem(last=False)
-    return HTMLResponse(html.replace(_CSRF_PLACEHOLDER, csrf_token(request)))
+    for field, value in personal.items():
+        html = html.replace(_placeholder(field), str(escape(value)))
+    return HTMLResponse(html)

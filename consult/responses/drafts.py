@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from consult.core.fields import utcnow
+from consult.db import fetch_one
 from consult.responses.models import ResponseDraft
 from consult.responses.service import new_token
 
@@ -52,14 +54,52 @@ def start_draft(
     return draft
 
 
-def get_draft(session: Session, *, token: str, survey_id: int) -> ResponseDraft | None:
-    draft = session.exec(
-        select(ResponseDraft).where(ResponseDraft.token == token, ResponseDraft.survey_id == survey_id)
-    ).first()
-    if draft is None:
+@dataclass(frozen=True)
+class DraftView:
+    """A draft as the survey pages read it."""
+
+    token: str
+    survey_id: int
+    client_uuid: str
+    language: str
+    channel: str
+    campaign_tag: str | None
+    event_name: str | None
+    answers: dict
+    page: int
+    started_at: datetime | None
+    expires_at: datetime | None
+    source_hash: str | None
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):  # SQLite keeps timestamps as text
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def get_draft(*, token: str, survey_id: int) -> DraftView | None:
+    """The unexpired draft with this token. Every survey page view reads one, so this goes
+    straight to the database driver."""
+    row = fetch_one(
+        "SELECT token, survey_id, client_uuid, language, channel, campaign_tag, event_name, answers, page,"
+        " started_at, expires_at, source_hash FROM response_draft WHERE token = :token AND survey_id = :survey_id",
+        {"token": token, "survey_id": survey_id},
+    )
+    if row is None:
         return None
-    expires = draft.expires_at
-    if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) < utcnow():
+    answers = row["answers"]
+    draft = DraftView(
+        **{
+            **row,
+            "answers": json.loads(answers) if isinstance(answers, str | bytes) else answers,
+            "started_at": _as_datetime(row["started_at"]),
+            "expires_at": _as_datetime(row["expires_at"]),
+        }
+    )
+    if draft.expires_at is not None and draft.expires_at < utcnow():
         return None
     return draft
 

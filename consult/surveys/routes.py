@@ -77,20 +77,19 @@ def _may_not_start(request: Request, spec: SurveySpec, event_name: str | None) -
 
 
 @router.get("/{slug}")
-async def start_page(
-    request: Request,
-    slug: str,
-    k: Annotated[str | None, Query(max_length=64)] = None,
-    kiosk: Annotated[str | None, Query(max_length=200)] = None,
-) -> Response:
+async def start_page(request: Request, slug: str) -> Response:
+    # Query parameters are read by hand: this is the landing page of every campaign link and QR
+    # code, and FastAPI's parameter validation costs more than the rest of the page. An unusable
+    # tag is ignored rather than refused, so a mangled link still reaches the survey.
     spec = survey_or_404(slug)
-    event_name = _kiosk_name(kiosk)
+    event_name = _kiosk_name(request.query_params.get("kiosk"))
     blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
+    k = request.query_params.get("k")
     tag = k if k and TAG_PATTERN.match(k) else None
     context = {"spec": spec, "campaign_tag": tag, **_kiosk_context(event_name)}
-    # The landing page of campaign links and QR codes: rendered once per survey revision.
+    # Rendered once per survey revision, tag and event; only the visitor's CSRF token differs.
     key = (spec.slug, spec.revision, spec.status, str(spec.opens_at), str(spec.closes_at), tag, event_name)
     return render_cached(request, "surveys/start.html", context, key)
 
@@ -132,10 +131,7 @@ def start(
 
 
 def _draft_or_404(spec: SurveySpec, token: str):  # type: ignore[no-untyped-def]
-    if len(token) > 64:
-        raise HTTPException(404)
-    with session_scope() as session:
-        draft = drafts.get_draft(session, token=token, survey_id=spec.id or 0)
+    draft = drafts.get_draft(token=token, survey_id=spec.id or 0) if len(token) <= 64 else None
     if draft is None:
         raise HTTPException(404, _("This link has expired or does not exist. Start the survey again."))
     return draft
@@ -180,7 +176,8 @@ def resume(slug: str, token: str) -> Response:
 
 
 @router.get("/{slug}/r/{token}/{page}")
-def show_page(request: Request, slug: str, token: str, page: int) -> Response:
+async def show_page(request: Request, slug: str, token: str, page: int) -> Response:
+    # async with a short blocking read of the draft: cheaper than a hop to the thread pool.
     spec = survey_or_404(slug)
     blocked = _unavailable(request, spec)
     if blocked:
@@ -189,7 +186,14 @@ def show_page(request: Request, slug: str, token: str, page: int) -> Response:
     if not 1 <= page <= min(draft.page, len(spec.pages)):
         return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
     context = _page_context(spec, token, page, draft.answers, [])
-    return render(request, "surveys/page.html", {**context, **_draft_kiosk(draft)})
+    kiosk = _draft_kiosk(draft)
+    if kiosk or any(q.code in draft.answers for q in context["questions"]):
+        return render(request, "surveys/page.html", {**context, **kiosk})
+    # A page not yet answered looks the same for every respondent who sees the same questions:
+    # render it once, and fill in the respondent's token.
+    shown = tuple((q.code, repr(q.condition)) for q in context["questions"])
+    key = (spec.slug, spec.revision, page, shown)
+    return render_cached(request, "surveys/page.html", context, key, personal={"token": token})
 
 
 def _draft_kiosk(draft) -> dict:  # type: ignore[no-untyped-def]
