@@ -9,6 +9,7 @@ import uuid
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import Route
 
 from consult.accounts import service as accounts
 from tests.test_accounts import log_in
@@ -18,17 +19,20 @@ ROLES = ("interviewer", "analyst", "admin")
 SAMPLE_PARAMS = {"slug": "vasternorrland-2030", "token": "X" * 26, "receipt": "X" * 26}
 
 
-def routes() -> list[APIRoute]:
-    """Every route of every domain router (the app itself keeps included routers nested)."""
+def routes() -> list[APIRoute | Route]:
+    """Every route of every domain router (the app itself keeps included routers nested),
+    including the plain Starlette routes of the survey pages."""
     from consult.domains import domain_modules
 
-    return [
-        r for m in domain_modules("routes") + domain_modules("api") for r in m.router.routes if isinstance(r, APIRoute)
-    ]
+    modules = domain_modules("routes") + domain_modules("api")
+    return [r for m in modules for r in m.router.routes if isinstance(r, APIRoute | Route)]
 
 
-def required_roles(route: APIRoute) -> frozenset[str] | None:
-    """The roles a route's require_role dependency allows; None for a public route."""
+def required_roles(route: APIRoute | Route) -> frozenset[str] | None:
+    """The roles a route's require_role dependency allows; None for a public route (plain
+    Starlette routes have no dependencies, so they are public by construction)."""
+    if not isinstance(route, APIRoute):
+        return None
     pending = [route.dependant]
     while pending:
         dependant = pending.pop()

@@ -58,9 +58,10 @@ def test_form_without_csrf_token_is_refused(client) -> None:  # type: ignore[no-
     assert response.status_code == 403
 
 
-def test_each_respondent_gets_their_own_page_and_own_answers_back(client, survey) -> None:  # type: ignore[no-untyped-def]
+def test_each_respondent_gets_their_own_page_and_own_answers_back(client) -> None:  # type: ignore[no-untyped-def]
     """Unanswered pages are rendered once and shared: each respondent must still get their own
     resume link and form address, a fresh CSRF token, and their own answers when they come back."""
+    survey = store(every_type_survey())
     first_url, first_html = start(client, survey.slug)
     first_token = first_url.split("/r/")[1].split("/")[0]
     second_url, second_html = start(client, survey.slug)

@@ -163,26 +163,40 @@ def _insert_fresh(session: Session, fresh: list[tuple[int, NewResponse]], result
         )
     table = Response.__table__
     inserted = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), response_rows).all()
-    answer_rows: list[dict[str, object]] = []
-    selection_rows: list[dict[str, object]] = []
+    answer_rows: list[tuple] = []
+    selection_rows: list[tuple] = []
     for (index, item), row, (response_id,) in zip(fresh, response_rows, inserted, strict=True):
         results[index] = Stored(Outcome.created, str(row["receipt"]), response_id)
         by_code = item.spec.by_code
         for code, value in item.values.items():
             question = by_code[code]
-            answer_rows.append(
-                {"response_id": response_id, "question_id": question.id, **answer_row(question.type, value)}
-            )
+            cells = answer_row(question.type, value)
+            answer_rows.append((response_id, question.id, *(cells[column] for column in ANSWER_VALUE_COLUMNS)))
             if question.type in LIST_TYPES and isinstance(value, list):
                 selection_rows.extend(
-                    {"response_id": response_id, "question_id": question.id, "choice": code, "rank": rank}
-                    for rank, code in enumerate(value, start=1)
+                    (response_id, question.id, code, rank) for rank, code in enumerate(value, start=1)
                 )
-    # Plain executemany (no RETURNING): the fastest bulk path on both SQLite and PostgreSQL.
-    if answer_rows:
-        session.execute(insert(Answer.__table__), answer_rows)
-    if selection_rows:
-        session.execute(insert(AnswerSelection.__table__), selection_rows)
+    insert_rows(session, Answer.__tablename__, ("response_id", "question_id", *ANSWER_VALUE_COLUMNS), answer_rows)
+    selection_columns = ("response_id", "question_id", "choice", "rank")
+    insert_rows(session, AnswerSelection.__tablename__, selection_columns, selection_rows)
+
+
+ANSWER_VALUE_COLUMNS = ("choice", "number", "text", "dont_know")
+
+
+def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """A plain DBAPI executemany in the session's transaction. Used for answer rows, some twenty
+    per response, where SQLAlchemy's per-row parameter handling costs more than the database."""
+    if not rows:
+        return
+    connection = session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
 
 
 def store_one(session_factory, item: NewResponse) -> Stored:  # type: ignore[no-untyped-def]

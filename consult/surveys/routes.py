@@ -76,12 +76,16 @@ def _may_not_start(request: Request, spec: SurveySpec, event_name: str | None) -
     return blocked
 
 
-@router.get("/{slug}")
-async def start_page(request: Request, slug: str) -> Response:
-    # Query parameters are read by hand: this is the landing page of every campaign link and QR
-    # code, and FastAPI's parameter validation costs more than the rest of the page. An unusable
-    # tag is ignored rather than refused, so a mangled link still reaches the survey.
-    spec = survey_or_404(slug)
+# The three pages every respondent loads (start, show a page, send a page) are plain Starlette
+# routes that read their parameters from the request: FastAPI's per-request parameter
+# resolution cost more than the rest of these pages together. They are not in the OpenAPI
+# document anyway. See docs/performance.md.
+
+
+async def start_page(request: Request) -> Response:
+    """The landing page of every campaign link and QR code. An unusable campaign tag is ignored
+    rather than refused, so a mangled link still reaches the survey."""
+    spec = survey_or_404(request.path_params["slug"])
     event_name = _kiosk_name(request.query_params.get("kiosk"))
     blocked = _may_not_start(request, spec, event_name)
     if blocked:
@@ -175,9 +179,9 @@ def resume(slug: str, token: str) -> Response:
     return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
 
 
-@router.get("/{slug}/r/{token}/{page}")
-async def show_page(request: Request, slug: str, token: str, page: int) -> Response:
+async def show_page(request: Request) -> Response:
     # async with a short blocking read of the draft: cheaper than a hop to the thread pool.
+    slug, token, page = _page_address(request)
     spec = survey_or_404(slug)
     blocked = _unavailable(request, spec)
     if blocked:
@@ -196,6 +200,11 @@ async def show_page(request: Request, slug: str, token: str, page: int) -> Respo
     return render_cached(request, "surveys/page.html", context, key, personal={"token": token})
 
 
+def _page_address(request: Request) -> tuple[str, str, int]:
+    params = request.path_params
+    return params["slug"], params["token"], params["page"]
+
+
 def _draft_kiosk(draft) -> dict:  # type: ignore[no-untyped-def]
     return _kiosk_context(draft.event_name or "") if draft.channel == Channel.kiosk.value else {}
 
@@ -212,10 +221,10 @@ def kiosk_reset(slug: str, token: str) -> Response:
     return RedirectResponse(f"/s/{slug}?{urlencode({'kiosk': draft.event_name or ''})}", status_code=303)
 
 
-@router.post("/{slug}/r/{token}/{page}")
-async def post_page(request: Request, slug: str, token: str, page: int) -> Response:
+async def post_page(request: Request) -> Response:
     from consult.app import writer
 
+    slug, token, page = _page_address(request)
     spec = survey_or_404(slug)
     blocked = _unavailable(request, spec)
     if blocked:
@@ -270,6 +279,12 @@ def _remember_answered(request: Request, response: Response, spec: SurveySpec, r
         samesite="lax",
         secure=request.url.scheme == "https",
     )
+
+
+# add_route (Starlette's) does not apply the router's prefix itself.
+router.add_route(router.prefix + "/{slug}", start_page, methods=["GET"], include_in_schema=False)
+router.add_route(router.prefix + "/{slug}/r/{token}/{page:int}", show_page, methods=["GET"], include_in_schema=False)
+router.add_route(router.prefix + "/{slug}/r/{token}/{page:int}", post_page, methods=["POST"], include_in_schema=False)
 
 
 @router.get("/{slug}/kvitto/{receipt}")

@@ -142,12 +142,44 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
-def wrk(url: str, seconds: int, script: Path | None = None, threads: int = 2) -> dict[str, float]:
+def process_tree_cpu_seconds(root: int) -> float:
+    """User plus system CPU time of a process and all its descendants (the server's workers),
+    from /proc. Unlike requests per second it hardly changes when other jobs share the machine."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def wrk(
+    url: str, seconds: int, script: Path | None = None, threads: int = 2, server_pid: int | None = None
+) -> dict[str, float]:
     command = ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script:
         command += ["-s", str(script)]
+    cpu_before = process_tree_cpu_seconds(server_pid) if server_pid else 0.0
     result = subprocess.run(command + [url], capture_output=True, text=True, check=True)
-    return parse_wrk(result.stdout)
+    figures = parse_wrk(result.stdout)
+    if server_pid:
+        requests = figures["rps"] * seconds
+        figures["cpu_us"] = (process_tree_cpu_seconds(server_pid) - cpu_before) / max(requests, 1) * 1e6
+    return figures
 
 
 def one_page_spec():  # type: ignore[no-untyped-def]
@@ -331,16 +363,17 @@ def main() -> None:
         )
 
         wrk(base + "/healthz", 2)  # warm up
+        pid = server.pid
         results = {
-            "hello_world": wrk(base + "/healthz", args.seconds),
-            "start_page": wrk(base + "/s/vasternorrland-2030", args.seconds),
-            "question_page": wrk(base + page_url, args.seconds),
+            "hello_world": wrk(base + "/healthz", args.seconds, server_pid=pid),
+            "start_page": wrk(base + "/s/vasternorrland-2030", args.seconds, server_pid=pid),
+            "question_page": wrk(base + page_url, args.seconds, server_pid=pid),
         }
         before = count_responses(demo_id)
-        results["submit_api"] = wrk(base + "/", args.seconds, api_script)
+        results["submit_api"] = wrk(base + "/", args.seconds, api_script, server_pid=pid)
         results["submit_api"]["stored"] = count_responses(demo_id) - before
         results["submit_api"]["partial"] = count_partial(demo_id)
-        results["submit_form"] = wrk(base + "/", args.seconds, form_script)
+        results["submit_form"] = wrk(base + "/", args.seconds, form_script, server_pid=pid)
         results["submit_form"]["stored"] = count_responses(bench_id)
         results["submit_form"]["partial"] = count_partial(bench_id)
     finally:
@@ -350,13 +383,16 @@ def main() -> None:
     hello = results["hello_world"]["rps"]
     backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     print(f"\nconsult HTTP benchmark: {backend}, {args.workers} workers, wrk {CONNECTIONS} conns, {args.seconds}s")
-    header = ["endpoint", "req/s", "vs hello", "p50 ms", "p99 ms", "acked", "stored", "partial"]
-    print(f"{header[0]:<15}" + "".join(f"{h:>10}" for h in header[1:]))
+    header = ["endpoint", "req/s", "vs hello", "p50 ms", "p99 ms", "cpu us/req", "cpu ratio", "acked", "stored"]
+    hello_cpu = results["hello_world"]["cpu_us"]
+    print(f"{header[0]:<15}" + "".join(f"{h:>11}" for h in header[1:]))
     for name, row in results.items():
         acked = row["acked"] if row.get("acked", -1) >= 0 else ""
         cells = [f"{row['rps']:.0f}", f"{row['rps'] / hello:.0%}", f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}"]
-        cells += [str(acked), str(row.get("stored", "")), str(row.get("partial", ""))]
-        print(f"{name:<15}" + "".join(f"{c:>10}" for c in cells))
+        cells += [f"{row['cpu_us']:.0f}", f"{hello_cpu / row['cpu_us']:.0%}", str(acked), str(row.get("stored", ""))]
+        print(f"{name:<15}" + "".join(f"{c:>11}" for c in cells))
+    print("cpu us/req: CPU time of the server's processes per request served; cpu ratio: hello world's")
+    print("CPU per request over the endpoint's, which is what the req/s ratio tends to on an idle machine.")
     for name in ("submit_api", "submit_form"):
         row = results[name]
         # wrk stops at its deadline without reading replies still in flight, so up to one
