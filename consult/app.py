@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from contextlib import asynccontextmanager
 
+import asgi_csrf as asgi_csrf_module
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -132,6 +134,8 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # No OpenTelemetry here; FastAPI would otherwise ask for a tracer provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     _install_error_handlers(app)
     _install_static(app)
@@ -197,6 +201,17 @@ def _bypass_csrf_for_machines(inner, protected):  # type: ignore[no-untyped-def]
     return dispatch
 
 
+def _mint_csrf_secrets_quickly() -> None:
+    """asgi-csrf makes a new visitor's secret one character at a time, a SystemRandom call each:
+    16 system calls on every first visit (every QR-code scan). One call to secrets gives the same
+    length and entropy (16 URL-safe characters, 96 bits)."""
+
+    def make_secret(length: int) -> str:
+        return secrets.token_urlsafe(length)[:length]
+
+    asgi_csrf_module.make_secret = make_secret
+
+
 fastapi_app: FastAPI | None = None  # the app inside the middlewares, for tests that list its routes
 
 
@@ -206,6 +221,7 @@ def build_asgi_app():  # type: ignore[no-untyped-def]
     from consult.core import csrf_multipart
 
     csrf_multipart.install()  # multipart forms (uploads) need it while asgi-csrf#38 is open
+    _mint_csrf_secrets_quickly()
     settings = get_settings()
     inner = fastapi_app = create_app()
     protected = asgi_csrf(

@@ -10,7 +10,10 @@
   }
 
   // Show or hide questions whose display condition depends on an answer on the same page.
-  // The server applies the same rule on submit, so this is only a convenience.
+  // The server applies the same rule on submit, so this is only a convenience. A condition
+  // (data-condition, JSON) is a test {question, op, value} or {all: [...]}, {any: [...]},
+  // {not: ...}. The server has already decided the tests on earlier pages; a test on a
+  // question that is not on this page, or is hidden, has no truth value (null), as there.
   function selectedValues(form, code) {
     var values = [];
     form.querySelectorAll('[name="' + code + '"]').forEach(function (input) {
@@ -21,28 +24,57 @@
     return values;
   }
 
+  function testValue(form, test) {
+    var block = form.querySelector("#q-" + test.question);
+    if (!block || block.hidden) { return null; }
+    var chosen = selectedValues(form, test.question);
+    var value = String(test.value);
+    if (test.op === "equals") { return chosen.length === 1 && chosen[0] === value; }
+    var included = chosen.indexOf(value) !== -1;
+    return test.op === "not" ? !included : included;
+  }
+
+  // Three-valued logic: false decides "all", true decides "any", otherwise unknown is catching.
+  function evaluate(form, condition) {
+    if (Object.prototype.hasOwnProperty.call(condition, "not")) {
+      var inner = evaluate(form, condition.not);
+      return inner === null ? null : !inner;
+    }
+    var isAny = Object.prototype.hasOwnProperty.call(condition, "any");
+    var parts = isAny ? condition.any : condition.all;
+    if (!parts) { return testValue(form, condition); }
+    var unknown = false;
+    for (var i = 0; i < parts.length; i += 1) {
+      var result = evaluate(form, parts[i]);
+      if (result === isAny) { return isAny; }
+      if (result === null) { unknown = true; }
+    }
+    return unknown ? null : !isAny;
+  }
+
+  // In page order, so a question hidden a moment ago counts as not asked for later ones.
   function applyConditions(form) {
-    form.querySelectorAll("[data-condition-question]").forEach(function (block) {
-      var code = block.getAttribute("data-condition-question");
-      if (!form.querySelector('[name="' + code + '"]')) { return; }  // decided on an earlier page
-      var op = block.getAttribute("data-condition-op");
-      var value = block.getAttribute("data-condition-value");
-      var chosen = selectedValues(form, code);
-      var met = op === "not" ? chosen.indexOf(value) === -1 : chosen.indexOf(value) !== -1;
-      block.hidden = !met;
+    form.querySelectorAll("[data-condition]").forEach(function (block) {
+      var condition;
+      try { condition = JSON.parse(block.getAttribute("data-condition")); } catch (e) { return; }
+      block.hidden = evaluate(form, condition) !== true;
     });
   }
 
-  function enhance(root) {
-    (root || document).querySelectorAll("form").forEach(function (form) {
+  // The whole document each time: after an outerHTML swap the event's target is the element
+  // that was replaced, no longer in the page. Each form gets its listener once.
+  function enhance() {
+    document.querySelectorAll("form").forEach(function (form) {
       applyConditions(form);
+      if (form.hasAttribute("data-conditions-bound")) { return; }
+      form.setAttribute("data-conditions-bound", "");
       form.addEventListener("change", function () { applyConditions(form); });
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
-  document.addEventListener("htmx:afterSettle", function (event) {
-    enhance(event.target);
+  document.addEventListener("DOMContentLoaded", enhance);
+  document.addEventListener("htmx:afterSettle", function () {
+    enhance();
     focusFirst(document);
   });
 })();

@@ -680,3 +680,86 @@ def test_saving_every_question_unchanged_keeps_the_survey_as_it_was(admin, locke
     assert [q.model_dump(exclude={"id"}) for q in after.questions] == [
         q.model_dump(exclude={"id"}) for q in before.questions
     ]
+
+
+# --- Combined display conditions (and / or / not) ------------------------------------------
+
+COMBINED = "${ort} = 'sundsvall' and (selected(${prio}, 'p3') or not(${kon} = 'k'))"
+
+
+def combined_condition_survey(admin: TestClient) -> str:
+    """Imported from XLSForm, with named choices and a combined condition on `mer`."""
+    slug = new_slug()
+    data = workbook(
+        {
+            "survey": [
+                ["type", "name", "label::Svenska (sv)", "label::English (en)", "relevant"],
+                ["select_one ort", "ort", "Var bor du?", "Where do you live?", ""],
+                ["select_one kon", "kon", "Kön", "Gender", ""],
+                ["select_multiple prio", "prio", "Vad är viktigast?", "What matters most?", ""],
+                ["text", "mer", "Berätta mer", "Tell us more", COMBINED],
+                ["text", "sist", "Något mer?", "Anything else?", ""],
+            ],
+            "choices": [
+                ["list_name", "name", "label::Svenska (sv)", "label::English (en)"],
+                ["ort", "sundsvall", "Sundsvall", "Sundsvall"],
+                ["ort", "timra", "Timrå", "Timrå"],
+                ["kon", "k", "Kvinna", "Woman"],
+                ["kon", "m", "Man", "Man"],
+                ["prio", "p1", "Buss", "Bus"],
+                ["prio", "p3", "Cykel", "Bike"],
+            ],
+            "settings": [["form_title", "form_id"], ["Villkor", "villkor"]],
+        }
+    )
+    assert upload(admin, data, slug=slug).status_code == 303
+    return slug
+
+
+def test_a_combined_condition_is_shown_in_words_and_kept_when_other_fields_change(admin) -> None:  # type: ignore[no-untyped-def]
+    slug = combined_condition_survey(admin)
+    condition = spec_of(slug).by_code["mer"].condition
+    assert condition is not None and not hasattr(condition, "question")  # a tree, not one test
+
+    words = "ort är “Sundsvall” och (prio innehåller “Cykel” eller kon är inte (och innehåller inte) “Kvinna”)"
+    assert f"Visas när {words}" in admin.get(f"/admin/surveys/{slug}").text
+    assert "Visas bara när Var bor du? är “Sundsvall” och" in admin.get(f"/admin/surveys/{slug}/preview?page=1").text
+    page = admin.get(f"/admin/surveys/{slug}/questions/mer/edit").text
+    assert f"Visas när {words}" in page
+    field = re.search(r'<input id="field-condition_expression" name="condition_expression" type="text"[^>]*>', page)
+    assert field and 'value="${ort} = &#39;sundsvall&#39; and (selected(${prio}, &#39;p3&#39;)' in field.group(0)
+
+    # Saving the form as shown, with new wording, changes the wording only.
+    edit_question(
+        admin, slug, "mer", question_data("mer", "short_text", "Berätta gärna mer", condition_expression=COMBINED)
+    )
+    question = spec_of(slug).by_code["mer"]
+    assert question.text["sv"] == "Berätta gärna mer" and question.condition == condition
+
+
+def test_a_combined_condition_can_be_typed_and_is_checked(admin) -> None:  # type: ignore[no-untyped-def]
+    slug = combined_condition_survey(admin)
+    typed = "${ort} = 'timra' or selected(${prio}, 'p1')"
+    edit_question(admin, slug, "sist", question_data("sist", "short_text", "Något mer?", condition_expression=typed))
+    condition = spec_of(slug).by_code["sist"].condition
+    assert condition is not None and condition.model_dump(mode="json") == {
+        "any": [{"question": "ort", "op": "equals", "value": 2}, {"question": "prio", "op": "includes", "value": 1}]
+    }
+
+    bad = {
+        "${ort} = 'timra' or": "tar slut för tidigt",
+        "${ort} = 'goteborg' and ${kon} = 'k'": "ort har inget svarsalternativ som heter goteborg",
+        "${ort} = 'timra' or ${sist} = 'x'": "Villkor kan bara gälla frågor med svarsalternativ; sist är ingen sådan",
+    }
+    for expression, reason in bad.items():
+        data = question_data("mer", "short_text", "Berätta mer", condition_expression=expression)
+        response = edit_question(admin, slug, "mer", data, expect=422)
+        assert reason in error_summary(response.text), expression
+        assert 'href="#field-condition_expression"' in error_summary(response.text)
+    # A test on a later question is refused as for a single condition.
+    later = "${ort} = 'timra' or selected(${prio}, 'p1')"
+    choices = [("1", "Kvinna", "Woman"), ("2", "Man", "Man")]
+    data = question_data("kon", "single_choice", "Kön", choices=choices, condition_expression=later)
+    response = edit_question(admin, slug, "kon", data, expect=422)
+    assert "visas beroende på svaret på prio, som kommer senare" in error_summary(response.text)
+    assert spec_of(slug).by_code["kon"].condition is None

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import typer
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from consult.demo.service import read_fixture, survey_spec_from_fixture
 from consult.surveys.models import ConditionOp, QuestionType, SurveyStatus
-from consult.surveys.schema import SurveySpec
+from consult.surveys.schema import AllOf, AnyOf, Condition, ConditionSpec, NotCondition, SurveySpec
 from consult.surveys.xlsform import XLSFormProblem, XLSFormResult, read_xlsform, write_xlsform
 
 Rows = list[list[Any]]
@@ -196,6 +196,71 @@ def test_relevant_expressions_become_display_conditions() -> None:
     }
 
 
+def extra_condition(relevant: str) -> Condition | None:
+    """The condition read from `relevant` on a question added after the Swedish survey."""
+    spec = read_ok(swedish_form(survey=with_rows(["text", "extra", "Extra", "Extra", "", "", "", relevant])))
+    return spec.by_code["extra"].condition
+
+
+KOMMUN_SUNDSVALL = ConditionSpec(question="kommun", op=ConditionOp.equals, value=2281)
+CYKLAR_JA = ConditionSpec(question="cyklar", op=ConditionOp.equals, value=1)
+CYKLAR_NOT_JA = ConditionSpec(question="cyklar", op=ConditionOp.not_, value=1)
+HINDER_MORKER = ConditionSpec(question="hinder", op=ConditionOp.includes, value=1)
+
+
+COMBINED_RELEVANT = "${kommun} = '2281' and (selected(${hinder}, 'morker') or not(${cyklar} = 'ja'))"
+
+
+def test_and_or_not_with_brackets_become_one_combined_condition() -> None:
+    condition = extra_condition(COMBINED_RELEVANT)
+    assert condition == AllOf(all=(KOMMUN_SUNDSVALL, AnyOf(any=(HINDER_MORKER, CYKLAR_NOT_JA))))
+
+
+@pytest.mark.parametrize(
+    ("relevant", "expected"),
+    [
+        # `and` binds tighter than `or` ...
+        (
+            "${cyklar} = 'ja' or ${kommun} = '2281' and selected(${hinder}, 'morker')",
+            AnyOf(any=(CYKLAR_JA, AllOf(all=(KOMMUN_SUNDSVALL, HINDER_MORKER)))),
+        ),
+        (
+            "${kommun} = '2281' and selected(${hinder}, 'morker') or ${cyklar} = 'ja'",
+            AnyOf(any=(AllOf(all=(KOMMUN_SUNDSVALL, HINDER_MORKER)), CYKLAR_JA)),
+        ),
+        # ... unless brackets say otherwise.
+        (
+            "(${cyklar} = 'ja' or ${kommun} = '2281') and selected(${hinder}, 'morker')",
+            AllOf(all=(AnyOf(any=(CYKLAR_JA, KOMMUN_SUNDSVALL)), HINDER_MORKER)),
+        ),
+        # not(...) binds tightest and may hold a whole combination.
+        (
+            "not(${cyklar} = 'ja' and ${kommun} = '2281') or selected(${hinder}, 'morker')",
+            AnyOf(any=(NotCondition(negated=AllOf(all=(CYKLAR_JA, KOMMUN_SUNDSVALL))), HINDER_MORKER)),
+        ),
+        # Chains of one operator are one list; redundant brackets change nothing.
+        (
+            "((${cyklar} = 'ja')) AND (${kommun} = \"2281\" and 'nej' != ${cyklar})",
+            AllOf(all=(CYKLAR_JA, KOMMUN_SUNDSVALL, ConditionSpec(question="cyklar", op=ConditionOp.not_, value=2))),
+        ),
+        ("not(not(${cyklar} = 'ja' or ${kommun} = '2281'))", AnyOf(any=(CYKLAR_JA, KOMMUN_SUNDSVALL))),
+        ("not(${cyklar} != 'ja')", NotCondition(negated=CYKLAR_NOT_JA)),
+    ],
+)
+def test_precedence_and_brackets(relevant: str, expected: Condition) -> None:
+    assert extra_condition(relevant) == expected
+
+
+def test_every_bad_test_in_a_combination_is_reported_at_the_cell() -> None:
+    relevant = "${cyklar} = 'kanske' or (${alder} = '20' and selected(${hinder}, 'morker'))"
+    result = read_xlsform(swedish_form(survey=with_rows(["text", "extra", "Extra", "Extra", "", "", "", relevant])))
+    assert [(p.cell, p.column, p.reason) for p in result.problems] == [
+        ("H14", "relevant", "cyklar has no choice named kanske."),
+        ("H14", "relevant", "Conditions can only test choice questions; alder is not one."),
+    ]
+    assert result.spec is not None and "extra" not in result.spec.by_code  # not imported without its condition
+
+
 def test_upper_case_sheets_and_one_colon_language_columns_are_read() -> None:
     survey = [
         ["TYPE", "NAME", "LABEL:Swedish", "Label : English", "Required"],
@@ -225,6 +290,33 @@ def test_swedish_form_round_trips() -> None:
     assert read_ok(write_xlsform(spec)) == spec
 
 
+def test_combined_conditions_round_trip() -> None:
+    relevant = {
+        "a": "${kommun} = '2281' and (selected(${hinder}, 'morker') or ${cyklar} != 'ja')",
+        "b": "not(${kommun} = '2262' or selected(${hinder}, 'vader')) and ${cyklar} = 'nej'",
+        "c": "${cyklar} = 'ja' or ${kommun} = '2281' and not(not(selected(${hinder}, '3')))",
+        "d": "not(${cyklar} != 'ja')",
+    }
+    rows = with_rows(*(["text", code, code, code, "", "", "", expression] for code, expression in relevant.items()))
+    spec = read_ok(swedish_form(survey=rows))
+    assert all(spec.by_code[code].condition is not None for code in "abcd")
+    exported = write_xlsform(spec)
+    assert read_ok(exported) == spec
+    exported_relevant = relevant_column(exported)
+    assert exported_relevant["a"] == (
+        "${kommun} = '2281' and (selected(${hinder}, 'morker') or not(selected(${cyklar}, 'ja')))"
+    )
+    assert exported_relevant["c"] == "${cyklar} = 'ja' or (${kommun} = '2281' and not(not(selected(${hinder}, '3'))))"
+
+
+def relevant_column(data: bytes) -> dict[str, str]:
+    """{name: relevant} from the survey sheet of a workbook."""
+    rows = load_workbook(io.BytesIO(data))["survey"].iter_rows(values_only=True)
+    header = list(next(rows))
+    name, relevant = header.index("name"), header.index("relevant")
+    return {row[name]: row[relevant] for row in rows if row[relevant]}
+
+
 def test_demo_survey_round_trips() -> None:
     spec = survey_spec_from_fixture(read_fixture())
     again = read_ok(write_xlsform(spec))
@@ -237,7 +329,9 @@ def test_demo_survey_round_trips() -> None:
 def test_export_is_a_form_pyxform_accepts(tmp_path: Path) -> None:
     """Other tools must be able to read what we write; pyxform is the XLSForm reference."""
     xls2xform = pytest.importorskip("pyxform.xls2xform")
-    for number, spec in enumerate([survey_spec_from_fixture(read_fixture()), read_ok(swedish_form())]):
+    combined = with_rows(["text", "extra", "Extra", "Extra", "", "", "", COMBINED_RELEVANT])
+    specs = [survey_spec_from_fixture(read_fixture()), read_ok(swedish_form()), read_ok(swedish_form(survey=combined))]
+    for number, spec in enumerate(specs):
         path = tmp_path / f"form{number}.xlsx"
         path.write_bytes(write_xlsform(spec))
         converted = xls2xform.convert(xlsform=str(path), validate=False)
@@ -283,8 +377,15 @@ def test_note_and_date_are_reported_as_not_supported() -> None:
 @pytest.mark.parametrize(
     ("relevant", "reason"),
     [
-        ("${cyklar} = 'ja' or ${kommun} = '2281'", "combining conditions with and/or is not supported"),
-        ("${cyklar} >> 'ja'", "cannot be read"),
+        ("${cyklar} >> 'ja'", "cannot be read at “>> 'ja'”"),
+        ("${cyklar} = 'ja' and", "ends too early"),
+        ("(${cyklar} = 'ja' or ${kommun} = '2281'", "ends too early"),
+        ("${cyklar} = 'ja') or ${kommun} = '2281'", "cannot be read at “) or ${kommun} = '2281'”"),
+        ("${cyklar} = 'ja' or count(${hinder}) > 1", "cannot be read at “count(${hinder}) > 1”"),
+        ("not ${cyklar} = 'ja'", "cannot be read at “${cyklar} = 'ja'”"),
+        ("${cyklar} = 'ja' and and ${kommun} = '2281'", "cannot be read at “and ${kommun} = '2281'”"),
+        ("${cyklar} = 'ja' or " + "(" * 21 + "${kommun} = '2281'" + ")" * 21, "nests more than 20 levels deep"),
+        ("${cyklar} = 'ja' and (${okand} = 'x' or ${kommun} = '2281')", "okand, which is not a question in this form"),
         ("${okand} = 'ja'", "okand, which is not a question in this form"),
         ("${cyklar} = 'kanske'", "cyklar has no choice named kanske"),
         ("${senare} = 'ja'", "senare, which is not an earlier question we could import"),

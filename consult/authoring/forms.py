@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from consult.authoring.service import STANDARD_TYPES, EditError
 from consult.core.i18n import N_
 from consult.surveys.models import CHOICE_TYPES, LIST_TYPES, Audience, ConditionOp, IdentityMode, QuestionType
-from consult.surveys.schema import ChoiceSpec, ConditionSpec, QuestionSpec, SurveySpec
+from consult.surveys.schema import ChoiceSpec, Condition, ConditionSpec, QuestionSpec, SurveySpec, is_compound
+from consult.surveys.xlsform import read_relevant, relevant_expression
 
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 CODE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -114,6 +115,9 @@ class QuestionForm:
     max_length: str = ""
     condition_op: str = ConditionOp.equals.value
     condition_target: str = ""  # "QUESTION:CHOICE_CODE", or empty for no condition
+    # A combined condition (and / or / not) in XLSForm `relevant` syntax; when given it wins over
+    # condition_op / condition_target, which only express a single test.
+    condition_expression: str = ""
     priority: str = ""
     choices: list[ChoiceRow] = field(default_factory=list)
     # Carried over untouched: written by XLSForm imports, not edited here.
@@ -131,12 +135,18 @@ class QuestionForm:
     def has_editable_choices(self) -> bool:
         return self.question_type in EDITABLE_CHOICE_TYPES
 
+    @property
+    def has_combined_condition(self) -> bool:
+        return bool(self.condition_expression)
+
     @classmethod
-    def from_spec(cls, question: QuestionSpec, page: int) -> QuestionForm:
+    def from_spec(cls, question: QuestionSpec, page: int, spec: SurveySpec | None = None) -> QuestionForm:
+        """`spec` names choices in a combined condition as XLSForm does; without it, by code."""
         text = question.text
         help_text = question.help or {}
         low, high = question.low_label or {}, question.high_label or {}
-        condition = question.condition
+        combined = question.condition if is_compound(question.condition) else None
+        condition = question.condition if isinstance(question.condition, ConditionSpec) else None
         return cls(
             code=question.code,
             type=question.type.value,
@@ -157,6 +167,7 @@ class QuestionForm:
             max_length=_fmt_number(question.max_length),
             condition_op=condition.op.value if condition else ConditionOp.equals.value,
             condition_target=f"{condition.question}:{condition.value}" if condition else "",
+            condition_expression=relevant_expression(spec, combined) if combined else "",
             priority=question.priority_key or "",
             choices=[
                 ChoiceRow(str(c.code), c.label.get("sv", ""), c.label.get("en", ""), c.priority_key or "", name=c.name)
@@ -208,8 +219,12 @@ class QuestionForm:
         return other
 
     def to_spec(
-        self, *, standard_choices: Callable[[QuestionType], tuple[ChoiceSpec, ...]]
+        self,
+        *,
+        standard_choices: Callable[[QuestionType], tuple[ChoiceSpec, ...]],
+        questions: Mapping[str, QuestionSpec] | None = None,
     ) -> tuple[QuestionSpec | None, list[EditError]]:
+        """`questions`: the survey's questions by code, which a combined condition may name."""
         errors: list[EditError] = []
         qtype = self.question_type
         if not CODE_PATTERN.match(self.code):
@@ -252,7 +267,7 @@ class QuestionForm:
             max_choices = spec_fields.get("max_choices")
             if max_choices and choices and max_choices > len(choices):
                 errors.append(EditError("max_choices", N_("There are only %(n)s choices."), {"n": len(choices)}))
-        condition = self._condition(errors)
+        condition = self._condition(errors, questions or {})
         if errors or qtype is None:
             return None, errors
         try:
@@ -326,7 +341,14 @@ class QuestionForm:
             choices.append(ChoiceSpec(code=code, label=label, priority_key=row.priority or None, name=name))
         return tuple(choices)
 
-    def _condition(self, errors: list[EditError]) -> ConditionSpec | None:
+    def _condition(self, errors: list[EditError], questions: Mapping[str, QuestionSpec]) -> Condition | None:
+        if self.condition_expression:
+            # Names resolve against every question; check_pages then says which come too late.
+            condition, problems = read_relevant(self.condition_expression, questions)
+            for problem in problems:
+                params = {**problem.params, "value": self.condition_expression}
+                errors.append(EditError("condition_expression", problem.template, params))
+            return condition
         if not self.condition_target:
             return None
         question, _, value = self.condition_target.rpartition(":")

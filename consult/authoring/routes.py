@@ -21,8 +21,8 @@ from consult.core.templating import render
 from consult.db import session_scope
 from consult.strategy.models import ReviewCycle
 from consult.surveys.models import CHOICE_TYPES, ConditionOp, QuestionType, Survey, SurveyStatus
-from consult.surveys.schema import PageSpec, SurveySpec
-from consult.surveys.xlsform import write_xlsform
+from consult.surveys.schema import Condition, ConditionSpec, PageSpec, SurveySpec, format_condition
+from consult.surveys.xlsform import read_relevant, write_xlsform
 
 router = APIRouter(prefix="/admin/surveys", include_in_schema=False)
 register_staff_link("/admin/surveys", N_("Surveys"), {Role.analyst})
@@ -109,8 +109,24 @@ def _load_or_404(session: Session, slug: str) -> tuple[Survey, SurveySpec]:
     return found
 
 
+def describe_condition(spec: SurveySpec, condition: Condition, *, labels: bool = False) -> str:
+    """A display condition for people: each test as "QUESTION is “CHOICE”" (the question's code,
+    or its text when `labels`), joined by and / or / not in the reader's language."""
+
+    def test(leaf: ConditionSpec) -> str:
+        lang = _lang()
+        source = spec.by_code.get(leaf.question)
+        choice = source.choice(leaf.value) if source else None
+        question = source.label(lang) if labels and source else leaf.question
+        value = f"“{choice.text(lang)}”" if choice else str(leaf.value)
+        return f"{question} {_(CONDITION_LABELS[leaf.op])} {value}"
+
+    return format_condition(condition, test, and_word=_("and"), or_word=_("or"), not_word=_("not"))
+
+
 def _common(user: User) -> dict[str, Any]:
     return {
+        "describe_condition": describe_condition,
         "can_edit": user.role == Role.admin,
         "type_labels": {t.value: _(label) for t, label in TYPE_LABELS.items()},
         "status_labels": {s.value: _(label) for s, label in STATUS_LABELS.items()},
@@ -441,6 +457,14 @@ def _condition_options(spec: SurveySpec, current: str | None, lang: str) -> list
     ]
 
 
+def _expression_description(spec: SurveySpec, expression: str) -> str:
+    """A combined condition's expression in words, when it can be read ("" otherwise)."""
+    if not expression:
+        return ""
+    condition, _problems = read_relevant(expression, spec.by_code)
+    return describe_condition(spec, condition) if condition is not None else ""
+
+
 def _question_page(
     request: Request,
     user: User,
@@ -479,6 +503,7 @@ def _question_page(
         "priorities": priorities,
         "standard_choices": standard,
         "condition_options": _condition_options(spec, original, lang),
+        "condition_description": _expression_description(spec, form.condition_expression),
         "editable_choices": form.has_editable_choices,
         "errors": views,
         "error_by_field": _by_field(views),
@@ -535,7 +560,7 @@ def edit_question_form(
     place = service.locate(spec, code)
     if place is None:
         raise HTTPException(404, _("There is no such part of the survey."))
-    form = QuestionForm.from_spec(spec.by_code[code], place[0] + 1)
+    form = QuestionForm.from_spec(spec.by_code[code], place[0] + 1, spec)
     notice = _(DONE_MESSAGES[done]) if done in DONE_MESSAGES else None
     return _question_page(request, user, slug, form, original=code, notice=notice, focus=focus)
 
@@ -562,7 +587,7 @@ async def _save_question(request: Request, user: User, slug: str, original: str 
         form = QuestionForm.from_form(raw, old)
         if locked and old is not None:
             place = service.locate(spec, old.code)
-            form = _lock_form(form, QuestionForm.from_spec(old, (place or (0, 0))[0] + 1))
+            form = _lock_form(form, QuestionForm.from_spec(old, (place or (0, 0))[0] + 1, spec))
         action = str(raw.get("action", "save"))
         moved_code = ""
         if action.startswith(("choice-up-", "choice-down-")) and not locked:
@@ -572,7 +597,7 @@ async def _save_question(request: Request, user: User, slug: str, original: str 
                 if new_index is not None:
                     moved_code = f"{direction}:{new_index}"
         question, errors = form.to_spec(
-            standard_choices=lambda qtype: service.question_choices_for_type(session, qtype)
+            standard_choices=lambda qtype: service.question_choices_for_type(session, qtype), questions=spec.by_code
         )
         if locked and old is not None and question is not None:
             # Settings are kept exactly as stored (a form round trip may normalise e.g. 1–5 scale bounds).

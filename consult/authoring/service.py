@@ -23,7 +23,7 @@ from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem
 from consult.strategy.service import items as strategy_items
 from consult.strategy.service import municipalities
 from consult.surveys.models import CHOICE_TYPES, QuestionType, Survey, SurveyStatus
-from consult.surveys.schema import PageSpec, QuestionSpec, SurveySpec
+from consult.surveys.schema import ConditionSpec, PageSpec, QuestionSpec, SurveySpec, condition_tests, is_compound
 from consult.surveys.service import (
     load_spec,
     replace_survey_structure,
@@ -161,25 +161,37 @@ def check_pages(pages: tuple[PageSpec, ...] | list[PageSpec]) -> list[EditError]
 def _condition_errors(
     question: QuestionSpec, earlier: dict[str, QuestionSpec], everywhere: set[str]
 ) -> list[EditError]:
-    condition = question.condition
-    assert condition is not None
-    params = {"code": question.code, "other": condition.question}
-    if condition.question == question.code:
-        return [EditError("condition_target", N_("A question cannot depend on its own answer."), params, question.code)]
-    if condition.question not in everywhere:
-        message = N_("Question %(code)s is shown on an answer to %(other)s, which does not exist.")
-        return [EditError("condition_target", message, params, question.code)]
-    target = earlier.get(condition.question)
+    """One error per test of the condition that names a question it may not depend on."""
+    assert question.condition is not None
+    # A combined condition is typed as one expression; a single test is chosen from a list.
+    field_name = "condition_expression" if is_compound(question.condition) else "condition_target"
+    errors: list[EditError] = []
+    for test in condition_tests(question.condition):
+        found = _test_error(question, test, earlier, everywhere)
+        error = EditError(field_name, found[0], found[1], question.code) if found else None
+        if error is not None and error not in errors:
+            errors.append(error)
+    return errors
+
+
+def _test_error(
+    question: QuestionSpec, test: ConditionSpec, earlier: dict[str, QuestionSpec], everywhere: set[str]
+) -> tuple[str, dict[str, Any]] | None:
+    params: dict[str, Any] = {"code": question.code, "other": test.question}
+    if test.question == question.code:
+        return N_("A question cannot depend on its own answer."), params
+    if test.question not in everywhere:
+        return N_("Question %(code)s is shown on an answer to %(other)s, which does not exist."), params
+    target = earlier.get(test.question)
     if target is None:
-        message = N_("Question %(code)s is shown on an answer to %(other)s, which comes later. It must come before.")
-        return [EditError("condition_target", message, params, question.code)]
+        return N_(
+            "Question %(code)s is shown on an answer to %(other)s, which comes later. It must come before."
+        ), params
     if target.type not in CHOICE_TYPES:
-        message = N_("Question %(code)s can only depend on a choice question; %(other)s is not one.")
-        return [EditError("condition_target", message, params, question.code)]
-    if condition.value not in target.choice_codes:
-        message = N_("Question %(other)s has no choice with the code %(value)s.")
-        return [EditError("condition_target", message, {**params, "value": condition.value}, question.code)]
-    return []
+        return N_("Question %(code)s can only depend on a choice question; %(other)s is not one."), params
+    if test.value not in target.choice_codes:
+        return N_("Question %(other)s has no choice with the code %(value)s."), {**params, "value": test.value}
+    return None
 
 
 def _structure(question: QuestionSpec) -> tuple:

@@ -42,7 +42,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from consult.core.i18n import N_, gettext_for
 from consult.responses.models import Channel
 from consult.surveys.models import LIST_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, ConditionOp, QuestionType
-from consult.surveys.schema import QuestionSpec, SurveySpec
+from consult.surveys.schema import ConditionSpec, QuestionSpec, SurveySpec, format_condition, is_compound
 
 ROW_ID, CHANNEL, EVENT_NAME, SUBMITTED_AT = "row_id", "channel", "event_name", "submitted_at"
 METADATA_COLUMNS = (ROW_ID, CHANNEL, EVENT_NAME, SUBMITTED_AT)
@@ -285,7 +285,11 @@ def how_to_fill(question: QuestionSpec, language: str) -> str:
     if qtype in TEXT_TYPES:
         limit = question.max_length or (5000 if qtype == QuestionType.long_text else 500)
         parts.append(_t(language, N_("Text, at most %(max)s characters."), max=limit))
-    if question.condition:
+    if is_compound(question.condition):
+        parts.append(
+            _t(language, N_("Answered only when %(condition)s."), condition=_condition_text(question, language))
+        )
+    elif question.condition:
         cond = question.condition
         template = (
             N_("Answered only when %(question)s does not have code %(value)s.")
@@ -295,6 +299,23 @@ def how_to_fill(question: QuestionSpec, language: str) -> str:
         parts.append(_t(language, template, question=cond.question, value=cond.value))
     parts.append(_t(language, N_("Required.") if question.required else N_("Optional; leave empty for no answer.")))
     return " ".join(parts)
+
+
+def _condition_text(question: QuestionSpec, language: str) -> str:
+    def test(leaf: ConditionSpec) -> str:
+        template = (
+            N_("%(question)s does not have code %(value)s")
+            if leaf.op == ConditionOp.not_
+            else N_("%(question)s has code %(value)s")
+        )
+        return _t(language, template, question=leaf.question, value=leaf.value)
+
+    assert question.condition is not None
+    words = {
+        key: _t(language, word)
+        for key, word in (("and_word", N_("and")), ("or_word", N_("or")), ("not_word", N_("not")))
+    }
+    return format_condition(question.condition, test, **words)
 
 
 METADATA_NOTES = {

@@ -3,6 +3,7 @@ page changes, and where the respondent goes next."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,10 +13,21 @@ from consult.responses.validation import (
     check_required,
     drop_hidden,
     form_raw_value,
+    leaf_met,
     parse_form_answers,
     visible_codes,
 )
-from consult.surveys.schema import QuestionSpec, SurveySpec
+from consult.surveys.schema import (
+    AllOf,
+    AnyOf,
+    Condition,
+    ConditionSpec,
+    NotCondition,
+    QuestionSpec,
+    SurveySpec,
+    condition_parts,
+    referenced_questions,
+)
 
 
 @dataclass
@@ -28,16 +40,67 @@ class PageOutcome:
 
 
 def questions_on_page(spec: SurveySpec, page: int, answers: dict[str, Value]) -> list[QuestionSpec]:
-    """The page's questions a respondent should see, given earlier answers. Questions whose
-    condition depends on this same page are shown, and dropped on submit if they do not apply."""
+    """The page's questions a respondent should see, given earlier pages' answers.
+
+    A question whose condition also tests answers on this same page is shown, carrying what is
+    left of its condition once the earlier pages' tests are decided; the browser script hides
+    it while that remainder does not hold, and on submit the server drops it if it does not
+    apply (so without JavaScript it is simply shown)."""
     codes_here = {q.code for q in spec.pages[page - 1].questions}
     visible = visible_codes(spec, answers)
-    shown = []
+
+    def decided(test: ConditionSpec) -> bool | None:
+        if test.question in codes_here or test.question not in visible:
+            return None  # left to the page, or never asked: stays in the remainder
+        return leaf_met(test, answers)
+
+    shown: list[QuestionSpec] = []
+    shown_codes: set[str] = set()
     for question in spec.pages[page - 1].questions:
-        depends_here = question.condition is not None and question.condition.question in codes_here
-        if question.code in visible or depends_here:
-            shown.append(question)
+        rest = _remainder(question.condition, decided) if question.condition is not None else True
+        # What is left tests only questions not shown here or hidden earlier when it names
+        # none shown on this page, and such tests never hold: nothing could show the question.
+        if rest is False or (rest is not True and not shown_codes.intersection(referenced_questions(rest))):
+            continue
+        unchanged = rest is question.condition or (rest is True and question.condition is None)
+        shown.append(question if unchanged else _with_condition(question, rest))
+        shown_codes.add(question.code)
     return shown
+
+
+def _with_condition(question: QuestionSpec, condition: Condition | bool) -> QuestionSpec:
+    return question.model_copy(update={"condition": None if condition is True else condition})
+
+
+def _remainder(condition: Condition, decided: Callable[[ConditionSpec], bool | None]) -> Condition | bool:
+    """The condition with the tests `decided` knows replaced by their value and simplified away.
+    True and False are exact (Kleene logic: false decides `and`, true decides `or`); what is
+    left only tests questions `decided` returned None for."""
+    if isinstance(condition, ConditionSpec):
+        known = decided(condition)
+        return condition if known is None else known
+    if isinstance(condition, NotCondition):
+        inner = _remainder(condition.negated, decided)
+        if isinstance(inner, bool):
+            return not inner
+        return condition if inner is condition.negated else NotCondition(negated=inner)
+    is_any = isinstance(condition, AnyOf)
+    parts = condition_parts(condition)
+    decisive, neutral = (True, False) if is_any else (False, True)
+    kept: list[Condition] = []
+    for part in parts:
+        rest = _remainder(part, decided)
+        if rest is decisive:
+            return decisive
+        if rest is not neutral:
+            kept.append(rest)  # type: ignore[arg-type]
+    if not kept:
+        return neutral
+    if len(kept) == 1:
+        return kept[0]
+    if len(kept) == len(parts) and all(a is b for a, b in zip(kept, parts, strict=True)):
+        return condition
+    return AnyOf(any=tuple(kept)) if is_any else AllOf(all=tuple(kept))
 
 
 def submit_page(

@@ -7,12 +7,12 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -139,34 +139,35 @@ def store_responses(session: Session, items: Sequence[NewResponse]) -> list[Stor
     return [r for r in results if r is not None]
 
 
+RESPONSE_COLUMNS = (
+    "survey_id", "client_uuid", "content_hash", "receipt", "channel", "campaign_tag", "event_name", "language",
+    "started_at", "submitted_at", "consent_quote", "status", "review_state", "source_hash", "entered_by_id",
+)  # fmt: skip
+
+
 def _insert_fresh(session: Session, fresh: list[tuple[int, NewResponse]], results: list[Stored | None]) -> None:
-    response_rows = []
-    for _, item in fresh:
-        response_rows.append(
-            {
-                "survey_id": item.spec.id,
-                "client_uuid": item.client_uuid,
-                "content_hash": item.content_hash,
-                "receipt": new_token(),
-                "channel": item.channel.value,
-                "campaign_tag": item.campaign_tag,
-                "event_name": item.event_name,
-                "language": item.language,
-                "started_at": item.started_at,
-                "submitted_at": item.submitted_at,
-                "consent_quote": item.consent_quote,
-                "status": "submitted",
-                "review_state": "received",
-                "source_hash": item.source_hash,
-                "entered_by_id": item.entered_by_id,
-            }
-        )
-    table = Response.__table__
-    inserted = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), response_rows).all()
+    receipts = [new_token() for _ in fresh]
+    stamp = _timestamp_writer(session)
+    response_rows = [
+        (
+            item.spec.id, item.client_uuid, item.content_hash, receipt, item.channel.value, item.campaign_tag,
+            item.event_name, item.language, stamp(item.started_at), stamp(item.submitted_at),
+            item.consent_quote, "submitted", "received", item.source_hash, item.entered_by_id,
+        )  # fmt: skip
+        for (_, item), receipt in zip(fresh, receipts, strict=True)
+    ]
+    insert_rows(session, Response.__tablename__, RESPONSE_COLUMNS, response_rows)
+    # The new ids by client UUID (unique): one indexed read instead of a RETURNING per row.
+    ids = dict(
+        session.execute(
+            select(Response.client_uuid, Response.id).where(Response.client_uuid.in_([i.client_uuid for _, i in fresh]))
+        ).all()
+    )
+    inserted = [(ids[item.client_uuid],) for _, item in fresh]
     answer_rows: list[tuple] = []
     selection_rows: list[tuple] = []
-    for (index, item), row, (response_id,) in zip(fresh, response_rows, inserted, strict=True):
-        results[index] = Stored(Outcome.created, str(row["receipt"]), response_id)
+    for (index, item), receipt, (response_id,) in zip(fresh, receipts, inserted, strict=True):
+        results[index] = Stored(Outcome.created, receipt, response_id)
         by_code = item.spec.by_code
         for code, value in item.values.items():
             question = by_code[code]
@@ -182,6 +183,13 @@ def _insert_fresh(session: Session, fresh: list[tuple[int, NewResponse]], result
 
 
 ANSWER_VALUE_COLUMNS = ("choice", "number", "text", "dont_know")
+
+
+def _timestamp_writer(session: Session) -> Callable[[datetime | None], object]:
+    """The dialect's own conversion of a timestamp column's values, for plain DBAPI inserts."""
+    dialect = session.get_bind().dialect
+    column_type = Response.__table__.c.submitted_at.type
+    return column_type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
 
 
 def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:

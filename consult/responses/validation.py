@@ -8,12 +8,12 @@ a float (scale, number), a str (text), or None (a scale answered "vet ej").
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from consult.surveys.models import LIST_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, ConditionOp, QuestionType
-from consult.surveys.schema import ConditionSpec, QuestionSpec, SurveySpec
+from consult.surveys.schema import Condition, ConditionSpec, QuestionSpec, SurveySpec, evaluate_condition
 
 DONT_KNOW_FORM_VALUE = "dk"
 MAX_TEXT_LENGTH = 5000
@@ -40,26 +40,40 @@ class Parsed:
         return not self.errors
 
 
-def condition_met(condition: ConditionSpec, values: Mapping[str, Value]) -> bool:
-    answer = values.get(condition.question)
+def leaf_met(test: ConditionSpec, values: Mapping[str, Value]) -> bool:
+    """One leaf test against the answers, for a question that was asked."""
+    answer = values.get(test.question)
     selected = answer if isinstance(answer, list) else ([answer] if answer is not None else [])
-    match condition.op:
+    match test.op:
         case ConditionOp.equals:
-            return answer == condition.value
+            return answer == test.value
         case ConditionOp.includes:
-            return condition.value in selected
+            return test.value in selected
         case ConditionOp.not_:
-            return condition.value not in selected
+            return test.value not in selected
     return True
 
 
+def condition_met(condition: Condition, values: Mapping[str, Value], visible: Collection[str] | None = None) -> bool:
+    """Whether a question with this condition is shown. A test on a question outside `visible`
+    (never asked) has no truth value, so it cannot make the condition true; see
+    consult.surveys.schema.evaluate_condition. Without `visible` every question counts as asked."""
+
+    def test(leaf: ConditionSpec) -> bool | None:
+        if visible is not None and leaf.question not in visible:
+            return None
+        return leaf_met(leaf, values)
+
+    return evaluate_condition(condition, test) is True
+
+
 def visible_codes(spec: SurveySpec, values: Mapping[str, Value]) -> set[str]:
-    """Questions shown given the answers so far; a question whose condition refers to a hidden
-    question is hidden too, since its trigger was never asked."""
+    """Questions shown given the answers so far. Questions come in order and conditions only
+    refer to earlier ones, so one pass decides each question from the ones before it."""
     visible: set[str] = set()
     for question in spec.questions:
         cond = question.condition
-        if cond is None or (cond.question in visible and condition_met(cond, values)):
+        if cond is None or condition_met(cond, values, visible):
             visible.add(question.code)
     return visible
 

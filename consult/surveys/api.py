@@ -6,8 +6,9 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 
 from consult.core.i18n import _
@@ -33,9 +34,39 @@ class ChoiceOut(BaseModel):
 
 
 class ConditionOut(BaseModel):
+    """One test: shown when the answer to `question` equals / includes / does not include `value`."""
+
     question: str
     op: Literal["equals", "includes", "not"]
     value: int
+
+
+class AllOfOut(BaseModel):
+    """Shown when every part holds (XLSForm `and`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    all: list[ConditionTree]
+
+
+class AnyOfOut(BaseModel):
+    """Shown when at least one part holds (XLSForm `or`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    any: list[ConditionTree]
+
+
+class NotOut(BaseModel):
+    """Shown when the part does not hold (XLSForm `not(...)` around a combination)."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_alias=True, serialize_by_alias=True)
+    negated: ConditionTree = Field(alias="not")
+
+
+# A simple condition keeps the single-test shape; combined ones nest these objects.
+ConditionTree = ConditionOut | AllOfOut | AnyOfOut | NotOut
+AllOfOut.model_rebuild()
+AnyOfOut.model_rebuild()
+NotOut.model_rebuild()
 
 
 class QuestionOut(BaseModel):
@@ -51,7 +82,7 @@ class QuestionOut(BaseModel):
     low_label: str | None = None
     high_label: str | None = None
     allow_dont_know: bool | None = None
-    condition: ConditionOut | None = None
+    condition: ConditionTree | None = None
 
 
 class PageOut(BaseModel):
@@ -124,6 +155,16 @@ async def get_survey(slug: str, lang: Annotated[Literal["sv", "en"], Query()] = 
     )
 
 
+async def _response_body(request: Request) -> ResponseIn:
+    """The submitted response, parsed and checked by pydantic straight from the raw bytes.
+    Submissions are the API's hot path and FastAPI's generic body handling costs about as much
+    as storing the response; errors keep the shape FastAPI gives them (422, one per field)."""
+    try:
+        return ResponseIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+
+
 @router.post(
     "/surveys/{slug}/responses",
     status_code=201,
@@ -136,9 +177,14 @@ async def get_survey(slug: str, lang: Annotated[Literal["sv", "en"], Query()] = 
         422: {"model": ErrorOut},
         429: {"model": ErrorOut, "description": "Too many submissions from one source; see Retry-After."},
     },
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ResponseIn.model_json_schema()}}}
+    },
 )
-async def submit_response(slug: str, body: ResponseIn, request: Request) -> JSONResponse:
+async def submit_response(slug: str, request: Request) -> JSONResponse:
     from consult.app import writer
+
+    body = await _response_body(request)
 
     spec = survey_or_404(slug)
     state = availability(spec)

@@ -3,11 +3,12 @@ renderer all share. Workers cache it per survey, so answering needs no database 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, field_validator, model_validator
 
 from consult.core.fields import pick
 from consult.surveys.models import (
@@ -36,10 +37,156 @@ class ChoiceSpec(BaseModel):
 
 
 class ConditionSpec(BaseModel):
+    """One test on an earlier choice question's answer: the leaf of a display condition.
+    `not` means "was asked and did not choose the value" (an unanswered question passes)."""
+
     model_config = ConfigDict(frozen=True)
     question: str
     op: ConditionOp = ConditionOp.equals
     value: int
+
+
+# A display condition is a small tree: leaves are ConditionSpec tests, combined with all-of
+# (and), any-of (or) and not. Stored as JSON: {"question", "op", "value"} for a leaf (the shape
+# single conditions always had), {"all": [...]}, {"any": [...]} and {"not": {...}}.
+MAX_CONDITION_DEPTH = 8
+
+
+class AllOf(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    all: tuple[Condition, ...] = Field(min_length=2, max_length=50)
+
+
+class AnyOf(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    any: tuple[Condition, ...] = Field(min_length=2, max_length=50)
+
+
+class NotCondition(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+    negated: Condition = Field(alias="not")
+
+
+def _condition_kind(data: Any) -> str | None:
+    if isinstance(data, dict):
+        for key in ("all", "any", "not"):
+            if key in data:
+                return key
+        return "test"
+    kinds = {ConditionSpec: "test", AllOf: "all", AnyOf: "any", NotCondition: "not"}
+    return kinds.get(type(data))
+
+
+Condition = Annotated[
+    Union[  # noqa: UP007 - the tagged members read more clearly one per line
+        Annotated[ConditionSpec, Tag("test")],
+        Annotated[AllOf, Tag("all")],
+        Annotated[AnyOf, Tag("any")],
+        Annotated[NotCondition, Tag("not")],
+    ],
+    Discriminator(_condition_kind),
+]
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+NotCondition.model_rebuild()
+_CONDITION_ADAPTER: TypeAdapter[Any] = TypeAdapter(Condition)
+
+
+def load_condition(data: Any) -> Condition:
+    """A condition from its stored JSON (old single-test dicts load unchanged); the other way
+    is `condition.model_dump(mode="json")`."""
+    return _CONDITION_ADAPTER.validate_python(data)
+
+
+def condition_parts(condition: Condition) -> tuple[Condition, ...]:
+    if isinstance(condition, AllOf):
+        return condition.all
+    if isinstance(condition, AnyOf):
+        return condition.any
+    if isinstance(condition, NotCondition):
+        return (condition.negated,)
+    return ()
+
+
+def condition_tests(condition: Condition) -> Iterator[ConditionSpec]:
+    """The leaves, left to right."""
+    if isinstance(condition, ConditionSpec):
+        yield condition
+    for part in condition_parts(condition):
+        yield from condition_tests(part)
+
+
+def referenced_questions(condition: Condition) -> list[str]:
+    """The question codes a condition tests, in order of first mention."""
+    return list(dict.fromkeys(test.question for test in condition_tests(condition)))
+
+
+def condition_depth(condition: Condition) -> int:
+    return 1 + max((condition_depth(part) for part in condition_parts(condition)), default=0)
+
+
+def is_compound(condition: Condition | None) -> bool:
+    return condition is not None and not isinstance(condition, ConditionSpec)
+
+
+def normalize_condition(condition: Condition) -> Condition:
+    """One way to write each condition, the way an XLSForm `relevant` expression reads back:
+    `not` of a single test is that test's `not` op, not(not(x)) is x, and an all-of (any-of)
+    inside an all-of (any-of) is merged into it. None of this changes what is shown."""
+    if isinstance(condition, ConditionSpec):
+        return condition
+    if isinstance(condition, NotCondition):
+        inner = normalize_condition(condition.negated)
+        if isinstance(inner, ConditionSpec) and inner.op != ConditionOp.not_:
+            return inner.model_copy(update={"op": ConditionOp.not_})
+        if isinstance(inner, NotCondition):
+            return inner.negated
+        return condition if inner is condition.negated else NotCondition(negated=inner)
+    kind = type(condition)
+    flat: list[Condition] = []
+    for part in condition_parts(condition):
+        part = normalize_condition(part)
+        flat.extend(condition_parts(part) if type(part) is kind else (part,))
+    if flat == list(condition_parts(condition)):
+        return condition
+    return AnyOf(any=tuple(flat)) if kind is AnyOf else AllOf(all=tuple(flat))
+
+
+def format_condition(
+    condition: Condition, test: Callable[[ConditionSpec], str], *, and_word: str, or_word: str, not_word: str
+) -> str:
+    """The condition as text for people, each test written by `test`, in the reader's words for
+    and / or / not; brackets around every combination inside another."""
+    if isinstance(condition, ConditionSpec):
+        return test(condition)
+
+    def part_text(part: Condition) -> str:
+        text = format_condition(part, test, and_word=and_word, or_word=or_word, not_word=not_word)
+        return text if isinstance(part, ConditionSpec) else f"({text})"
+
+    if isinstance(condition, NotCondition):
+        return f"{not_word} {part_text(condition.negated)}"
+    joiner = f" {or_word} " if isinstance(condition, AnyOf) else f" {and_word} "
+    return joiner.join(part_text(part) for part in condition_parts(condition))
+
+
+def evaluate_condition(condition: Condition, test: Callable[[ConditionSpec], bool | None]) -> bool | None:
+    """Three-valued (Kleene) logic: `test` gives None for a test on a question that was never
+    asked (hidden), which has no truth value; `not` keeps it unknown, `and` is false as soon
+    as one part is false, `or` true as soon as one is true. A question is shown only when its
+    condition is True, so a lone test on a hidden question hides it, as it always has."""
+    if isinstance(condition, ConditionSpec):
+        return test(condition)
+    if isinstance(condition, NotCondition):
+        inner = evaluate_condition(condition.negated, test)
+        return None if inner is None else not inner
+    results = [evaluate_condition(part, test) for part in condition_parts(condition)]
+    decisive = isinstance(condition, AnyOf)  # true decides `or`, false decides `and`
+    if decisive in results:
+        return decisive
+    return None if None in results else not decisive
 
 
 class QuestionSpec(BaseModel):
@@ -59,11 +206,16 @@ class QuestionSpec(BaseModel):
     allow_dont_know: bool = False
     max_length: int | None = None
     priority_key: str | None = None
-    condition: ConditionSpec | None = None
+    condition: Condition | None = None
     # Messages written by the survey's author (XLSForm required_message / constraint_message);
     # None means the built-in message.
     required_message: Localized | None = None
     constraint_message: Localized | None = None
+
+    @field_validator("condition")
+    @classmethod
+    def _normalize_condition(cls, condition: Condition | None) -> Condition | None:
+        return normalize_condition(condition) if condition is not None else None
 
     @model_validator(mode="after")
     def _check(self) -> QuestionSpec:
@@ -72,6 +224,8 @@ class QuestionSpec(BaseModel):
         codes = [c.code for c in self.choices]
         if len(codes) != len(set(codes)):
             raise ValueError(f"question {self.code}: duplicate choice codes")
+        if self.condition is not None and condition_depth(self.condition) > MAX_CONDITION_DEPTH:
+            raise ValueError(f"question {self.code}: the condition nests more than {MAX_CONDITION_DEPTH} levels")
         return self
 
     def label(self, language: str) -> str:
@@ -114,10 +268,11 @@ class SurveySpec(BaseModel):
         for question in self.questions:
             if question.code in seen:
                 raise ValueError(f"duplicate question code {question.code}")
-            if question.condition and question.condition.question not in seen:
+            tested = referenced_questions(question.condition) if question.condition else []
+            later = [code for code in tested if code not in seen]
+            if later:
                 raise ValueError(
-                    f"question {question.code}: its condition refers to {question.condition.question}, "
-                    "which is not an earlier question"
+                    f"question {question.code}: its condition refers to {later[0]}, which is not an earlier question"
                 )
             seen.add(question.code)
         return self

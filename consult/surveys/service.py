@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from consult.core.fields import utcnow
 from consult.strategy.models import StrategyItem
 from consult.surveys.models import Choice, Question, Survey, SurveyPage, SurveyStatus
-from consult.surveys.schema import ChoiceSpec, ConditionSpec, PageSpec, QuestionSpec, SurveySpec
+from consult.surveys.schema import ChoiceSpec, PageSpec, QuestionSpec, SurveySpec, load_condition
 
 
 class Availability(StrEnum):
@@ -175,7 +175,7 @@ def spec_from_rows(session: Session, survey: Survey) -> SurveySpec:
                 required_message=q.required_message or None,
                 constraint_message=q.constraint_message or None,
                 priority_key=item_keys.get(q.priority_id),
-                condition=ConditionSpec(**q.condition) if q.condition else None,
+                condition=load_condition(q.condition) if q.condition else None,
             )
             for q in questions
             if q.page_id == page.id

@@ -34,9 +34,17 @@ types), consult_priority (the strategy item a question or choice belongs to),
 consult_dont_know (yes: a scale offers "vet ej"), consult_low_label and consult_high_label
 (scale end labels).
 
-`relevant`: `${q} = 'x'` (equals), `selected(${q}, 'x')` (includes), `${q} != 'x'` and
-`not(...)` of either (not), where q is an earlier choice question and x one of its choice
-names. Our display condition is a single test, so `and` / `or` are reported as not supported.
+`relevant`: tests `${q} = 'x'` (equals; also `'x' = ${q}`), `selected(${q}, 'x')` (includes),
+`${q} != 'x'` and `not(...)` of one test (our `not` op), where q is an earlier choice question
+and x one of its choice names (quoted with ' or ", or a bare number). Tests combine with `and`,
+`or` (any case), `not(...)` around a combination, and brackets; not(...) binds tightest, then
+`and`, then `or`, as in XPath. `${a} = '1' or ${b} = '2' and not(${c} = '3')` reads as
+`${a} = '1' or (${b} = '2' and not(${c} = '3'))`. This becomes a condition tree (all-of, any-of,
+not; see consult.surveys.schema) at most 8 levels deep. A test on a question that was not
+shown has no truth value: it never makes a condition true, and neither does not(...) of it.
+Other functions and operators (count-selected, <, arithmetic, ...) are reported with the spot
+where reading stopped; each test that names an unknown question or choice is reported on its
+own. Export writes the same syntax, brackets around every combination inside another.
 
 choices sheet: list_name (or `list name`), name, label, consult_priority. Choice codes must be
 numbers in our model: a name that is an integer is the code; other names get the lowest
@@ -67,7 +75,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -88,7 +96,22 @@ from consult.surveys.models import (
     QuestionType,
     SurveyStatus,
 )
-from consult.surveys.schema import ChoiceSpec, ConditionSpec, Localized, PageSpec, QuestionSpec, SurveySpec
+from consult.surveys.schema import (
+    MAX_CONDITION_DEPTH,
+    AllOf,
+    AnyOf,
+    ChoiceSpec,
+    Condition,
+    ConditionSpec,
+    Localized,
+    NotCondition,
+    PageSpec,
+    QuestionSpec,
+    SurveySpec,
+    condition_depth,
+    condition_parts,
+    normalize_condition,
+)
 
 LANGUAGES = ("sv", "en")
 LANGUAGE_HEADERS = {"sv": "Svenska (sv)", "en": "English (en)"}
@@ -919,42 +942,14 @@ class _SurveyReader:
 
     # -- relevant --
 
-    def _condition(self, view: _RowView) -> tuple[ConditionSpec | None, bool]:
+    def _condition(self, view: _RowView) -> tuple[Condition | None, bool]:
         expression = view.get("relevant")
         if not expression:
             return None, True
-        parsed = parse_relevant(expression)
-        if isinstance(parsed, str):
-            view.problem("relevant", parsed, value=expression)
-            return None, False
-        code, op, name = parsed
-        source = self.questions.get(code)
-        if source is None:
-            template = (
-                N_("%(value)s refers to %(question)s, which is not an earlier question we could import.")
-                if code in self.all_names
-                else N_("%(value)s refers to %(question)s, which is not a question in this form.")
-            )
-            view.problem("relevant", template, value=expression, question=code)
-            return None, False
-        if source.type not in CHOICE_TYPES:
-            view.problem(
-                "relevant", N_("Conditions can only test choice questions; %(question)s is not one."), question=code
-            )
-            return None, False
-        if op == ConditionOp.equals and source.type in LIST_TYPES:
-            view.problem(
-                "relevant",
-                N_("Use selected(${%(question)s}, '%(name)s') for a question with several answers."),
-                question=code,
-                name=name,
-            )
-            return None, False
-        by_name = {choice_name(c): c.code for c in source.choices}
-        if name not in by_name:
-            view.problem("relevant", N_("%(question)s has no choice named %(name)s."), question=code, name=name)
-            return None, False
-        return ConditionSpec(question=code, op=op, value=by_name[name]), True
+        condition, errors = read_relevant(expression, self.questions, self.all_names)
+        for error in errors:
+            view.problem("relevant", error.template, value=expression, **error.params)
+        return condition, not errors
 
 
 _DEFAULT_TYPE = {"select_one": QuestionType.single_choice, "text": QuestionType.short_text}
@@ -962,12 +957,277 @@ _DEFAULT_TYPE = {"select_one": QuestionType.single_choice, "text": QuestionType.
 
 # --- Expressions --------------------------------------------------------------------------
 
-_REF = r"\$\{\s*([^}\s]+)\s*\}"
-_LITERAL = r"""(?:'([^']*)'|"([^"]*)"|(-?\d+(?:\.\d+)?))"""
-_COMPARE = re.compile(rf"^{_REF}\s*(!=|=)\s*{_LITERAL}$")
-_COMPARE_REVERSED = re.compile(rf"^{_LITERAL}\s*(!=|=)\s*{_REF}$")
-_SELECTED = re.compile(rf"^selected\s*\(\s*{_REF}\s*,\s*{_LITERAL}\s*\)$")
-_NOT = re.compile(r"^not\s*\((.*)\)$", re.DOTALL)
+# `relevant`: a small recursive-descent parser. Grammar (XPath's precedence: not(...) is a
+# function, so it binds tightest; then and; then or):
+#   or_expr  := and_expr ("or" and_expr)*
+#   and_expr := unary ("and" unary)*
+#   unary    := "not" "(" or_expr ")" | "(" or_expr ")" | test
+#   test     := ${q} ("=" | "!=") LITERAL | LITERAL ("=" | "!=") ${q} | selected(${q}, LITERAL)
+
+
+@dataclass(frozen=True)
+class RelevantError:
+    """Why (part of) a relevant expression cannot be used: an N_ template and its parameters
+    (the caller adds `value`, the whole expression)."""
+
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RelevantTest:
+    """A test as written, before choice names are looked up: (question, op, choice name)."""
+
+    question: str
+    op: ConditionOp
+    name: str
+
+
+@dataclass(frozen=True)
+class RelevantNode:
+    kind: str  # "all", "any" or "not"
+    parts: tuple[RelevantTree, ...]
+
+
+RelevantTree = RelevantTest | RelevantNode
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<ref>\$\{\s*(?P<code>[^}\s]+)\s*\})
+      | '(?P<single>[^']*)'
+      | "(?P<double>[^"]*)"
+      | (?P<number>-?\d+(?:\.\d+)?)
+      | (?P<op>!=|=)
+      | (?P<punct>[(),])
+      | (?P<word>[A-Za-z_][A-Za-z0-9_:.-]*)
+    )""",
+    re.VERBOSE,
+)
+_UNREADABLE = N_(
+    "%(value)s cannot be read at “%(near)s”: use tests such as ${q} = 'x', ${q} != 'x' and selected(${q}, 'x'), "
+    "combined with and, or, not(...) and brackets."
+)
+MAX_RELEVANT_LENGTH = 2000
+MAX_BRACKET_DEPTH = 20  # brackets may be redundant; the condition itself may nest MAX_CONDITION_DEPTH deep
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # ref, literal, op, punct, word, end
+    text: str
+    position: int
+
+
+class _RelevantParseError(Exception):
+    def __init__(self, error: RelevantError) -> None:
+        super().__init__(error.template)
+        self.error = error
+
+
+def _tokens(expression: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = 0
+    while position < len(expression):
+        if not expression[position:].strip():
+            break
+        match = _TOKEN.match(expression, position)
+        if match is None:
+            # Reported when the parser gets here, so the first problem from the left is named.
+            tokens.append(_Token("bad", "", position))
+            break
+        start = match.end() - len(match.group(0).lstrip())
+        if match.group("ref"):
+            tokens.append(_Token("ref", match.group("code"), start))
+        elif match.lastgroup in ("single", "double", "number"):
+            tokens.append(_Token("literal", match.group(match.lastgroup), start))
+        else:
+            kind = match.lastgroup or ""
+            tokens.append(_Token(kind, match.group(kind), start))
+        position = match.end()
+    tokens.append(_Token("end", "", len(expression)))
+    return tokens
+
+
+def _near(expression: str, position: int) -> str:
+    text = expression[position:].strip()
+    return (text[:30] + "…") if len(text) > 30 else (text or "…")
+
+
+class _RelevantParser:
+    def __init__(self, expression: str) -> None:
+        self.expression = expression
+        self.tokens = _tokens(expression)
+        self.index = 0
+        self.depth = 0
+
+    @property
+    def current(self) -> _Token:
+        return self.tokens[self.index]
+
+    def fail(self, token: _Token | None = None) -> _RelevantParseError:
+        token = token or self.current
+        if token.kind == "end":
+            return _RelevantParseError(RelevantError(N_("%(value)s ends too early: a test or a bracket is missing.")))
+        return _RelevantParseError(RelevantError(_UNREADABLE, {"near": _near(self.expression, token.position)}))
+
+    def take(self, kind: str, text: str | None = None) -> _Token:
+        token = self.current
+        if token.kind != kind or (text is not None and token.text.lower() != text):
+            raise self.fail()
+        self.index += 1
+        return token
+
+    def at_word(self, word: str) -> bool:
+        return self.current.kind == "word" and self.current.text.lower() == word
+
+    def parse(self) -> RelevantTree:
+        tree = self.or_expr()
+        if self.current.kind != "end":
+            raise self.fail()
+        return tree
+
+    def _combine(self, kind: str, parts: list[RelevantTree]) -> RelevantTree:
+        # Flattened, so `a and (b and c)` is the same all-of as `a and b and c`.
+        flat: list[RelevantTree] = []
+        for part in parts:
+            flat.extend(part.parts if isinstance(part, RelevantNode) and part.kind == kind else (part,))
+        return flat[0] if len(flat) == 1 else RelevantNode(kind, tuple(flat))
+
+    def or_expr(self) -> RelevantTree:
+        parts = [self.and_expr()]
+        while self.at_word("or"):
+            self.index += 1
+            parts.append(self.and_expr())
+        return self._combine("any", parts)
+
+    def and_expr(self) -> RelevantTree:
+        parts = [self.unary()]
+        while self.at_word("and"):
+            self.index += 1
+            parts.append(self.unary())
+        return self._combine("all", parts)
+
+    def nested(self) -> RelevantTree:
+        self.depth += 1
+        if self.depth > MAX_BRACKET_DEPTH:
+            raise _RelevantParseError(
+                RelevantError(N_("%(value)s nests more than %(max)s levels deep."), {"max": MAX_BRACKET_DEPTH})
+            )
+        self.take("punct", "(")
+        tree = self.or_expr()
+        self.take("punct", ")")
+        self.depth -= 1
+        return tree
+
+    def unary(self) -> RelevantTree:
+        if self.at_word("not"):
+            self.index += 1
+            return _negate(self.nested())
+        if self.current.kind == "punct" and self.current.text == "(":
+            return self.nested()
+        return self.test()
+
+    def test(self) -> RelevantTree:
+        token = self.current
+        if self.at_word("selected"):
+            self.index += 1
+            self.take("punct", "(")
+            code = self.take("ref").text
+            self.take("punct", ",")
+            name = self.take("literal").text
+            self.take("punct", ")")
+            return RelevantTest(code, ConditionOp.includes, name)
+        if token.kind == "ref":
+            self.index += 1
+            op = self.take("op").text
+            name = self.take("literal").text
+            return RelevantTest(token.text, ConditionOp.equals if op == "=" else ConditionOp.not_, name)
+        if token.kind == "literal":
+            self.index += 1
+            op = self.take("op").text
+            code = self.take("ref").text
+            return RelevantTest(code, ConditionOp.equals if op == "=" else ConditionOp.not_, token.text)
+        raise self.fail()
+
+
+def _negate(tree: RelevantTree) -> RelevantTree:
+    """not(one test) is that test's `not` (as a lone condition always read); not(not(x)) is x."""
+    if isinstance(tree, RelevantTest) and tree.op != ConditionOp.not_:
+        return RelevantTest(tree.question, ConditionOp.not_, tree.name)
+    if isinstance(tree, RelevantNode) and tree.kind == "not":
+        return tree.parts[0]
+    return RelevantNode("not", (tree,))
+
+
+def parse_relevant(expression: str) -> RelevantTree | RelevantError:
+    """The expression's structure, or why it cannot be read (an N_ template with parameters)."""
+    if len(expression) > MAX_RELEVANT_LENGTH:
+        return RelevantError(N_("%(value)s is longer than %(max)s characters."), {"max": MAX_RELEVANT_LENGTH})
+    try:
+        return _RelevantParser(expression).parse()
+    except _RelevantParseError as failed:
+        return failed.error
+
+
+def resolve_relevant(
+    tree: RelevantTree, earlier: Mapping[str, QuestionSpec], all_names: Collection[str] = ()
+) -> tuple[Condition | None, list[RelevantError]]:
+    """Choice names looked up in the earlier questions: a condition, or every test's problem."""
+    errors: list[RelevantError] = []
+    condition = _resolve(tree, earlier, all_names, errors)
+    if condition is not None and condition_depth(normalize_condition(condition)) > MAX_CONDITION_DEPTH:
+        errors.append(RelevantError(N_("%(value)s nests more than %(max)s levels deep."), {"max": MAX_CONDITION_DEPTH}))
+    return (None, errors) if errors else (condition, [])
+
+
+def read_relevant(
+    expression: str, earlier: Mapping[str, QuestionSpec], all_names: Collection[str] = ()
+) -> tuple[Condition | None, list[RelevantError]]:
+    parsed = parse_relevant(expression)
+    if isinstance(parsed, RelevantError):
+        return None, [parsed]
+    return resolve_relevant(parsed, earlier, all_names)
+
+
+def _resolve(
+    tree: RelevantTree, earlier: Mapping[str, QuestionSpec], all_names: Collection[str], errors: list[RelevantError]
+) -> Condition | None:
+    if isinstance(tree, RelevantTest):
+        return _resolve_test(tree, earlier, all_names, errors)
+    parts = [_resolve(part, earlier, all_names, errors) for part in tree.parts]
+    if errors:
+        return None
+    if tree.kind == "not":
+        return NotCondition(negated=parts[0])
+    return AllOf(all=tuple(parts)) if tree.kind == "all" else AnyOf(any=tuple(parts))
+
+
+def _resolve_test(
+    test: RelevantTest, earlier: Mapping[str, QuestionSpec], all_names: Collection[str], errors: list[RelevantError]
+) -> ConditionSpec | None:
+    code, name = test.question, test.name
+    source = earlier.get(code)
+    if source is None:
+        template = (
+            N_("%(value)s refers to %(question)s, which is not an earlier question we could import.")
+            if code in all_names
+            else N_("%(value)s refers to %(question)s, which is not a question in this form.")
+        )
+        errors.append(RelevantError(template, {"question": code}))
+        return None
+    if source.type not in CHOICE_TYPES:
+        template = N_("Conditions can only test choice questions; %(question)s is not one.")
+        errors.append(RelevantError(template, {"question": code}))
+        return None
+    if test.op == ConditionOp.equals and source.type in LIST_TYPES:
+        template = N_("Use selected(${%(question)s}, '%(name)s') for a question with several answers.")
+        errors.append(RelevantError(template, {"question": code, "name": name}))
+        return None
+    by_name = {choice_name(c): c.code for c in source.choices}
+    if name not in by_name:
+        errors.append(RelevantError(N_("%(question)s has no choice named %(name)s."), {"question": code, "name": name}))
+        return None
+    return ConditionSpec(question=code, op=test.op, value=by_name[name])
 
 
 def _strip_parentheses(expression: str) -> str:
@@ -988,35 +1248,6 @@ def _balanced(text: str) -> bool:
 
 def _without_literals(text: str) -> str:
     return re.sub(r"'[^']*'|\"[^\"]*\"|\$\{[^}]*\}", "''", text)
-
-
-def _literal(groups: tuple[str | None, ...]) -> str:
-    return next(g for g in groups if g is not None)
-
-
-def parse_relevant(expression: str) -> tuple[str, ConditionOp, str] | str:
-    """(question, op, choice name), or the reason (an N_ template) it cannot be read."""
-    text = _strip_parentheses(expression)
-    if re.search(r"\b(and|or)\b", _without_literals(text)):
-        return N_("%(value)s: combining conditions with and/or is not supported; a question has one condition.")
-    negated = _NOT.match(text)
-    if negated and _balanced(negated.group(1)):
-        inner = parse_relevant(negated.group(1))
-        if isinstance(inner, str):
-            return inner
-        code, op, name = inner
-        if op == ConditionOp.not_:
-            return N_("%(value)s: a double negation is not supported.")
-        return code, ConditionOp.not_, name
-    if match := _COMPARE.match(text):
-        op = ConditionOp.equals if match.group(2) == "=" else ConditionOp.not_
-        return match.group(1), op, _literal(match.groups()[2:5])
-    if match := _COMPARE_REVERSED.match(text):
-        op = ConditionOp.equals if match.group(4) == "=" else ConditionOp.not_
-        return match.group(5), op, _literal(match.groups()[0:3])
-    if match := _SELECTED.match(text):
-        return match.group(1), ConditionOp.includes, _literal(match.groups()[1:4])
-    return N_("%(value)s cannot be read: use ${q} = 'x', selected(${q}, 'x') or not(...).")
 
 
 _NUMBER = r"-?\d+(?:\.\d+)?"
@@ -1200,14 +1431,33 @@ _XLSFORM_TYPE = {
 }
 
 
-def relevant_expression(spec: SurveySpec, condition: ConditionSpec) -> str:
-    source = spec.question(condition.question)
+def relevant_expression(spec: SurveySpec | None, condition: Condition) -> str:
+    """The condition as an XLSForm `relevant` expression, which parse_relevant reads back.
+    Choices go by their XLSForm names, which `spec` knows; without it, by code."""
+    if isinstance(condition, NotCondition):
+        return f"not({relevant_expression(spec, condition.negated)})"
+    if isinstance(condition, AllOf | AnyOf):
+        joiner = " or " if isinstance(condition, AnyOf) else " and "
+        return joiner.join(_relevant_part(spec, part) for part in condition_parts(condition))
+    source = spec.question(condition.question) if spec else None
     choice = source.choice(condition.value) if source else None
-    name = choice_name(choice) if choice else str(condition.value)
+    name = _quoted(choice_name(choice) if choice else str(condition.value))
     if condition.op == ConditionOp.equals:
-        return f"${{{condition.question}}} = '{name}'"
-    selected = f"selected(${{{condition.question}}}, '{name}')"
+        return f"${{{condition.question}}} = {name}"
+    selected = f"selected(${{{condition.question}}}, {name})"
     return selected if condition.op == ConditionOp.includes else f"not({selected})"
+
+
+def _quoted(name: str) -> str:
+    # A name with an apostrophe (O'Brien) is written in double quotes, which the parser reads too.
+    return f'"{name}"' if "'" in name and '"' not in name else f"'{name}'"
+
+
+def _relevant_part(spec: SurveySpec | None, part: Condition) -> str:
+    # Brackets around every combination inside another, though `and` binds tighter than `or`:
+    # people read them more easily.
+    text = relevant_expression(spec, part)
+    return f"({text})" if isinstance(part, AllOf | AnyOf) else text
 
 
 def _question_row(spec: SurveySpec, question: QuestionSpec) -> dict[str, Any]:
