@@ -98,6 +98,85 @@ async def start_page(request: Request) -> Response:
     return render_cached(request, "surveys/start.html", context, key)
 
 
+async def show_page(request: Request) -> Response:
+    # async with a short blocking read of the draft: cheaper than a hop to the thread pool.
+    slug, token, page = _page_address(request)
+    spec = survey_or_404(slug)
+    blocked = _unavailable(request, spec)
+    if blocked:
+        return blocked
+    draft = _draft_or_404(spec, token)
+    if not 1 <= page <= min(draft.page, len(spec.pages)):
+        return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
+    context = _page_context(spec, token, page, draft.answers, [])
+    kiosk = _draft_kiosk(draft)
+    if kiosk or any(q.code in draft.answers for q in context["questions"]):
+        return render(request, "surveys/page.html", {**context, **kiosk})
+    # A page not yet answered looks the same for every respondent who sees the same questions:
+    # render it once, and fill in the respondent's token.
+    shown = tuple(q.code if q.condition is None else (q.code, repr(q.condition)) for q in context["questions"])
+    key = (spec.slug, spec.revision, page, shown)
+    return render_cached(request, "surveys/page.html", context, key, personal={"token": token})
+
+
+async def post_page(request: Request) -> Response:
+    from consult.app import writer
+
+    slug, token, page = _page_address(request)
+    spec = survey_or_404(slug)
+    blocked = _unavailable(request, spec)
+    if blocked:
+        return blocked
+    draft = _draft_or_404(spec, token)
+    if not 1 <= page <= min(draft.page, len(spec.pages)):
+        return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
+    form = await request.form()
+    outcome = submit_page(spec, page=page, stored=draft.answers, form=form, going_back=form.get("action") == "back")
+    if outcome.errors:
+        shown_page = outcome.error_page or page
+        typed = outcome.typed if shown_page == page else None
+        context = _page_context(spec, token, shown_page, outcome.answers, outcome.errors, typed)
+        return render(request, "surveys/page.html", {**context, **_draft_kiosk(draft)}, status_code=422)
+    if outcome.next_page is not None:
+        furthest = max(draft.page, outcome.next_page)
+        await writer.submit("draft", drafts.DraftUpdate(token=token, answers=outcome.answers, page=furthest))
+        return RedirectResponse(f"/s/{slug}/r/{token}/{outcome.next_page}", status_code=303)
+    item = responses.NewResponse(
+        spec=spec,
+        client_uuid=draft.client_uuid,
+        values=outcome.answers,
+        language=draft.language,
+        channel=Channel(draft.channel),
+        campaign_tag=draft.campaign_tag,
+        event_name=draft.event_name,
+        started_at=draft.started_at,
+        consent_quote=responses.consent_from(spec, outcome.answers),
+        source_hash=draft.source_hash,
+        draft_token=token,
+    )
+    stored: responses.Stored = await writer.submit("response", item)
+    if stored.receipt is None:
+        raise HTTPException(409, _("This response was already submitted."))
+    if draft.channel == Channel.kiosk.value:
+        query = urlencode({"kiosk": draft.event_name or ""})
+        return RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}?{query}", status_code=303)
+    redirect = RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}", status_code=303)
+    _remember_answered(request, redirect, spec, stored.receipt)
+    return redirect
+
+
+def _page_address(request: Request) -> tuple[str, str, int]:
+    params = request.path_params
+    return params["slug"], params["token"], params["page"]
+
+
+# Registered before the other survey routes, so they are matched first; add_route
+# (Starlette's) does not apply the router's prefix itself.
+router.add_route(router.prefix + "/{slug}", start_page, methods=["GET"], include_in_schema=False)
+router.add_route(router.prefix + "/{slug}/r/{token}/{page:int}", show_page, methods=["GET"], include_in_schema=False)
+router.add_route(router.prefix + "/{slug}/r/{token}/{page:int}", post_page, methods=["POST"], include_in_schema=False)
+
+
 @router.post("/{slug}/start")
 def start(
     request: Request,
@@ -179,32 +258,6 @@ def resume(slug: str, token: str) -> Response:
     return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
 
 
-async def show_page(request: Request) -> Response:
-    # async with a short blocking read of the draft: cheaper than a hop to the thread pool.
-    slug, token, page = _page_address(request)
-    spec = survey_or_404(slug)
-    blocked = _unavailable(request, spec)
-    if blocked:
-        return blocked
-    draft = _draft_or_404(spec, token)
-    if not 1 <= page <= min(draft.page, len(spec.pages)):
-        return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
-    context = _page_context(spec, token, page, draft.answers, [])
-    kiosk = _draft_kiosk(draft)
-    if kiosk or any(q.code in draft.answers for q in context["questions"]):
-        return render(request, "surveys/page.html", {**context, **kiosk})
-    # A page not yet answered looks the same for every respondent who sees the same questions:
-    # render it once, and fill in the respondent's token.
-    shown = tuple((q.code, repr(q.condition)) for q in context["questions"])
-    key = (spec.slug, spec.revision, page, shown)
-    return render_cached(request, "surveys/page.html", context, key, personal={"token": token})
-
-
-def _page_address(request: Request) -> tuple[str, str, int]:
-    params = request.path_params
-    return params["slug"], params["token"], params["page"]
-
-
 def _draft_kiosk(draft) -> dict:  # type: ignore[no-untyped-def]
     return _kiosk_context(draft.event_name or "") if draft.channel == Channel.kiosk.value else {}
 
@@ -221,52 +274,6 @@ def kiosk_reset(slug: str, token: str) -> Response:
     return RedirectResponse(f"/s/{slug}?{urlencode({'kiosk': draft.event_name or ''})}", status_code=303)
 
 
-async def post_page(request: Request) -> Response:
-    from consult.app import writer
-
-    slug, token, page = _page_address(request)
-    spec = survey_or_404(slug)
-    blocked = _unavailable(request, spec)
-    if blocked:
-        return blocked
-    draft = _draft_or_404(spec, token)
-    if not 1 <= page <= min(draft.page, len(spec.pages)):
-        return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
-    form = await request.form()
-    outcome = submit_page(spec, page=page, stored=draft.answers, form=form, going_back=form.get("action") == "back")
-    if outcome.errors:
-        shown_page = outcome.error_page or page
-        typed = outcome.typed if shown_page == page else None
-        context = _page_context(spec, token, shown_page, outcome.answers, outcome.errors, typed)
-        return render(request, "surveys/page.html", {**context, **_draft_kiosk(draft)}, status_code=422)
-    if outcome.next_page is not None:
-        furthest = max(draft.page, outcome.next_page)
-        await writer.submit("draft", drafts.DraftUpdate(token=token, answers=outcome.answers, page=furthest))
-        return RedirectResponse(f"/s/{slug}/r/{token}/{outcome.next_page}", status_code=303)
-    item = responses.NewResponse(
-        spec=spec,
-        client_uuid=draft.client_uuid,
-        values=outcome.answers,
-        language=draft.language,
-        channel=Channel(draft.channel),
-        campaign_tag=draft.campaign_tag,
-        event_name=draft.event_name,
-        started_at=draft.started_at,
-        consent_quote=responses.consent_from(spec, outcome.answers),
-        source_hash=draft.source_hash,
-        draft_token=token,
-    )
-    stored: responses.Stored = await writer.submit("response", item)
-    if stored.receipt is None:
-        raise HTTPException(409, _("This response was already submitted."))
-    if draft.channel == Channel.kiosk.value:
-        query = urlencode({"kiosk": draft.event_name or ""})
-        return RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}?{query}", status_code=303)
-    redirect = RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}", status_code=303)
-    _remember_answered(request, redirect, spec, stored.receipt)
-    return redirect
-
-
 def _remember_answered(request: Request, response: Response, spec: SurveySpec, receipt: str) -> None:
     """A session cookie (no expiry) marks the survey as answered in this browser."""
     assert spec.id is not None
@@ -279,12 +286,6 @@ def _remember_answered(request: Request, response: Response, spec: SurveySpec, r
         samesite="lax",
         secure=request.url.scheme == "https",
     )
-
-
-# add_route (Starlette's) does not apply the router's prefix itself.
-router.add_route(router.prefix + "/{slug}", start_page, methods=["GET"], include_in_schema=False)
-router.add_route(router.prefix + "/{slug}/r/{token}/{page:int}", show_page, methods=["GET"], include_in_schema=False)
-router.add_route(router.prefix + "/{slug}/r/{token}/{page:int}", post_page, methods=["POST"], include_in_schema=False)
 
 
 @router.get("/{slug}/kvitto/{receipt}")

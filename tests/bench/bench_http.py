@@ -344,7 +344,9 @@ def main() -> None:
             html = client.get("/s/bench-onepage").text
             csrf = re.search(r'name="csrftoken" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
             cookie = f"csrftoken={client.cookies['csrftoken']}"
-            page_url = client.post("/s/bench-onepage/start", data={"csrftoken": csrf}).url.path
+            started = client.post("/s/bench-onepage/start", data={"csrftoken": csrf})
+            page_url = started.headers["location"]  # the first question page of the new response
+            assert client.get(page_url).status_code == 200, "the question page must answer 200"
 
         api_body = json.dumps({"client_uuid": "CLIENT_UUID", "language": "sv", "answers": ANSWERS}, ensure_ascii=False)
         api_script = workdir / "api.lua"
