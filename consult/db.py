@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -59,6 +60,14 @@ def session_scope() -> Iterator[Session]:
 
 _lock_file = None
 _thread_lock = threading.Lock()
+LOCK_POLL_SECONDS = 0.0005
+
+
+def _lock_file_handle():  # type: ignore[no-untyped-def]
+    global _lock_file
+    if _lock_file is None:
+        _lock_file = open(get_settings().var_dir / "write.lock", "a+b")  # noqa: SIM115 - held for the process
+    return _lock_file
 
 
 @contextmanager
@@ -69,18 +78,41 @@ def write_lock() -> Iterator[None]:
     100 ms each), which shows up as long tail latencies under load. Waiting on an OS lock
     wakes the next writer the moment the previous one commits. PostgreSQL needs no such lock.
     """
-    global _lock_file
     if not is_sqlite(get_engine()):
         yield
         return
     with _thread_lock:
-        if _lock_file is None:
-            _lock_file = open(get_settings().var_dir / "write.lock", "a+b")  # noqa: SIM115 - held for the process
-        fcntl.flock(_lock_file, fcntl.LOCK_EX)
+        handle = _lock_file_handle()
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(_lock_file, fcntl.LOCK_UN)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@asynccontextmanager
+async def write_turn() -> AsyncIterator[None]:
+    """write_lock for code on the event loop: waits for the other threads and processes by
+    polling, so the loop keeps serving requests until this process's turn comes."""
+    if not is_sqlite(get_engine()):
+        yield
+        return
+    while not _thread_lock.acquire(blocking=False):
+        await asyncio.sleep(LOCK_POLL_SECONDS)
+    try:
+        handle = _lock_file_handle()
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(LOCK_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        _thread_lock.release()
 
 
 def fetch_one(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
