@@ -58,7 +58,9 @@ CHROMIUM_ARGS = [
 
 def pytest_sessionfinish(session, exitstatus) -> None:  # type: ignore[no-untyped-def]
     from consult.db import get_engine
+    from consult.themes.jobs import stop_worker
 
+    stop_worker(timeout=10)  # before its database goes away under it
     get_engine().dispose()
     if _BASE_URL.startswith("postgresql"):
         import psycopg

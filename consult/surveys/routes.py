@@ -114,7 +114,9 @@ async def show_page(request: Request) -> Response:
         return render(request, "surveys/page.html", {**context, **kiosk})
     # A page not yet answered looks the same for every respondent who sees the same questions:
     # render it once, and fill in the respondent's token.
-    shown = tuple(q.code if q.condition is None else (q.code, repr(q.condition)) for q in context["questions"])
+    # A question shown as the survey defines it is named by its code; one carrying what is left
+    # of its condition (see questions_on_page) by that remainder too.
+    shown = tuple(q.code if q is spec.by_code[q.code] else (q.code, repr(q.condition)) for q in context["questions"])
     key = (spec.slug, spec.revision, page, shown)
     return render_cached(request, "surveys/page.html", context, key, personal={"token": token})
 
