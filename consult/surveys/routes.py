@@ -100,22 +100,17 @@ async def start_page(request: Request) -> Response:
 
 async def show_page(request: Request) -> Response:
     # async with a short blocking read of the draft: cheaper than a hop to the thread pool.
-    slug, token, page = _page_address(request)
-    spec = survey_or_404(slug)
-    blocked = _unavailable(request, spec)
-    if blocked:
-        return blocked
-    draft = _draft_or_404(spec, token)
-    if not 1 <= page <= min(draft.page, len(spec.pages)):
-        return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
+    opened = _open_page(request)
+    if isinstance(opened, Response):
+        return opened
+    spec, token, page, draft = opened
     context = _page_context(spec, token, page, draft.answers, [])
     kiosk = _draft_kiosk(draft)
     if kiosk or any(q.code in draft.answers for q in context["questions"]):
         return render(request, "surveys/page.html", {**context, **kiosk})
     # A page not yet answered looks the same for every respondent who sees the same questions:
-    # render it once, and fill in the respondent's token.
-    # A question shown as the survey defines it is named by its code; one carrying what is left
-    # of its condition (see questions_on_page) by that remainder too.
+    # render it once, and fill in the respondent's token. A question shown as the survey defines
+    # it is named by its code; one carrying what is left of its condition by that remainder too.
     shown = tuple(q.code if q is spec.by_code[q.code] else (q.code, repr(q.condition)) for q in context["questions"])
     key = (spec.slug, spec.revision, page, shown)
     return render_cached(request, "surveys/page.html", context, key, personal={"token": token})
@@ -124,14 +119,11 @@ async def show_page(request: Request) -> Response:
 async def post_page(request: Request) -> Response:
     from consult.app import writer
 
-    slug, token, page = _page_address(request)
-    spec = survey_or_404(slug)
-    blocked = _unavailable(request, spec)
-    if blocked:
-        return blocked
-    draft = _draft_or_404(spec, token)
-    if not 1 <= page <= min(draft.page, len(spec.pages)):
-        return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
+    opened = _open_page(request)
+    if isinstance(opened, Response):
+        return opened
+    spec, token, page, draft = opened
+    slug = spec.slug
     form = await request.form()
     outcome = submit_page(spec, page=page, stored=draft.answers, form=form, going_back=form.get("action") == "back")
     if outcome.errors:
@@ -167,9 +159,19 @@ async def post_page(request: Request) -> Response:
     return redirect
 
 
-def _page_address(request: Request) -> tuple[str, str, int]:
+def _open_page(request: Request) -> tuple[SurveySpec, str, int, drafts.DraftView] | Response:
+    """The survey, resume token, page number and draft a page address names, or the response to
+    give instead: the survey is not open, or the page lies beyond the furthest one reached."""
     params = request.path_params
-    return params["slug"], params["token"], params["page"]
+    slug, token, page = params["slug"], params["token"], params["page"]
+    spec = survey_or_404(slug)
+    blocked = _unavailable(request, spec)
+    if blocked:
+        return blocked
+    draft = _draft_or_404(spec, token)
+    if not 1 <= page <= min(draft.page, len(spec.pages)):
+        return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
+    return spec, token, page, draft
 
 
 # Registered before the other survey routes, so they are matched first; add_route
