@@ -6,6 +6,16 @@ trained on the coded answers; then, in a few rounds of self-training, uncoded an
 sure about join the training set with their predicted theme (semi-supervised learning). Answers
 whose confidence stays below ``threshold`` are left for review.
 
+Analysts code about the same number of answers per theme, so the classifier learns as if every
+theme were equally common; real questions are not like that (one theme may be twenty times
+another). When there are enough uncoded answers to tell (``MIN_UNCODED_PER_THEME`` per theme on
+average), the themes' true shares are estimated on them by EM (Saerens, Latinne and Decaestecker
+2002, "Adjusting the outputs of a classifier to new a priori probabilities") and the probabilities
+are adjusted to them. The same large questions also get a view of words and word pairs with the
+function words kept ("waiting time", "more staff"), which needs many answers before pairs repeat,
+and leave out the LSA view, which helps small questions (answers that share no word) but blurs
+themes that the sparse views separate once there are enough answers.
+
 Agreement with the analysts is reported as F1 with a 95% bootstrap interval once at least
 ``MIN_REVIEWED`` answers have been reviewed (the practice of the UK government's Consult tool).
 """
@@ -23,10 +33,13 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from threadpoolctl import threadpool_limits
 
 from analysis.evaluate import bootstrap_interval, coding_scores
-from analysis.text import prepare
+from analysis.text import TOKEN_PATTERN, prepare
 from analysis.vectorize import AnswerVectorizer, LsaEmbedder
 
 MIN_REVIEWED = 30
+# Estimating the themes' shares needs enough uncoded answers per theme; on a few hundred answers
+# the estimate is noise and costs more than it brings.
+MIN_UNCODED_PER_THEME = 50
 
 
 class AssistedCoder(BaseEstimator):
@@ -54,6 +67,8 @@ class AssistedCoder(BaseEstimator):
         model: str = "ridge",
         alpha: float = 1.0,
         sharpness: float = 8.0,
+        prior_correction: bool = True,
+        phrase_weight: float = 1.0,
     ):
         self.lang = lang
         self.threshold = threshold
@@ -70,13 +85,17 @@ class AssistedCoder(BaseEstimator):
         self.model = model
         self.alpha = alpha
         self.sharpness = sharpness
+        self.prior_correction = prior_correction
+        self.phrase_weight = phrase_weight
 
     def _features(self, sparse: sp.csr_matrix, texts: Sequence[str]) -> sp.csr_matrix:
         blocks = [sparse]
-        if self.lsa_weight:
+        if self.lsa_weight and getattr(self, "lsa_", None) is not None:
             blocks.append(sp.csr_matrix(self.lsa_.transform(sparse) * self.lsa_weight))
         if self.text_char_weight:
             blocks.append(self.text_char_weight * self.text_chars_.transform(list(texts)))
+        if getattr(self, "phrases_", None) is not None:
+            blocks.append(self.phrase_weight * self.phrases_.transform(list(texts)))
         return sp.hstack(blocks, format="csr")
 
     def fit(self, texts: Sequence[str] | pd.Series, labels: Sequence | pd.Series) -> AssistedCoder:
@@ -89,13 +108,25 @@ class AssistedCoder(BaseEstimator):
             self.vectorizer_ = AnswerVectorizer(lang=self.lang, concepts=self.concepts,
                                                 concept_weight=self.concept_weight)
             sparse = self.vectorizer_.fit_transform(texts)
-            self.lsa_ = LsaEmbedder(self.n_components, random_state=self.random_state).fit(sparse)
+            n_themes = labels[coded].nunique()
+            large = (~coded).sum() >= MIN_UNCODED_PER_THEME * n_themes
+            # LSA lets answers that share no word meet, which is what a small question needs; on a
+            # large one the sparse views have enough answers per word and LSA only blurs them.
+            self.lsa_ = None if large else LsaEmbedder(self.n_components, random_state=self.random_state).fit(sparse)
             if self.text_char_weight:
                 # Character n-grams of the whole answer, function words and misspellings included:
                 # a second view that the stemmed content terms lose ("I felt", "kolektivtrafik").
                 self.text_chars_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
                                                    preprocessor=prepare, min_df=2, dtype=np.float32)
                 self.text_chars_.fit(texts)
+            self.phrases_ = None
+            if large and self.phrase_weight:
+                # Words and word pairs with function words kept ("not enough", "more staff").
+                self.phrases_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, preprocessor=prepare,
+                                                token_pattern=TOKEN_PATTERN, min_df=2, dtype=np.float32)
+                self.phrases_.fit(texts)
+            self.prior_ratio_ = None
+            adjust = large and self.prior_correction
             X = self._features(sparse, texts)
             y = labels[coded].astype(str).to_numpy()
             train = coded.copy()
@@ -106,6 +137,8 @@ class AssistedCoder(BaseEstimator):
             previous: tuple[np.ndarray, np.ndarray] | None = None
             for _ in range(self.self_training_rounds if len(uncoded) else 0):
                 proba = self.model_.predict_proba(X[uncoded])
+                if adjust:
+                    proba = _with_ratio(proba, estimate_prior_ratio(proba))
                 sure = proba.max(axis=1) >= self.self_training_confidence
                 guesses = self.model_.classes_[proba[sure].argmax(axis=1)]
                 if not sure.any() or (previous is not None and np.array_equal(previous[0], sure)
@@ -116,6 +149,8 @@ class AssistedCoder(BaseEstimator):
                 train[uncoded[sure]] = True
                 targets[uncoded[sure]] = guesses
                 self.model_ = self._train(X[train], targets[train])
+            if adjust and len(uncoded):
+                self.prior_ratio_ = estimate_prior_ratio(self.model_.predict_proba(X[uncoded]))
         self.classes_ = self.model_.classes_
         return self
 
@@ -129,7 +164,9 @@ class AssistedCoder(BaseEstimator):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         with threadpool_limits(self.threads):
-            return self.model_.predict_proba(self._features(self.vectorizer_.transform(texts), texts))
+            proba = self.model_.predict_proba(self._features(self.vectorizer_.transform(texts), texts))
+        ratio = getattr(self, "prior_ratio_", None)
+        return proba if ratio is None else _with_ratio(proba, ratio)
 
     def predict(self, texts: Sequence[str] | pd.Series) -> pd.DataFrame:
         """Theme, confidence (probability of that theme) and whether the answer needs review."""
@@ -143,6 +180,31 @@ class AssistedCoder(BaseEstimator):
             },
             index=texts.index if isinstance(texts, pd.Series) else None,
         )
+
+
+def _with_ratio(proba: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    adjusted = proba * ratio
+    return adjusted / np.maximum(adjusted.sum(axis=1, keepdims=True), 1e-30)
+
+
+def estimate_prior_ratio(proba: np.ndarray, iterations: int = 100, tolerance: float = 1e-5) -> np.ndarray:
+    """How much more (or less) common each theme is among these answers than in training, by EM.
+
+    ``proba`` are a classifier's probabilities trained with equal theme weights (class-balanced),
+    so the training prior is uniform. EM alternates: adjust every answer's probabilities to the
+    current estimate of the shares, then re-estimate the shares as the mean adjusted probability.
+    Returns estimated share / training share per theme (multiply probabilities by it, renormalise).
+    """
+    n_themes = proba.shape[1]
+    train_prior = np.full(n_themes, 1 / n_themes)
+    prior = train_prior.copy()
+    for _ in range(iterations):
+        new_prior = _with_ratio(proba, prior / train_prior).mean(axis=0)
+        converged = np.abs(new_prior - prior).max() < tolerance
+        prior = new_prior
+        if converged:
+            break
+    return prior / train_prior
 
 
 class _SoftRidge:

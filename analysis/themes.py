@@ -11,6 +11,12 @@ silhouette is at least 90% of the best one. On short answers the silhouette keep
 k, so plain "highest silhouette" would nearly always answer 30; the 90% rule prefers fewer themes
 when more would hardly be better separated.
 
+k-means gives the starting themes; a mixture of von Mises-Fisher distributions (the model of
+directions on the unit sphere, fitted by EM as in Banerjee et al. 2005, "Clustering on the unit
+hypersphere using von Mises-Fisher distributions") then refines them. Unlike k-means, the mixture
+lets themes differ in size (it has a weight per theme), so a common need is not cut into several
+equal-sized pieces; its concentration is estimated from the data, not tuned.
+
 Answers with no topical word (empty, "vet ej", "inget", "bra") and answers far from every theme
 (cosine to the nearest centre below ``min_score``) go to the bucket "övrigt/oklart" (theme id 0)
 so that they do not distort the real themes.
@@ -30,7 +36,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import pairwise_distances, silhouette_score
+from sklearn.metrics import pairwise_distances
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
@@ -56,6 +62,64 @@ def _kmeans(n_clusters: int, n_rows: int, random_state: int | None) -> KMeans | 
     return KMeans(n_clusters, n_init=10, random_state=random_state)
 
 
+# EM for the von Mises-Fisher mixture runs on at most this many answers (then all are assigned).
+VMF_SAMPLE = 20_000
+VMF_ITERATIONS = 30
+
+
+def vmf_concentration(mean_resultant: float, dimensions: int) -> float:
+    """Banerjee et al.'s approximation of a von Mises-Fisher concentration from the mean cosine of
+    the points to their mean direction (r) in d dimensions: r (d - r^2) / (1 - r^2)."""
+    r = min(max(mean_resultant, 1e-6), 0.999)
+    return r * (dimensions - r**2) / (1 - r**2)
+
+
+def vmf_mixture(rows: np.ndarray, centres: np.ndarray, weights: np.ndarray,
+                iterations: int = VMF_ITERATIONS) -> tuple[np.ndarray, np.ndarray, float]:
+    """Refine k-means themes as a mixture of von Mises-Fisher distributions with one shared
+    concentration (EM). ``rows`` are unit vectors. Returns unit centres, theme weights and the
+    concentration. Deterministic: no chance enters once the starting themes are given.
+    """
+    centres = normalize(centres).astype(np.float32)
+    weights = np.maximum(np.asarray(weights, dtype=np.float64), 1e-6)
+    weights /= weights.sum()
+    kappa = 0.0
+    for _ in range(iterations):
+        similarity = rows @ centres.T
+        nearest = similarity.max(axis=1)
+        kappa = vmf_concentration(float(nearest.mean()), rows.shape[1])
+        log_p = kappa * similarity.astype(np.float64) + np.log(weights)
+        log_p -= log_p.max(axis=1, keepdims=True)
+        responsibility = np.exp(log_p)
+        responsibility /= responsibility.sum(axis=1, keepdims=True)
+        new_weights = np.maximum(responsibility.mean(axis=0), 1e-6)
+        new_centres = normalize(responsibility.T @ rows).astype(np.float32)
+        moved = float(np.abs(new_centres - centres).max())
+        centres, weights = new_centres, new_weights / new_weights.sum()
+        if moved < 1e-4:
+            break
+    return centres, weights, kappa
+
+
+def silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette from a precomputed distance matrix (as scikit-learn's ``silhouette_score``,
+    singletons count 0), with every answer's mean distance to every theme from one matrix product."""
+    n = len(labels)
+    _, labels = np.unique(labels, return_inverse=True)
+    sizes = np.bincount(labels).astype(np.float32)
+    members = np.zeros((n, len(sizes)), dtype=np.float32)
+    members[np.arange(n), labels] = 1
+    sums = distances @ members
+    own_size = sizes[labels]
+    inside = sums[np.arange(n), labels] / np.maximum(own_size - 1, 1)
+    to_others = sums / sizes
+    to_others[np.arange(n), labels] = np.inf
+    nearest_other = to_others.min(axis=1)
+    widths = np.maximum(inside, nearest_other)
+    values = np.where((own_size > 1) & (widths > 0), (nearest_other - inside) / np.maximum(widths, 1e-12), 0.0)
+    return float(values.mean())
+
+
 def choose_k(
     embedding: np.ndarray, k_range: tuple[int, int] = (2, 30), sample_size: int = 2000,
     random_state: int | None = 0,
@@ -63,19 +127,23 @@ def choose_k(
     """The smallest k whose silhouette on a sample is within 10% of the best, and every k's silhouette."""
     rng = np.random.default_rng(random_state)
     rows = embedding
+    # On a large input the sample is already a random draw; one k-means start per k is enough there
+    # (three on small inputs, where the answers themselves are all there is).
+    n_init = 3
     if len(rows) > sample_size:
         rows = rows[rng.choice(len(rows), sample_size, replace=False)]
+        n_init = 1
     low, high = k_range
     high = min(high, max(low, len(rows) // 5))
     scores: dict[int, float] = {}
-    distances = pairwise_distances(rows)  # computed once, used for every k
+    distances = pairwise_distances(rows).astype(np.float32)  # computed once, used for every k
     for k in range(low, high + 1):
         if k >= len(rows):
             break
-        labels = KMeans(k, n_init=3, random_state=random_state).fit_predict(rows)
+        labels = KMeans(k, n_init=n_init, random_state=random_state).fit_predict(rows)
         if len(set(labels)) < 2:
             continue
-        scores[k] = float(silhouette_score(distances, labels, metric="precomputed"))
+        scores[k] = silhouette(distances, labels)
     if not scores:
         return min(low, max(1, len(rows))), scores
     # On short texts the silhouette tends to creep upwards with k; like the one-standard-error
@@ -178,9 +246,23 @@ class ThemeFinder(BaseEstimator):
             self.centres_ = np.zeros((0, embedding.shape[1]), dtype=np.float32)
             return labels, scores
         model = _kmeans(min(k, len(rows)), len(rows), self.random_state).fit(rows)
-        # Theme ids 1..k by size, largest first, so that ids read like a ranking.
-        order = np.argsort(-np.bincount(model.labels_, minlength=model.n_clusters), kind="stable")
-        self.centres_ = normalize(model.cluster_centers_[order]).astype(np.float32)
+        centres = normalize(model.cluster_centers_).astype(np.float32)
+        weights = np.bincount(model.labels_, minlength=model.n_clusters).astype(np.float64)
+        self.kappa_ = 0.0
+        if model.n_clusters > 1:
+            sample = rows
+            if len(rows) > VMF_SAMPLE:
+                rng = np.random.default_rng(self.random_state)
+                sample = rows[np.sort(rng.choice(len(rows), VMF_SAMPLE, replace=False))]
+            refined, refined_weights, kappa = vmf_mixture(sample, centres, weights)
+            # A theme the mixture empties (less than one answer's worth) would be listed with no
+            # answers; keep k-means' themes then.
+            if refined_weights.min() * len(sample) >= 1:
+                centres, weights, self.kappa_ = refined, refined_weights, kappa
+        # Theme ids 1..k by weight, largest first, so that ids read like a ranking.
+        order = np.argsort(-weights, kind="stable")
+        self.centres_ = centres[order]
+        self.log_weights_ = np.log(weights[order] / weights.sum()).astype(np.float32)
         theme_ids, theme_scores = self._nearest(rows)
         labels[topical] = np.where(theme_scores >= self.min_score, theme_ids, OTHER_THEME_ID)
         scores[topical] = theme_scores
@@ -190,7 +272,14 @@ class ThemeFinder(BaseEstimator):
         if len(self.centres_) == 0:
             return np.zeros(len(rows), dtype=np.int32), np.zeros(len(rows), dtype=np.float32)
         similarity = rows @ self.centres_.T
-        best = similarity.argmax(axis=1)
+        # The most probable theme under the mixture (concentration x cosine + log weight); models
+        # stored before the mixture existed have no weights and use the nearest centre.
+        kappa = getattr(self, "kappa_", 0.0)
+        log_weights = getattr(self, "log_weights_", None)
+        if kappa and log_weights is not None:
+            best = (kappa * similarity + log_weights).argmax(axis=1)
+        else:
+            best = similarity.argmax(axis=1)
         return (best + 1).astype(np.int32), similarity[np.arange(len(rows)), best].astype(np.float32)
 
     # --- describing --------------------------------------------------------------------------

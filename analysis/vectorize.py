@@ -11,13 +11,14 @@ in similar answers stand in for each other.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from analysis.text import (
@@ -130,14 +131,56 @@ class TermWeights:
         return self.weigh(counts)
 
 
-def _count_tokens(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Token counts (answers x distinct tokens) with scikit-learn's C-speed counting."""
-    counter = CountVectorizer(preprocessor=prepare, token_pattern=TOKEN_PATTERN, lowercase=False,
-                              dtype=np.float32)
-    try:
-        return counter.fit_transform(texts).tocsr(), counter.get_feature_names_out()
-    except ValueError:  # no token at all (only empty answers, numbers or punctuation)
+# Answers are counted a chunk at a time, joined into one string with this separator between them:
+# one regular-expression pass over the chunk instead of one call per answer.
+_SEPARATOR = "\x00"
+_TOKEN_OR_SEPARATOR = re.compile(f"{TOKEN_PATTERN}|{_SEPARATOR}")
+COUNT_CHUNK = 100_000
+
+
+def _count_tokens(texts: Sequence[str], chunk: int = COUNT_CHUNK) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Token counts (answers x distinct tokens) and the tokens, in order of first appearance.
+
+    The same tokens as ``tokenise(prepare(text))`` per answer, but each chunk of answers is prepared
+    and tokenised as one string (C-speed regular expressions, pandas hashing) with a separator
+    between answers that the token pattern never matches inside one (``prepare`` never joins words
+    across it: its URL pattern stops at white space, which surrounds the separator).
+    """
+    vocabulary: dict[str, int] = {}
+    rows: list[np.ndarray] = []
+    columns: list[np.ndarray] = []
+    for start in range(0, len(texts), chunk):
+        part = list(texts[start: start + chunk])
+        joined = f" {_SEPARATOR} ".join(part)
+        if joined.count(_SEPARATOR) != len(part) - 1:  # a separator inside an answer: drop it there
+            joined = f" {_SEPARATOR} ".join(t.replace(_SEPARATOR, " ") for t in part)
+        found = np.asarray(_TOKEN_OR_SEPARATOR.findall(prepare(joined)), dtype=object)
+        if len(found) == 0:
+            continue
+        codes, uniques = pd.factorize(found)
+        # Compared in Python: numpy would compare "\x00" as the empty string.
+        is_separator = np.fromiter((u == _SEPARATOR for u in uniques), dtype=bool, count=len(uniques))
+        answer = start + np.cumsum(is_separator[codes])
+        ids = np.fromiter((vocabulary.setdefault(u, len(vocabulary)) if not sep else -1
+                           for u, sep in zip(uniques, is_separator, strict=True)), dtype=np.int64,
+                          count=len(uniques))
+        words = ~is_separator[codes]
+        rows.append(answer[words])
+        columns.append(ids[codes[words]])
+    if not vocabulary:  # no token at all (only empty answers, numbers or punctuation)
         return sp.csr_matrix((len(texts), 0), dtype=np.float32), np.array([], dtype=object)
+    row, column = np.concatenate(rows), np.concatenate(columns)
+    counts = sp.csr_matrix((np.ones(len(row), dtype=np.float32), (row, column)),
+                           shape=(len(texts), len(vocabulary)))
+    counts.sum_duplicates()
+    return counts, np.array(list(vocabulary), dtype=object)
+
+
+def _per_answer(distinct: sp.csr_matrix, codes: np.ndarray) -> sp.csr_matrix:
+    """Rows of the distinct answers repeated for every answer (no copy when all answers differ)."""
+    if len(codes) == distinct.shape[0] and np.array_equal(codes, np.arange(len(codes))):
+        return distinct
+    return distinct[codes]
 
 
 class CombinedFeatures:
@@ -290,7 +333,7 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         self.topical_terms_ = np.array([t not in opinion_stems for t in terms], dtype=bool)
         self.concept_scorer_ = (ConceptScorer(self.concepts, self.lang_).fit(self.words_.vocabulary_)
                                 if self.concepts else None)
-        self.word_matrix_ = self.words_.weigh(counts)[codes]
+        self.word_matrix_ = _per_answer(self.words_.weigh(counts), codes)
         self.concept_weight_ = self.concept_weight
         if self.adaptive_concepts and self.concept_scorer_ is not None:
             # A prior nobody chose for this question (the packaged lists) earns its weight by how
@@ -325,7 +368,7 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         vocabulary = self.words_.vocabulary_
         mapping = self._token_map(tokens, np.ones(len(tokens), dtype=bool), dict(vocabulary), grow=False)
         counts = (token_counts @ mapping).tocsr()
-        return self.words_.weigh(counts)[codes]
+        return _per_answer(self.words_.weigh(counts), codes)
 
     def topical(self, words: sp.csr_matrix) -> np.ndarray:
         """True for answers with at least one known word that is not a mere opinion word."""

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.coding import MIN_REVIEWED, AssistedCoder, agreement, sample_coded
+from analysis.coding import MIN_REVIEWED, AssistedCoder, agreement, estimate_prior_ratio, sample_coded
 from analysis.curation import candidates_from_run, merge, move, rename, select, split
 from analysis.evaluate import bootstrap_interval
 from analysis.themes import ThemeFinder
@@ -80,3 +80,31 @@ def test_candidates_stay_apart_from_the_analysts_codebook(answers: pd.DataFrame)
     assert [c.who for c in moved.history][-1] == "cia" and moved.history[-1].when == t0
     with pytest.raises(KeyError):
         move(moved, ["no-such-answer"], 3, who="cia")
+
+
+def test_theme_shares_are_estimated_from_the_uncoded_answers() -> None:
+    # A classifier trained on equal numbers per theme says 50/50 where the answers are 80/20.
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(1, 1, 8000), rng.normal(-1, 1, 2000)])
+    first = 1 / (1 + np.exp(-2 * x))  # the posterior under equal shares
+    ratio = estimate_prior_ratio(np.column_stack([first, 1 - first]))
+    assert ratio / 2 == pytest.approx([0.8, 0.2], abs=0.03)
+
+
+def test_a_large_question_corrects_for_the_analysts_equal_samples() -> None:
+    # Many uncoded answers, one theme five times as common as the others: the coder learns that.
+    answers = corpus(n_per_topic=60, seed=5)
+    answers = pd.concat([answers[answers["topic"] == "trafik"]] * 4 + [answers[answers["topic"] != "ovrigt"]])
+    answers = answers.reset_index(drop=True)
+    topics = answers["topic"]
+    coded = sample_coded(topics, 5, random_state=0)
+    coder = AssistedCoder(lang="sv", random_state=0).fit(answers["text"], topics.where(coded))
+    assert coder.prior_ratio_ is not None
+    shares = dict(zip(coder.classes_, coder.prior_ratio_ / len(coder.classes_), strict=True))
+    assert shares["trafik"] == pytest.approx((topics == "trafik").mean(), abs=0.1)
+    # Too few uncoded answers per theme to estimate shares from: no correction.
+    few = corpus(n_per_topic=20, seed=5)
+    few_topics = few["topic"].where(few["topic"] != "ovrigt")
+    few_coded = sample_coded(few_topics.dropna(), 5, random_state=0).reindex(few.index, fill_value=False)
+    small = AssistedCoder(lang="sv", random_state=0).fit(few["text"], few_topics.where(few_coded))
+    assert small.prior_ratio_ is None

@@ -89,3 +89,16 @@ def test_fast_counting_gives_the_same_terms_as_the_analyser() -> None:
     analyse = Analyzer("sv")
     for row, text in enumerate(texts):
         assert set(terms[words[row].indices]) == set(analyse(text))
+
+
+def test_counting_in_chunks_keeps_every_answer_apart() -> None:
+    from analysis.vectorize import _count_tokens
+
+    # A URL at the end of one answer must not swallow the next answer's words; chunk edges and a
+    # stray separator character inside an answer change nothing either.
+    texts = ["läs www.example.se/buss", "bussar går", "", "tåg\x00bussar", "Bussar, tåg och BUSSAR"]
+    for chunk in (1, 2, 100):
+        counts, tokens = _count_tokens(texts, chunk=chunk)
+        per_answer = [{tokens[j]: counts[i, j] for j in counts[i].indices} for i in range(len(texts))]
+        assert per_answer == [{"läs": 1}, {"bussar": 1, "går": 1}, {}, {"tåg": 1, "bussar": 1},
+                              {"bussar": 2, "tåg": 1, "och": 1}]

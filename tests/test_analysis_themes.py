@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.evaluate import clustering_scores, matched_f1
-from analysis.themes import OTHER_THEME_ID, ThemeFinder, choose_k
+from analysis.themes import OTHER_THEME_ID, ThemeFinder, choose_k, vmf_mixture
 from tests.analysis_corpus import corpus
 
 
@@ -109,3 +109,24 @@ def test_a_compact_model_assigns_new_answers_like_the_full_one(fitted: ThemeFind
     assert loaded.to_dict() == fitted.to_dict()
     with pytest.raises(TypeError):
         ThemeFinder.from_bytes(zlib.compress(pickle.dumps({"not": "a model"})))
+
+
+def test_the_mixture_lets_a_common_theme_stay_whole() -> None:
+    # 900 answers about one thing and 100 about another: k-means would pull the boundary towards
+    # the large group; the von Mises-Fisher mixture learns the themes' shares and directions.
+    rng = np.random.default_rng(0)
+    directions = np.eye(10, dtype=np.float32)[:2]
+    rows = np.vstack([directions[0] + 0.35 * rng.standard_normal((900, 10)),
+                      directions[1] + 0.35 * rng.standard_normal((100, 10))]).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    start = np.vstack([directions[0] + directions[1] * 0.6, directions[1] + directions[0] * 0.6])
+    centres, weights, kappa = vmf_mixture(rows, start, np.array([0.5, 0.5]))
+    assert weights == pytest.approx([0.9, 0.1], abs=0.03)
+    assert (centres @ directions.T).diagonal().min() > 0.95
+    assert kappa > 1
+
+
+def test_new_answers_are_assigned_like_the_fitted_ones(answers: pd.DataFrame, fitted: ThemeFinder) -> None:
+    texts = answers.set_index("id")["text"]
+    again = fitted.predict(texts)
+    assert (again["theme_id"] == fitted.assignments_["theme_id"]).mean() > 0.98
