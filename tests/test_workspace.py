@@ -370,6 +370,112 @@ def test_weighted_results_with_effective_sample_size(small: SmallSurvey) -> None
     assert results["skala"].summary["mean"] == pytest.approx(weighted_mean)
 
 
+def plain_figures(outcome) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Every figure of a results page, floats rounded (the same counts summed in another order)."""
+
+    def tidy(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, 9)
+        if isinstance(value, dict):
+            return {k: tidy(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [tidy(v) for v in value]
+        return value
+
+    return {"total": outcome.total, **{
+        r.code: tidy({"n": r.respondents, "dont_know": r.dont_know, "rows": r.rows, "summary": r.summary,
+                      "histogram": r.histogram, "weighted": r.weighted_respondents})
+        for r in outcome.questions
+    }}
+
+
+def set_state(response_id: int, **values: str) -> None:
+    from sqlalchemy import update
+
+    from consult.db import session_scope
+    from consult.responses.models import Response
+
+    with session_scope() as session:
+        session.execute(update(Response).where(Response.id == response_id).values(**values))
+
+
+def test_withdrawn_and_rejected_responses_are_left_out_of_every_figure(tables, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The pages count every stored answer and subtract those of the few responses that do not count;
+    that must give exactly what looking up the counted responses gives, and what the data says."""
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    survey = create_small_survey(slug=f"ws-x-{uuid.uuid4().hex[:6]}", draft=False)
+    set_state(survey.response_ids[0], review_state="rejected")
+    set_state(survey.response_ids[1], status="withdrawn")
+    service.figure_cache.clear()
+    results, outcome = results_of(survey.spec)
+    kept = RESPONSES[2:]
+    assert outcome.total == len(kept) == 4
+    assert {r["code"]: r["count"] for r in results["val"].rows} == {1: 3, 2: 1}
+    assert results["flera"].respondents == sum(1 for r in kept if r.get("flera"))
+    assert {r["label"]: r["count"] for r in results["flera"].rows} == {"A": 1, "B": 1, "C": 2}
+    assert results["skala"].dont_know == 1 and results["skala"].summary["n"] == 3  # 3, 5, 2 and one "vet ej"
+    assert results["fritt"].respondents == 0  # both texts were in the responses left out
+    subtracted = plain_figures(outcome)
+
+    monkeypatch.setattr(service, "SUBTRACT_AT_MOST", 0)  # look up the counted responses instead
+    service.figure_cache.clear()
+    assert plain_figures(results_of(survey.spec)[1]) == subtracted
+
+    # Filtered: on SQLite the filter's responses go into a temporary table; the same as looking them up.
+    filtered = {"municipality": 2280, "gender": 2}
+    service.figure_cache.clear()
+    joined = plain_figures(results_of(survey.spec, **filtered)[1])
+    assert joined["total"] == 2 and joined["val"]["rows"][0]["count"] == 2
+    monkeypatch.setattr(service, "USE_COUNTED_TABLE", False)
+    service.figure_cache.clear()
+    assert plain_figures(results_of(survey.spec, **filtered)[1]) == joined
+
+    with session_scope() as session:
+        data = service.overview(session, cycle=None, surveys=[survey.spec])
+    assert data.total == 4 and data.surveys[0].submitted == 4
+    assert {r["code"]: r["count"] for r in data.by_demographic["municipality"]} == {2280: 3, 2281: 1}
+    monkeypatch.setattr(service, "SUBTRACT_AT_MOST", 5000)
+    service.figure_cache.clear()
+    with session_scope() as session:
+        again = service.overview(session, cycle=None, surveys=[survey.spec])
+    assert again.by_demographic == data.by_demographic
+    assert again.surveys[0].median_minutes == pytest.approx(10)  # 8, 10, 12, 14: the lower middle
+
+
+def test_weights_follow_the_counted_responses(tables) -> None:  # type: ignore[no-untyped-def]
+    """Weighted figures join the stored weights alone, so the weights must be recomputed whenever the
+    counted responses change, even when their number stays the same."""
+    from sqlalchemy import select
+
+    from consult.db import session_scope
+    from consult.workspace import service
+    from consult.workspace.models import ResponseWeight
+
+    survey = create_small_survey(slug=f"ws-wx-{uuid.uuid4().hex[:6]}", draft=False)
+    with session_scope() as session:
+        service.save_targets(session, spec=survey.spec, targets={"municipality": {2281: 75, 2280: 25}})
+    set_state(survey.response_ids[1], review_state="rejected")
+    results, outcome = results_of(survey.spec, weighted=True)
+    assert outcome.weighting is not None and outcome.weighting.respondents == 5
+    # Another response rejected instead: as many responses count as before, and the same last one.
+    set_state(survey.response_ids[1], review_state="approved")
+    set_state(survey.response_ids[0], review_state="rejected")
+    results, outcome = results_of(survey.spec, weighted=True)
+    assert outcome.total == 5 and outcome.weighting is not None and outcome.weighting.respondents == 5
+    with session_scope() as session:
+        weights = dict(session.execute(select(ResponseWeight.response_id, ResponseWeight.weight).where(
+            ResponseWeight.survey_id == survey.spec.id)).all())
+    assert set(weights) == set(survey.response_ids[1:])
+    # Per response, as pandas would weight them: Sundsvall 2 of 5 respondents to 75 %, Härnösand 3 to 25 %.
+    assert weights[survey.response_ids[1]] == pytest.approx(0.75 / (2 / 5))
+    assert weights[survey.response_ids[3]] == pytest.approx(0.25 / (3 / 5))
+    total, squares = sum(weights.values()), sum(w * w for w in weights.values())
+    assert outcome.weighting.effective_n == pytest.approx(total**2 / squares)
+    assert rows_by_label(results["kommun"])["Sundsvall"]["weighted_share"] == pytest.approx(0.75)
+
+
 def test_weighting_page_saves_targets_and_is_audited(small: SmallSurvey, analyst: TestClient, staff) -> None:  # type: ignore[no-untyped-def]
     from consult.accounts import service as accounts
     from consult.db import session_scope

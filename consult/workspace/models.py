@@ -9,6 +9,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from consult.core.fields import json_field, timestamp
+from consult.responses.models import Response
 
 
 class WeightVariable(StrEnum):
@@ -99,3 +100,17 @@ class ExportJob(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime | None = timestamp(default_now=True)
     updated_at: datetime | None = timestamp(default_now=True)
+
+
+# The workspace's reading index on the responses table (a table of the responses domain, indexed here
+# because only the workspace reads it this way). Which responses count (status, review state), the
+# overview's counts by day, channel and campaign tag, the time to answer and the filters all read this
+# index alone instead of the wide response rows: about a third of the pages to read, and on
+# PostgreSQL an index-only scan. `id` second keeps a survey's responses in the order they were stored
+# (and their answers with them), so what joins answers to responses reads both in order.
+RESPONSE_READING_INDEX = Index(
+    "ix_response_workspace",
+    *(Response.__table__.c[name] for name in (  # type: ignore[attr-defined]
+        "survey_id", "id", "status", "review_state", "channel", "campaign_tag", "submitted_at", "started_at",
+    )),
+)

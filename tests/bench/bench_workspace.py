@@ -86,94 +86,135 @@ def survey_spec():  # type: ignore[no-untyped-def]
                       pages=(PageSpec(questions=questions),))
 
 
-def generate(spec, count: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Insert `count` responses with executemany: ids are chosen here, so answers need no read-back."""
+TEXTS = ["Bättre bussar och tåg", "Fler jobb på landsbygden", "Ring mig på 070-123 45 67", "Mer kultur",
+         "Billigare bostäder i centrum", "Skolan behöver mer resurser"]
+CHANNELS = ["web", "campaign", "interview_in_person", "event", "paper", "kiosk"]
+TAGS = [None, "facebook", "instagram", "affisch"]
+START = datetime(2025, 1, 15, tzinfo=UTC)
+
+
+def response_rows(spec, rid: int, rng) -> tuple[dict, list[dict], list[dict]]:  # type: ignore[no-untyped-def]
+    """One response with its answers and selections. About 0.6% of the responses do not count
+    (every 250th rejected in review, every 500th withdrawn), as in a real consultation."""
+    by_code = spec.by_code
+    submitted = START + timedelta(minutes=int(rng.integers(0, 105 * 24 * 60)))
+    row = {
+        "id": rid, "survey_id": spec.id, "client_uuid": f"bench-{rid:08d}", "content_hash": "x" * 64,
+        "receipt": f"R{rid:012d}", "channel": CHANNELS[int(rng.integers(0, len(CHANNELS)))],
+        "campaign_tag": TAGS[int(rng.integers(0, len(TAGS)))], "language": "sv",
+        "started_at": submitted - timedelta(seconds=int(rng.integers(120, 1500))),
+        "submitted_at": submitted, "status": "withdrawn" if rid % 500 == 7 else "submitted",
+        "review_state": "rejected" if rid % 250 == 0 else "received",
+    }
+    answers, selections = [], []
+    values = {
+        "kommun": int(rng.choice([2280, 2282, 2283, 2281, 2262, 2260, 2284], p=[.1, .07, .07, .45, .08, .04, .19])),
+        "kon": int(rng.choice([1, 2, 3, 4], p=[.55, .41, .02, .02])),
+        "alder": int(rng.integers(1, 8)), "val1": int(rng.integers(1, 4)), "val2": int(rng.integers(1, 6)),
+        "val3": int(rng.integers(1, 3)),
+    }
+    for code, value in values.items():
+        answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": value,
+                        "number": None, "text": None, "dont_know": False})
+    for code in ("skala1", "skala2", "skala3"):
+        dont_know = code != "skala3" and rng.random() < 0.06
+        number = None if dont_know else float(rng.integers(0 if code == "skala3" else 1, 11 if code == "skala3" else 6))
+        answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": None,
+                        "number": number, "text": None, "dont_know": dont_know})
+    if rng.random() < 0.8:
+        answers.append({"response_id": rid, "question_id": by_code["antal"].id, "choice": None,
+                        "number": float(rng.integers(0, 71)), "text": None, "dont_know": False})
+    for code, options, most in (("flera1", 17, 3), ("flera2", 6, 2), ("rang", 5, 3)):
+        chosen = rng.choice(np.arange(1, options + 1), size=int(rng.integers(1, most + 1)), replace=False)
+        answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": None,
+                        "number": None, "text": None, "dont_know": False})
+        selections += [{"response_id": rid, "question_id": by_code[code].id, "choice": int(c),
+                        "rank": rank if code == "rang" else None} for rank, c in enumerate(chosen, 1)]
+    for code, chance in (("fritt1", 0.85), ("fritt2", 0.4)):
+        if rng.random() < chance:
+            answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": None,
+                            "number": None, "text": TEXTS[int(rng.integers(0, len(TEXTS)))], "dont_know": False})
+    return row, answers, selections
+
+
+def insert_responses(spec, ids: range, rng) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import insert
 
     from consult.db import get_engine
     from consult.responses.models import Answer, AnswerSelection, Response
 
+    responses, answers, selections = [], [], []
+    for rid in ids:
+        row, answered, chosen = response_rows(spec, rid, rng)
+        responses.append(row)
+        answers += answered
+        selections += chosen
+    with get_engine().begin() as conn:
+        conn.execute(insert(Response.__table__), responses)
+        conn.execute(insert(Answer.__table__), answers)
+        conn.execute(insert(AnswerSelection.__table__), selections)
+
+
+def generate(spec, count: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Insert `count` responses with executemany: ids are chosen here, so answers need no read-back."""
+    from sqlalchemy import text
+
+    from consult.db import get_engine
+
     rng = np.random.default_rng(2025)
-    by_code = spec.by_code
-    start = datetime(2025, 1, 15, tzinfo=UTC)
-    channels = ["web", "campaign", "interview_in_person", "event", "paper", "kiosk"]
-    tags = [None, "facebook", "instagram", "affisch"]
-    timings = {}
     began = time.perf_counter()
     batch = 10_000
-    texts = ["Bättre bussar och tåg", "Fler jobb på landsbygden", "Ring mig på 070-123 45 67", "Mer kultur",
-             "Billigare bostäder i centrum", "Skolan behöver mer resurser"]
-    with get_engine().begin() as conn:
-        for offset in range(0, count, batch):
-            ids = range(offset + 1, min(count, offset + batch) + 1)
-            responses, answers, selections = [], [], []
-            for rid in ids:
-                submitted = start + timedelta(minutes=int(rng.integers(0, 105 * 24 * 60)))
-                responses.append({
-                    "id": rid, "survey_id": spec.id, "client_uuid": f"bench-{rid:08d}", "content_hash": "x" * 64,
-                    "receipt": f"R{rid:012d}", "channel": channels[int(rng.integers(0, len(channels)))],
-                    "campaign_tag": tags[int(rng.integers(0, len(tags)))], "language": "sv",
-                    "started_at": submitted - timedelta(seconds=int(rng.integers(120, 1500))),
-                    "submitted_at": submitted, "status": "submitted", "review_state": "received",
-                })
-                values = {
-                    "kommun": int(rng.choice([2280, 2282, 2283, 2281, 2262, 2260, 2284],
-                                             p=[.1, .07, .07, .45, .08, .04, .19])),
-                    "kon": int(rng.choice([1, 2, 3, 4], p=[.55, .41, .02, .02])),
-                    "alder": int(rng.integers(1, 8)), "val1": int(rng.integers(1, 4)), "val2": int(rng.integers(1, 6)),
-                    "val3": int(rng.integers(1, 3)),
-                }
-                for code, value in values.items():
-                    answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": value,
-                                    "number": None, "text": None, "dont_know": False})
-                for code in ("skala1", "skala2", "skala3"):
-                    dont_know = code != "skala3" and rng.random() < 0.06
-                    number = None if dont_know else float(rng.integers(0 if code == "skala3" else 1,
-                                                                       11 if code == "skala3" else 6))
-                    answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": None,
-                                    "number": number, "text": None, "dont_know": dont_know})
-                if rng.random() < 0.8:
-                    answers.append({"response_id": rid, "question_id": by_code["antal"].id, "choice": None,
-                                    "number": float(rng.integers(0, 71)), "text": None, "dont_know": False})
-                for code, options, most in (("flera1", 17, 3), ("flera2", 6, 2), ("rang", 5, 3)):
-                    chosen = rng.choice(np.arange(1, options + 1), size=int(rng.integers(1, most + 1)), replace=False)
-                    answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": None,
-                                    "number": None, "text": None, "dont_know": False})
-                    selections += [{"response_id": rid, "question_id": by_code[code].id, "choice": int(c),
-                                    "rank": rank if code == "rang" else None} for rank, c in enumerate(chosen, 1)]
-                for code, chance in (("fritt1", 0.85), ("fritt2", 0.4)):
-                    if rng.random() < chance:
-                        answers.append({"response_id": rid, "question_id": by_code[code].id, "choice": None,
-                                        "number": None, "text": texts[int(rng.integers(0, len(texts)))],
-                                        "dont_know": False})
-            conn.execute(insert(Response.__table__), responses)
-            conn.execute(insert(Answer.__table__), answers)
-            conn.execute(insert(AnswerSelection.__table__), selections)
-    timings["generate_s"] = time.perf_counter() - began
+    for offset in range(0, count, batch):
+        insert_responses(spec, range(offset + 1, min(count, offset + batch) + 1), rng)
+    timings = {"generate_s": time.perf_counter() - began}
     with get_engine().begin() as conn:
         if conn.dialect.name == "postgresql":
-            from sqlalchemy import text
-
             conn.execute(text("SELECT setval('response_id_seq', (SELECT max(id) FROM response))"))
-            conn.execute(text("ANALYZE"))
-        else:
-            from sqlalchemy import text
-
-            conn.execute(text("ANALYZE"))
+    vacuum_analyze()
     return timings
 
 
-def timed(call, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """(cold ms, median warm ms)."""
-    began = time.perf_counter()
-    call()
-    cold = (time.perf_counter() - began) * 1000
-    runs = []
+def vacuum_analyze() -> None:
+    """What autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) would have done after a bulk load:
+    statistics for the planner, and on PostgreSQL the visibility map that index-only scans need."""
+    from sqlalchemy import text
+
+    from consult.db import get_engine
+
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+
+
+def forget_figures() -> None:
+    """What a change of the data does to every cached figure (the cache keys hold the data version):
+    the next request computes everything again, as the first request after a start does."""
+    from consult.workspace import charts, service
+
+    service.figure_cache.clear()
+    for chart in (charts.bar_chart, charts.line_chart, charts.column_chart, charts.grouped_bar_chart):
+        chart.cache_clear()
+
+
+def timed(call, repeat: int) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
+    """(median cold ms, slowest cold ms, median cold CPU ms of this process, median warm ms): cold with
+    every figure computed again, warm from the figure cache. The CPU time is less sensitive to other
+    jobs on the machine; on SQLite it includes the database's work, on PostgreSQL it does not."""
+    colds, cpu, warms = [], [], []
     for _ in range(repeat):
+        forget_figures()
+        began, began_cpu = time.perf_counter(), time.process_time()
+        call()
+        colds.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.process_time() - began_cpu) * 1000)
         began = time.perf_counter()
         call()
-        runs.append((time.perf_counter() - began) * 1000)
-    return cold, statistics.median(runs)
+        warms.append((time.perf_counter() - began) * 1000)
+    return statistics.median(colds), max(colds), statistics.median(cpu), statistics.median(warms)
 
 
 def main() -> int:
@@ -238,19 +279,40 @@ def run(args: argparse.Namespace, url: str) -> int:
             assert answer.status_code == 200, answer.text[:300]
         return call
 
-    results = {}
-    for name, path in [
+    survey = "/arbetsyta/enkater/bench-arbetsyta"
+    pages = [
         ("overview", "/arbetsyta"),
-        ("results", "/arbetsyta/enkater/bench-arbetsyta"),
-        ("results, filtered (municipality + channel)", "/arbetsyta/enkater/bench-arbetsyta?kommun=2281&kanal=web"),
-        ("results, htmx fragment filtered", "/arbetsyta/enkater/bench-arbetsyta?kon=1"),
-        ("results, weighted", "/arbetsyta/enkater/bench-arbetsyta?viktat=1"),
-        ("crosstab", "/arbetsyta/enkater/bench-arbetsyta/korstabell?rad=kommun&kolumn=skala1"),
-        ("chart (one question)", "/arbetsyta/enkater/bench-arbetsyta/diagram/flera1.svg?kon=2"),
-    ]:
-        cold, warm = timed(page(path), args.repeat)
-        results[name] = (cold, warm)
-        print(f"{name:45s} cold {cold:8.0f} ms   median {warm:6.0f} ms")
+        ("results", survey),
+        ("results, municipality + gender", f"{survey}?kommun=2281&kon=1"),
+        ("results, gender", f"{survey}?kon=1"),
+        ("results, municipality + channel", f"{survey}?kommun=2281&kanal=web"),
+        ("results, weighted", f"{survey}?viktat=1"),
+        ("results, weighted, municipality + gender", f"{survey}?viktat=1&kommun=2281&kon=1"),
+        ("crosstab municipality × scale", f"{survey}/korstabell?rad=kommun&kolumn=skala1"),
+        ("chart (one question, filtered)", f"{survey}/diagram/flera1.svg?kon=2"),
+    ]
+    first = time.perf_counter()
+    page(pages[0][1])()
+    print(f"{'first request after start (overview)':45s} {(time.perf_counter() - first) * 1000:9.0f} ms")
+    print(f"load average before the pages: {os.getloadavg()[0]:.1f}")
+    with session_scope() as session:  # weights as they stand before any weighted page is asked for
+        service.ensure_weights(session, spec=spec)
+    print(f"{'':45s} {'cold median':>12s} {'cold max':>9s} {'cold CPU':>9s} {'warm':>7s}")
+    for name, path in pages:
+        cold, slowest, cpu, warm = timed(page(path), args.repeat)
+        print(f"{name:45s} {cold:9.0f} ms {slowest:6.0f} ms {cpu:6.0f} ms {warm:5.0f} ms")
+
+    # A new response arrives: the data version changes, so the next request computes every figure
+    # (and, for weighted figures, the weights) again.
+    rng = np.random.default_rng(7)
+    for name, path in [("results after a new response", survey),
+                       ("weighted results after a new response", f"{survey}?viktat=1"),
+                       ("overview after a new response", "/arbetsyta")]:
+        args.responses += 1
+        insert_responses(spec, range(args.responses, args.responses + 1), rng)
+        began = time.perf_counter()
+        page(path)()
+        print(f"{name:45s} {(time.perf_counter() - began) * 1000:9.0f} ms")
 
     with session_scope() as session:
         began = time.perf_counter()
