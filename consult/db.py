@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import re
 import threading
@@ -118,26 +119,48 @@ async def write_turn() -> AsyncIterator[None]:
         _thread_lock.release()
 
 
+_readers = threading.local()
+
+
+def _reader_connection(engine: Engine, *, fresh: bool = False) -> Any:
+    """This thread's own DBAPI connection for fetch_one, taken out of the pool once and kept:
+    checking a connection out of the pool and back in cost more than the query."""
+    held = getattr(_readers, "held", None)
+    if fresh or held is None or held[0] is not engine:
+        if held is not None:
+            with contextlib.suppress(Exception):
+                held[1].close()
+        fairy = engine.raw_connection()
+        fairy.detach()  # the pool forgets it and will open another when it needs one
+        held = (engine, fairy.dbapi_connection)
+        _readers.held = held
+    return held[1]
+
+
 def fetch_one(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    """One row as a dict, read straight through the pool's DBAPI connection.
+    """One row as a dict, read straight through a DBAPI connection.
 
     For the few reads on every survey page view: SQLAlchemy's execution and result layers cost
     ten times the query itself there. `sql` uses :name parameters; values come back as the
-    driver gives them (SQLite: JSON and timestamps as text)."""
+    driver gives them (SQLite: JSON and timestamps as text). A connection that went bad (the
+    database restarted) is replaced once."""
     engine = get_engine()
     if not is_sqlite(engine):
         sql = _NAMED_PARAMETER.sub(r"%(\1)s", sql)
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        names = [column[0] for column in cursor.description or ()]
-        cursor.close()
-        connection.commit()  # end the read transaction before the connection goes back to the pool
-    finally:
-        connection.close()
-    return dict(zip(names, row, strict=True)) if row is not None else None
+    for attempt in range(2):
+        connection = _reader_connection(engine, fresh=attempt > 0)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            names = [column[0] for column in cursor.description or ()]
+            cursor.close()
+            connection.commit()  # end the read transaction: no snapshot held between requests
+            return dict(zip(names, row, strict=True)) if row is not None else None
+        except engine.dialect.loaded_dbapi.OperationalError:
+            if attempt:
+                raise
+    return None
 
 
 _NAMED_PARAMETER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
