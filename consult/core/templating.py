@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,21 +57,26 @@ def _placeholder(name: str) -> str:
 
 
 def render_cached(
-    request: Request, name: str, context: dict[str, Any], key: tuple, personal: dict[str, str] | None = None
+    request: Request,
+    name: str,
+    context: dict[str, Any] | Callable[[], dict[str, Any]],
+    key: tuple,
+    personal: dict[str, str] | None = None,
 ) -> Response:
     """Render a public page once per `key` and language, then fill in what differs per visitor:
     the CSRF token and the `personal` values (such as the respondent's resume token), which the
     template sees as placeholders. For pages whose content depends on nothing but the key and
-    those values; staff visitors see their menu, so their pages are rendered afresh."""
+    those values; staff visitors see their menu, so their pages are rendered afresh. `context`
+    may be a function, called only when the page has to be rendered."""
     personal = {"csrf_token": csrf_token(request), **(personal or {})}
     if getattr(request.state, "user", None) is not None:
-        return render(request, name, {**context, **personal})
+        return render(request, name, {**_made(context), **personal})
     language = i18n.current_language.get()
     cache_key = (name, language, *key)
     html = _page_cache.get(cache_key)
     if html is None:
         placeholders = {field: _placeholder(field) for field in personal}
-        full = {"request": request, "lang": language, "user": None, **context, **placeholders}
+        full = {"request": request, "lang": language, "user": None, **_made(context), **placeholders}
         html = templates.get_template(name).render(full)
         _page_cache[cache_key] = html
         if len(_page_cache) > PAGE_CACHE_SIZE:
@@ -78,3 +84,7 @@ def render_cached(
     for field, value in personal.items():
         html = html.replace(_placeholder(field), str(escape(value)))
     return HTMLResponse(html)
+
+
+def _made(context: dict[str, Any] | Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    return context() if callable(context) else context

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -104,8 +105,13 @@ async def show_page(request: Request) -> Response:
     if isinstance(opened, Response):
         return opened
     spec, token, page, draft = opened
-    context = _page_context(spec, token, page, draft.answers, [])
     kiosk = _draft_kiosk(draft)
+    if not draft.answers and not kiosk:
+        # Nothing answered yet (every respondent's first page): the same page for everyone.
+        key = (spec.slug, spec.revision, page)
+        context = partial(_page_context, spec, token, page, {}, [])
+        return render_cached(request, "surveys/page.html", context, key, personal={"token": token})
+    context = _page_context(spec, token, page, draft.answers, [])
     if kiosk or any(q.code in draft.answers for q in context["questions"]):
         return render(request, "surveys/page.html", {**context, **kiosk})
     # A page not yet answered looks the same for every respondent who sees the same questions:
