@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 from contextlib import asynccontextmanager
@@ -48,6 +49,9 @@ writer = BatchWriter(_session_factory, {"response": store_responses, "draft": sa
 @asynccontextmanager
 async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
     await writer.start()
+    # Everything loaded so far (modules, templates, the app) lives as long as the process: keep
+    # it out of the garbage collector's full passes, which otherwise walk it all under load.
+    gc.freeze()
     try:
         yield
     finally:
