@@ -38,7 +38,9 @@ class Response(SQLModel, table=True):
     __tablename__ = "response"
     __table_args__ = (Index("ix_response_survey_submitted", "survey_id", "submitted_at"),)
     id: int | None = Field(default=None, primary_key=True)
-    survey_id: int = Field(foreign_key="survey.id", index=True)
+    # Looked up through the composite indexes it leads (no index of its own to keep up on every
+    # submission).
+    survey_id: int = Field(foreign_key="survey.id")
     client_uuid: str = Field(max_length=36, unique=True)  # made by the client; resends are idempotent
     content_hash: str = Field(max_length=64)  # tells an identical resend from a conflicting one
     receipt: str = Field(max_length=32, unique=True)
@@ -64,7 +66,8 @@ class Answer(SQLModel, table=True):
         Index("ix_answer_question_choice", "question_id", "choice", "number", "dont_know", "response_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    response_id: int = Field(foreign_key="response.id", index=True)
+    # Found through the unique (response_id, question_id) index, which it leads.
+    response_id: int = Field(foreign_key="response.id")
     question_id: int = Field(foreign_key="question.id")
     choice: int | None = None  # single choice and the demographic types
     number: float | None = None  # scale and number
