@@ -132,7 +132,10 @@ def _reader_connection(engine: Engine, *, fresh: bool = False) -> Any:
                 held[1].close()
         fairy = engine.raw_connection()
         fairy.detach()  # the pool forgets it and will open another when it needs one
-        held = (engine, fairy.dbapi_connection)
+        connection = fairy.dbapi_connection
+        if not is_sqlite(engine):
+            connection.autocommit = True  # a lone SELECT needs no transaction, nor a COMMIT round trip
+        held = (engine, connection)
         _readers.held = held
     return held[1]
 
@@ -155,7 +158,6 @@ def fetch_one(sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
             row = cursor.fetchone()
             names = [column[0] for column in cursor.description or ()]
             cursor.close()
-            connection.commit()  # end the read transaction: no snapshot held between requests
             return dict(zip(names, row, strict=True)) if row is not None else None
         except engine.dialect.loaded_dbapi.OperationalError:
             if attempt:
