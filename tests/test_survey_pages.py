@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select
@@ -229,6 +230,16 @@ def test_bad_form_values_never_500(client, survey, data) -> None:  # type: ignor
     url, html = start(client, survey.slug)
     response = client.post(url, data={"csrftoken": csrf(html), **data, "action": "next"})
     assert response.status_code == 422
+
+
+def test_a_form_with_thousands_of_fields_is_refused_and_nothing_is_kept(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    flood = [("csrftoken", csrf(html)), ("kommun", "1"), ("val", "1"), ("action", "next")]
+    flood += [(f"extra{n}", "x") for n in range(1200)]
+    response = client.post(url, content=urlencode(flood), headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400 and "Formuläret kunde inte läsas" in response.text
+    again = client.get(url)
+    assert again.status_code == 200 and not re.search(r'name="val" value="1"[^>]*checked', again.text)
 
 
 def test_security_headers(client) -> None:  # type: ignore[no-untyped-def]
