@@ -1094,18 +1094,18 @@ class _RelevantParser:
         return flat[0] if len(flat) == 1 else RelevantNode(kind, tuple(flat))
 
     def or_expr(self) -> RelevantTree:
-        parts = [self.and_expr()]
-        while self.at_word("or"):
-            self.index += 1
-            parts.append(self.and_expr())
-        return self._combine("any", parts)
+        return self._joined("or", "any", self.and_expr)
 
     def and_expr(self) -> RelevantTree:
-        parts = [self.unary()]
-        while self.at_word("and"):
+        return self._joined("and", "all", self.unary)
+
+    def _joined(self, word: str, kind: str, operand: Callable[[], RelevantTree]) -> RelevantTree:
+        """`operand (word operand)*`, combined into one node of `kind`."""
+        parts = [operand()]
+        while self.at_word(word):
             self.index += 1
-            parts.append(self.unary())
-        return self._combine("all", parts)
+            parts.append(operand())
+        return self._combine(kind, parts)
 
     def nested(self) -> RelevantTree:
         self.depth += 1
