@@ -1,4 +1,7 @@
-"""Rate limits with the `limits` package (moving windows, kept in memory).
+"""Rate limits with the `limits` package (sliding-window counters, kept in memory).
+
+A sliding-window counter keeps two counts per key, so a hit costs the same however many came
+before it; the moving window kept every hit in a list and moved the whole list on each new one.
 
 Each worker process counts on its own, so with N workers a client gets at most N times the
 configured rate. That is acceptable for a handful of workers; a shared storage (limits supports
@@ -15,9 +18,9 @@ from functools import lru_cache
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
-_limiter = MovingWindowRateLimiter(MemoryStorage())
+_limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
 
 @dataclass(frozen=True)
