@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -324,9 +325,18 @@ def _results(session: Session, spec: SurveySpec, filters: Filters, language: str
              codes: Sequence[str] | None) -> Results:
     wanted = [q for q in spec.questions if codes is None or q.code in codes]
     with _scoped(session, spec, filters) as scope:
-        groups = _answer_groups(session, scope, filters, wanted)
         listed = [q for q in wanted if _kind(q) in ("multiple", "ranking")]
-        list_rows = _selection_counts(session, scope, filters, listed)
+        if scope.table is None and listed:
+            # The two aggregates read different indexes and the database works on each without the
+            # GIL, so the options' counts come from a second connection while the answers' are read.
+            # (A temporary table of a filter lives on this session's connection: then one at a time.)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                listed_rows = pool.submit(_in_own_session, _selection_counts, scope, filters, listed)
+                groups = _answer_groups(session, scope, filters, wanted)
+                list_rows = listed_rows.result()
+        else:
+            groups = _answer_groups(session, scope, filters, wanted)
+            list_rows = _selection_counts(session, scope, filters, listed)
     built = []
     for question in wanted:
         rows = groups.get(question.id or 0, [])
@@ -527,6 +537,15 @@ def _answer_groups(session: Session, scope: Scope, filters: Filters,
 
 def _ids(questions: Sequence[QuestionSpec]) -> list[int]:
     return [q.id for q in questions if q.id is not None]
+
+
+def _in_own_session(work: Callable[..., Any], *args: Any) -> Any:
+    """`work(session, *args)` in a session of its own: for an aggregate run in a second thread
+    while this request's session reads another (the database works without the GIL)."""
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        return work(session, *args)
 
 
 def _selection_counts(session: Session, scope: Scope, filters: Filters,
@@ -1033,17 +1052,21 @@ def _overview(session: Session, cycle: ReviewCycle | None, surveys: Sequence[Sur
               publish: bool, stored: int) -> Overview:
     ids = [s.id for s in surveys if s.id is not None]
     counted = eligible(ids) if ids else false()
-    # One pass over the counted responses gives survey, day, channel and campaign tag together.
+    # One pass over the counted responses gives survey, day, channel and campaign tag together; the
+    # drafts and durations are read meanwhile on a second connection.
     day = _day(session, response.c.submitted_at)
-    grouped = pd.DataFrame(
-        [tuple(r) for r in session.execute(
-            select(response.c.survey_id, day, response.c.channel, response.c.campaign_tag, func.count())
-            .where(counted).group_by(response.c.survey_id, day, response.c.channel, response.c.campaign_tag)
-        )],
-        columns=["survey", "day", "channel", "tag", "n"],
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        timing = pool.submit(_in_own_session, _progress_figures, surveys)
+        grouped = pd.DataFrame(
+            [tuple(r) for r in session.execute(
+                select(response.c.survey_id, day, response.c.channel, response.c.campaign_tag, func.count())
+                .where(counted).group_by(response.c.survey_id, day, response.c.channel, response.c.campaign_tag)
+            )],
+            columns=["survey", "day", "channel", "tag", "n"],
+        )
+        drafts, durations = timing.result()
     submitted = {int(k): int(v) for k, v in grouped.groupby("survey")["n"].sum().items()} if len(grouped) else {}
-    progress = _progress(session, surveys, submitted)
+    progress = _progress(surveys, submitted, drafts, durations)
     total = sum(submitted.values())
     days = list(grouped.groupby("day")["n"].sum().items()) if len(grouped) else []
     over_time, period = _periods(days)
@@ -1093,12 +1116,12 @@ def _periods(days: Sequence[tuple[Any, int]]) -> tuple[list[dict[str, Any]], str
     return [{"period": week.date().isoformat(), "count": int(n)} for week, n in weekly.items()], "week"
 
 
-def _progress(session: Session, surveys: Sequence[SurveySpec], submitted: Mapping[int, int]) -> list[SurveyProgress]:
-    """Per survey: drafts, completion rate and the median time from start to submission (one query each
-    for all the surveys)."""
+def _progress_figures(session: Session, surveys: Sequence[SurveySpec]) -> tuple[dict, dict]:
+    """Per survey: open drafts, and the times from start to submission with their counts (one query
+    each for all the surveys)."""
     ids = [s.id for s in surveys if s.id is not None]
     if not ids:
-        return [SurveyProgress(spec, 0, 0, None, None) for spec in surveys]
+        return {}, {}
     drafts = dict(session.execute(
         select(ResponseDraft.survey_id, func.count()).where(ResponseDraft.survey_id.in_(ids))
         .group_by(ResponseDraft.survey_id)
@@ -1114,6 +1137,12 @@ def _progress(session: Session, surveys: Sequence[SurveySpec], submitted: Mappin
     ):
         if value is not None and float(value) >= 0:
             durations.setdefault(survey_id, []).append((float(value), n))
+    return drafts, durations
+
+
+def _progress(surveys: Sequence[SurveySpec], submitted: Mapping[int, int], drafts: Mapping[int, int],
+              durations: Mapping[int, list[tuple[float, int]]]) -> list[SurveyProgress]:
+    """Per survey: drafts, completion rate and the median time from start to submission."""
     progress = []
     for spec in surveys:
         done, started = submitted.get(spec.id or 0, 0), drafts.get(spec.id, 0)
