@@ -32,6 +32,11 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 templates.env.globals["pick"] = pick
 
 
+def is_htmx_partial(request: Request) -> bool:
+    """An htmx request for part of a page (a history restore wants the whole page)."""
+    return request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
+
+
 def csrf_token(request: Request) -> str:
     getter = request.scope.get("csrftoken")
     return getter() if callable(getter) else ""

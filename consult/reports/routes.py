@@ -17,6 +17,7 @@ from consult.accounts.models import Role, User
 from consult.accounts.service import record_audit, register_staff_link
 from consult.core import i18n
 from consult.core.fields import pick
+from consult.core.formatting import number, percent
 from consult.core.i18n import N_, _
 from consult.core.templating import render, templates
 from consult.db import session_scope
@@ -26,7 +27,7 @@ from consult.reports.pdf import PdfUnavailable, html_to_pdf
 from consult.strategy.models import ReviewCycle
 from consult.workspace import charts as workspace_charts
 from consult.workspace import service as workspace
-from consult.workspace.routes import chart_description, number, percent, question_svg
+from consult.workspace.routes import chart_description, question_svg
 
 router = APIRouter(include_in_schema=False)
 analyst = require_role(Role.analyst.value)

@@ -15,8 +15,9 @@ from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
 from consult.accounts.service import record_audit, register_staff_link
 from consult.core import i18n
+from consult.core.formatting import decimal, percent
 from consult.core.i18n import N_, _
-from consult.core.templating import render
+from consult.core.templating import is_htmx_partial, render
 from consult.db import session_scope
 from consult.responses.models import Channel
 from consult.surveys.models import Survey
@@ -109,24 +110,6 @@ REVIEW_FILTER_LABELS = {
 
 def _language() -> str:
     return i18n.current_language.get()
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
-
-
-def percent(value: float | None, digits: int = 0) -> str:
-    if value is None:
-        return "–"
-    text = f"{value * 100:.{digits}f}"
-    return f"{text.replace('.', ',')} %" if _language() == "sv" else f"{text}%"
-
-
-def decimal(value: float | None, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if _language() == "sv" else text
 
 
 def when(moment: Any) -> str:
@@ -289,7 +272,7 @@ def explorer_page(slug: str, code: str, request: Request, user: User = Depends(a
         question = _question_or_404(spec, code)
         context = _explorer_context(session, spec, question, user=user, search=q, review=review,
                                     page=_page_number(sida))
-    if _is_htmx(request) and request.headers.get("hx-target") == "search-results":
+    if is_htmx_partial(request) and request.headers.get("hx-target") == "search-results":
         return render(request, "themes/_search.html", context)
     return render(request, "themes/explorer.html", context)
 
@@ -362,7 +345,7 @@ def run_page(slug: str, code: str, run_id: int, request: Request, user: User = D
         question = _question_or_404(spec, code)
         run = _run_or_404(session, question, run_id)
         context = _run_context(session, spec, question, run)
-    if _is_htmx(request):
+    if is_htmx_partial(request):
         response = render(request, "themes/_run.html", context)
         if run.status not in (RunStatus.queued.value, RunStatus.running.value):
             # The run ended while the page was open: reload it to show the results.
@@ -380,7 +363,7 @@ def cancel_run(slug: str, code: str, run_id: int, request: Request, user: User =
         run = service.cancel_run(session, run_id=run.id or 0, user_id=user.id)
         _audit(session, request, user, "run.cancel", question, {"run": run_id})
         context = _run_context(session, spec, question, run)
-    if _is_htmx(request):
+    if is_htmx_partial(request):
         return render(request, "themes/_run.html", context)
     return RedirectResponse(f"{_base(spec, question)}#korning", status_code=303)
 
@@ -507,7 +490,7 @@ def theme_page(slug: str, code: str, theme_id: int, request: Request, user: User
         context = _theme_context(session, spec, question, theme, search=q, review=review, page=_page_number(sida),
                                  name_message=_("The theme has been renamed.") if klart == "namn" else "",
                                  answers_message=answer_messages.get(klart, ""))
-    if _is_htmx(request) and request.headers.get("hx-target") == "answers":
+    if is_htmx_partial(request) and request.headers.get("hx-target") == "answers":
         return render(request, "themes/_answers.html", context)
     return render(request, "themes/theme.html", context)
 
@@ -519,7 +502,7 @@ def _theme_error(request: Request, slug: str, code: str, theme_id: int, field: s
         question = _question_or_404(spec, code)
         theme = _theme_or_404(session, question, theme_id)
         context = _theme_context(session, spec, question, theme, errors={field: _(message)}, values=values)
-    if partial and _is_htmx(request):
+    if partial and is_htmx_partial(request):
         return render(request, partial, context, 422)
     return render(request, "themes/theme.html", context, 422)
 
@@ -539,7 +522,7 @@ def rename_theme(slug: str, code: str, theme_id: int, request: Request, user: Us
             return _theme_error(request, slug, code, theme_id, "namn", str(error), {"namn": namn[:300]},
                                 partial="themes/_name.html")
         _audit(session, request, user, "rename", question, {"theme": theme_id, "to": theme.label})
-        if _is_htmx(request):
+        if is_htmx_partial(request):
             context = _theme_context(session, spec, question, theme, name_message=_("The theme has been renamed."))
             return render(request, "themes/_name.html", {**context, "oob_history": True})
     return RedirectResponse(f"{_base(spec, question)}/tema/{theme_id}?klart=namn", status_code=303)
@@ -595,7 +578,7 @@ def change_answers(slug: str, code: str, theme_id: int, request: Request, user: 
             return _theme_error(request, slug, code, theme_id, "svar", str(error), partial="themes/_answers.html")
         _audit(session, request, user, "move" if done == "flyttat" else "confirm", question,
                {"theme": theme_id, "answers": count})
-        if _is_htmx(request):
+        if is_htmx_partial(request):
             review = granskning if granskning in service.REVIEW_FILTERS else "all"
             message = _("The answers have been moved.") if done == "flyttat" else _("The answers have been confirmed.")
             context = _theme_context(session, spec, question, theme, search=q[:200], review=review,

@@ -16,8 +16,9 @@ from consult.accounts.models import Role, User
 from consult.accounts.service import record_audit, register_staff_link
 from consult.core import i18n
 from consult.core.fields import pick
+from consult.core.formatting import number, percent
 from consult.core.i18n import N_, _
-from consult.core.templating import render
+from consult.core.templating import is_htmx_partial, render
 from consult.db import session_scope
 from consult.responses.models import Channel
 from consult.strategy.models import ReviewCycle
@@ -53,28 +54,6 @@ FILTER_KEYS = ("kommun", "kon", "alder", "kanal", "kampanj", "fran", "till", "vi
 
 def _language() -> str:
     return i18n.current_language.get()
-
-
-def _is_partial(request: Request) -> bool:
-    """An htmx request for part of the page (a history restore wants the whole page)."""
-    return request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
-
-
-def percent(value: float | None, digits: int = 0) -> str:
-    if value is None:
-        return "–"
-    text = f"{value * 100:.{digits}f}"
-    return f"{text.replace('.', ',')} %" if _language() == "sv" else f"{text}%"
-
-
-def number(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    if float(value).is_integer() and digits <= 1:
-        text = f"{int(value):,}".replace(",", "\u202f")
-    else:
-        text = f"{value:,.{digits}f}".replace(",", "\u202f")
-    return text.replace(".", ",") if _language() == "sv" else text.replace("\u202f", ",")
 
 
 def _formatters() -> dict[str, Any]:
@@ -211,8 +190,8 @@ def results_page(slug: str, request: Request, user: User = Depends(analyst)) -> 
     with session_scope() as session:
         spec = _spec_or_404(session, slug)
         context = _results_context(session, spec, filters, errors, language)
-    context["partial"] = _is_partial(request)
-    template = "workspace/_results.html" if _is_partial(request) else "workspace/results.html"
+    context["partial"] = is_htmx_partial(request)
+    template = "workspace/_results.html" if is_htmx_partial(request) else "workspace/results.html"
     response = render(request, template, context)
     response.headers["vary"] = "HX-Request"
     return response
@@ -508,7 +487,7 @@ def job_page(job_id: int, request: Request, user: User = Depends(analyst)) -> Re
         "finished": job.status in (JobStatus.done, JobStatus.failed) or exports.job_is_stale(job),
         "progress_class": f"progress-{min(100, max(0, job.progress // 5 * 5))}",
     }
-    template = "workspace/_job.html" if _is_partial(request) else "workspace/job.html"
+    template = "workspace/_job.html" if is_htmx_partial(request) else "workspace/job.html"
     return render(request, template, context)
 
 

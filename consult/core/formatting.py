@@ -1,0 +1,40 @@
+"""Numbers as the interface shows them, in the request's language, from Babel's locale data
+(Swedish: 1 234,5 and 12 %; English: 1,234.5 and 12%)."""
+
+from __future__ import annotations
+
+from babel import Locale
+from babel.numbers import format_decimal, format_percent
+
+from consult.core.i18n import current_language
+
+MISSING = "–"
+
+
+def _decimals(digits: int) -> str:
+    return "." + "0" * digits if digits > 0 else ""
+
+
+def percent(value: float | None, digits: int = 0) -> str:
+    """A share (0.25) as a percentage with `digits` decimals, in the language's own pattern."""
+    if value is None:
+        return MISSING
+    locale = Locale.parse(current_language.get())
+    pattern = locale.percent_formats[None].pattern.replace("#,##0", "#,##0" + _decimals(digits), 1)
+    return format_percent(value, format=pattern, locale=locale)
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    """A count or measure with thousands grouped: whole numbers without decimals when at most one
+    decimal is asked for, otherwise `digits` decimals."""
+    if value is None:
+        return MISSING
+    shown = 0 if float(value).is_integer() and digits <= 1 else digits
+    return format_decimal(value, format="#,##0" + _decimals(shown), locale=current_language.get())
+
+
+def decimal(value: float | None, digits: int = 2) -> str:
+    """A measure such as an F1 score, always with `digits` decimals."""
+    if value is None:
+        return MISSING
+    return format_decimal(value, format="#,##0" + _decimals(digits), locale=current_language.get())
