@@ -62,6 +62,46 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
+# --- what belongs to one transaction ---------------------------------------------------------------
+TRANSACTION_MEMO = "consult_transaction"
+
+
+def transaction_memo(session: Session) -> dict[str, Any]:
+    """A dict for what holds only while this session's transaction lasts (figures read in it, whether
+    it wrote), emptied when the transaction ends; a write empties the figures too."""
+    return session.info.setdefault(TRANSACTION_MEMO, {})
+
+
+def note_write(session: Session) -> None:
+    """Called by whatever writes past the ORM's events (plain DBAPI inserts)."""
+    memo = transaction_memo(session)
+    memo.clear()  # what was read before may have changed
+    memo["wrote"] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context: Any) -> None:
+    note_write(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        note_write(state.session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(TRANSACTION_MEMO, None)
+
+
+def has_uncommitted_writes(session: Session) -> bool:
+    """A second connection (work done beside the request's own, see consult.workspace) sees only what
+    is committed, so it may help only while this session's transaction has written nothing."""
+    return bool(transaction_memo(session).get("wrote"))
+
+
 _lock_file = None
 _thread_lock = threading.Lock()
 LOCK_POLL_SECONDS = 0.0005

@@ -444,6 +444,30 @@ def test_withdrawn_and_rejected_responses_are_left_out_of_every_figure(tables, m
     assert again.surveys[0].median_minutes == pytest.approx(10)  # 8, 10, 12, 14: the lower middle
 
 
+def test_results_read_in_the_transaction_that_stored_the_answers_count_them(tables) -> None:  # type: ignore[no-untyped-def]
+    """The aggregates share out their work with a second connection, which sees only committed rows:
+    a transaction that has just stored responses must still see every one of them."""
+    from consult.db import session_scope
+    from consult.responses.models import Channel
+    from consult.responses.service import NewResponse, store_responses
+    from consult.workspace import service
+
+    survey = create_small_survey(slug=f"ws-t-{uuid.uuid4().hex[:6]}", draft=False)
+    service.figure_cache.clear()
+    before = plain_figures(results_of(survey.spec)[1])
+    with session_scope() as session:
+        extra = {"kommun": 2281, "kon": 1, "val": 2, "flera": [1, 3], "skala": 4}
+        store_responses(session, [NewResponse(spec=survey.spec, client_uuid=str(uuid.uuid4()), values=extra,
+                                              channel=Channel.web)])
+        seen = service.results(session, spec=survey.spec, filters=service.Filters())
+        figures = {r.code: r for r in seen.questions}
+        assert seen.total == before["total"] + 1
+        assert {r["code"]: r["count"] for r in figures["flera"].rows}[3] == before["flera"]["rows"][2]["count"] + 1
+        assert figures["skala"].summary["n"] == before["skala"]["summary"]["n"] + 1
+    service.figure_cache.clear()
+    assert plain_figures(results_of(survey.spec)[1]) == plain_figures(seen)
+
+
 def test_weights_follow_the_counted_responses(tables) -> None:  # type: ignore[no-untyped-def]
     """Weighted figures join the stored weights alone, so the weights must be recomputed whenever the
     counted responses change, even when their number stays the same."""

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from consult.core import ratelimit
 from consult.core.fields import utcnow
 from consult.core.ratelimit import RateVerdict
+from consult.db import note_write
 from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft
 from consult.responses.validation import Value
 from consult.surveys.models import LIST_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
@@ -197,6 +198,7 @@ def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: li
     per response, where SQLAlchemy's per-row parameter handling costs more than the database."""
     if not rows:
         return
+    note_write(session)
     connection = session.connection()
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"

@@ -23,12 +23,27 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency
-from sqlalchemy import Column, Integer, MetaData, Table, and_, case, delete, false, func, insert, literal, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from consult.core.fields import pick, utcnow
 from consult.core.i18n import N_
+from consult.db import has_uncommitted_writes, transaction_memo
 from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft, ResponseStatus
 from consult.strategy.models import Municipality, ReviewCycle
 from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType, Survey
@@ -305,10 +320,24 @@ figure_cache = FigureCache()
 def data_version(session: Session, survey_ids: Sequence[int]) -> tuple:
     """Changes whenever a response is added or removed; read from the index alone. A withdrawal,
     rejection or edit shows when the cache entry expires (FigureCache.ttl)."""
-    counted = session.execute(
-        select(func.count(), func.max(response.c.id)).where(response.c.survey_id.in_(list(survey_ids)))
-    ).one()
-    return tuple(counted)
+    stored, highest, _counted = _response_counts(session, survey_ids)
+    return stored, highest
+
+
+def _response_counts(session: Session, survey_ids: Sequence[int]) -> tuple[int, int | None, int]:
+    """Responses stored, the highest id and the responses that count, in one pass over the reading
+    index. A page asks for them several times (cache keys, scope, filter lists), so they are kept
+    for the rest of the session's transaction."""
+    memo = transaction_memo(session)
+    key = ("response_counts", tuple(survey_ids))
+    if key not in memo:
+        stored, highest, counted = session.execute(
+            select(func.count(), func.max(response.c.id),
+                   func.coalesce(func.sum(case((eligible(survey_ids), 1), else_=0)), 0))
+            .where(response.c.survey_id.in_(list(survey_ids)))
+        ).one()
+        memo[key] = (int(stored), highest, int(counted))
+    return memo[key]
 
 
 def results(session: Session, *, spec: SurveySpec, filters: Filters, language: str = "sv",
@@ -325,18 +354,7 @@ def _results(session: Session, spec: SurveySpec, filters: Filters, language: str
              codes: Sequence[str] | None) -> Results:
     wanted = [q for q in spec.questions if codes is None or q.code in codes]
     with _scoped(session, spec, filters) as scope:
-        listed = [q for q in wanted if _kind(q) in ("multiple", "ranking")]
-        if scope.table is None and listed:
-            # The two aggregates read different indexes and the database works on each without the
-            # GIL, so the options' counts come from a second connection while the answers' are read.
-            # (A temporary table of a filter lives on this session's connection: then one at a time.)
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                listed_rows = pool.submit(_in_own_session, _selection_counts, scope, filters, listed)
-                groups = _answer_groups(session, scope, filters, wanted)
-                list_rows = listed_rows.result()
-        else:
-            groups = _answer_groups(session, scope, filters, wanted)
-            list_rows = _selection_counts(session, scope, filters, listed)
+        groups, list_rows = _aggregates(session, scope, filters, wanted)
     built = []
     for question in wanted:
         rows = groups.get(question.id or 0, [])
@@ -359,6 +377,55 @@ def _results(session: Session, spec: SurveySpec, filters: Filters, language: str
             _suppress(result)
         built.append(result)
     return Results(spec=spec, filters=filters, total=scope.total, questions=built, weighting=scope.weighting)
+
+
+def _aggregates(session: Session, scope: Scope, filters: Filters,
+                questions: Sequence[QuestionSpec]) -> tuple[dict[int, list[tuple]], dict[int, dict[int, tuple]]]:
+    """The answers' groups and the options' counts of `questions`, on two connections at once: the
+    database works without the GIL, so two aggregates take the time of one on two cores. SQLite runs
+    each query on one core, so there the questions are shared out between the two connections by
+    their estimated cost; PostgreSQL reads all answers in one parallel pass, so there the answers'
+    aggregate runs beside the options'. A filter's temporary table lives on this session's
+    connection, and what this transaction wrote is not seen by another: then one query at a time."""
+    listed = [q for q in questions if _kind(q) in ("multiple", "ranking")]
+    if scope.table is not None or not questions or has_uncommitted_writes(session):
+        return _answer_groups(session, scope, filters, questions), _selection_counts(session, scope, filters, listed)
+    if session.get_bind().dialect.name == "postgresql":
+        first: tuple[list, list] = (list(questions), [])
+        second: tuple[list, list] = ([], listed)
+    else:
+        first, second = _shared_out(questions)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        theirs = pool.submit(_in_own_session, _lane, scope, filters, *second)
+        groups, counts = _lane(session, scope, filters, *first)
+        their_groups, their_counts = theirs.result()
+    return groups | their_groups, counts | their_counts
+
+
+def _lane(session: Session, scope: Scope, filters: Filters, answered: Sequence[QuestionSpec],
+          listed: Sequence[QuestionSpec]) -> tuple[dict[int, list[tuple]], dict[int, dict[int, tuple]]]:
+    groups = _answer_groups(session, scope, filters, answered) if answered else {}
+    return groups, _selection_counts(session, scope, filters, listed)
+
+
+# Relative cost of the aggregates per respondent (measured on SQLite, 100,000 responses): a valued
+# answer is grouped by its value, a text answer is only counted, and an option row exists per selection.
+ANSWER_COST = {"choice": 1.0, "scale": 0.7, "number": 0.8, "text": 0.5, "multiple": 0.5, "ranking": 0.5}
+SELECTION_COST = 1.8
+
+
+def _shared_out(questions: Sequence[QuestionSpec]) -> tuple[tuple[list, list], tuple[list, list]]:
+    """Two lanes of (questions whose answers to group, questions whose options to count) of about
+    equal cost: the dearest work first, each to the lane with less so far."""
+    work = [(ANSWER_COST[_kind(q)], 0, q) for q in questions]
+    work += [(SELECTION_COST, 1, q) for q in questions if _kind(q) in ("multiple", "ranking")]
+    lanes: list[tuple[list, list]] = [([], []), ([], [])]
+    loads = [0.0, 0.0]
+    for cost, part, question in sorted(work, key=lambda item: -item[0]):
+        lane = loads.index(min(loads))
+        lanes[lane][part].append(question)
+        loads[lane] += cost
+    return lanes[0], lanes[1]
 
 
 @dataclass(frozen=True)
@@ -426,12 +493,9 @@ def _scope(session: Session, spec: SurveySpec, filters: Filters) -> Scope:
 
 
 def _stored_and_counted(session: Session, survey_id: int) -> tuple[int, int]:
-    """Responses stored for a survey, and those that count: one pass over the survey's responses."""
-    stored, counted = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((eligible([survey_id]), 1), else_=0)), 0))
-        .where(response.c.survey_id == survey_id)
-    ).one()
-    return int(stored), int(counted)
+    """Responses stored for a survey, and those that count."""
+    stored, _highest, counted = _response_counts(session, [survey_id])
+    return stored, counted
 
 
 def _weighted_scope(session: Session, spec: SurveySpec, filters: Filters) -> Scope:
@@ -1252,10 +1316,16 @@ def campaign_tags(session: Session, *, survey_id: int) -> list[str]:
 
 
 def _campaign_tags(session: Session, survey_id: int) -> list[str]:
-    rows = session.execute(
-        select(response.c.campaign_tag).where(response.c.survey_id == survey_id, response.c.campaign_tag.is_not(None))
-        .group_by(response.c.campaign_tag).order_by(response.c.campaign_tag)
-    ).all()
+    # The distinct tags by hopping through the (survey, tag) index, one seek per tag, instead of
+    # reading all of the survey's responses.
+    rows = session.execute(text(
+        "WITH RECURSIVE tags(tag) AS ("
+        " SELECT MIN(campaign_tag) FROM response WHERE survey_id = :survey"
+        " UNION ALL"
+        " SELECT (SELECT MIN(campaign_tag) FROM response WHERE survey_id = :survey AND campaign_tag > tags.tag)"
+        " FROM tags WHERE tags.tag IS NOT NULL"
+        ") SELECT tag FROM tags WHERE tag IS NOT NULL"
+    ), {"survey": survey_id}).all()
     return [r[0] for r in rows]
 
 
