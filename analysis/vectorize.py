@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from analysis.embedding import CooccurrenceEmbedding, reliability
 from analysis.text import (
     OPINION_WORDS,
     TOKEN_PATTERN,
@@ -184,18 +185,22 @@ def _per_answer(distinct: sp.csr_matrix, codes: np.ndarray) -> sp.csr_matrix:
 
 
 class CombinedFeatures:
-    """The answers' feature matrix [words | c * normalize(words @ term_chars) | a * concepts], each row
-    normalised, as an operator: the character n-gram block is never built answer by answer (it has
-    tens of n-grams per term), its products go through the term x n-gram matrix instead. That is
-    what keeps a million answers within memory and lets the SVD run on all of them.
+    """The answers' feature matrix [words | c * normalize(words @ term_chars) | a * concepts |
+    e * embedding], each row normalised, as an operator: the character n-gram block is never built
+    answer by answer (it has tens of n-grams per term), its products go through the term x n-gram
+    matrix instead. That is what keeps a million answers within memory and lets the SVD run on all
+    of them. The concept scores and the learned answer vectors (``analysis.embedding``) are small
+    dense blocks, kept as one weighted dense matrix.
     """
 
     def __init__(self, words: sp.csr_matrix, term_chars: sp.csr_matrix | None, char_weight: float,
-                 concepts: np.ndarray | None, concept_weight: float, chunk: int = 50_000):
+                 concepts: np.ndarray | None, concept_weight: float, chunk: int = 50_000,
+                 embedding: np.ndarray | None = None, embedding_weight: float = 0.0):
         self.words = words
         self.term_chars = term_chars if char_weight and term_chars is not None else None
-        self.concepts = concepts if concept_weight and concepts is not None else None
-        self.concept_weight = concept_weight
+        dense = [weight * block for block, weight in ((concepts, concept_weight), (embedding, embedding_weight))
+                 if weight and block is not None]
+        self.dense = np.hstack(dense).astype(np.float32) if dense else None
         n = words.shape[0]
         self.char_scale = np.zeros(n, dtype=np.float32)
         if self.term_chars is not None:
@@ -207,11 +212,11 @@ class CombinedFeatures:
             self.char_scale[nonzero] = char_weight / norms[nonzero]
         squared = np.asarray(words.multiply(words).sum(axis=1)).ravel()
         squared += np.where(self.char_scale > 0, char_weight**2, 0.0)
-        if self.concepts is not None:
-            squared += concept_weight**2 * np.square(self.concepts).sum(axis=1)
+        if self.dense is not None:
+            squared += np.square(self.dense).sum(axis=1)
         self.row_scale = np.where(squared > 0, 1 / np.sqrt(np.maximum(squared, 1e-30)), 0).astype(np.float32)
         widths = [words.shape[1], 0 if self.term_chars is None else self.term_chars.shape[1],
-                  0 if self.concepts is None else self.concepts.shape[1]]
+                  0 if self.dense is None else self.dense.shape[1]]
         self.bounds = np.cumsum([0, *widths])
         self.shape = (n, int(self.bounds[-1]))
 
@@ -221,8 +226,8 @@ class CombinedFeatures:
         out = np.asarray(self.words @ right[a:b], dtype=np.float32)
         if self.term_chars is not None:
             out += self.char_scale[:, None] * np.asarray(self.words @ (self.term_chars @ right[b:c]))
-        if self.concepts is not None:
-            out += self.concept_weight * (self.concepts @ right[c:])
+        if self.dense is not None:
+            out += self.dense @ right[c:]
         return out * self.row_scale[:, None]
 
     def tdot(self, left: np.ndarray) -> np.ndarray:
@@ -231,8 +236,8 @@ class CombinedFeatures:
         parts = [np.asarray(self.words.T @ scaled)]
         if self.term_chars is not None:
             parts.append(np.asarray(self.term_chars.T @ (self.words.T @ (scaled * self.char_scale[:, None]))))
-        if self.concepts is not None:
-            parts.append(self.concept_weight * (self.concepts.T @ scaled))
+        if self.dense is not None:
+            parts.append(self.dense.T @ scaled)
         return np.vstack(parts).astype(np.float32)
 
     def to_sparse(self) -> sp.csr_matrix:
@@ -240,8 +245,8 @@ class CombinedFeatures:
         blocks = [self.words]
         if self.term_chars is not None:
             blocks.append(sp.diags(self.char_scale) @ (self.words @ self.term_chars))
-        if self.concepts is not None:
-            blocks.append(sp.csr_matrix(self.concept_weight * self.concepts))
+        if self.dense is not None:
+            blocks.append(sp.csr_matrix(self.dense))
         return (sp.diags(self.row_scale) @ sp.hstack(blocks, format="csr")).astype(np.float32).tocsr()
 
 
@@ -250,7 +255,10 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
 
     ``lang`` is "sv", "en" or "auto" (the dominant language of the input is used for all answers,
     which keeps one consistent vocabulary). ``char_weight`` scales the character n-gram block and
-    ``concept_weight`` the concept block relative to the word block.
+    ``concept_weight`` the concept block relative to the word block. ``embedding_weight`` (0: off)
+    adds answer vectors built from word vectors learned on the answers themselves
+    (``analysis.embedding``); its weight is scaled by how many term occurrences they were learned
+    from (``embedding_weight_``), so a few hundred short answers get little of it.
 
     Counting is vectorised: scikit-learn counts surface tokens per distinct answer, then each
     distinct token is stemmed and split once and a token x term matrix maps the counts onto terms.
@@ -267,6 +275,8 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         min_df: int | float = 1,
         max_df: float = 0.5,
         adaptive_concepts: bool = False,
+        embedding_weight: float = 0.0,
+        random_state: int | None = 0,
     ):
         self.lang = lang
         self.char_weight = char_weight
@@ -276,6 +286,8 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         self.min_df = min_df
         self.max_df = max_df
         self.adaptive_concepts = adaptive_concepts
+        self.embedding_weight = embedding_weight
+        self.random_state = random_state
 
     # --- counting ----------------------------------------------------------------------------
 
@@ -340,6 +352,10 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
             # many answers clearly speak to it: full weight from half of the answers, fading below.
             spoken_to = (self.concept_scorer_.transform(self.word_matrix_).max(axis=1) >= CLEAR_CONCEPT_SCORE).mean()
             self.concept_weight_ = self.concept_weight * min(1.0, 2 * float(spoken_to))
+        self.embedding_, self.embedding_weight_ = None, 0.0
+        if self.embedding_weight:
+            self.embedding_weight_ = self.embedding_weight * reliability(self.word_matrix_)
+            self.embedding_ = CooccurrenceEmbedding(random_state=self.random_state).fit(self.word_matrix_)
         return self.features(self.word_matrix_)
 
     def _kept_terms(self, counts: sp.csr_matrix, n_docs: int) -> np.ndarray:
@@ -378,8 +394,12 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         """The combined features of answers given their word block, as an operator."""
         weight = getattr(self, "concept_weight_", self.concept_weight)
         concepts = self.concept_scorer_.transform(words) if self.concept_scorer_ is not None and weight else None
+        # Models stored before the learned vectors existed have no embedding_.
+        embedding_model = getattr(self, "embedding_", None)
+        embedding_weight = getattr(self, "embedding_weight_", 0.0)
+        embedding = embedding_model.transform(words) if embedding_model is not None and embedding_weight else None
         return CombinedFeatures(words, self.term_chars_ if self.char_weight else None, self.char_weight,
-                                concepts, weight)
+                                concepts, weight, embedding=embedding, embedding_weight=embedding_weight)
 
     def _combine(self, words: sp.csr_matrix) -> sp.csr_matrix:
         return self.features(words).to_sparse()

@@ -386,9 +386,10 @@ def _aggregates(session: Session, scope: Scope, filters: Filters,
     each query on one core, so there the questions are shared out between the two connections by
     their estimated cost; PostgreSQL reads all answers in one parallel pass, so there the answers'
     aggregate runs beside the options'. A filter's temporary table lives on this session's
-    connection, and what this transaction wrote is not seen by another: then one query at a time."""
+    connection, so the second connection fills its own; what this transaction wrote is not seen by
+    another connection: then one query at a time."""
     listed = [q for q in questions if _kind(q) in ("multiple", "ranking")]
-    if scope.table is not None or not questions or has_uncommitted_writes(session):
+    if not questions or has_uncommitted_writes(session):
         return _answer_groups(session, scope, filters, questions), _selection_counts(session, scope, filters, listed)
     if session.get_bind().dialect.name == "postgresql":
         first: tuple[list, list] = (list(questions), [])
@@ -396,7 +397,8 @@ def _aggregates(session: Session, scope: Scope, filters: Filters,
     else:
         first, second = _shared_out(questions)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        theirs = pool.submit(_in_own_session, _lane, scope, filters, *second)
+        theirs = pool.submit(_in_own_session, _lane if scope.table is None else _lane_with_own_table,
+                             scope, filters, *second)
         groups, counts = _lane(session, scope, filters, *first)
         their_groups, their_counts = theirs.result()
     return groups | their_groups, counts | their_counts
@@ -406,6 +408,12 @@ def _lane(session: Session, scope: Scope, filters: Filters, answered: Sequence[Q
           listed: Sequence[QuestionSpec]) -> tuple[dict[int, list[tuple]], dict[int, dict[int, tuple]]]:
     groups = _answer_groups(session, scope, filters, answered) if answered else {}
     return groups, _selection_counts(session, scope, filters, listed)
+
+
+def _lane_with_own_table(session: Session, scope: Scope, filters: Filters, answered: Sequence[QuestionSpec],
+                         listed: Sequence[QuestionSpec]) -> tuple[dict[int, list[tuple]], dict[int, dict[int, tuple]]]:
+    with _counted_table(session, scope.table_rows) as table:
+        return _lane(session, replace(scope, table=table), filters, answered, listed)
 
 
 # Relative cost of the aggregates per respondent (measured on SQLite, 100,000 responses): a valued
@@ -440,6 +448,7 @@ class Scope:
     counted: Any | None = None
     excluded: list[int] | None = None
     table: Table | None = None  # SQLite: the counted responses' ids in a temporary table, joined by rowid
+    table_rows: Any | None = None  # the query that filled `table`
 
 
 # Up to this share (and number) of responses excluded, aggregate everything and subtract the excluded ones.
@@ -457,27 +466,38 @@ def _scoped(session: Session, spec: SurveySpec, filters: Filters) -> Iterator[Sc
     table keyed by rowid for its duration: joining 1.4 million answers to it takes half the time of
     testing each against `IN (subquery)`, whose ephemeral index compares whole records. (PostgreSQL
     hash-joins the subquery, so there it stays a subquery.)"""
-    scope = _scope(session, spec, filters)
-    if scope.counted is None or session.get_bind().dialect.name != "sqlite" or not USE_COUNTED_TABLE:
+    in_table = session.get_bind().dialect.name == "sqlite" and USE_COUNTED_TABLE
+    scope = _scope(session, spec, filters, count_filtered=not in_table)  # else counted in the table
+    if scope.counted is None or not in_table:
         yield scope
         return
+    with _counted_table(session, scope.counted) as table:
+        total = scope.total
+        if total < 0:
+            total = session.execute(select(func.count()).select_from(table)).scalar_one()
+        yield replace(scope, total=int(total), counted=None, table=table, table_rows=scope.counted)
+
+
+@contextmanager
+def _counted_table(session: Session, rows: Any) -> Iterator[Table]:
+    """COUNTED_TABLE on this session's connection, filled with the ids `rows` selects."""
     connection = session.connection()
     COUNTED_TABLE.drop(connection, checkfirst=True)
     COUNTED_TABLE.create(connection)
     try:
-        connection.execute(COUNTED_TABLE.insert().from_select(["rid"], scope.counted))
-        yield replace(scope, counted=None, table=COUNTED_TABLE)
+        connection.execute(COUNTED_TABLE.insert().from_select(["rid"], rows))
+        yield COUNTED_TABLE
     finally:
         COUNTED_TABLE.drop(connection, checkfirst=True)
 
 
-def _scope(session: Session, spec: SurveySpec, filters: Filters) -> Scope:
+def _scope(session: Session, spec: SurveySpec, filters: Filters, count_filtered: bool = True) -> Scope:
     assert spec.id is not None
     if filters.weighted:
         return _weighted_scope(session, spec, filters)
     if filters.narrows:
         conditions = filter_conditions(spec, filters)
-        total = session.execute(select(func.count()).where(*conditions)).scalar_one()
+        total = session.execute(select(func.count()).where(*conditions)).scalar_one() if count_filtered else -1
         return Scope(int(total), counted=select(response.c.id).where(*conditions))
     stored, counted = _stored_and_counted(session, spec.id)
     if stored == counted:
