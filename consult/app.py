@@ -18,6 +18,8 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from consult.config import PROJECT_ROOT, get_settings
+from consult.core import csrf_input
+from consult.core.csrf_input import without_unreadable_token_header
 from consult.core.i18n import _
 from consult.core.middleware import BodyLimitMiddleware, LanguageMiddleware, SecurityHeadersMiddleware
 from consult.core.templating import render
@@ -199,8 +201,10 @@ def _bypass_csrf_for_machines(inner, protected):  # type: ignore[no-untyped-def]
 
     async def dispatch(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        target = inner if path.startswith(("/api/", "/static/", "/healthz", "/openapi.json")) else protected
-        await target(scope, receive, send)
+        if path.startswith(("/api/", "/static/", "/healthz", "/openapi.json")):
+            await inner(scope, receive, send)
+        else:
+            await protected(without_unreadable_token_header(scope), receive, send)
 
     return dispatch
 
@@ -225,6 +229,7 @@ def build_asgi_app():  # type: ignore[no-untyped-def]
     from consult.core import csrf_multipart
 
     csrf_multipart.install()  # multipart forms (uploads) need it while asgi-csrf#38 is open
+    csrf_input.install()  # input that is not UTF-8 must not reach the client as a 500
     _mint_csrf_secrets_quickly()
     settings = get_settings()
     inner = fastapi_app = create_app()

@@ -172,3 +172,30 @@ def test_tokens_are_at_least_128_bits() -> None:
     tokens = {new_token() for _ in range(1000)}
     assert len(tokens) == 1000
     assert all(len(t) >= 26 and re.fullmatch(r"[A-Z2-7]+", t) for t in tokens)  # 26 base32 chars = 130 bits
+
+
+def test_cookies_and_forms_that_are_not_utf8_get_an_answer_not_a_crash(app, demo) -> None:  # type: ignore[no-untyped-def]
+    """A stray cookie of another site on the same domain, or a hand-made POST, may carry bytes that are
+    not UTF-8: the CSRF layer must read past them (a page, or a refused form), never fail with a 500."""
+    client = TestClient(app, base_url="http://testserver", follow_redirects=False, raise_server_exceptions=True)
+    page = client.get("/login")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    cookie = f"csrftoken={client.cookies['csrftoken']}".encode()
+    stray = b"tracker=\xff\xfe; " + cookie
+
+    assert client.get("/s/vasternorrland-2030", headers={"cookie": stray}).status_code == 200
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    # The token is still found beside the stray cookie: the form reaches the login check (wrong password).
+    accounts.reset_login_limits()
+    answered = client.post("/login", content=f"csrftoken={token}&email=x%40y.se&password=fel&next=".encode(),
+                           headers={**form, "cookie": stray})
+    assert answered.status_code == 422 and "csrftoken" in answered.text
+    # A body that is not UTF-8 cannot carry the right token: refused with the form-expired page.
+    refused = client.post("/login", content=b"csrftoken=\xff\xfe&email=\xe5", headers={**form, "cookie": cookie})
+    assert refused.status_code == 403 and "<h1>403</h1>" in refused.text
+    # Nor can a token header that is not ASCII.
+    header = client.post("/login", content=b"email=a", headers={**form, "cookie": cookie, "x-csrftoken": b"\xe5\xe4"})
+    assert header.status_code == 403
+    # A percent-encoded non-ASCII token is no token either.
+    encoded = client.post("/login", content=b"csrftoken=%C3%A5&email=a", headers={**form, "cookie": cookie})
+    assert encoded.status_code == 403

@@ -83,16 +83,22 @@ def consent_from(spec: SurveySpec, values: Mapping[str, Value]) -> bool | None:
     return values.get("consent_quote") == 1
 
 
-def answer_row(question_type: QuestionType, value: Value) -> dict[str, object]:
-    row: dict[str, object] = {"choice": None, "number": None, "text": None, "dont_know": False}
+def answer_cells(question_type: QuestionType, value: Value) -> tuple[object, object, object, bool]:
+    """The answer's (choice, number, text, dont_know) columns, in ANSWER_VALUE_COLUMNS order."""
     if question_type in SINGLE_CODE_TYPES:
-        row["choice"] = value
-    elif question_type in (QuestionType.scale, QuestionType.number):
-        row["number"] = value
-        row["dont_know"] = value is None
-    elif question_type in TEXT_TYPES:
-        row["text"] = value
-    return row
+        return value, None, None, False
+    if question_type in NUMBER_TYPES:
+        return None, value, None, value is None
+    if question_type in TEXT_TYPES:
+        return None, None, value, False
+    return None, None, None, False  # multiple choice and ranking: their options are in answer_selection
+
+
+def answer_row(question_type: QuestionType, value: Value) -> dict[str, object]:
+    return dict(zip(ANSWER_VALUE_COLUMNS, answer_cells(question_type, value), strict=True))
+
+
+NUMBER_TYPES = frozenset({QuestionType.scale, QuestionType.number})
 
 
 def store_responses(session: Session, items: Sequence[NewResponse]) -> list[Stored]:
@@ -172,8 +178,7 @@ def _insert_fresh(session: Session, fresh: list[tuple[int, NewResponse]], result
         by_code = item.spec.by_code
         for code, value in item.values.items():
             question = by_code[code]
-            cells = answer_row(question.type, value)
-            answer_rows.append((response_id, question.id, *(cells[column] for column in ANSWER_VALUE_COLUMNS)))
+            answer_rows.append((response_id, question.id, *answer_cells(question.type, value)))
             if question.type in LIST_TYPES and isinstance(value, list):
                 selection_rows.extend(
                     (response_id, question.id, code, rank) for rank, code in enumerate(value, start=1)

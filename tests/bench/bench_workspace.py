@@ -11,7 +11,7 @@ a fresh database), then times, in server time:
     CONSULT_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5433/postgres \\
         .venv/bin/python tests/bench/bench_workspace.py                  # PostgreSQL (a fresh database)
 
-Options: --responses N (default 100000), --repeat N (default 5).
+Options: --responses N (default 100000), --repeat N (default 5), --keep (keep the PostgreSQL database).
 Targets: overview and results at most 300 ms; an export at most 30 s.
 """
 
@@ -221,6 +221,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--responses", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards, to study it")
     args = parser.parse_args()
     url, pg_name = database_url()
     os.environ["CONSULT_DATABASE_URL"] = url
@@ -233,7 +234,10 @@ def main() -> int:
         from consult.db import get_engine
 
         get_engine().dispose()
-        drop_database(pg_name)
+        if args.keep:
+            print(f"kept: {url}")
+        else:
+            drop_database(pg_name)
 
 
 def run(args: argparse.Namespace, url: str) -> int:

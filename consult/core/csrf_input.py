@@ -1,0 +1,65 @@
+"""asgi-csrf 0.11 reads its input as strict UTF-8, outside the app's error handling.
+
+It decodes the Cookie header and a URL-encoded body with `.decode("utf8")`, so a request carrying a
+byte sequence that is not UTF-8 (a stray cookie of another site on the same domain, a hand-made
+POST) raises UnicodeDecodeError before any handler runs: a bare 500. `install()` gives asgi-csrf
+readers that never raise:
+- cookies: Starlette's browser-like cookie parser over the header decoded as Latin-1, as Starlette
+  itself reads headers (also some ten times faster than http.cookies.SimpleCookie, and it keeps
+  the token when another cookie in the header is malformed, where SimpleCookie drops the rest);
+- URL-encoded bodies: decoded with replacement characters, then parsed as before, so a malformed
+  body fails the token check (403) or reaches the app's own form validation;
+- a token header that is not ASCII is dropped (`without_unreadable_token_header`, used by
+  consult.app before the CSRF layer), as compare_digest raises on non-ASCII text.
+Everything read is replayed to the app untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import asgi_csrf
+from starlette.requests import cookie_parser
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def cookies_from_scope(scope: dict[str, Any]) -> dict[str, str]:
+    for name, value in scope.get("headers") or ():
+        if name == b"cookie":
+            return cookie_parser(value.decode("latin-1"))
+    return {}
+
+
+async def read_form_urlencoded(receive: Receive) -> tuple[dict[str, str], Receive]:
+    """The body's fields (the last value of a repeated name, as asgi-csrf reads them) and a
+    receive that replays what was read."""
+    messages: list[dict[str, Any]] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+
+    async def replay_receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else await receive()
+
+    fields = parse_qsl(body.decode("utf-8", errors="replace"))
+    # asgi-csrf compares with secrets.compare_digest, which raises on non-ASCII text: such a value
+    # can never be a token, so it is read as none.
+    return {name: value if value.isascii() else "" for name, value in fields}, replay_receive
+
+
+def without_unreadable_token_header(scope: dict[str, Any]) -> dict[str, Any]:
+    headers = scope.get("headers") or ()
+    if all(name != b"x-csrftoken" or value.isascii() for name, value in headers):
+        return scope
+    return {**scope, "headers": [(n, v) for n, v in headers if n != b"x-csrftoken" or v.isascii()]}
+
+
+def install() -> None:
+    asgi_csrf.cookies_from_scope = cookies_from_scope
+    asgi_csrf._parse_form_urlencoded = read_form_urlencoded
