@@ -119,6 +119,36 @@ def test_same_uuid_other_content_conflicts(client, survey) -> None:  # type: ign
     assert "detail" in response.json()
 
 
+def test_a_response_another_worker_stored_meanwhile_gets_that_receipt(client, survey, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A client resends while its first attempt is being stored by the other worker process: the
+    other worker's insert lands between this worker's check and its insert. The batch must not fail
+    (nor the other responses in it): the resend is answered as a resend, with the stored receipt."""
+    from consult.db import session_scope
+    from consult.responses import service
+    from consult.responses.validation import parse_json_answers, validate_complete
+    from consult.surveys.service import load_spec
+
+    client_uuid = str(uuid.uuid4())
+    with session_scope() as session:
+        spec = load_spec(session, slug=survey.slug)
+    values = validate_complete(spec, parse_json_answers(spec, VALID)).values
+    insert_fresh, raced = service._insert_fresh, {}
+
+    def other_worker_first(session, fresh, results):  # type: ignore[no-untyped-def]
+        if not raced:
+            raced["now"] = True
+            item = service.NewResponse(spec=spec, client_uuid=client_uuid, values=values)
+            raced["stored"] = service.store_one(session_scope, item)
+        return insert_fresh(session, fresh, results)
+
+    monkeypatch.setattr(service, "_insert_fresh", other_worker_first)
+    before = response_count(survey.id)
+    answered = post(client, survey.slug, VALID, client_uuid)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["receipt"] == raced["stored"].receipt
+    assert response_count(survey.id) == before + 1
+
+
 def test_dont_know_on_a_scale_is_null(client, survey) -> None:  # type: ignore[no-untyped-def]
     response = post(client, survey.slug, {**VALID, "skala": None})
     assert response.status_code == 201

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from consult.core import ratelimit
@@ -208,8 +208,13 @@ def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: li
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
     cursor = connection.connection.cursor()
+    dbapi_error = connection.dialect.loaded_dbapi.Error
     try:
         cursor.executemany(sql, rows)
+    except dbapi_error as error:
+        # As SQLAlchemy reports it (IntegrityError, OperationalError, ...): a response another
+        # process stored meanwhile must reach the callers' retry, not fail the whole batch.
+        raise DBAPIError.instance(sql, None, error, dbapi_error) from error
     finally:
         cursor.close()
 
