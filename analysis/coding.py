@@ -69,7 +69,6 @@ class AssistedCoder(BaseEstimator):
         sharpness: float = 8.0,
         prior_correction: bool = True,
         phrase_weight: float = 1.0,
-        embedding_weight: float = 0.0,
     ):
         self.lang = lang
         self.threshold = threshold
@@ -88,7 +87,6 @@ class AssistedCoder(BaseEstimator):
         self.sharpness = sharpness
         self.prior_correction = prior_correction
         self.phrase_weight = phrase_weight
-        self.embedding_weight = embedding_weight
 
     def _features(self, sparse: sp.csr_matrix, texts: Sequence[str]) -> sp.csr_matrix:
         blocks = [sparse]
@@ -108,9 +106,7 @@ class AssistedCoder(BaseEstimator):
             raise ValueError("assisted coding needs coded answers for at least two themes")
         with threadpool_limits(self.threads):
             self.vectorizer_ = AnswerVectorizer(lang=self.lang, concepts=self.concepts,
-                                                concept_weight=self.concept_weight,
-                                                embedding_weight=self.embedding_weight,
-                                                random_state=self.random_state)
+                                                concept_weight=self.concept_weight)
             sparse = self.vectorizer_.fit_transform(texts)
             n_themes = labels[coded].nunique()
             large = (~coded).sum() >= MIN_UNCODED_PER_THEME * n_themes

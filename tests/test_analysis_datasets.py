@@ -41,3 +41,16 @@ def test_argumentation_topics_are_found() -> None:
     scores = evaluate_labelled(frame, "sentence", "topic", lang="sv", k="gold", coded_per_theme=20)
     assert scores["nmi"] >= 0.70
     assert scores["coding_macro_f1"] >= 0.85
+
+
+def test_english_feedback_themes_gain_from_vectors_learned_on_the_answers() -> None:
+    from analysis.evaluate import clustering_scores
+    from analysis.io import read_table
+    from analysis.themes import ThemeFinder
+
+    frame = read_table(DATASETS / "en_patient_feedback.csv")
+    frame = frame[frame["label"].notna()]
+    texts = frame["feedback"].fillna("")
+    nmi = {weight: clustering_scores(frame["label"], ThemeFinder(k=9, random_state=0, embedding_weight=weight)
+                                     .fit(texts).assignments_["theme_id"])["nmi"] for weight in (0.0, 0.5)}
+    assert nmi[0.5] >= 0.22 and nmi[0.5] > nmi[0.0] + 0.03  # measured 0.235 against 0.182

@@ -199,18 +199,27 @@ def _timestamp_writer(session: Session) -> Callable[[datetime | None], object]:
 
 
 def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """A plain DBAPI executemany in the session's transaction. Used for answer rows, some twenty
-    per response, where SQLAlchemy's per-row parameter handling costs more than the database."""
+    """Rows inserted with the driver itself, in the session's transaction: used for answer rows, some
+    twenty per response, where SQLAlchemy's per-row parameter handling costs more than the database.
+    PostgreSQL takes them with COPY, which spares the server a statement per row."""
     if not rows:
         return
     note_write(session)
     connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    names = ", ".join(columns)
+    sql = (f"COPY {table} ({names}) FROM STDIN" if postgres
+           else f"INSERT INTO {table} ({names}) VALUES ({', '.join([marker] * len(columns))})")
     cursor = connection.connection.cursor()
     dbapi_error = connection.dialect.loaded_dbapi.Error
     try:
-        cursor.executemany(sql, rows)
+        if postgres:
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(sql, rows)
     except dbapi_error as error:
         # As SQLAlchemy reports it (IntegrityError, OperationalError, ...): a response another
         # process stored meanwhile must reach the callers' retry, not fail the whole batch.
