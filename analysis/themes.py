@@ -166,6 +166,8 @@ class ThemeFinder(BaseEstimator):
     ``min_score`` below which an answer joins "övrigt/oklart", ``n_representatives`` and
     ``random_state``. ``threads`` caps BLAS/OpenMP threads during fitting. ``adaptive_concepts``
     scales the concept block by how many answers clearly speak to the concepts (for a default prior).
+    ``embedding_weight`` weighs the answer vectors learned from the answers' own word co-occurrences
+    (``analysis.embedding``; 0 turns them off), scaled down where there was little to learn from.
 
     After ``fit(texts, metadata=None)``: ``themes_`` (one row per theme), ``assignments_`` (one row
     per answer: theme_id, score), ``embedding_`` and ``k_scores_`` (silhouette per k tried).
