@@ -320,23 +320,35 @@ figure_cache = FigureCache()
 def data_version(session: Session, survey_ids: Sequence[int]) -> tuple:
     """Changes whenever a response is added or removed; read from the index alone. A withdrawal,
     rejection or edit shows when the cache entry expires (FigureCache.ttl)."""
-    stored, highest, _counted = _response_counts(session, survey_ids)
-    return stored, highest
+    counts = _response_counts(session, survey_ids)
+    return counts.stored, counts.highest
 
 
-def _response_counts(session: Session, survey_ids: Sequence[int]) -> tuple[int, int | None, int]:
-    """Responses stored, the highest id and the responses that count, in one pass over the reading
-    index. A page asks for them several times (cache keys, scope, filter lists), so they are kept
-    for the rest of the session's transaction."""
+@dataclass(frozen=True)
+class ResponseCounts:
+    stored: int
+    highest: int | None  # the highest id
+    counted: int
+    excluded: list[int]  # the stored responses that do not count (withdrawn, rejected)
+
+
+def _response_counts(session: Session, survey_ids: Sequence[int]) -> ResponseCounts:
+    """Responses stored, the highest id, the responses that count and the ids of those that do not,
+    in one pass over the reading index. A page asks for them several times (cache keys, scope,
+    filter lists), so they are kept for the rest of the session's transaction."""
     memo = transaction_memo(session)
     key = ("response_counts", tuple(survey_ids))
     if key not in memo:
-        stored, highest, counted = session.execute(
-            select(func.count(), func.max(response.c.id),
-                   func.coalesce(func.sum(case((eligible(survey_ids), 1), else_=0)), 0))
+        counts = eligible(survey_ids)
+        listed = func.array_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat
+        stored, highest, counted, excluded = session.execute(
+            select(func.count(), func.max(response.c.id), func.coalesce(func.sum(case((counts, 1), else_=0)), 0),
+                   listed(response.c.id).filter(~counts))
             .where(response.c.survey_id.in_(list(survey_ids)))
         ).one()
-        memo[key] = (int(stored), highest, int(counted))
+        if isinstance(excluded, str):  # SQLite's group_concat
+            excluded = [int(i) for i in excluded.split(",")]
+        memo[key] = ResponseCounts(int(stored), highest, int(counted), sorted(excluded or ()))
     return memo[key]
 
 
@@ -499,23 +511,14 @@ def _scope(session: Session, spec: SurveySpec, filters: Filters, count_filtered:
         conditions = filter_conditions(spec, filters)
         total = session.execute(select(func.count()).where(*conditions)).scalar_one() if count_filtered else -1
         return Scope(int(total), counted=select(response.c.id).where(*conditions))
-    stored, counted = _stored_and_counted(session, spec.id)
-    if stored == counted:
-        return Scope(counted)
-    if stored - counted <= min(SUBTRACT_UP_TO * stored, SUBTRACT_AT_MOST):
+    counts = _response_counts(session, [spec.id])
+    if counts.stored == counts.counted:
+        return Scope(counts.counted)
+    if len(counts.excluded) <= min(SUBTRACT_UP_TO * counts.stored, SUBTRACT_AT_MOST):
         # The ids themselves, not a subquery: the database then finds their answers through the
         # response_id index instead of reading the survey's responses again for each aggregate.
-        excluded = session.execute(
-            select(response.c.id).where(response.c.survey_id == spec.id, ~eligible([spec.id]))
-        ).scalars().all()
-        return Scope(counted, excluded=list(excluded))
-    return Scope(counted, counted=select(response.c.id).where(eligible([spec.id])))
-
-
-def _stored_and_counted(session: Session, survey_id: int) -> tuple[int, int]:
-    """Responses stored for a survey, and those that count."""
-    stored, _highest, counted = _response_counts(session, [survey_id])
-    return stored, counted
+        return Scope(counts.counted, excluded=counts.excluded)
+    return Scope(counts.counted, counted=select(response.c.id).where(eligible([spec.id])))
 
 
 def _weighted_scope(session: Session, spec: SurveySpec, filters: Filters) -> Scope:
@@ -546,8 +549,8 @@ def counted_responses(session: Session, spec: SurveySpec, filters: Filters) -> A
     survey counts: answers are then aggregated straight from their indexes, with no lookup per response."""
     assert spec.id is not None
     if not filters.narrows and not filters.weighted:
-        stored, counted = _stored_and_counted(session, spec.id)
-        if stored == counted:
+        counts = _response_counts(session, [spec.id])
+        if counts.stored == counts.counted:
             return None
     return select(response.c.id).where(*filter_conditions(spec, filters))
 
@@ -1173,11 +1176,8 @@ def _overview(session: Session, cycle: ReviewCycle | None, surveys: Sequence[Sur
 def _excluded_ids(session: Session, survey_ids: Sequence[int]) -> list[int] | None:
     """The stored responses that do not count (withdrawn, rejected), or None when there are too many
     to subtract cheaply."""
-    stored_and_excluded = select(response.c.id).where(
-        response.c.survey_id.in_(list(survey_ids)), ~eligible(survey_ids)
-    ).limit(SUBTRACT_AT_MOST + 1)
-    found = list(session.execute(stored_and_excluded).scalars())
-    return None if len(found) > SUBTRACT_AT_MOST else found
+    excluded = _response_counts(session, survey_ids).excluded
+    return None if len(excluded) > SUBTRACT_AT_MOST else excluded
 
 
 def _with_shares(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
