@@ -198,6 +198,9 @@ def _timestamp_writer(session: Session) -> Callable[[datetime | None], object]:
     return column_type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
 
 
+USE_COPY = True  # tests/bench/bench_write.py compares it with executemany
+
+
 def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Rows inserted with the driver itself, in the session's transaction: used for answer rows, some
     twenty per response, where SQLAlchemy's per-row parameter handling costs more than the database.
@@ -206,7 +209,7 @@ def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: li
         return
     note_write(session)
     connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
+    postgres = connection.dialect.name == "postgresql" and USE_COPY
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     names = ", ".join(columns)
     sql = (f"COPY {table} ({names}) FROM STDIN" if postgres
