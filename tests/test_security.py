@@ -199,3 +199,35 @@ def test_cookies_and_forms_that_are_not_utf8_get_an_answer_not_a_crash(app, demo
     # A percent-encoded non-ASCII token is no token either.
     encoded = client.post("/login", content=b"csrftoken=%C3%A5&email=a", headers={**form, "cookie": cookie})
     assert encoded.status_code == 403
+
+
+def asgi_status(app, method: str, path: str, query: bytes = b"", headers: list | None = None,  # type: ignore[no-untyped-def]
+                body: bytes = b"") -> int:
+    """The status the app answers a request with, the request given as raw ASGI (so it can carry
+    bytes no HTTP client library would send); an exception escaping the app fails the test."""
+    import asyncio
+
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": query,
+             "headers": [(b"host", b"testserver"), *(headers or [])], "scheme": "http", "server": ("testserver", 80),
+             "client": ("127.0.0.1", 1), "http_version": "1.1", "root_path": "", "state": {}}
+    started: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return started[0]["status"]
+
+
+def test_raw_bytes_in_the_query_or_an_overlong_multipart_boundary_get_an_answer_not_a_crash(app, demo) -> None:  # type: ignore[no-untyped-def]
+    """A hand-made request line may carry bytes outside ASCII in the query string: Starlette builds the
+    request's URL as UTF-8, so they used to break every page, the error pages included."""
+    assert asgi_status(app, "GET", "/s/vasternorrland-2030", b"k=\xff\xfe&lang=en") == 200
+    assert asgi_status(app, "GET", "/api/surveys", b"lang=\xff") in (200, 422)
+    assert asgi_status(app, "GET", "/api/surveys/vasternorrland-2030", b"lang=\xe5") == 422
+    overlong = [(b"content-type", b"multipart/form-data; boundary=" + b"a" * 5000), (b"cookie", b"csrftoken=x")]
+    assert asgi_status(app, "POST", "/login", headers=overlong, body=b"--" + b"a" * 5000 + b"\r\n") == 403

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asgi_csrf
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import FormParser, MultipartParser, parse_options_header
 
 TOKEN_FIELD = b"csrftoken"
@@ -86,9 +86,9 @@ async def find_multipart_token(boundary: bytes, receive: Receive) -> tuple[str |
     async def replay_receive() -> dict[str, Any]:
         return messages.pop(0) if messages else await receive()
 
-    parser = MultipartParser(boundary, _PartReader().callbacks())
     more_body = True
     try:
+        parser = MultipartParser(boundary, _PartReader().callbacks())  # refuses an overlong boundary
         while more_body:
             message = await receive()
             messages.append(message)
@@ -98,8 +98,8 @@ async def find_multipart_token(boundary: bytes, receive: Receive) -> tuple[str |
             more_body = message.get("more_body", False)
     except asgi_csrf.TokenFound as found:
         return found.args[0], replay_receive
-    except MultipartParseError:
-        pass  # a malformed body has no token: refused like a missing one
+    except FormParserError:
+        pass  # a malformed body (or boundary) has no token: refused like a missing one
     return None, replay_receive
 
 

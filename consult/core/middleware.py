@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from http.cookies import SimpleCookie
+from urllib.parse import quote_from_bytes
+
+from starlette.requests import cookie_parser
 
 from consult.core import i18n
 
@@ -34,6 +36,16 @@ def _query_language(scope: dict) -> str | None:
     return values[-1] if values else None
 
 
+def _with_ascii_query(scope: dict) -> dict:
+    """The query string as a browser sends it: a client that sends raw bytes outside printable ASCII
+    gets them percent-encoded here, since Starlette reads the query as UTF-8 when it builds the
+    request's URL (a raw 0xFF byte would make every page, error pages included, fail)."""
+    query = scope.get("query_string") or b""
+    if all(0x21 <= byte < 0x7F for byte in query):
+        return scope
+    return {**scope, "query_string": quote_from_bytes(query, safe="/?:@!$&'()*+,;=%").encode("ascii")}
+
+
 class LanguageMiddleware:
     """?lang=en switches the interface language and remembers it in a cookie; Swedish otherwise."""
 
@@ -44,15 +56,13 @@ class LanguageMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = _with_ascii_query(scope)
         from_query = _query_language(scope)
-        cookie = SimpleCookie()
         raw_cookie = _header(scope, b"cookie")
-        if raw_cookie:
-            try:
-                cookie.load(raw_cookie.decode("latin-1"))
-            except Exception:  # noqa: BLE001 - a broken cookie header means no preference
-                cookie = SimpleCookie()
-        chosen = from_query or (cookie["lang"].value if "lang" in cookie else None)
+        # Starlette's browser-like parser: never raises, and a malformed cookie beside it does not
+        # hide the language (http.cookies.SimpleCookie drops the rest of the header).
+        cookies = cookie_parser(raw_cookie.decode("latin-1")) if raw_cookie else {}
+        chosen = from_query or cookies.get("lang")
         language = i18n.normalise_language(chosen)
         token = i18n.current_language.set(language)
         scope.setdefault("state", {})["language"] = language
