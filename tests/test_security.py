@@ -206,6 +206,7 @@ def asgi_status(app, method: str, path: str, query: bytes = b"", headers: list |
     """The status the app answers a request with, the request given as raw ASGI (so it can carry
     bytes no HTTP client library would send); an exception escaping the app fails the test."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": query,
              "headers": [(b"host", b"testserver"), *(headers or [])], "scheme": "http", "server": ("testserver", 80),
@@ -219,7 +220,9 @@ def asgi_status(app, method: str, path: str, query: bytes = b"", headers: list |
         if message["type"] == "http.response.start":
             started.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     return started[0]["status"]
 
 
