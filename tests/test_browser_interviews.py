@@ -78,7 +78,8 @@ def responses_entered_by(email: str) -> list[Response]:
     with session_scope() as session:
         user = get_user_by_email(session, email)
         assert user is not None
-        return list(session.execute(select(Response).where(Response.entered_by_id == user.id)).scalars())
+        query = select(Response).where(Response.entered_by_id == user.id).order_by(Response.id)  # as stored
+        return list(session.execute(query).scalars())
 
 
 def open_entry_form(page, survey: SurveySpec, channel_label: str, place: str) -> None:  # type: ignore[no-untyped-def]

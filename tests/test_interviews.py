@@ -93,7 +93,10 @@ def entries_by(email: str) -> list[Response]:
     from consult.db import session_scope
 
     with session_scope() as session:
-        rows = session.execute(select(Response).where(Response.entered_by_id == user_id(email))).scalars()
+        # In the order stored (PostgreSQL returns an unordered scan in the order of its free space).
+        rows = session.execute(
+            select(Response).where(Response.entered_by_id == user_id(email)).order_by(Response.id)
+        ).scalars()
         return list(rows)
 
 
