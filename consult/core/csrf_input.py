@@ -26,6 +26,15 @@ from starlette.requests import cookie_parser
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
+def replaying(messages: list[dict[str, Any]], receive: Receive) -> Receive:
+    """A receive that hands the app the messages already read, then whatever follows."""
+
+    async def replay_receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else await receive()
+
+    return replay_receive
+
+
 def cookies_from_scope(scope: dict[str, Any]) -> dict[str, str]:
     for name, value in scope.get("headers") or ():
         if name == b"cookie":
@@ -44,13 +53,10 @@ async def read_form_urlencoded(receive: Receive) -> tuple[dict[str, str], Receiv
             break
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
 
-    async def replay_receive() -> dict[str, Any]:
-        return messages.pop(0) if messages else await receive()
-
     fields = parse_qsl(body.decode("utf-8", errors="replace"))
     # asgi-csrf compares with secrets.compare_digest, which raises on non-ASCII text: such a value
     # can never be a token, so it is read as none.
-    return {name: value if value.isascii() else "" for name, value in fields}, replay_receive
+    return {name: value if value.isascii() else "" for name, value in fields}, replaying(messages, receive)
 
 
 def without_unreadable_token_header(scope: dict[str, Any]) -> dict[str, Any]:

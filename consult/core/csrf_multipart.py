@@ -15,17 +15,17 @@ consult.app installs it before wrapping the app in the CSRF middleware.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import asgi_csrf
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import FormParser, MultipartParser, parse_options_header
 
+from consult.core.csrf_input import Receive, replaying
+
 TOKEN_FIELD = b"csrftoken"
 MAX_TOKEN_BYTES = 4096
-
-Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class _PartReader:
@@ -82,10 +82,7 @@ class _PartReader:
 async def find_multipart_token(boundary: bytes, receive: Receive) -> tuple[str | None, Receive]:
     """Read the body up to the csrftoken field: (token or None, a receive that replays the body)."""
     messages: list[dict[str, Any]] = []
-
-    async def replay_receive() -> dict[str, Any]:
-        return messages.pop(0) if messages else await receive()
-
+    replay_receive = replaying(messages, receive)
     more_body = True
     try:
         parser = MultipartParser(boundary, _PartReader().callbacks())  # refuses an overlong boundary
