@@ -102,6 +102,21 @@ def test_submission_is_stored_long(client, survey) -> None:  # type: ignore[no-u
         assert stored.source_hash and "127.0.0.1" not in stored.source_hash
 
 
+def test_free_text_is_stored_exactly_as_written(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """Answers reach PostgreSQL through COPY's text format, where tabs, line breaks, backslashes and
+    the text \\N mean something: every one of them must come back as the respondent wrote it."""
+    written = "Två rader\nmed\ttabb, bakstreck \\ och \\N, \"citat\" och \r vagnretur: åäö"
+    response = post(client, survey.slug, {**VALID, "lang": written})
+    assert response.status_code == 201, response.text
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        stored = session.execute(select(Response.id).where(Response.receipt == response.json()["receipt"])).scalar_one()
+        text = session.execute(select(Answer.text).where(
+            Answer.response_id == stored, Answer.question_id == survey.by_code["lang"].id)).scalar_one()
+    assert text == written
+
+
 def test_identical_resend_gives_same_receipt(client, survey) -> None:  # type: ignore[no-untyped-def]
     client_uuid = str(uuid.uuid4())
     first = post(client, survey.slug, VALID, client_uuid)
