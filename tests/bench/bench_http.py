@@ -29,6 +29,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tests.bench.benchdb import drop_database, fresh_database  # noqa: E402 (run as a script)
+
 CONNECTIONS = 64
 
 ACK_COUNTER = """
@@ -406,15 +409,14 @@ def main() -> None:
             f"partial {row['partial']}, lost {max(0, -in_flight)}: {verdict}"
         )
     shutil.rmtree(workdir, ignore_errors=True)
+    drop_database(database_url)
 
 
 def bench_environment(prefix: str) -> tuple[Path, str]:
     """A temp folder and a fresh database (SQLite there, or a new PostgreSQL database when
     CONSULT_BENCH_DATABASE_URL is set), exported for the server processes the benchmark starts."""
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
-    database_url = os.environ.get("CONSULT_BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
-    if database_url.startswith("postgresql"):
-        database_url = fresh_postgres_database(database_url)
+    database_url = fresh_database(workdir)
     os.environ.update(
         CONSULT_DATABASE_URL=database_url,
         CONSULT_VAR_DIR=str(workdir / "var"),
@@ -422,16 +424,6 @@ def bench_environment(prefix: str) -> tuple[Path, str]:
         CONSULT_SUBMIT_RATE="10000000/minute",  # the load comes from one address by design
     )
     return workdir, database_url
-
-
-def fresh_postgres_database(url: str) -> str:
-    import psycopg
-
-    admin = url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"consult_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.rsplit("/", 1)[0] + "/" + name
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tests.bench.benchdb import drop_database, fresh_database  # noqa: E402 (run as a script)
+
 PASSWORD = "bench-password-2025"
 TEXTS = [
     "Bättre kollektivtrafik mellan Kramfors och Härnösand, fler turer på kvällarna.",
@@ -255,16 +258,6 @@ def floor_path(spec: Any, data: bytes) -> list[Result]:
     return results
 
 
-def fresh_postgres_database(url: str) -> str:
-    import psycopg
-
-    admin = url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"consult_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.rsplit("/", 1)[0] + "/" + name
-
-
 def prepare(database_url: str) -> tuple[Any, int, str]:
 
     import consult.tables  # noqa: F401 - every domain's tables
@@ -290,9 +283,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="consult-bench-import-"))
-    database_url = os.environ.get("CONSULT_BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
-    if database_url.startswith("postgresql"):
-        database_url = fresh_postgres_database(database_url)
+    database_url = fresh_database(workdir)
     os.environ.update(
         CONSULT_DATABASE_URL=database_url, CONSULT_VAR_DIR=str(workdir / "var"), CONSULT_SECRET_KEY="bench-secret"
     )
@@ -325,6 +316,10 @@ def main() -> None:
 
     get_engine().dispose()
     shutil.rmtree(workdir, ignore_errors=True)
+    from consult.db import get_engine
+
+    get_engine().dispose()
+    drop_database(database_url)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,29 +30,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from tests.bench.benchdb import drop_database, fresh_database  # noqa: E402 (run as a script)
+
 TMP = Path(tempfile.mkdtemp(prefix="consult-bench-ws-"))
 PASSWORD = "benchmark-lösenord-123"
-
-
-def database_url() -> tuple[str, str | None]:
-    base = os.environ.get("CONSULT_BENCH_DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        return f"sqlite:///{TMP / 'bench.db'}", None
-    import psycopg
-
-    name = f"consult_bench_ws_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{base.rpartition('/')[0]}/{name}", name
-
-
-def drop_database(name: str | None) -> None:
-    if name is None:
-        return
-    import psycopg
-
-    with psycopg.connect(os.environ["CONSULT_BENCH_DATABASE_URL"], autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def survey_spec():  # type: ignore[no-untyped-def]
@@ -223,7 +203,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards, to study it")
     args = parser.parse_args()
-    url, pg_name = database_url()
+    url = fresh_database(TMP, "consult_bench_ws")
     os.environ["CONSULT_DATABASE_URL"] = url
     os.environ["CONSULT_VAR_DIR"] = str(TMP / "var")
     os.environ["CONSULT_SECRET_KEY"] = "bench-secret"
@@ -237,7 +217,7 @@ def main() -> int:
         if args.keep:
             print(f"kept: {url}")
         else:
-            drop_database(pg_name)
+            drop_database(url)
 
 
 def run(args: argparse.Namespace, url: str) -> int:

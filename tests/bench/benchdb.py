@@ -1,0 +1,38 @@
+"""The database a benchmark runs on: SQLite in its temp folder, or a new PostgreSQL database when
+CONSULT_BENCH_DATABASE_URL names a server (created for the run and dropped after it)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+SERVER = "CONSULT_BENCH_DATABASE_URL"
+
+
+def fresh_database(workdir: Path, prefix: str = "consult_bench") -> str:
+    """The URL of an empty database for one run."""
+    server = os.environ.get(SERVER, "")
+    if not server.startswith("postgresql"):
+        return f"sqlite:///{workdir / 'bench.db'}"
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_admin(server), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{_admin(server).rpartition('/')[0]}/{name}"
+
+
+def drop_database(url: str) -> None:
+    """Drop a PostgreSQL database made by fresh_database (SQLite files go with the temp folder)."""
+    if not url.startswith("postgresql"):
+        return
+    import psycopg
+
+    name = url.rpartition("/")[2]
+    with psycopg.connect(_admin(os.environ[SERVER]), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
