@@ -90,10 +90,15 @@ def test_backup_and_restore_into_an_empty_database(client, tmp_path) -> None:  #
         if not target_url.startswith("postgresql://")
         else "postgresql+psycopg://" + target_url.removeprefix("postgresql://")
     )
-    restore(target, file)
-    assert answers_checksum(target) == answers_checksum(source)
-    assert table_counts(target) == table_counts(source)
-    target.dispose()
+    try:
+        restore(target, file)
+        assert answers_checksum(target) == answers_checksum(source)
+        assert table_counts(target) == table_counts(source)
+    finally:
+        target.dispose()
+        if url.startswith("postgresql"):  # a throwaway database per run; leave none behind
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def test_answer_table_has_rows(client) -> None:  # type: ignore[no-untyped-def]
