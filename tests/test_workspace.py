@@ -444,6 +444,23 @@ def test_withdrawn_and_rejected_responses_are_left_out_of_every_figure(tables, m
     assert again.surveys[0].median_minutes == pytest.approx(10)  # 8, 10, 12, 14: the lower middle
 
 
+def test_a_rejection_or_withdrawal_shows_at_once_in_figures_already_computed(tables) -> None:  # type: ignore[no-untyped-def]
+    """The figures are cached per data version; rejecting a response in review, withdrawing one or
+    letting one back in changes what counts, so the next page shows it without waiting for the
+    cache to expire."""
+    from consult.workspace import service
+
+    survey = create_small_survey(slug=f"ws-r-{uuid.uuid4().hex[:6]}", draft=False)
+    service.figure_cache.clear()
+    assert results_of(survey.spec)[1].total == len(RESPONSES)
+    set_state(survey.response_ids[0], review_state="rejected")
+    assert results_of(survey.spec)[1].total == len(RESPONSES) - 1
+    set_state(survey.response_ids[1], status="withdrawn")
+    assert results_of(survey.spec)[1].total == len(RESPONSES) - 2
+    set_state(survey.response_ids[0], review_state="approved")
+    assert results_of(survey.spec)[1].total == len(RESPONSES) - 1
+
+
 def test_results_read_in_the_transaction_that_stored_the_answers_count_them(tables) -> None:  # type: ignore[no-untyped-def]
     """The aggregates share out their work with a second connection, which sees only committed rows:
     a transaction that has just stored responses must still see every one of them."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import ColumnElement, Index, UniqueConstraint, literal_column, or_
 from sqlmodel import Field, SQLModel
 
 from consult.core.fields import json_field, timestamp
@@ -118,4 +119,23 @@ RESPONSE_READING_INDEX = Index(
     *(Response.__table__.c[name] for name in (  # type: ignore[attr-defined]
         "survey_id", "id", "status", "review_state", "channel", "campaign_tag", "submitted_at", "started_at",
     )),
+)
+
+
+def not_counted(table: Any) -> ColumnElement[bool]:
+    """Responses that do not count: withdrawn, or rejected in review. The constants are written into
+    the SQL, not bound, because a database uses a partial index only when the query states its
+    condition exactly (SQLite compares the expressions; PostgreSQL cannot prove it of a parameter)."""
+    return or_(table.c.status != literal_column("'submitted'"), table.c.review_state == literal_column("'rejected'"))
+
+
+# The few responses that do not count, by survey: their ids in a few index entries instead of a pass
+# over all of a survey's responses (every workspace page asks which responses count). Rows that count
+# are not in it, so a new submission does not write to it.
+NOT_COUNTED_INDEX = Index(
+    "ix_response_not_counted",
+    Response.__table__.c.survey_id,  # type: ignore[attr-defined]
+    Response.__table__.c.id,  # type: ignore[attr-defined]
+    postgresql_where=not_counted(Response.__table__),  # type: ignore[attr-defined]
+    sqlite_where=not_counted(Response.__table__),  # type: ignore[attr-defined]
 )

@@ -36,3 +36,24 @@ def drop_database(url: str) -> None:
 
 def _admin(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def database_server_cpu_seconds() -> float:
+    """User plus system CPU time of every PostgreSQL process on this machine (0 on SQLite, whose
+    work is in the benchmark's own process). The benchmarks' database server runs locally, so this
+    is the share of the two cores the database takes."""
+    if not os.environ.get(SERVER, "").startswith("postgresql"):
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, _, tail = (entry / "stat").read_text().rpartition(")")
+        except OSError:
+            continue
+        if head.partition("(")[2] == "postgres":
+            fields = tail.split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
