@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.bench.benchdb import drop_database, fresh_database  # noqa: E402 (run as a script)
+from tests.bench.benchdb import discard, fresh_database  # noqa: E402 (run as a script)
 
 CONNECTIONS = 64
 
@@ -408,8 +408,7 @@ def main() -> None:
             f"{name}: acknowledged {row['acked']}, stored {row['stored']} ({in_flight} in flight at the cut-off), "
             f"partial {row['partial']}, lost {max(0, -in_flight)}: {verdict}"
         )
-    shutil.rmtree(workdir, ignore_errors=True)
-    drop_database(database_url)
+    discard(workdir, database_url)
 
 
 def bench_environment(prefix: str) -> tuple[Path, str]:

@@ -25,7 +25,6 @@ import argparse
 import io
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.bench.benchdb import drop_database, fresh_database  # noqa: E402 (run as a script)
+from tests.bench.benchdb import discard, fresh_database  # noqa: E402 (run as a script)
 
 PASSWORD = "bench-password-2025"
 TEXTS = [
@@ -315,11 +314,7 @@ def main() -> None:
     from consult.db import get_engine
 
     get_engine().dispose()
-    shutil.rmtree(workdir, ignore_errors=True)
-    from consult.db import get_engine
-
-    get_engine().dispose()
-    drop_database(database_url)
+    discard(workdir, database_url)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ a fresh database), then times, in server time:
     CONSULT_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5433/postgres \\
         .venv/bin/python tests/bench/bench_workspace.py                  # PostgreSQL (a fresh database)
 
-Options: --responses N (default 100000), --repeat N (default 5), --keep (keep the PostgreSQL database).
+Options: --responses N (default 100000), --repeat N (default 5), --keep (keep the database and the temp folder).
 Targets: overview and results at most 300 ms; an export at most 30 s.
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.bench.benchdb import drop_database, fresh_database  # noqa: E402 (run as a script)
+from tests.bench.benchdb import discard, fresh_database  # noqa: E402 (run as a script)
 
 TMP = Path(tempfile.mkdtemp(prefix="consult-bench-ws-"))
 PASSWORD = "benchmark-lösenord-123"
@@ -201,7 +201,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--responses", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards, to study it")
+    parser.add_argument("--keep", action="store_true", help="keep the database and its folder, to study them")
     args = parser.parse_args()
     url = fresh_database(TMP, "consult_bench_ws")
     os.environ["CONSULT_DATABASE_URL"] = url
@@ -215,9 +215,9 @@ def main() -> int:
 
         get_engine().dispose()
         if args.keep:
-            print(f"kept: {url}")
+            print(f"kept: {url} (and {TMP})")
         else:
-            drop_database(url)
+            discard(TMP, url)
 
 
 def run(args: argparse.Namespace, url: str) -> int:

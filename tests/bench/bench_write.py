@@ -34,7 +34,7 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    from tests.bench.benchdb import drop_database, fresh_database
+    from tests.bench.benchdb import discard, fresh_database
 
     url = fresh_database(TMP, "consult_bench_write")
     os.environ.update(CONSULT_DATABASE_URL=url, CONSULT_VAR_DIR=str(TMP / "var"), CONSULT_SECRET_KEY="bench-secret")
@@ -44,7 +44,7 @@ def main() -> int:
         from consult.db import get_engine
 
         get_engine().dispose()
-        drop_database(url)
+        discard(TMP, url)
     return 0
 
 

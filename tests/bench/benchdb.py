@@ -4,6 +4,7 @@ CONSULT_BENCH_DATABASE_URL names a server (created for the run and dropped after
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -32,6 +33,13 @@ def drop_database(url: str) -> None:
     name = url.rpartition("/")[2]
     with psycopg.connect(_admin(os.environ[SERVER]), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def discard(workdir: Path, url: str) -> None:
+    """Drop the run's database and delete its temp folder: the SQLite file and the exports go with it
+    (a run of the workspace benchmark leaves some 200 MB)."""
+    drop_database(url)
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _admin(url: str) -> str:

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_http import ANSWERS, bench_environment, free_port  # noqa: E402
-from benchdb import drop_database  # noqa: E402
+from benchdb import discard  # noqa: E402
 
 SLUG = "vasternorrland-2030"
 
@@ -270,7 +270,7 @@ def main() -> None:
     from consult.db import get_engine
 
     get_engine().dispose()
-    drop_database(database_url)
+    discard(workdir, database_url)
     backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     summary = {
         "backend": backend,
