@@ -201,6 +201,26 @@ def test_cookies_and_forms_that_are_not_utf8_get_an_answer_not_a_crash(app, demo
     assert encoded.status_code == 403
 
 
+def test_the_csrf_layer_reads_the_token_field_as_a_form_parser_would() -> None:
+    """The CSRF layer decodes only the token field of a form; whatever the body, it must find the
+    value the standard parser finds (the last non-empty one, names and values percent-decoded), or
+    a form would be refused or let through wrongly."""
+    import random
+    from urllib.parse import parse_qsl
+
+    from consult.core.csrf_input import token_field
+
+    assert token_field(b"a=1&csrftoken=abc&b=2") == "abc"
+    assert token_field(b"csrf%74oken=abc") == "abc"  # an escaped name is the same name
+    assert token_field(b"csrftoken=abc&csrftoken=def") == "def"
+    assert token_field(b"csrftoken=&csrftoken") == ""
+    pieces = ["a", "b=", "=", "&", "%", "%2", "%26", "+", "csrftoken", "csrf%74oken", "\u00e5", "\xff", "é"]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        body = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10))).encode("latin-1", errors="replace")
+        assert token_field(body) == dict(parse_qsl(body.decode("utf-8", errors="replace"))).get("csrftoken", ""), body
+
+
 def asgi_status(app, method: str, path: str, query: bytes = b"", headers: list | None = None,  # type: ignore[no-untyped-def]
                 body: bytes = b"") -> int:
     """The status the app answers a request with, the request given as raw ASGI (so it can carry

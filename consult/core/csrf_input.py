@@ -7,8 +7,10 @@ readers that never raise:
 - cookies: Starlette's browser-like cookie parser over the header decoded as Latin-1, as Starlette
   itself reads headers (also some ten times faster than http.cookies.SimpleCookie, and it keeps
   the token when another cookie in the header is malformed, where SimpleCookie drops the rest);
-- URL-encoded bodies: decoded with replacement characters, then parsed as before, so a malformed
-  body fails the token check (403) or reaches the app's own form validation;
+- URL-encoded bodies: only the token field is decoded (with replacement characters, as
+  `urllib.parse.parse_qsl` decodes), so a malformed body fails the token check (403) or reaches the
+  app's own form validation; asgi-csrf reads nothing else from the body, and the page's handler
+  parses the whole form anyway (parsing it here too took half of this layer's time);
 - a token header that is not ASCII is dropped (`without_unreadable_token_header`, used by
   consult.app before the CSRF layer), as compare_digest raises on non-ASCII text.
 Everything read is replayed to the app untouched.
@@ -18,12 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 import asgi_csrf
 from starlette.requests import cookie_parser
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+TOKEN_FIELD = asgi_csrf.DEFAULT_FORM_INPUT  # consult.app keeps asgi-csrf's field name
+TOKEN_NAME = TOKEN_FIELD.encode()
 
 
 def replaying(messages: list[dict[str, Any]], receive: Receive) -> Receive:
@@ -52,11 +56,28 @@ async def read_form_urlencoded(receive: Receive) -> tuple[dict[str, str], Receiv
         if message["type"] != "http.request" or not message.get("more_body", False):
             break
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
-
-    fields = parse_qsl(body.decode("utf-8", errors="replace"))
+    token = token_field(body)
     # asgi-csrf compares with secrets.compare_digest, which raises on non-ASCII text: such a value
     # can never be a token, so it is read as none.
-    return {name: value if value.isascii() else "" for name, value in fields}, replaying(messages, receive)
+    return {TOKEN_FIELD: token if token.isascii() else ""}, replaying(messages, receive)
+
+
+def token_field(body: bytes) -> str:
+    """The last non-empty value of the token field in a URL-encoded body, "" if none: what
+    `dict(parse_qsl(body))[TOKEN_FIELD]` gives, without decoding the other fields."""
+    token = ""
+    for field in body.split(b"&"):
+        name, has_value, value = field.partition(b"=")
+        if not has_value or not value:
+            continue
+        if name != TOKEN_NAME and not ((b"%" in name or b"+" in name) and _unquoted(name) == TOKEN_FIELD):
+            continue
+        token = _unquoted(value)
+    return token
+
+
+def _unquoted(part: bytes) -> str:
+    return unquote(part.decode("utf-8", errors="replace").replace("+", " "), errors="replace")
 
 
 def without_unreadable_token_header(scope: dict[str, Any]) -> dict[str, Any]:
