@@ -114,12 +114,11 @@ def submit_page(
     if going_back:
         # Keep what parses so nothing typed is lost, and go back without insisting.
         return PageOutcome(answers=merged, next_page=max(page - 1, 1))
-    typed = _typed_values(page_questions, form)
     failed = {e.field for e in parsed.errors}
     errors = parsed.errors + [e for e in check_required(spec, merged, page_codes) if e.field not in failed]
     errors.sort(key=lambda e: [q.code for q in page_questions].index(e.field))
     if errors:
-        return PageOutcome(answers=merged, errors=errors, next_page=page, typed=typed)
+        return PageOutcome(answers=merged, errors=errors, next_page=page, typed=_typed_values(page_questions, form))
     if page < len(spec.pages):
         return PageOutcome(answers=merged, next_page=page + 1)
     # Last page: the whole response must hold together, since earlier answers decide conditions.
