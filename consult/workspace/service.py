@@ -440,13 +440,30 @@ def _lane(session: Session, scope: Scope, filters: Filters, answered: Sequence[Q
         # has none (the default of two workers per query made six processes take turns on two
         # cores: 313-339 ms against 341-354 ms).
         if _in_index_order(scope, filters):
-            session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-            session.execute(text("SET LOCAL enable_seqscan = off"))
-            session.execute(text("SET LOCAL enable_hashagg = off"))
+            settings = {"max_parallel_workers_per_gather": "0", "enable_seqscan": "off", "enable_hashagg": "off"}
         else:
-            session.execute(text(f"SET LOCAL max_parallel_workers_per_gather = {1 if answered else 0}"))
+            settings = {"max_parallel_workers_per_gather": "1" if answered else "0"}
+        with _planner_settings(session, settings):
+            return _lane_queries(session, scope, filters, answered, listed)
+    return _lane_queries(session, scope, filters, answered, listed)
+
+
+def _lane_queries(session: Session, scope: Scope, filters: Filters, answered: Sequence[QuestionSpec],
+                  listed: Sequence[QuestionSpec]) -> tuple[dict[int, list[tuple]], dict[int, dict[int, tuple]]]:
     groups = _answer_groups(session, scope, filters, answered) if answered else {}
     return groups, _selection_counts(session, scope, filters, listed)
+
+
+@contextmanager
+def _planner_settings(session: Session, settings: Mapping[str, str]) -> Iterator[None]:
+    """PostgreSQL planner settings for the queries inside, back to their defaults after them: the
+    request's transaction goes on to other queries, which the lanes' settings would mislead. (After
+    an error the transaction is rolled back, and its settings with it.)"""
+    for name, value in settings.items():
+        session.execute(text(f"SET LOCAL {name} = {value}"))
+    yield
+    for name in settings:
+        session.execute(text(f"SET LOCAL {name} TO DEFAULT"))
 
 
 def _lane_with_own_table(session: Session, scope: Scope, filters: Filters, answered: Sequence[QuestionSpec],
