@@ -461,6 +461,27 @@ def test_a_rejection_or_withdrawal_shows_at_once_in_figures_already_computed(tab
     assert results_of(survey.spec)[1].total == len(RESPONSES) - 1
 
 
+def test_the_results_leave_the_transactions_query_planning_as_they_found_it(tables) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the aggregates steer the planner (index order, no parallel workers) for their
+    own queries only; the page's later queries in the same transaction must plan as usual."""
+    from sqlalchemy import text
+
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    survey = create_small_survey(slug=f"ws-p-{uuid.uuid4().hex[:6]}", draft=False)
+    service.figure_cache.clear()
+    with session_scope() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("planner settings are PostgreSQL's")
+        before = [session.execute(text(f"SHOW {name}")).scalar_one()
+                  for name in ("enable_seqscan", "enable_hashagg", "max_parallel_workers_per_gather")]
+        service.results(session, spec=survey.spec, filters=service.Filters())
+        after = [session.execute(text(f"SHOW {name}")).scalar_one()
+                 for name in ("enable_seqscan", "enable_hashagg", "max_parallel_workers_per_gather")]
+    assert after == before
+
+
 def test_results_read_in_the_transaction_that_stored_the_answers_count_them(tables) -> None:  # type: ignore[no-untyped-def]
     """The aggregates share out their work with a second connection, which sees only committed rows:
     a transaction that has just stored responses must still see every one of them."""
