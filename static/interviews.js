@@ -86,6 +86,8 @@
   function flush(ui) {
     if (flushing) { return Promise.resolve(); }
     flushing = true;
+    var sent = 0;
+    var refused = 0;
     function next() {
       var queue = load(QUEUE_KEY);
       if (!queue.length) { return Promise.resolve(); }
@@ -96,7 +98,9 @@
           return null;
         }
         save(QUEUE_KEY, withoutUuid(load(QUEUE_KEY), entry.payload.client_uuid));
+        if (result.kind === "ok") { sent += 1; }
         if (result.kind === "invalid") {
+          refused += 1;
           entry.status = result.status;
           var problems = withoutUuid(load(PROBLEMS_KEY), entry.payload.client_uuid);
           problems.push(entry);
@@ -108,7 +112,11 @@
     }
     return next().then(function () {
       flushing = false;
-      if (ui) { ui.refresh(); }
+      if (ui) {
+        ui.refresh();
+        // The "no connection" notice from when the entries were kept no longer holds.
+        if (sent && !refused && !load(QUEUE_KEY).length) { ui.allSent(); }
+      }
     }, function () {
       flushing = false;
     });
@@ -216,7 +224,8 @@
         problemsBox.hidden = problems === 0;
         problemsText.textContent = problems === 1 ? text(container, "problem-one", 1) : text(container, "problem-many", problems);
       },
-      loginNeeded: function (value) { needsLogin = value; }
+      loginNeeded: function (value) { needsLogin = value; },
+      allSent: function () { announce(text(container, "sent", 0)); }
     };
 
     function collect() {

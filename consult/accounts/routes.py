@@ -223,5 +223,6 @@ def audit_log(
         "page_count": max(1, -(-total // AUDIT_PAGE_SIZE)),
         "page_url": lambda n: "/admin/audit?" + urlencode({**{k: v for k, v in query.items() if v}, "page": n}),
         "local_time": lambda moment: _local(moment).strftime("%Y-%m-%d %H:%M:%S"),
+        "describe_details": lambda details: service.describe_details(details, _),
     }
     return render(request, "accounts/audit.html", context, 422 if errors else 200)

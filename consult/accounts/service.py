@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -321,4 +322,70 @@ ACTION_LABELS = {
     "survey.status": N_("Survey status changed"),
     "survey.copy": N_("Survey copied"),
     "campaign.create": N_("Campaign link created"),
+    "weighting.save": N_("Weighting targets saved"),
+    "report.actions.save": N_('Report: "what we do" edited'),
+    "report.publish": N_("Report published"),
+    "report.unpublish": N_("Report unpublished"),
+    "remiss.organisation": N_("Remiss: organisation added"),
+    "remiss.links": N_("Remiss: links downloaded"),
+    "remiss.mail": N_("Remiss: invitations sent"),
+    "remiss.publish": N_("Remiss: publication of an answer changed"),
+    "remiss.attachment": N_("Remiss: attachment opened"),
+    "themes.run.start": N_("Themes: analysis started"),
+    "themes.run.cancel": N_("Themes: analysis cancelled"),
+    "themes.accept": N_("Themes: candidate themes accepted"),
+    "themes.rename": N_("Themes: theme renamed"),
+    "themes.merge": N_("Themes: themes merged"),
+    "themes.split": N_("Themes: theme split"),
+    "themes.move": N_("Themes: answers moved"),
+    "themes.confirm": N_("Themes: answers confirmed"),
+    "themes.assign_new": N_("Themes: new answers assigned"),
+    "themes.code.start": N_("Themes: assisted coding started"),
 }
+# The detail keys the domains write most often; others are shown as they are.
+DETAIL_LABELS = {
+    "format": N_("Format"),
+    "raw": N_("Raw data"),
+    "filters": N_("Filters"),
+    "rows": N_("Rows"),
+    "from": N_("From"),
+    "to": N_("To"),
+    "comment": N_("Comment"),
+    "changed": N_("Changed"),
+    "version": N_("Version"),
+    "name": N_("Name"),
+    "tag": N_("Tag"),
+    "created": N_("Created"),
+    "problems": N_("Problems"),
+    "sent": N_("Sent"),
+    "failed": N_("Failed"),
+    "reminder": N_("Reminder"),
+    "published": N_("Published"),
+    "weighted": N_("Weighted"),
+    "email_known": N_("Known address"),
+}
+
+
+def describe_details(details: Mapping[str, Any] | None, translate: Callable[[str], str]) -> str:
+    """An audit event's details as staff read them: labelled, without Python's notation
+    (True, {}, [...]); empty values are left out."""
+    parts = []
+    for key, value in sorted((details or {}).items()):
+        text = _detail_value(value, translate)
+        if text:
+            label = translate(DETAIL_LABELS[key]) if key in DETAIL_LABELS else key
+            parts.append(f"{label}: {text}")
+    return "; ".join(parts)
+
+
+def _detail_value(value: Any, translate: Callable[[str], str]) -> str:
+    if isinstance(value, bool):
+        return translate("yes") if value else translate("no")
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        pairs = ((key, _detail_value(item, translate)) for key, item in value.items())
+        return ", ".join(f"{key}={text}" for key, text in pairs if text)
+    if isinstance(value, list | tuple | set):
+        return ", ".join(text for text in (_detail_value(item, translate) for item in value) if text)
+    return str(value)

@@ -29,6 +29,7 @@ def find_by_receipt(session: Session, *, receipt: str) -> Response | None:
 def own_answers(session: Session, *, response: Response, language: str) -> list[OwnAnswer]:
     """The respondent's answers as they gave them, with choice labels, in question order."""
     from consult.core.fields import pick
+    from consult.core.i18n import gettext_for
     from consult.surveys.models import Choice
 
     questions = session.execute(
@@ -58,7 +59,7 @@ def own_answers(session: Session, *, response: Response, language: str) -> list[
         elif answer.choice is not None:
             value = labels.get(answer.choice, str(answer.choice))
         elif answer.dont_know:
-            value = "—"
+            value = gettext_for(language, "Don't know")
         elif answer.number is not None:
             value = f"{answer.number:g}"
         else:

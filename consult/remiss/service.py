@@ -82,6 +82,14 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def in_local_time(value: datetime | None) -> datetime | None:
+    """A remiss time as given: one without a zone (typed by staff, written in the fixture) is Swedish
+    time. The timestamp columns store it in UTC (consult.core.fields.UtcDateTime)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=LOCAL_TIME)
+
+
 def local_time(value: datetime | None) -> datetime | None:
     aware = as_utc(value)
     return aware.astimezone(LOCAL_TIME) if aware else None
@@ -218,9 +226,9 @@ def create_round(
         cycle_id=cycle_id,
         title=title,
         intro=intro,
-        opens_at=opens_at,
-        deadline=deadline,
-        closes_at=closes_at,
+        opens_at=in_local_time(opens_at),
+        deadline=in_local_time(deadline),
+        closes_at=in_local_time(closes_at),
     )
     session.add(remiss_round)
     session.flush()
@@ -464,6 +472,13 @@ def link_url(base_url: str, invitation: RemissInvitation) -> str:
     return f"{base_url.rstrip('/')}/r/{link_token(invitation.token_nonce)}"
 
 
+def answer_state(answer: RemissAnswer) -> str:
+    """submitted, draft or not_started: an answer nobody has saved yet is stored as a draft of version 0."""
+    if answer.status == AnswerStatus.submitted:
+        return "submitted"
+    return "draft" if answer.version else "not_started"
+
+
 def links_csv(session: Session, *, round_id: int, base_url: str) -> str:
     """The personal links of every organisation in the round, for the admin to send themselves."""
     out = io.StringIO()
@@ -478,7 +493,7 @@ def links_csv(session: Session, *, round_id: int, base_url: str) -> str:
                 safe_cell(o.area),
                 safe_cell(o.email),
                 link_url(base_url, row.invitation),
-                row.answer.status,
+                answer_state(row.answer),
             ]
         )
     return "\ufeff" + out.getvalue()
@@ -1244,7 +1259,7 @@ def export_xlsx(
 
 def _parse_time(value: Any) -> datetime:
     parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_TIME)
+    return in_local_time(parsed)  # type: ignore[return-value]
 
 
 def load_demo_remiss(session: Session) -> dict[str, int]:

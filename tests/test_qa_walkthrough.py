@@ -1,0 +1,124 @@
+"""Defects found by walking through consult as its users do, each pinned by what the user sees."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from consult.accounts import service as accounts
+from consult.remiss import service as remiss
+from tests.factories import every_type_survey, store
+from tests.staff import create_staff, logged_in
+from tests.test_api import VALID, post
+
+PASSWORD = "qa-walkthrough-lösenord-7"
+
+
+def test_own_response_says_dont_know_instead_of_a_dash(client) -> None:  # type: ignore[no-untyped-def]
+    survey = store(every_type_survey())
+    receipt = post(client, survey.slug, {**VALID, "skala": None}).json()["receipt"]
+    swedish = client.get(f"/mitt-svar/{receipt}?lang=sv").text
+    assert re.search(r'<th scope="row">skala</th><td>Vet ej</td>', swedish)
+    english = client.get(f"/mitt-svar/{receipt}?lang=en").text
+    assert re.search(r"<th scope=\"row\">skala</th><td>Don't know</td>", english.replace("&#39;", "'"))
+    client.get("/?lang=sv")
+
+
+def test_remiss_deadline_in_swedish_time_reads_back_as_written(demo) -> None:  # type: ignore[no-untyped-def]
+    """A deadline of 23:59 Swedish time must not be shown as 01:59 the next day (SQLite keeps
+    timestamps without their zone)."""
+    from consult.db import session_scope
+    from consult.strategy.service import version_by_key
+
+    key = f"qa-{uuid.uuid4().hex[:8]}"
+    with session_scope() as session:
+        remiss.load_demo_remiss(session)
+        version = version_by_key(session, key="rus-2025")
+        assert version is not None and version.id is not None
+        remiss.create_round(
+            session,
+            key=key,
+            version_id=version.id,
+            title={"sv": "Remiss", "en": "Consultation"},
+            deadline=datetime.fromisoformat("2025-08-31T23:59:00+02:00"),
+        )
+    with session_scope() as session:
+        stored = remiss.round_by_key(session, key=key)
+        assert stored is not None
+        assert remiss.format_date(stored.deadline, "sv") == "31 augusti 2025 23:59"
+        assert remiss.as_utc(stored.deadline) == datetime(2025, 8, 31, 21, 59, tzinfo=UTC)
+
+
+def test_demo_remiss_deadline_is_the_end_of_august(client) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        remiss.load_demo_remiss(session)
+        demo_round = remiss.round_by_key(session, key="rus-2025")
+        assert demo_round is not None
+        assert remiss.format_date(demo_round.deadline, "sv") == "31 augusti 2025 23:59"
+
+
+def test_links_csv_does_not_call_an_unopened_answer_a_draft(demo) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.strategy.service import version_by_key
+
+    key = f"qa-{uuid.uuid4().hex[:8]}"
+    with session_scope() as session:
+        remiss.load_demo_remiss(session)
+        version = version_by_key(session, key="rus-2025")
+        assert version is not None and version.id is not None
+        new_round = remiss.create_round(
+            session, key=key, version_id=version.id, title={"sv": "Remiss"}, deadline=datetime.now(UTC)
+        )
+        remiss.register_organisation(
+            session,
+            remiss_round=new_round,
+            name="Orörd förening",
+            actor_type="Civilsamhälle",
+            area="Ånge",
+            email="orord@example.se",
+        )
+        assert new_round.id is not None
+        lines = remiss.links_csv(session, round_id=new_round.id, base_url="http://x").splitlines()
+    assert lines[1].startswith("Orörd förening;") and lines[1].endswith(";not_started")
+
+
+def test_audit_log_names_every_action_and_shows_no_python_notation(app) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    emails = create_staff("qa-audit", PASSWORD)
+    with session_scope() as session:
+        admin = accounts.get_user_by_email(session, emails["admin"])
+        assert admin is not None
+        for action, details in (
+            ("export", {"format": "csv", "raw": True, "filters": {}}),
+            ("remiss.links", {}),
+            ("themes.run.start", {"run": 7, "k": None}),
+            ("weighting.save", {"variables": ["alder", "kon"], "design_effect": 1.2}),
+        ):
+            accounts.record_audit(session, user_id=admin.id, action=action, target="survey:1", details=details)
+    page = logged_in(app, emails["admin"], PASSWORD).get(f"/admin/audit?user={admin.id}&lang=sv").text
+    for label in ("Remiss: länkar nedladdade", "Teman: analys startad", "Viktningsmål sparade"):
+        assert label in page
+    assert "Format: csv; Rådata: ja" in page
+    assert "variables: alder, kon" in page
+    cells = re.findall(r"<td>(.*?)</td>", page)
+    assert not [cell for cell in cells if re.search(r"\bTrue\b|\bFalse\b|\bNone\b|\{\}|\[", cell)]
+    assert "remiss.links" not in "".join(cells) and "themes.run.start" not in "".join(cells)
+
+
+def test_every_action_the_domains_record_has_a_label() -> None:
+    """The audit page shows an action's label; a raw code such as remiss.links means one is missing."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "consult"
+    recorded: set[str] = set()
+    for source in root.rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        recorded.update(re.findall(r'action="([a-z_.]+)"', text))
+        recorded.update(f"themes.{name}" for name in re.findall(r'_audit\(session, request, user, "([a-z_.]+)"', text))
+    recorded.update({"report.unpublish", "themes.confirm"})  # the other branch of a conditional expression
+    missing = sorted(code for code in recorded if code not in accounts.ACTION_LABELS)
+    assert len(recorded) > 20 and not missing, missing
