@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field
 
 
@@ -22,11 +23,27 @@ def json_field(default_factory: Any = dict, nullable: bool = True) -> Any:
     return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=nullable))
 
 
+class UtcDateTime(TypeDecorator):
+    """A moment stored in UTC and read back timezone-aware. SQLite keeps a timestamp as text without
+    its zone, so a Swedish-time value (a remiss deadline, a survey's closing time) stored as it is
+    would read back one or two hours off; PostgreSQL's timestamptz converts by itself. A value
+    without a zone is taken to be UTC already, as everything here writes them."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.astimezone(UTC) if value is not None and value.tzinfo is not None else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 def timestamp(nullable: bool = True, index: bool = False, default_now: bool = False) -> Any:
     """A timezone-aware timestamp column (SQLite stores it as text, PostgreSQL as timestamptz)."""
     return Field(
         default_factory=utcnow if default_now else lambda: None,
-        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
+        sa_column=Column(UtcDateTime(), nullable=nullable, index=index),
     )
 
 
