@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from analysis.io import read_strategy
 from analysis.pipeline import evaluate_labelled
-
-SHARED = Path(os.environ.get("CONSULT_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
-DATASETS = SHARED / "datasets"
-STRATEGY = SHARED / "seed" / "strategy.yaml"
+from tests.shared import DATASETS, STRATEGY
 
 pytestmark = pytest.mark.skipif(not DATASETS.exists(), reason="shared datasets not available")
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import yaml
 
 from analysis.io import DEFAULT_KEYWORDS
 from analysis.strategy_map import StrategyMapper, concepts_of, strategy_version
+from tests.shared import STRATEGY
 
-SHARED = Path(os.environ.get("CONSULT_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
-STRATEGY = SHARED / "seed" / "strategy.yaml"
 HEALTH = "Stärkt folkhälsoarbete för god och jämlik hälsa"
 
 HEALTH_ANSWERS = [

@@ -10,6 +10,7 @@ from consult.demo.service import load_demo
 from consult.responses.models import Answer, Response
 from consult.strategy.models import Municipality, StrategyItem, StrategyVersion
 from consult.surveys.service import load_spec
+from tests.shared import STRATEGY
 
 
 def test_strategy_versions(db, demo) -> None:  # type: ignore[no-untyped-def]
@@ -50,3 +51,37 @@ def test_demo_free_text_is_varied(db, demo) -> None:  # type: ignore[no-untyped-
     assert len(set(texts)) > 0.8 * len(texts)
     channels = {c for (c,) in db.execute(select(Response.channel).where(Response.survey_id == spec.id))}
     assert {"web", "campaign"} <= channels and len(channels) >= 4
+
+
+def test_every_priority_title_is_the_strategy_documents_whole_title(migrated, demo) -> None:  # type: ignore[no-untyped-def]
+    """The priorities read as the strategy writes them, commas and all, in the strategy and in the
+    survey's choices; a demo database loaded with titles cut at their first comma is repaired when
+    the demo is loaded again."""
+    import yaml
+    from sqlalchemy import update
+
+    from consult.db import session_scope
+    from consult.surveys.models import Choice
+
+    seed = yaml.safe_load(STRATEGY.read_text(encoding="utf-8"))
+    whole = {title for area in seed["goal_areas"] for title in area["priorities"]}
+    assert "Kraftsamling för att utveckla, behålla och attrahera kompetens och investeringar till länet" in whole
+    with session_scope() as session:
+        cut = "Kraftsamling för att utveckla"
+        session.execute(update(StrategyItem).where(StrategyItem.key == "kompetens-investeringar")
+                        .values(title={"sv": cut, "en": "Joint effort to develop"}))
+        session.execute(update(Choice).where(Choice.label["sv"].as_string() == whole_title(whole, cut))
+                        .values(label={"sv": cut, "en": "Joint effort to develop"}))
+    load_demo(session_scope, responses=0)
+    with session_scope() as session:
+        titles = {i.title["sv"] for i in session.execute(
+            select(StrategyItem).where(StrategyItem.kind == "priority")).scalars()}
+        spec = load_spec(session, slug="vasternorrland-2030")
+    assert titles == whole
+    assert {c.label["sv"] for c in spec.by_code["prioriteringar"].choices} == whole
+    assert {c.label["en"] for c in spec.by_code["prioriteringar"].choices} >= {
+        "Joint effort to develop, retain and attract skills and investment to the county"}
+
+
+def whole_title(titles: set[str], start: str) -> str:
+    return next(t for t in titles if t.startswith(start))

@@ -17,7 +17,8 @@ from consult.demo.texts import attractive_answer, change_answer
 from consult.responses.models import Channel, Response
 from consult.responses.service import NewResponse, store_responses
 from consult.strategy import service as strategy
-from consult.surveys.models import Survey
+from consult.strategy.models import StrategyItem
+from consult.surveys.models import Choice, Question, Survey
 from consult.surveys.schema import ChoiceSpec, PageSpec, QuestionSpec, SurveySpec
 from consult.surveys.service import load_spec, save_survey
 from consult.surveys.standard import standard_choices
@@ -93,7 +94,29 @@ def ensure_structure(session: Session, fixture: dict[str, Any]) -> Survey:
             cycle_id=cycle.id,
             strategy_version_id=versions[cycle_data["proposed_version"]].id,
         )
+    _repair_priority_titles(session, fixture, [v.id for v in versions.values()], survey)
     return survey
+
+
+def _repair_priority_titles(session: Session, fixture: dict[str, Any], version_ids: list[int | None],
+                            survey: Survey) -> None:
+    """Demo databases loaded before the fixture quoted its priorities hold six titles cut at their
+    first comma ("Kraftsamling för att utveckla"); give the priorities and the survey's choices made
+    from them the fixture's full titles again. Titles that already match are left alone."""
+    titles = {p["key"]: {"sv": p["sv"], "en": p["en"]}
+              for area in fixture["strategy"]["goal_areas"] for p in area["priorities"]}
+    items = session.exec(select(StrategyItem).where(StrategyItem.version_id.in_(version_ids),  # type: ignore[union-attr]
+                                                    StrategyItem.kind == "priority")).all()
+    for item in items:
+        if item.key in titles and item.title != titles[item.key]:
+            item.title = titles[item.key]
+    keys = {item.id: item.key for item in items}
+    choices = session.exec(select(Choice).join(Question, Question.id == Choice.question_id)
+                           .where(Question.survey_id == survey.id, Choice.priority_id.in_(list(keys)))).all()  # type: ignore[union-attr]
+    for choice in choices:
+        wanted = titles.get(keys.get(choice.priority_id, ""))
+        if wanted and choice.label != wanted:
+            choice.label = wanted
 
 
 CHANNEL_MIX = [
