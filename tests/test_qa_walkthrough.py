@@ -122,3 +122,23 @@ def test_every_action_the_domains_record_has_a_label() -> None:
     recorded.update({"report.unpublish", "themes.confirm"})  # the other branch of a conditional expression
     missing = sorted(code for code in recorded if code not in accounts.ACTION_LABELS)
     assert len(recorded) > 20 and not missing, missing
+
+
+def test_the_resume_notice_states_how_long_the_link_lasts(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The page says how many days the resume link lasts, and the draft lasts exactly that long."""
+    import dataclasses
+
+    from consult import config
+    from consult.responses.drafts import get_draft
+
+    settings = dataclasses.replace(config.get_settings(), resume_days=3)
+    monkeypatch.setattr("consult.surveys.routes.get_settings", lambda: settings)
+    survey = store(every_type_survey())
+    start = client.get(f"/s/{survey.slug}")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', start.text).group(1)  # type: ignore[union-attr]
+    page = client.post(f"/s/{survey.slug}/start", data={"csrftoken": token}, follow_redirects=True)
+    assert "fortsätta inom 3 dagar" in page.text
+    resume = re.search(r"/r/([A-Z2-7]+)", page.text).group(1)  # type: ignore[union-attr]
+    draft = get_draft(token=resume, survey_id=survey.id)
+    assert draft is not None and draft.expires_at is not None and draft.started_at is not None
+    assert round((draft.expires_at - draft.started_at).total_seconds() / 86400) == 3

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 from starlette.datastructures import FormData, ImmutableMultiDict
 
+from consult.config import get_settings
 from consult.core.i18n import _
 from consult.core.templating import render, render_cached
 from consult.db import session_scope
@@ -234,6 +235,7 @@ def start(
             event_name=event_name,
             # A kiosk is one device serving many people by design: its answers are no burst.
             source_hash=None if event_name else source,
+            days=get_settings().resume_days,
         )
         token = draft.token
     return RedirectResponse(f"/s/{slug}/r/{token}/1", status_code=303)
@@ -268,6 +270,7 @@ def _page_context(
         "values": {**form_values_for_template(answers), **(typed or {})},
         "errors": language_errors,
         "error_by_field": {e["field"]: e["message"] for e in language_errors},
+        "resume_days": get_settings().resume_days,
     }
 
 
