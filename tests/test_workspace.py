@@ -600,6 +600,31 @@ def test_published_view_suppresses_small_cells(small: SmallSurvey, analyst: Test
     assert "fewer than 5" in page.text or "färre än 5" in page.text
 
 
+def test_a_single_hidden_cell_cannot_be_worked_out_from_the_total(small: SmallSurvey) -> None:
+    """With one option hidden, the total minus the options shown would give it away: the next
+    smallest option is hidden too. A number's lowest and highest values are one person's answer
+    each, so published figures leave them out."""
+    from consult.workspace.service import QuestionResult, _suppress
+
+    question = small.spec.by_code["val"]
+    rows = [{"code": 1, "label": "A", "count": 9, "share": 0.5}, {"code": 2, "label": "B", "count": 6, "share": 0.33},
+            {"code": 3, "label": "C", "count": 3, "share": 0.17}, {"code": 4, "label": "D", "count": 0, "share": 0.0}]
+    result = QuestionResult(question=question, kind="choice", respondents=18, rows=[dict(r) for r in rows])
+    _suppress(result)
+    assert [r["count"] for r in result.rows] == [9, None, None, 0]
+    assert result.rows[1]["share"] is None and result.rows[1]["suppressed"]
+
+    two_hidden = QuestionResult(question=question, kind="choice", respondents=13,
+                                rows=[dict(r, count=c) for r, c in zip(rows, (9, 2, 2, 0), strict=True)])
+    _suppress(two_hidden)
+    assert [r["count"] for r in two_hidden.rows] == [9, None, None, 0]  # the two hide each other
+
+    number = QuestionResult(question=small.spec.by_code["antal"], kind="number", respondents=40,
+                            summary={"n": 40, "mean": 12.5, "median": 11.0, "min": 0.0, "max": 95.0})
+    _suppress(number)
+    assert number.summary == {"n": 40, "mean": 12.5, "median": 11.0}
+
+
 def test_overview_counts_completion_and_median_time(small: SmallSurvey) -> None:
     from consult.db import session_scope
     from consult.workspace import service

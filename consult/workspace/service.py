@@ -824,19 +824,32 @@ def histogram(values: Sequence[float], counts: Sequence[float], bins: int = 10) 
     ]
 
 
+ROW_FIGURES = ("share", "weighted", "weighted_share", "mean_rank", "points")
+
+
 def _suppress(result: QuestionResult) -> None:
     """Published figures: options with 1-4 respondents hidden; a question answered by fewer than
-    five is hidden as a whole, with its mean."""
+    five is hidden as a whole, with its mean. Where a single option (or "vet ej") is hidden, the
+    next smallest is hidden too, or the total minus the others would give it away; and a number's
+    lowest and highest values, each one person's answer, are left out."""
     if 0 < result.respondents < SMALL_CELL:
         result.suppressed = True
         result.rows = []
         result.summary = None
         result.histogram = []
         return
-    result.rows = suppress_small_cells(result.rows, hide=("share", "weighted", "weighted_share", "mean_rank", "points"))
-    if 0 < result.dont_know < SMALL_CELL:
+    result.rows = suppress_small_cells(result.rows, hide=ROW_FIGURES)
+    small_dont_know = 0 < result.dont_know < SMALL_CELL
+    if small_dont_know:
         result.dont_know_share = None
+    if sum(row["suppressed"] for row in result.rows) + small_dont_know == 1:
+        shown = [row for row in result.rows if not row["suppressed"] and row.get("count")]
+        if shown:
+            smallest = min(shown, key=lambda row: row["count"])
+            smallest.update({field: None for field in ("count", *ROW_FIGURES)}, suppressed=True)
     result.histogram = suppress_small_cells(result.histogram)
+    if result.summary:
+        result.summary = {k: v for k, v in result.summary.items() if k not in ("min", "max")}
 
 
 def suppressed_dont_know(result: QuestionResult) -> bool:
