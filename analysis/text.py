@@ -233,6 +233,10 @@ _SUFFIX_TAILS = frozenset(
         "terna"
     ]
 )
+# The verb-forming -era with the noun ending -ing (plan|ering, park|ering, rekryt|ering): a derivation
+# of the word before it, not a compound with "ring" as its head (nyckel|ring and förlovnings|ring keep it).
+_DERIVATION = "ering"
+_DERIVATION_ENDINGS = frozenset(["", "en", "ar", "arna", "s", "ens", "ars", "arnas"])
 _INFLECTIONS = ("arna", "orna", "erna", "na", "en", "et", "an", "ar", "er", "or", "n", "t", "s", "a")
 _INFLECTION_SET = frozenset(_INFLECTIONS)
 _INFLECTION_LENGTHS = tuple(sorted({len(s) for s in _INFLECTIONS}))
@@ -267,7 +271,7 @@ def split_compound(word: str) -> tuple[str, ...]:
     best_score = 0
     for cut in range(_MIN_PART, len(word) - _MIN_PART + 1):
         head, rest = word[:cut], word[cut:]
-        if head not in begin:
+        if head not in begin or (rest.startswith(_DERIVATION) and rest[len(_DERIVATION):] in _DERIVATION_ENDINGS):
             continue
         for link in _LINKING:
             if link and not rest.startswith(link):
@@ -295,7 +299,17 @@ def _token_terms(token: str, lang: str, compounds: bool) -> tuple[str, ...]:
         parts = split_compound(token)
         if len(parts) > 1:
             terms += tuple(stem(part, lang) for part in parts)
+        terms += tuple(stem(verb, lang) for verb in map(_verb_of_ering_noun, parts) if verb)
     return terms
+
+
+def _verb_of_ering_noun(word: str) -> str | None:
+    """The verb a noun in -ering is made from (rekrytering -> rekrytera, parkeringen -> parkera), so
+    the noun and the verb share a term: "mer rekrytering" and "rekrytera fler" say the same thing."""
+    base, found, ending = word.rpartition(_DERIVATION)
+    if found and len(base) >= _MIN_PART and ending in _DERIVATION_ENDINGS:
+        return base + "era"
+    return None
 
 
 def content_terms(token: str, lang: str, compounds: bool = True) -> tuple[str, ...]:

@@ -53,10 +53,23 @@ def test_swedish_compounds_share_terms_with_their_parts() -> None:
     # Inflections and derivations are not compounds.
     for word in ("bussarna", "lägenheter", "ungdomar", "barnmorska"):
         assert split_compound(word) == (word,)
+    # Nor is a noun made with -ering: parking is not about parks, recruiting not about phoning.
+    for word in ("parkering", "parkeringen", "planering", "rekrytering"):
+        assert split_compound(word) == (word,)
+    assert split_compound("parkeringsplatser") == ("parkering", "platser")
+    assert split_compound("nyckelring") == ("nyckel", "ring")
+    # The noun shares a term with the verb it is made from.
+    assert set(analyse_terms("mer rekrytering")) & set(analyse_terms("rekrytera fler"))
+    assert set(analyse_terms("parkeringsplatser")) & set(analyse_terms("parkera"))
+    assert not set(analyse_terms("rekrytering")) & set(analyse_terms("ring mig"))
     analyse = Analyzer("sv")
     assert set(analyse("kollektivtrafiken")) & set(analyse("trafiken"))
     assert set(analyse("äldreboendet")) & set(analyse("boende"))
     assert set(analyse("sjukvården")) & set(analyse("vården"))
+
+
+def analyse_terms(text: str) -> list[str]:
+    return Analyzer("sv")(text)
 
 
 def test_analyzer_is_deterministic_and_handles_non_text() -> None:
