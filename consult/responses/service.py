@@ -7,12 +7,13 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
@@ -101,18 +102,24 @@ def answer_row(question_type: QuestionType, value: Value) -> dict[str, object]:
 NUMBER_TYPES = frozenset({QuestionType.scale, QuestionType.number})
 
 
+class KnownResponse(NamedTuple):
+    """A stored response with a client UUID the batch also holds: a resend, or a conflicting one."""
+
+    client_uuid: str
+    content_hash: str
+    receipt: str
+    id: int
+
+
 def store_responses(session: Session, items: Sequence[NewResponse]) -> list[Stored]:
     """Insert a batch in the session's transaction. Known client UUIDs are answered without writing.
     Raises IntegrityError if another process inserted one of the UUIDs meanwhile; the caller
     then retries item by item."""
     uuids = [item.client_uuid for item in items]
     existing = {
-        row.client_uuid: row
-        for row in session.execute(
-            select(Response.client_uuid, Response.content_hash, Response.receipt, Response.id).where(
-                Response.client_uuid.in_(uuids)
-            )
-        )
+        row[0]: KnownResponse(*row)
+        for row in driver_rows(session, "SELECT client_uuid, content_hash, receipt, id FROM response"
+                               " WHERE client_uuid IN ({})", uuids)
     }
     results: list[Stored | None] = []
     fresh: list[tuple[int, NewResponse]] = []
@@ -132,7 +139,8 @@ def store_responses(session: Session, items: Sequence[NewResponse]) -> list[Stor
         _insert_fresh(session, fresh, results)
     finished_drafts = [item.draft_token for item in items if item.draft_token]
     if finished_drafts:
-        session.execute(delete(ResponseDraft).where(ResponseDraft.token.in_(finished_drafts)))
+        note_write(session)
+        driver_rows(session, f"DELETE FROM {ResponseDraft.__tablename__} WHERE token IN ({{}})", finished_drafts)
     for index, item in enumerate(items):
         if results[index] is None:
             first = results[seen_in_batch[item.client_uuid]]
@@ -165,11 +173,8 @@ def _insert_fresh(session: Session, fresh: list[tuple[int, NewResponse]], result
     ]
     insert_rows(session, Response.__tablename__, RESPONSE_COLUMNS, response_rows)
     # The new ids by client UUID (unique): one indexed read instead of a RETURNING per row.
-    ids = dict(
-        session.execute(
-            select(Response.client_uuid, Response.id).where(Response.client_uuid.in_([i.client_uuid for _, i in fresh]))
-        ).all()
-    )
+    ids = dict(driver_rows(session, "SELECT client_uuid, id FROM response WHERE client_uuid IN ({})",
+                           [item.client_uuid for _, item in fresh]))
     inserted = [(ids[item.client_uuid],) for _, item in fresh]
     answer_rows: list[tuple] = []
     selection_rows: list[tuple] = []
@@ -208,21 +213,40 @@ def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: li
     if not rows:
         return
     note_write(session)
-    connection = session.connection()
-    postgres = connection.dialect.name == "postgresql" and USE_COPY
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    postgres = session.connection().dialect.name == "postgresql" and USE_COPY
     names = ", ".join(columns)
     sql = (f"COPY {table} ({names}) FROM STDIN" if postgres
-           else f"INSERT INTO {table} ({names}) VALUES ({', '.join([marker] * len(columns))})")
-    cursor = connection.connection.cursor()
-    dbapi_error = connection.dialect.loaded_dbapi.Error
-    try:
+           else f"INSERT INTO {table} ({names}) VALUES ({', '.join([_marker(session)] * len(columns))})")
+    with _driver_cursor(session, sql) as cursor:
         if postgres:
             with cursor.copy(sql) as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
             cursor.executemany(sql, rows)
+
+
+def driver_rows(session: Session, sql: str, values: Sequence[Any]) -> list[tuple]:
+    """The rows of `sql`, whose one ``{}`` becomes a placeholder per value (an IN list), run by the
+    driver in the session's transaction: the batch writer's lookups, where building and compiling
+    a SQLAlchemy statement for each batch cost more than the query."""
+    sql = sql.format(", ".join([_marker(session)] * len(values)))
+    with _driver_cursor(session, sql) as cursor:
+        cursor.execute(sql, tuple(values))
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
+
+def _marker(session: Session) -> str:
+    return "?" if session.connection().dialect.paramstyle == "qmark" else "%s"
+
+
+@contextmanager
+def _driver_cursor(session: Session, sql: str) -> Iterator[Any]:
+    connection = session.connection()
+    cursor = connection.connection.cursor()
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        yield cursor
     except dbapi_error as error:
         # As SQLAlchemy reports it (IntegrityError, OperationalError, ...): a response another
         # process stored meanwhile must reach the callers' retry, not fail the whole batch.
