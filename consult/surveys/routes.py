@@ -313,7 +313,7 @@ def _remember_answered(request: Request, response: Response, spec: SurveySpec, r
         path=review.ANSWERED_COOKIE_PATH,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=request.scope.get("scheme") == "https",
     )
 
 
