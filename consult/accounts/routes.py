@@ -21,7 +21,7 @@ from consult.accounts.deps import (
     require_staff,
 )
 from consult.accounts.models import AuditAction, Role, User
-from consult.core.i18n import _
+from consult.core.i18n import _, current_language
 from consult.core.templating import render
 from consult.db import session_scope
 
@@ -209,11 +209,15 @@ def audit_log(
         events = service.list_audit(session, **filters, limit=AUDIT_PAGE_SIZE, offset=(page - 1) * AUDIT_PAGE_SIZE)
         users = service.list_users(session)
         actions = service.audit_actions(session)
+        subjects = service.audit_subjects(
+            session, (event.target for event in events), language=current_language.get(), translate=_
+        )
     query = {"action": action, "user": user, "from": date_from, "to": date_to}
     context = {
         "events": events,
         "users": users,
         "users_by_id": {u.id: u for u in users},
+        "subjects": subjects,
         "actions": actions,
         "action_labels": {a: _(service.ACTION_LABELS[a]) if a in service.ACTION_LABELS else a for a in actions},
         "values": query,

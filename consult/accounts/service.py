@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -14,13 +14,13 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from limits import RateLimitItem
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from consult.accounts.models import AuditAction, AuditEvent, Role, User
 from consult.config import get_settings
 from consult.core import ratelimit
-from consult.core.fields import utcnow
+from consult.core.fields import pick, utcnow
 from consult.core.i18n import N_
 from consult.core.ratelimit import RateVerdict
 
@@ -389,3 +389,140 @@ def _detail_value(value: Any, translate: Callable[[str], str]) -> str:
     if isinstance(value, list | tuple | set):
         return ", ".join(text for text in (_detail_value(item, translate) for item in value) if text)
     return str(value)
+
+
+# --- audit subjects ------------------------------------------------------------------------
+# An event's target is a reference such as "survey:3", "remiss:rus-2025" or (from the authoring
+# pages) a bare survey slug. The log shows what it refers to; the domains' tables are read here
+# because the accounts package has no registry the domains fill (they only call record_audit).
+
+SUBJECT_LABELS = {
+    "survey": N_("Survey: %(name)s"),
+    "question": N_("Question: %(question)s (%(survey)s)"),
+    "response": N_("Response #%(id)s (%(survey)s)"),
+    "remiss": N_("Consultation: %(name)s"),
+    "remiss_answer": N_("Consultation answer from %(organisation)s (%(round)s)"),
+    "cycle": N_("Review cycle: %(name)s"),
+}
+SUBJECT_TEXT_LIMIT = 80  # a question's text can be a paragraph; the log shows its start
+SubjectNamer = Callable[[Session, set[str], str, Callable[[str], str]], dict[str, str]]
+
+
+def _split_target(target: str) -> tuple[str, str]:
+    """("survey", "3") for "survey:3"; a bare reference is a survey slug (the authoring pages write those)."""
+    kind, separator, key = target.partition(":")
+    return (kind, key) if separator else ("survey", target)
+
+
+def _ids(keys: set[str]) -> set[int]:
+    return {int(key) for key in keys if key.isdigit() and len(key) < 19}
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= SUBJECT_TEXT_LIMIT else text[: SUBJECT_TEXT_LIMIT - 1].rstrip() + "…"
+
+
+def _survey_names(session: Session, keys: set[str], language: str, translate: Callable[[str], str]) -> dict[str, str]:
+    from consult.surveys.models import Survey
+
+    query = select(Survey.id, Survey.slug, Survey.title).where(
+        or_(col(Survey.id).in_(_ids(keys)), col(Survey.slug).in_(keys))
+    )
+    names: dict[str, str] = {}
+    for survey_id, slug, title in session.exec(query):
+        text = translate(SUBJECT_LABELS["survey"]) % {"name": pick(title, language) or slug}
+        names[str(survey_id)] = names[slug] = text  # events name a survey by its id or by its slug
+    return names
+
+
+def _question_names(session: Session, keys: set[str], language: str, translate: Callable[[str], str]) -> dict[str, str]:
+    from consult.surveys.models import Question, Survey
+
+    query = (
+        select(Question.id, Question.text, Survey.title)
+        .join(Survey, col(Survey.id) == col(Question.survey_id))
+        .where(col(Question.id).in_(_ids(keys)))
+    )
+    label = translate(SUBJECT_LABELS["question"])
+    return {
+        str(question_id): label % {"question": _short(pick(text, language)), "survey": pick(title, language)}
+        for question_id, text, title in session.exec(query)
+    }
+
+
+def _response_names(session: Session, keys: set[str], language: str, translate: Callable[[str], str]) -> dict[str, str]:
+    from consult.responses.models import Response
+    from consult.surveys.models import Survey
+
+    query = (
+        select(Response.id, Survey.title)
+        .join(Survey, col(Survey.id) == col(Response.survey_id))
+        .where(col(Response.id).in_(_ids(keys)))
+    )
+    label = translate(SUBJECT_LABELS["response"])
+    return {str(response_id): label % {"id": response_id, "survey": pick(title, language)}
+            for response_id, title in session.exec(query)}
+
+
+def _remiss_names(session: Session, keys: set[str], language: str, translate: Callable[[str], str]) -> dict[str, str]:
+    from consult.remiss.models import RemissRound
+
+    query = select(RemissRound.key, RemissRound.title).where(col(RemissRound.key).in_(keys))
+    label = translate(SUBJECT_LABELS["remiss"])
+    return {key: label % {"name": pick(title, language) or key} for key, title in session.exec(query)}
+
+
+def _remiss_answer_names(
+    session: Session, keys: set[str], language: str, translate: Callable[[str], str]
+) -> dict[str, str]:
+    from consult.remiss.models import Organisation, RemissAnswer, RemissInvitation, RemissRound
+
+    query = (
+        select(RemissAnswer.id, Organisation.name, RemissRound.title)
+        .join(RemissInvitation, col(RemissInvitation.id) == col(RemissAnswer.invitation_id))
+        .join(Organisation, col(Organisation.id) == col(RemissInvitation.organisation_id))
+        .join(RemissRound, col(RemissRound.id) == col(RemissAnswer.round_id))
+        .where(col(RemissAnswer.id).in_(_ids(keys)))
+    )
+    label = translate(SUBJECT_LABELS["remiss_answer"])
+    return {str(answer_id): label % {"organisation": name, "round": pick(title, language)}
+            for answer_id, name, title in session.exec(query)}
+
+
+def _cycle_names(session: Session, keys: set[str], language: str, translate: Callable[[str], str]) -> dict[str, str]:
+    from consult.strategy.models import ReviewCycle
+
+    query = select(ReviewCycle.key, ReviewCycle.name).where(col(ReviewCycle.key).in_(keys))
+    label = translate(SUBJECT_LABELS["cycle"])
+    return {key: label % {"name": pick(name, language) or key} for key, name in session.exec(query)}
+
+
+def _user_names(session: Session, keys: set[str], language: str, translate: Callable[[str], str]) -> dict[str, str]:
+    query = select(User.id, User.email).where(col(User.id).in_(_ids(keys)))
+    return {str(user_id): email for user_id, email in session.exec(query)}
+
+
+SUBJECT_NAMERS: dict[str, SubjectNamer] = {
+    "survey": _survey_names,
+    "question": _question_names,
+    "response": _response_names,
+    "remiss": _remiss_names,
+    "remiss_answer": _remiss_answer_names,
+    "cycle": _cycle_names,
+    "user": _user_names,
+}
+
+
+def audit_subjects(
+    session: Session, targets: Iterable[str], *, language: str, translate: Callable[[str], str]
+) -> dict[str, str]:
+    """What the events' targets refer to, as staff read it ("Enkät: Västernorrland 2030"), by target.
+    One query per kind of reference on the page. A target of an unknown kind, or whose thing no
+    longer exists, is left out: the page shows it as it was recorded."""
+    parsed = {target: _split_target(target) for target in set(targets)}
+    keys_by_kind: dict[str, set[str]] = {}
+    for kind, key in parsed.values():
+        if key and kind in SUBJECT_NAMERS:
+            keys_by_kind.setdefault(kind, set()).add(key)
+    names = {kind: SUBJECT_NAMERS[kind](session, keys, language, translate) for kind, keys in keys_by_kind.items()}
+    return {target: names[kind][key] for target, (kind, key) in parsed.items() if key in names.get(kind, {})}
