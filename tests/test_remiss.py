@@ -741,3 +741,17 @@ def test_the_form_in_english(web: TestClient, token: str) -> None:
     assert "Answer from Organisation" in html and ">Partly agree</label>" in html
     assert "In 2030 Västernorrland offers an innovative climate" in html  # the draft's English summary
     web.get("/?lang=sv")
+
+
+def test_actor_types_read_in_the_readers_language(app, staff, round_key) -> None:  # type: ignore[no-untyped-def]
+    """Actor types are stored as the strategy names them (Swedish); the English interface shows
+    them in English, in the list and in the form's choices, and the form still posts the stored name."""
+    add_organisation(round_key, name=f"Timrå kommun {round_key}", actor_type="Kommun")
+    admin = logged_in(app, staff["admin"])
+    swedish = admin.get(f"/admin/remiss/{round_key}/organisationer?lang=sv").text
+    assert "<td>Kommun</td>" in swedish and '<option value="Kommun">Kommun</option>' in swedish
+    english = admin.get(f"/admin/remiss/{round_key}/organisationer?lang=en").text
+    assert "<td>Municipality</td>" in english and "<td>Kommun</td>" not in english
+    assert '<option value="Kommun">Municipality</option>' in english
+    assert '<option value="Civilsamhälle">Civil society</option>' in english
+    admin.get("/?lang=sv")

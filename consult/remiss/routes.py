@@ -16,12 +16,14 @@ from consult.accounts.deps import require_role
 from consult.accounts.models import User
 from consult.accounts.service import record_audit, register_staff_link
 from consult.core.i18n import N_, _, current_language
-from consult.core.templating import render
+from consult.core.templating import render, templates
 from consult.db import get_session, session_scope
 from consult.remiss import service
 from consult.remiss.models import AnswerStatus, Position, RemissAnswer, RemissRound
 
 router = APIRouter(include_in_schema=False)
+# Actor types are shown by the remiss pages and the summary report, in the reader's language.
+templates.env.filters["actor_type"] = lambda value: service.actor_type_name(value, current_language.get())
 
 register_staff_link("/admin/remiss", N_("Consultation (remiss)"), {"analyst"})
 

@@ -303,6 +303,32 @@ def actor_types() -> tuple[str, ...]:
     return tuple(read_fixture()["actor_types"])
 
 
+# The actor types are stored as the strategy names them, in Swedish; the English interface shows
+# these names instead (the Swedish catalogue gives the stored names back).
+ACTOR_TYPE_NAMES = {
+    "Region": N_("Region"),
+    "Kommun": N_("Municipality"),
+    "Länsstyrelse": N_("County administrative board"),
+    "Statlig myndighet": N_("Government agency"),
+    "Universitet eller högskola": N_("University or college"),
+    "Forskningsinstitut": N_("Research institute"),
+    "Innovationsfrämjande aktör": N_("Innovation support organisation"),
+    "Näringsliv": N_("Business"),
+    "Civilsamhälle": N_("Civil society"),
+    "Leader-område": N_("Leader area"),
+    "Finansiär": N_("Funder"),
+    "Annan organisation": N_("Other organisation"),
+}
+
+
+def actor_type_name(value: str | None, language: str) -> str:
+    """An actor type in the reader's language; a type the strategy does not list is shown as stored."""
+    if not value:
+        return ""
+    msgid = ACTOR_TYPE_NAMES.get(value)
+    return gettext_for(language, msgid) if msgid else value
+
+
 def _canonical_actor_type(value: str) -> str | None:
     wanted = value.strip().casefold()
     return next((t for t in actor_types() if t.casefold() == wanted), None)
