@@ -258,6 +258,19 @@ def test_scale_mean_interval_and_dont_know_kept_apart(small: SmallSurvey) -> Non
     assert rows_by_label(scale)["5"]["share"] == pytest.approx(2 / 5)  # of those with a view
 
 
+def test_every_point_of_a_scale_has_a_row_even_when_nobody_chose_it() -> None:
+    """A 1-5 scale where nobody answered 1 still shows "1" with no answers, not a shorter scale."""
+    from consult.workspace.service import Filters, QuestionResult, _fill_numbers
+    from tests.factories import q
+
+    question = q("skala", "scale")
+    assert question.min_value is None and question.max_value is None
+    result = QuestionResult(question=question, kind="scale", respondents=3)
+    rows = [(3.0, 1, 1.0, 1.0), (4.0, 2, 2.0, 2.0)]  # value, count, weight, squared weight
+    _fill_numbers(result, rows, {}, Filters())
+    assert {row["code"]: row["count"] for row in result.rows} == {1: 0, 2: 0, 3: 1, 4: 2, 5: 0}
+
+
 def test_ranking_mean_rank_and_borda_points(small: SmallSurvey) -> None:
     results, _ = results_of(small.spec)
     rows = rows_by_label(results["rang"])
