@@ -64,6 +64,9 @@ def survey(review_tables) -> SurveySpec:  # type: ignore[no-untyped-def]
 
 
 def log_in(page, email: str, next_path: str) -> None:  # type: ignore[no-untyped-def]
+    from consult.accounts.service import reset_login_limits
+
+    reset_login_limits()  # many logins from one address in one test run
     page.goto(f"/login?next={next_path}")
     page.get_by_label("E-postadress").fill(email)
     page.get_by_label("Lösenord").fill(PASSWORD)

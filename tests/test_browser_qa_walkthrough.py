@@ -3,7 +3,6 @@ an interviewer on a flaky network, an organisation reading the public list of an
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
@@ -11,8 +10,8 @@ import pytest
 from consult.surveys.schema import PageSpec, SurveySpec
 from tests.conftest import assert_accessible, screenshot
 from tests.factories import choices, q, store
+from tests.test_browser_interviews import PASSWORD, log_in
 
-PASSWORD = "qa-webbläsare-lösenord-9"
 PHONE = {"width": 375, "height": 740}
 
 
@@ -63,15 +62,6 @@ def phone(browser, live_server):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def log_in(page, email: str, next_path: str) -> None:  # type: ignore[no-untyped-def]
-    from consult.accounts.service import reset_login_limits
-
-    reset_login_limits()
-    page.goto(f"/login?next={next_path}")
-    page.get_by_label("E-postadress").fill(email)
-    page.get_by_label("Lösenord").fill(PASSWORD)
-    page.get_by_role("button", name="Logga in").click()
-    page.wait_for_url(re.compile(re.escape(next_path.split("?")[0])))
 
 
 def page_width(page) -> int:  # type: ignore[no-untyped-def]

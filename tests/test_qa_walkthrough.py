@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 
 from consult.accounts import service as accounts
@@ -11,6 +10,7 @@ from consult.remiss import service as remiss
 from tests.factories import every_type_survey, store
 from tests.staff import create_staff, logged_in
 from tests.test_api import VALID, post
+from tests.test_remiss import make_round
 
 PASSWORD = "qa-walkthrough-lösenord-7"
 
@@ -29,20 +29,8 @@ def test_remiss_deadline_in_swedish_time_reads_back_as_written(demo) -> None:  #
     """A deadline of 23:59 Swedish time must not be shown as 01:59 the next day (SQLite keeps
     timestamps without their zone)."""
     from consult.db import session_scope
-    from consult.strategy.service import version_by_key
 
-    key = f"qa-{uuid.uuid4().hex[:8]}"
-    with session_scope() as session:
-        remiss.load_demo_remiss(session)
-        version = version_by_key(session, key="rus-2025")
-        assert version is not None and version.id is not None
-        remiss.create_round(
-            session,
-            key=key,
-            version_id=version.id,
-            title={"sv": "Remiss", "en": "Consultation"},
-            deadline=datetime.fromisoformat("2025-08-31T23:59:00+02:00"),
-        )
+    key = make_round(deadline=datetime.fromisoformat("2025-08-31T23:59:00+02:00"))
     with session_scope() as session:
         stored = remiss.round_by_key(session, key=key)
         assert stored is not None
@@ -62,16 +50,11 @@ def test_demo_remiss_deadline_is_the_end_of_august(client) -> None:  # type: ign
 
 def test_links_csv_does_not_call_an_unopened_answer_a_draft(demo) -> None:  # type: ignore[no-untyped-def]
     from consult.db import session_scope
-    from consult.strategy.service import version_by_key
 
-    key = f"qa-{uuid.uuid4().hex[:8]}"
+    key = make_round(deadline=datetime.now(UTC))
     with session_scope() as session:
-        remiss.load_demo_remiss(session)
-        version = version_by_key(session, key="rus-2025")
-        assert version is not None and version.id is not None
-        new_round = remiss.create_round(
-            session, key=key, version_id=version.id, title={"sv": "Remiss"}, deadline=datetime.now(UTC)
-        )
+        new_round = remiss.round_by_key(session, key=key)
+        assert new_round is not None
         remiss.register_organisation(
             session,
             remiss_round=new_round,
