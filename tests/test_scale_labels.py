@@ -159,3 +159,15 @@ def test_summary_report_names_the_ends_of_a_scale(analyst: TestClient, scales) -
     likely = report_section(english, spec.question("betyg").id)  # type: ignore[union-attr]
     assert row_headers(likely)[0] == "0 Inte alls troligt" and row_headers(likely)[-1] == "10 Helt säkert"
     assert chart_alt(likely).endswith("Scale from 0 (Inte alls troligt) to 10 (Helt säkert).")
+
+
+def test_the_chart_itself_names_the_ends_of_a_scale(analyst: TestClient, scales) -> None:  # type: ignore[no-untyped-def]
+    """The bar chart's axis says what 1 and 5 mean too, in the reader's language."""
+    _key, spec = scales
+    swedish = analyst.get(f"/arbetsyta/enkater/{spec.slug}/diagram/viktigt.svg?lang=sv")
+    assert swedish.status_code == 200 and swedish.headers["content-type"].startswith("image/svg+xml")
+    text = html.unescape(swedish.text)
+    assert "1 Inte alls viktigt" in text and "5 Mycket viktigt & brådskande" in text
+    english = html.unescape(analyst.get(f"/arbetsyta/enkater/{spec.slug}/diagram/viktigt.svg?lang=en").text)
+    assert "1 Not at all important" in english
+    analyst.get("/?lang=sv")

@@ -21,6 +21,7 @@ from consult.core.i18n import N_, _
 from consult.core.templating import is_htmx_partial, render
 from consult.db import session_scope
 from consult.responses.models import Channel
+from consult.responses.validation import SCALE_MAX, SCALE_MIN
 from consult.strategy.models import ReviewCycle
 from consult.surveys.schema import SurveySpec
 from consult.workspace import charts, exports, service
@@ -221,8 +222,20 @@ def question_svg(result: service.QuestionResult, *, weighted: bool) -> bytes:
         return charts.bar_chart(tuple(r["label"] for r in rows), tuple(float(r["points"]) for r in rows),
                                 percent=False, axis_label=_("Points"))
     rows = [r for r in result.rows if r.get(share_key) is not None]
-    return charts.bar_chart(tuple(r["label"] for r in rows), tuple(r[share_key] for r in rows),
+    return charts.bar_chart(tuple(_bar_label(result, r) for r in rows), tuple(r[share_key] for r in rows),
                             axis_label=_("Share of respondents"))
+
+
+def _bar_label(result: service.QuestionResult, row: dict) -> str:
+    """A bar's label; a scale's two ends also say what they mean ("1 Inte alls viktigt")."""
+    question = result.question
+    if result.kind != "scale":
+        return row["label"]
+    low = int(question.min_value) if question.min_value is not None else SCALE_MIN
+    high = int(question.max_value) if question.max_value is not None else SCALE_MAX
+    end = {low: question.low_label, high: question.high_label}.get(row["code"])
+    meaning = pick(end, _language()) if end else ""
+    return f"{row['label']} {meaning}" if meaning else row["label"]
 
 
 def chart_description(result: service.QuestionResult, weighted: bool) -> str:
