@@ -125,3 +125,30 @@ def test_the_resume_notice_states_how_long_the_link_lasts(client, monkeypatch) -
     draft = get_draft(token=resume, survey_id=survey.id)
     assert draft is not None and draft.expires_at is not None and draft.started_at is not None
     assert round((draft.expires_at - draft.started_at).total_seconds() / 86400) == 3
+
+
+def test_loading_the_demo_again_repairs_a_deadline_stored_before_timestamps_were_utc(demo) -> None:  # type: ignore[no-untyped-def]
+    """A demo round stored by the older code holds 23:59 as if it were UTC; loading the demo again
+    gives it the fixture's deadline. A deadline an admin changed is left alone."""
+    from sqlalchemy import update
+
+    from consult.db import session_scope
+    from consult.remiss.models import RemissRound
+
+    key = remiss.read_draft_fixture()["round"]["key"]
+    with session_scope() as session:
+        remiss.load_demo_remiss(session)
+        session.execute(update(RemissRound).where(RemissRound.key == key)
+                        .values(deadline=datetime(2025, 8, 31, 23, 59, tzinfo=UTC)))
+    with session_scope() as session:
+        remiss.load_demo_remiss(session)
+    with session_scope() as session:
+        stored = remiss.round_by_key(session, key=key)
+        assert stored is not None and remiss.format_date(stored.deadline, "sv") == "31 augusti 2025 23:59"
+        stored.deadline = datetime(2025, 9, 15, 10, 0, tzinfo=UTC)  # an admin's own choice
+    with session_scope() as session:
+        remiss.load_demo_remiss(session)
+    with session_scope() as session:
+        stored = remiss.round_by_key(session, key=key)
+        assert stored is not None and remiss.as_utc(stored.deadline) == datetime(2025, 9, 15, 10, 0, tzinfo=UTC)
+        stored.deadline = datetime(2025, 8, 31, 21, 59, tzinfo=UTC)  # as the demo has it

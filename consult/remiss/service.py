@@ -1288,6 +1288,19 @@ def _parse_time(value: Any) -> datetime:
     return in_local_time(parsed)  # type: ignore[return-value]
 
 
+def _repair_misread_times(remiss_round: RemissRound, **fixture_times: Any) -> None:
+    """A demo round stored before timestamps were kept in UTC holds the fixture's Swedish clock
+    times as if they were UTC (a deadline of 23:59 read back as 01:59 the next day); give it the
+    fixture's times. A time set otherwise (by an admin) is left alone."""
+    for name, value in fixture_times.items():
+        field = "opens_at" if name == "opens" else name
+        written = in_local_time(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
+        assert written is not None
+        misread = written.replace(tzinfo=UTC)  # its clock time taken for UTC
+        if misread != written and as_utc(getattr(remiss_round, field)) == misread:
+            setattr(remiss_round, field, written)
+
+
 def load_demo_remiss(session: Session) -> dict[str, int]:
     """The draft sections of the proposed version rus-2025, its remiss round and demo organisations
     with some submitted and some draft answers. Safe to run again: nothing is created twice."""
@@ -1315,6 +1328,8 @@ def load_demo_remiss(session: Session) -> dict[str, int]:
             opens_at=_parse_time(spec["opens"]),
             deadline=_parse_time(spec["deadline"]),
         )
+    else:
+        _repair_misread_times(remiss_round, opens=spec["opens"], deadline=spec["deadline"])
     organisations_added = 0
     by_name = {}
     for org in fixture["organisations"]:
