@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -15,11 +16,29 @@ from consult.privacy import service
 router = APIRouter(prefix="/mitt-svar", include_in_schema=False)
 
 
+# Receipts are base32 (survey answers) or hex with dashes (remiss answers); anything else is not one, and
+# must not reach the redirect below, where "/" or ".." would lead the browser to another page.
+RECEIPT = re.compile(r"[A-Z0-9-]{1,32}")
+
+
+def _not_found(request: Request, receipt: str) -> Response:
+    context = {
+        "error": _("There is no response with this receipt code. Check the code and try again."),
+        "receipt": receipt[:32],
+    }
+    return render(request, "privacy/lookup.html", context, status_code=404)
+
+
 @router.get("")
-def lookup(request: Request, kvitto: Annotated[str | None, Query(max_length=64)] = None) -> Response:
-    if kvitto:
-        return RedirectResponse(f"/mitt-svar/{kvitto.strip().upper()[:32]}", status_code=303)
-    return render(request, "privacy/lookup.html")
+def lookup(request: Request, kvitto: Annotated[str | None, Query()] = None) -> Response:
+    if kvitto is None:
+        return render(request, "privacy/lookup.html")
+    code = "".join(kvitto.split()).upper()
+    if not code:
+        return render(request, "privacy/lookup.html", {"error": _("Enter your receipt code.")}, status_code=422)
+    if not RECEIPT.fullmatch(code):
+        return _not_found(request, kvitto.strip())
+    return RedirectResponse(f"/mitt-svar/{code}", status_code=303)
 
 
 @router.get("/{receipt}")
@@ -27,15 +46,7 @@ def show(request: Request, receipt: str) -> Response:
     with session_scope() as session:
         response = service.find_by_receipt(session, receipt=receipt)
         if response is None:
-            return render(
-                request,
-                "privacy/lookup.html",
-                {
-                    "error": _("There is no response with this receipt code. Check the code and try again."),
-                    "receipt": receipt[:32],
-                },
-                status_code=404,
-            )
+            return _not_found(request, receipt)
         answers = service.own_answers(session, response=response, language=current_language.get())
     return render(request, "privacy/own_response.html", {"receipt": response.receipt, "answers": answers})
 

@@ -6,6 +6,7 @@ once published, and always with the publication rules (see service.py)."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -187,7 +188,15 @@ def staff_report(
         cycle = _cycle_or_404(session, cycle_key)
         context = _report_context(session, cycle, publish=publicera == "1", staff=True)
     context["saved"] = sparat
+    context["public_url"] = _public_url(request, cycle)
     return render(request, "reports/report.html", context)
+
+
+def _public_url(request: Request, cycle: ReviewCycle) -> str:
+    """The public report's full address: staff copy it into mails and web pages, where a bare path
+    would lead nowhere."""
+    base = os.environ.get("CONSULT_BASE_URL") or str(request.base_url)
+    return f"{base.rstrip('/')}/rapport/{cycle.key}"
 
 
 @router.get("/arbetsyta/rapport/{cycle_key}/pdf")
