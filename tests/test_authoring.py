@@ -317,6 +317,11 @@ def test_wording_edit_and_keyboard_move_buttons(admin) -> None:  # type: ignore[
             "condition_target",
             "does not exist",
         ),
+        # Codes that are no whole number: words, other scripts, and digits int() cannot read.
+        (question_data("ord", "single_choice", "Ord", choices=[("xxx", "A", "")]), "choice-0-code", "whole number"),
+        (question_data("kina", "ranking", "Kina", choices=[("中文", "A", ""), ("2", "B", "")]), "choice-0-code",
+         "whole number"),
+        (question_data("upph", "single_choice", "Upphöjt", choices=[("²", "A", "")]), "choice-0-code", "whole number"),
     ],
 )
 def test_invalid_questions_are_refused_next_to_the_field_and_nothing_is_stored(  # type: ignore[no-untyped-def]

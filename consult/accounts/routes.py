@@ -22,6 +22,7 @@ from consult.accounts.deps import (
 )
 from consult.accounts.models import AuditAction, Role, User
 from consult.core.i18n import _, current_language
+from consult.core.numbers import as_whole_number
 from consult.core.templating import render
 from consult.db import session_scope
 
@@ -197,7 +198,7 @@ def audit_log(
         errors["to"] = _("Write the date as YYYY-MM-DD.")
     if since and until and until < since:
         errors["to"] = _("The end date must be on or after the start date.")
-    user_id = int(user) if user.isdigit() else None
+    user_id = as_whole_number(user, 18)
     filters = {
         "action": action or None,
         "user_id": user_id,

@@ -22,6 +22,7 @@ from consult.config import get_settings
 from consult.core import ratelimit
 from consult.core.fields import pick, utcnow
 from consult.core.i18n import N_
+from consult.core.numbers import as_whole_number
 from consult.core.ratelimit import RateVerdict
 
 # argon2id with the library's current recommended parameters. A stored hash made with other
@@ -415,7 +416,7 @@ def _split_target(target: str) -> tuple[str, str]:
 
 
 def _ids(keys: set[str]) -> set[int]:
-    return {int(key) for key in keys if key.isdigit() and len(key) < 19}
+    return {n for n in (as_whole_number(key, 18) for key in keys) if n is not None}
 
 
 def _short(text: str) -> str:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from consult.authoring.service import STANDARD_TYPES, EditError
 from consult.core.i18n import N_
+from consult.core.numbers import as_whole_number
 from consult.surveys.models import CHOICE_TYPES, LIST_TYPES, Audience, ConditionOp, IdentityMode, QuestionType
 from consult.surveys.schema import ChoiceSpec, Condition, ConditionSpec, QuestionSpec, SurveySpec, is_compound
 from consult.surveys.xlsform import read_relevant, relevant_expression
@@ -204,7 +205,8 @@ class QuestionForm:
                 priority=_get(form, prefix + "priority", 64),
                 remove=bool(form.get(prefix + "remove")),
             )
-            row.name = names.get(int(row.code)) if row.code.isdigit() else None
+            code = as_whole_number(row.code)
+            row.name = names.get(code) if code is not None else None
             result.choices.append(row)
         return result
 
@@ -313,8 +315,8 @@ class QuestionForm:
         for index, row in rows:
             code = None
             if row.code:
-                if row.code.isdigit() and len(row.code) <= 9:
-                    code = int(row.code)
+                code = as_whole_number(row.code)
+                if code is not None:
                     if code in taken:
                         errors.append(
                             EditError(
@@ -337,7 +339,7 @@ class QuestionForm:
                 code = next_code
                 next_code += 1
             label = _localized(row.sv, row.en) or {}
-            name = row.name if row.code and int(row.code) == code else None
+            name = row.name if row.code and as_whole_number(row.code) == code else None
             choices.append(ChoiceSpec(code=code, label=label, priority_key=row.priority or None, name=name))
         return tuple(choices)
 
@@ -357,10 +359,11 @@ class QuestionForm:
         except ValueError:
             errors.append(EditError("condition_op", N_("Choose how the answer is compared.")))
             return None
-        if not question or not value.isdigit():
+        code = as_whole_number(value)
+        if not question or code is None:
             errors.append(EditError("condition_target", N_("Choose an answer to an earlier question.")))
             return None
-        return ConditionSpec(question=question, op=op, value=int(value))
+        return ConditionSpec(question=question, op=op, value=code)
 
 
 # --- Survey settings ----------------------------------------------------------------------
@@ -451,7 +454,8 @@ class SettingsForm:
                 times[name] = None
         if times["opens_at"] and times["closes_at"] and times["closes_at"] <= times["opens_at"]:
             errors.append(EditError("closes_at", N_("The survey must close after it opens.")))
-        cycle_id = int(self.cycle) if self.cycle.isdigit() and int(self.cycle) in cycle_ids else None
+        cycle_id = as_whole_number(self.cycle)
+        cycle_id = cycle_id if cycle_id in cycle_ids else None
         if self.cycle and cycle_id is None:
             errors.append(EditError("cycle", N_("Choose one of the review cycles.")))
         updates = {
@@ -465,3 +469,4 @@ class SettingsForm:
             **times,
         }
         return updates, cycle_id, errors
+

@@ -14,9 +14,16 @@ from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
 from consult.accounts.service import register_staff_link
 from consult.authoring import service
-from consult.authoring.forms import BLANK_CHOICE_ROWS, ChoiceRow, QuestionForm, SettingsForm, local_input
+from consult.authoring.forms import (
+    BLANK_CHOICE_ROWS,
+    ChoiceRow,
+    QuestionForm,
+    SettingsForm,
+    local_input,
+)
 from consult.authoring.service import EditError, EditRefused
 from consult.core.i18n import N_, _, current_language
+from consult.core.numbers import as_whole_number
 from consult.core.templating import render
 from consult.db import session_scope
 from consult.strategy.models import ReviewCycle
@@ -233,7 +240,8 @@ async def import_upload(request: Request, user: Admin) -> Response:
         return _import_page(request, user, errors=errors, values=values)
     with session_scope() as session:
         cycle_ids = {c.id for c in service.cycles(session)}
-        cycle_id = int(values["cycle"]) if values["cycle"].isdigit() and int(values["cycle"]) in cycle_ids else None
+        cycle_id = as_whole_number(values["cycle"])
+        cycle_id = cycle_id if cycle_id in cycle_ids else None
         outcome = service.import_xlsform(
             session, data=data, slug=values["slug"] or None, cycle_id=cycle_id, user_id=user.id, request=request
         )
@@ -592,8 +600,9 @@ async def _save_question(request: Request, user: User, slug: str, original: str 
         moved_code = ""
         if action.startswith(("choice-up-", "choice-down-")) and not locked:
             direction, _sep, index = action.removeprefix("choice-").partition("-")
-            if index.isdigit():
-                new_index = form.move_choice(int(index), -1 if direction == "up" else 1)
+            position = as_whole_number(index)
+            if position is not None:
+                new_index = form.move_choice(position, -1 if direction == "up" else 1)
                 if new_index is not None:
                     moved_code = f"{direction}:{new_index}"
         question, errors = form.to_spec(
@@ -603,7 +612,7 @@ async def _save_question(request: Request, user: User, slug: str, original: str 
             # Settings are kept exactly as stored (a form round trip may normalise e.g. 1–5 scale bounds).
             question = question.model_copy(update={name: getattr(old, name) for name in LOCKED_SETTINGS})
     if not errors and question is not None:
-        page_number = int(form.page) if form.page.isdigit() else 0
+        page_number = as_whole_number(form.page) or 0
         try:
             with session_scope() as session:
                 service.save_question(
@@ -709,7 +718,8 @@ async def copy_survey(request: Request, slug: str, user: Admin) -> Response:
     try:
         with session_scope() as session:
             cycle_ids = {c.id for c in service.cycles(session)}
-            cycle_id = int(values["cycle"]) if values["cycle"].isdigit() and int(values["cycle"]) in cycle_ids else None
+            cycle_id = as_whole_number(values["cycle"])
+            cycle_id = cycle_id if cycle_id in cycle_ids else None
             service.copy_survey(
                 session,
                 slug=slug,

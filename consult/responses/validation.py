@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from consult.core.numbers import as_whole_number
 from consult.surveys.models import LIST_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, ConditionOp, QuestionType
 from consult.surveys.schema import Condition, ConditionSpec, QuestionSpec, SurveySpec, evaluate_condition
 
@@ -91,8 +92,10 @@ def _as_int(raw: Any) -> int | None:
         return raw if abs(raw) < 10**18 else None
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
-    if isinstance(raw, str) and len(raw) <= 18 and raw.strip().lstrip("-").isdigit():
-        return int(raw.strip())
+    if isinstance(raw, str) and len(raw) <= 18:
+        stripped = raw.strip()
+        number = as_whole_number(stripped.removeprefix("-"), 18)
+        return None if number is None else (-number if stripped.startswith("-") else number)
     return None
 
 

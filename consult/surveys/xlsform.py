@@ -86,6 +86,7 @@ from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
 from consult.core.i18n import N_, gettext_for
+from consult.core.numbers import as_whole_number
 from consult.surveys.models import (
     CHOICE_TYPES,
     LIST_TYPES,
@@ -534,7 +535,7 @@ def _consult_settings(view: _RowView) -> dict[str, Any]:
     for base in ("consult_minutes_needed", "consult_retention_days"):
         value = view.get(base)
         if value:
-            if value.isdigit():
+            if as_whole_number(value) is not None:
                 fields[base.removeprefix("consult_")] = int(value)
             else:
                 view.problem(base, N_("%(value)s is not a whole number."), value=value)

@@ -17,6 +17,7 @@ from consult.accounts.service import record_audit, register_staff_link
 from consult.core import i18n
 from consult.core.formatting import decimal, percent
 from consult.core.i18n import N_, _
+from consult.core.numbers import as_whole_number
 from consult.core.templating import is_htmx_partial, render
 from consult.db import session_scope
 from consult.responses.models import Channel
@@ -164,11 +165,11 @@ def _base(spec: SurveySpec, question: QuestionSpec) -> str:
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values[:5000] if v.strip().isdigit() and len(v.strip()) < 12]
+    return [n for n in map(lambda v: as_whole_number(v, 11), values[:5000]) if n is not None]
 
 
 def _page_number(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 7 else 1
+    return as_whole_number(raw, 6) or 1
 
 
 def _audit(session: Session, request: Request, user: User, action: str, question: QuestionSpec,
@@ -293,12 +294,12 @@ def start_run(slug: str, code: str, request: Request, user: User = Depends(analy
     k_value: int | str = "auto"
     raw_k = k.strip().lower()[:5]
     if raw_k not in ("", "auto"):
-        if not raw_k.isdigit() or not 2 <= int(raw_k) <= 30:
+        if as_whole_number(raw_k) is None or not 2 <= int(raw_k) <= 30:
             return _explorer_error(request, slug, code, user, "k", N_("Enter auto or a number of themes from 2 to 30."),
                                    {"k": k[:5], "seed": seed[:9]})
         k_value = int(raw_k)
     raw_seed = seed.strip()[:9]
-    if raw_seed and not raw_seed.isdigit():
+    if raw_seed and as_whole_number(raw_seed) is None:
         return _explorer_error(request, slug, code, user, "seed", N_("Enter a whole number of 0 or more."),
                                {"k": k[:5], "seed": seed[:9]})
     with session_scope() as session:
@@ -532,7 +533,7 @@ def rename_theme(slug: str, code: str, theme_id: int, request: Request, user: Us
 def split_theme(slug: str, code: str, theme_id: int, request: Request, user: User = Depends(analyst),
                 delar: Annotated[str, Form()] = "2") -> Response:
     raw = delar.strip()[:2]
-    parts = int(raw) if raw.isdigit() else 0
+    parts = as_whole_number(raw) or 0
     with session_scope() as session:
         spec = _spec_or_404(session, slug)
         question = _question_or_404(spec, code)
@@ -560,7 +561,7 @@ def change_answers(slug: str, code: str, theme_id: int, request: Request, user: 
         spec = _spec_or_404(session, slug)
         question = _question_or_404(spec, code)
         theme = _theme_or_404(session, question, theme_id)
-        if atgard == "flytta" and not till.strip().isdigit():
+        if atgard == "flytta" and as_whole_number(till) is None:
             session.rollback()
             return _theme_error(request, slug, code, theme_id, "till", N_("Choose the theme to move the answers to."),
                                 partial="themes/_answers.html")

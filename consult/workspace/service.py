@@ -42,6 +42,7 @@ from sqlmodel import Session
 
 from consult.core.fields import pick, utcnow
 from consult.core.i18n import N_
+from consult.core.numbers import as_whole_number
 from consult.db import has_uncommitted_writes, transaction_memo
 from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft, ResponseStatus
 from consult.responses.validation import SCALE_MAX, SCALE_MIN
@@ -142,8 +143,9 @@ def parse_filters(query: Mapping[str, str]) -> tuple[Filters, dict[str, str]]:
         raw = (query.get(name) or "").strip()
         if not raw:
             return None
-        if raw.isdigit() and len(raw) < 10:
-            return int(raw)
+        number = as_whole_number(raw)
+        if number is not None:
+            return number
         errors[name] = N_("Choose a value from the list.")
         return None
 
