@@ -362,7 +362,7 @@ def write_xlsx(path: Path, *, session: Session, spec: SurveySpec, filters: servi
     workbook = Workbook(write_only=True)
     names: set[str] = set()
     variables = _variables(spec, language, weighted=False)
-    _codebook_sheet(workbook.create_sheet(_sheet_name(gettext_for(language, "Codebook"), names)), variables)
+    _codebook_sheet(workbook.create_sheet(_sheet_name(gettext_for(language, "Codebook"), names)), variables, language)
     outcome = service.results(session, spec=spec, filters=replace(filters, publish=False), language=language)
     progress(30)
     texts = _text_answers(session, spec, filters, raw)
@@ -402,8 +402,11 @@ def _sheet_name(wanted: str, used: set[str]) -> str:
     return name
 
 
-def _codebook_sheet(sheet: Any, variables: list[Variable]) -> None:
-    sheet.append(["variable", "label", "question", "kind", "values", "missing"])
+CODEBOOK_COLUMNS = (N_("Variable"), N_("Label"), N_("Question"), N_("Kind"), N_("Values"), N_("Missing values"))
+
+
+def _codebook_sheet(sheet: Any, variables: list[Variable], language: str) -> None:
+    sheet.append([gettext_for(language, column) for column in CODEBOOK_COLUMNS])
     for v in variables:
         values = "; ".join(f"{code} = {label}" for code, label in v.value_labels.items())
         sheet.append([v.name, v.label, v.question, v.kind, values, ", ".join(str(m) for m in v.missing)])
