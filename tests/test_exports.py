@@ -166,7 +166,21 @@ def test_sav_reads_back_with_variable_and_value_labels(small: SmallSurvey, analy
     assert frame["flera_1"].sum() == 3 and frame["flera_1"].isna().sum() == 1
     assert (frame["skala"] == 99).sum() == 1  # "vet ej", a declared missing value
     assert meta.missing_ranges["skala"] == [{"lo": 99.0, "hi": 99.0}]
+    assert meta.variable_value_labels["channel"]["web"] == "Webb"  # the channel's codes read too
     assert not frame["fritt"].str.contains(PERSONNUMMER).any()
+
+
+def test_a_default_scale_has_its_ends_labelled_in_the_codebook() -> None:
+    """A 1-5 scale that keeps the default bounds still labels 1 and 5 in the .sav and codebook."""
+    from consult.surveys.schema import PageSpec, SurveySpec
+    from consult.workspace.exports import _variables
+    from tests.factories import q
+
+    scale = q("skala", "scale", allow_dont_know=True, low_label={"sv": "Låg", "en": "Low"}, high_label={"sv": "Hög"})
+    spec = SurveySpec(slug="s", title={"sv": "S"}, pages=(PageSpec(questions=(scale,)),))
+    variables = {v.name: v for v in _variables(spec, "en", weighted=False)}
+    assert variables["skala"].value_labels[1] == "Low" and variables["skala"].value_labels[5] == "Hög"
+    assert variables["channel"].value_labels["interview_phone"] == "Phone interview"
 
 
 def test_json_export(small: SmallSurvey, analyst: TestClient, admin: TestClient) -> None:

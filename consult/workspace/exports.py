@@ -29,6 +29,7 @@ from consult.config import get_settings
 from consult.core.fields import utcnow
 from consult.core.i18n import N_, gettext_for
 from consult.db import get_engine
+from consult.responses.validation import SCALE_MAX, SCALE_MIN
 from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
 from consult.surveys.schema import QuestionSpec, SurveySpec
 from consult.workspace import service
@@ -134,7 +135,7 @@ class Variable:
     label: str
     question: str  # the question code it comes from
     kind: str  # code, number, text, selected, rank, meta
-    value_labels: dict[int, str] = field(default_factory=dict)
+    value_labels: dict[int | str, str] = field(default_factory=dict)  # str: the channel's codes
     missing: list[int] = field(default_factory=list)
     choice: int | None = None  # the option, for a variable per option
 
@@ -174,6 +175,8 @@ def _variables(spec: SurveySpec, language: str, weighted: bool) -> list[Variable
     if weighted:
         meta.append(("weight", N_("Raking weight")))
     variables = [Variable(_spss_name(name, used), gettext_for(language, label), name, "meta") for name, label in meta]
+    channel = next(v for v in variables if v.question == "channel")
+    channel.value_labels = {code.value: gettext_for(language, label) for code, label in service.CHANNEL_LABELS.items()}
     for question in spec.questions:
         label = question.label(language)
         if question.type in SINGLE_CODE_TYPES:
@@ -191,10 +194,13 @@ def _variables(spec: SurveySpec, language: str, weighted: bool) -> list[Variable
         elif question.type == QuestionType.scale:
             code = dont_know_code(question)
             values = {code: gettext_for(language, "Don't know")} if question.allow_dont_know else {}
-            if question.low_label and question.min_value is not None:
-                values[int(question.min_value)] = question.low_label.get(language) or question.low_label.get("sv", "")
-            if question.high_label and question.max_value is not None:
-                values[int(question.max_value)] = question.high_label.get(language) or question.high_label.get("sv", "")
+            # The ends as the survey offers them: 1 and 5 unless the question says otherwise.
+            low = int(question.min_value) if question.min_value is not None else SCALE_MIN
+            high = int(question.max_value) if question.max_value is not None else SCALE_MAX
+            if question.low_label:
+                values[low] = question.low_label.get(language) or question.low_label.get("sv", "")
+            if question.high_label:
+                values[high] = question.high_label.get(language) or question.high_label.get("sv", "")
             missing = [code] if question.allow_dont_know else []
             variables.append(Variable(_spss_name(question.code, used), label, question.code, "number", values, missing))
         elif question.type == QuestionType.number:
@@ -337,11 +343,16 @@ def write_sav(path: Path, table: WideTable, *, spec: SurveySpec, language: str) 
         str(path),
         file_label=spec.text("title", language)[:64],
         column_labels={v.name: v.label[:255] for v in table.variables if v.name in frame},
-        variable_value_labels={v.name: {float(k): label for k, label in v.value_labels.items()}
+        variable_value_labels={v.name: _sav_value_labels(v)
                                for v in table.variables if v.value_labels and v.name in frame},
         missing_ranges={v.name: [float(m) for m in v.missing] for v in table.variables if v.missing},
         variable_measure={v.name: _measure(v) for v in table.variables if v.name in frame},
     )
+
+
+def _sav_value_labels(variable: Variable) -> dict[float | str, str]:
+    """Numeric codes as SPSS stores them (floats); a string variable's codes (the channel) as they are."""
+    return {(code if isinstance(code, str) else float(code)): label for code, label in variable.value_labels.items()}
 
 
 def _measure(variable: Variable) -> str:
