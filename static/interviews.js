@@ -353,7 +353,30 @@
     }, seconds * 1000);
   }
 
+  // A kiosk page reached with the browser's Back or Forward button comes from the browser's
+  // cache, with the previous person's choices restored into the form: the next person must
+  // never see them, so such a page gives way to the kiosk's start page at once.
+  function kioskHome() {
+    var reset = document.querySelector("form[data-kiosk-reset]");
+    if (reset) { return reset.getAttribute("data-kiosk-home"); }
+    var box = document.querySelector("[data-kiosk-return]");
+    return box ? box.getAttribute("data-kiosk-return") : null;
+  }
+
+  function leaveIfFromHistory(persisted) {
+    var home = kioskHome();
+    if (!home) { return; }
+    var entry = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    if (persisted || (entry && entry.type === "back_forward")) {
+      document.documentElement.style.visibility = "hidden";
+      window.location.replace(home);
+    }
+  }
+
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { leaveIfFromHistory(true); } });
+
   function start() {
+    leaveIfFromHistory(false);
     var container = document.querySelector("[data-interview]");
     if (container) { setupInterview(container); }
     setupKioskIdle();
