@@ -414,9 +414,15 @@ def test_kiosk_mode_tags_the_event_and_starts_over(app, review_tables) -> None: 
     html = client.get(second.headers["location"]).text
     done = client.post(second.headers["location"], data={"csrftoken": csrf_from(html), "action": "next"})
     receipt_url = done.headers["location"]
-    assert "/kvitto/" in receipt_url and "kiosk=" in receipt_url
+    # A thank-you page, not the receipt: the code would stay in the shared tablet's history and
+    # let the next person see or withdraw this answer.
+    assert receipt_url.startswith(f"/s/{spec.slug}/tack?") and "kiosk=" in receipt_url
+    with_code = [part for part in receipt_url.split("/") if len(part) >= 20 and part.isupper()]
+    assert not with_code
     assert "consult_answered" not in done.headers.get("set-cookie", "")  # a kiosk serves many people
-    receipt = client.get(receipt_url).text
+    thanks = client.get(receipt_url)
+    assert thanks.headers["cache-control"] == "no-store"
+    receipt = thanks.text
     assert "Nytt svar" in receipt and "data-kiosk-return" in receipt
     assert f'href="/s/{spec.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand"' in receipt
 

@@ -152,3 +152,13 @@ def test_loading_the_demo_again_repairs_a_deadline_stored_before_timestamps_were
         stored = remiss.round_by_key(session, key=key)
         assert stored is not None and remiss.as_utc(stored.deadline) == datetime(2025, 9, 15, 10, 0, tzinfo=UTC)
         stored.deadline = datetime(2025, 8, 31, 21, 59, tzinfo=UTC)  # as the demo has it
+
+
+def test_a_receipt_page_is_not_kept_in_the_browsers_cache(client) -> None:  # type: ignore[no-untyped-def]
+    """The receipt code lets its holder see and withdraw the answer: on a shared computer Back must
+    not bring the page back from the cache."""
+    survey = store(every_type_survey())
+    receipt = post(client, survey.slug, VALID).json()["receipt"]
+    page = client.get(f"/s/{survey.slug}/kvitto/{receipt}")
+    assert page.status_code == 200 and receipt in page.text
+    assert page.headers["cache-control"] == "no-store"

@@ -124,6 +124,15 @@ async def show_page(request: Request) -> Response:
     return render_cached(request, "surveys/page.html", context, key, personal={"token": token})
 
 
+def _not_stored(response: Response) -> Response:
+    """A receipt page: no browser or proxy keeps a copy, so Back on a shared device cannot show the
+    code to the next person. (The kiosk's question pages leave the cache to the kiosk script, which
+    sends a page reached with Back to the kiosk's start: refetched, the finished draft would only
+    give the next person a dead end.)"""
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
 async def post_page(request: Request) -> Response:
     from consult.app import writer
 
@@ -161,7 +170,9 @@ async def post_page(request: Request) -> Response:
         raise HTTPException(409, _("This response was already submitted."))
     if draft.channel == Channel.kiosk.value:
         query = urlencode({"kiosk": draft.event_name or ""})
-        return RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}?{query}", status_code=303)
+        # Not the receipt's address: it would stay in the shared tablet's history, and the code in it
+        # lets anyone see or withdraw the answer.
+        return RedirectResponse(f"/s/{slug}/tack?{query}", status_code=303)
     redirect = RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}", status_code=303)
     _remember_answered(request, redirect, spec, stored.receipt)
     return redirect
@@ -317,6 +328,19 @@ def _remember_answered(request: Request, response: Response, spec: SurveySpec, r
     )
 
 
+@router.get("/{slug}/tack")
+def kiosk_thanks(
+    request: Request, slug: str, kiosk: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
+    """A kiosk's thank-you page between two respondents: no receipt code, back to the start."""
+    spec = survey_or_404(slug, include_drafts=True)
+    event_name = _kiosk_name(kiosk)
+    if event_name is None:
+        return RedirectResponse(f"/s/{slug}", status_code=303)
+    context = {"spec": spec, "return_seconds": KIOSK_RETURN_SECONDS, **_kiosk_context(event_name)}
+    return _not_stored(render(request, "interviews/kiosk_receipt.html", context))
+
+
 @router.get("/{slug}/kvitto/{receipt}")
 def receipt_page(
     request: Request, slug: str, receipt: str, kiosk: Annotated[str | None, Query(max_length=200)] = None
@@ -333,5 +357,5 @@ def receipt_page(
     event_name = _kiosk_name(kiosk)
     if event_name is not None:
         context = {"spec": spec, "return_seconds": KIOSK_RETURN_SECONDS, **_kiosk_context(event_name)}
-        return render(request, "interviews/kiosk_receipt.html", context)
-    return render(request, "surveys/receipt.html", {"spec": spec, "receipt": receipt})
+        return _not_stored(render(request, "interviews/kiosk_receipt.html", context))
+    return _not_stored(render(request, "surveys/receipt.html", {"spec": spec, "receipt": receipt}))
