@@ -64,3 +64,15 @@ def store(spec: SurveySpec) -> SurveySpec:
         stored = load_spec(session, slug=spec.slug)
     assert stored is not None
     return stored
+
+
+def event_survey(slug_prefix: str, about_you: tuple[QuestionSpec, ...], *later: PageSpec) -> SurveySpec:
+    """An open "Framtidsdagen" survey for interview and kiosk tests: a first page that asks where the
+    respondent lives (required) and then `about_you`, followed by the `later` pages."""
+    where = q("kommun", "municipality", "Var bor du?", required=True, choices=choices("Härnösand", "Kramfors"))
+    return SurveySpec(
+        slug=f"{slug_prefix}-{uuid.uuid4().hex[:8]}",
+        title={"sv": "Framtidsdagen", "en": "Future day"},
+        status="open",
+        pages=(PageSpec(title={"sv": "Om dig", "en": "About you"}, questions=(where, *about_you)), *later),
+    )

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from consult.responses.models import Response, ResponseDraft
 from consult.surveys.schema import PageSpec, SurveySpec
 from tests.conftest import assert_accessible, screenshot
-from tests.factories import choices, q, store
+from tests.factories import choices, event_survey, q, store
 
 pytestmark = pytest.mark.browser
 
@@ -41,26 +41,13 @@ def staff(review_tables) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def survey(review_tables) -> SurveySpec:  # type: ignore[no-untyped-def]
-    spec = SurveySpec(
-        slug=f"intervju-{uuid.uuid4().hex[:8]}",
-        title={"sv": "Framtidsdagen", "en": "Future day"},
-        status="open",
-        pages=(
-            PageSpec(
-                title={"sv": "Om dig", "en": "About you"},
-                questions=(
-                    q("kommun", "municipality", "Var bor du?", required=True, choices=choices("Härnösand", "Kramfors")),
-                    q("val", "single_choice", "Vill du bo kvar?", required=True, choices=choices("Ja", "Nej")),
-                    q("kort", "short_text", "Vad behövs mest?"),
-                ),
-            ),
-            PageSpec(
-                title={"sv": "Framtiden", "en": "The future"},
-                questions=(q("skala", "scale", "Hur ser du på framtiden?", allow_dont_know=True),),
-            ),
-        ),
-    )
-    return store(spec)
+    return store(event_survey(
+        "intervju",
+        (q("val", "single_choice", "Vill du bo kvar?", required=True, choices=choices("Ja", "Nej")),
+         q("kort", "short_text", "Vad behövs mest?")),
+        PageSpec(title={"sv": "Framtiden", "en": "The future"},
+                 questions=(q("skala", "scale", "Hur ser du på framtiden?", allow_dont_know=True),)),
+    ))
 
 
 def log_in(page, email: str, next_path: str) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ import pytest
 
 from consult.surveys.schema import PageSpec, SurveySpec
 from tests.conftest import assert_accessible, screenshot
-from tests.factories import choices, q, store
+from tests.factories import event_survey, q, store
 from tests.test_browser_interviews import PASSWORD, log_in
 
 PHONE = {"width": 375, "height": 740}
@@ -28,29 +28,11 @@ def interviewer(migrated: str) -> str:
 
 @pytest.fixture(scope="module")
 def survey(migrated: str) -> SurveySpec:
-    return store(
-        SurveySpec(
-            slug=f"qa-{uuid.uuid4().hex[:8]}",
-            title={"sv": "Framtidsdagen", "en": "Future day"},
-            status="open",
-            pages=(
-                PageSpec(
-                    title={"sv": "Om dig", "en": "About you"},
-                    questions=(
-                        q(
-                            "kommun",
-                            "municipality",
-                            "Var bor du?",
-                            required=True,
-                            choices=choices("Härnösand", "Kramfors"),
-                        ),
-                        q("kort", "short_text", "Vad behövs mest?"),
-                    ),
-                ),
-                PageSpec(title={"sv": "Sist", "en": "Last"}, questions=(q("lang", "long_text", "Något mer?"),)),
-            ),
-        )
-    )
+    return store(event_survey(
+        "qa",
+        (q("kort", "short_text", "Vad behövs mest?"),),
+        PageSpec(title={"sv": "Sist", "en": "Last"}, questions=(q("lang", "long_text", "Något mer?"),)),
+    ))
 
 
 @pytest.fixture()

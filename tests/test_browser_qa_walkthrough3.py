@@ -4,12 +4,11 @@ previous person's answers, not even with the browser's Back button."""
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 
 from consult.surveys.schema import PageSpec, SurveySpec
-from tests.factories import choices, q, store
+from tests.factories import choices, event_survey, q, store
 
 pytestmark = pytest.mark.browser
 
@@ -19,28 +18,13 @@ SECRET = "Person A:s egna ord"
 
 @pytest.fixture(scope="module")
 def survey(migrated: str) -> SurveySpec:
-    spec = SurveySpec(
-        slug=f"kiosk-bak-{uuid.uuid4().hex[:8]}",
-        title={"sv": "Framtidsdagen", "en": "Future day"},
-        status="open",
-        pages=(
-            PageSpec(
-                title={"sv": "Om dig", "en": "About you"},
-                questions=(
-                    q("kommun", "municipality", "Var bor du?", required=True, choices=choices("Härnösand", "Kramfors")),
-                    q("kort", "short_text", "Vad behövs mest?"),
-                ),
-            ),
-            PageSpec(
-                title={"sv": "Framtiden", "en": "The future"},
-                questions=(
-                    q("val", "single_choice", "Vill du bo kvar?", choices=choices("Ja", "Nej")),
-                    q("mer", "short_text", "Något mer?"),
-                ),
-            ),
-        ),
-    )
-    return store(spec)
+    return store(event_survey(
+        "kiosk-bak",
+        (q("kort", "short_text", "Vad behövs mest?"),),
+        PageSpec(title={"sv": "Framtiden", "en": "The future"},
+                 questions=(q("val", "single_choice", "Vill du bo kvar?", choices=choices("Ja", "Nej")),
+                            q("mer", "short_text", "Något mer?"))),
+    ))
 
 
 def _answers_on_screen(page) -> dict:  # type: ignore[no-untyped-def]
