@@ -290,3 +290,41 @@ def test_digits_that_are_not_numbers_get_a_clear_error_not_a_crash(client) -> No
         response = post(client, survey.slug, {**VALID, "val": value})
         assert response.status_code == 422, (value, response.text[:200])
         assert "val" in response.text
+
+
+def test_a_csrf_cookie_checked_once_is_still_refused_when_altered(app, demo) -> None:  # type: ignore[no-untyped-def]
+    """The CSRF layer remembers the cookies it has found genuine (consult.core.signing): a cookie
+    whose signature was altered must be refused every time, also right after the genuine one passed."""
+    client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    page = client.get("/login")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    genuine = client.cookies["csrftoken"]
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    body = "csrftoken={}&email=x%40y.se&password=fel&next="
+    for _ in range(2):
+        accounts.reset_login_limits()
+        passed = client.post("/login", content=body.format(token), headers={**form, "cookie": f"csrftoken={genuine}"})
+        assert passed.status_code == 422  # past the CSRF layer, to the wrong password
+    altered = genuine[:-2] + ("AA" if not genuine.endswith("AA") else "BB")
+    for _ in range(2):
+        headers = {**form, "cookie": f"csrftoken={altered}"}
+        refused = client.post("/login", content=body.format(altered), headers=headers)
+        assert refused.status_code == 403
+
+
+def test_the_remembering_serializer_signs_and_checks_as_itsdangerous_does() -> None:
+    from itsdangerous import BadSignature, URLSafeSerializer
+
+    from consult.core.signing import RememberingSerializer
+
+    plain, remembering = URLSafeSerializer("secret"), RememberingSerializer("secret")
+    signed = plain.dumps("abc", "csrftoken")
+    assert remembering.dumps("abc", "csrftoken") == signed
+    assert remembering.loads(signed, "csrftoken") == remembering.loads(signed, "csrftoken") == "abc"
+    for wrong in (signed + "x", signed.replace(".", ",", 1)):
+        with pytest.raises(BadSignature):
+            remembering.loads(wrong, "csrftoken")
+    with pytest.raises(BadSignature):  # the namespace is part of the signature
+        remembering.loads(signed, "another")
+    with pytest.raises(BadSignature):  # and so is the secret
+        RememberingSerializer("other secret").loads(signed, "csrftoken")

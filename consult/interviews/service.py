@@ -100,11 +100,11 @@ def validate_entry(spec: SurveySpec, form: Any) -> EntryOutcome:
     visible = visible_codes(spec, parsed.values)
     failed = {e.field for e in parsed.errors}
     errors = [e for e in parsed.errors if e.field in visible]
-    errors += [e for e in check_required(spec, parsed.values) if e.field not in failed]
+    errors += [e for e in check_required(spec, parsed.values, visible=visible) if e.field not in failed]
     order = {q.code: i for i, q in enumerate(spec.questions)}
     errors.sort(key=lambda e: order.get(e.field, len(order)))
     typed = _typed_values(spec, form) if errors else {}
-    return EntryOutcome(values=drop_hidden(spec, parsed.values), errors=errors, typed=typed)
+    return EntryOutcome(values=drop_hidden(spec, parsed.values, visible=visible), errors=errors, typed=typed)
 
 
 def _typed_values(spec: SurveySpec, form: Any) -> dict[str, Any]:

@@ -115,18 +115,20 @@ def submit_page(
         # Keep what parses so nothing typed is lost, and go back without insisting.
         return PageOutcome(answers=merged, next_page=max(page - 1, 1))
     failed = {e.field for e in parsed.errors}
-    errors = parsed.errors + [e for e in check_required(spec, merged, page_codes) if e.field not in failed]
+    visible = visible_codes(spec, merged)
+    required = check_required(spec, merged, page_codes, visible=visible)
+    errors = parsed.errors + [e for e in required if e.field not in failed]
     errors.sort(key=lambda e: [q.code for q in page_questions].index(e.field))
     if errors:
         return PageOutcome(answers=merged, errors=errors, next_page=page, typed=_typed_values(page_questions, form))
     if page < len(spec.pages):
         return PageOutcome(answers=merged, next_page=page + 1)
     # Last page: the whole response must hold together, since earlier answers decide conditions.
-    missing = check_required(spec, merged)
+    missing = check_required(spec, merged, visible=visible)
     if missing:
         first = min(spec.page_of(e.field) for e in missing)
         return PageOutcome(answers=merged, errors=missing, next_page=first, error_page=first)
-    return PageOutcome(answers=drop_hidden(spec, merged), next_page=None)
+    return PageOutcome(answers=drop_hidden(spec, merged, visible=visible), next_page=None)
 
 
 def _typed_values(questions: tuple[QuestionSpec, ...], form: Any) -> dict[str, Any]:

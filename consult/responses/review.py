@@ -301,11 +301,10 @@ MAX_REMEMBERED_SURVEYS = 20
 
 
 def _answered_serializer():  # type: ignore[no-untyped-def]
-    from itsdangerous import URLSafeSerializer
-
     from consult.config import get_settings
+    from consult.core.signing import serializer
 
-    return URLSafeSerializer(get_settings().secret_key, salt="consult-answered-surveys")
+    return serializer(get_settings().secret_key, salt="consult-answered-surveys")
 
 
 def answered_surveys(cookie: str | None) -> dict[str, str]:

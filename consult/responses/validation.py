@@ -256,10 +256,16 @@ def parse_form_answers(questions: Iterable[QuestionSpec], form: Any) -> Parsed:
 
 
 def check_required(
-    spec: SurveySpec, values: Mapping[str, Value], codes: Iterable[str] | None = None
+    spec: SurveySpec,
+    values: Mapping[str, Value],
+    codes: Iterable[str] | None = None,
+    *,
+    visible: Collection[str] | None = None,
 ) -> list[FieldError]:
-    """Required questions that are visible and unanswered; hidden questions are never required."""
-    visible = visible_codes(spec, values)
+    """Required questions that are visible and unanswered; hidden questions are never required.
+    `visible` is visible_codes(spec, values) when the caller already has it."""
+    if visible is None:
+        visible = visible_codes(spec, values)
     wanted = set(codes) if codes is not None else None
     errors = []
     for question in spec.questions:
@@ -270,8 +276,11 @@ def check_required(
     return errors
 
 
-def drop_hidden(spec: SurveySpec, values: Mapping[str, Value]) -> dict[str, Value]:
-    visible = visible_codes(spec, values)
+def drop_hidden(
+    spec: SurveySpec, values: Mapping[str, Value], *, visible: Collection[str] | None = None
+) -> dict[str, Value]:
+    if visible is None:
+        visible = visible_codes(spec, values)
     return {code: value for code, value in values.items() if code in visible}
 
 
@@ -279,7 +288,8 @@ def validate_complete(spec: SurveySpec, parsed: Parsed) -> Parsed:
     """The final check before a response is stored: types, then required, then hidden answers dropped."""
     if parsed.errors:
         return parsed
-    errors = check_required(spec, parsed.values)
+    visible = visible_codes(spec, parsed.values)
+    errors = check_required(spec, parsed.values, visible=visible)
     if errors:
         return Parsed(values=parsed.values, errors=errors)
-    return Parsed(values=drop_hidden(spec, parsed.values))
+    return Parsed(values=drop_hidden(spec, parsed.values, visible=visible))
