@@ -203,15 +203,20 @@ def parse_json_answers(spec: SurveySpec, answers: Mapping[str, Any]) -> Parsed:
     return parsed
 
 
+def form_values(form: Any, name: str) -> list[Any]:
+    """One field's values, in order, from an HTML form (a starlette FormData or a dict of lists)."""
+    return form.getlist(name) if hasattr(form, "getlist") else form.get(name, [])
+
+
 def form_raw_value(question: QuestionSpec, form: Any) -> Any:
-    """Read one question's raw value from an HTML form (a starlette FormData or a dict of lists)."""
-    getlist = form.getlist if hasattr(form, "getlist") else (lambda key: form.get(key, []))
-    if question.type == QuestionType.multiple_choice:
-        return [v for v in getlist(question.code) if v != ""]
+    """Read one question's raw value from an HTML form."""
     if question.type == QuestionType.ranking:
-        return _ranking_from_form(question, getlist)
-    values = [v for v in getlist(question.code) if isinstance(v, str)]
-    return values[-1] if values else None
+        return _ranking_from_form(question, lambda name: form_values(form, name))
+    values = form_values(form, question.code)
+    if question.type == QuestionType.multiple_choice:
+        return [v for v in values if v != ""]
+    texts = [v for v in values if isinstance(v, str)]
+    return texts[-1] if texts else None
 
 
 class RankingFormError(ValueError):

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
-from starlette.datastructures import FormData, ImmutableMultiDict
+from starlette.datastructures import FormData
 
 from consult.config import get_settings
 from consult.core.i18n import _
@@ -23,6 +23,7 @@ from consult.responses.flow import form_values_for_template, questions_on_page, 
 from consult.responses.messages import error_message
 from consult.responses.models import Channel
 from consult.responses.models import Response as ResponseRow
+from consult.responses.validation import form_values
 from consult.surveys.models import IdentityMode
 from consult.surveys.schema import SurveySpec
 from consult.surveys.service import Availability, availability
@@ -142,7 +143,8 @@ async def post_page(request: Request) -> Response:
     spec, token, page, draft = opened
     slug = spec.slug
     form = await _posted_form(request)
-    outcome = submit_page(spec, page=page, stored=draft.answers, form=form, going_back=form.get("action") == "back")
+    going_back = form_values(form, "action")[-1:] == ["back"]
+    outcome = submit_page(spec, page=page, stored=draft.answers, form=form, going_back=going_back)
     if outcome.errors:
         shown_page = outcome.error_page or page
         typed = outcome.typed if shown_page == page else None
@@ -181,16 +183,22 @@ async def post_page(request: Request) -> Response:
 MAX_FORM_FIELDS = 1000  # as Starlette's form parser
 
 
-async def _posted_form(request: Request) -> ImmutableMultiDict | FormData:
-    """The posted page. Survey pages post URL-encoded forms (they have no uploads), which the
-    standard library parses in half the time of the general form parser, with the same result."""
+async def _posted_form(request: Request) -> dict[str, list[str]] | FormData:
+    """The posted page: each field's values in order. Survey pages post URL-encoded forms (they
+    have no uploads), which the standard library parses in half the time of the general form
+    parser, with the same result; grouped once, each question's values are one lookup away."""
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return await request.form()
     body = (await request.body()).decode("latin-1")  # percent-escapes decode as UTF-8, like Starlette
     try:
-        return ImmutableMultiDict(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS))
+        pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     except ValueError:
         raise HTTPException(400, _("The form could not be read. Go back and try again.")) from None
+    fields: dict[str, list[str]] = {}
+    for name, value in pairs:
+        fields.setdefault(name, []).append(value)
+    return fields
+
 
 
 def _open_page(request: Request) -> tuple[SurveySpec, str, int, drafts.DraftView] | Response:
