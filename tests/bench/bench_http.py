@@ -171,9 +171,16 @@ def process_tree_cpu_seconds(root: int) -> float:
 
 
 def wrk(
-    url: str, seconds: int, script: Path | None = None, threads: int = 2, server_pid: int | None = None
+    url: str,
+    seconds: int,
+    script: Path | None = None,
+    threads: int = 2,
+    server_pid: int | None = None,
+    headers: tuple[str, ...] = (),
 ) -> dict[str, float]:
     command = ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    for header in headers:
+        command += ["-H", header]
     if script:
         command += ["-s", str(script)]
     cpu_before = process_tree_cpu_seconds(server_pid) if server_pid else 0.0
@@ -372,7 +379,11 @@ def main() -> None:
         results = {
             "hello_world": wrk(base + "/healthz", args.seconds, server_pid=pid),
             "start_page": wrk(base + "/s/vasternorrland-2030", args.seconds, server_pid=pid),
-            "question_page": wrk(base + page_url, args.seconds, server_pid=pid),
+            # As the respondent's browser asks for it: with the cookie it got on the start page.
+            "question_page": wrk(base + page_url, args.seconds, server_pid=pid, headers=(f"Cookie: {cookie}",)),
+            # The same page from a browser without the cookie (a resume link opened elsewhere): the
+            # CSRF layer makes and signs a new token for it.
+            "question_nocookie": wrk(base + page_url, args.seconds, server_pid=pid),
         }
         before = count_responses(demo_id)
         results["submit_api"] = wrk(base + "/", args.seconds, api_script, server_pid=pid)
@@ -390,12 +401,12 @@ def main() -> None:
     print(f"\nconsult HTTP benchmark: {backend}, {args.workers} workers, wrk {CONNECTIONS} conns, {args.seconds}s")
     header = ["endpoint", "req/s", "vs hello", "p50 ms", "p99 ms", "cpu us/req", "cpu ratio", "acked", "stored"]
     hello_cpu = results["hello_world"]["cpu_us"]
-    print(f"{header[0]:<15}" + "".join(f"{h:>11}" for h in header[1:]))
+    print(f"{header[0]:<18}" + "".join(f"{h:>11}" for h in header[1:]))
     for name, row in results.items():
         acked = row["acked"] if row.get("acked", -1) >= 0 else ""
         cells = [f"{row['rps']:.0f}", f"{row['rps'] / hello:.0%}", f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}"]
         cells += [f"{row['cpu_us']:.0f}", f"{hello_cpu / row['cpu_us']:.0%}", str(acked), str(row.get("stored", ""))]
-        print(f"{name:<15}" + "".join(f"{c:>11}" for c in cells))
+        print(f"{name:<18}" + "".join(f"{c:>11}" for c in cells))
     print("cpu us/req: CPU time of the server's processes per request served; cpu ratio: hello world's")
     print("CPU per request over the endpoint's, which is what the req/s ratio tends to on an idle machine.")
     for name in ("submit_api", "submit_form"):
