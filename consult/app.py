@@ -24,7 +24,7 @@ from consult.core.i18n import _
 from consult.core.middleware import BodyLimitMiddleware, LanguageMiddleware, SecurityHeadersMiddleware
 from consult.core.templating import render
 from consult.db import get_engine
-from consult.responses.drafts import save_draft_updates
+from consult.responses.drafts import close_draft_reads, save_draft_updates
 from consult.responses.service import store_responses
 from consult.responses.writer import BatchWriter
 
@@ -58,6 +58,7 @@ async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         yield
     finally:
         await writer.stop()
+        await close_draft_reads()
 
 
 def _wants_json(request: Request) -> bool:

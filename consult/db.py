@@ -213,6 +213,106 @@ _NAMED_PARAMETER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
 _column_names: dict[str, tuple[str, ...]] = {}
 
 
+class KeyedReads:
+    """Rows looked up by one key column, for requests on the event loop: on PostgreSQL the lookups
+    that arrive while one is in flight go to the database together, as one query for all their keys.
+
+    Every survey page view reads its draft. On PostgreSQL each such read was a round trip made
+    while the event loop waited, and the round trip itself (client and server each waking for
+    it) cost as much CPU as the rest of the page. Batched like the writes (see
+    consult.responses.writer), a busy worker pays one round trip for many page views, and the loop
+    serves other requests while it is out. The first read after a quiet spell goes at once, so
+    nothing waits for company. On SQLite a read is a local call of some 15 µs and stays direct.
+
+    `select` is the statement up to its WHERE clause; rows come back as dicts by column name.
+    Each event loop has its own queue and connection (tests run several loops, in turn or in
+    threads)."""
+
+    def __init__(self, select: str, key_column: str) -> None:
+        self.select = select
+        self.key_column = key_column
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopReads] = {}
+
+    async def get(self, key: Any) -> dict[str, Any] | None:
+        engine = get_engine()
+        if is_sqlite(engine):
+            return fetch_one(f"{self.select} WHERE {self.key_column} = :key", {"key": key})
+        loop = asyncio.get_running_loop()
+        reads = self._loops.get(loop) or self._start(loop)
+        future = loop.create_future()
+        reads.pending.setdefault(key, []).append(future)
+        if not reads.draining:
+            reads.draining = True
+            loop.create_task(self._drain(reads, engine))
+        return await future
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> _LoopReads:
+        for old_loop in [known for known in self._loops if known.is_closed()]:
+            self._loops.pop(old_loop).finish()
+        reads = self._loops[loop] = _LoopReads()
+        return reads
+
+    async def _drain(self, reads: _LoopReads, engine: Engine) -> None:
+        try:
+            while reads.pending:
+                batch, reads.pending = reads.pending, {}
+                try:
+                    rows = await self._rows(reads, engine, list(batch))
+                except Exception as error:  # noqa: BLE001 - each waiting request gets the error
+                    for futures in batch.values():
+                        for future in futures:
+                            if not future.done():
+                                future.set_exception(error)
+                    continue
+                for key, futures in batch.items():
+                    for future in futures:
+                        if not future.done():
+                            future.set_result(rows.get(key))
+        finally:
+            reads.draining = False
+
+    async def _rows(self, reads: _LoopReads, engine: Engine, keys: list[Any]) -> dict[Any, dict[str, Any]]:
+        # One statement text for any number of keys, so the server keeps it prepared.
+        sql = f"{self.select} WHERE {self.key_column} = ANY(%s)"
+        for attempt in range(2):
+            if reads.connection is None or attempt:
+                reads.finish()
+                import psycopg
+
+                url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                reads.connection = await psycopg.AsyncConnection.connect(url, autocommit=True)
+            try:
+                cursor = await reads.connection.execute(sql, (keys,))
+                names = [column.name for column in cursor.description or ()]
+                rows = [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+                return {row[self.key_column]: row for row in rows}
+            except engine.dialect.loaded_dbapi.OperationalError:
+                if attempt:
+                    raise
+        return {}
+
+    async def close(self) -> None:
+        """Close the running loop's connection (at the end of the app's lifespan)."""
+        reads = self._loops.pop(asyncio.get_running_loop(), None)
+        if reads is not None and reads.connection is not None:
+            with contextlib.suppress(Exception):
+                await reads.connection.close()
+
+
+class _LoopReads:
+    def __init__(self) -> None:
+        self.pending: dict[Any, list[asyncio.Future]] = {}
+        self.draining = False
+        self.connection: Any = None
+
+    def finish(self) -> None:
+        """Close the connection without its loop (which may be gone)."""
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                self.connection.pgconn.finish()
+            self.connection = None
+
+
 def get_session() -> Iterator[Session]:
     """FastAPI dependency."""
     with session_scope() as session:

@@ -11,7 +11,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session
 
 from consult.core.fields import utcnow
-from consult.db import fetch_one
+from consult.db import KeyedReads, fetch_one
 from consult.responses.models import ResponseDraft
 from consult.responses.service import new_token
 
@@ -80,15 +80,35 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
     return value
 
 
+DRAFT_COLUMNS = (
+    "token, survey_id, client_uuid, language, channel, campaign_tag, event_name, answers, page,"
+    " started_at, expires_at, source_hash"
+)
+_draft_reads = KeyedReads(f"SELECT {DRAFT_COLUMNS} FROM response_draft", "token")
+
+
 def get_draft(*, token: str, survey_id: int) -> DraftView | None:
-    """The unexpired draft with this token. Every survey page view reads one, so this goes
-    straight to the database driver."""
+    """The unexpired draft with this token (for code off the event loop). Survey page views read
+    drafts with read_draft instead."""
     row = fetch_one(
-        "SELECT token, survey_id, client_uuid, language, channel, campaign_tag, event_name, answers, page,"
-        " started_at, expires_at, source_hash FROM response_draft WHERE token = :token AND survey_id = :survey_id",
+        f"SELECT {DRAFT_COLUMNS} FROM response_draft WHERE token = :token AND survey_id = :survey_id",
         {"token": token, "survey_id": survey_id},
     )
-    if row is None:
+    return _live_draft(row, survey_id)
+
+
+async def read_draft(*, token: str, survey_id: int) -> DraftView | None:
+    """get_draft for a request on the event loop: every survey page view reads one, so these
+    reads are batched on PostgreSQL (consult.db.KeyedReads)."""
+    return _live_draft(await _draft_reads.get(token), survey_id)
+
+
+async def close_draft_reads() -> None:
+    await _draft_reads.close()
+
+
+def _live_draft(row: dict | None, survey_id: int) -> DraftView | None:
+    if row is None or row["survey_id"] != survey_id:
         return None
     answers = row["answers"]
     draft = DraftView(

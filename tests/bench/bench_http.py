@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.bench.benchdb import discard, fresh_database  # noqa: E402 (run as a script)
+from tests.bench.benchdb import database_server_cpu_seconds, discard, fresh_database  # noqa: E402
 
 CONNECTIONS = 64
 
@@ -184,11 +184,13 @@ def wrk(
     if script:
         command += ["-s", str(script)]
     cpu_before = process_tree_cpu_seconds(server_pid) if server_pid else 0.0
+    database_before = database_server_cpu_seconds()
     result = subprocess.run(command + [url], capture_output=True, text=True, check=True)
     figures = parse_wrk(result.stdout)
     if server_pid:
-        requests = figures["rps"] * seconds
-        figures["cpu_us"] = (process_tree_cpu_seconds(server_pid) - cpu_before) / max(requests, 1) * 1e6
+        requests = max(figures["rps"] * seconds, 1)
+        figures["cpu_us"] = (process_tree_cpu_seconds(server_pid) - cpu_before) / requests * 1e6
+        figures["db_cpu_us"] = (database_server_cpu_seconds() - database_before) / requests * 1e6
     return figures
 
 
@@ -399,16 +401,20 @@ def main() -> None:
     hello = results["hello_world"]["rps"]
     backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     print(f"\nconsult HTTP benchmark: {backend}, {args.workers} workers, wrk {CONNECTIONS} conns, {args.seconds}s")
-    header = ["endpoint", "req/s", "vs hello", "p50 ms", "p99 ms", "cpu us/req", "cpu ratio", "acked", "stored"]
+    header = ["endpoint", "req/s", "vs hello", "p50 ms", "p99 ms", "cpu us/req", "cpu ratio", "db us/req"]
+    header += ["acked", "stored"]
     hello_cpu = results["hello_world"]["cpu_us"]
     print(f"{header[0]:<18}" + "".join(f"{h:>11}" for h in header[1:]))
     for name, row in results.items():
         acked = row["acked"] if row.get("acked", -1) >= 0 else ""
         cells = [f"{row['rps']:.0f}", f"{row['rps'] / hello:.0%}", f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}"]
-        cells += [f"{row['cpu_us']:.0f}", f"{hello_cpu / row['cpu_us']:.0%}", str(acked), str(row.get("stored", ""))]
+        cells += [f"{row['cpu_us']:.0f}", f"{hello_cpu / row['cpu_us']:.0%}", f"{row['db_cpu_us']:.0f}"]
+        cells += [str(acked), str(row.get("stored", ""))]
         print(f"{name:<18}" + "".join(f"{c:>11}" for c in cells))
     print("cpu us/req: CPU time of the server's processes per request served; cpu ratio: hello world's")
     print("CPU per request over the endpoint's, which is what the req/s ratio tends to on an idle machine.")
+    print("db us/req: CPU time of the local PostgreSQL server's processes per request (0 on SQLite, whose")
+    print("work is in the server's processes); it shares the same two cores.")
     for name in ("submit_api", "submit_form"):
         row = results[name]
         # wrk stops at its deadline without reading replies still in flight, so up to one
