@@ -15,10 +15,28 @@ from itsdangerous import URLSafeSerializer
 from itsdangerous.signer import Signer
 
 
-class ReusedSignerSerializer(URLSafeSerializer):
-    """URLSafeSerializer whose signers are made once per salt; the same values, signatures and errors."""
+class KeyKeepingSigner(Signer):
+    """A Signer that derives each secret's key once; itsdangerous derives it again (a hash) for
+    every signature it makes or checks."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._derived: dict[bytes | None, bytes] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        cache_key = secret_key.encode() if isinstance(secret_key, str) else secret_key
+        derived = self._derived.get(cache_key)
+        if derived is None:
+            derived = self._derived[cache_key] = super().derive_key(secret_key)
+        return derived
+
+
+class ReusedSignerSerializer(URLSafeSerializer):
+    """URLSafeSerializer whose signers are made once per salt and keep their derived keys; the
+    same values, signatures and errors."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("signer", KeyKeepingSigner)
         super().__init__(*args, **kwargs)
         self._signer_for = lru_cache(maxsize=16)(super().make_signer)
 
