@@ -84,4 +84,19 @@
     enhance();
     focusFirst(document);
   });
+
+  // A kiosk page that the browser's Back brings back from htmx's history cache: htmx leaves out
+  // its scripts, so the kiosk script cannot look after it. If its response is gone (finished or
+  // started over), its form would only lead the next person to a dead end: go to the kiosk's
+  // start. A response still in progress (Back from its own page 2) stays where it is.
+  document.addEventListener("htmx:historyRestore", function () {
+    var reset = document.querySelector("form[data-kiosk-reset]");
+    var home = reset ? reset.getAttribute("data-kiosk-home") : null;
+    if (!home || home.indexOf("/s/") !== 0 || !window.fetch) { return; }
+    window.fetch(window.location.pathname, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+      // Gone: the server sends a kiosk's address to its start page (or, without its cookie, says 404).
+      var toStart = response.redirected && response.url.indexOf("?kiosk=") !== -1;
+      if (toStart || response.status === 404) { window.location.replace(home); }
+    }, function () { /* offline: nothing to decide */ });
+  });
 })();

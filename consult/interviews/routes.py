@@ -15,8 +15,8 @@ from sqlmodel import Session
 
 from analysis.redact import redact
 from consult.accounts.deps import require_role
-from consult.accounts.models import Role, User
-from consult.accounts.service import list_users, register_staff_link
+from consult.accounts.models import AuditAction, Role, User
+from consult.accounts.service import list_users, record_audit, register_staff_link
 from consult.core.fields import utcnow
 from consult.core.i18n import N_, _, current_language
 from consult.core.templating import render
@@ -85,6 +85,7 @@ def _setup_page(
     user: User,
     *,
     setup: service.Setup | None = None,
+    kiosk: service.KioskSetup | None = None,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
     status_code: int = 200,
@@ -97,6 +98,7 @@ def _setup_page(
         "channel_labels": service.CHANNEL_LABELS,
         "state_labels": STATE_LABELS,
         "setup": setup or service.Setup(survey="", channel="", place=""),
+        "kiosk": kiosk or service.KioskSetup(survey="", event_name=""),
         "errors": {k: _(v) for k, v in (errors or {}).items()},
         "entries": entries,
         "notice": notice,
@@ -123,6 +125,25 @@ def _setup_or_errors(survey: str, channel: str, place: str) -> tuple[service.Set
     setup = service.Setup(survey=survey.strip(), channel=channel, place=service.clean_place(place))
     open_slugs = {slug for slug, _title in _open_surveys()}
     return setup, service.setup_errors(setup, open_slugs)
+
+
+@router.post("/intervju/kiosk")
+def open_kiosk(
+    request: Request,
+    user: Annotated[User, Depends(interviewer)],
+    survey: Annotated[str, Form(max_length=80)] = "",
+    place: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    """Hand the device over as a kiosk: the survey's start page in kiosk mode, with this device
+    logged out, so the respondents who use it next cannot reach the staff pages."""
+    kiosk = service.KioskSetup(survey=survey.strip(), event_name=service.clean_place(place))
+    errors = service.kiosk_errors(kiosk, {slug for slug, _title in _open_surveys()})
+    if errors:
+        return _setup_page(request, user, kiosk=kiosk, errors=errors, status_code=422)
+    with session_scope() as session:
+        record_audit(session, user_id=user.id, action=AuditAction.logout, request=request)
+    request.session.clear()
+    return RedirectResponse(service.kiosk_start_url(kiosk), status_code=303)
 
 
 # --- entering responses ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -77,6 +78,34 @@ def setup_errors(setup: Setup, open_slugs: set[str]) -> dict[str, str]:
     elif setup.channel == Channel.event.value and not setup.place:
         errors["place"] = N_("Enter the name of the event.")
     return errors
+
+
+# --- kiosk mode ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KioskSetup:
+    survey: str
+    event_name: str
+
+
+def kiosk_errors(kiosk: KioskSetup, open_slugs: set[str]) -> dict[str, str]:
+    """Field -> English msgid of what keeps the survey from opening in kiosk mode. The event's
+    name follows the survey's own rule for it (no control characters, not blank); a name longer
+    than the survey keeps is refused here rather than cut short without a word."""
+    errors: dict[str, str] = {}
+    if kiosk.survey not in open_slugs:
+        errors["kiosk-survey"] = N_("Choose a survey.")
+    if len(kiosk.event_name) > MAX_PLACE_LENGTH:
+        errors["kiosk-place"] = N_("Shorten the name of the event to at most 200 characters.")
+    elif not kiosk.event_name:
+        errors["kiosk-place"] = N_("Enter the name of the event.")
+    return errors
+
+
+def kiosk_start_url(kiosk: KioskSetup) -> str:
+    """The survey's start page in kiosk mode: the address the tablet shows between respondents."""
+    return f"/s/{kiosk.survey}?{urlencode({'kiosk': kiosk.event_name})}"
 
 
 # --- validation of a whole response on one page ---------------------------------------------

@@ -400,7 +400,9 @@ def download_links(
 ) -> Response:
     remiss_round = _round_or_404(session, key)
     assert remiss_round.id is not None
-    body = service.links_csv(session, round_id=remiss_round.id, base_url=_base_url(request))
+    body = service.links_csv(
+        session, round_id=remiss_round.id, base_url=_base_url(request), language=current_language.get()
+    )
     record_audit(session, user_id=user.id, action="remiss.links", target=f"remiss:{key}", request=request)
     return Response(
         body,

@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 
 from consult.config import get_settings
 from consult.core.fields import pick, utcnow
-from consult.core.i18n import N_, gettext_for
+from consult.core.i18n import DEFAULT_LANGUAGE, N_, gettext_for
 from consult.remiss.models import (
     AnswerStatus,
     CommentTarget,
@@ -505,11 +505,16 @@ def answer_state(answer: RemissAnswer) -> str:
     return "draft" if answer.version else "not_started"
 
 
-def links_csv(session: Session, *, round_id: int, base_url: str) -> str:
+# The links file's columns, in the admin's language. The first four are names the organisation
+# import understands (HEADER_ALIASES), so a downloaded file can be imported into another round.
+LINKS_COLUMNS = (N_("Organisation"), N_("Actor type"), N_("Area"), N_("E-mail"), N_("Link"), N_("Status"))
+
+
+def links_csv(session: Session, *, round_id: int, base_url: str, language: str = DEFAULT_LANGUAGE) -> str:
     """The personal links of every organisation in the round, for the admin to send themselves."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(["organisation", "actor_type", "area", "email", "link", "status"])
+    writer.writerow([gettext_for(language, column) for column in LINKS_COLUMNS])
     for row in invitation_rows(session, round_id=round_id):
         o = row.organisation
         writer.writerow(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from functools import partial
 from typing import Annotated
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -201,7 +201,6 @@ async def _posted_form(request: Request) -> dict[str, list[str]] | FormData:
     return fields
 
 
-
 async def _open_page(request: Request) -> tuple[SurveySpec, str, int, drafts.DraftView] | Response:
     """The survey, resume token, page number and draft a page address names, or the response to
     give instead: the survey is not open, or the page lies beyond the furthest one reached."""
@@ -213,7 +212,7 @@ async def _open_page(request: Request) -> tuple[SurveySpec, str, int, drafts.Dra
         return blocked
     draft = await drafts.read_draft(token=token, survey_id=spec.id or 0) if len(token) <= 64 else None
     if draft is None:
-        raise _no_such_draft()
+        return _lost(request, slug)
     if not 1 <= page <= min(draft.page, len(spec.pages)):
         return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
     return spec, token, page, draft
@@ -260,18 +259,40 @@ def start(
             days=get_settings().resume_days,
         )
         token = draft.token
-    return RedirectResponse(f"/s/{slug}/r/{token}/1", status_code=303)
+    redirect = RedirectResponse(f"/s/{slug}/r/{token}/1", status_code=303)
+    _remember_kiosk(request, redirect, slug, event_name)
+    return redirect
 
 
-def _draft_or_404(spec: SurveySpec, token: str):  # type: ignore[no-untyped-def]
+KIOSK_COOKIE = "consult_kiosk"
+
+
+def _remember_kiosk(request: Request, response: Response, slug: str, event_name: str | None) -> None:
+    """A device that starts a response in kiosk mode keeps the event's name in a session cookie
+    for this survey's pages, so an address whose response is gone (Back after the previous person
+    finished or started over) leads to the kiosk's start, even without JavaScript. A start outside
+    kiosk mode ends it."""
+    secure = request.scope.get("scheme") == "https"
+    if event_name:
+        response.set_cookie(
+            KIOSK_COOKIE, quote(event_name), path=f"/s/{slug}", httponly=True, samesite="lax", secure=secure
+        )
+    elif KIOSK_COOKIE in request.cookies:
+        response.delete_cookie(KIOSK_COOKIE, path=f"/s/{slug}", httponly=True, samesite="lax", secure=secure)
+
+
+def _draft_or_lost(request: Request, spec: SurveySpec, token: str):  # type: ignore[no-untyped-def]
+    """The draft, or the response for an address without one (see _lost)."""
     draft = drafts.get_draft(token=token, survey_id=spec.id or 0) if len(token) <= 64 else None
-    if draft is None:
-        raise _no_such_draft()
-    return draft
+    return draft if draft is not None else _lost(request, spec.slug)
 
 
-def _no_such_draft() -> HTTPException:
-    return HTTPException(404, _("This link has expired or does not exist. Start the survey again."))
+def _lost(request: Request, slug: str) -> RedirectResponse:
+    """An address whose response is gone: on a kiosk, its start page; elsewhere a 404."""
+    event_name = _kiosk_name(unquote(request.cookies.get(KIOSK_COOKIE, "")))
+    if event_name is None:
+        raise HTTPException(404, _("This link has expired or does not exist. Start the survey again."))
+    return RedirectResponse(f"/s/{slug}?{urlencode({'kiosk': event_name})}", status_code=303)
 
 
 def _page_context(
@@ -307,9 +328,11 @@ def _current_language() -> str:
 
 
 @router.get("/{slug}/r/{token}")
-def resume(slug: str, token: str) -> Response:
+def resume(request: Request, slug: str, token: str) -> Response:
     spec = survey_or_404(slug)
-    draft = _draft_or_404(spec, token)
+    draft = _draft_or_lost(request, spec, token)
+    if isinstance(draft, Response):
+        return draft
     return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
 
 
@@ -318,10 +341,12 @@ def _draft_kiosk(draft) -> dict:  # type: ignore[no-untyped-def]
 
 
 @router.post("/{slug}/r/{token}/kiosk-reset")
-def kiosk_reset(slug: str, token: str) -> Response:
+def kiosk_reset(request: Request, slug: str, token: str) -> Response:
     """Start over on a kiosk: the abandoned answers are deleted, so the next person never sees them."""
     spec = survey_or_404(slug)
-    draft = _draft_or_404(spec, token)
+    draft = _draft_or_lost(request, spec, token)
+    if isinstance(draft, Response):
+        return draft
     if draft.channel != Channel.kiosk.value:
         raise HTTPException(404)
     with session_scope() as session:

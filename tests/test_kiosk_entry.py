@@ -1,0 +1,149 @@
+"""The way into kiosk mode from the interviewers' page: the survey and the event's name, checked
+on the server with messages beside the fields, in Swedish and English; a good choice sends the
+device, logged out, to the survey's kiosk start page."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from consult.accounts.models import AuditEvent
+from tests.factories import choices, event_survey, q, store
+from tests.staff import create_staff, csrf_from
+from tests.staff import logged_in as staff_login
+
+PASSWORD = "ett-långt-lösenord-42"
+EVENT = "Framtidsdag i Härnösand"
+
+
+@pytest.fixture(scope="module")
+def staff(migrated: str) -> dict[str, str]:
+    return create_staff("kiosk-entry", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def survey(migrated: str):  # type: ignore[no-untyped-def]
+    question = q("val", "single_choice", "Vill du bo kvar?", choices=choices("Ja", "Nej"))
+    return store(event_survey("kiosk-entry", (question,)))
+
+
+@pytest.fixture()
+def interviewer(app, staff) -> TestClient:  # type: ignore[no-untyped-def]
+    return staff_login(app, staff["interviewer"], PASSWORD)
+
+
+def open_kiosk(client: TestClient, survey: str, place: str, lang: str = "sv"):  # type: ignore[no-untyped-def]
+    page = client.get("/intervju", params={"lang": lang})
+    assert page.status_code == 200
+    return client.post("/intervju/kiosk", data={"csrftoken": csrf_from(page.text), "survey": survey, "place": place})
+
+
+def test_the_interviewers_page_explains_and_offers_kiosk_mode(interviewer, survey) -> None:  # type: ignore[no-untyped-def]
+    html = interviewer.get("/intervju").text
+    assert "Öppna kioskläge" in html and "I kioskläge svarar den ena personen efter den andra" in html
+    form = html[html.index('action="/intervju/kiosk"') :]
+    assert f'<option value="{survey.slug}"' in form and 'id="field-kiosk-place"' in form
+    english = interviewer.get("/intervju", params={"lang": "en"}).text
+    assert "Open kiosk mode" in english and "no receipt code is shown" in english
+
+
+def test_a_good_choice_opens_the_kiosk_start_page_logged_out(app, interviewer, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    sent = open_kiosk(interviewer, survey.slug, f"  {EVENT}\n")
+    assert sent.status_code == 303
+    assert sent.headers["location"] == f"/s/{survey.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand"
+    # The respondents who use the tablet next cannot reach the staff pages.
+    assert interviewer.get("/intervju").status_code in (302, 303, 401)
+    start = interviewer.get(sent.headers["location"])
+    assert start.status_code == 200 and f'name="kiosk" value="{EVENT}"' in start.text
+
+    from consult.accounts.service import get_user_by_email
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        user = get_user_by_email(session, staff["interviewer"])
+        assert user is not None
+        actions = session.execute(select(AuditEvent.action).where(AuditEvent.user_id == user.id)).scalars().all()
+    assert "logout" in actions
+
+
+@pytest.mark.parametrize(
+    ("lang", "place", "message"),
+    [
+        ("sv", "", "Ange evenemangets namn."),
+        ("sv", " \t\x01 ", "Ange evenemangets namn."),  # what the kiosk would drop leaves nothing
+        ("sv", "x" * 201, "Korta evenemangets namn till högst 200 tecken."),
+        ("en", "", "Enter the name of the event."),
+    ],
+)
+def test_a_missing_or_overlong_event_name_is_explained_beside_the_field(  # type: ignore[no-untyped-def]
+    interviewer, survey, lang: str, place: str, message: str
+) -> None:
+    refused = open_kiosk(interviewer, survey.slug, place, lang)
+    assert refused.status_code == 422
+    html = refused.text
+    opened = html.index('class="error-summary"')
+    summary = html[opened : html.index("</ul>", opened)]
+    assert '<a href="#field-kiosk-place">' in summary and message in summary
+    beside = re.search(r'<p class="error-message" id="kiosk-place-error">(.*?)</p>', html, re.S)
+    assert beside and message in beside.group(1)
+    assert re.search(r'id="field-kiosk-place"[^>]*aria-describedby="kiosk-place-hint kiosk-place-error"', html)
+    assert re.search(r'id="field-kiosk-place"[^>]*aria-invalid="true"', html)
+    assert 'id="place-error"' not in html  # the entry form above is not blamed
+    assert interviewer.get("/intervju").status_code == 200  # still logged in: nothing was opened
+
+
+def test_a_survey_that_is_not_open_is_refused(interviewer) -> None:  # type: ignore[no-untyped-def]
+    refused = open_kiosk(interviewer, f"finns-inte-{uuid.uuid4().hex[:6]}", EVENT)
+    assert refused.status_code == 422
+    assert '<a href="#field-kiosk-survey">Välj en enkät.</a>' in refused.text
+    assert f'value="{EVENT}"' in refused.text  # what was typed stays
+
+
+def test_kiosk_mode_needs_an_interviewer_and_the_forms_token(app, interviewer, survey) -> None:  # type: ignore[no-untyped-def]
+    anonymous = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    token = csrf_from(anonymous.get("/login").text)
+    stranger = anonymous.post("/intervju/kiosk", data={"csrftoken": token, "survey": survey.slug, "place": EVENT})
+    assert stranger.status_code in (302, 303, 401, 403)
+    assert "kiosk=" not in stranger.headers.get("location", "")
+    forged = interviewer.post("/intervju/kiosk", data={"survey": survey.slug, "place": EVENT})
+    assert forged.status_code == 403
+
+
+def _start(client: TestClient, slug: str, kiosk: str | None) -> str:
+    """Start a response as the survey's start page does; the address of its first page."""
+    query = {"kiosk": kiosk} if kiosk else {}
+    page = client.get(f"/s/{slug}", params=query)
+    data = {"csrftoken": csrf_from(page.text), **query}
+    started = client.post(f"/s/{slug}/start", data=data)
+    assert started.status_code == 303
+    return started.headers["location"]
+
+
+def test_a_kiosk_address_whose_response_is_gone_leads_to_the_kiosk_start_without_javascript(
+    app, survey
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import delete
+
+    from consult.db import session_scope
+    from consult.responses.models import ResponseDraft
+
+    tablet = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    first_page = _start(tablet, survey.slug, EVENT)
+    token = first_page.split("/r/")[1].split("/")[0]
+    with session_scope() as session:  # the previous person finished or started over
+        session.execute(delete(ResponseDraft).where(ResponseDraft.token == token))
+    kiosk_start = f"/s/{survey.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand"
+    for gone in (first_page, f"/s/{survey.slug}/r/{token}"):  # Back, or the resume address
+        answer = tablet.get(gone)
+        assert answer.status_code == 303 and answer.headers["location"] == kiosk_start
+
+    # Any other browser gets the plain "not found" page for the same address.
+    elsewhere = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    assert elsewhere.get(first_page).status_code == 404
+    # And a start outside kiosk mode ends kiosk mode on the tablet.
+    _start(tablet, survey.slug, None)
+    assert tablet.get(first_page).status_code == 404
