@@ -281,6 +281,10 @@ def _remember_kiosk(request: Request, response: Response, slug: str, event_name:
         response.delete_cookie(KIOSK_COOKIE, path=f"/s/{slug}", httponly=True, samesite="lax", secure=secure)
 
 
+def _to_kiosk_start(slug: str, event_name: str) -> RedirectResponse:
+    return RedirectResponse(f"/s/{slug}?{urlencode({'kiosk': event_name})}", status_code=303)
+
+
 def _draft_or_lost(request: Request, spec: SurveySpec, token: str):  # type: ignore[no-untyped-def]
     """The draft, or the response for an address without one (see _lost)."""
     draft = drafts.get_draft(token=token, survey_id=spec.id or 0) if len(token) <= 64 else None
@@ -292,7 +296,7 @@ def _lost(request: Request, slug: str) -> RedirectResponse:
     event_name = _kiosk_name(unquote(request.cookies.get(KIOSK_COOKIE, "")))
     if event_name is None:
         raise HTTPException(404, _("This link has expired or does not exist. Start the survey again."))
-    return RedirectResponse(f"/s/{slug}?{urlencode({'kiosk': event_name})}", status_code=303)
+    return _to_kiosk_start(slug, event_name)
 
 
 def _page_context(
@@ -351,7 +355,7 @@ def kiosk_reset(request: Request, slug: str, token: str) -> Response:
         raise HTTPException(404)
     with session_scope() as session:
         drafts.delete_draft(session, token=token)
-    return RedirectResponse(f"/s/{slug}?{urlencode({'kiosk': draft.event_name or ''})}", status_code=303)
+    return _to_kiosk_start(slug, draft.event_name or "")
 
 
 def _remember_answered(request: Request, response: Response, spec: SurveySpec, receipt: str) -> None:
