@@ -5,6 +5,7 @@ an expired draft or an unknown token."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
@@ -23,6 +24,24 @@ def _new_drafts(survey_id: int, count: int, *, expired: bool = False) -> list[st
             if expired:
                 draft.expires_at = utcnow() - timedelta(minutes=1)
         return [draft.token for draft in made]
+
+
+def _run(make_coroutine):  # type: ignore[no-untyped-def]
+    """asyncio.run in a thread of its own: the browser tests leave an event loop running on this one."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(make_coroutine())
+        except BaseException as error:  # noqa: BLE001 - raised again in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _demo_survey_id() -> int:
@@ -44,7 +63,7 @@ def test_each_page_view_gets_its_own_draft(demo) -> None:  # type: ignore[no-unt
         wrong_survey = await drafts.read_draft(token=tokens[0], survey_id=survey_id + 1000)
         return [*found, wrong_survey]
 
-    found = asyncio.run(read_all())
+    found = _run(read_all)
     assert [d.token for d in found[:12]] == tokens
     assert [d.page for d in found[:12]] == list(range(1, 13))
     assert found[12:] == [None, None, None]  # expired, unknown, another survey's address
@@ -72,7 +91,7 @@ def test_concurrent_reads_on_postgresql_share_round_trips(demo) -> None:  # type
         finally:
             await reads.close()
 
-    rows = asyncio.run(read_all())
+    rows = _run(read_all)
     assert [row["token"] for row in rows[:30]] == tokens
     assert rows[30]["token"] == tokens[0] and rows[31] is None
     assert sum(queries) == 31 and len(queries) <= 2  # the first read goes alone; the rest wait together
