@@ -1,12 +1,17 @@
-"""A route class for the few JSON endpoints under load."""
+"""Routing helpers: the id type of addresses, and a route class for the few JSON endpoints under load."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Path, Request, Response
 from fastapi.routing import APIRoute
+
+# A row's id in an address. Beyond what an id column holds it is no id at all (SQLite cannot even
+# bind 2**63), so such an address gets the usual answer for a bad request instead of reaching the
+# database.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class DirectRoute(APIRoute):

@@ -19,6 +19,7 @@ from consult.accounts.models import AuditAction, Role, User
 from consult.accounts.service import list_users, record_audit, register_staff_link
 from consult.core.fields import utcnow
 from consult.core.i18n import N_, _, current_language
+from consult.core.routing import RowId
 from consult.core.templating import render
 from consult.db import session_scope
 from consult.interviews import service
@@ -292,7 +293,7 @@ def _correction_page(
 
 
 @router.get("/intervju/svar/{response_id}")
-def correction_form(request: Request, response_id: int, user: Annotated[User, Depends(interviewer)]) -> Response:
+def correction_form(request: Request, response_id: RowId, user: Annotated[User, Depends(interviewer)]) -> Response:
     with session_scope() as session:
         response, spec = _correctable(session, user, response_id)
         values = review.current_answers(session, spec=spec, response_id=response_id)
@@ -300,7 +301,9 @@ def correction_form(request: Request, response_id: int, user: Annotated[User, De
 
 
 @router.post("/intervju/svar/{response_id}")
-async def save_correction(request: Request, response_id: int, user: Annotated[User, Depends(interviewer)]) -> Response:
+async def save_correction(
+    request: Request, response_id: RowId, user: Annotated[User, Depends(interviewer)]
+) -> Response:
     form = await request.form()
     with session_scope() as session:
         response, spec = _correctable(session, user, response_id)
@@ -411,7 +414,7 @@ def _refresh_burst_flags(survey_id: int) -> None:
 
 def _review_page(
     request: Request,
-    response_id: int,
+    response_id: RowId,
     *,
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
@@ -466,7 +469,7 @@ def _review_page(
 @router.get("/granskning/{response_id}")
 def review_detail(
     request: Request,
-    response_id: int,
+    response_id: RowId,
     _user: Annotated[User, Depends(analyst)],
     saved: Annotated[str, Query(max_length=3)] = "",
 ) -> Response:
@@ -477,7 +480,7 @@ def review_detail(
 @router.post("/granskning/{response_id}/status")
 def change_state(
     request: Request,
-    response_id: int,
+    response_id: RowId,
     user: Annotated[User, Depends(analyst)],
     state: Annotated[str, Form(max_length=12)] = "",
     comment: Annotated[str, Form(max_length=4000)] = "",

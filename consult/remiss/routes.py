@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
@@ -16,6 +16,7 @@ from consult.accounts.deps import require_role
 from consult.accounts.models import User
 from consult.accounts.service import record_audit, register_staff_link
 from consult.core.i18n import N_, _, current_language
+from consult.core.routing import RowId
 from consult.core.templating import render, templates
 from consult.db import get_session, session_scope
 from consult.remiss import service
@@ -30,7 +31,7 @@ register_staff_link("/admin/remiss", N_("Consultation (remiss)"), {"analyst"})
 require_admin = require_role("admin")
 require_analyst = require_role("analyst")
 SessionDep = Annotated[Session, Depends(get_session)]
-AnswerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+AnswerId = RowId
 
 
 def _identity(text: str) -> str:

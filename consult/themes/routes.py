@@ -145,8 +145,14 @@ def _question_or_404(spec: SurveySpec, code: str) -> QuestionSpec:
     return question
 
 
+# Ids in the path beyond what an id column holds are no id at all (SQLite cannot even bind them).
+MAX_ID = 2**31 - 1
+
+
 def _theme_or_404(session: Session, question: QuestionSpec, theme_id: int) -> Any:
     assert question.id is not None
+    if not 0 < theme_id <= MAX_ID:
+        raise HTTPException(404)
     try:
         return service.get_theme(session, theme_id=theme_id, question_id=question.id)
     except service.ThemeError as error:
@@ -154,6 +160,8 @@ def _theme_or_404(session: Session, question: QuestionSpec, theme_id: int) -> An
 
 
 def _run_or_404(session: Session, question: QuestionSpec, run_id: int) -> ThemeRun:
+    if not 0 < run_id <= MAX_ID:
+        raise HTTPException(404)
     run = session.get(ThemeRun, run_id)
     if run is None or run.question_id != question.id:
         raise HTTPException(404)

@@ -9,6 +9,7 @@ transaction as the change itself.
 from __future__ import annotations
 
 import pickle
+import re
 import threading
 import zlib
 from collections import OrderedDict
@@ -496,8 +497,12 @@ def _active_theme(session: Session, theme_id: int, question_id: int) -> Selected
     return theme
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def clean_label(label: str) -> str:
-    label = " ".join((label or "").split())
+    # A NUL byte cannot be stored in a PostgreSQL text column: control characters become spaces.
+    label = " ".join(_CONTROL_CHARS.sub(" ", label or "").split())
     if not label:
         raise ThemeError(N_("Enter a name for the theme."))
     if len(label) > 300:

@@ -18,6 +18,7 @@ from consult.core import i18n
 from consult.core.fields import pick
 from consult.core.formatting import number, percent
 from consult.core.i18n import N_, _
+from consult.core.routing import RowId
 from consult.core.templating import is_htmx_partial, render
 from consult.db import session_scope
 from consult.responses.models import Channel
@@ -489,7 +490,7 @@ def _own_job(session: Session, job_id: int, user: User) -> ExportJob:
 
 
 @router.get("/arbetsyta/exporter/{job_id}")
-def job_page(job_id: int, request: Request, user: User = Depends(analyst)) -> Response:
+def job_page(job_id: RowId, request: Request, user: User = Depends(analyst)) -> Response:
     with session_scope() as session:
         job = _own_job(session, job_id, user)
         spec = service.survey_by_id(session, survey_id=job.survey_id)
@@ -505,7 +506,7 @@ def job_page(job_id: int, request: Request, user: User = Depends(analyst)) -> Re
 
 
 @router.get("/arbetsyta/exporter/{job_id}/fil")
-def job_file(job_id: int, user: User = Depends(analyst)) -> Response:
+def job_file(job_id: RowId, user: User = Depends(analyst)) -> Response:
     with session_scope() as session:
         job = _own_job(session, job_id, user)
     if job.status != JobStatus.done or not job.file_path or not Path(job.file_path).exists():
