@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from consult.remiss import service
 from tests.staff import create_staff
 from tests.staff import logged_in as staff_login
+from tests.test_remiss import make_round
 
 PASSWORD = "ett-långt-lösenord-42"
 
@@ -20,20 +19,13 @@ PASSWORD = "ett-långt-lösenord-42"
 @pytest.fixture(scope="module")
 def round_key(migrated: str, demo) -> str:  # type: ignore[no-untyped-def]
     from consult.db import session_scope
-    from consult.strategy.service import version_by_key
 
-    key = f"links-{uuid.uuid4().hex[:8]}"
     with session_scope() as session:
         service.load_demo_remiss(session)
-        version = version_by_key(session, key="rus-2025")
-        assert version is not None and version.id is not None
-        remiss_round = service.create_round(
-            session,
-            key=key,
-            version_id=version.id,
-            title={"sv": f"Länkremiss {key}", "en": f"Links consultation {key}"},
-            deadline=datetime.now(UTC) + timedelta(days=30),
-        )
+    key = make_round()
+    with session_scope() as session:
+        remiss_round = service.round_by_key(session, key=key)
+        assert remiss_round is not None
         service.register_organisation(
             session, remiss_round=remiss_round, name=f"Ånge förening {key}", actor_type="Kommun", area="Ånge",
             email=f"{key}@example.se",
