@@ -70,8 +70,14 @@ class BatchWriter:
             self.task = None
 
     async def submit(self, kind: str, payload: Any) -> Any:
-        if self.queue is None or self.task is None or self.task.done():
-            # No running writer (a script, or a test without lifespan): write directly.
+        if (
+            self.queue is None
+            or self.task is None
+            or self.task.done()
+            or self.task.get_loop() is not asyncio.get_running_loop()
+        ):
+            # No running writer on this event loop (a script, or a test client without lifespan
+            # beside one with it): write directly. A queue and its futures belong to one loop.
             return await asyncio.to_thread(self._write_each, kind, [payload])
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         await self.queue.put(_Job(kind, payload, future))
