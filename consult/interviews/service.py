@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -29,6 +28,7 @@ from consult.responses.validation import (
 )
 from consult.surveys.models import Survey
 from consult.surveys.schema import SurveySpec
+from consult.surveys.service import kiosk_start_path
 
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 MAX_PLACE_LENGTH = 200
@@ -104,8 +104,7 @@ def kiosk_errors(kiosk: KioskSetup, open_slugs: set[str]) -> dict[str, str]:
 
 
 def kiosk_start_url(kiosk: KioskSetup) -> str:
-    """The survey's start page in kiosk mode: the address the tablet shows between respondents."""
-    return f"/s/{kiosk.survey}?{urlencode({'kiosk': kiosk.event_name})}"
+    return kiosk_start_path(kiosk.survey, kiosk.event_name)
 
 
 # --- validation of a whole response on one page ---------------------------------------------

@@ -26,7 +26,7 @@ from consult.responses.models import Response as ResponseRow
 from consult.responses.validation import form_values
 from consult.surveys.models import IdentityMode
 from consult.surveys.schema import SurveySpec
-from consult.surveys.service import Availability, availability
+from consult.surveys.service import Availability, availability, kiosk_start_path
 from consult.surveys.views import survey_or_404
 
 router = APIRouter(prefix="/s", include_in_schema=False)
@@ -282,7 +282,7 @@ def _remember_kiosk(request: Request, response: Response, slug: str, event_name:
 
 
 def _to_kiosk_start(slug: str, event_name: str) -> RedirectResponse:
-    return RedirectResponse(f"/s/{slug}?{urlencode({'kiosk': event_name})}", status_code=303)
+    return RedirectResponse(kiosk_start_path(slug, event_name), status_code=303)
 
 
 def _draft_or_lost(request: Request, spec: SurveySpec, token: str):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlencode
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -330,3 +331,8 @@ def update_survey_wording(
             choice.priority_id = priorities.get(choice_spec.priority_key or "")
             session.add(choice)
     session.flush()
+
+
+def kiosk_start_path(slug: str, event_name: str) -> str:
+    """The survey's start page in kiosk mode: the address a kiosk tablet shows between respondents."""
+    return f"/s/{slug}?{urlencode({'kiosk': event_name})}"
