@@ -3,7 +3,9 @@
 Starts `consult serve --workers 2` on a fresh database and measures, in the same run and with
 the same load tool (wrk, 64 connections): a hello-world endpoint of the same app, survey page
 rendering, and submissions of a 15-answer response through the JSON API and through the HTML
-form. After each submission run it counts what was stored against what was acknowledged.
+form. Each endpoint runs in rounds between rounds of hello world, so the two are compared under
+the same conditions (see `paired`). After the submissions it counts what was stored against what
+was acknowledged.
 
     .venv/bin/python tests/bench/bench_http.py                      # SQLite
     CONSULT_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5433/postgres \\
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -319,9 +322,50 @@ def count_partial(survey_id: int) -> int:
         ).scalar_one()
 
 
+ROUNDS = 3
+
+
+def paired(
+    endpoint: Callable[[int, int], dict[str, float]], hello: Callable[[int], dict[str, float]], seconds: int
+) -> dict[str, float]:
+    """An endpoint's figures and those of hello world measured around them: the endpoint's time is
+    split into ROUNDS rounds, each between two rounds of hello world.
+
+    The machine's speed drifts during a run, by more than most changes measured here; when hello
+    world ran once at the start, an endpoint measured a minute later was compared with another
+    machine. Each round of the endpoint gets the conditions of the hello-world rounds either side
+    of it. `endpoint(seconds, round)` runs one round."""
+    share = max(1, round(seconds / ROUNDS))
+    hellos = [hello(share)]
+    rounds = []
+    for number in range(ROUNDS):
+        rounds.append(endpoint(share, number))
+        hellos.append(hello(share))
+    figures = combined(rounds)
+    figures["hello_rps"] = combined(hellos)["rps"]
+    figures["hello_cpu_us"] = combined(hellos)["cpu_us"]
+    return figures
+
+
+def combined(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Rounds of equal length as one: mean rate, the mean median, the worst p99 (percentiles do
+    not average), CPU per request weighted by requests, and summed counts."""
+    total = sum(r["rps"] for r in rounds) or 1.0
+    figures: dict[str, float] = {
+        "rps": total / len(rounds),
+        "p50_ms": sum(r["p50_ms"] for r in rounds) / len(rounds),
+        "p99_ms": max(r["p99_ms"] for r in rounds),
+    }
+    for key in ("cpu_us", "db_cpu_us"):
+        figures[key] = sum(r.get(key, 0.0) * r["rps"] for r in rounds) / total
+    for key in ("acked", "other", "non_2xx_3xx"):
+        figures[key] = sum(r[key] for r in rounds) if all(r[key] >= 0 for r in rounds) else -1
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=10, help="per endpoint (and as much again of hello world)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -330,8 +374,10 @@ def main() -> None:
     workdir, database_url = bench_environment("consult-bench-")
     sys.path.insert(0, str(ROOT))
     demo_id, bench_id = prepare_database(0)
-    tokens = workdir / "tokens.txt"
-    make_drafts(bench_id, 80_000, tokens)
+    # Each round of form submissions posts to drafts of its own (a posted draft is gone).
+    token_files = [workdir / f"tokens{number}.txt" for number in range(ROUNDS)]
+    for tokens in token_files:
+        make_drafts(bench_id, 40_000, tokens)
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -365,67 +411,79 @@ def main() -> None:
         api_script.write_text(
             LUA_API % {"body": api_body.replace("'", "\\'"), "path": "/api/surveys/vasternorrland-2030/responses"}
         )
-        form_script = workdir / "form.lua"
-        form_script.write_text(
-            LUA_FORM
-            % {
-                "tokens": tokens,
-                "slug": "bench-onepage",
-                "cookie": cookie,
-                "form": f"csrftoken={csrf}&{form_body()}&action=next",
-            }
-        )
+        form_scripts = [workdir / f"form{number}.lua" for number in range(ROUNDS)]
+        for script, tokens in zip(form_scripts, token_files, strict=True):
+            script.write_text(
+                LUA_FORM
+                % {
+                    "tokens": tokens,
+                    "slug": "bench-onepage",
+                    "cookie": cookie,
+                    "form": f"csrftoken={csrf}&{form_body()}&action=next",
+                }
+            )
 
-        wrk(base + "/healthz", 2)  # warm up
         pid = server.pid
-        results = {
-            "hello_world": wrk(base + "/healthz", args.seconds, server_pid=pid),
-            "start_page": wrk(base + "/s/vasternorrland-2030", args.seconds, server_pid=pid),
+        wrk(base + "/healthz", 2)  # warm up
+
+        def hello(seconds: int) -> dict[str, float]:
+            return wrk(base + "/healthz", seconds, server_pid=pid)
+
+        def get(path: str, *headers: str) -> Callable[[int, int], dict[str, float]]:
+            return lambda seconds, _round: wrk(base + path, seconds, server_pid=pid, headers=headers)
+
+        before = count_responses(demo_id)
+        endpoints: dict[str, Callable[[int, int], dict[str, float]]] = {
+            "start_page": get("/s/vasternorrland-2030"),
             # As the respondent's browser asks for it: with the cookie it got on the start page.
-            "question_page": wrk(base + page_url, args.seconds, server_pid=pid, headers=(f"Cookie: {cookie}",)),
+            "question_page": get(page_url, f"Cookie: {cookie}"),
             # The same page from a browser without the cookie (a resume link opened elsewhere): the
             # CSRF layer makes and signs a new token for it.
-            "question_nocookie": wrk(base + page_url, args.seconds, server_pid=pid),
+            "question_nocookie": get(page_url),
+            "submit_api": lambda seconds, _round: wrk(base + "/", seconds, api_script, server_pid=pid),
+            "submit_form": lambda seconds, number: wrk(base + "/", seconds, form_scripts[number], server_pid=pid),
         }
-        before = count_responses(demo_id)
-        results["submit_api"] = wrk(base + "/", args.seconds, api_script, server_pid=pid)
+        results = {name: paired(run, hello, args.seconds) for name, run in endpoints.items()}
         results["submit_api"]["stored"] = count_responses(demo_id) - before
         results["submit_api"]["partial"] = count_partial(demo_id)
-        results["submit_form"] = wrk(base + "/", args.seconds, form_script, server_pid=pid)
         results["submit_form"]["stored"] = count_responses(bench_id)
         results["submit_form"]["partial"] = count_partial(bench_id)
     finally:
         server.terminate()
         server.wait(20)
 
-    hello = results["hello_world"]["rps"]
-    backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+    report(results, backend="PostgreSQL" if database_url.startswith("postgresql") else "SQLite", args=args)
+    discard(workdir, database_url)
+
+
+def report(results: dict[str, dict[str, float]], *, backend: str, args: argparse.Namespace) -> None:
     print(f"\nconsult HTTP benchmark: {backend}, {args.workers} workers, wrk {CONNECTIONS} conns, {args.seconds}s")
-    header = ["endpoint", "req/s", "vs hello", "p50 ms", "p99 ms", "cpu us/req", "cpu ratio", "db us/req"]
-    header += ["acked", "stored"]
-    hello_cpu = results["hello_world"]["cpu_us"]
-    print(f"{header[0]:<18}" + "".join(f"{h:>11}" for h in header[1:]))
+    print(f"per endpoint in {ROUNDS} rounds, each between two rounds of hello world")
+    header = ["endpoint", "req/s", "hello req/s", "vs hello", "p50 ms", "p99 ms", "cpu us/req", "cpu ratio"]
+    header += ["db us/req", "acked", "stored"]
+    print(f"{header[0]:<18}" + "".join(f"{h:>12}" for h in header[1:]))
     for name, row in results.items():
-        acked = row["acked"] if row.get("acked", -1) >= 0 else ""
-        cells = [f"{row['rps']:.0f}", f"{row['rps'] / hello:.0%}", f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}"]
-        cells += [f"{row['cpu_us']:.0f}", f"{hello_cpu / row['cpu_us']:.0%}", f"{row['db_cpu_us']:.0f}"]
+        acked = int(row["acked"]) if row.get("acked", -1) >= 0 else ""
+        cells = [f"{row['rps']:.0f}", f"{row['hello_rps']:.0f}", f"{row['rps'] / row['hello_rps']:.0%}"]
+        cells += [f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}", f"{row['cpu_us']:.0f}"]
+        cells += [f"{row['hello_cpu_us'] / row['cpu_us']:.0%}", f"{row['db_cpu_us']:.0f}"]
         cells += [str(acked), str(row.get("stored", ""))]
-        print(f"{name:<18}" + "".join(f"{c:>11}" for c in cells))
-    print("cpu us/req: CPU time of the server's processes per request served; cpu ratio: hello world's")
-    print("CPU per request over the endpoint's, which is what the req/s ratio tends to on an idle machine.")
-    print("db us/req: CPU time of the local PostgreSQL server's processes per request (0 on SQLite, whose")
-    print("work is in the server's processes); it shares the same two cores.")
+        print(f"{name:<18}" + "".join(f"{c:>12}" for c in cells))
+    print("hello req/s: hello world's rate in the rounds around the endpoint's; vs hello: the ratio of the two.")
+    print("p99: the worst round's. cpu us/req: CPU time of the server's processes per request served; cpu")
+    print("ratio: hello world's CPU per request over the endpoint's, which is what the req/s ratio tends to")
+    print("on an idle machine. db us/req: CPU time of the local PostgreSQL server's processes per request")
+    print("(0 on SQLite, whose work is in the server's processes); it shares the same two cores.")
     for name in ("submit_api", "submit_form"):
         row = results[name]
         # wrk stops at its deadline without reading replies still in flight, so up to one
-        # request per connection may be stored but not counted as acknowledged.
-        in_flight = row["stored"] - row["acked"]
-        verdict = "OK" if 0 <= in_flight <= CONNECTIONS and row["partial"] == 0 else "MISMATCH"
+        # request per connection and round may be stored but not counted as acknowledged.
+        in_flight = int(row["stored"] - row["acked"])
+        verdict = "OK" if 0 <= in_flight <= CONNECTIONS * ROUNDS and row["partial"] == 0 else "MISMATCH"
         print(
-            f"{name}: acknowledged {row['acked']}, stored {row['stored']} ({in_flight} in flight at the cut-off), "
-            f"partial {row['partial']}, lost {max(0, -in_flight)}: {verdict}"
+            f"{name}: acknowledged {int(row['acked'])}, stored {row['stored']} ({in_flight} in flight at the "
+            f"cut-offs), partial {row['partial']}, lost {max(0, -in_flight)}: {verdict}"
         )
-    discard(workdir, database_url)
 
 
 def bench_environment(prefix: str) -> tuple[Path, str]:
