@@ -7,6 +7,7 @@ used by test_exports.py and test_browser_workspace.py."""
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -277,6 +278,15 @@ def test_ranking_mean_rank_and_borda_points(small: SmallSurvey) -> None:
     assert rows["X"]["mean_rank"] == pytest.approx(1.5) and rows["X"]["points"] == 5
     assert rows["Y"]["mean_rank"] == pytest.approx(1.5) and rows["Y"]["points"] == 5
     assert rows["Z"]["mean_rank"] == pytest.approx(2.0) and rows["Z"]["points"] == 4
+
+
+def test_the_ranking_table_shows_each_options_mean_rank_and_points(small: SmallSurvey, analyst: TestClient) -> None:
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}")
+    table = re.search(r"<caption>Rangordna</caption>.*?</table>", page.text, re.S)
+    assert table is not None
+    cells = r'<th scope="row">{}</th>\s*<td class="num">\d+</td><td class="num">{}</td><td class="num">{}</td>'
+    assert re.search(cells.format("X", "1,50", "5"), table.group(0))
+    assert re.search(cells.format("Z", "2,00", "4"), table.group(0))
 
 
 def test_number_summary_statistics_and_histogram(small: SmallSurvey) -> None:

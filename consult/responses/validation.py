@@ -19,7 +19,6 @@ from consult.surveys.schema import Condition, ConditionSpec, QuestionSpec, Surve
 DONT_KNOW_FORM_VALUE = "dk"
 MAX_TEXT_LENGTH = 5000
 MAX_SHORT_TEXT_LENGTH = 500
-SCALE_MIN, SCALE_MAX = 1, 5
 
 Value = int | float | str | list[int] | None
 
@@ -148,8 +147,7 @@ def coerce_value(question: QuestionSpec, raw: Any) -> tuple[Value, FieldError | 
                 return None, None
             return None, FieldError(question.code, "no_dont_know")
         value = _as_int(raw)
-        low = int(question.min_value if question.min_value is not None else SCALE_MIN)
-        high = int(question.max_value if question.max_value is not None else SCALE_MAX)
+        low, high = question.scale_range()
         if value is None or not low <= value <= high:
             return None, FieldError(question.code, "scale_range", {"min": low, "max": high})
         return float(value), None

@@ -20,6 +20,8 @@ from consult.surveys.models import (
     SurveyStatus,
 )
 
+SCALE_MIN, SCALE_MAX = 1, 5  # a scale's points when the question does not say
+
 Localized = dict[str, str]
 
 
@@ -230,6 +232,18 @@ class QuestionSpec(BaseModel):
 
     def label(self, language: str) -> str:
         return pick(self.text, language)
+
+    def scale_range(self) -> tuple[int, int]:
+        """The lowest and highest point a scale offers: 1 and 5 unless the question says otherwise."""
+        low = int(self.min_value) if self.min_value is not None else SCALE_MIN
+        high = int(self.max_value) if self.max_value is not None else SCALE_MAX
+        return low, high
+
+    def scale_ends(self, language: str) -> dict[int, str]:
+        """What a scale's two ends mean, by point ({1: "Inte alls viktigt", 5: "Mycket viktigt"});
+        "" for an end without a label."""
+        low, high = self.scale_range()
+        return {low: pick(self.low_label, language), high: pick(self.high_label, language)}
 
     def choice(self, code: int) -> ChoiceSpec | None:
         return next((c for c in self.choices if c.code == code), None)

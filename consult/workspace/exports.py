@@ -29,7 +29,6 @@ from consult.config import get_settings
 from consult.core.fields import utcnow
 from consult.core.i18n import N_, gettext_for
 from consult.db import get_engine
-from consult.responses.validation import SCALE_MAX, SCALE_MIN
 from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
 from consult.surveys.schema import QuestionSpec, SurveySpec
 from consult.workspace import service
@@ -194,13 +193,7 @@ def _variables(spec: SurveySpec, language: str, weighted: bool) -> list[Variable
         elif question.type == QuestionType.scale:
             code = dont_know_code(question)
             values = {code: gettext_for(language, "Don't know")} if question.allow_dont_know else {}
-            # The ends as the survey offers them: 1 and 5 unless the question says otherwise.
-            low = int(question.min_value) if question.min_value is not None else SCALE_MIN
-            high = int(question.max_value) if question.max_value is not None else SCALE_MAX
-            if question.low_label:
-                values[low] = question.low_label.get(language) or question.low_label.get("sv", "")
-            if question.high_label:
-                values[high] = question.high_label.get(language) or question.high_label.get("sv", "")
+            values.update({point: meaning for point, meaning in question.scale_ends(language).items() if meaning})
             missing = [code] if question.allow_dont_know else []
             variables.append(Variable(_spss_name(question.code, used), label, question.code, "number", values, missing))
         elif question.type == QuestionType.number:

@@ -22,7 +22,6 @@ from consult.core.routing import RowId
 from consult.core.templating import is_htmx_partial, render
 from consult.db import session_scope
 from consult.responses.models import Channel
-from consult.responses.validation import SCALE_MAX, SCALE_MIN
 from consult.strategy.models import ReviewCycle
 from consult.surveys.schema import SurveySpec
 from consult.workspace import charts, exports, service
@@ -232,10 +231,7 @@ def _bar_label(result: service.QuestionResult, row: dict) -> str:
     question = result.question
     if result.kind != "scale":
         return row["label"]
-    low = int(question.min_value) if question.min_value is not None else SCALE_MIN
-    high = int(question.max_value) if question.max_value is not None else SCALE_MAX
-    end = {low: question.low_label, high: question.high_label}.get(row["code"])
-    meaning = pick(end, _language()) if end else ""
+    meaning = question.scale_ends(_language()).get(row["code"], "")
     return f"{row['label']} {meaning}" if meaning else row["label"]
 
 

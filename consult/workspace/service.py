@@ -45,7 +45,6 @@ from consult.core.i18n import N_
 from consult.core.numbers import as_whole_number
 from consult.db import has_uncommitted_writes, transaction_memo
 from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft, ResponseStatus
-from consult.responses.validation import SCALE_MAX, SCALE_MIN
 from consult.strategy.models import Municipality, ReviewCycle
 from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType, Survey
 from consult.surveys.schema import QuestionSpec, SurveySpec
@@ -786,8 +785,7 @@ def _fill_numbers(result: QuestionResult, rows: list[tuple], counts: Mapping[str
     if result.kind == "scale":
         question = result.question
         # Every point of the scale gets a row, answered or not (what the survey offered, as validated).
-        low = int(question.min_value if question.min_value is not None else SCALE_MIN)
-        high = int(question.max_value if question.max_value is not None else SCALE_MAX)
+        low, high = question.scale_range()
         by_value = {v: (p, w) for v, p, w in zip(values, plain, weighted, strict=True)}
         result.rows = [
             {
