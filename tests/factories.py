@@ -76,3 +76,14 @@ def event_survey(slug_prefix: str, about_you: tuple[QuestionSpec, ...], *later: 
         status="open",
         pages=(PageSpec(title={"sv": "Om dig", "en": "About you"}, questions=(where, *about_you)), *later),
     )
+
+
+def kiosk_survey(slug_prefix: str, *more_on_page_two: QuestionSpec) -> SurveySpec:
+    """The kiosk tests' two-page event survey: where the respondent lives and what is needed most,
+    then whether they will stay (and `more_on_page_two`)."""
+    stay = q("val", "single_choice", "Vill du bo kvar?", choices=choices("Ja", "Nej"))
+    return event_survey(
+        slug_prefix,
+        (q("kort", "short_text", "Vad behövs mest?"),),
+        PageSpec(title={"sv": "Framtiden", "en": "The future"}, questions=(stay, *more_on_page_two)),
+    )

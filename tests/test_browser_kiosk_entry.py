@@ -9,9 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from consult.surveys.schema import PageSpec, SurveySpec
+from consult.surveys.schema import SurveySpec
 from tests.conftest import assert_accessible, screenshot
-from tests.factories import choices, event_survey, q, store
+from tests.factories import kiosk_survey, store
 from tests.staff import create_staff
 
 pytestmark = pytest.mark.browser
@@ -23,12 +23,7 @@ NOT_FOUND = "Sidan finns inte"
 
 @pytest.fixture(scope="module")
 def survey(migrated: str) -> SurveySpec:
-    return store(event_survey(
-        "kiosk-in",
-        (q("kort", "short_text", "Vad behövs mest?"),),
-        PageSpec(title={"sv": "Framtiden", "en": "The future"},
-                 questions=(q("val", "single_choice", "Vill du bo kvar?", choices=choices("Ja", "Nej")),)),
-    ))
+    return store(kiosk_survey("kiosk-in"))
 
 
 def kiosk_start(survey: SurveySpec) -> re.Pattern[str]:
