@@ -33,6 +33,7 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from threadpoolctl import threadpool_limits
 
 from analysis.evaluate import bootstrap_interval, coding_scores
+from analysis.pretrained import answer_vectors, available
 from analysis.text import TOKEN_PATTERN, prepare
 from analysis.vectorize import AnswerVectorizer, LsaEmbedder
 
@@ -69,6 +70,7 @@ class AssistedCoder(BaseEstimator):
         sharpness: float = 8.0,
         prior_correction: bool = True,
         phrase_weight: float = 1.0,
+        pretrained_weight: float = 1.0,
     ):
         self.lang = lang
         self.threshold = threshold
@@ -87,6 +89,7 @@ class AssistedCoder(BaseEstimator):
         self.sharpness = sharpness
         self.prior_correction = prior_correction
         self.phrase_weight = phrase_weight
+        self.pretrained_weight = pretrained_weight
 
     def _features(self, sparse: sp.csr_matrix, texts: Sequence[str]) -> sp.csr_matrix:
         blocks = [sparse]
@@ -96,6 +99,9 @@ class AssistedCoder(BaseEstimator):
             blocks.append(self.text_char_weight * self.text_chars_.transform(list(texts)))
         if getattr(self, "phrases_", None) is not None:
             blocks.append(self.phrase_weight * self.phrases_.transform(list(texts)))
+        pretrained_weight = getattr(self, "pretrained_weight_", 0.0)
+        if pretrained_weight:
+            blocks.append(sp.csr_matrix(pretrained_weight * answer_vectors(texts, self.vectorizer_.lang_)))
         return sp.hstack(blocks, format="csr")
 
     def fit(self, texts: Sequence[str] | pd.Series, labels: Sequence | pd.Series) -> AssistedCoder:
@@ -125,6 +131,7 @@ class AssistedCoder(BaseEstimator):
                 self.phrases_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, preprocessor=prepare,
                                                 token_pattern=TOKEN_PATTERN, min_df=2, dtype=np.float32)
                 self.phrases_.fit(texts)
+            self.pretrained_weight_ = self.pretrained_weight if available(self.vectorizer_.lang_) else 0.0
             self.prior_ratio_ = None
             adjust = large and self.prior_correction
             X = self._features(sparse, texts)

@@ -53,6 +53,10 @@ PARSIMONY = 0.9
 # learned similarities outvote the words themselves (English feedback NMI, seed 0: 0.5 -> 0.23,
 # 1.0 -> 0.21, 2.0 -> 0.19, none 0.18).
 EMBEDDING_WEIGHT = 0.5
+# Weight of the pretrained answer vectors (analysis.pretrained; English only), as the word block's.
+# English feedback NMI at --k gold, seeds 0-2: none 0.235/0.236/0.231, 0.75 0.247/0.249/0.249,
+# 1.0 0.250/0.262/0.258, 1.25 0.256/0.251/0.245.
+PRETRAINED_WEIGHT = 1.0
 # What fitting keeps per answer; ``ThemeFinder.compact`` leaves these out (see also word_matrix_).
 PER_ANSWER_ATTRIBUTES = ("embedding_", "assignments_", "breakdowns_")
 
@@ -191,6 +195,7 @@ class ThemeFinder(BaseEstimator):
         random_state: int | None = 0,
         adaptive_concepts: bool = False,
         embedding_weight: float = EMBEDDING_WEIGHT,
+        pretrained_weight: float = PRETRAINED_WEIGHT,
     ):
         self.lang = lang
         self.k = k
@@ -207,6 +212,7 @@ class ThemeFinder(BaseEstimator):
         self.random_state = random_state
         self.adaptive_concepts = adaptive_concepts
         self.embedding_weight = embedding_weight
+        self.pretrained_weight = pretrained_weight
 
     # --- fitting -----------------------------------------------------------------------------
 
@@ -224,7 +230,7 @@ class ThemeFinder(BaseEstimator):
                 lang=self.lang, char_weight=self.char_weight, concepts=self.concepts,
                 concept_weight=self.concept_weight, min_df=1 if len(texts) < 5000 else 2,
                 adaptive_concepts=self.adaptive_concepts, embedding_weight=self.embedding_weight,
-                random_state=self.random_state,
+                pretrained_weight=self.pretrained_weight, random_state=self.random_state,
             )
             features = self.vectorizer_.fit_features(texts)
             progress("reducing", 0.35)
@@ -351,15 +357,17 @@ class ThemeFinder(BaseEstimator):
     def transform(self, texts: Sequence[str]) -> np.ndarray:
         """LSA embedding of answers in the fitted space."""
         with threadpool_limits(self.threads):
-            words = self.vectorizer_.transform_words(list(texts))
-            return self.embedder_.transform(self.vectorizer_.features(words))
+            texts = list(texts)
+            words = self.vectorizer_.transform_words(texts)
+            return self.embedder_.transform(self.vectorizer_.features(words, texts))
 
     def predict(self, texts: Sequence[str] | pd.Series) -> pd.DataFrame:
         """Assign answers that arrived after the run to the existing themes, without re-clustering."""
         series = pd.Series(list(texts), dtype=object, index=texts.index if isinstance(texts, pd.Series) else None)
-        words = self.vectorizer_.transform_words(series.where(series.map(lambda v: isinstance(v, str)), ""))
+        texts = series.where(series.map(lambda v: isinstance(v, str)), "").tolist()
+        words = self.vectorizer_.transform_words(texts)
         with threadpool_limits(self.threads):
-            embedding = self.embedder_.transform(self.vectorizer_.features(words))
+            embedding = self.embedder_.transform(self.vectorizer_.features(words, texts))
         topical = self.vectorizer_.topical(words)
         theme_ids, scores = self._nearest(embedding)
         theme_ids = np.where(topical & (scores >= self.min_score), theme_ids, OTHER_THEME_ID)

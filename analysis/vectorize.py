@@ -22,6 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from analysis.embedding import CooccurrenceEmbedding, reliability
+from analysis.pretrained import answer_vectors, available
 from analysis.text import (
     OPINION_WORDS,
     TOKEN_PATTERN,
@@ -189,17 +190,18 @@ class CombinedFeatures:
     e * embedding], each row normalised, as an operator: the character n-gram block is never built
     answer by answer (it has tens of n-grams per term), its products go through the term x n-gram
     matrix instead. That is what keeps a million answers within memory and lets the SVD run on all
-    of them. The concept scores and the learned answer vectors (``analysis.embedding``) are small
-    dense blocks, kept as one weighted dense matrix.
+    of them. The concept scores, the learned answer vectors (``analysis.embedding``) and the
+    pretrained ones (``analysis.pretrained``) are small dense blocks, kept as one weighted dense matrix.
     """
 
     def __init__(self, words: sp.csr_matrix, term_chars: sp.csr_matrix | None, char_weight: float,
                  concepts: np.ndarray | None, concept_weight: float, chunk: int = 50_000,
-                 embedding: np.ndarray | None = None, embedding_weight: float = 0.0):
+                 embedding: np.ndarray | None = None, embedding_weight: float = 0.0,
+                 pretrained: np.ndarray | None = None, pretrained_weight: float = 0.0):
         self.words = words
         self.term_chars = term_chars if char_weight and term_chars is not None else None
-        dense = [weight * block for block, weight in ((concepts, concept_weight), (embedding, embedding_weight))
-                 if weight and block is not None]
+        blocks = ((concepts, concept_weight), (embedding, embedding_weight), (pretrained, pretrained_weight))
+        dense = [weight * block for block, weight in blocks if weight and block is not None]
         self.dense = np.hstack(dense).astype(np.float32) if dense else None
         n = words.shape[0]
         self.char_scale = np.zeros(n, dtype=np.float32)
@@ -259,6 +261,8 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
     adds answer vectors built from word vectors learned on the answers themselves
     (``analysis.embedding``); its weight is scaled by how many term occurrences they were learned
     from (``embedding_weight_``), so a few hundred short answers get little of it.
+    ``pretrained_weight`` (0: off) adds answer vectors from a pretrained model where there is one for
+    the answers' language (``analysis.pretrained``: English); ``pretrained_weight_`` is what was used.
 
     Counting is vectorised: scikit-learn counts surface tokens per distinct answer, then each
     distinct token is stemmed and split once and a token x term matrix maps the counts onto terms.
@@ -277,6 +281,7 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         adaptive_concepts: bool = False,
         embedding_weight: float = 0.0,
         random_state: int | None = 0,
+        pretrained_weight: float = 0.0,
     ):
         self.lang = lang
         self.char_weight = char_weight
@@ -288,6 +293,7 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         self.adaptive_concepts = adaptive_concepts
         self.embedding_weight = embedding_weight
         self.random_state = random_state
+        self.pretrained_weight = pretrained_weight
 
     # --- counting ----------------------------------------------------------------------------
 
@@ -356,7 +362,8 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         if self.embedding_weight:
             self.embedding_weight_ = self.embedding_weight * reliability(self.word_matrix_)
             self.embedding_ = CooccurrenceEmbedding(random_state=self.random_state).fit(self.word_matrix_)
-        return self.features(self.word_matrix_)
+        self.pretrained_weight_ = self.pretrained_weight if available(self.lang_) else 0.0
+        return self.features(self.word_matrix_, texts)
 
     def _kept_terms(self, counts: sp.csr_matrix, n_docs: int) -> np.ndarray:
         """Term ids within min_df and max_df (both ignored for 50 distinct answers or fewer)."""
@@ -375,7 +382,8 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         return self.fit_features(texts).to_sparse()
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return self._combine(self.transform_words(texts))
+        texts = _as_list(texts)
+        return self.features(self.transform_words(texts), texts).to_sparse()
 
     def transform_words(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The word block alone (TF-IDF of stems and compound parts) over the fitted vocabulary."""
@@ -390,19 +398,21 @@ class AnswerVectorizer(TransformerMixin, BaseEstimator):
         """True for answers with at least one known word that is not a mere opinion word."""
         return np.asarray(words[:, self.topical_terms_].getnnz(axis=1) > 0).ravel()
 
-    def features(self, words: sp.csr_matrix) -> CombinedFeatures:
-        """The combined features of answers given their word block, as an operator."""
+    def features(self, words: sp.csr_matrix, texts: Sequence[str] | None = None) -> CombinedFeatures:
+        """The combined features of answers given their word block (and their texts, for the
+        pretrained vectors), as an operator."""
         weight = getattr(self, "concept_weight_", self.concept_weight)
         concepts = self.concept_scorer_.transform(words) if self.concept_scorer_ is not None and weight else None
         # Models stored before the learned vectors existed have no embedding_.
         embedding_model = getattr(self, "embedding_", None)
         embedding_weight = getattr(self, "embedding_weight_", 0.0)
         embedding = embedding_model.transform(words) if embedding_model is not None and embedding_weight else None
+        # Models stored before the pretrained vectors existed have no pretrained_weight_.
+        pretrained_weight = getattr(self, "pretrained_weight_", 0.0)
+        pretrained = answer_vectors(texts, self.lang_) if pretrained_weight and texts is not None else None
         return CombinedFeatures(words, self.term_chars_ if self.char_weight else None, self.char_weight,
-                                concepts, weight, embedding=embedding, embedding_weight=embedding_weight)
-
-    def _combine(self, words: sp.csr_matrix) -> sp.csr_matrix:
-        return self.features(words).to_sparse()
+                                concepts, weight, embedding=embedding, embedding_weight=embedding_weight,
+                                pretrained=pretrained, pretrained_weight=pretrained_weight)
 
     def surface_forms(self, tokenised: Sequence[Sequence[str]]) -> dict[str, str]:
         """Most common written form of each term in answers' content tokens (for readable labels)."""

@@ -248,9 +248,10 @@ class QuestionSpec(BaseModel):
     def choice(self, code: int) -> ChoiceSpec | None:
         return next((c for c in self.choices if c.code == code), None)
 
-    @property
-    def choice_codes(self) -> set[int]:
-        return {c.code for c in self.choices}
+    @cached_property
+    def choice_codes(self) -> frozenset[int]:
+        # Cached: validation asks once per selected code, on every submission.
+        return frozenset(c.code for c in self.choices)
 
 
 class PageSpec(BaseModel):
