@@ -28,6 +28,8 @@ def test_each_answer_gets_a_unit_vector_and_an_empty_one_none() -> None:
     assert vectors is not None
     assert np.allclose(np.linalg.norm(vectors, axis=1), [1, 0, 1], atol=1e-5)
     assert np.array_equal(vectors[0], vectors[2])
+    nothing = answer_vectors(["", "   "], "en")
+    assert nothing is not None and nothing.shape == (2, vectors.shape[1]) and not nothing.any()
 
 
 def test_swedish_answers_get_no_pretrained_vectors() -> None:
