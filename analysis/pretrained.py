@@ -88,4 +88,4 @@ def answer_vectors(texts: Sequence[str], lang: str) -> np.ndarray | None:
     flat = np.fromiter((token for row in ids for token in row), dtype=np.int64, count=int(lengths.sum()))
     word_tokens = sp.csr_matrix((np.ones(len(flat), dtype=np.float32), np.clip(flat, 0, len(vectors) - 1),
                                  np.r_[0, np.cumsum(lengths)]), shape=(len(ids), len(vectors)))
-    return normalize(np.asarray(answer_words @ (word_tokens @ vectors), dtype=np.float32))
+    return normalize(np.asarray(answer_words @ (word_tokens @ vectors), dtype=np.float32), copy=False)

@@ -185,6 +185,20 @@ def _per_answer(distinct: sp.csr_matrix, codes: np.ndarray) -> sp.csr_matrix:
     return distinct[codes]
 
 
+def _weighted_columns(blocks: list[tuple[np.ndarray | None, float]]) -> np.ndarray | None:
+    """The dense blocks side by side, each times its weight, filled into one float32 matrix (a
+    million answers' pretrained vectors are a gigabyte: no intermediate copies)."""
+    used = [(block, weight) for block, weight in blocks if weight and block is not None]
+    if not used:
+        return None
+    dense = np.empty((used[0][0].shape[0], sum(block.shape[1] for block, _ in used)), dtype=np.float32)
+    start = 0
+    for block, weight in used:
+        np.multiply(block, weight, out=dense[:, start: start + block.shape[1]], casting="unsafe")
+        start += block.shape[1]
+    return dense
+
+
 class CombinedFeatures:
     """The answers' feature matrix [words | c * normalize(words @ term_chars) | a * concepts |
     e * embedding], each row normalised, as an operator: the character n-gram block is never built
@@ -200,9 +214,8 @@ class CombinedFeatures:
                  pretrained: np.ndarray | None = None, pretrained_weight: float = 0.0):
         self.words = words
         self.term_chars = term_chars if char_weight and term_chars is not None else None
-        blocks = ((concepts, concept_weight), (embedding, embedding_weight), (pretrained, pretrained_weight))
-        dense = [weight * block for block, weight in blocks if weight and block is not None]
-        self.dense = np.hstack(dense).astype(np.float32) if dense else None
+        self.dense = _weighted_columns([(concepts, concept_weight), (embedding, embedding_weight),
+                                        (pretrained, pretrained_weight)])
         n = words.shape[0]
         self.char_scale = np.zeros(n, dtype=np.float32)
         if self.term_chars is not None:
@@ -215,7 +228,7 @@ class CombinedFeatures:
         squared = np.asarray(words.multiply(words).sum(axis=1)).ravel()
         squared += np.where(self.char_scale > 0, char_weight**2, 0.0)
         if self.dense is not None:
-            squared += np.square(self.dense).sum(axis=1)
+            squared += np.einsum("ij,ij->i", self.dense, self.dense)
         self.row_scale = np.where(squared > 0, 1 / np.sqrt(np.maximum(squared, 1e-30)), 0).astype(np.float32)
         widths = [words.shape[1], 0 if self.term_chars is None else self.term_chars.shape[1],
                   0 if self.dense is None else self.dense.shape[1]]
