@@ -201,11 +201,12 @@ def _weighted_columns(blocks: list[tuple[np.ndarray | None, float]]) -> np.ndarr
 
 class CombinedFeatures:
     """The answers' feature matrix [words | c * normalize(words @ term_chars) | a * concepts |
-    e * embedding], each row normalised, as an operator: the character n-gram block is never built
-    answer by answer (it has tens of n-grams per term), its products go through the term x n-gram
-    matrix instead. That is what keeps a million answers within memory and lets the SVD run on all
-    of them. The concept scores, the learned answer vectors (``analysis.embedding``) and the
-    pretrained ones (``analysis.pretrained``) are small dense blocks, kept as one weighted dense matrix.
+    e * embedding | p * pretrained], each row normalised, as an operator: the character n-gram
+    block is never built answer by answer (it has tens of n-grams per term), its products go
+    through the term x n-gram matrix instead. That is what keeps a million answers within memory
+    and lets the SVD run on all of them. The concept scores, the learned answer vectors
+    (``analysis.embedding``) and the pretrained ones (``analysis.pretrained``) are small dense
+    blocks, kept as one weighted dense matrix.
     """
 
     def __init__(self, words: sp.csr_matrix, term_chars: sp.csr_matrix | None, char_weight: float,
