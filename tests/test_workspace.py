@@ -467,6 +467,40 @@ def test_withdrawn_and_rejected_responses_are_left_out_of_every_figure(tables, m
     assert again.surveys[0].median_minutes == pytest.approx(10)  # 8, 10, 12, 14: the lower middle
 
 
+def test_the_overview_counts_a_municipality_once_when_surveys_number_it_differently(tables) -> None:  # type: ignore[no-untyped-def]
+    """A form imported from elsewhere may number the municipalities 1, 2, ... in its own order; the
+    overview of several surveys must still show each municipality once, with every answer from it."""
+    from consult.db import session_scope
+    from consult.responses.service import NewResponse, store_responses
+    from consult.surveys.service import load_spec, save_survey
+    from consult.workspace import service
+
+    small = create_small_survey(slug=f"ws-m-{uuid.uuid4().hex[:6]}", draft=False)
+    imported = SurveySpec(
+        slug=f"ws-imp-{uuid.uuid4().hex[:6]}",
+        title={"sv": "Importerad", "en": "Imported"},
+        status="open",
+        pages=(PageSpec(questions=(q("kommun", "municipality", "Kommun", choices=(
+            ChoiceSpec(code=1, label={"sv": "Sundsvall", "en": "Sundsvall"}),
+            ChoiceSpec(code=2, label={"sv": "Härnösand", "en": "Härnösand"}),
+        )),)),),
+    )
+    with session_scope() as session:
+        save_survey(session, spec=imported, cycle_id=None)
+    with session_scope() as session:
+        stored = load_spec(session, slug=imported.slug)
+        assert stored is not None
+        store_responses(session, [NewResponse(spec=stored, client_uuid=str(uuid.uuid4()), values={"kommun": code})
+                                  for code in (1, 1, 2)])
+    service.figure_cache.clear()
+    with session_scope() as session:
+        alone = service.overview(session, cycle=None, surveys=[small.spec])
+        both = service.overview(session, cycle=None, surveys=[small.spec, stored])
+    before = {r["label"]: r["count"] for r in alone.by_demographic["municipality"]}
+    after = [(r["label"], r["count"]) for r in both.by_demographic["municipality"]]
+    assert after == [("Härnösand", before["Härnösand"] + 1), ("Sundsvall", before["Sundsvall"] + 2)]
+
+
 def test_a_rejection_or_withdrawal_shows_at_once_in_figures_already_computed(tables) -> None:  # type: ignore[no-untyped-def]
     """The figures are cached per data version; rejecting a response in review, withdrawing one or
     letting one back in changes what counts, so the next page shows it without waiting for the

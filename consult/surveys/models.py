@@ -40,6 +40,8 @@ SINGLE_CODE_TYPES = {
 }
 LIST_TYPES = {QuestionType.multiple_choice, QuestionType.ranking}
 TEXT_TYPES = {QuestionType.short_text, QuestionType.long_text}
+# Who answered: the types results are broken down and weighted by.
+DEMOGRAPHIC_TYPES = (QuestionType.municipality, QuestionType.gender, QuestionType.age_band)
 
 
 class Audience(StrEnum):

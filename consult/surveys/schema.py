@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapt
 from consult.core.fields import pick
 from consult.surveys.models import (
     CHOICE_TYPES,
+    DEMOGRAPHIC_TYPES,
     Audience,
     ConditionOp,
     IdentityMode,
@@ -315,3 +316,12 @@ class SurveySpec(BaseModel):
     def text(self, field: str, language: str) -> str:
         value: Any = getattr(self, field)
         return pick(value, language)
+
+
+def demographic_questions(spec: SurveySpec) -> dict[str, QuestionSpec]:
+    """The survey's first question of each demographic type (municipality, gender, age band), by type."""
+    found: dict[str, QuestionSpec] = {}
+    for question in spec.questions:
+        if question.type in DEMOGRAPHIC_TYPES and question.type.value not in found:
+            found[question.type.value] = question
+    return found

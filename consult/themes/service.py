@@ -30,8 +30,8 @@ from consult.core.fields import pick, utcnow
 from consult.core.i18n import N_
 from consult.responses.models import Answer, Response, ResponseStatus, ReviewState
 from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem, StrategyVersion
-from consult.surveys.models import TEXT_TYPES, QuestionType, Survey
-from consult.surveys.schema import QuestionSpec, SurveySpec
+from consult.surveys.models import TEXT_TYPES, Survey
+from consult.surveys.schema import QuestionSpec, SurveySpec, demographic_questions
 from consult.themes.models import (
     ACTIVE_STATUSES,
     AssignmentSource,
@@ -57,7 +57,6 @@ assignment = ThemeAssignment.__table__
 change_table = ThemeChange.__table__
 staff = User.__table__
 
-DEMOGRAPHIC_TYPES = (QuestionType.municipality, QuestionType.gender, QuestionType.age_band)
 MIN_ANSWERS = 5  # fewer answers than this give no themes worth the name
 MAX_SPLIT_PARTS = 6
 DEFAULT_THRESHOLD = 0.5
@@ -75,15 +74,6 @@ class ThemeError(ValueError):
 
 def text_questions(spec: SurveySpec) -> list[QuestionSpec]:
     return [q for q in spec.questions if q.type in TEXT_TYPES]
-
-
-def demographic_questions(spec: SurveySpec) -> dict[str, QuestionSpec]:
-    """The survey's first question of each demographic type."""
-    found: dict[str, QuestionSpec] = {}
-    for question in spec.questions:
-        if question.type in DEMOGRAPHIC_TYPES and question.type.value not in found:
-            found[question.type.value] = question
-    return found
 
 
 def _counted() -> Any:

@@ -46,8 +46,8 @@ from consult.core.numbers import as_whole_number
 from consult.db import has_uncommitted_writes, transaction_memo
 from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft, ResponseStatus
 from consult.strategy.models import Municipality, ReviewCycle
-from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType, Survey
-from consult.surveys.schema import QuestionSpec, SurveySpec
+from consult.surveys.models import DEMOGRAPHIC_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType, Survey
+from consult.surveys.schema import QuestionSpec, SurveySpec, demographic_questions
 from consult.surveys.service import spec_from_rows
 from consult.workspace.models import (
     ResponseWeight,
@@ -84,7 +84,6 @@ CHANNEL_LABELS = {
     Channel.paper: N_("Paper"),
     Channel.kiosk: N_("Kiosk"),
 }
-DEMOGRAPHIC_TYPES = (QuestionType.municipality, QuestionType.gender, QuestionType.age_band)
 CROSSTAB_TYPES = {*SINGLE_CODE_TYPES, QuestionType.scale}
 
 
@@ -182,15 +181,6 @@ def parse_filters(query: Mapping[str, str]) -> tuple[Filters, dict[str, str]]:
 
 def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=LOCAL_TIME).astimezone(UTC)
-
-
-def demographic_questions(spec: SurveySpec) -> dict[str, QuestionSpec]:
-    """The survey's first question of each demographic type (municipality, gender, age band)."""
-    found: dict[str, QuestionSpec] = {}
-    for question in spec.questions:
-        if question.type in DEMOGRAPHIC_TYPES and question.type.value not in found:
-            found[question.type.value] = question
-    return found
 
 
 def eligible(survey_ids: Sequence[int]) -> ColumnElement[bool]:
@@ -1300,30 +1290,40 @@ def _progress(surveys: Sequence[SurveySpec], submitted: Mapping[int, int], draft
 def _demographic_counts(session: Session, surveys: Sequence[SurveySpec], kind: QuestionType,
                         language: str, excluded: list[int] | None) -> list[dict[str, Any]]:
     """Answers to the demographic question, straight from the answer index; the answers of
-    excluded responses are subtracted (or, when there are many, counted responses looked up)."""
-    labels: dict[int, str] = {}
-    question_ids = []
+    excluded responses are subtracted (or, when there are many, counted responses looked up).
+
+    Counted per question and choice, then summed by the choice's text: surveys built in consult
+    share the standard codes, but an imported form may number the same municipality differently
+    (or give one code another meaning), and each place must still be one row."""
+    rows: dict[str, dict[str, Any]] = {}  # label -> row, in the order the surveys list them
+    label_of: dict[tuple[int, int], str] = {}
     for spec in surveys:
         question = demographic_questions(spec).get(kind.value)
-        if question is not None and question.id is not None:
-            question_ids.append(question.id)
-            for choice in question.choices:
-                labels.setdefault(choice.code, choice.text(language))
-    if not question_ids:
+        if question is None or question.id is None:
+            continue
+        for choice in question.choices:
+            label = choice.text(language)
+            label_of[(question.id, choice.code)] = label
+            rows.setdefault(label, {"code": choice.code, "label": label, "count": 0})
+    if not label_of:
         return []
     ids = [s.id for s in surveys if s.id is not None]
-    query = select(answer.c.choice, func.count()).where(
-        answer.c.question_id.in_(question_ids), answer.c.choice.is_not(None)
-    ).group_by(answer.c.choice)
+    query = select(answer.c.question_id, answer.c.choice, func.count()).where(
+        answer.c.question_id.in_({question_id for question_id, _ in label_of}), answer.c.choice.is_not(None)
+    ).group_by(answer.c.question_id, answer.c.choice)
     if excluded is None:
-        found = dict(session.execute(query.where(answer.c.response_id.in_(select(response.c.id).where(eligible(ids)))))
-                     .all())
+        found = session.execute(query.where(answer.c.response_id.in_(select(response.c.id).where(eligible(ids)))))
+        counted = [(question_id, code, n) for question_id, code, n in found]
     else:
-        found = dict(session.execute(query).all())
+        counted = [(question_id, code, n) for question_id, code, n in session.execute(query)]
         if excluded:
-            for code, n in session.execute(query.where(answer.c.response_id.in_(excluded))):
-                found[code] -= n
-    return [{"code": code, "label": label, "count": int(found.get(code, 0))} for code, label in labels.items()]
+            counted += [(question_id, code, -n) for question_id, code, n in
+                        session.execute(query.where(answer.c.response_id.in_(excluded)))]
+    for question_id, code, n in counted:
+        label = label_of.get((question_id, code))
+        if label is not None:  # a code the question no longer offers is not shown, as before
+            rows[label]["count"] += int(n)
+    return list(rows.values())
 
 
 def _organisations(session: Session, cycle: ReviewCycle | None) -> dict[str, int] | None:
