@@ -20,8 +20,14 @@ from nltk.stem.snowball import SnowballStemmer
 from nltk.tokenize import RegexpTokenizer
 from stop_words import get_stop_words
 
-SUPPORTED_LANGUAGES = ("sv", "en")
-_SNOWBALL_NAMES = {"sv": "swedish", "en": "english"}
+# The languages analysed with their own stop words and stemmer: every language that both the
+# `stop-words` lists and nltk's Snowball stemmers cover (Swedish also gets compound splitting and,
+# like English, curated opinion words). Answers in another language are analysed as Swedish.
+_SNOWBALL_NAMES = {
+    "sv": "swedish", "en": "english", "no": "norwegian", "da": "danish", "fi": "finnish", "de": "german",
+    "nl": "dutch", "fr": "french", "es": "spanish", "it": "italian", "pt": "portuguese",
+}
+SUPPORTED_LANGUAGES = tuple(_SNOWBALL_NAMES)
 
 # Words that the generic stop-word lists drop but that carry the respondent's opinion or the
 # direction of a wish in a consultation ("bättre kollektivtrafik", "inte fler vindkraftverk",
@@ -115,15 +121,19 @@ def _language_profiles() -> dict[str, frozenset[str]]:
 
 
 _SWEDISH_LETTERS = re.compile("[åäö]")
+_CODES = {name: code for code, name in _SNOWBALL_NAMES.items()}
 
 
 def detect_language(text: object) -> str:
-    """Return "sv", "en" or "other" from stop-word overlap, without any downloaded model.
+    """Return a code of SUPPORTED_LANGUAGES ("sv", "en", "de", ...) or "other", from stop-word
+    overlap, without any downloaded model.
 
     Ties and texts with no function words fall back to letters: å/ä/ö suggest Swedish, plain
     ASCII words suggest nothing, so such a text is "other".
     """
-    tokens = tokenise(normalise(text))
+    # The placeholders for numbers, links and addresses say nothing of the language ("num" is a
+    # Portuguese word).
+    tokens = [t for t in tokenise(normalise(text)) if t not in PLACEHOLDER_TOKENS]
     if not tokens:
         return "other"
     scores = {name: sum(t in words for t in tokens) for name, words in _language_profiles().items()}
@@ -132,22 +142,25 @@ def detect_language(text: object) -> str:
     best = max(scores, key=lambda name: (scores[name], name in ("swedish", "english")))
     if scores[best] == 0:
         return "other"
-    return {"swedish": "sv", "english": "en"}.get(best, "other")
+    return _CODES.get(best, "other")
 
 
 def dominant_language(texts: Iterable[object]) -> str:
-    """The most common detected language of a sample of texts; "sv" when nothing is detected."""
-    counts = {"sv": 0, "en": 0, "other": 0}
+    """The most common detected language of a sample of texts (Swedish, then English, on a tie);
+    "sv" when nothing is detected."""
+    counts = dict.fromkeys(SUPPORTED_LANGUAGES, 0)
     for i, text in enumerate(texts):
         if i >= 2000:
             break
-        counts[detect_language(text)] += 1
-    if counts["sv"] == 0 and counts["en"] == 0:
-        return "sv"
-    return "sv" if counts["sv"] >= counts["en"] else "en"
+        detected = detect_language(text)
+        if detected in counts:
+            counts[detected] += 1
+    # max() keeps the first of equal counts, and SUPPORTED_LANGUAGES starts with sv, en.
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else "sv"
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=16)
 def _stemmer(lang: str) -> SnowballStemmer:
     return SnowballStemmer(_SNOWBALL_NAMES[lang])
 
@@ -403,7 +416,7 @@ GENERIC_TITLE_WORDS: dict[str, frozenset[str]] = {
 _MIN_PART_STEM = 4
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=16)
 def _vague_words(lang: str) -> frozenset[str]:
     """The opinion, change and generic words of a language, with their stems."""
     words = OPINION_WORDS.get(lang, frozenset()) | CHANGE_WORDS.get(lang, frozenset())

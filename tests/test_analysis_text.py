@@ -14,7 +14,9 @@ from analysis.text import Analyzer, detect_language, normalise, split_compound, 
         ("Vårdcentralen är för långt bort", "sv"),
         ("The staff were lovely and the waiting time was short", "en"),
         ("Could not get an appointment for weeks", "en"),
-        ("Das Essen war nicht gut und die Wartezeit war lang", "other"),
+        ("Das Essen war nicht gut und die Wartezeit war lang", "de"),
+        ("Vi trenger flere busser og bedre veier", "no"),
+        ("Les transports publics sont trop chers", "fr"),
         ("", "other"),
         ("12345", "other"),
     ],
@@ -115,3 +117,30 @@ def test_counting_in_chunks_keeps_every_answer_apart() -> None:
         per_answer = [{tokens[j]: counts[i, j] for j in counts[i].indices} for i in range(len(texts))]
         assert per_answer == [{"läs": 1}, {"bussar": 1, "går": 1}, {}, {"tåg": 1, "bussar": 1},
                               {"bussar": 2, "tåg": 1, "och": 1}]
+
+
+GERMAN = [
+    "Die Busse fahren am Abend viel zu selten",
+    "Es gibt zu wenige Busse und die Bahn ist immer zu spät",
+    "Der Bus in unser Dorf fährt nur zweimal am Tag",
+    "Mehr Busse und eine bessere Bahnverbindung in die Stadt",
+    "Die Schulen brauchen mehr Lehrer und kleinere Klassen",
+    "Unsere Schule ist alt und die Klassen sind zu groß",
+    "Die Lehrer in der Schule haben keine Zeit für die Kinder",
+    "Bessere Schulen und mehr Lehrer für die Kinder auf dem Land",
+] * 3
+
+
+def test_answers_in_another_language_get_its_own_stop_words_and_stems() -> None:
+    """A question answered in German is analysed as German, not as Swedish: its function words
+    are not themes' terms, and inflected forms meet."""
+    from analysis.themes import ThemeFinder
+
+    expected = [stem(word, "de") for word in ("busse", "fahren", "selten")]
+    assert Analyzer("de")("Die Busse fahren zu selten") == expected
+    finder = ThemeFinder(k=2, random_state=0).fit(GERMAN)
+    assert finder.vectorizer_.lang_ == "de"
+    terms = {term for theme in finder.to_dict()["themes"] for term in theme["terms"]}
+    assert not terms & {"die", "der", "und", "zu", "in"}
+    by_theme = finder.assignments_["theme_id"].to_numpy()[:8]
+    assert len(set(by_theme[:4])) == 1 and len(set(by_theme[4:])) == 1 and by_theme[0] != by_theme[4]

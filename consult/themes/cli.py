@@ -72,9 +72,14 @@ def _k(value: str) -> int | str:
         _fail(str(error))
 
 
+LANG_HELP = "auto (detected per question), or a language code: sv, en, de, fr, ... (see analysis.text)."
+
+
 def _lang(value: str) -> str:
-    if value not in {"sv", "en", "auto"}:
-        _fail(f"--lang must be sv, en or auto, not {value!r}")
+    from analysis.text import SUPPORTED_LANGUAGES
+
+    if value != "auto" and value not in SUPPORTED_LANGUAGES:
+        _fail(f"--lang must be auto or one of {', '.join(SUPPORTED_LANGUAGES)}, not {value!r}")
     return value
 
 
@@ -82,7 +87,7 @@ def themes(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV (comma or semicolon), TSV or XLSX."),
     text_col: str = typer.Option(..., "--text-col", help="Column with the free-text answers."),
     id_col: str | None = typer.Option(None, "--id-col", help="Column with row ids (default: row number from 1)."),
-    lang: str = typer.Option("auto", "--lang", help="sv, en or auto."),
+    lang: str = typer.Option("auto", "--lang", help=LANG_HELP),
     k: str = typer.Option("auto", "--k", help="Number of themes, or auto (silhouette, 2 to 30)."),
     out: Path = typer.Option(Path("themes-out"), "--out", help="Directory for themes.json and assignments.csv."),
     strategy: Path | None = typer.Option(None, "--strategy", help="Strategy YAML (or keyword file) to map onto."),
@@ -132,7 +137,7 @@ def evaluate(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV (comma or semicolon), TSV or XLSX."),
     text_col: str = typer.Option(..., "--text-col", help="Column with the free-text answers."),
     label_col: str = typer.Option(..., "--label-col", help="Column with the gold theme labels."),
-    lang: str = typer.Option("auto", "--lang", help="sv, en or auto."),
+    lang: str = typer.Option("auto", "--lang", help=LANG_HELP),
     k: str = typer.Option("auto", "--k", help="auto, gold (number of labels) or a number."),
     coded_per_theme: int | None = typer.Option(
         None, "--coded-per-theme", min=1, help="Show N labelled answers per label to the assisted coder."),
