@@ -55,6 +55,19 @@ OPINION_WORDS: dict[str, frozenset[str]] = {
             "against"
         ]
     ),
+    # The same kinds of word (negation, more and less, better and worse, important, must) for the
+    # other languages whose stop-word lists would drop them.
+    "no": frozenset(["ikke", "aldri", "ingen", "ingenting", "mer", "mest", "mindre", "minst", "flere", "færre",
+                     "bedre", "best", "verre", "dårlig", "viktig", "viktigere", "må", "bør"]),
+    "da": frozenset(["ikke", "aldrig", "ingen", "intet", "mere", "mest", "mindre", "mindst", "flere", "færre",
+                     "bedre", "bedst", "værre", "dårlig", "vigtig", "vigtigere", "skal", "bør"]),
+    "de": frozenset(["nicht", "nie", "kein", "keine", "keinen", "nichts", "mehr", "meist", "weniger", "wenig",
+                     "besser", "beste", "schlechter", "schlecht", "wichtig", "wichtiger", "muss", "müssen",
+                     "sollte", "sollten", "gegen"]),
+    "fr": frozenset(["ne", "pas", "jamais", "aucun", "aucune", "rien", "plus", "moins", "mieux", "meilleur",
+                     "pire", "mauvais", "important", "importante", "doit", "faut", "contre", "trop"]),
+    "es": frozenset(["no", "nunca", "ningún", "ninguna", "nada", "más", "menos", "mejor", "peor", "malo",
+                     "importante", "debe", "deben", "contra", "demasiado", "muy"]),
 }
 
 # Tokens produced by normalise() for things that are not words; never features on their own.
