@@ -500,6 +500,20 @@ def test_the_overview_counts_a_municipality_once_when_surveys_number_it_differen
     after = [(r["label"], r["count"]) for r in both.by_demographic["municipality"]]
     assert after == [("Härnösand", before["Härnösand"] + 1), ("Sundsvall", before["Sundsvall"] + 2)]
 
+    # Weighting to the population finds the municipalities by name when the codes are the form's own.
+    from consult.strategy.service import municipalities, upsert_municipalities
+
+    with session_scope() as session:
+        if not {2280, 2281} <= {m.code for m in municipalities(session)}:  # no demo loaded in this database
+            upsert_municipalities(session, region="Västernorrland", rows=[
+                {"code": 2280, "name": "Härnösand", "population": 24_900},
+                {"code": 2281, "name": "Sundsvall", "population": 99_500},
+            ])
+    with session_scope() as session:
+        standard = service.default_targets(session, spec=small.spec)["municipality"]
+        own = service.default_targets(session, spec=stored)["municipality"]
+    assert own == {1: standard[2281], 2: standard[2280]}
+
 
 def test_a_rejection_or_withdrawal_shows_at_once_in_figures_already_computed(tables) -> None:  # type: ignore[no-untyped-def]
     """The figures are cached per data version; rejecting a response in review, withdrawing one or

@@ -960,15 +960,21 @@ WEIGHT_VARIABLES = (WeightVariable.municipality, WeightVariable.gender, WeightVa
 
 def default_targets(session: Session, *, spec: SurveySpec) -> dict[str, dict[int, float]]:
     """Municipality shares of the population (from the Municipality table), for the municipalities
-    the survey offers. Gender and age band are not weighted unless an analyst sets targets."""
+    the survey offers. Gender and age band are not weighted unless an analyst sets targets.
+
+    A choice is matched to a municipality by its code (the SCB code every survey built here uses)
+    or else by its name, as in a form imported from elsewhere that numbers the choices 1, 2, ...."""
     question = demographic_questions(spec).get(WeightVariable.municipality.value)
     if question is None:
         return {}
-    populations = dict(
-        session.execute(
-            select(Municipality.code, Municipality.population).where(Municipality.code.in_(question.choice_codes))
-        ).all()
-    )
+    known = session.execute(select(Municipality.code, Municipality.name, Municipality.population)).all()
+    by_code = {code: population for code, _, population in known}
+    by_name = {name.casefold(): population for _, name, population in known}
+    populations = {}
+    for choice in question.choices:
+        population = by_code.get(choice.code, by_name.get(choice.text("sv").strip().casefold()))
+        if population is not None:
+            populations[choice.code] = population
     total = sum(populations.values())
     if not total:
         return {}
