@@ -56,7 +56,7 @@ OPINION_WORDS: dict[str, frozenset[str]] = {
         ]
     ),
     # The same kinds of word (negation, more and less, better and worse, important, must) for the
-    # other languages whose stop-word lists would drop them.
+    # other analysed languages, whose stop-word lists would drop them.
     "no": frozenset(["ikke", "aldri", "ingen", "ingenting", "mer", "mest", "mindre", "minst", "flere", "færre",
                      "bedre", "best", "verre", "dårlig", "viktig", "viktigere", "må", "bør"]),
     "da": frozenset(["ikke", "aldrig", "ingen", "intet", "mere", "mest", "mindre", "mindst", "flere", "færre",
@@ -68,6 +68,14 @@ OPINION_WORDS: dict[str, frozenset[str]] = {
                      "pire", "mauvais", "important", "importante", "doit", "faut", "contre", "trop"]),
     "es": frozenset(["no", "nunca", "ningún", "ninguna", "nada", "más", "menos", "mejor", "peor", "malo",
                      "importante", "debe", "deben", "contra", "demasiado", "muy"]),
+    "nl": frozenset(["niet", "nooit", "geen", "niets", "meer", "minder", "beter", "best", "slechter", "slecht",
+                     "belangrijk", "moet", "moeten", "tegen"]),
+    "it": frozenset(["non", "mai", "nessuno", "nessuna", "niente", "più", "meno", "meglio", "migliore", "peggio",
+                     "peggiore", "importante", "deve", "devono", "contro", "troppo"]),
+    "pt": frozenset(["não", "nunca", "nenhum", "nenhuma", "nada", "mais", "menos", "melhor", "pior", "importante",
+                     "deve", "devem", "contra", "demasiado", "muito"]),
+    "fi": frozenset(["ei", "eivät", "en", "et", "emme", "ette", "koskaan", "mitään", "enemmän", "vähemmän",
+                     "parempi", "paremmin", "huonompi", "huonosti", "tärkeä", "tärkeää", "täytyy", "pitää"]),
 }
 
 # Tokens produced by normalise() for things that are not words; never features on their own.
