@@ -90,6 +90,7 @@ def test_evaluate_without_coding_reports_null_coding(answers_csv: Path) -> None:
         ("", ["--text-col", "text"], "empty"),
         (b"\x00\x01\xff\xfe\x00garbage", ["--text-col", "text"], "unreadable encoding"),
         ("id;text\n1;hej\n", ["--text-col", "text", "--k", "many"], "--k must be"),
+        ("id;text\n1;hej\n", ["--text-col", "text", "--lang", "xx"], "--lang must be auto or one of sv, en"),
     ],
 )
 def test_errors_give_one_line_and_non_zero_exit(tmp_path: Path, content, args: list[str], message: str) -> None:
@@ -123,3 +124,13 @@ def test_redact_writes_one_line_per_line(tmp_path: Path) -> None:
     path.write_text(lines + "\n", encoding="utf-8")
     from_file = runner.invoke(app, ["redact", str(path)])
     assert from_file.stdout.count("\n") == lines.count("\n") + 1
+
+
+def test_themes_accepts_another_analysed_language(tmp_path: Path) -> None:
+    path = tmp_path / "de.csv"
+    rows = ["Mehr Busse am Abend", "Die Busse fahren zu selten", "Bessere Schulen", "Mehr Lehrer in der Schule"] * 3
+    path.write_text("text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["themes", str(path), "--text-col", "text", "--lang", "de", "--k", "2",
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "o" / "themes.json").read_text(encoding="utf-8"))["language"] == "de"
