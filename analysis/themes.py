@@ -143,7 +143,10 @@ def choose_k(
         rows = rows[rng.choice(len(rows), sample_size, replace=False)]
         n_init = 1
     low, high = k_range
-    high = min(high, max(low, len(rows) // 5))
+    # No more themes than distinct answers: k-means cannot make more clusters than distinct points
+    # (answers chosen from a few set phrases, or one text sent many times).
+    distinct = len(np.unique(rows, axis=0))
+    high = min(high, max(low, len(rows) // 5), distinct)
     scores: dict[int, float] = {}
     distances = pairwise_distances(rows).astype(np.float32)  # computed once, used for every k
     for k in range(low, high + 1):

@@ -48,13 +48,16 @@ def migrate(revision: str = typer.Argument("head", help="Alembic revision to upg
 @app.command()
 def demo(
     responses: int = typer.Option(2000, min=0, max=2_000_000, help="Generated responses the demo survey should have."),
+    themes: bool = typer.Option(True, help="Analyse the open questions' answers into themes (once)."),
 ) -> None:
     """Load the demo consultation (Västernorrland 2025). Safe to run again."""
     from consult.db import session_scope
     from consult.demo.service import load_full_demo
 
-    result = load_full_demo(session_scope, responses=responses)
+    result = load_full_demo(session_scope, responses=responses, themes=themes)
     typer.echo(f"Demo consultation loaded: {result['created']} new responses, {result['total']} in all.")
+    if result["analysed"]:
+        typer.echo(f"Themes found in the answers to {result['analysed']} open questions.")
 
 
 def _register_optional() -> None:

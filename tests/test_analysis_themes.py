@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,6 +85,15 @@ def test_auto_k_stays_in_range_and_prefers_separated_groups() -> None:
     points = np.vstack([c + 0.05 * rng.standard_normal((50, 8)) for c in centres])
     k, scores = choose_k(points, (2, 30), random_state=0)
     assert k == 4 and min(scores) >= 2 and max(scores) <= 30
+
+
+def test_answers_from_a_few_set_phrases_give_no_more_themes_than_phrases() -> None:
+    phrases = ["Jobbet", "Studier", "Familjen", "Bostaden", "Klimatet", "Vet inte"]
+    texts = pd.Series([phrases[i % len(phrases)] for i in range(168)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # k-means warns when asked for more clusters than points
+        finder = ThemeFinder(lang="sv", random_state=0).fit(texts)
+    assert max(finder.k_scores_) <= len(phrases)
 
 
 def test_matched_f1_penalises_wrong_numbers_of_themes() -> None:

@@ -85,3 +85,37 @@ def test_every_priority_title_is_the_strategy_documents_whole_title(migrated, de
 
 def whole_title(titles: set[str], start: str) -> str:
     return next(t for t in titles if t.startswith(start))
+
+
+def test_consult_demo_analyses_the_open_questions_into_themes_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`consult demo` (as `make run` calls it) leaves the review team themes to read: each open
+    question's answers analysed and the themes selected. Loading it again analyses nothing."""
+    import os
+    import subprocess
+    import sys
+
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    env = {**os.environ, "CONSULT_DATABASE_URL": url, "CONSULT_VAR_DIR": str(tmp_path)}
+
+    def consult(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "consult", *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    consult("migrate")
+    first = consult("demo", "--responses", "120")
+    assert "Themes found in the answers to 3 open questions." in first
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        themes = dict(connection.exec_driver_sql(
+            "SELECT q.code, count(*) FROM theme_selected t JOIN question q ON q.id = t.question_id"
+            " WHERE t.active AND NOT t.is_other GROUP BY q.code").all())
+        assigned = connection.exec_driver_sql("SELECT count(*) FROM theme_assignment").scalar_one()
+    engine.dispose()
+    assert set(themes) == {"forandra", "attraktivt", "flytta_varfor"} and themes["forandra"] >= 2
+    assert assigned > 100
+    again = consult("demo", "--responses", "120")
+    assert "Themes found" not in again

@@ -217,9 +217,10 @@ def load_demo(session_factory, *, responses: int = 2000, batch: int = 500) -> di
     return {"created": created, "total": total}
 
 
-def load_full_demo(session_factory, *, responses: int = 2000) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def load_full_demo(session_factory, *, responses: int = 2000, themes: bool = False) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Everything `consult demo` loads: the consultation and its responses, one staff user per
-    role, and the remiss round with its organisations when that domain is installed."""
+    role, and the remiss round with its organisations when that domain is installed. With
+    `themes`, each open question's answers are analysed into themes as well."""
     from consult.accounts.service import ensure_demo_users
     from consult.domains import optional_module
 
@@ -232,4 +233,40 @@ def load_full_demo(session_factory, *, responses: int = 2000) -> dict[str, int]:
         with session_factory() as session:
             remiss.load_demo_remiss(session)
             session.commit()
+    result["analysed"] = load_demo_themes(session_factory) if themes else 0
     return result
+
+
+def load_demo_themes(session_factory) -> int:  # type: ignore[no-untyped-def]
+    """Analyse each open question of the demo survey into themes and keep them as the selected
+    themes, as an analyst would, so the workspace, the coverage of the strategy and the summary
+    report show themes from the start. Questions that already have themes, or too few answers,
+    are left alone. Returns how many questions were analysed."""
+    from consult.domains import optional_module
+
+    themes, jobs = optional_module("themes.service"), optional_module("themes.jobs")
+    if themes is None or jobs is None:
+        return 0
+    with session_factory() as session:
+        spec = load_spec(session, slug=read_fixture()["survey"]["slug"])
+        assert spec is not None
+        waiting = [
+            question.id for question in themes.text_questions(spec)
+            if themes.accepted_run_id(session, question_id=question.id) is None
+            and themes.active_run(session, question_id=question.id) is None
+            and themes.count_answers(session, question_id=question.id) >= themes.MIN_ANSWERS
+        ]
+    analysed = 0
+    for question_id in waiting:
+        with session_factory() as session:
+            run_id = themes.start_run(session, survey_id=spec.id, question_id=question_id, user_id=None).id
+            session.commit()
+        jobs.run_pending()
+        with session_factory() as session:
+            try:
+                themes.accept_run(session, run_id=run_id, user_id=None)
+            except themes.ThemeError:
+                continue  # the run failed; its page says why, and the demo goes on without it
+            session.commit()
+        analysed += 1
+    return analysed
