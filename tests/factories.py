@@ -66,6 +66,21 @@ def store(spec: SurveySpec) -> SurveySpec:
     return stored
 
 
+def review_cycle(session: Any, key: str, name: dict[str, str], mandate_period: str = "2023–2026") -> Any:
+    """A review cycle of its own, without strategy versions or phases."""
+    from consult.strategy import service as strategy
+
+    return strategy.create_cycle(
+        session,
+        key=key,
+        name=name,
+        mandate_period=mandate_period,
+        current_version_id=None,
+        proposed_version_id=None,
+        phases=[],
+    )
+
+
 def event_survey(slug_prefix: str, about_you: tuple[QuestionSpec, ...], *later: PageSpec) -> SurveySpec:
     """An open "Framtidsdagen" survey for interview and kiosk tests: a first page that asks where the
     respondent lives (required) and then `about_you`, followed by the `later` pages."""

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import assert_accessible, screenshot
-from tests.test_themes_web import HEALTH_ANSWERS, TRANSPORT_ANSWERS
+from tests.test_themes_web import HEALTH_ANSWERS, TRANSPORT_ANSWERS, add_answers, make_survey
 
 pytestmark = pytest.mark.browser
 
@@ -38,45 +38,8 @@ def analyst_email(theme_tables: None) -> str:
 @pytest.fixture(scope="module")
 def survey_slug(theme_tables: None) -> str:
     """A small survey in the 2025 review cycle with health-care and bus answers."""
-    from consult.db import session_scope
-    from consult.responses.service import NewResponse, store_responses
-    from consult.strategy.service import cycle_by_key
-    from consult.surveys.schema import PageSpec, SurveySpec
-    from consult.surveys.service import load_spec, save_survey
-    from tests.factories import choices, q
-
-    spec = SurveySpec(
-        slug=f"teman-b-{uuid.uuid4().hex[:8]}",
-        title={"sv": "Temaprov i webbläsaren", "en": "Browser theme test"},
-        status="open",
-        pages=(
-            PageSpec(
-                title={"sv": "Sida", "en": "Page"},
-                questions=(
-                    q("kommun", "municipality", choices=choices("Härnösand", "Kramfors")),
-                    q("behov", "long_text", "Vad behöver förändras?"),
-                ),
-            ),
-        ),
-    )
-    with session_scope() as session:
-        cycle = cycle_by_key(session, key="oversyn-2025")
-        save_survey(session, spec=spec, cycle_id=cycle.id if cycle else None)
-    with session_scope() as session:
-        stored = load_spec(session, slug=spec.slug)
-        assert stored is not None
-        store_responses(
-            session,
-            [
-                NewResponse(
-                    spec=stored,
-                    client_uuid=str(uuid.uuid4()),
-                    consent_quote=True,
-                    values={"kommun": 1 + i % 2, "behov": text},
-                )
-                for i, text in enumerate(ANSWERS)
-            ],
-        )
+    spec = make_survey()
+    add_answers(spec, ANSWERS)
     return spec.slug
 
 

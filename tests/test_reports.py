@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.factories import review_cycle
 from tests.test_workspace import (
     PERSONNUMMER,
     create_small_survey,
@@ -65,20 +66,10 @@ def anonymous(app) -> TestClient:  # type: ignore[no-untyped-def]
 def new_cycle_with_small_survey() -> str:
     """A review cycle of its own holding the workspace tests' six hand-countable responses."""
     from consult.db import session_scope
-    from consult.strategy import service as strategy
 
     key = f"rp-{uuid.uuid4().hex[:8]}"
     with session_scope() as session:
-        cycle = strategy.create_cycle(
-            session,
-            key=key,
-            name={"sv": f"Rapportcykel {key}", "en": f"Report cycle {key}"},
-            mandate_period="2023–2026",
-            current_version_id=None,
-            proposed_version_id=None,
-            phases=[],
-        )
-        cycle_id = cycle.id
+        cycle_id = review_cycle(session, key, {"sv": f"Rapportcykel {key}", "en": f"Report cycle {key}"}).id
     create_small_survey(cycle_id=cycle_id, slug=f"{key}-enkat", draft=False)
     return key
 
@@ -464,20 +455,10 @@ def add_themes(spec: Any, question_code: str, themes: dict[str, list[int]], user
 def test_themes_with_quotes_only_from_those_who_consented(analyst: TestClient, tables) -> None:  # type: ignore[no-untyped-def]
     from consult.db import session_scope
     from consult.responses.models import Response
-    from consult.strategy import service as strategy
 
     key = f"rp-{uuid.uuid4().hex[:8]}"
     with session_scope() as session:
-        cycle = strategy.create_cycle(
-            session,
-            key=key,
-            name={"sv": f"Temacykel {key}", "en": f"Themes {key}"},
-            mandate_period="2023–2026",
-            current_version_id=None,
-            proposed_version_id=None,
-            phases=[],
-        )
-        cycle_id = cycle.id
+        cycle_id = review_cycle(session, key, {"sv": f"Temacykel {key}", "en": f"Themes {key}"}).id
     small = create_small_survey(cycle_id=cycle_id, slug=f"{key}-enkat", draft=False)
     first, second = small.response_ids[0], small.response_ids[1]  # the two who wrote something
     with session_scope() as session:

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from consult.surveys.schema import PageSpec, SurveySpec
-from tests.factories import q
+from tests.factories import q, review_cycle
 from tests.test_workspace import create_staff, logged_in_client
 
 LOW = {"sv": "Inte alls viktigt", "en": "Not at all important"}
@@ -45,15 +45,11 @@ def scale_spec(slug: str) -> SurveySpec:
 def create_cycle_with_scales() -> tuple[str, SurveySpec]:
     from consult.db import session_scope
     from consult.responses.service import NewResponse, store_responses
-    from consult.strategy import service as strategy
     from consult.surveys.service import load_spec, save_survey
 
     key = f"sl-{uuid.uuid4().hex[:8]}"
     with session_scope() as session:
-        cycle = strategy.create_cycle(
-            session, key=key, name={"sv": f"Skalcykel {key}", "en": f"Scale cycle {key}"},
-            mandate_period="2023–2026", current_version_id=None, proposed_version_id=None, phases=[],
-        )
+        cycle = review_cycle(session, key, {"sv": f"Skalcykel {key}", "en": f"Scale cycle {key}"})
         save_survey(session, spec=scale_spec(f"{key}-enkat"), cycle_id=cycle.id)
     with session_scope() as session:
         spec = load_spec(session, slug=f"{key}-enkat")

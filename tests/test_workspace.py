@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from scipy.stats import chi2_contingency, t
 
 from consult.surveys.schema import ChoiceSpec, PageSpec, SurveySpec
-from tests.factories import choices, q
+from tests.factories import choices, q, review_cycle
 from tests.staff import csrf_from
 from tests.staff import logged_in as staff_login
 
@@ -738,28 +738,11 @@ def test_question_charts_are_svg_with_a_text_alternative(small: SmallSurvey, ana
 
 def test_compare_the_same_question_across_review_cycles(tables, analyst: TestClient) -> None:  # type: ignore[no-untyped-def]
     from consult.db import session_scope
-    from consult.strategy import service as strategy
 
     key = uuid.uuid4().hex[:6]
     with session_scope() as session:
-        old = strategy.create_cycle(
-            session,
-            key=f"ws-2019-{key}",
-            name={"sv": "Översyn 2019", "en": "Review 2019"},
-            mandate_period="2019–2022",
-            current_version_id=None,
-            proposed_version_id=None,
-            phases=[],
-        )
-        new = strategy.create_cycle(
-            session,
-            key=f"ws-2025-{key}",
-            name={"sv": "Översyn 2025", "en": "Review 2025"},
-            mandate_period="2023–2026",
-            current_version_id=None,
-            proposed_version_id=None,
-            phases=[],
-        )
+        old = review_cycle(session, f"ws-2019-{key}", {"sv": "Översyn 2019", "en": "Review 2019"}, "2019–2022")
+        new = review_cycle(session, f"ws-2025-{key}", {"sv": "Översyn 2025", "en": "Review 2025"})
         old_id, new_id = old.id, new.id
     create_small_survey(cycle_id=old_id, slug=f"ws-c19-{key}", draft=False)
     create_small_survey(cycle_id=new_id, slug=f"ws-c25-{key}", draft=False)

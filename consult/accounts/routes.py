@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -23,7 +23,7 @@ from consult.accounts.deps import (
 from consult.accounts.models import AuditAction, Role, User
 from consult.core.i18n import _, current_language
 from consult.core.numbers import as_whole_number
-from consult.core.templating import render
+from consult.core.templating import paging, render
 from consult.db import session_scope
 
 router = APIRouter(include_in_schema=False)
@@ -224,9 +224,7 @@ def audit_log(
         "values": query,
         "errors": errors,
         "total": total,
-        "page": page,
-        "page_count": max(1, -(-total // AUDIT_PAGE_SIZE)),
-        "page_url": lambda n: "/admin/audit?" + urlencode({**{k: v for k, v in query.items() if v}, "page": n}),
+        **paging("/admin/audit", query, page=page, total=total, page_size=AUDIT_PAGE_SIZE),
         "local_time": lambda moment: _local(moment).strftime("%Y-%m-%d %H:%M:%S"),
         "describe_details": lambda details: service.describe_details(details, _),
     }

@@ -323,8 +323,11 @@ def _apply(request: Request, user: User, slug: str, action, *, focus: str = "", 
     return _redirect(_survey_url(slug, done=done, focus=focus))
 
 
-def _direction(value: Any) -> int:
-    return -1 if value == "up" else 1
+async def _direction(request: Request) -> tuple[str, int]:
+    """The move form's direction: its name for the focus anchor and its step (-1 up, 1 down)."""
+    form = await request.form()
+    name = "up" if form.get("direction") == "up" else "down"
+    return name, -1 if name == "up" else 1
 
 
 @router.post("/{slug}/status")
@@ -347,15 +350,12 @@ async def change_status(request: Request, slug: str, user: Admin) -> Response:
 
 @router.post("/{slug}/questions/{code}/move")
 async def move_question(request: Request, slug: str, code: str, user: Admin) -> Response:
-    form = await request.form()
-    direction = "up" if form.get("direction") == "up" else "down"
+    direction, step = await _direction(request)
     return _apply(
         request,
         user,
         slug,
-        lambda s: service.move_question(
-            s, slug=slug, code=code, direction=_direction(direction), user_id=user.id, request=request
-        ),
+        lambda s: service.move_question(s, slug=slug, code=code, direction=step, user_id=user.id, request=request),
         focus=f"move-{code}-{direction}",
         done="moved",
     )
@@ -381,9 +381,7 @@ def add_page(request: Request, slug: str, user: Admin) -> Response:
 
 @router.post("/{slug}/pages/{number}/move")
 async def move_page(request: Request, slug: str, number: int, user: Admin) -> Response:
-    form = await request.form()
-    direction = "up" if form.get("direction") == "up" else "down"
-    step = _direction(direction)
+    direction, step = await _direction(request)
     return _apply(
         request,
         user,

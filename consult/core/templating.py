@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import Request
@@ -35,6 +36,16 @@ templates.env.globals["pick"] = pick
 def is_htmx_partial(request: Request) -> bool:
     """An htmx request for part of a page (a history restore wants the whole page)."""
     return request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
+
+
+def paging(path: str, query: dict[str, str], *, page: int, total: int, page_size: int) -> dict[str, Any]:
+    """What the pager macro of templates/_macros.html needs: the page shown, how many pages there are
+    and each page's address at `path`, keeping the filters of `query` that are set."""
+    return {
+        "page": page,
+        "page_count": max(1, -(-total // page_size)),
+        "page_url": lambda n: f"{path}?" + urlencode({**{k: v for k, v in query.items() if v}, "page": n}),
+    }
 
 
 def csrf_token(request: Request) -> str:

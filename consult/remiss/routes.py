@@ -28,8 +28,8 @@ templates.env.filters["actor_type"] = lambda value: service.actor_type_name(valu
 
 register_staff_link("/admin/remiss", N_("Consultation (remiss)"), {"analyst"})
 
-require_admin = require_role("admin")
-require_analyst = require_role("analyst")
+Admin = Annotated[User, Depends(require_role("admin"))]
+Analyst = Annotated[User, Depends(require_role("analyst"))]
 SessionDep = Annotated[Session, Depends(get_session)]
 AnswerId = RowId
 
@@ -296,7 +296,7 @@ def public_answer(request: Request, key: str, answer_id: AnswerId, session: Sess
 
 
 @router.get("/admin/remiss")
-def staff_rounds(request: Request, session: SessionDep, user: Annotated[User, Depends(require_analyst)]) -> Response:
+def staff_rounds(request: Request, session: SessionDep, user: Analyst) -> Response:
     return render(request, "remiss/staff_rounds.html", {"rounds": service.list_rounds(session)})
 
 
@@ -335,7 +335,7 @@ def organisations(
     request: Request,
     key: str,
     session: SessionDep,
-    user: Annotated[User, Depends(require_admin)],
+    user: Admin,
     added: str | None = None,
 ) -> Response:
     remiss_round = _round_or_404(session, key)
@@ -344,7 +344,7 @@ def organisations(
 
 
 @router.post("/admin/remiss/{key}/organisationer")
-async def add_organisation(request: Request, key: str, user: Annotated[User, Depends(require_admin)]) -> Response:
+async def add_organisation(request: Request, key: str, user: Admin) -> Response:
     form = await request.form()
     typed = {name: str(form.get(name) or "").strip() for name in ("name", "actor_type", "area", "email")}
     with session_scope() as session:
@@ -373,7 +373,7 @@ async def add_organisation(request: Request, key: str, user: Annotated[User, Dep
 
 
 @router.post("/admin/remiss/{key}/organisationer/import")
-async def import_organisations(request: Request, key: str, user: Annotated[User, Depends(require_admin)]) -> Response:
+async def import_organisations(request: Request, key: str, user: Admin) -> Response:
     form = await request.form(max_files=1)
     upload = form.get("file")
     with session_scope() as session:
@@ -396,9 +396,7 @@ async def import_organisations(request: Request, key: str, user: Annotated[User,
 
 
 @router.get("/admin/remiss/{key}/lankar.csv")
-def download_links(
-    request: Request, key: str, session: SessionDep, user: Annotated[User, Depends(require_admin)]
-) -> Response:
+def download_links(request: Request, key: str, session: SessionDep, user: Admin) -> Response:
     remiss_round = _round_or_404(session, key)
     assert remiss_round.id is not None
     body = service.links_csv(
@@ -413,7 +411,7 @@ def download_links(
 
 
 @router.post("/admin/remiss/{key}/utskick")
-async def send_mail(request: Request, key: str, user: Annotated[User, Depends(require_admin)]) -> Response:
+async def send_mail(request: Request, key: str, user: Admin) -> Response:
     form = await request.form()
     reminder = form.get("action") == "remind"
     with session_scope() as session:
@@ -444,9 +442,7 @@ async def send_mail(request: Request, key: str, user: Annotated[User, Depends(re
 
 
 @router.get("/admin/remiss/{key}/svar")
-def staff_answers(
-    request: Request, key: str, session: SessionDep, user: Annotated[User, Depends(require_analyst)]
-) -> Response:
+def staff_answers(request: Request, key: str, session: SessionDep, user: Analyst) -> Response:
     remiss_round = _round_or_404(session, key)
     assert remiss_round.id is not None
     draft = service.load_draft(session, version_id=remiss_round.version_id)
@@ -462,12 +458,14 @@ def staff_answers(
     return render(request, "remiss/staff_answers.html", page)
 
 
-def _staff_answer_or_404(session: Session, remiss_round: RemissRound, answer_id: int) -> service.SubmittedRow:
+def _staff_answer_or_404(session: Session, key: str, answer_id: int) -> tuple[RemissRound, service.SubmittedRow]:
+    """The round in the address and its submitted answer, published or not."""
+    remiss_round = _round_or_404(session, key)
     assert remiss_round.id is not None
     row = service.answer_with_organisation(session, round_id=remiss_round.id, answer_id=answer_id)
     if row is None or row.answer.status != AnswerStatus.submitted:
         raise HTTPException(404, _("There is no submitted answer with this number."))
-    return row
+    return remiss_round, row
 
 
 @router.get("/admin/remiss/{key}/svar/{answer_id}")
@@ -476,23 +474,19 @@ def staff_answer(
     key: str,
     answer_id: AnswerId,
     session: SessionDep,
-    user: Annotated[User, Depends(require_analyst)],
+    user: Analyst,
 ) -> Response:
-    remiss_round = _round_or_404(session, key)
-    row = _staff_answer_or_404(session, remiss_round, answer_id)
+    remiss_round, row = _staff_answer_or_404(session, key, answer_id)
     page = _answer_page(session, remiss_round, row)
     return render(request, "remiss/staff_answer.html", page)
 
 
 @router.post("/admin/remiss/{key}/svar/{answer_id}/publicering")
-async def publish(
-    request: Request, key: str, answer_id: AnswerId, user: Annotated[User, Depends(require_analyst)]
-) -> Response:
+async def publish(request: Request, key: str, answer_id: AnswerId, user: Analyst) -> Response:
     form = await request.form()
     published = form.get("published") == "1"
     with session_scope() as session:
-        remiss_round = _round_or_404(session, key)
-        row = _staff_answer_or_404(session, remiss_round, answer_id)
+        _round, row = _staff_answer_or_404(session, key, answer_id)
         try:
             service.set_published(session, answer=row.answer, published=published)
         except service.RemissError as exc:
@@ -514,10 +508,9 @@ def attachment(
     key: str,
     answer_id: AnswerId,
     session: SessionDep,
-    user: Annotated[User, Depends(require_analyst)],
+    user: Analyst,
 ) -> Response:
-    remiss_round = _round_or_404(session, key)
-    row = _staff_answer_or_404(session, remiss_round, answer_id)
+    _round, row = _staff_answer_or_404(session, key, answer_id)
     sha = row.answer.attachment_sha256
     if not sha or not service.attachment_path(sha).exists():
         raise HTTPException(404, _("This answer has no attachment."))
@@ -542,7 +535,7 @@ def section_comments(
     key: str,
     section_key: str,
     session: SessionDep,
-    user: Annotated[User, Depends(require_analyst)],
+    user: Analyst,
 ) -> Response:
     remiss_round = _round_or_404(session, key)
     assert remiss_round.id is not None
@@ -580,9 +573,7 @@ def _export(request: Request, session: Session, key: str, user: User, kind: str)
 
 
 @router.get("/admin/remiss/{key}/export.csv")
-def export_csv(
-    request: Request, key: str, session: SessionDep, user: Annotated[User, Depends(require_analyst)]
-) -> Response:
+def export_csv(request: Request, key: str, session: SessionDep, user: Analyst) -> Response:
     _round, rows = _export(request, session, key, user, "csv")
     return Response(
         service.export_csv(rows),
@@ -592,9 +583,7 @@ def export_csv(
 
 
 @router.get("/admin/remiss/{key}/export.xlsx")
-def export_xlsx(
-    request: Request, key: str, session: SessionDep, user: Annotated[User, Depends(require_analyst)]
-) -> Response:
+def export_xlsx(request: Request, key: str, session: SessionDep, user: Analyst) -> Response:
     remiss_round, rows = _export(request, session, key, user, "xlsx")
     assert remiss_round.id is not None
     draft = service.load_draft(session, version_id=remiss_round.version_id)

@@ -138,11 +138,13 @@ def _spec_or_404(session: Session, slug: str) -> SurveySpec:
     return spec
 
 
-def _question_or_404(spec: SurveySpec, code: str) -> QuestionSpec:
+def _question_or_404(session: Session, slug: str, code: str) -> tuple[SurveySpec, QuestionSpec]:
+    """The survey and its free-text question in the address."""
+    spec = _spec_or_404(session, slug)
     question = spec.question(code[:64])
     if question is None or question.id is None or question not in service.text_questions(spec):
         raise HTTPException(404)
-    return question
+    return spec, question
 
 
 # Ids in the path beyond what an id column holds are no id at all (SQLite cannot even bind them).
@@ -208,10 +210,10 @@ def index_page(request: Request, user: User = Depends(analyst)) -> Response:
 def survey_questions(slug: str, request: Request, user: User = Depends(analyst),
                      fraga: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     with session_scope() as session:
+        if fraga:
+            spec, question = _question_or_404(session, slug, fraga)
+            return RedirectResponse(_base(spec, question), status_code=303)
         spec = _spec_or_404(session, slug)
-    if fraga:
-        question = _question_or_404(spec, fraga)
-        return RedirectResponse(_base(spec, question), status_code=303)
     questions = service.text_questions(spec)
     if not questions:
         raise HTTPException(404)
@@ -277,8 +279,7 @@ def explorer_page(slug: str, code: str, request: Request, user: User = Depends(a
                   sida: Annotated[str | None, Query(max_length=7)] = None) -> Response:
     review = granskning if granskning in service.REVIEW_FILTERS else "all"
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         context = _explorer_context(session, spec, question, user=user, search=q, review=review,
                                     page=_page_number(sida))
     if is_htmx_partial(request) and request.headers.get("hx-target") == "search-results":
@@ -289,8 +290,7 @@ def explorer_page(slug: str, code: str, request: Request, user: User = Depends(a
 def _explorer_error(request: Request, slug: str, code: str, user: User, field: str, message: str,
                     values: dict | None = None) -> Response:
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         context = _explorer_context(session, spec, question, user=user, errors={field: _(message)}, values=values,
                                     auto_assign=False)
     return render(request, "themes/explorer.html", context, 422)
@@ -311,8 +311,7 @@ def start_run(slug: str, code: str, request: Request, user: User = Depends(analy
         return _explorer_error(request, slug, code, user, "seed", N_("Enter a whole number of 0 or more."),
                                {"k": k[:5], "seed": seed[:9]})
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         try:
             run = service.start_run(session, survey_id=spec.id or 0, question_id=question.id or 0, user_id=user.id,
                                     k=k_value, random_state=int(raw_seed or 0))
@@ -350,8 +349,7 @@ def _user_name(session: Session, user_id: int | None) -> str:
 @router.get("/arbetsyta/enkater/{slug}/teman/{code}/korning/{run_id}")
 def run_page(slug: str, code: str, run_id: int, request: Request, user: User = Depends(analyst)) -> Response:
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         run = _run_or_404(session, question, run_id)
         context = _run_context(session, spec, question, run)
     if is_htmx_partial(request):
@@ -366,8 +364,7 @@ def run_page(slug: str, code: str, run_id: int, request: Request, user: User = D
 @router.post("/arbetsyta/enkater/{slug}/teman/{code}/korning/{run_id}/avbryt")
 def cancel_run(slug: str, code: str, run_id: int, request: Request, user: User = Depends(analyst)) -> Response:
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         run = _run_or_404(session, question, run_id)
         run = service.cancel_run(session, run_id=run.id or 0, user_id=user.id)
         _audit(session, request, user, "run.cancel", question, {"run": run_id})
@@ -380,8 +377,7 @@ def cancel_run(slug: str, code: str, run_id: int, request: Request, user: User =
 @router.post("/arbetsyta/enkater/{slug}/teman/{code}/korning/{run_id}/acceptera")
 def accept_run(slug: str, code: str, run_id: int, request: Request, user: User = Depends(analyst)) -> Response:
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         run = _run_or_404(session, question, run_id)
         try:
             themes = service.accept_run(session, run_id=run.id or 0, user_id=user.id)
@@ -401,8 +397,7 @@ def merge_themes(slug: str, code: str, request: Request, user: User = Depends(an
                  tema: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI reads the default
                  namn: Annotated[str, Form()] = "") -> Response:
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         try:
             new = service.merge_themes(session, question_id=question.id or 0, theme_ids=_ids(tema),
                                        label=namn[:400], user_id=user.id)
@@ -417,8 +412,7 @@ def merge_themes(slug: str, code: str, request: Request, user: User = Depends(an
 @router.post("/arbetsyta/enkater/{slug}/teman/{code}/tilldela")
 def assign_new(slug: str, code: str, request: Request, user: User = Depends(analyst)) -> Response:
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         try:
             count = service.assign_new_answers(session, question_id=question.id or 0, user_id=user.id)
         except service.ThemeError as error:
@@ -441,8 +435,7 @@ def start_coding(slug: str, code: str, request: Request, user: User = Depends(an
                                N_("Enter a confidence threshold between 0 and 1, for example 0.5."),
                                {"threshold": threshold[:6]})
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         try:
             run = service.start_run(session, survey_id=spec.id or 0, question_id=question.id or 0, user_id=user.id,
                                     kind=RunKind.code.value, threshold=value)
@@ -493,8 +486,7 @@ def theme_page(slug: str, code: str, theme_id: int, request: Request, user: User
     answer_messages = {"flyttat": _("The answers have been moved."),
                        "bekraftat": _("The answers have been confirmed.")}
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         theme = _theme_or_404(session, question, theme_id)
         context = _theme_context(session, spec, question, theme, search=q, review=review, page=_page_number(sida),
                                  name_message=_("The theme has been renamed.") if klart == "namn" else "",
@@ -507,8 +499,7 @@ def theme_page(slug: str, code: str, theme_id: int, request: Request, user: User
 def _theme_error(request: Request, slug: str, code: str, theme_id: int, field: str, message: str,
                  values: dict | None = None, partial: str = "") -> Response:
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         theme = _theme_or_404(session, question, theme_id)
         context = _theme_context(session, spec, question, theme, errors={field: _(message)}, values=values)
     if partial and is_htmx_partial(request):
@@ -520,8 +511,7 @@ def _theme_error(request: Request, slug: str, code: str, theme_id: int, field: s
 def rename_theme(slug: str, code: str, theme_id: int, request: Request, user: User = Depends(analyst),
                  namn: Annotated[str, Form()] = "") -> Response:
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         theme = _theme_or_404(session, question, theme_id)
         try:
             service.rename_theme(session, question_id=question.id or 0, theme_id=theme.id, label=namn[:400],
@@ -543,8 +533,7 @@ def split_theme(slug: str, code: str, theme_id: int, request: Request, user: Use
     raw = delar.strip()[:2]
     parts = as_whole_number(raw) or 0
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         _theme_or_404(session, question, theme_id)
         try:
             new = service.split_theme(session, question_id=question.id or 0, theme_id=theme_id, parts=parts,
@@ -566,8 +555,7 @@ def change_answers(slug: str, code: str, theme_id: int, request: Request, user: 
     answer_ids = _ids(svar)
     done = ""
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         theme = _theme_or_404(session, question, theme_id)
         if atgard == "flytta" and as_whole_number(till) is None:
             session.rollback()
@@ -604,8 +592,7 @@ def coverage_page(slug: str, code: str, request: Request, user: User = Depends(a
                   version: Annotated[str, Query(max_length=64)] = "") -> Response:
     language = _language()
     with session_scope() as session:
-        spec = _spec_or_404(session, slug)
-        question = _question_or_404(spec, code)
+        spec, question = _question_or_404(session, slug, code)
         versions = service.versions_for(session, survey_id=spec.id or 0)
         chosen = next((v for v in versions if v.key == version), versions[0] if versions else None)
         if version and chosen is not None and chosen.key != version:
