@@ -464,9 +464,9 @@ def test_kiosk_reset_refuses_ordinary_drafts(app, review_tables) -> None:  # typ
 # --- one response per browser session ----------------------------------------------------------------
 
 
-def answer_small_survey(client: TestClient, spec) -> str:  # type: ignore[no-untyped-def]
+def answer_small_survey(client: TestClient, spec, **identity: str) -> str:  # type: ignore[no-untyped-def]
     start = client.get(f"/s/{spec.slug}")
-    data = {"csrftoken": csrf_from(start.text)}
+    data = {"csrftoken": csrf_from(start.text), **identity}
     url = client.post(f"/s/{spec.slug}/start", data=data, follow_redirects=False).headers["location"]
     html = client.get(url).text
     data = {"csrftoken": csrf_from(html), "kommun": "1", "action": "next"}
@@ -499,7 +499,7 @@ def test_one_response_per_browser_session(app, review_tables) -> None:  # type: 
 def test_identified_surveys_take_repeat_answers(app, review_tables) -> None:  # type: ignore[no-untyped-def]
     spec = store(small_survey().model_copy(update={"identity_mode": "identified"}))
     browser = new_client(app)
-    answer_small_survey(browser, spec)
+    answer_small_survey(browser, spec, name="Anna Svensson")
     assert "Starta enkäten" in browser.get(f"/s/{spec.slug}").text
 
 

@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from consult.accounts import service as accounts
+from consult.core.fields import safe_cell
 from consult.remiss import service
 from consult.remiss.models import RemissAnswer, RemissInvitation, RemissRound
 from tests.staff import csrf_from
@@ -671,8 +672,8 @@ def test_exports_in_csv_and_xlsx_are_redacted(app, staff, web, round_key) -> Non
 
 
 def test_formula_like_text_is_neutralised_in_exports() -> None:
-    assert service.safe_cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
-    assert service.safe_cell("Vanlig text") == "Vanlig text"
+    assert safe_cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
+    assert safe_cell("Vanlig text") == "Vanlig text"
 
 
 def test_demo_loader_can_run_twice(remiss_db) -> None:  # type: ignore[no-untyped-def]

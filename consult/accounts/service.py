@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,7 @@ from sqlmodel import Session, col, select
 from consult.accounts.models import AuditAction, AuditEvent, Role, User
 from consult.config import get_settings
 from consult.core import ratelimit
-from consult.core.fields import pick, utcnow
+from consult.core.fields import is_email, pick, utcnow
 from consult.core.i18n import N_
 from consult.core.numbers import as_whole_number
 from consult.core.ratelimit import RateVerdict
@@ -31,7 +30,6 @@ password_hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class AccountError(ValueError):
@@ -46,7 +44,7 @@ def normalise_email(email: str) -> str:
 
 
 def _check_new_user(*, email: str, password: str, role: str) -> None:
-    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+    if not is_email(email):
         raise AccountError(N_("Enter a valid email address."))
     if role not in {r.value for r in Role}:
         raise AccountError(N_("The role must be admin, analyst or interviewer."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,3 +53,20 @@ def pick(text: dict[str, str] | None, language: str) -> str:
     if not text:
         return ""
     return text.get(language) or text.get("sv") or next(iter(text.values()), "")
+
+
+# An address with one @, a dot in its domain and nothing that separates addresses in a list.
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+MAX_EMAIL_LENGTH = 254
+
+
+def is_email(value: str) -> bool:
+    """Whether `value` (already stripped) looks like one e-mail address."""
+    return len(value) <= MAX_EMAIL_LENGTH and _EMAIL.match(value) is not None
+
+
+def safe_cell(value: Any) -> Any:
+    """Keep spreadsheet programs from running text that starts like a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

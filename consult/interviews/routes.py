@@ -20,9 +20,10 @@ from consult.accounts.service import list_users, record_audit, register_staff_li
 from consult.core.fields import utcnow
 from consult.core.i18n import N_, _, current_language
 from consult.core.routing import RowId
-from consult.core.templating import render
+from consult.core.templating import paging, render
 from consult.db import session_scope
 from consult.interviews import service
+from consult.responses import identity as identities
 from consult.responses import review
 from consult.responses.flow import form_values_for_template
 from consult.responses.messages import error_message
@@ -38,8 +39,8 @@ router = APIRouter(include_in_schema=False)
 
 register_staff_link("/granskning", N_("Review responses"), {Role.analyst.value})
 
-interviewer = require_role(Role.interviewer.value)
-analyst = require_role(Role.analyst.value)
+Interviewer = Annotated[User, Depends(require_role(Role.interviewer.value))]
+Analyst = Annotated[User, Depends(require_role(Role.analyst.value))]
 
 REVIEW_PAGE_SIZE = 50
 STATE_LABELS = {
@@ -55,21 +56,32 @@ def _language() -> str:
     return current_language.get()
 
 
-def _field_errors(spec: SurveySpec, errors: list[FieldError]) -> list[dict[str, str]]:
+def _field_errors(spec: SurveySpec, errors: list[FieldError] | None) -> dict[str, Any]:
+    """An entry form's errors for its template: the summary's list and each field's message."""
     language = _language()
-    return [
+    shown = [
         {
             "field": e.field,
             "label": spec.by_code[e.field].label(language) if e.field in spec.by_code else e.field,
             "message": error_message(e, language, spec.by_code.get(e.field)),
         }
-        for e in errors
+        for e in errors or []
     ]
+    return {"errors": shown, "error_by_field": {e["field"]: e["message"] for e in shown}}
+
+
+def _values_shown_again(outcome: service.EntryOutcome) -> dict[str, Any]:
+    """A refused entry's values as typed, to show in the form again."""
+    return {**form_values_for_template(outcome.values), **outcome.typed}
 
 
 def _open_surveys() -> list[tuple[str, str]]:
     with session_scope() as session:
         return [(s.slug, s.title.get(_language()) or s.title.get("sv", s.slug)) for s in list_open_surveys(session)]
+
+
+def _open_slugs() -> set[str]:
+    return {slug for slug, _title in _open_surveys()}
 
 
 def _spec(slug: str) -> SurveySpec:
@@ -111,7 +123,7 @@ def _setup_page(
 @router.get("/intervju")
 def interview_start(
     request: Request,
-    user: Annotated[User, Depends(interviewer)],
+    user: Interviewer,
     corrected: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     survey: Annotated[str, Query(max_length=80)] = "",
     channel: Annotated[str, Query(max_length=24)] = "",
@@ -124,21 +136,20 @@ def interview_start(
 
 def _setup_or_errors(survey: str, channel: str, place: str) -> tuple[service.Setup, dict[str, str]]:
     setup = service.Setup(survey=survey.strip(), channel=channel, place=service.clean_place(place))
-    open_slugs = {slug for slug, _title in _open_surveys()}
-    return setup, service.setup_errors(setup, open_slugs)
+    return setup, service.setup_errors(setup, _open_slugs())
 
 
 @router.post("/intervju/kiosk")
 def open_kiosk(
     request: Request,
-    user: Annotated[User, Depends(interviewer)],
+    user: Interviewer,
     survey: Annotated[str, Form(max_length=80)] = "",
     place: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     """Hand the device over as a kiosk: the survey's start page in kiosk mode, with this device
     logged out, so the respondents who use it next cannot reach the staff pages."""
     kiosk = service.KioskSetup(survey=survey.strip(), event_name=service.clean_place(place))
-    errors = service.kiosk_errors(kiosk, {slug for slug, _title in _open_surveys()})
+    errors = service.kiosk_errors(kiosk, _open_slugs())
     if errors:
         return _setup_page(request, user, kiosk=kiosk, errors=errors, status_code=422)
     with session_scope() as session:
@@ -162,14 +173,12 @@ def _entry_page(
     saved: int | None = None,
     status_code: int = 200,
 ) -> Response:
-    shown_errors = _field_errors(spec, errors or [])
     context = {
         "spec": spec,
         "setup": setup,
         "channel_label": _(service.CHANNEL_LABELS[setup.channel]),
         "values": values or {},
-        "errors": shown_errors,
-        "error_by_field": {e["field"]: e["message"] for e in shown_errors},
+        **_field_errors(spec, errors),
         "client_uuid": client_uuid or str(uuid.uuid4()),
         "started_at": started_at or utcnow().isoformat(),
         "saved": saved,
@@ -181,7 +190,7 @@ def _entry_page(
 @router.get("/intervju/formular")
 def entry_form(
     request: Request,
-    user: Annotated[User, Depends(interviewer)],
+    user: Interviewer,
     survey: Annotated[str, Query(max_length=80)] = "",
     channel: Annotated[str, Query(max_length=24)] = "",
     place: Annotated[str, Query(max_length=400)] = "",
@@ -194,7 +203,7 @@ def entry_form(
 
 
 @router.post("/intervju/formular")
-async def save_entry(request: Request, user: Annotated[User, Depends(interviewer)]) -> Response:
+async def save_entry(request: Request, user: Interviewer) -> Response:
     from consult.app import writer
 
     form = await request.form()
@@ -208,7 +217,7 @@ async def save_entry(request: Request, user: Annotated[User, Depends(interviewer
     started_raw = str(form.get("started_at", ""))[:40]
     outcome = service.validate_entry(spec, form)
     if not outcome.ok:
-        values = {**form_values_for_template(outcome.values), **outcome.typed}
+        values = _values_shown_again(outcome)
         return _entry_page(
             request,
             spec=spec,
@@ -277,7 +286,6 @@ def _correction_page(
     errors: list[FieldError] | None = None,
     status_code: int = 200,
 ) -> Response:
-    shown_errors = _field_errors(spec, errors or [])
     context = {
         "spec": spec,
         "response": response,
@@ -286,14 +294,13 @@ def _correction_page(
         if response.submitted_at
         else "",
         "values": values,
-        "errors": shown_errors,
-        "error_by_field": {e["field"]: e["message"] for e in shown_errors},
+        **_field_errors(spec, errors),
     }
     return render(request, "interviews/correct.html", context, status_code)
 
 
 @router.get("/intervju/svar/{response_id}")
-def correction_form(request: Request, response_id: RowId, user: Annotated[User, Depends(interviewer)]) -> Response:
+def correction_form(request: Request, response_id: RowId, user: Interviewer) -> Response:
     with session_scope() as session:
         response, spec = _correctable(session, user, response_id)
         values = review.current_answers(session, spec=spec, response_id=response_id)
@@ -301,15 +308,13 @@ def correction_form(request: Request, response_id: RowId, user: Annotated[User, 
 
 
 @router.post("/intervju/svar/{response_id}")
-async def save_correction(
-    request: Request, response_id: RowId, user: Annotated[User, Depends(interviewer)]
-) -> Response:
+async def save_correction(request: Request, response_id: RowId, user: Interviewer) -> Response:
     form = await request.form()
     with session_scope() as session:
         response, spec = _correctable(session, user, response_id)
         outcome = service.validate_entry(spec, form)
         if not outcome.ok:
-            values = {**form_values_for_template(outcome.values), **outcome.typed}
+            values = _values_shown_again(outcome)
             return _correction_page(
                 request, response=response, spec=spec, values=values, errors=outcome.errors, status_code=422
             )
@@ -343,7 +348,7 @@ def _display_value(question: QuestionSpec, value: Value, language: str) -> str:
 @router.get("/granskning")
 def review_list(
     request: Request,
-    _user: Annotated[User, Depends(analyst)],
+    _user: Analyst,
     survey: Annotated[str, Query(max_length=80)] = "",
     state: Annotated[str, Query(max_length=12)] = "",
     flagged: Annotated[str, Query(max_length=3)] = "",
@@ -392,9 +397,7 @@ def review_list(
         "titles": titles,
         "values": query,
         "total": total,
-        "page": page,
-        "page_count": max(1, -(-total // REVIEW_PAGE_SIZE)),
-        "page_url": lambda n: "/granskning?" + urlencode({**{k: v for k, v in query.items() if v}, "page": n}),
+        **paging("/granskning", query, page=page, total=total, page_size=REVIEW_PAGE_SIZE),
         "state_labels": STATE_LABELS,
         "channel_labels": service.CHANNEL_LABELS,
         "local_time": lambda moment: service.as_local(moment).strftime("%Y-%m-%d %H:%M") if moment else "",
@@ -434,6 +437,7 @@ def _review_page(
         history = review.response_history(session, response_id=response_id)
         flagged = response_id in review.burst_flagged(session, [response_id])
         users = {u.id: u for u in list_users(session)}
+        respondent = identities.identity_of(session, response_id=response_id)
 
     def show(code: str, value: Value) -> str:
         question = spec.by_code.get(code)
@@ -453,6 +457,7 @@ def _review_page(
         "flagged": flagged,
         "users": users,
         "entered_by": entered_by,
+        "respondent": respondent,
         "duration": duration,
         "label_of": lambda code: spec.by_code[code].label(language) if code in spec.by_code else code,
         "show": show,
@@ -470,7 +475,7 @@ def _review_page(
 def review_detail(
     request: Request,
     response_id: RowId,
-    _user: Annotated[User, Depends(analyst)],
+    _user: Analyst,
     saved: Annotated[str, Query(max_length=3)] = "",
 ) -> Response:
     notice = _("The review state was saved.") if saved else None
@@ -481,7 +486,7 @@ def review_detail(
 def change_state(
     request: Request,
     response_id: RowId,
-    user: Annotated[User, Depends(analyst)],
+    user: Analyst,
     state: Annotated[str, Form(max_length=12)] = "",
     comment: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from consult.core.fields import utcnow
-from consult.responses.models import Answer, AnswerSelection, Response, ResponseDraft
+from consult.responses.models import Answer, AnswerSelection, Response, ResponseDraft, ResponseIdentity
 from consult.surveys.models import Question, Survey
 
 
@@ -99,7 +99,8 @@ class PurgeReport:
 
 def purge(session: Session, *, now: datetime | None = None, anonymise: bool = False) -> PurgeReport:
     """Apply each survey's retention period. Deleting removes the response; anonymising keeps the
-    coded answers for statistics but removes free text, timestamps' precision and the source hash."""
+    coded answers for statistics but removes free text, who answered (identified surveys), timestamps'
+    precision and the source hash."""
     now = now or utcnow()
     expired: list[int] = []
     for survey_id, days in session.execute(
@@ -114,6 +115,7 @@ def purge(session: Session, *, now: datetime | None = None, anonymise: bool = Fa
     deleted = anonymised = 0
     if anonymise and expired:
         session.execute(update(Answer).where(Answer.response_id.in_(expired)).values(text=None))
+        session.execute(delete(ResponseIdentity).where(ResponseIdentity.response_id.in_(expired)))
         session.execute(
             update(Response)
             .where(Response.id.in_(expired))

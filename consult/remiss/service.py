@@ -34,7 +34,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from consult.config import get_settings
-from consult.core.fields import pick, utcnow
+from consult.core.fields import is_email, pick, safe_cell, utcnow
 from consult.core.i18n import DEFAULT_LANGUAGE, N_, gettext_for
 from consult.remiss.models import (
     AnswerStatus,
@@ -56,7 +56,6 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_COMMENT_LENGTH = 10_000
 MAX_QUOTE_LENGTH = 2_000
 MAX_CSV_ROWS = 5_000
-EMAIL_PATTERN = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 POSITION_LABELS = {
     Position.agree.value: N_("Agree"),
@@ -345,7 +344,7 @@ def check_organisation(*, name: str, actor_type: str, area: str, email: str) -> 
         problems.append(("actor_type", N_("Choose one of the actor types.")))
     if len(area.strip()) > 200:
         problems.append(("area", N_("The area is too long (at most 200 characters).")))
-    if not EMAIL_PATTERN.match(email.strip()) or len(email.strip()) > 254:
+    if not is_email(email.strip()):
         problems.append(("email", N_("Enter a valid e-mail address.")))
     return problems
 
@@ -1171,13 +1170,6 @@ EXPORT_COLUMNS = [
     "quote",
     "comment",
 ]
-
-
-def safe_cell(value: Any) -> Any:
-    """Keep spreadsheet programs from running text that starts like a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def export_rows(session: Session, *, remiss_round: RemissRound, language: str = "sv") -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ def start_draft(
     event_name: str | None = None,
     source_hash: str | None = None,
     days: int = 7,
+    identity: dict | None = None,
 ) -> ResponseDraft:
     now = utcnow()
     draft = ResponseDraft(
@@ -48,6 +49,7 @@ def start_draft(
         started_at=now,
         expires_at=now + timedelta(days=days),
         source_hash=source_hash,
+        identity=identity,
     )
     session.add(draft)
     session.flush()
@@ -70,6 +72,7 @@ class DraftView:
     started_at: datetime | None
     expires_at: datetime | None
     source_hash: str | None
+    identity: dict | None = None  # name, e-mail, organisation: identified surveys only
 
 
 def _as_datetime(value: datetime | str | None) -> datetime | None:
@@ -82,7 +85,7 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
 
 DRAFT_COLUMNS = (
     "token, survey_id, client_uuid, language, channel, campaign_tag, event_name, answers, page,"
-    " started_at, expires_at, source_hash"
+    " started_at, expires_at, source_hash, identity"
 )
 _draft_reads = KeyedReads(f"SELECT {DRAFT_COLUMNS} FROM response_draft", "token")
 
@@ -110,11 +113,12 @@ async def close_draft_reads() -> None:
 def _live_draft(row: dict | None, survey_id: int) -> DraftView | None:
     if row is None or row["survey_id"] != survey_id:
         return None
-    answers = row["answers"]
+    answers, identity = row["answers"], row["identity"]
     draft = DraftView(
         **{
             **row,
             "answers": json.loads(answers) if isinstance(answers, str | bytes) else answers,
+            "identity": json.loads(identity) if isinstance(identity, str | bytes) else identity,
             "started_at": _as_datetime(row["started_at"]),
             "expires_at": _as_datetime(row["expires_at"]),
         }

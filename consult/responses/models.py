@@ -79,6 +79,18 @@ class Answer(SQLModel, table=True):
     dont_know: bool = False  # scale answered "vet ej"
 
 
+class ResponseIdentity(SQLModel, table=True):
+    """Who answered, for surveys whose respondents say who they are (identity mode "identified").
+    Kept apart from the response so that answers can be read, analysed and exported without names,
+    and so that removing a person's identity leaves the statistics whole."""
+
+    __tablename__ = "response_identity"
+    response_id: int = Field(foreign_key="response.id", primary_key=True)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    organisation: str | None = Field(default=None, max_length=200)
+
+
 class AnswerSelection(SQLModel, table=True):
     """One selected option of a multiple-choice or ranking answer, so options are counted one by one."""
 
@@ -110,3 +122,6 @@ class ResponseDraft(SQLModel, table=True):
     started_at: datetime | None = timestamp()
     expires_at: datetime | None = timestamp(index=True)
     source_hash: str | None = Field(default=None, max_length=64)
+    # Name, e-mail and organisation given on the start page of an identified survey, until the
+    # response is submitted (then in response_identity).
+    identity: dict | None = json_field(lambda: None, nullable=True)

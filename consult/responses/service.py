@@ -21,7 +21,7 @@ from consult.core import ratelimit
 from consult.core.fields import utcnow
 from consult.core.ratelimit import RateVerdict
 from consult.db import note_write
-from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft
+from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft, ResponseIdentity
 from consult.responses.validation import Value
 from consult.surveys.models import LIST_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
 from consult.surveys.schema import SurveySpec
@@ -48,10 +48,11 @@ class NewResponse:
     source_hash: str | None = None
     entered_by_id: int | None = None
     draft_token: str | None = None  # the page-by-page draft this response completes, deleted with it
+    identity: dict[str, str | None] | None = None  # name, email, organisation (identified surveys)
 
     @property
     def content_hash(self) -> str:
-        return content_hash(self.spec.slug, self.values)
+        return content_hash(self.spec.slug, self.values, self.identity)
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,11 @@ class Stored:
     response_id: int | None = None
 
 
-def content_hash(slug: str, values: Mapping[str, Value]) -> str:
-    canonical = json.dumps({"survey": slug, "answers": values}, sort_keys=True, ensure_ascii=False)
+def content_hash(slug: str, values: Mapping[str, Value], identity: Mapping[str, str | None] | None = None) -> str:
+    content: dict[str, object] = {"survey": slug, "answers": values}
+    if identity is not None:  # anonymous responses keep the hashes they always had
+        content["respondent"] = identity
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -191,6 +195,12 @@ def _insert_fresh(session: Session, fresh: list[tuple[int, NewResponse]], result
     insert_rows(session, Answer.__tablename__, ("response_id", "question_id", *ANSWER_VALUE_COLUMNS), answer_rows)
     selection_columns = ("response_id", "question_id", "choice", "rank")
     insert_rows(session, AnswerSelection.__tablename__, selection_columns, selection_rows)
+    identity_rows = [
+        (response_id, item.identity["name"], item.identity.get("email"), item.identity.get("organisation"))
+        for (_, item), (response_id,) in zip(fresh, inserted, strict=True) if item.identity
+    ]
+    insert_rows(session, ResponseIdentity.__tablename__, ("response_id", "name", "email", "organisation"),
+                identity_rows)
 
 
 ANSWER_VALUE_COLUMNS = ("choice", "number", "text", "dont_know")

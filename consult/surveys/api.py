@@ -11,13 +11,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 
-from consult.core.i18n import _
+from consult.core.i18n import _, gettext_for
 from consult.core.routing import DirectRoute
 from consult.db import get_session
+from consult.responses import identity as identities
 from consult.responses import service as responses
 from consult.responses.messages import error_message
 from consult.responses.models import Channel
 from consult.responses.validation import parse_json_answers, validate_complete
+from consult.surveys.schema import SurveySpec
 from consult.surveys.service import Availability, availability, list_open_surveys
 from consult.surveys.views import question_view, survey_or_404
 
@@ -98,7 +100,17 @@ class SurveyOut(BaseModel):
     intro: str | None = None
     languages: list[str]
     status: str
+    identity_mode: Literal["anonymous", "identified"]
     pages: list[PageOut]
+
+
+class RespondentIn(BaseModel):
+    """Who answered: only for surveys whose identity_mode is "identified" (anonymous ones refuse it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=1000)
+    email: str | None = Field(default=None, max_length=1000)
+    organisation: str | None = Field(default=None, max_length=1000)
 
 
 class ResponseIn(BaseModel):
@@ -109,6 +121,10 @@ class ResponseIn(BaseModel):
         "a number (scale 1-5 or null for 'vet ej', number) or a string (text)."
     )
     campaign_tag: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    respondent: RespondentIn | None = Field(
+        default=None, description="Name, and optionally e-mail and organisation: required when the survey's "
+        "identity_mode is \"identified\", refused when it is \"anonymous\"."
+    )
 
 
 class Receipt(BaseModel):
@@ -145,6 +161,7 @@ async def get_survey(slug: str, lang: Annotated[Literal["sv", "en"], Query()] = 
         intro=spec.text("intro", lang) or None,
         languages=spec.languages(),
         status=availability(spec).value,
+        identity_mode=spec.identity_mode.value,
         pages=[
             PageOut(
                 number=number,
@@ -185,12 +202,14 @@ async def submit_response(request: Request, slug: str) -> JSONResponse:
             headers={"Retry-After": str(verdict.retry_after)},
         )
     parsed = validate_complete(spec, parse_json_answers(spec, body.answers))
-    if not parsed.ok:
+    identity, identity_errors = _respondent(spec, body)
+    if not parsed.ok or identity_errors:
         errors = [
             {"field": e.field, "code": e.kind, "message": error_message(e, body.language, spec.by_code.get(e.field))}
             for e in parsed.errors
         ]
-        return JSONResponse({"detail": _("Some answers are not valid."), "errors": errors}, status_code=422)
+        return JSONResponse({"detail": _("Some answers are not valid."), "errors": errors + identity_errors},
+                            status_code=422)
     item = responses.NewResponse(
         spec=spec,
         client_uuid=str(body.client_uuid),
@@ -200,6 +219,7 @@ async def submit_response(request: Request, slug: str) -> JSONResponse:
         campaign_tag=body.campaign_tag,
         consent_quote=responses.consent_from(spec, parsed.values),
         source_hash=source,
+        identity=identity,
     )
     stored: responses.Stored = await writer.submit("response", item)
     if stored.outcome == responses.Outcome.conflict:
@@ -207,6 +227,40 @@ async def submit_response(request: Request, slug: str) -> JSONResponse:
         return JSONResponse({"detail": detail, "errors": []}, status_code=409)
     status = 201 if stored.outcome == responses.Outcome.created else 200
     return JSONResponse({"receipt": stored.receipt}, status_code=status)
+
+
+def _respondent(spec: SurveySpec, body: ResponseIn) -> tuple[dict | None, list[dict[str, str]]]:
+    """The identity to store with the response, and the errors in what was sent about it."""
+    if not identities.asks_identity(spec):
+        if body.respondent is None:
+            return None, []
+        message = gettext_for(body.language, "This survey is anonymous: it does not take the respondent's name.")
+        return None, [{"field": "respondent", "code": "not_allowed", "message": message}]
+    if body.respondent is None:
+        message = gettext_for(body.language, "Enter your name.")
+        return None, [{"field": "respondent.name", "code": "required", "message": message}]
+    identity, problems = identities.check_identity(body.respondent.model_dump())
+    errors = [{"field": f"respondent.{p.field}", "code": p.code, "message": gettext_for(body.language, p.message)}
+              for p in problems]
+    return (None if errors else identity), errors
+
+
+def _inlined(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its nested models written in place: the request body is
+    declared by hand (see below), where pydantic's "#/$defs/..." references would point nowhere."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)
 
 
 # Registered as a DirectRoute: the API's hot path reads its own body (see _response_body).
@@ -226,6 +280,6 @@ router.add_api_route(
         429: {"model": ErrorOut, "description": "Too many submissions from one source; see Retry-After."},
     },
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": ResponseIn.model_json_schema()}}}
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _inlined(ResponseIn)}}}
     },
 )

@@ -18,6 +18,7 @@ from consult.core.i18n import _
 from consult.core.templating import render, render_cached
 from consult.db import session_scope
 from consult.responses import drafts, review
+from consult.responses import identity as identities
 from consult.responses import service as responses
 from consult.responses.flow import form_values_for_template, questions_on_page, submit_page
 from consult.responses.messages import error_message
@@ -167,6 +168,7 @@ async def post_page(request: Request) -> Response:
         consent_quote=responses.consent_from(spec, outcome.answers),
         source_hash=draft.source_hash,
         draft_token=token,
+        identity=draft.identity,
     )
     stored: responses.Stored = await writer.submit("response", item)
     if stored.receipt is None:
@@ -231,12 +233,20 @@ def start(
     slug: str,
     campaign_tag: Annotated[str | None, Form(max_length=64)] = None,
     kiosk: Annotated[str | None, Form(max_length=200)] = None,
+    name: Annotated[str | None, Form()] = None,
+    email: Annotated[str | None, Form()] = None,
+    organisation: Annotated[str | None, Form()] = None,
 ) -> Response:
     spec = survey_or_404(slug)
     event_name = _kiosk_name(kiosk)
     blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
+    identity = None
+    if identities.asks_identity(spec):
+        identity, problems = identities.check_identity({"name": name, "email": email, "organisation": organisation})
+        if problems:
+            return _start_again(request, spec, campaign_tag, event_name, identity, problems)
     source = responses.request_source_hash(request)
     verdict = responses.hit_submission_limit(source=source)
     if not verdict.allowed:
@@ -257,11 +267,27 @@ def start(
             # A kiosk is one device serving many people by design: its answers are no burst.
             source_hash=None if event_name else source,
             days=get_settings().resume_days,
+            identity=identity,
         )
         token = draft.token
     redirect = RedirectResponse(f"/s/{slug}/r/{token}/1", status_code=303)
     _remember_kiosk(request, redirect, slug, event_name)
     return redirect
+
+
+def _start_again(request: Request, spec: SurveySpec, campaign_tag: str | None, event_name: str | None,
+                 identity: dict, problems: list[identities.IdentityProblem]) -> Response:
+    """The start page with what the respondent typed and what is wrong with it."""
+    errors = {problem.field: _(problem.message) for problem in problems}
+    context = {
+        "spec": spec,
+        "campaign_tag": campaign_tag if campaign_tag and TAG_PATTERN.match(campaign_tag) else None,
+        "identity": identity,
+        "identity_errors": errors,
+        "identity_summary": [{"field": field, "text": text} for field, text in errors.items()],
+        **_kiosk_context(event_name),
+    }
+    return render(request, "surveys/start.html", context, status_code=422)
 
 
 KIOSK_COOKIE = "consult_kiosk"

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from analysis.redact import redact, redact_series
 from consult.config import get_settings
-from consult.core.fields import utcnow
+from consult.core.fields import safe_cell, utcnow
 from consult.core.i18n import N_, gettext_for
 from consult.db import get_engine
 from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
@@ -106,6 +106,17 @@ def csv_lines(spec: SurveySpec, filters: service.Filters, *, raw: bool, language
                 for row in chunk:
                     writer.writerow(_csv_row(row, is_list, by_id, labels, raw))
                 yield buffer.getvalue()
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A small CSV in memory, timestamps written as in the long CSV and text that a spreadsheet
+    would take for a formula made inert (the cells are what people typed, such as their name)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_iso(value) if isinstance(value, datetime) else safe_cell(value) for value in row]
+                     for row in rows)
+    return buffer.getvalue()
 
 
 def _iso(moment: Any) -> str:

@@ -21,6 +21,7 @@ from consult.core.i18n import N_, _
 from consult.core.routing import RowId
 from consult.core.templating import is_htmx_partial, render
 from consult.db import session_scope
+from consult.responses import identity as identities
 from consult.responses.models import Channel
 from consult.strategy.models import ReviewCycle
 from consult.surveys.schema import SurveySpec
@@ -93,6 +94,12 @@ def _cycle_choice(session: Session, key: str | None) -> tuple[ReviewCycle | None
     return chosen, chosen is None
 
 
+def _overview_data(session: Session, cycle: ReviewCycle | None, language: str, publish: bool) -> service.Overview:
+    """The overview's figures for the surveys of one review cycle (None: the surveys outside cycles)."""
+    surveys = service.surveys_of_cycle(session, cycle_id=cycle.id if cycle else None)
+    return service.overview(session, cycle=cycle, surveys=surveys, language=language, publish=publish)
+
+
 @router.get("/arbetsyta")
 def overview_page(
     request: Request,
@@ -103,8 +110,7 @@ def overview_page(
     language = _language()
     with session_scope() as session:
         cycle, outside = _cycle_choice(session, cykel)
-        surveys = service.surveys_of_cycle(session, cycle_id=cycle.id if cycle else None)
-        data = service.overview(session, cycle=cycle, surveys=surveys, language=language, publish=publicera == "1")
+        data = _overview_data(session, cycle, language, publish=publicera == "1")
         all_cycles = service.cycles(session)
     key = cycle.key if cycle else NO_CYCLE
     channels = [{**row, "label": _(row["label"])} for row in data.by_channel]
@@ -135,8 +141,7 @@ def overview_chart(
     language = _language()
     with session_scope() as session:
         cycle, _outside = _cycle_choice(session, cycle_key)
-        surveys = service.surveys_of_cycle(session, cycle_id=cycle.id if cycle else None)
-        data = service.overview(session, cycle=cycle, surveys=surveys, language=language, publish=publicera == "1")
+        data = _overview_data(session, cycle, language, publish=publicera == "1")
     if kind == "tid":
         return _svg(charts.line_chart(tuple(r["period"] for r in data.over_time),
                                       tuple(float(r["count"]) for r in data.over_time), axis_label=_("Responses")))
@@ -449,6 +454,23 @@ def export_csv(
         media_type=exports.MEDIA_TYPES[ExportFormat.csv],
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get("/arbetsyta/enkater/{slug}/svarande.csv")
+def export_respondents(slug: str, request: Request, user: User = Depends(analyst)) -> Response:
+    """Who answered an identified survey (name, e-mail, organisation by response id): personal data,
+    so every download is logged, and anonymous surveys have none to give."""
+    with session_scope() as session:
+        spec = _spec_or_404(session, slug)
+        if not identities.asks_identity(spec):
+            raise HTTPException(404, _("This survey is anonymous: it does not take the respondent's name."))
+        rows = identities.respondents(session, survey_id=spec.id or 0)
+        record_audit(session, user_id=user.id, action="export", target=f"survey:{spec.id}",
+                     details={"format": "respondents", "rows": len(rows)}, request=request)
+    name = exports.file_name(spec, "csv").replace(".csv", "-svarande.csv")
+    return Response(exports.csv_text(identities.RESPONDENT_COLUMNS, rows),
+                    media_type=exports.MEDIA_TYPES[ExportFormat.csv],
+                    headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
 @router.post("/arbetsyta/enkater/{slug}/export")
