@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,28 @@ def test_export_jobs_belong_to_their_owner(small: SmallSurvey, analyst: TestClie
         f"/arbetsyta/enkater/{small.spec.slug}/export", data={"csrftoken": csrf_from(page.text), "format": "exe"}
     )
     assert bad.status_code == 400
+
+
+def test_free_text_that_looks_like_a_formula_stays_text_in_the_workbook(tmp_path: Path) -> None:
+    """A resident who writes "=HYPERLINK(...)" must not get a live formula into the analysts' Excel."""
+    from openpyxl import load_workbook
+
+    from consult.db import session_scope
+    from consult.responses.service import NewResponse, store_responses
+    from consult.workspace import exports
+    from consult.workspace.service import Filters
+    from tests.factories import every_type_survey, store
+
+    spec = store(every_type_survey())
+    answer = '=HYPERLINK("http://example.com","Klicka")'
+    with session_scope() as session:
+        store_responses(session, [NewResponse(spec=spec, client_uuid=str(uuid.uuid4()),
+                                              values={"kommun": 1, "val": 1, "lang": answer})])
+    path = tmp_path / "export.xlsx"
+    with session_scope() as session:
+        exports.write_xlsx(path, session=session, spec=spec, filters=Filters(), raw=False, language="sv",
+                           progress=lambda _percent: None)
+    cells = [cell for row in load_workbook(path)["lang"].iter_rows() for cell in row if cell.value == answer]
+    assert cells and all(cell.data_type == "s" for cell in cells)
+    long_csv = "".join(exports.csv_lines(spec, Filters(), raw=False))
+    assert "'=HYPERLINK" in long_csv and ",=HYPERLINK" not in long_csv

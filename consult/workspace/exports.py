@@ -133,7 +133,7 @@ def _csv_row(row: Any, is_list: bool, by_id: dict, labels: dict, raw: bool) -> l
     number = "" if row.number is None else (int(row.number) if float(row.number).is_integer() else row.number)
     return [row.rid, _iso(row.submitted_at), row.channel, row.campaign_tag or "", question.code, question.type,
             "" if row.choice is None else row.choice, label, "", number, 1 if row.dont_know else 0,
-            _clean_text(row.text, raw) or ""]
+            safe_cell(_clean_text(row.text, raw) or "")]  # a spreadsheet opens CSV files too
 
 
 # --- the wide table and its codebook -------------------------------------------------------------
@@ -450,7 +450,17 @@ def _question_sheet(sheet: Any, result: service.QuestionResult, texts: pd.DataFr
     if result.kind == "text" and texts is not None:
         sheet.append([t("Response"), t("Answer")])
         for response_id, text in texts[["response_id", "text"]].itertuples(index=False, name=None):
-            sheet.append([int(response_id), text])
+            sheet.append([int(response_id), _text_cell(sheet, text)])
+
+
+def _text_cell(sheet: Any, text: str) -> Any:
+    """What a respondent wrote, as text even when it starts with "=": openpyxl would otherwise store
+    it as a formula, which the analyst's spreadsheet program runs on opening (formula injection)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell
 
 
 def write_json(path: Path, table: WideTable, *, spec: SurveySpec, language: str) -> None:
