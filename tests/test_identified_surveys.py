@@ -181,9 +181,13 @@ def test_deleting_a_response_or_anonymising_it_removes_who_answered(client, iden
     from consult.privacy.service import purge
     from consult.surveys.models import Survey
 
-    deleted = post(client, identified.slug, VALID, respondent={"name": "Bo Ek"}).json()["receipt"]
+    respondent = {"name": "Bo Ek", "organisation": "Ek AB"}
+    deleted = post(client, identified.slug, VALID, respondent=respondent).json()["receipt"]
     response_id = _response_by_receipt(deleted).id
     page = client.get(f"/mitt-svar/{deleted}")
+    assert "Bo Ek" in page.text and "Ek AB" in page.text  # all that is kept about them, to see
+    unconfirmed = client.post(f"/mitt-svar/{deleted}/radera", data={"csrftoken": csrf_from(page.text)})
+    assert unconfirmed.status_code == 422 and "Bo Ek" in unconfirmed.text and _identity(response_id) is not None
     confirm = client.post(f"/mitt-svar/{deleted}/radera", data={"csrftoken": csrf_from(page.text), "confirm": "yes"})
     assert confirm.status_code == 200 and _identity(response_id) is None
 

@@ -7,11 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from consult.core.i18n import _, current_language
 from consult.core.templating import render
 from consult.db import session_scope
 from consult.privacy import service
+from consult.responses import identity as identities
+from consult.responses.models import Response as ResponseRow
 
 router = APIRouter(prefix="/mitt-svar", include_in_schema=False)
 
@@ -41,14 +44,25 @@ def lookup(request: Request, kvitto: Annotated[str | None, Query()] = None) -> R
     return RedirectResponse(f"/mitt-svar/{code}", status_code=303)
 
 
+def _own_response(request: Request, session: Session, response: ResponseRow, error: str | None = None) -> Response:
+    """The respondent's stored answers, and who they said they are on an identified survey: all
+    that is kept about them (their right of access)."""
+    context = {
+        "receipt": response.receipt,
+        "answers": service.own_answers(session, response=response, language=current_language.get()),
+        "respondent": identities.identity_of(session, response_id=response.id or 0),
+        "error": error,
+    }
+    return render(request, "privacy/own_response.html", context, status_code=422 if error else 200)
+
+
 @router.get("/{receipt}")
 def show(request: Request, receipt: str) -> Response:
     with session_scope() as session:
         response = service.find_by_receipt(session, receipt=receipt)
         if response is None:
             return _not_found(request, receipt)
-        answers = service.own_answers(session, response=response, language=current_language.get())
-    return render(request, "privacy/own_response.html", {"receipt": response.receipt, "answers": answers})
+        return _own_response(request, session, response)
 
 
 @router.post("/{receipt}/radera")
@@ -58,12 +72,7 @@ def delete(request: Request, receipt: str, confirm: Annotated[str | None, Form()
         if response is None:
             raise HTTPException(404, _("There is no response with this receipt code. Check the code and try again."))
         if confirm != "yes":
-            answers = service.own_answers(session, response=response, language=current_language.get())
-            context = {
-                "receipt": response.receipt,
-                "answers": answers,
-                "error": _("Tick the box to confirm that you want to delete your response."),
-            }
-            return render(request, "privacy/own_response.html", context, status_code=422)
+            return _own_response(request, session, response,
+                                 error=_("Tick the box to confirm that you want to delete your response."))
         service.delete_responses(session, [response.id])
     return render(request, "privacy/deleted.html")
