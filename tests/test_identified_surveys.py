@@ -92,6 +92,8 @@ def test_a_missing_name_and_a_bad_address_are_explained_and_nothing_is_kept(clie
     assert 'id="name-error"' in html and "Skriv ditt namn." in html and "Ange en giltig e-postadress." in html
     assert 'value="anna.example.se"' in html  # what was typed stays
     assert _count(ResponseDraft, survey_id=identified.id) == drafts_before
+    only_control = client.post(f"/s/{identified.slug}/start", data={"csrftoken": token, "name": "\x00\x01"})
+    assert only_control.status_code == 422 and "Skriv ditt namn." in only_control.text
     english = client.post(f"/s/{identified.slug}/start?lang=en", data={"csrftoken": token, "name": "x" * 201})
     assert english.status_code == 422 and "The name is too long (at most 200 characters)." in english.text
     client.get("/?lang=sv")
@@ -144,6 +146,9 @@ def test_the_api_requires_a_name_for_identified_surveys(client, identified) -> N
     assert bad.status_code == 422
     assert [(e["field"], e["code"]) for e in bad.json()["errors"]] == [("respondent.email", "invalid")]
     assert bad.json()["errors"][0]["message"] == "Ange en giltig e-postadress."
+    nul = post(client, identified.slug, VALID, respondent={"name": "Anna\u0000 Ek\n"})
+    assert nul.status_code == 201 and _identity(_response_by_receipt(nul.json()["receipt"]).id).name == "Anna Ek"
+    before += 1
     unknown = post(client, identified.slug, VALID, respondent={"name": "Anna", "phone": "070"})
     assert unknown.status_code == 422
     assert _count(Response, survey_id=identified.id) == before

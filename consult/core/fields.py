@@ -70,3 +70,13 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+# A NUL byte cannot be stored in a PostgreSQL text column, and no control character belongs in a
+# one-line field (a name, a label, a place).
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(value: str | None) -> str:
+    """A one-line field as typed: control characters as spaces, runs of space as one, trimmed."""
+    return " ".join(CONTROL_CHARS.sub(" ", value or "").split())

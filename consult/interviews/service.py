@@ -3,7 +3,6 @@ validation with the shared rules, plausible times, and today's own entries."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session
 
+from consult.core.fields import CONTROL_CHARS
 from consult.core.i18n import N_
 from consult.responses.models import Channel, Response
 from consult.responses.service import NewResponse, consent_from
@@ -51,12 +51,11 @@ CHANNEL_LABELS: dict[str, str] = {
     Channel.kiosk.value: N_("Kiosk"),
     **INTERVIEW_CHANNELS,
 }
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def clean_place(value: str | None) -> str:
     """A place or event name as typed, without control characters or surrounding space."""
-    return _CONTROL_CHARS.sub(" ", value or "").strip()
+    return CONTROL_CHARS.sub(" ", value or "").strip()
 
 
 @dataclass(frozen=True)

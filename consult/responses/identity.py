@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from consult.core.fields import is_email
+from consult.core.fields import is_email, one_line
 from consult.core.i18n import N_
 from consult.responses.models import Response, ResponseIdentity
 from consult.surveys.models import IdentityMode
@@ -36,7 +36,7 @@ def asks_identity(spec: SurveySpec) -> bool:
 
 def check_identity(given: Mapping[str, str | None]) -> tuple[dict[str, str | None], list[IdentityProblem]]:
     """The identity as it will be stored (trimmed, empty optional fields as None) and its problems."""
-    name, email, organisation = (" ".join((given.get(field) or "").split()) for field in IDENTITY_FIELDS)
+    name, email, organisation = (one_line(given.get(field)) for field in IDENTITY_FIELDS)
     problems = []
     if not name:
         problems.append(IdentityProblem("name", "required", N_("Enter your name.")))

@@ -9,7 +9,6 @@ transaction as the change itself.
 from __future__ import annotations
 
 import pickle
-import re
 import threading
 import zlib
 from collections import OrderedDict
@@ -26,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from consult.accounts.models import User
-from consult.core.fields import pick, utcnow
+from consult.core.fields import one_line, pick, utcnow
 from consult.core.i18n import N_
 from consult.responses.models import Answer, Response, ResponseStatus, ReviewState
 from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem, StrategyVersion
@@ -487,12 +486,8 @@ def _active_theme(session: Session, theme_id: int, question_id: int) -> Selected
     return theme
 
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def clean_label(label: str) -> str:
-    # A NUL byte cannot be stored in a PostgreSQL text column: control characters become spaces.
-    label = " ".join(_CONTROL_CHARS.sub(" ", label or "").split())
+    label = one_line(label)
     if not label:
         raise ThemeError(N_("Enter a name for the theme."))
     if len(label) > 300:
