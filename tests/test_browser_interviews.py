@@ -271,3 +271,28 @@ def test_second_answer_from_the_same_browser_gets_a_friendly_page(page, survey) 
     assert receipt in page.content()
     assert_accessible(page)
     screenshot(page, "already-answered")
+
+
+def test_identified_survey_entry_asks_who_answers(page, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    identified = store(event_survey(
+        "intervju-namn",
+        (q("val", "single_choice", "Vill du bo kvar?", required=True, choices=choices("Ja", "Nej")),),
+    ).model_copy(update={"identity_mode": "identified"}))
+    log_in(page, staff["interviewer"], "/intervju")
+    open_entry_form(page, identified, "Telefon", "")
+    assert page.locator("#section-respondent").inner_text() == "Vem som svarar"
+    before = len(responses_entered_by(staff["interviewer"]))
+    page.check("#kommun-2")
+    page.check("#val-1")
+    page.get_by_role("button", name="Spara och nästa").click()  # no name: the server explains
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    assert "Skriv ditt namn." in summary.inner_text()
+    assert page.locator("#respondent-name-error").is_visible()
+    assert_accessible(page)
+    screenshot(page, "interviews-identified-errors")
+    page.get_by_label("Den svarandes namn").fill("Karin Ek")
+    page.get_by_role("button", name="Spara och nästa").click()
+    page.locator("#entry-status").filter(has_text="Svaren sparades").wait_for()
+    assert page.input_value("#field-respondent-name") == ""  # ready for the next respondent
+    assert len(responses_entered_by(staff["interviewer"])) == before + 1

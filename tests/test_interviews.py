@@ -583,3 +583,48 @@ def test_safeguard_commands_for_cron(review_tables) -> None:  # type: ignore[no-
 
     with session_scope() as session:
         assert session.get(Response, old).source_hash is None  # type: ignore[union-attr]
+
+
+# --- identified surveys ------------------------------------------------------------------------------
+
+
+def test_interviewer_enters_who_answers_an_identified_survey(interviewer, staff) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.responses.models import ResponseIdentity
+
+    identified = store(every_type_survey(identity_mode="identified"))
+    page = interviewer.get(form_url(identified))
+    assert "Vem som svarar" in page.text and 'id="field-respondent-name" name="respondent-name"' in page.text
+    assert "respondent-name" not in interviewer.get(form_url(store(every_type_survey()))).text
+    before = len(entries_by(staff["interviewer"]))
+    refused = submit_entry(interviewer, identified, {**GOOD_ENTRY, "respondent-email": "nej"})
+    assert refused.status_code == 422
+    assert 'href="#field-respondent-name"' in refused.text and "Skriv ditt namn." in refused.text
+    assert 'value="nej"' in refused.text and "Ange en giltig e-postadress." in refused.text
+    assert len(entries_by(staff["interviewer"])) == before
+    saved = submit_entry(interviewer, identified, {**GOOD_ENTRY, "respondent-name": "Per Olsson",
+                                                   "respondent-organisation": "Hembygdsföreningen"})
+    assert saved.status_code == 303
+    newest = max(entries_by(staff["interviewer"]), key=lambda r: r.id or 0)
+    with session_scope() as session:
+        identity = session.get(ResponseIdentity, newest.id)
+        assert identity is not None and (identity.name, identity.organisation) == ("Per Olsson", "Hembygdsföreningen")
+
+
+def test_the_interview_endpoint_takes_who_answers_from_the_form_or_as_respondent(interviewer) -> None:  # type: ignore[no-untyped-def]
+    identified = store(every_type_survey(identity_mode="identified"))
+    headers = {"X-Requested-With": "XMLHttpRequest"}
+    body = {"survey": identified.slug, "client_uuid": str(uuid.uuid4()), "channel": "interview_phone",
+            "form": [["kommun", "1"], ["val", "1"]]}
+    missing = interviewer.post("/api/intervju/responses", json=body, headers=headers)
+    assert missing.status_code == 422
+    assert [(e["field"], e["code"]) for e in missing.json()["errors"]] == [("respondent-name", "required")]
+    named = {**body, "form": [*body["form"], ["respondent-name", "Lisa Berg"]]}
+    assert interviewer.post("/api/intervju/responses", json=named, headers=headers).status_code == 201
+    answers = {"survey": identified.slug, "client_uuid": str(uuid.uuid4()), "channel": "interview_phone",
+               "answers": {"kommun": 1, "val": 1}}
+    refused = interviewer.post("/api/intervju/responses", json=answers, headers=headers)
+    assert [e["field"] for e in refused.json()["errors"]] == ["respondent.name"]
+    stored = interviewer.post("/api/intervju/responses", json={**answers, "respondent": {"name": "Lisa Berg"}},
+                              headers=headers)
+    assert stored.status_code == 201

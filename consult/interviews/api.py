@@ -17,10 +17,11 @@ from consult.accounts.models import Role, User
 from consult.core.fields import utcnow
 from consult.core.i18n import _
 from consult.interviews import service
+from consult.responses import identity as identities
 from consult.responses import service as responses
 from consult.responses.messages import error_message
 from consult.responses.validation import FieldError, parse_json_answers, validate_complete
-from consult.surveys.api import ErrorOut
+from consult.surveys.api import ErrorOut, RespondentIn
 from consult.surveys.service import Availability, availability
 from consult.surveys.views import survey_or_404
 
@@ -42,6 +43,10 @@ class InterviewResponseIn(BaseModel):
     )
     form: list[tuple[str, str]] | None = Field(
         default=None, max_length=5000, description="Or the entry form's fields as [name, value] pairs."
+    )
+    respondent: RespondentIn | None = Field(
+        default=None, description="With `answers`, on an identified survey: who answered (in `form`, its "
+        "respondent-name, respondent-email and respondent-organisation fields)."
     )
 
 
@@ -85,13 +90,18 @@ async def submit_interview_response(
         return JSONResponse({"detail": _("Some answers are not valid."), "errors": errors}, status_code=422)
     if body.form is not None:
         outcome = service.validate_entry(spec, service.form_pairs_to_multidict(body.form))
-        values, errors = outcome.values, outcome.errors
+        values, errors, identity = outcome.values, outcome.errors, outcome.identity
+        identity_errors = [{**error, "field": service.IDENTITY_FORM_FIELDS[error["field"]]} for error in
+                           identities.api_errors(outcome.identity_problems, body.language, prefix="")]
     else:
         parsed = validate_complete(spec, parse_json_answers(spec, body.answers or {}))
         values, errors = parsed.values, parsed.errors
-    if errors:
+        respondent = body.respondent.model_dump() if body.respondent else None
+        identity, identity_errors = identities.respondent_from_api(spec, respondent, body.language)
+    if errors or identity_errors:
         detail = _("Some answers are not valid.")
-        return JSONResponse({"detail": detail, "errors": _errors_out(spec, errors, body.language)}, status_code=422)
+        return JSONResponse({"detail": detail, "errors": identity_errors + _errors_out(spec, errors, body.language)},
+                            status_code=422)
     started, submitted = service.clamp_times(body.started_at, body.submitted_at, utcnow())
     item = service.new_entry(
         spec,
@@ -103,6 +113,7 @@ async def submit_interview_response(
         language=body.language,
         started_at=started,
         submitted_at=submitted,
+        identity=identity,
     )
     stored: responses.Stored = await writer.submit("response", item)
     if stored.outcome == responses.Outcome.conflict:

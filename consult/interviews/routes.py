@@ -56,10 +56,19 @@ def _language() -> str:
     return current_language.get()
 
 
-def _field_errors(spec: SurveySpec, errors: list[FieldError] | None) -> dict[str, Any]:
-    """An entry form's errors for its template: the summary's list and each field's message."""
+IDENTITY_LABELS = {"name": N_("Respondent's name"), "email": N_("E-mail address (optional)"),
+                   "organisation": N_("Organisation (optional)")}
+
+
+def _field_errors(spec: SurveySpec, errors: list[FieldError] | None,
+                  identity_problems: list[identities.IdentityProblem] | None = None) -> dict[str, Any]:
+    """An entry form's errors for its template: the summary's list and each field's message, who
+    answered first (it comes first in the form)."""
     language = _language()
     shown = [
+        {"field": service.IDENTITY_FORM_FIELDS[p.field], "label": _(IDENTITY_LABELS[p.field]), "message": _(p.message)}
+        for p in identity_problems or []
+    ] + [
         {
             "field": e.field,
             "label": spec.by_code[e.field].label(language) if e.field in spec.by_code else e.field,
@@ -168,6 +177,7 @@ def _entry_page(
     setup: service.Setup,
     values: dict[str, Any] | None = None,
     errors: list[FieldError] | None = None,
+    identity_problems: list[identities.IdentityProblem] | None = None,
     client_uuid: str | None = None,
     started_at: str | None = None,
     saved: int | None = None,
@@ -178,7 +188,9 @@ def _entry_page(
         "setup": setup,
         "channel_label": _(service.CHANNEL_LABELS[setup.channel]),
         "values": values or {},
-        **_field_errors(spec, errors),
+        "identity_fields": service.IDENTITY_FORM_FIELDS if identities.asks_identity(spec) else None,
+        "identity_labels": IDENTITY_LABELS,
+        **_field_errors(spec, errors, identity_problems),
         "client_uuid": client_uuid or str(uuid.uuid4()),
         "started_at": started_at or utcnow().isoformat(),
         "saved": saved,
@@ -224,6 +236,7 @@ async def save_entry(request: Request, user: Interviewer) -> Response:
             setup=setup,
             values=values,
             errors=outcome.errors,
+            identity_problems=outcome.identity_problems,
             client_uuid=client_uuid,
             started_at=started_raw,
             status_code=422,
@@ -240,6 +253,7 @@ async def save_entry(request: Request, user: Interviewer) -> Response:
         language=_language(),
         started_at=started,
         submitted_at=submitted,
+        identity=outcome.identity,
     )
     stored: Stored = await writer.submit("response", item)
     if stored.outcome == Outcome.conflict:

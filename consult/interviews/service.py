@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from consult.core.fields import CONTROL_CHARS
 from consult.core.i18n import N_
+from consult.responses.identity import IDENTITY_FIELDS, IdentityProblem, asks_identity, check_identity
 from consult.responses.models import Channel, Response
 from consult.responses.service import NewResponse, consent_from
 from consult.responses.validation import (
@@ -114,10 +115,25 @@ class EntryOutcome:
     values: dict[str, Value]
     errors: list[FieldError] = field(default_factory=list)
     typed: dict[str, Any] = field(default_factory=dict)  # the form as submitted, shown again on error
+    identity: dict[str, str | None] | None = None  # who answered, on an identified survey
+    identity_problems: list[IdentityProblem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.identity_problems
+
+
+# The entry form's fields for who answers an identified survey. A hyphen keeps them apart from the
+# questions, whose codes cannot contain one.
+IDENTITY_FORM_FIELDS = {field_name: f"respondent-{field_name}" for field_name in IDENTITY_FIELDS}
+
+
+def identity_from_form(spec: SurveySpec, form: Any) -> tuple[dict[str, str | None] | None, list[IdentityProblem]]:
+    """Who answered, as the interviewer typed it, for a survey that asks (else nothing)."""
+    if not asks_identity(spec):
+        return None, []
+    given = {name: form.get(form_name) for name, form_name in IDENTITY_FORM_FIELDS.items()}
+    return check_identity({name: value if isinstance(value, str) else None for name, value in given.items()})
 
 
 def validate_entry(spec: SurveySpec, form: Any) -> EntryOutcome:
@@ -130,8 +146,13 @@ def validate_entry(spec: SurveySpec, form: Any) -> EntryOutcome:
     errors += [e for e in check_required(spec, parsed.values, visible=visible) if e.field not in failed]
     order = {q.code: i for i, q in enumerate(spec.questions)}
     errors.sort(key=lambda e: order.get(e.field, len(order)))
-    typed = _typed_values(spec, form) if errors else {}
-    return EntryOutcome(values=drop_hidden(spec, parsed.values, visible=visible), errors=errors, typed=typed)
+    identity, identity_problems = identity_from_form(spec, form)
+    typed: dict[str, Any] = {}
+    if errors or identity_problems:
+        typed = _typed_values(spec, form)
+        typed.update({IDENTITY_FORM_FIELDS[name]: value or "" for name, value in (identity or {}).items()})
+    return EntryOutcome(values=drop_hidden(spec, parsed.values, visible=visible), errors=errors, typed=typed,
+                        identity=None if identity_problems else identity, identity_problems=identity_problems)
 
 
 def _typed_values(spec: SurveySpec, form: Any) -> dict[str, Any]:
@@ -190,6 +211,7 @@ def new_entry(
     language: str,
     started_at: datetime | None,
     submitted_at: datetime,
+    identity: dict[str, str | None] | None = None,
 ) -> NewResponse:
     return NewResponse(
         spec=spec,
@@ -202,6 +224,7 @@ def new_entry(
         submitted_at=submitted_at,
         consent_quote=consent_from(spec, values),
         entered_by_id=user_id,
+        identity=identity,
     )
 
 

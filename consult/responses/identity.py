@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from consult.core.fields import is_email, one_line
-from consult.core.i18n import N_
+from consult.core.i18n import N_, gettext_for
 from consult.responses.models import Response, ResponseIdentity
 from consult.surveys.models import IdentityMode
 from consult.surveys.schema import SurveySpec
@@ -48,6 +48,24 @@ def check_identity(given: Mapping[str, str | None]) -> tuple[dict[str, str | Non
         problems.append(IdentityProblem("organisation", "too_long",
                                         N_("The organisation's name is too long (at most 200 characters).")))
     return {"name": name, "email": email or None, "organisation": organisation or None}, problems
+
+
+def respondent_from_api(spec: SurveySpec, given: Mapping[str, str | None] | None, language: str,
+                        ) -> tuple[dict[str, str | None] | None, list[dict[str, str]]]:
+    """The `respondent` of a JSON submission: required by an identified survey, refused by an
+    anonymous one. Returns the identity to store and the errors (field "respondent.<name>")."""
+    if not asks_identity(spec):
+        if given is None:
+            return None, []
+        message = gettext_for(language, "This survey is anonymous: it does not take the respondent's name.")
+        return None, [{"field": "respondent", "code": "not_allowed", "message": message}]
+    identity, problems = check_identity(given or {})
+    return (None if problems else identity), api_errors(problems, language, prefix="respondent.")
+
+
+def api_errors(problems: list[IdentityProblem], language: str, prefix: str) -> list[dict[str, str]]:
+    return [{"field": prefix + p.field, "code": p.code, "message": gettext_for(language, p.message)}
+            for p in problems]
 
 
 def identity_of(session: Session, *, response_id: int) -> ResponseIdentity | None:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 
-from consult.core.i18n import _, gettext_for
+from consult.core.i18n import _
 from consult.core.routing import DirectRoute
 from consult.db import get_session
 from consult.responses import identity as identities
@@ -19,7 +19,6 @@ from consult.responses import service as responses
 from consult.responses.messages import error_message
 from consult.responses.models import Channel
 from consult.responses.validation import parse_json_answers, validate_complete
-from consult.surveys.schema import SurveySpec
 from consult.surveys.service import Availability, availability, list_open_surveys
 from consult.surveys.views import question_view, survey_or_404
 
@@ -202,7 +201,8 @@ async def submit_response(request: Request, slug: str) -> JSONResponse:
             headers={"Retry-After": str(verdict.retry_after)},
         )
     parsed = validate_complete(spec, parse_json_answers(spec, body.answers))
-    identity, identity_errors = _respondent(spec, body)
+    respondent = body.respondent.model_dump() if body.respondent else None
+    identity, identity_errors = identities.respondent_from_api(spec, respondent, body.language)
     if not parsed.ok or identity_errors:
         errors = [
             {"field": e.field, "code": e.kind, "message": error_message(e, body.language, spec.by_code.get(e.field))}
@@ -227,22 +227,6 @@ async def submit_response(request: Request, slug: str) -> JSONResponse:
         return JSONResponse({"detail": detail, "errors": []}, status_code=409)
     status = 201 if stored.outcome == responses.Outcome.created else 200
     return JSONResponse({"receipt": stored.receipt}, status_code=status)
-
-
-def _respondent(spec: SurveySpec, body: ResponseIn) -> tuple[dict | None, list[dict[str, str]]]:
-    """The identity to store with the response, and the errors in what was sent about it."""
-    if not identities.asks_identity(spec):
-        if body.respondent is None:
-            return None, []
-        message = gettext_for(body.language, "This survey is anonymous: it does not take the respondent's name.")
-        return None, [{"field": "respondent", "code": "not_allowed", "message": message}]
-    if body.respondent is None:
-        message = gettext_for(body.language, "Enter your name.")
-        return None, [{"field": "respondent.name", "code": "required", "message": message}]
-    identity, problems = identities.check_identity(body.respondent.model_dump())
-    errors = [{"field": f"respondent.{p.field}", "code": p.code, "message": gettext_for(body.language, p.message)}
-              for p in problems]
-    return (None if errors else identity), errors
 
 
 def _inlined(model: type[BaseModel]) -> dict[str, Any]:
