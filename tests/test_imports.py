@@ -556,3 +556,32 @@ def test_odd_cells_are_reported_not_crashed_on(survey, cell: str) -> None:  # ty
     for column in ("kommun", "flera", "skala", "antal", "rang"):
         parsed = service.parse_upload(survey, csv_bytes([good_row("1", **{column: cell})]))
         assert parsed.rows or parsed.problems
+
+
+# --- identified surveys ----------------------------------------------------------------------------
+
+
+def test_an_identified_survey_imports_who_answered_from_respondent_columns(analyst) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.responses.models import ResponseIdentity
+
+    identified = store(every_type_survey(identity_mode="identified"))
+    template = analyst.get(f"/admin/surveys/{identified.slug}/import/template.csv").content.decode("utf-8-sig")
+    header = template.splitlines()[0].split(";")
+    assert header[:4] == ["row_id", "respondent_name", "respondent_email", "respondent_organisation"]
+    assert "respondent_name" not in analyst.get(f"/admin/surveys/{store(every_type_survey()).slug}"
+                                                "/import/template.csv").text
+    rows = [good_row("1", respondent_name="Eva Holm", respondent_organisation="Byalaget"),
+            good_row("2", respondent_email="eva@"), good_row("3")]
+    parsed = service.parse_upload(identified, csv_bytes(rows, header=header))
+    assert {(p.row, p.column, p.kind) for p in parsed.problems} == {
+        (3, "respondent_name", "respondent_required"), (3, "respondent_email", "respondent_invalid"),
+        (4, "respondent_name", "respondent_required")}
+    location, html = preview_of(analyst, identified.slug, csv_bytes(rows, header=header))
+    assert "skriv den svarandes namn" in html and "Inte en e-postadress." in html
+    assert confirm(analyst, location, html).status_code == 303
+    stored = responses_of(identified.id)
+    assert len(stored) == 1
+    with session_scope() as session:
+        identity = session.get(ResponseIdentity, stored[0].id)
+        assert identity is not None and (identity.name, identity.organisation) == ("Eva Holm", "Byalaget")

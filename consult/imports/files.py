@@ -41,11 +41,21 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from consult.core.i18n import N_, gettext_for
 from consult.responses.models import Channel
-from consult.surveys.models import LIST_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, ConditionOp, QuestionType
+from consult.surveys.models import (
+    LIST_TYPES,
+    SINGLE_CODE_TYPES,
+    TEXT_TYPES,
+    ConditionOp,
+    IdentityMode,
+    QuestionType,
+)
 from consult.surveys.schema import ConditionSpec, QuestionSpec, SurveySpec, format_condition, is_compound
 
 ROW_ID, CHANNEL, EVENT_NAME, SUBMITTED_AT = "row_id", "channel", "event_name", "submitted_at"
-METADATA_COLUMNS = (ROW_ID, CHANNEL, EVENT_NAME, SUBMITTED_AT)
+# Who answered, for surveys whose respondents say who they are: column -> field of the identity.
+RESPONDENT_COLUMNS = {"respondent_name": "name", "respondent_email": "email",
+                      "respondent_organisation": "organisation"}
+METADATA_COLUMNS = (ROW_ID, CHANNEL, EVENT_NAME, SUBMITTED_AT, *RESPONDENT_COLUMNS)
 DATA_SHEET, CODES_SHEET = "svar", "koder"
 LIST_SEPARATOR = ";"
 DONT_KNOW_TOKENS = ("vet ej", "dk")
@@ -229,7 +239,8 @@ def cell_text(cell: Cell) -> str:
 
 
 def template_columns(spec: SurveySpec) -> list[str]:
-    return [ROW_ID, *(q.code for q in spec.questions), CHANNEL, EVENT_NAME, SUBMITTED_AT]
+    respondent = list(RESPONDENT_COLUMNS) if spec.identity_mode == IdentityMode.identified else []
+    return [ROW_ID, *respondent, *(q.code for q in spec.questions), CHANNEL, EVENT_NAME, SUBMITTED_AT]
 
 
 def _t(language: str, message: str, **params: Any) -> str:
@@ -329,6 +340,9 @@ METADATA_NOTES = {
         "Optional. When the answer was given: YYYY-MM-DD or YYYY-MM-DD HH:MM, Swedish time. "
         "Empty means the time of import."
     ),
+    "respondent_name": N_("Required by this survey: the respondent's name. Kept apart from the answers."),
+    "respondent_email": N_("Optional. The respondent's e-mail address."),
+    "respondent_organisation": N_("Optional. The organisation the respondent answers for."),
 }
 IMPORT_CHANNELS = (
     Channel.paper,
@@ -354,6 +368,8 @@ def codebook_rows(spec: SurveySpec, language: str) -> list[list[str | int]]:
     ]
     rows: list[list[str | int]] = [header]
     rows.append([ROW_ID, "text", "", "", "", _t(language, METADATA_NOTES[ROW_ID])])
+    if spec.identity_mode == IdentityMode.identified:
+        rows.extend([column, "text", "", "", "", _t(language, METADATA_NOTES[column])] for column in RESPONDENT_COLUMNS)
     for question in spec.questions:
         qtype = question.type.value
         text = question.text

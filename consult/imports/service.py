@@ -32,6 +32,7 @@ from consult.imports.files import (
     EVENT_NAME,
     IMPORT_CHANNELS,
     METADATA_COLUMNS,
+    RESPONDENT_COLUMNS,
     ROW_ID,
     SUBMITTED_AT,
     Cell,
@@ -40,6 +41,7 @@ from consult.imports.files import (
     read_table,
 )
 from consult.imports.models import BatchStatus, ImportBatch
+from consult.responses.identity import asks_identity, check_identity
 from consult.responses.messages import error_message
 from consult.responses.models import Channel, Response
 from consult.responses.service import NewResponse, Outcome, consent_from, content_hash, new_token, store_responses
@@ -83,6 +85,9 @@ MESSAGES: dict[str, str] = {
     "unknown_channel": N_("Not a channel code. Use one of: %(allowed)s."),
     "event_name_too_long": N_("The event name is longer than %(max)s characters."),
     "bad_date": N_("Write the date as YYYY-MM-DD or YYYY-MM-DD HH:MM."),
+    "respondent_required": N_("This survey asks who answered: write the respondent's name."),
+    "respondent_too_long": N_("The text is longer than 200 characters."),
+    "respondent_invalid": N_("Not an e-mail address."),
     "value_too_long": N_("The cell is far too long for a code or a number."),
     "wrong_type": N_("The cell holds a date or a true/false value. Write the answer as the codebook says."),
     "required": N_("The question is required, but the cell is empty."),
@@ -153,15 +158,17 @@ class ImportRow:
     channel: str = Channel.paper.value
     event_name: str | None = None
     submitted_at: datetime | None = None
+    identity: dict[str, str | None] | None = None  # who answered an identified survey
 
     def to_json(self) -> list[Any]:
         moment = self.submitted_at.isoformat() if self.submitted_at else None
-        return [self.row, self.row_id, self.values, self.channel, self.event_name, moment]
+        return [self.row, self.row_id, self.values, self.channel, self.event_name, moment, self.identity]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> ImportRow:
-        row, row_id, values, channel, event_name, moment = data
-        return cls(row, row_id, values, channel, event_name, datetime.fromisoformat(moment) if moment else None)
+        row, row_id, values, channel, event_name, moment, *rest = data  # batches kept from before: no identity
+        return cls(row, row_id, values, channel, event_name, datetime.fromisoformat(moment) if moment else None,
+                   rest[0] if rest else None)
 
 
 @dataclass
@@ -358,7 +365,10 @@ def parse_row(spec: SurveySpec, number: int, cells: list[Cell], columns: list[_C
     width = len(cells)
     by_name = {c.name: cells[c.index] if c.index < width else None for c in columns}
     named = {c.name: c for c in columns}
-    meta, problems = _read_metadata(number, by_name, {c.name: c.letter for c in columns})
+    letters = {c.name: c.letter for c in columns}
+    meta, problems = _read_metadata(number, by_name, letters)
+    identity, identity_problems = _read_identity(spec, number, by_name, letters)
+    problems += identity_problems
     answers: dict[str, Any] = {}
     for column in columns:
         if column.question is None:
@@ -383,8 +393,20 @@ def parse_row(spec: SurveySpec, number: int, cells: list[Cell], columns: list[_C
         return _RowResult(None, [_answer_problem(number, e, by_name, named) for e in final.errors], warnings)
     for code in parsed.values.keys() - final.values.keys():
         warnings.append(ImportProblem(number, code, "hidden_answer_dropped", letter=named[code].letter))
-    row = ImportRow(number, meta.row_id, final.values, meta.channel, meta.event_name, meta.submitted_at)
+    row = ImportRow(number, meta.row_id, final.values, meta.channel, meta.event_name, meta.submitted_at, identity)
     return _RowResult(row, [], warnings)
+
+
+def _read_identity(spec: SurveySpec, row: int, cells: dict[str, Cell], letters: dict[str, str],
+                   ) -> tuple[dict[str, str | None] | None, list[ImportProblem]]:
+    """Who answered, from the respondent_* columns, for a survey that asks (else nothing)."""
+    if not asks_identity(spec):
+        return None, []
+    column_of = {field_name: column for column, field_name in RESPONDENT_COLUMNS.items()}
+    identity, found = check_identity({name: cell_text(cells.get(column)) for name, column in column_of.items()})
+    problems = [ImportProblem(row, column_of[p.field], f"respondent_{p.code}", {}, "",
+                              letters.get(column_of[p.field], "")) for p in found]
+    return (None if problems else identity), problems
 
 
 def _reject_duplicate_ids(
@@ -464,7 +486,7 @@ def preview_counts(session: Session, spec: SurveySpec, rows: Iterable[ImportRow]
         known = existing.get(client_uuid)
         if known is None:
             counts[Outcome.created.value] += 1
-        elif known == content_hash(spec.slug, row.values):
+        elif known == content_hash(spec.slug, row.values, row.identity):
             counts[Outcome.duplicate.value] += 1
         else:
             counts[Outcome.conflict.value] += 1
@@ -557,6 +579,7 @@ def new_responses(spec: SurveySpec, rows: Iterable[ImportRow], *, entered_by_id:
             submitted_at=row.submitted_at or now,
             consent_quote=consent_from(spec, row.values),
             entered_by_id=entered_by_id,
+            identity=row.identity,
         )
         for row in rows
     ]
