@@ -388,8 +388,9 @@ def test_cancel_stops_a_running_and_a_queued_run(analyst: TestClient, analyst_id
     response = analyst.post(f"{base}/korning/{queued}/avbryt", data={"csrftoken": csrf(analyst, base)})
     assert response.status_code == 303
     final = wait_for(queued)
-    assert final.status in ("cancelled", "done")  # a tiny run may finish before the cancel arrives
-    assert final.cancel_requested
+    # A worker (this process's, or the live server's in a full run) may take and finish a run this
+    # small before the cancel arrives; then there is nothing left to cancel, but the request is recorded.
+    assert final.status == "done" or (final.status == "cancelled" and final.cancel_requested)
     with session_scope() as session:
         who = session.execute(
             select(ThemeChange.user_id).where(ThemeChange.run_id == queued, ThemeChange.action == "cancel")
