@@ -628,3 +628,17 @@ def test_the_interview_endpoint_takes_who_answers_from_the_form_or_as_respondent
     stored = interviewer.post("/api/intervju/responses", json={**answers, "respondent": {"name": "Lisa Berg"}},
                               headers=headers)
     assert stored.status_code == 201
+
+
+def test_the_interview_endpoint_refuses_text_no_database_can_store(interviewer, staff) -> None:  # type: ignore[no-untyped-def]
+    """A lone surrogate ("\\ud800") is valid to Python's JSON parser but not to UTF-8, so storing it
+    would fail: the body is refused with a 422, whichever field holds it, and nothing is stored."""
+    identified = store(every_type_survey(identity_mode="identified"))
+    headers = {"X-Requested-With": "XMLHttpRequest", "content-type": "application/json"}
+    before = len(entries_by(staff["interviewer"]))
+    for field in ('["lang", "x\\udfffy"], ["respondent-name", "Ann"]', '["respondent-name", "A\\ud800b"]'):
+        body = (f'{{"survey": "{identified.slug}", "client_uuid": "{uuid.uuid4()}", "channel": "interview_phone",'
+                f' "form": [["kommun", "1"], ["val", "1"], {field}]}}')
+        refused = interviewer.post("/api/intervju/responses", content=body.encode(), headers=headers)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == "json_invalid"
+    assert len(entries_by(staff["interviewer"])) == before

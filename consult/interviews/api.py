@@ -16,6 +16,7 @@ from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
 from consult.core.fields import utcnow
 from consult.core.i18n import _
+from consult.core.routing import json_body, json_request_body
 from consult.interviews import service
 from consult.responses import identity as identities
 from consult.responses import service as responses
@@ -75,9 +76,12 @@ class InterviewReceipt(BaseModel):
         413: {"model": ErrorOut},
         422: {"model": ErrorOut},
     },
+    openapi_extra=json_request_body(InterviewResponseIn),
 )
 async def submit_interview_response(
-    body: InterviewResponseIn, request: Request, user: Annotated[User, Depends(require_role(Role.interviewer.value))]
+    request: Request,
+    user: Annotated[User, Depends(require_role(Role.interviewer.value))],  # before the body: 401 comes first
+    body: Annotated[InterviewResponseIn, Depends(json_body(InterviewResponseIn))],
 ) -> JSONResponse:
     from consult.app import writer
 

@@ -6,13 +6,12 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from consult.core.i18n import _
-from consult.core.routing import DirectRoute
+from consult.core.routing import DirectRoute, json_body, json_request_body
 from consult.db import get_session
 from consult.responses import identity as identities
 from consult.responses import service as responses
@@ -172,14 +171,9 @@ async def get_survey(slug: str, lang: Annotated[Literal["sv", "en"], Query()] = 
     )
 
 
-async def _response_body(request: Request) -> ResponseIn:
-    """The submitted response, parsed and checked by pydantic straight from the raw bytes.
-    Submissions are the API's hot path and FastAPI's generic body handling costs about as much
-    as storing the response; errors keep the shape FastAPI gives them (422, one per field)."""
-    try:
-        return ResponseIn.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+# Submissions are the API's hot path, and FastAPI's generic body handling costs about as much as
+# storing the response: the body is parsed straight from its bytes.
+_response_body = json_body(ResponseIn)
 
 
 async def submit_response(request: Request, slug: str) -> JSONResponse:
@@ -229,24 +223,6 @@ async def submit_response(request: Request, slug: str) -> JSONResponse:
     return JSONResponse({"receipt": stored.receipt}, status_code=status)
 
 
-def _inlined(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with its nested models written in place: the request body is
-    declared by hand (see below), where pydantic's "#/$defs/..." references would point nowhere."""
-    schema = model.model_json_schema()
-    definitions = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
-            return {key: resolve(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [resolve(item) for item in node]
-        return node
-
-    return resolve(schema)
-
-
 # Registered as a DirectRoute: the API's hot path reads its own body (see _response_body).
 router.add_api_route(
     "/surveys/{slug}/responses",
@@ -263,7 +239,5 @@ router.add_api_route(
         422: {"model": ErrorOut},
         429: {"model": ErrorOut, "description": "Too many submissions from one source; see Retry-After."},
     },
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _inlined(ResponseIn)}}}
-    },
+    openapi_extra=json_request_body(ResponseIn),
 )
