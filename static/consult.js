@@ -79,7 +79,18 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", enhance);
+  // A form posted without htmx comes back as a whole page: its error summary (or conflict
+  // notice) takes focus as after a swap, so a screen reader announces it and Tab goes on from it.
+  // A page without problems keeps the browser's own focus at the top.
+  function focusProblems() {
+    var alert = document.querySelector('[role="alert"][data-focus-first]');
+    if (alert) { alert.focus(); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    enhance();
+    focusProblems();
+  });
   document.addEventListener("htmx:afterSettle", function () {
     enhance();
     focusFirst(document);

@@ -199,6 +199,23 @@ def test_analyst_reviews_an_edited_response(page, browser, live_server, staff, s
     assert_accessible(page)
     screenshot(page, "interviews-review")
 
+    # Text the automatic redaction missed: a phrase the answer lacks is refused in an error summary
+    # that takes focus; one it has is removed and the history says why.
+    page.get_by_label("Fråga", exact=True).select_option("kort")
+    page.get_by_label("Text som ska tas bort").fill("Kalle Berg")
+    page.get_by_label("Annat skäl").check()
+    page.get_by_role("button", name="Ta bort texten").click()
+    assert "Svaret innehåller inte den texten" in page.locator(".error-summary").inner_text()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    assert page.get_by_label("Text som ska tas bort").input_value() == "Kalle Berg"
+    assert_accessible(page)
+    page.get_by_label("Text som ska tas bort").fill("TÅG")
+    page.get_by_role("button", name="Ta bort texten").click()
+    page.wait_for_url(re.compile(r"removed=1"))
+    assert "Fler [borttaget]" in page.locator("table").first.inner_text()
+    assert "Text borttagen ur" in page.locator("ol.history").inner_text()
+    assert_accessible(page)
+
     interviewer_context = browser.new_context(base_url=live_server, locale="sv-SE")
     other = interviewer_context.new_page()
     log_in(other, staff["interviewer"], "/intervju")

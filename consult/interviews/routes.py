@@ -18,13 +18,13 @@ from consult.accounts.deps import require_role
 from consult.accounts.models import AuditAction, Role, User
 from consult.accounts.service import list_users, record_audit, register_staff_link
 from consult.core.fields import utcnow
-from consult.core.i18n import N_, _, current_language
+from consult.core.i18n import N_, _, current_language, ngettext
 from consult.core.routing import RowId
 from consult.core.templating import paging, render
 from consult.db import session_scope
 from consult.interviews import service
 from consult.responses import identity as identities
-from consult.responses import review
+from consult.responses import redaction, review
 from consult.responses.flow import form_values_for_template
 from consult.responses.messages import error_message
 from consult.responses.models import Response as ResponseRow
@@ -479,8 +479,12 @@ def _review_page(
         "channel_label": _(service.CHANNEL_LABELS.get(response.channel, response.channel)),
         "local_time": lambda moment: service.as_local(moment).strftime("%Y-%m-%d %H:%M") if moment else "",
         "errors": errors or {},
-        "form": form or {"state": response.review_state, "comment": ""},
+        "form": {"state": response.review_state, "comment": "", **(form or {})},
         "notice": notice,
+        "redactable": [
+            (code, spec.by_code[code].label(language)) for code in redaction.redactable_questions(spec, values)
+        ],
+        "redaction_reasons": redaction.REASONS,
     }
     return render(request, "responses/review_detail.html", context, status_code)
 
@@ -491,9 +495,52 @@ def review_detail(
     response_id: RowId,
     _user: Analyst,
     saved: Annotated[str, Query(max_length=3)] = "",
+    removed: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     notice = _("The review state was saved.") if saved else None
+    if removed:
+        notice = ngettext(
+            "The text was removed from the answer (%(n)s place).",
+            "The text was removed from the answer (%(n)s places).",
+            removed,
+        ) % {"n": removed}
     return _review_page(request, response_id, notice=notice)
+
+
+@router.post("/granskning/{response_id}/ta-bort-text")
+def remove_text(
+    request: Request,
+    response_id: RowId,
+    user: Analyst,
+    question: Annotated[str, Form(max_length=80)] = "",
+    phrase: Annotated[str, Form(max_length=4000)] = "",
+    reason: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Remove a passage the automatic redaction missed from one free-text answer, for good."""
+    form = {"question": question, "phrase": phrase, "reason": reason}
+    with session_scope() as session:
+        response = session.get(ResponseRow, response_id)
+        survey = session.get(Survey, response.survey_id) if response else None
+        spec = load_spec(session, slug=survey.slug) if survey else None
+        if spec is None:
+            raise HTTPException(404, _("There is no such response."))
+        try:
+            removed = redaction.redact_answer(
+                session,
+                spec=spec,
+                response_id=response_id,
+                question_code=question,
+                phrase=phrase,
+                reason=reason,
+                user_id=user.id,
+                request=request,
+            )
+        except redaction.RedactionProblem as problem:
+            session.rollback()
+            return _review_page(
+                request, response_id, errors={problem.field: _(problem.message)}, form=form, status_code=422
+            )
+    return RedirectResponse(f"/granskning/{response_id}?removed={removed.occurrences}#answers-heading", status_code=303)
 
 
 @router.post("/granskning/{response_id}/status")

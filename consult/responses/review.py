@@ -15,6 +15,7 @@ from sqlmodel import Session
 from consult.accounts.service import record_audit
 from consult.core.fields import utcnow
 from consult.responses.models import Answer, AnswerSelection, Response, ReviewState
+from consult.responses.redaction import redaction_history
 from consult.responses.review_models import ResponseEdit, ResponseFlag, ReviewEvent
 from consult.responses.service import answer_row, consent_from
 from consult.responses.validation import Value
@@ -186,16 +187,18 @@ def set_review_state(
 class HistoryItem:
     at: datetime
     user_id: int | None
-    kind: str  # "edit" or "state"
+    kind: str  # "edit", "state" or "redaction"
     changes: dict[str, list[Value]] | None = None
     version: int | None = None
     from_state: str | None = None
     to_state: str | None = None
     comment: str = ""
+    question_code: str = ""  # redaction: the answer text was removed from
+    reason: str = ""  # redaction: a key of redaction.REASONS
 
 
 def response_history(session: Session, *, response_id: int) -> list[HistoryItem]:
-    """Edits and state changes, oldest first."""
+    """Edits, state changes and redactions, oldest first."""
     items = [
         HistoryItem(at=e.edited_at, user_id=e.edited_by_id, kind="edit", changes=e.changes, version=e.version + 1)
         for e in session.execute(select(ResponseEdit).where(ResponseEdit.response_id == response_id)).scalars()
@@ -207,6 +210,10 @@ def response_history(session: Session, *, response_id: int) -> list[HistoryItem]
         )
         for e in session.execute(select(ReviewEvent).where(ReviewEvent.response_id == response_id)).scalars()
         if e.at is not None
+    ]
+    items += [
+        HistoryItem(at=r.at, user_id=r.user_id, kind="redaction", question_code=r.question_code, reason=r.reason)
+        for r in redaction_history(session, response_id=response_id)
     ]
     return sorted(items, key=lambda item: _aware(item.at))
 
