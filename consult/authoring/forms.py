@@ -16,7 +16,15 @@ from pydantic import ValidationError
 from consult.authoring.service import STANDARD_TYPES, EditError
 from consult.core.i18n import N_
 from consult.core.numbers import as_whole_number
-from consult.surveys.models import CHOICE_TYPES, LIST_TYPES, Audience, ConditionOp, IdentityMode, QuestionType
+from consult.surveys.models import (
+    CHOICE_TYPES,
+    LIST_TYPES,
+    Access,
+    Audience,
+    ConditionOp,
+    IdentityMode,
+    QuestionType,
+)
 from consult.surveys.schema import ChoiceSpec, Condition, ConditionSpec, QuestionSpec, SurveySpec, is_compound
 from consult.surveys.xlsform import read_relevant, relevant_expression
 
@@ -401,6 +409,7 @@ class SettingsForm:
     privacy_en: str = ""
     audience: str = Audience.residents.value
     identity_mode: str = IdentityMode.anonymous.value
+    access: str = Access.open.value
     retention_days: str = ""
     minutes_needed: str = ""
     opens_at: str = ""
@@ -420,6 +429,7 @@ class SettingsForm:
             privacy_en=privacy.get("en", ""),
             audience=spec.audience.value,
             identity_mode=spec.identity_mode.value,
+            access=spec.access.value,
             retention_days=_fmt_number(spec.retention_days),
             minutes_needed=_fmt_number(spec.minutes_needed),
             opens_at=local_input(spec.opens_at),
@@ -442,6 +452,8 @@ class SettingsForm:
             errors.append(EditError("audience", N_("Choose who the survey is for.")))
         if self.identity_mode not in set(IdentityMode):
             errors.append(EditError("identity_mode", N_("Choose whether respondents are anonymous.")))
+        if self.access not in set(Access):
+            errors.append(EditError("access", N_("Choose who may answer.")))
         numbers = _Numbers(errors)
         retention = numbers.whole("retention_days", self.retention_days)
         minutes = numbers.whole("minutes_needed", self.minutes_needed)
@@ -464,6 +476,7 @@ class SettingsForm:
             "privacy_notice": _localized(self.privacy_sv, self.privacy_en),
             "audience": self.audience,
             "identity_mode": self.identity_mode,
+            "access": self.access,
             "retention_days": retention,
             "minutes_needed": minutes,
             **times,

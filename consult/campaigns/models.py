@@ -20,3 +20,18 @@ class CampaignLink(SQLModel, table=True):
     name: str = Field(max_length=200)
     created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
     created_at: datetime | None = timestamp(nullable=False, default_now=True)
+
+
+class SurveyInvitation(SQLModel, table=True):
+    """One invitation code of a survey open to invited people only (a sample drawn from the
+    population register, a citizens' panel). Only a keyed hash of the code is kept: the codes are
+    handed out once, as a file for the mail merge. Whether a code was used is recorded; which
+    response used it is not, so answers stay anonymous."""
+
+    __tablename__ = "survey_invitation"
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    batch: str = Field(max_length=100)  # the mailing it was made for, e.g. "Utskick 1, mars"
+    created_at: datetime | None = timestamp(nullable=False, default_now=True)
+    used_at: datetime | None = timestamp()

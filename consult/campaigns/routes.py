@@ -11,8 +11,9 @@ from sqlmodel import select
 from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
 from consult.accounts.service import register_staff_link
-from consult.campaigns import service
+from consult.campaigns import invitations, service
 from consult.core.fields import pick
+from consult.core.formatting import percent
 from consult.core.i18n import N_, _, current_language
 from consult.core.templating import render
 from consult.db import session_scope
@@ -124,3 +125,65 @@ def qr_svg(
 ) -> Response:
     _spec_, url = _link_url_or_404(request, slug, tag)
     return _image(service.qr_svg(url, title=url), "image/svg+xml", f"qr-{slug}-{tag}.svg", bool(download))
+
+
+# --- invitation codes ------------------------------------------------------------------------------
+
+
+def _invitations_page(
+    request: Request,
+    spec: SurveySpec,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    assert spec.id is not None
+    with session_scope() as session:
+        batches = invitations.batch_counts(session, survey_id=spec.id)
+    context = {
+        "spec": spec,
+        "survey_title": pick(spec.title, current_language.get()),
+        "batches": batches,
+        "created": sum(b.created for b in batches),
+        "used": sum(b.used for b in batches),
+        "values": values or {"batch": "", "count": ""},
+        "errors": errors or {},
+        "max_per_batch": invitations.MAX_PER_BATCH,
+        "percent": percent,
+    }
+    return render(request, "campaigns/invitations.html", context, status_code)
+
+
+@router.get("/admin/surveys/{slug}/inbjudningar")
+def invitations_page(request: Request, slug: str, _user: Staff) -> Response:
+    return _invitations_page(request, _spec(slug))
+
+
+@router.post("/admin/surveys/{slug}/inbjudningar")
+def create_invitations(
+    request: Request,
+    slug: str,
+    user: Staff,
+    batch: Annotated[str, Form(max_length=1000)] = "",
+    count: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Make a mailing's codes and hand them over as a CSV file: the only copy there will be."""
+    spec = _spec(slug)
+    assert spec.id is not None
+    try:
+        number, name = invitations.check_batch(count=count, batch=batch)
+    except invitations.InvitationProblem as problem:
+        errors = {problem.field: _(problem.message)}
+        return _invitations_page(request, spec, values={"batch": batch, "count": count}, errors=errors, status_code=422)
+    with session_scope() as session:
+        codes = invitations.create_codes(
+            session, survey_id=spec.id, count=number, batch=name, user_id=user.id, request=request
+        )
+    content = invitations.codes_csv(base_url=str(request.base_url), slug=slug, batch=name, codes=codes)
+    filename = f"inbjudningskoder-{slug}-{len(codes)}.csv"
+    return Response(
+        content.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )

@@ -34,6 +34,7 @@ def start_draft(
     source_hash: str | None = None,
     days: int = 7,
     identity: dict | None = None,
+    invitation_id: int | None = None,
 ) -> ResponseDraft:
     now = utcnow()
     draft = ResponseDraft(
@@ -50,6 +51,7 @@ def start_draft(
         expires_at=now + timedelta(days=days),
         source_hash=source_hash,
         identity=identity,
+        invitation_id=invitation_id,
     )
     session.add(draft)
     session.flush()
@@ -73,6 +75,7 @@ class DraftView:
     expires_at: datetime | None
     source_hash: str | None
     identity: dict | None = None  # name, e-mail, organisation: identified surveys only
+    invitation_id: int | None = None  # the code it was started with: surveys for invited people only
 
 
 def _as_datetime(value: datetime | str | None) -> datetime | None:
@@ -85,7 +88,7 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
 
 DRAFT_COLUMNS = (
     "token, survey_id, client_uuid, language, channel, campaign_tag, event_name, answers, page,"
-    " started_at, expires_at, source_hash, identity"
+    " started_at, expires_at, source_hash, identity, invitation_id"
 )
 _draft_reads = KeyedReads(f"SELECT {DRAFT_COLUMNS} FROM response_draft", "token")
 

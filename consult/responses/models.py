@@ -125,3 +125,6 @@ class ResponseDraft(SQLModel, table=True):
     # Name, e-mail and organisation given on the start page of an identified survey, until the
     # response is submitted (then in response_identity).
     identity: dict | None = json_field(lambda: None, nullable=True)
+    # The invitation code that opened this draft (surveys for invited people only); it is marked
+    # used when the response is stored, in the same transaction.
+    invitation_id: int | None = Field(default=None, foreign_key="survey_invitation.id")

@@ -31,6 +31,7 @@ class Outcome(StrEnum):
     created = "created"
     duplicate = "duplicate"  # identical resend: harmless, same receipt
     conflict = "conflict"  # same client UUID, different content
+    invitation_used = "invitation_used"  # its invitation code was used by another response meanwhile
 
 
 @dataclass
@@ -49,6 +50,7 @@ class NewResponse:
     entered_by_id: int | None = None
     draft_token: str | None = None  # the page-by-page draft this response completes, deleted with it
     identity: dict[str, str | None] | None = None  # name, email, organisation (identified surveys)
+    invitation_id: int | None = None  # the invitation code to mark used (surveys for invited people)
 
     @property
     def content_hash(self) -> str:
@@ -139,9 +141,15 @@ def store_responses(session: Session, items: Sequence[NewResponse]) -> list[Stor
             seen_in_batch[item.client_uuid] = index
             results.append(None)
             fresh.append((index, item))
+    fresh = _claim_invitations(session, fresh, results)
     if fresh:
         _insert_fresh(session, fresh, results)
-    finished_drafts = [item.draft_token for item in items if item.draft_token]
+    # A response refused for its used code keeps its draft: the answers are not thrown away.
+    finished_drafts = [
+        item.draft_token
+        for item, result in zip(items, results, strict=True)
+        if item.draft_token and not (result and result.outcome == Outcome.invitation_used)
+    ]
     if finished_drafts:
         note_write(session)
         driver_rows(session, f"DELETE FROM {ResponseDraft.__tablename__} WHERE token IN ({{}})", finished_drafts)
@@ -151,11 +159,31 @@ def store_responses(session: Session, items: Sequence[NewResponse]) -> list[Stor
             assert first is not None
             same = items[seen_in_batch[item.client_uuid]].content_hash == item.content_hash
             results[index] = (
-                Stored(Outcome.duplicate, first.receipt, first.response_id)
+                first
+                if first.outcome == Outcome.invitation_used
+                else Stored(Outcome.duplicate, first.receipt, first.response_id)
                 if same
                 else Stored(Outcome.conflict, None, first.response_id)
             )
     return [r for r in results if r is not None]
+
+
+def _claim_invitations(
+    session: Session, fresh: list[tuple[int, NewResponse]], results: list[Stored | None]
+) -> list[tuple[int, NewResponse]]:
+    """Mark the new responses' invitation codes used; a response whose code another response
+    used first is not stored. In the batch's transaction, so a failed batch frees its codes."""
+    if not any(item.invitation_id for _, item in fresh):
+        return fresh
+    from consult.campaigns.invitations import claim
+
+    kept = []
+    for index, item in fresh:
+        if item.invitation_id is None or claim(session, invitation_id=item.invitation_id):
+            kept.append((index, item))
+        else:
+            results[index] = Stored(Outcome.invitation_used, None)
+    return kept
 
 
 RESPONSE_COLUMNS = (

@@ -10,14 +10,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from consult.campaigns import invitations
 from consult.core.i18n import _
 from consult.core.routing import DirectRoute, json_body, json_request_body
-from consult.db import get_session
+from consult.db import get_session, session_scope
 from consult.responses import identity as identities
 from consult.responses import service as responses
 from consult.responses.messages import error_message
 from consult.responses.models import Channel
 from consult.responses.validation import parse_json_answers, validate_complete
+from consult.surveys.models import Access
 from consult.surveys.service import Availability, availability, list_open_surveys
 from consult.surveys.views import question_view, survey_or_404
 
@@ -99,6 +101,9 @@ class SurveyOut(BaseModel):
     languages: list[str]
     status: str
     identity_mode: Literal["anonymous", "identified"]
+    access: Literal["open", "invitation"] = Field(
+        description="\"invitation\": only people with an invitation code answer; send it as invitation_code."
+    )
     pages: list[PageOut]
 
 
@@ -122,6 +127,10 @@ class ResponseIn(BaseModel):
     respondent: RespondentIn | None = Field(
         default=None, description="Name, and optionally e-mail and organisation: required when the survey's "
         "identity_mode is \"identified\", refused when it is \"anonymous\"."
+    )
+    invitation_code: str | None = Field(
+        default=None, max_length=100, description="The respondent's code: required when the survey's access is "
+        "\"invitation\" (each code gives one response), refused when it is \"open\"."
     )
 
 
@@ -160,6 +169,7 @@ async def get_survey(slug: str, lang: Annotated[Literal["sv", "en"], Query()] = 
         languages=spec.languages(),
         status=availability(spec).value,
         identity_mode=spec.identity_mode.value,
+        access=spec.access.value,
         pages=[
             PageOut(
                 number=number,
@@ -197,6 +207,11 @@ async def submit_response(request: Request, slug: str) -> JSONResponse:
     parsed = validate_complete(spec, parse_json_answers(spec, body.answers))
     respondent = body.respondent.model_dump() if body.respondent else None
     identity, identity_errors = identities.respondent_from_api(spec, respondent, body.language)
+    invitation_id = None
+    if spec.access == Access.invitation and body.invitation_code:
+        with session_scope() as session:
+            invitation_id = invitations.find(session, survey_id=spec.id or 0, code=body.invitation_code, unused=False)
+    identity_errors += invitations.api_error(spec.access, body.invitation_code, invitation_id, body.language)
     if not parsed.ok or identity_errors:
         errors = [
             {"field": e.field, "code": e.kind, "message": error_message(e, body.language, spec.by_code.get(e.field))}
@@ -214,10 +229,14 @@ async def submit_response(request: Request, slug: str) -> JSONResponse:
         consent_quote=responses.consent_from(spec, parsed.values),
         source_hash=source,
         identity=identity,
+        invitation_id=invitation_id,
     )
     stored: responses.Stored = await writer.submit("response", item)
     if stored.outcome == responses.Outcome.conflict:
         detail = _("This client UUID was already used for a different response.")
+        return JSONResponse({"detail": detail, "errors": []}, status_code=409)
+    if stored.outcome == responses.Outcome.invitation_used:
+        detail = _("This invitation code was already used for another response.")
         return JSONResponse({"detail": detail, "errors": []}, status_code=409)
     status = 201 if stored.outcome == responses.Outcome.created else 200
     return JSONResponse({"receipt": stored.receipt}, status_code=status)
@@ -234,7 +253,11 @@ router.add_api_route(
     responses={
         200: {"model": Receipt, "description": "An identical resend: the same receipt."},
         404: {"model": ErrorOut},
-        409: {"model": ErrorOut, "description": "The client UUID was used for other answers, or the survey is closed."},
+        409: {
+            "model": ErrorOut,
+            "description": "The client UUID was used for other answers, the invitation code for another "
+            "response, or the survey is closed.",
+        },
         413: {"model": ErrorOut},
         422: {"model": ErrorOut},
         429: {"model": ErrorOut, "description": "Too many submissions from one source; see Retry-After."},

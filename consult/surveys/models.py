@@ -54,6 +54,13 @@ class IdentityMode(StrEnum):
     identified = "identified"
 
 
+class Access(StrEnum):
+    """Who may answer: anyone with the link, or only people holding an invitation code (a sample)."""
+
+    open = "open"
+    invitation = "invitation"
+
+
 class SurveyStatus(StrEnum):
     draft = "draft"
     open = "open"
@@ -76,6 +83,7 @@ class Survey(SQLModel, table=True):
     privacy_notice: dict = localized(nullable=True)
     audience: str = Field(default=Audience.residents.value, max_length=20)
     identity_mode: str = Field(default=IdentityMode.anonymous.value, max_length=20)
+    access: str = Field(default=Access.open.value, max_length=12)
     status: str = Field(default=SurveyStatus.draft.value, max_length=10)
     opens_at: datetime | None = timestamp()
     closes_at: datetime | None = timestamp()

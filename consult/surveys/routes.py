@@ -13,8 +13,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 from starlette.datastructures import FormData
 
+from consult.campaigns import invitations
 from consult.config import get_settings
-from consult.core.i18n import _
+from consult.core.i18n import N_, _
 from consult.core.templating import render, render_cached
 from consult.db import session_scope
 from consult.responses import drafts, review
@@ -25,7 +26,7 @@ from consult.responses.messages import error_message
 from consult.responses.models import Channel
 from consult.responses.models import Response as ResponseRow
 from consult.responses.validation import form_values
-from consult.surveys.models import IdentityMode
+from consult.surveys.models import Access, IdentityMode
 from consult.surveys.schema import SurveySpec
 from consult.surveys.service import Availability, availability, kiosk_start_path
 from consult.surveys.views import survey_or_404
@@ -56,8 +57,8 @@ def _kiosk_context(event_name: str | None) -> dict:
 
 def _already_answered(request: Request, spec: SurveySpec) -> Response | None:
     """One response per browser session on anonymous surveys: a friendly page instead of a second start."""
-    if spec.identity_mode != IdentityMode.anonymous:
-        return None
+    if spec.identity_mode != IdentityMode.anonymous or spec.access == Access.invitation:
+        return None  # identified people, and invitation codes, already make an answer one's own
     receipt = review.answered_surveys(request.cookies.get(review.ANSWERED_COOKIE)).get(str(spec.id))
     if receipt is None:
         return None
@@ -98,6 +99,10 @@ async def start_page(request: Request) -> Response:
     k = request.query_params.get("k")
     tag = k if k and TAG_PATTERN.match(k) else None
     context = {"spec": spec, "campaign_tag": tag, **_kiosk_context(event_name)}
+    if spec.access == Access.invitation:
+        # The personal link of a letter fills in its code: a page of its own, never cached.
+        code = request.query_params.get(invitations.CODE_PARAMETER, "")[:20]
+        return render(request, "surveys/start.html", {**context, "invitation_code": code})
     # Rendered once per survey revision, tag and event; only the visitor's CSRF token differs.
     key = (spec.slug, spec.revision, spec.status, str(spec.opens_at), str(spec.closes_at), tag, event_name)
     return render_cached(request, "surveys/start.html", context, key)
@@ -169,8 +174,13 @@ async def post_page(request: Request) -> Response:
         source_hash=draft.source_hash,
         draft_token=token,
         identity=draft.identity,
+        invitation_id=draft.invitation_id,
     )
     stored: responses.Stored = await writer.submit("response", item)
+    if stored.outcome == responses.Outcome.invitation_used:
+        # The draft keeps every answer, this page's too, for the organiser to sort out.
+        await writer.submit("draft", drafts.DraftUpdate(token=token, answers=outcome.answers, page=draft.page))
+        return render(request, "surveys/invitation_used.html", {"spec": spec}, status_code=409)
     if stored.receipt is None:
         raise HTTPException(409, _("This response was already submitted."))
     if draft.channel == Channel.kiosk.value:
@@ -236,6 +246,7 @@ def start(
     name: Annotated[str | None, Form()] = None,
     email: Annotated[str | None, Form()] = None,
     organisation: Annotated[str | None, Form()] = None,
+    code: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     spec = survey_or_404(slug)
     event_name = _kiosk_name(kiosk)
@@ -243,12 +254,13 @@ def start(
     if blocked:
         return blocked
     identity = None
+    again = partial(_start_again, request, spec, campaign_tag, event_name, code=code)
     if identities.asks_identity(spec):
         identity, problems = identities.check_identity({"name": name, "email": email, "organisation": organisation})
         if problems:
-            return _start_again(request, spec, campaign_tag, event_name, identity, problems)
+            return again(identity, problems)
     source = responses.request_source_hash(request)
-    verdict = responses.hit_submission_limit(source=source)
+    verdict = responses.hit_submission_limit(source=source)  # every code tried counts
     if not verdict.allowed:
         response = render(request, "surveys/too_many.html", {"spec": spec}, status_code=429)
         response.headers["Retry-After"] = str(verdict.retry_after)
@@ -256,6 +268,12 @@ def start(
     tag = campaign_tag if campaign_tag and TAG_PATTERN.match(campaign_tag) else None
     channel = Channel.kiosk if event_name else (Channel.campaign if tag else Channel.web)
     assert spec.id is not None
+    invitation_id = None
+    if spec.access == Access.invitation:
+        with session_scope() as session:
+            invitation_id = invitations.find(session, survey_id=spec.id, code=code)
+        if invitation_id is None:
+            return again(identity or {}, [_code_problem(code)])
     with session_scope() as session:
         draft = drafts.start_draft(
             session,
@@ -268,6 +286,7 @@ def start(
             source_hash=None if event_name else source,
             days=get_settings().resume_days,
             identity=identity,
+            invitation_id=invitation_id,
         )
         token = draft.token
     redirect = RedirectResponse(f"/s/{slug}/r/{token}/1", status_code=303)
@@ -275,13 +294,27 @@ def start(
     return redirect
 
 
+def _code_problem(code: str) -> identities.IdentityProblem:
+    if not code.strip():
+        return identities.IdentityProblem("code", "required", N_("Enter the code from your invitation."))
+    return identities.IdentityProblem(
+        "code",
+        "invalid",
+        N_(
+            "This code does not open this survey, or it has already been used. Check the code in your "
+            "invitation; letters that look alike, such as 0 and O, are never both used."
+        ),
+    )
+
+
 def _start_again(request: Request, spec: SurveySpec, campaign_tag: str | None, event_name: str | None,
-                 identity: dict, problems: list[identities.IdentityProblem]) -> Response:
+                 identity: dict, problems: list[identities.IdentityProblem], *, code: str = "") -> Response:
     """The start page with what the respondent typed and what is wrong with it."""
     errors = {problem.field: _(problem.message) for problem in problems}
     context = {
         "spec": spec,
         "campaign_tag": campaign_tag if campaign_tag and TAG_PATTERN.match(campaign_tag) else None,
+        "invitation_code": code[:20],
         "identity": identity,
         "identity_errors": errors,
         "identity_summary": [{"field": field, "text": text} for field, text in errors.items()],

@@ -14,6 +14,7 @@ from consult.core.fields import pick
 from consult.surveys.models import (
     CHOICE_TYPES,
     DEMOGRAPHIC_TYPES,
+    Access,
     Audience,
     ConditionOp,
     IdentityMode,
@@ -271,6 +272,7 @@ class SurveySpec(BaseModel):
     privacy_notice: Localized | None = None
     audience: Audience = Audience.residents
     identity_mode: IdentityMode = IdentityMode.anonymous
+    access: Access = Access.open
     status: SurveyStatus = SurveyStatus.draft
     opens_at: datetime | None = None
     closes_at: datetime | None = None

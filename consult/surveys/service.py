@@ -62,6 +62,7 @@ def save_survey(
         privacy_notice=dict(spec.privacy_notice or {}),
         audience=spec.audience,
         identity_mode=spec.identity_mode,
+        access=spec.access,
         status=spec.status,
         opens_at=spec.opens_at,
         closes_at=spec.closes_at,
@@ -191,6 +192,7 @@ def spec_from_rows(session: Session, survey: Survey) -> SurveySpec:
         privacy_notice=survey.privacy_notice or None,
         audience=survey.audience,
         identity_mode=survey.identity_mode,
+        access=survey.access,
         status=survey.status,
         opens_at=survey.opens_at,
         closes_at=survey.closes_at,
@@ -269,6 +271,7 @@ def _write_survey_fields(survey: Survey, spec: SurveySpec) -> None:
     survey.privacy_notice = dict(spec.privacy_notice or {})
     survey.audience = spec.audience
     survey.identity_mode = spec.identity_mode
+    survey.access = spec.access
     survey.status = spec.status
     survey.opens_at = spec.opens_at
     survey.closes_at = spec.closes_at

@@ -57,7 +57,8 @@ in consult), default_language (which language the plain `label`, `hint`, ... col
 Swedish if not given), style (ignored: every group is a page anyway). Our extensions:
 consult_title (the title in the other language: pyxform cannot read a translated form_title,
 though we read one), consult_intro, consult_privacy_notice (texts), consult_audience, consult_identity_mode,
-consult_status, consult_opens_at, consult_closes_at (ISO dates), consult_minutes_needed,
+consult_access (open, or invitation: only people with an invitation code), consult_status,
+consult_opens_at, consult_closes_at (ISO dates), consult_minutes_needed,
 consult_retention_days.
 
 Languages: `label::Svenska (sv)`, `label::English (en)`, `label:English` (one colon),
@@ -91,6 +92,7 @@ from consult.surveys.models import (
     CHOICE_TYPES,
     LIST_TYPES,
     SINGLE_CODE_TYPES,
+    Access,
     Audience,
     ConditionOp,
     IdentityMode,
@@ -378,7 +380,7 @@ _KNOWN_COLUMNS = {
     CHOICES: {"list_name", "name", "label", "consult_priority"},
     SETTINGS: {
         "form_title", "consult_title", "form_id", "version", "default_language", "style", "consult_intro",
-        "consult_privacy_notice", "consult_audience", "consult_identity_mode", "consult_status",
+        "consult_privacy_notice", "consult_audience", "consult_identity_mode", "consult_access", "consult_status",
         "consult_opens_at", "consult_closes_at", "consult_minutes_needed", "consult_retention_days",
     },
 }  # fmt: skip
@@ -501,6 +503,7 @@ def _read_settings(sheet: _Sheet | None, problems: _Problems) -> _Settings:
 _SETTING_ENUMS: dict[str, type] = {
     "consult_audience": Audience,
     "consult_identity_mode": IdentityMode,
+    "consult_access": Access,
     "consult_status": SurveyStatus,
 }
 
@@ -1537,6 +1540,7 @@ def _settings_row(spec: SurveySpec) -> dict[str, Any]:
         {
             "consult_audience": spec.audience.value,
             "consult_identity_mode": spec.identity_mode.value,
+            "consult_access": spec.access.value,
             "consult_status": spec.status.value,
             "consult_opens_at": spec.opens_at.isoformat() if spec.opens_at else "",
             "consult_closes_at": spec.closes_at.isoformat() if spec.closes_at else "",
@@ -1585,8 +1589,8 @@ _CHOICES_ORDER = ["list_name", "name", "label", "consult_priority"]
 _SETTINGS_ORDER = [
     "form_title",
     "consult_title", "form_id", "version", "default_language", "consult_intro", "consult_privacy_notice",
-    "consult_audience", "consult_identity_mode", "consult_status", "consult_opens_at", "consult_closes_at",
-    "consult_minutes_needed", "consult_retention_days",
+    "consult_audience", "consult_identity_mode", "consult_access", "consult_status", "consult_opens_at",
+    "consult_closes_at", "consult_minutes_needed", "consult_retention_days",
 ]  # fmt: skip
 
 

@@ -1,0 +1,239 @@
+"""Surveys for invited people only (a sample, a panel): staff make a mailing's codes and get them
+once as a file; a code opens the survey once, on the web and through the API; a used code is
+refused, the response rate per mailing is shown, and no code is ever linked to its response."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from consult.accounts.models import AuditEvent
+from consult.campaigns.models import SurveyInvitation
+from consult.responses.models import Response, ResponseDraft
+from tests.factories import every_type_survey, store
+from tests.staff import create_staff, csrf_from, logged_in, new_client
+from tests.test_api import VALID, post
+from tests.test_survey_pages import csrf
+
+PASSWORD = "invitation-codes-2025"
+
+
+@pytest.fixture(scope="module")
+def staff(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return create_staff("invitations", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def sample(client):  # type: ignore[no-untyped-def]
+    return store(every_type_survey(access="invitation"))
+
+
+def _make_codes(app, staff, slug: str, count: int, batch: str = "Brev 1, mars") -> list[str]:  # type: ignore[no-untyped-def]
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    token = csrf_from(analyst.get(f"/admin/surveys/{slug}/inbjudningar").text)
+    made = analyst.post(
+        f"/admin/surveys/{slug}/inbjudningar", data={"csrftoken": token, "batch": batch, "count": str(count)}
+    )
+    assert made.status_code == 200 and made.headers["content-type"].startswith("text/csv")
+    assert "attachment" in made.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(made.content.decode("utf-8-sig")), delimiter=";"))
+    assert len(rows) == count
+    for row in rows:
+        assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", row["code"]) and row["batch"] == batch
+        assert row["link"].endswith(f"/s/{slug}?kod={row['code']}")
+    return [row["code"] for row in rows]
+
+
+def _used(sample) -> int:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        return session.execute(
+            select(func.count(SurveyInvitation.used_at)).where(SurveyInvitation.survey_id == sample.id)
+        ).scalar_one()
+
+
+def _responses(sample) -> int:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        return session.execute(
+            select(func.count()).select_from(Response).where(Response.survey_id == sample.id)
+        ).scalar_one()
+
+
+def _start(browser, slug: str, code: str):  # type: ignore[no-untyped-def]
+    page = browser.get(f"/s/{slug}")
+    return browser.post(f"/s/{slug}/start", data={"csrftoken": csrf(page.text), "code": code})
+
+
+def _finish(browser, first_url: str):  # type: ignore[no-untyped-def]
+    first = browser.post(
+        first_url, data={"csrftoken": csrf(browser.get(first_url).text), "kommun": "1", "val": "1", "action": "next"}
+    )
+    assert first.status_code == 303
+    second_url = first.headers["location"]
+    return browser.post(
+        second_url, data={"csrftoken": csrf(browser.get(second_url).text), "lang": "Fler bussar", "action": "next"}
+    )
+
+
+def test_staff_make_codes_as_a_file_and_only_fingerprints_are_kept(app, staff, sample) -> None:  # type: ignore[no-untyped-def]
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    page = analyst.get(f"/admin/surveys/{sample.slug}/inbjudningar")
+    assert page.status_code == 200 and "Inga koder har skapats" in page.text
+    token = csrf_from(page.text)
+    for form, field, message in (
+        ({"batch": "", "count": "10"}, "batch", "Namnge utskicket"),
+        ({"batch": "Brev", "count": "0"}, "count", "Skriv ett heltal från 1 till 20000."),
+        ({"batch": "Brev", "count": "20001"}, "count", "Skriv ett heltal från 1 till 20000."),
+        ({"batch": "Brev", "count": "tio"}, "count", "Skriv ett heltal från 1 till 20000."),
+    ):
+        refused = analyst.post(f"/admin/surveys/{sample.slug}/inbjudningar", data={"csrftoken": token, **form})
+        assert refused.status_code == 422 and f'href="#field-{field}"' in refused.text and message in refused.text
+        assert f'value="{form["batch"]}"' in refused.text  # what was typed is kept
+    assert (
+        analyst.post(f"/admin/surveys/{sample.slug}/inbjudningar", data={"batch": "B", "count": "1"}).status_code == 403
+    )
+
+    codes = _make_codes(app, staff, sample.slug, 5)
+    assert len(set(codes)) == 5
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        stored = (
+            session.execute(select(SurveyInvitation).where(SurveyInvitation.survey_id == sample.id)).scalars().all()
+        )
+        assert len(stored) >= 5
+        kept = " ".join(row.code_hash for row in stored)
+        assert not any(code.replace("-", "") in kept or code in kept for code in codes)
+        audit = (
+            session.execute(
+                select(AuditEvent).where(
+                    AuditEvent.action == "invitations.create", AuditEvent.target == f"survey:{sample.id}"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert audit and audit[-1].details == {"batch": "Brev 1, mars", "count": 5}
+    interviewer = logged_in(app, staff["interviewer"], PASSWORD)
+    assert interviewer.get(f"/admin/surveys/{sample.slug}/inbjudningar").status_code == 403
+
+
+def test_a_code_opens_the_survey_once_and_is_not_linked_to_the_answers(app, staff, sample) -> None:  # type: ignore[no-untyped-def]
+    code = _make_codes(app, staff, sample.slug, 1)[0]
+    resident = new_client(app)
+    start_page = resident.get(f"/s/{sample.slug}?kod={code}")
+    assert "Din inbjudningskod" in start_page.text and f'value="{code}"' in start_page.text
+
+    missing = _start(resident, sample.slug, " ")
+    assert missing.status_code == 422 and "Skriv koden från din inbjudan." in missing.text
+    wrong = _start(resident, sample.slug, "AAAA-AAAA")
+    assert wrong.status_code == 422 and "Koden gäller inte den här enkäten" in wrong.text
+    assert 'value="AAAA-AAAA"' in wrong.text and 'href="#field-code"' in wrong.text
+
+    used_before = _used(sample)
+    started = _start(resident, sample.slug, code.lower().replace("-", " "))  # as read aloud over the phone
+    assert started.status_code == 303
+    done = _finish(resident, started.headers["location"])
+    assert done.status_code == 303 and "/kvitto/" in done.headers["location"]
+    assert _used(sample) == used_before + 1
+
+    again = _start(new_client(app), sample.slug, code)
+    assert again.status_code == 422 and "redan använts" in again.text
+    # A household's second invited person may use the same browser: no "already answered" page.
+    assert "Din inbjudningskod" in resident.get(f"/s/{sample.slug}").text
+    # Nothing joins a code to a response: the invitation table keeps no response id.
+    assert "response_id" not in SurveyInvitation.__table__.columns
+
+
+def test_the_second_device_with_the_same_code_keeps_its_answers_but_is_not_stored(app, staff, sample) -> None:  # type: ignore[no-untyped-def]
+    code = _make_codes(app, staff, sample.slug, 1)[0]
+    first, second = new_client(app), new_client(app)
+    first_start, second_start = _start(first, sample.slug, code), _start(second, sample.slug, code)
+    assert first_start.status_code == second_start.status_code == 303
+    assert _finish(first, first_start.headers["location"]).status_code == 303
+    before = _responses(sample)
+    refused = _finish(second, second_start.headers["location"])
+    assert refused.status_code == 409 and "Inbjudningskoden har redan använts" in refused.text
+    assert _responses(sample) == before
+    from consult.db import session_scope
+
+    token = second_start.headers["location"].split("/r/")[1].split("/")[0]
+    with session_scope() as session:
+        draft = session.execute(select(ResponseDraft).where(ResponseDraft.token == token)).scalar_one()
+        assert draft.answers.get("lang") == "Fler bussar"
+
+
+def test_the_api_takes_the_code_once_and_answers_a_resend_as_before(app, staff, sample, client) -> None:  # type: ignore[no-untyped-def]
+    structure = client.get(f"/api/surveys/{sample.slug}").json()
+    assert structure["access"] == "invitation"
+    code = _make_codes(app, staff, sample.slug, 1)[0]
+    missing = post(client, sample.slug, VALID)
+    assert missing.status_code == 422
+    assert {"field": "invitation_code", "code": "required"}.items() <= missing.json()["errors"][-1].items()
+    wrong = post(client, sample.slug, VALID, invitation_code="ZZZZ-ZZZZ")
+    assert wrong.status_code == 422 and wrong.json()["errors"][-1]["code"] == "invalid"
+    client_uuid = str(uuid.uuid4())
+    first = post(client, sample.slug, VALID, client_uuid=client_uuid, invitation_code=code)
+    assert first.status_code == 201
+    resend = post(client, sample.slug, VALID, client_uuid=client_uuid, invitation_code=code)
+    assert resend.status_code == 200 and resend.json() == first.json()
+    other = post(client, sample.slug, VALID, invitation_code=code)
+    assert other.status_code == 409 and "inbjudningskoden" in other.json()["detail"].lower()
+
+    open_survey = store(every_type_survey())
+    refused = post(client, open_survey.slug, VALID, invitation_code=code)
+    assert refused.status_code == 422 and refused.json()["errors"][-1] == {
+        "field": "invitation_code",
+        "code": "not_allowed",
+        "message": "Enkäten är öppen för alla: den tar inte emot någon inbjudningskod.",
+    }
+    assert client.get(f"/api/surveys/{open_survey.slug}").json()["access"] == "open"
+
+
+def test_the_response_rate_per_mailing_is_shown(app, staff, client) -> None:  # type: ignore[no-untyped-def]
+    panel = store(every_type_survey(access="invitation"))
+    codes = _make_codes(app, staff, panel.slug, 4, batch="Panel höst")
+    _make_codes(app, staff, panel.slug, 2, batch="Påminnelse")
+    assert post(client, panel.slug, VALID, invitation_code=codes[0]).status_code == 201
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    page = analyst.get(f"/admin/surveys/{panel.slug}/inbjudningar").text
+    rows = re.findall(
+        r"<tr><td>([^<]+)</td><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>"
+        r"<td class=\"num\">([^<]+)</td></tr>",
+        page,
+    )
+    assert rows == [("Panel höst", "4", "1", "25\xa0%"), ("Påminnelse", "2", "0", "0\xa0%")]
+    assert "Alla utskick" in page
+
+
+def test_the_survey_settings_choose_who_may_answer(app, staff) -> None:  # type: ignore[no-untyped-def]
+    survey = store(every_type_survey())
+    admin = logged_in(app, staff["admin"], PASSWORD)
+    settings_url = f"/admin/surveys/{survey.slug}/settings"
+    form = admin.get(settings_url).text
+    assert "Vilka som får svara" in form and 'value="invitation"' in form
+    base = {
+        "csrftoken": csrf_from(form),
+        "title_sv": "Urvalsenkät",
+        "audience": "residents",
+        "identity_mode": "anonymous",
+    }
+    bad = admin.post(settings_url, data={**base, "access": "alla"})
+    assert bad.status_code == 422 and "Välj vilka som får svara." in bad.text
+    assert admin.post(settings_url, data={**base, "access": "invitation"}).status_code == 303
+    from consult.db import session_scope
+    from consult.surveys.service import load_spec
+
+    with session_scope() as session:
+        spec = load_spec(session, slug=survey.slug)
+        assert spec is not None and spec.access == "invitation"
+    codes_page = admin.get(f"/admin/surveys/{survey.slug}/inbjudningar").text
+    assert "Enkäten är öppen för alla som har länken" not in codes_page
