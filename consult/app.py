@@ -6,6 +6,7 @@ import gc
 import logging
 import secrets
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 import asgi_csrf as asgi_csrf_module
 from asgi_csrf import asgi_csrf
@@ -22,6 +23,7 @@ from consult.core import csrf_input, signing
 from consult.core.csrf_input import without_unreadable_token_header
 from consult.core.i18n import _
 from consult.core.middleware import BodyLimitMiddleware, LanguageMiddleware, SecurityHeadersMiddleware
+from consult.core.routing import validation_message
 from consult.core.templating import render
 from consult.db import get_engine
 from consult.responses.drafts import close_draft_reads, save_draft_updates
@@ -61,6 +63,9 @@ async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         await close_draft_reads()
 
 
+_STATUS_PHRASES = frozenset(status.phrase for status in HTTPStatus)
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
@@ -85,7 +90,9 @@ def _error_page(request: Request, status: int, detail: str | None = None) -> Res
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found",) else None
+        # Starlette's own details ("Not Found", "Method Not Allowed") are English status phrases: the
+        # page's translated title says the same.
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in _STATUS_PHRASES else None
         response = _error_page(request, exc.status_code, detail)
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
@@ -97,12 +104,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             {
                 "field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")),
                 "code": err.get("type", "invalid"),
-                "message": err.get("msg", ""),
+                "message": validation_message(err.get("type", "")),
             }
             for err in exc.errors()
         ]
         if _wants_json(request):
             return JSONResponse({"detail": _("The request is not valid."), "errors": errors}, status_code=422)
+        sources = {err.get("loc", ("body",))[0] for err in exc.errors()}
+        if sources == {"path"}:  # /granskning/-1: no such page
+            return _error_page(request, 404)
+        if "body" not in sources:  # ?page=-1: the address, not a form
+            return _error_page(request, 400, _("The address has a value this page cannot use. Check the link."))
         return _error_page(request, 400, _("The form could not be read. Go back and try again."))
 
     @app.exception_handler(Exception)

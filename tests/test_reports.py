@@ -478,3 +478,30 @@ def test_themes_with_quotes_only_from_those_who_consented(analyst: TestClient, t
     published = analyst.get(f"/arbetsyta/rapport/{key}?publicera=1").text
     for anchor in ("teman", "tackning"):  # themes of one or two answers: no size, no quote
         assert "[personnummer]" not in section_html(published, anchor)
+
+
+def test_the_period_is_the_first_and_last_day_a_response_came(analyst: TestClient, small_cycle: str) -> None:
+    """Not the Mondays of the first and last week, which the over-time table groups a long period by."""
+    from sqlalchemy import update
+
+    from consult.db import session_scope
+    from consult.responses.models import Response
+    from consult.surveys.models import Survey
+
+    first, last = datetime(2025, 3, 5, 12, tzinfo=UTC), datetime(2025, 6, 19, 12, tzinfo=UTC)  # a Wednesday, a Thursday
+    with session_scope() as session:
+        survey_id = session.execute(select(Survey.id).where(Survey.slug == f"{small_cycle}-enkat")).scalar_one()
+        ids = (
+            session.execute(select(Response.id).where(Response.survey_id == survey_id).order_by(Response.id))
+            .scalars()
+            .all()
+        )
+        moments = [first + (last - first) * i / (len(ids) - 1) for i in range(len(ids))]
+        for response_id, moment in zip(ids, moments, strict=True):
+            session.execute(
+                update(Response)
+                .where(Response.id == response_id)
+                .values(submitted_at=moment, started_at=moment - timedelta(minutes=5))
+            )
+    page = analyst.get(f"/arbetsyta/rapport/{small_cycle}").text
+    assert "Svar från 2025-03-05 till 2025-06-19." in page

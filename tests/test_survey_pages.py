@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from consult.responses.models import Answer, Response, ResponseDraft
@@ -110,6 +111,14 @@ def test_whole_survey_without_javascript(client, survey) -> None:  # type: ignor
         count = session.execute(select(func.count()).select_from(Answer).where(Answer.response_id == stored.id))
         assert count.scalar_one() == 8
         assert session.execute(select(ResponseDraft).where(ResponseDraft.survey_id == survey.id)).first() is None
+    # The resume link (or Back) after sending says the answers were sent, with the receipt; in another
+    # browser the link is simply gone.
+    for address in (url.rsplit("/", 1)[0], second_url):
+        again = client.get(address, follow_redirects=True)
+        assert again.status_code == 200 and "Du har redan svarat" in again.text
+        assert f'href="/s/{survey.slug}/kvitto/{receipt}"' in again.text
+    elsewhere = TestClient(client.app, base_url="http://testserver").get(second_url)
+    assert elsewhere.status_code == 404 and "Länken har gått ut" in elsewhere.text
 
 
 def test_errors_are_listed_and_shown_beside_the_field(client, survey) -> None:  # type: ignore[no-untyped-def]

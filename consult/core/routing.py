@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
+from consult.core.i18n import N_, _
+
 Model = TypeVar("Model", bound=BaseModel)
 
 # A row's id in an address. Beyond what an id column holds it is no id at all (SQLite cannot even
@@ -70,3 +72,41 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 def json_request_body(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` for a route that reads its body with json_body."""
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(model)}}}}
+
+
+# pydantic's messages are English; a Swedish client gets its field errors in Swedish like the rest
+# of the response. The error's `code` (pydantic's type) stays as it is for programs.
+_VALIDATION_MESSAGES = {
+    "missing": N_("This field is required."),
+    "extra_forbidden": N_("This field is not part of the request."),
+    "json_invalid": N_("The body is not valid JSON."),
+    "json_type": N_("The body is not valid JSON."),
+    "model_attributes_type": N_("This should be an object."),
+    "dict_type": N_("This should be an object."),
+    "list_type": N_("This should be a list."),
+    "string_type": N_("This should be text."),
+    "string_too_long": N_("This text is too long."),
+    "string_too_short": N_("This text is too short."),
+    "string_pattern_mismatch": N_("This text has characters that are not allowed here."),
+    "literal_error": N_("This is not one of the allowed values."),
+    "enum": N_("This is not one of the allowed values."),
+    "uuid_parsing": N_("This should be a UUID."),
+    "uuid_type": N_("This should be a UUID."),
+    "int_parsing": N_("This should be a whole number."),
+    "int_type": N_("This should be a whole number."),
+    "int_from_float": N_("This should be a whole number."),
+    "float_parsing": N_("This should be a number."),
+    "float_type": N_("This should be a number."),
+    "bool_parsing": N_("This should be true or false."),
+    "bool_type": N_("This should be true or false."),
+    "greater_than": N_("This number is too small."),
+    "greater_than_equal": N_("This number is too small."),
+    "less_than": N_("This number is too large."),
+    "less_than_equal": N_("This number is too large."),
+    "value_error": N_("This value is not valid."),
+}
+
+
+def validation_message(error_type: str) -> str:
+    """A field error of request validation, in the request's language."""
+    return _(_VALIDATION_MESSAGES.get(error_type, N_("This value is not valid.")))

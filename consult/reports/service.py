@@ -189,8 +189,7 @@ class Report:
 
     @property
     def period(self) -> tuple[date, date] | None:
-        days = [date.fromisoformat(r["period"]) for r in self.overview.over_time]
-        return (min(days), max(days)) if days else None
+        return self.overview.span
 
     @property
     def municipalities(self) -> list[dict[str, Any]]:

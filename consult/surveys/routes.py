@@ -224,7 +224,7 @@ async def _open_page(request: Request) -> tuple[SurveySpec, str, int, drafts.Dra
         return blocked
     draft = await drafts.read_draft(token=token, survey_id=spec.id or 0) if len(token) <= 64 else None
     if draft is None:
-        return _lost(request, slug)
+        return _lost(request, spec)
     if not 1 <= page <= min(draft.page, len(spec.pages)):
         return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
     return spec, token, page, draft
@@ -347,15 +347,20 @@ def _to_kiosk_start(slug: str, event_name: str) -> RedirectResponse:
 def _draft_or_lost(request: Request, spec: SurveySpec, token: str):  # type: ignore[no-untyped-def]
     """The draft, or the response for an address without one (see _lost)."""
     draft = drafts.get_draft(token=token, survey_id=spec.id or 0) if len(token) <= 64 else None
-    return draft if draft is not None else _lost(request, spec.slug)
+    return draft if draft is not None else _lost(request, spec)
 
 
-def _lost(request: Request, slug: str) -> RedirectResponse:
-    """An address whose response is gone: on a kiosk, its start page; elsewhere a 404."""
+def _lost(request: Request, spec: SurveySpec) -> Response:
+    """An address whose response is gone: on a kiosk, its start page; in the browser that sent
+    the answers (the resume link or Back after the last page), that they were sent, with the
+    receipt; elsewhere a 404."""
     event_name = _kiosk_name(unquote(request.cookies.get(KIOSK_COOKIE, "")))
-    if event_name is None:
-        raise HTTPException(404, _("This link has expired or does not exist. Start the survey again."))
-    return _to_kiosk_start(slug, event_name)
+    if event_name is not None:
+        return _to_kiosk_start(spec.slug, event_name)
+    receipt = review.answered_surveys(request.cookies.get(review.ANSWERED_COOKIE)).get(str(spec.id))
+    if receipt is not None:
+        return render(request, "responses/already_answered.html", {"spec": spec, "receipt": receipt, "sent": True})
+    raise HTTPException(404, _("This link has expired or does not exist. Start the survey again."))
 
 
 def _page_context(

@@ -10,7 +10,7 @@ import math
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -1140,6 +1140,9 @@ class Overview:
     by_campaign: list[dict[str, Any]]
     by_demographic: dict[str, list[dict[str, Any]]]
     organisations: dict[str, int] | None = None  # {"answered", "invited"} when the remiss domain exists
+    # The first and last day a counted response came in (the over-time rows may be weeks, which
+    # start on Mondays: not the dates to print as the period).
+    span: tuple[date, date] | None = None
 
 
 def cycles(session: Session) -> list[ReviewCycle]:
@@ -1221,7 +1224,8 @@ def _overview(session: Session, cycle: ReviewCycle | None, surveys: Sequence[Sur
     by_demographic = {kind.value: _demographic_counts(session, surveys, kind, language, excluded)
                       for kind in DEMOGRAPHIC_TYPES}
     result = Overview(cycle, progress, total, over_time, period, _with_shares(by_channel), _with_shares(by_campaign),
-                      {k: _with_shares(v) for k, v in by_demographic.items()}, _organisations(session, cycle))
+                      {k: _with_shares(v) for k, v in by_demographic.items()}, _organisations(session, cycle),
+                      _span(day for day, _count in days))
     if publish:
         result.by_channel = suppress_small_cells(result.by_channel, hide=("share",))
         result.by_campaign = suppress_small_cells(result.by_campaign, hide=("share",))
@@ -1239,6 +1243,11 @@ def _excluded_ids(session: Session, survey_ids: Sequence[int]) -> list[int] | No
 def _with_shares(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     total = sum(r["count"] for r in rows)
     return [{**r, "share": _share(r["count"], total)} for r in rows]
+
+
+def _span(days: Iterable[Any]) -> tuple[date, date] | None:
+    dates = [date.fromisoformat(str(day)[:10]) for day in days if day is not None]
+    return (min(dates), max(dates)) if dates else None
 
 
 def _periods(days: Sequence[tuple[Any, int]]) -> tuple[list[dict[str, Any]], str]:
