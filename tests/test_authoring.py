@@ -319,8 +319,11 @@ def test_wording_edit_and_keyboard_move_buttons(admin) -> None:  # type: ignore[
         ),
         # Codes that are no whole number: words, other scripts, and digits int() cannot read.
         (question_data("ord", "single_choice", "Ord", choices=[("xxx", "A", "")]), "choice-0-code", "whole number"),
-        (question_data("kina", "ranking", "Kina", choices=[("中文", "A", ""), ("2", "B", "")]), "choice-0-code",
-         "whole number"),
+        (
+            question_data("kina", "ranking", "Kina", choices=[("中文", "A", ""), ("2", "B", "")]),
+            "choice-0-code",
+            "whole number",
+        ),
         (question_data("upph", "single_choice", "Upphöjt", choices=[("²", "A", "")]), "choice-0-code", "whole number"),
     ],
 )
@@ -768,3 +771,21 @@ def test_a_combined_condition_can_be_typed_and_is_checked(admin) -> None:  # typ
     response = edit_question(admin, slug, "kon", data, expect=422)
     assert "visas beroende på svaret på prio, som kommer senare" in error_summary(response.text)
     assert spec_of(slug).by_code["kon"].condition is None
+
+
+def test_a_survey_closed_by_its_schedule_says_so_to_staff(admin, client) -> None:  # type: ignore[no-untyped-def]
+    slug = simple_survey(admin)
+    open_survey(admin, slug)
+    settings = {
+        "title_sv": "Cykla i Sundsvall",
+        "audience": "residents",
+        "identity_mode": "anonymous",
+        "access": "open",
+        "closes_at": "2024-01-01T10:00",
+    }
+    assert post_form(admin, f"/admin/surveys/{slug}/settings", settings).status_code == 303
+    survey_cache.clear()
+    assert client.get(f"/s/{slug}").status_code == 410
+    page = admin.get(f"/admin/surveys/{slug}").text
+    status = page.split('id="survey-status">')[1].split("</dd>")[0]
+    assert "Öppen" in status and "stängd enligt schemat" in status

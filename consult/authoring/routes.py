@@ -29,6 +29,7 @@ from consult.db import session_scope
 from consult.strategy.models import ReviewCycle
 from consult.surveys.models import CHOICE_TYPES, ConditionOp, QuestionType, Survey, SurveyStatus
 from consult.surveys.schema import Condition, ConditionSpec, PageSpec, SurveySpec, format_condition
+from consult.surveys.service import Availability, availability
 from consult.surveys.xlsform import read_relevant, write_xlsform
 
 router = APIRouter(prefix="/admin/surveys", include_in_schema=False)
@@ -292,6 +293,7 @@ def _overview(
         "notice": notice,
         "focus": focus,
         "opens_in_future": service.is_future(spec.opens_at),
+        "closed_by_schedule": survey.status == SurveyStatus.open and availability(spec) == Availability.closed,
         "next_status": sorted(service.ALLOWED_STATUS_CHANGES[SurveyStatus(survey.status)]),
     }
     return render(request, "authoring/survey.html", context, 422 if views else 200)
