@@ -257,3 +257,29 @@ def test_security_headers(client) -> None:  # type: ignore[no-untyped-def]
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"]
+
+
+def test_decimals_are_written_back_as_the_respondent_writes_them(client) -> None:  # type: ignore[no-untyped-def]
+    from consult.surveys.schema import PageSpec, SurveySpec
+    from tests.factories import q
+
+    spec = store(
+        SurveySpec(
+            slug=f"decimaler-{datetime.now(UTC).strftime('%H%M%S%f')}",
+            title={"sv": "Decimaler", "en": "Decimals"},
+            status="open",
+            pages=(
+                PageSpec(questions=(q("tal", "number", "Hur många timmar?", min_value=0, max_value=2.5),)),
+                PageSpec(questions=(q("kort", "short_text"),)),
+            ),
+        )
+    )
+    url, html = start(client, spec.slug)
+    too_large = client.post(url, data={"csrftoken": csrf(html), "tal": "3,5", "action": "next"})
+    assert too_large.status_code == 422 and "Skriv ett tal som är högst 2,5." in too_large.text
+    english = client.post(url + "?lang=en", data={"csrftoken": csrf(html), "tal": "3.5", "action": "next"})
+    assert "Enter a number of at most 2.5." in english.text
+    client.get("/?lang=sv")
+    saved = client.post(url, data={"csrftoken": csrf(html), "tal": "1,25", "action": "next"}, follow_redirects=False)
+    assert saved.status_code == 303
+    assert 'value="1,25"' in client.get(url).text

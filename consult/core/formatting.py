@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from babel import Locale
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol
 
 from consult.core.i18n import current_language
 
@@ -38,3 +38,11 @@ def decimal(value: float | None, digits: int = 2) -> str:
     if value is None:
         return MISSING
     return format_decimal(value, format="#,##0" + _decimals(digits), locale=current_language.get())
+
+
+def typed_number(value: float, language: str | None = None) -> str:
+    """A number as a person types it back: every digit kept (the shortest form that reads back as the
+    same float), no thousands separator, the language's decimal sign (2,5 in Swedish)."""
+    if value.is_integer():
+        return str(int(value))
+    return repr(value).replace(".", get_decimal_symbol(language or current_language.get()))

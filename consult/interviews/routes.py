@@ -18,6 +18,7 @@ from consult.accounts.deps import require_role
 from consult.accounts.models import AuditAction, Role, User
 from consult.accounts.service import list_users, record_audit, register_staff_link
 from consult.core.fields import utcnow
+from consult.core.formatting import typed_number
 from consult.core.i18n import N_, _, current_language, ngettext
 from consult.core.routing import RowId
 from consult.core.templating import paging, render
@@ -355,7 +356,7 @@ def _display_value(question: QuestionSpec, value: Value, language: str) -> str:
             labels.append(choice.text(language) if choice else str(code))
         return ", ".join(labels) if question.type != QuestionType.ranking else " > ".join(labels)
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value).replace(".", ",")
+        return typed_number(value)
     return redact(str(value))
 
 

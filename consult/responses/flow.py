@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from consult.core.formatting import typed_number
 from consult.responses.validation import (
     FieldError,
     Value,
@@ -148,8 +149,8 @@ def form_values_for_template(answers: dict[str, Value]) -> dict[str, Any]:
     for code, value in answers.items():
         if isinstance(value, list):
             shown[code] = [str(v) for v in value]
-        elif isinstance(value, float) and value.is_integer():
-            shown[code] = str(int(value))
+        elif isinstance(value, float):
+            shown[code] = typed_number(value)
         elif value is None:
             shown[code] = "dk"
         else:

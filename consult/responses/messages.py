@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from consult.core.fields import pick
+from consult.core.formatting import typed_number
 from consult.core.i18n import N_, gettext_for
 from consult.responses.validation import FieldError
 from consult.surveys.schema import QuestionSpec
@@ -40,6 +41,7 @@ def error_message(error: FieldError, language: str, question: QuestionSpec | Non
             return pick(own, language)
     template = gettext_for(language, MESSAGES.get(error.kind, MESSAGES["unsupported"]))
     try:
-        return template % error.params if error.params else template
+        params = {k: typed_number(v, language) if isinstance(v, float) else v for k, v in error.params.items()}
+        return template % params if error.params else template
     except (KeyError, TypeError, ValueError):
         return template

@@ -156,9 +156,9 @@ def coerce_value(question: QuestionSpec, raw: Any) -> tuple[Value, FieldError | 
         if number is None:
             return None, FieldError(question.code, "not_a_number")
         if question.min_value is not None and number < question.min_value:
-            return None, FieldError(question.code, "too_small", {"min": _fmt(question.min_value)})
+            return None, FieldError(question.code, "too_small", {"min": float(question.min_value)})
         if question.max_value is not None and number > question.max_value:
-            return None, FieldError(question.code, "too_large", {"max": _fmt(question.max_value)})
+            return None, FieldError(question.code, "too_large", {"max": float(question.max_value)})
         return number, None
     if qtype in TEXT_TYPES:
         if not isinstance(raw, str):
@@ -169,10 +169,6 @@ def coerce_value(question: QuestionSpec, raw: Any) -> tuple[Value, FieldError | 
             return None, FieldError(question.code, "too_long", {"max": limit, "length": len(text)})
         return text, None
     return None, FieldError(question.code, "unsupported")
-
-
-def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 def is_empty(value: Any) -> bool:
