@@ -85,6 +85,8 @@ MESSAGES: dict[str, str] = {
     "unknown_channel": N_("Not a channel code. Use one of: %(allowed)s."),
     "event_name_too_long": N_("The event name is longer than %(max)s characters."),
     "bad_date": N_("Write the date as YYYY-MM-DD or YYYY-MM-DD HH:MM."),
+    "date_in_future": N_("The date lies in the future: write the day the answer was given."),
+    "date_too_early": N_("The date lies before 2000: write the day the answer was given."),
     "respondent_required": N_("This survey asks who answered: write the respondent's name."),
     "respondent_too_long": N_("The text is longer than 200 characters."),
     "respondent_invalid": N_("Not an e-mail address."),
@@ -296,6 +298,9 @@ def _answer_problem(row: int, error: FieldError, cells: dict[str, Cell], columns
 # --- Metadata cells ------------------------------------------------------------------------
 
 
+EARLIEST_YEAR = 2000
+
+
 def parse_moment(cell: Cell) -> datetime | None:
     """A time of answering; naive times are Swedish local time. Raises ValueError if unreadable."""
     if isinstance(cell, datetime):
@@ -348,6 +353,12 @@ def _read_metadata(row: int, cells: dict[str, Cell], letters: dict[str, str]) ->
             meta.submitted_at = parse_moment(moment)
         except ValueError:
             problem(SUBMITTED_AT, "bad_date", cell_text(moment))
+        else:
+            # A typo (2099, 1900) would stretch every chart over time and the report's period.
+            if meta.submitted_at and meta.submitted_at > utcnow() + timedelta(days=1):
+                problem(SUBMITTED_AT, "date_in_future", cell_text(moment))
+            elif meta.submitted_at and meta.submitted_at.year < EARLIEST_YEAR:
+                problem(SUBMITTED_AT, "date_too_early", cell_text(moment))
     return meta, problems
 
 
