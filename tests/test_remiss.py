@@ -205,6 +205,14 @@ def test_draft_is_saved_and_resumed_through_the_same_link(web: TestClient, token
     assert "Utkast, version 1" in html
 
 
+def test_a_position_that_is_none_of_the_choices_is_refused_and_the_rest_kept(web: TestClient, token: str) -> None:
+    fields = {"version": "0", "position__folkhalsa": "bogus", "overall": "Vi stöder förslaget.", "action": "save"}
+    refused = post_answer(web, token, fields)
+    assert refused.status_code == 422
+    assert 'href="#field-position__folkhalsa">Välj ett av ställningstagandena.' in refused.text
+    assert "Vi stöder förslaget." in refused.text
+
+
 def test_second_writer_is_warned_and_nothing_is_overwritten(web: TestClient, token: str) -> None:
     first = post_answer(web, token, {"version": "0", "overall": "Anna skrev detta först.", "action": "save"})
     assert first.status_code == 303

@@ -771,6 +771,8 @@ def parse_answer_form(form: Mapping[str, Any], draft: Draft, language: str, *, a
         position = form.get(f"position__{priority.key}")
         if isinstance(position, str) and position in valid_positions:
             content["positions"][priority.key] = position
+        elif position not in (None, ""):  # only a hand-made post sends another value
+            problems.append(FormProblem(f"position__{priority.key}", N_("Choose one of the positions.")))
         comment = _text(form, f"comment__{priority.key}")
         if comment:
             content["comments"][priority.key] = comment
