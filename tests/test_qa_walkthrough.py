@@ -86,7 +86,7 @@ def test_audit_log_names_every_action_and_shows_no_python_notation(app) -> None:
     for label in ("Remiss: länkar nedladdade", "Teman: analys startad", "Viktningsmål sparade"):
         assert label in page
     assert "Format: csv; Rådata: ja" in page
-    assert "variables: alder, kon" in page
+    assert "Variabler: alder, kon" in page and "Designeffekt: 1.2" in page
     cells = re.findall(r"<td>(.*?)</td>", page)
     assert not [cell for cell in cells if re.search(r"\bTrue\b|\bFalse\b|\bNone\b|\{\}|\[", cell)]
     assert "remiss.links" not in "".join(cells) and "themes.run.start" not in "".join(cells)
@@ -105,6 +105,22 @@ def test_every_action_the_domains_record_has_a_label() -> None:
     recorded.update({"report.unpublish", "themes.confirm"})  # the other branch of a conditional expression
     missing = sorted(code for code in recorded if code not in accounts.ACTION_LABELS)
     assert len(recorded) > 20 and not missing, missing
+
+
+def test_every_detail_key_the_domains_record_has_a_label() -> None:
+    """A detail written as a literal dict (details={"rows": ...}) is shown with a translated label;
+    the audit page would otherwise show the code ("design_effect")."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "consult"
+    keys: set[str] = set()
+    for source in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == "details" and isinstance(node.value, ast.Dict):
+                keys.update(k.value for k in node.value.keys if isinstance(k, ast.Constant))
+    missing = sorted(key for key in keys if key not in accounts.DETAIL_LABELS)
+    assert len(keys) > 20 and not missing, missing
 
 
 def test_the_resume_notice_states_how_long_the_link_lasts(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -313,6 +313,7 @@ ACTION_LABELS = {
     AuditAction.login_blocked.value: N_("Login blocked (too many attempts)"),
     AuditAction.logout.value: N_("Logged out"),
     "response.edit": N_("Response edited"),
+    "response.redact": N_("Text removed from a response"),
     "response.state": N_("Review state changed"),
     "export": N_("Export"),
     "import": N_("Import"),
@@ -321,6 +322,7 @@ ACTION_LABELS = {
     "survey.status": N_("Survey status changed"),
     "survey.copy": N_("Survey copied"),
     "campaign.create": N_("Campaign link created"),
+    "invitations.create": N_("Invitation codes made"),
     "weighting.save": N_("Weighting targets saved"),
     "report.actions.save": N_('Report: "what we do" edited'),
     "report.publish": N_("Report published"),
@@ -362,6 +364,44 @@ DETAIL_LABELS = {
     "published": N_("Published"),
     "weighted": N_("Weighted"),
     "email_known": N_("Known address"),
+    "batch": N_("Mailing"),
+    "count": N_("Number"),
+    "characters": N_("Characters"),
+    "occurrences": N_("Places"),
+    "question": N_("Question"),
+    "questions": N_("Questions"),
+    "pages": N_("Pages"),
+    "reason": N_("Reason"),
+    "file": N_("File"),
+    "duplicate": N_("Already there"),
+    "conflicting": N_("Conflicting"),
+    "rejected": N_("Refused"),
+    "design_effect": N_("Design effect"),
+    "variables": N_("Variables"),
+    "job": N_("Background job"),
+    "from_state": N_("Earlier state"),
+    "what": N_("Change"),
+    "kind": N_("Kind"),
+    "themes": N_("Themes"),
+    "label": N_("Label"),
+    "labels": N_("Labels"),
+    "answers": N_("Answers"),
+    "automatic": N_("Automatic"),
+    "into": N_("Into"),
+    "random_state": N_("Random seed"),
+    "replaced_reviewed": N_("Reviewed answers replaced"),
+    "k": N_("Number of themes"),
+    "run": N_("Run"),
+}
+# Codes the domains write as values (statuses, review states); others are shown as they are.
+DETAIL_VALUE_LABELS = {
+    "draft": N_("Draft"),
+    "open": N_("Open"),
+    "closed": N_("Closed"),
+    "received": N_("received"),
+    "has_issues": N_("has issues"),
+    "edited": N_("edited"),
+    "approved": N_("approved"),
 }
 
 
@@ -387,6 +427,8 @@ def _detail_value(value: Any, translate: Callable[[str], str]) -> str:
         return ", ".join(f"{key}={text}" for key, text in pairs if text)
     if isinstance(value, list | tuple | set):
         return ", ".join(text for text in (_detail_value(item, translate) for item in value) if text)
+    if isinstance(value, str) and value in DETAIL_VALUE_LABELS:
+        return translate(DETAIL_VALUE_LABELS[value])
     return str(value)
 
 
