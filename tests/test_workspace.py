@@ -654,6 +654,9 @@ def test_weighting_page_rejects_unreadable_targets(small: SmallSurvey, analyst: 
         url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "0", "municipality-2281": "0"}
     )
     assert zero.status_code == 422
+    assert "Ge minst en kategori av Kommun en andel över 0, eller bocka ur den." in zero.text
+    huge = analyst.post(url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "1e308"})
+    assert huge.status_code == 422 and "från 0 till 1 000 000 000" in huge.text
 
 
 def test_published_view_suppresses_small_cells(small: SmallSurvey, analyst: TestClient) -> None:

@@ -382,13 +382,15 @@ async def save_weighting(slug: str, request: Request, user: User = Depends(analy
                 share = _parse_share(raw)
                 if share is None:
                     errors.setdefault(f"{variable.value}-{choice.code}",
-                                      _("Enter a number of 0 or more for %(label)s.")
+                                      _("Enter a share or a population figure from 0 to 1 000 000 000 for %(label)s.")
                                       % {"label": choice.text(language)})
                 else:
                     targets[variable.value][choice.code] = share
             if not errors and not any(targets[variable.value].values()):
                 first = question.choices[0].code if question.choices else 0
-                errors[f"{variable.value}-{first}"] = _("Give at least one category a share above 0.")
+                errors[f"{variable.value}-{first}"] = _(
+                    "Give at least one category of %(variable)s a share above 0, or untick it."
+                ) % {"variable": question.label(language)}
         if errors:
             context = _weighting_context(session, spec, language, values=values, errors=errors)
             return render(request, "workspace/weighting.html", context, 422)
