@@ -51,3 +51,23 @@ def test_api_field_errors_are_in_the_clients_language(client) -> None:  # type: 
         "/api/surveys/vasternorrland-2030/responses", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert broken.status_code == 422 and broken.json()["errors"][0]["message"] == "Kroppen är inte giltig JSON."
+
+
+def test_a_form_post_over_the_size_limit_gets_a_page_that_sends_the_person_back(client) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_survey_pages import csrf, start
+
+    url, html = start(client, "vasternorrland-2030")
+    page = client.post(
+        url,
+        data={"csrftoken": csrf(html), "forandra": "x" * 1_100_000, "action": "next"},
+        headers={"accept": "text/html,application/xhtml+xml"},
+    )
+    assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
+    assert '<html lang="sv">' in page.text and "Begäran är för stor" in page.text
+    assert "Bakåt" in page.text
+    api = client.post(
+        "/api/surveys/vasternorrland-2030/responses",
+        content=b"x" * 1_100_000,
+        headers={"content-type": "application/json", "accept": "text/html"},
+    )
+    assert api.status_code == 413 and "detail" in api.json()

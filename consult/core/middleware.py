@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from urllib.parse import quote_from_bytes
 
@@ -171,10 +172,36 @@ class BodyTooLarge(Exception):
 
 
 async def _send_413(scope: dict, send, limit: int) -> None:  # type: ignore[no-untyped-def]
-    message = i18n.gettext_for(
-        scope.get("state", {}).get("language", "sv"), "The request is too large (at most %(size)s)."
-    ) % {"size": f"{limit // 1_000_000} MB"}
-    await _send_json(send, 413, {"detail": message})
+    language = scope.get("state", {}).get("language", "sv")
+    message = i18n.gettext_for(language, "The request is too large (at most %(size)s).") % {
+        "size": f"{limit // 1_000_000} MB"
+    }
+    accept = (_header(scope, b"accept") or b"").decode("latin-1")
+    if "text/html" not in accept or scope.get("path", "").startswith("/api/"):
+        await _send_json(send, 413, {"detail": message})
+        return
+    # A browser's form post (a file too large, text pasted many times over): a page a person can
+    # read. The body was never read, so nothing was stored; Back shows the form as it was typed.
+    back = i18n.gettext_for(
+        language, "Go back with the browser's Back button: what you wrote is still in the form. Make the file "
+        "smaller or leave it out, and send again."
+    )
+    title = i18n.gettext_for(language, "The request is too large")
+    page = (
+        f'<!doctype html><html lang="{html.escape(language)}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/static/app/consult.css"></head>'
+        f'<body><main id="main"><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>'
+        f"<p>{html.escape(back)}</p></main></body></html>"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(page)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": page})
 
 
 async def _send_json(send, status: int, payload: dict) -> None:  # type: ignore[no-untyped-def]
