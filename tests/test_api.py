@@ -117,6 +117,18 @@ def test_free_text_is_stored_exactly_as_written(client, survey) -> None:  # type
     assert text == written
 
 
+def test_a_short_text_answer_stays_one_line(client, survey) -> None:  # type: ignore[no-untyped-def]
+    response = post(client, survey.slug, {**VALID, "kort": "Fler\r\nbussar\tpå kvällen"})
+    assert response.status_code == 201, response.text
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        stored = session.execute(select(Response.id).where(Response.receipt == response.json()["receipt"])).scalar_one()
+        text = session.execute(select(Answer.text).where(
+            Answer.response_id == stored, Answer.question_id == survey.by_code["kort"].id)).scalar_one()
+    assert text == "Fler bussar på kvällen"
+
+
 def test_identical_resend_gives_same_receipt(client, survey) -> None:  # type: ignore[no-untyped-def]
     client_uuid = str(uuid.uuid4())
     first = post(client, survey.slug, VALID, client_uuid)

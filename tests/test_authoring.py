@@ -223,6 +223,10 @@ def test_create_a_survey_with_every_question_type(admin, client) -> None:  # typ
         question_data("rangordna", "ranking", "Rangordna", page="2", choices=[("", "A", "A"), ("", "B", "B")]),
     )
     add_question(admin, slug, question_data("km", "number", "Hur långt?", page="2", min_value="0", max_value="200"))
+    too_long = add_question(
+        admin, slug, question_data("kort", "short_text", "Kort", page="2", max_length="99999999"), expect=422
+    )
+    assert "Ett svar kan ha högst 5000 tecken." in error_summary(too_long.text)
     add_question(admin, slug, question_data("kort", "short_text", "Kort", page="2", max_length="100"))
     add_question(admin, slug, question_data("lang", "long_text", "Långt", page="2"))
 

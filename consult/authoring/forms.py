@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from consult.authoring.service import STANDARD_TYPES, EditError
 from consult.core.i18n import N_
 from consult.core.numbers import as_whole_number
+from consult.responses.validation import MAX_TEXT_LENGTH
 from consult.surveys.models import (
     CHOICE_TYPES,
     LIST_TYPES,
@@ -266,7 +267,11 @@ class QuestionForm:
                 allow_dont_know=self.allow_dont_know,
             )
         if qtype in (QuestionType.short_text, QuestionType.long_text):
-            spec_fields["max_length"] = numbers.whole("max_length", self.max_length)
+            max_length = numbers.whole("max_length", self.max_length)
+            if max_length is not None and max_length > MAX_TEXT_LENGTH:
+                errors.append(EditError("max_length", N_("An answer can have at most 5000 characters.")))
+                max_length = None
+            spec_fields["max_length"] = max_length
         choices: tuple[ChoiceSpec, ...] = ()
         if qtype in STANDARD_TYPES:
             choices = standard_choices(qtype)

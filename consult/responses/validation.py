@@ -8,6 +8,7 @@ a float (scale, number), a str (text), or None (a scale answered "vet ej").
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from consult.surveys.schema import Condition, ConditionSpec, QuestionSpec, Surve
 
 DONT_KNOW_FORM_VALUE = "dk"
 MAX_TEXT_LENGTH = 5000
+_LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
 MAX_SHORT_TEXT_LENGTH = 500
 
 Value = int | float | str | list[int] | None
@@ -80,7 +82,7 @@ def visible_codes(spec: SurveySpec, values: Mapping[str, Value]) -> set[str]:
 
 def _text_limit(question: QuestionSpec) -> int:
     if question.max_length:
-        return question.max_length
+        return min(question.max_length, MAX_TEXT_LENGTH)  # a survey made elsewhere (XLSForm) may ask for more
     return MAX_TEXT_LENGTH if question.type == QuestionType.long_text else MAX_SHORT_TEXT_LENGTH
 
 
@@ -164,6 +166,8 @@ def coerce_value(question: QuestionSpec, raw: Any) -> tuple[Value, FieldError | 
         if not isinstance(raw, str):
             return None, FieldError(question.code, "not_text")
         text = raw.replace("\x00", "").strip()
+        if qtype == QuestionType.short_text:  # a one-line answer stays one line in every table and export
+            text = _LINE_BREAKS.sub(" ", text)
         limit = _text_limit(question)
         if len(text) > limit:
             return None, FieldError(question.code, "too_long", {"max": limit, "length": len(text)})
