@@ -55,6 +55,9 @@ def test_a_typed_code_with_spaces_and_small_letters_still_finds_the_response(cli
     typed = " ".join([receipt[:6].lower(), receipt[6:]])
     found = client.get("/mitt-svar", params={"kvitto": typed}, follow_redirects=False)
     assert found.status_code == 303 and found.headers["location"] == f"/mitt-svar/{receipt}"
+    grouped = "-".join(receipt[i : i + 4] for i in range(0, len(receipt), 4))  # as written down in groups
+    found = client.get("/mitt-svar", params={"kvitto": grouped}, follow_redirects=False)
+    assert found.status_code == 303 and found.headers["location"] == f"/mitt-svar/{receipt}"
 
 
 def test_deleting_without_the_tick_shows_the_error_beside_the_box(client: TestClient) -> None:

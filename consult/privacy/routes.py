@@ -36,7 +36,8 @@ def _not_found(request: Request, receipt: str) -> Response:
 def lookup(request: Request, kvitto: Annotated[str | None, Query()] = None) -> Response:
     if kvitto is None:
         return render(request, "privacy/lookup.html")
-    code = "".join(kvitto.split()).upper()
+    # As copied or read out: spaces and dashes between groups, any case.
+    code = "".join(kvitto.split()).replace("-", "").replace("\u2013", "").upper()
     if not code:
         return render(request, "privacy/lookup.html", {"error": _("Enter your receipt code.")}, status_code=422)
     if not RECEIPT.fullmatch(code):
