@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from consult.accounts import service
+from consult.accounts import service, staff
 from consult.accounts.deps import (
     SESSION_LOGIN_AT_KEY,
     SESSION_MAX_AGE,
@@ -23,6 +23,7 @@ from consult.accounts.deps import (
 from consult.accounts.models import AuditAction, Role, User
 from consult.core.i18n import _, current_language
 from consult.core.numbers import as_whole_number
+from consult.core.routing import RowId
 from consult.core.templating import paging, render
 from consult.db import session_scope
 
@@ -229,3 +230,120 @@ def audit_log(
         "describe_details": lambda details: service.describe_details(details, _),
     }
     return render(request, "accounts/audit.html", context, 422 if errors else 200)
+
+
+# --- staff accounts ----------------------------------------------------------------------------
+
+Admin = Annotated[User, Depends(require_role(Role.admin))]
+
+
+def _accounts_page(
+    request: Request,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    new_password: staff.NewAccount | None = None,
+    status_code: int = 200,
+) -> Response:
+    with session_scope() as session:
+        users = service.list_users(session)
+    context = {
+        "users": users,
+        "roles": [(role.value, _(service.ROLE_LABELS[role.value])) for role in Role],
+        "values": values or {"email": "", "name": "", "role": Role.interviewer.value},
+        "errors": errors or {},
+        "notice": notice,
+        "new_password": new_password,
+        "me": current_user(request),
+        "local_time": lambda moment: _local(moment).strftime("%Y-%m-%d %H:%M") if moment else "–",
+    }
+    response = render(request, "accounts/users.html", context, status_code)
+    if new_password is not None:  # a temporary password: no cache keeps the page
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/admin/konton")
+def accounts_page(request: Request, _admin: Admin, sparat: Annotated[str, Query(max_length=3)] = "") -> Response:
+    return _accounts_page(request, notice=_("The account was changed.") if sparat else None)
+
+
+@router.post("/admin/konton")
+def add_account(
+    request: Request,
+    admin: Admin,
+    email: Annotated[str, Form(max_length=1000)] = "",
+    name: Annotated[str, Form(max_length=1000)] = "",
+    role: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    values = {"email": email, "name": name, "role": role}
+    try:
+        with session_scope() as session:
+            account = staff.add_account(session, email=email, name=name, role=role, actor_id=admin.id, request=request)
+            session.expunge(account.user)
+    except staff.StaffProblem as problem:
+        return _accounts_page(request, values=values, errors={problem.field: _(problem.message)}, status_code=422)
+    return _accounts_page(request, new_password=account)
+
+
+def _change(request: Request, change) -> Response:  # type: ignore[no-untyped-def]
+    """Run one account change; its problem is shown on the accounts page beside the account."""
+    try:
+        with session_scope() as session:
+            result = change(session)
+            if isinstance(result, staff.NewAccount):
+                session.expunge(result.user)
+    except staff.StaffProblem as problem:
+        return _accounts_page(request, errors={problem.field: _(problem.message)}, status_code=422)
+    if isinstance(result, staff.NewAccount):
+        return _accounts_page(request, new_password=result)
+    return RedirectResponse("/admin/konton?sparat=1", status_code=303)
+
+
+@router.post("/admin/konton/{user_id}/roll")
+def change_role(
+    request: Request, user_id: RowId, admin: Admin, role: Annotated[str, Form(max_length=20)] = ""
+) -> Response:
+    return _change(
+        request, lambda s: staff.set_role(s, user_id=user_id, role=role, actor_id=admin.id, request=request)
+    )
+
+
+@router.post("/admin/konton/{user_id}/atkomst")
+def change_access(
+    request: Request, user_id: RowId, admin: Admin, active: Annotated[str, Form(max_length=1)] = ""
+) -> Response:
+    return _change(
+        request,
+        lambda s: staff.set_active(s, user_id=user_id, active=active == "1", actor_id=admin.id, request=request),
+    )
+
+
+@router.post("/admin/konton/{user_id}/losenord")
+def reset_password(request: Request, user_id: RowId, admin: Admin) -> Response:
+    return _change(request, lambda s: staff.reset_password(s, user_id=user_id, actor_id=admin.id, request=request))
+
+
+@router.get("/personal/losenord")
+def password_form(request: Request, _user: Annotated[User, Depends(require_staff)]) -> Response:
+    return render(request, "accounts/password.html", {"errors": {}})
+
+
+@router.post("/personal/losenord")
+def change_password(
+    request: Request,
+    user: Annotated[User, Depends(require_staff)],
+    current: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH * 2)] = "",
+    new: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH * 2)] = "",
+    repeated: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH * 2)] = "",
+) -> Response:
+    assert user.id is not None
+    with session_scope() as session:
+        problems = staff.change_own_password(
+            session, user_id=user.id, current=current, new=new, repeated=repeated, request=request
+        )
+    if problems:
+        errors = {problem.field: _(problem.message) for problem in problems}
+        return render(request, "accounts/password.html", {"errors": errors}, 422)
+    return render(request, "accounts/password.html", {"errors": {}, "changed": True})

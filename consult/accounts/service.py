@@ -282,6 +282,7 @@ _STAFF_LINKS: list[StaffLink] = [
     StaffLink("/personal", N_("My page"), frozenset(Role)),
     StaffLink("/intervju", N_("Interviews"), frozenset({Role.interviewer})),
     StaffLink("/admin/audit", N_("Audit log"), frozenset({Role.admin})),
+    StaffLink("/admin/konton", N_("Staff accounts"), frozenset({Role.admin})),
 ]
 
 
@@ -314,6 +315,12 @@ ACTION_LABELS = {
     AuditAction.logout.value: N_("Logged out"),
     "response.edit": N_("Response edited"),
     "response.redact": N_("Text removed from a response"),
+    "user.create": N_("Staff account added"),
+    "user.role": N_("Staff account: role changed"),
+    "user.activate": N_("Staff account reactivated"),
+    "user.deactivate": N_("Staff account deactivated"),
+    "user.password_reset": N_("Staff account: temporary password made"),
+    "user.password_change": N_("Own password changed"),
     "response.state": N_("Review state changed"),
     "export": N_("Export"),
     "import": N_("Import"),
@@ -392,6 +399,7 @@ DETAIL_LABELS = {
     "replaced_reviewed": N_("Reviewed answers replaced"),
     "k": N_("Number of themes"),
     "run": N_("Run"),
+    "role": N_("Role"),
 }
 # Codes the domains write as values (statuses, review states); others are shown as they are.
 DETAIL_VALUE_LABELS = {
@@ -402,6 +410,9 @@ DETAIL_VALUE_LABELS = {
     "has_issues": N_("has issues"),
     "edited": N_("edited"),
     "approved": N_("approved"),
+    "admin": N_("Administrator"),
+    "analyst": N_("Analyst"),
+    "interviewer": N_("Interviewer"),
 }
 
 
