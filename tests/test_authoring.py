@@ -793,3 +793,47 @@ def test_a_survey_closed_by_its_schedule_says_so_to_staff(admin, client) -> None
     page = admin.get(f"/admin/surveys/{slug}").text
     status = page.split('id="survey-status">')[1].split("</dd>")[0]
     assert "Öppen" in status and "stängd enligt schemat" in status
+
+
+def test_the_survey_page_lists_what_is_missing_before_residents_answer(admin) -> None:  # type: ignore[no-untyped-def]
+    from consult.surveys.schema import ChoiceSpec, PageSpec, QuestionSpec
+    from tests.factories import store
+
+    spec = store(
+        SurveySpec(
+            slug=f"luckor-{uuid.uuid4().hex[:8]}",
+            title={"sv": "Luckor", "en": "Gaps"},
+            pages=(
+                PageSpec(
+                    questions=(
+                        QuestionSpec(code="trafik", type="long_text", text={"sv": "Vad behövs?"}),
+                        QuestionSpec(
+                            code="val",
+                            type="single_choice",
+                            text={"sv": "Välj", "en": "Choose"},
+                            choices=(
+                                ChoiceSpec(code=1, label={"sv": "Ja", "en": "Yes"}),
+                                ChoiceSpec(code=2, label={"sv": "Nej"}),
+                            ),
+                        ),
+                        QuestionSpec(code="klar", type="short_text", text={"sv": "Klar", "en": "Done"}),
+                    )
+                ),
+            ),
+        )
+    )
+    page = admin.get(f"/admin/surveys/{spec.slug}").text
+    gaps = page.split('id="gaps-heading"')[1].split("</section>")[0]
+    assert "Det finns ingen integritetstext." in gaps and "Ingen gallringstid är satt" in gaps
+    assert "trafik saknar engelska: frågetext." in gaps and "val saknar engelska: svarsalternativ." in gaps
+    assert "klar saknar" not in gaps
+    assert f'href="/admin/surveys/{spec.slug}/questions/trafik/edit"' in gaps
+    swedish_only = store(
+        SurveySpec(
+            slug=f"svensk-{uuid.uuid4().hex[:8]}",
+            title={"sv": "Bara svenska"},
+            pages=(PageSpec(questions=(QuestionSpec(code="a", type="short_text", text={"sv": "A"}),)),),
+        )
+    )
+    gaps = admin.get(f"/admin/surveys/{swedish_only.slug}").text.split('id="gaps-heading"')[1].split("</section>")[0]
+    assert "erbjuds bara på svenska" in gaps and "saknar engelska" not in gaps

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
 from consult.accounts.service import register_staff_link
-from consult.authoring import service
+from consult.authoring import readiness, service
 from consult.authoring.forms import (
     BLANK_CHOICE_ROWS,
     ChoiceRow,
@@ -294,6 +294,7 @@ def _overview(
         "focus": focus,
         "opens_in_future": service.is_future(spec.opens_at),
         "closed_by_schedule": survey.status == SurveyStatus.open and availability(spec) == Availability.closed,
+        "gaps": [(gap.text(_), gap.question) for gap in readiness.gaps(spec)],
         "next_status": sorted(service.ALLOWED_STATUS_CHANGES[SurveyStatus(survey.status)]),
     }
     return render(request, "authoring/survey.html", context, 422 if views else 200)
