@@ -83,7 +83,8 @@ def _find_emails(text: str) -> Iterable[Span]:
 # YYMMDD-NNNN, YYMMDD+NNNN (100 years or older), YYYYMMDD-NNNN, and the same without separator, with
 # an en dash or with a space (or the no-break space of text pasted from a web page). The date is
 # checked (samordningsnummer add 60 to the day) and so is the Luhn digit, which leaves only a few
-# random ten-digit numbers in a hundred to pass both.
+# random ten-digit numbers in a hundred to pass both. When a word just before says it is a
+# personnummer ("mitt personnummer är", "pnr"), a wrong check digit (a typo) does not save it.
 _PERSONNUMMER = re.compile(
     r"(?<![\w+-])(?P<century>19|20|18)?(?P<yy>\d\d)(?P<mm>\d\d)(?P<dd>\d\d)"
     r"(?P<sep>[ \u00a0]?[-–+][ \u00a0]?|[ \u00a0])?(?P<serial>\d{4})(?!-?\d)"
@@ -131,7 +132,8 @@ def _find_personnummer(text: str) -> Iterable[Span]:
     for match in _PERSONNUMMER.finditer(text):
         century, yy, mm, dd = match.group("century", "yy", "mm", "dd")
         separator = (match.group("sep") or "").strip()
-        if not luhn_valid(yy + mm + dd + match.group("serial")):
+        # A number the text itself calls a personnummer is one even with a mistyped check digit.
+        if not luhn_valid(yy + mm + dd + match.group("serial")) and not _has_context(text, match):
             continue
         if not _plausible_birth_date(century, yy, mm, dd, plus=separator == "+"):
             continue

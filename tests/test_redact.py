@@ -80,6 +80,12 @@ def test_ten_digit_numbers_failing_the_luhn_check_stay(number: str) -> None:
     assert redact(text) == text
 
 
+@pytest.mark.parametrize("number", ["19850101-1234", "850101-1234"])
+def test_a_number_the_text_calls_a_personnummer_goes_even_with_a_wrong_check_digit(number: str) -> None:
+    assert redact(f"Mitt personnummer är {number}.") == "Mitt personnummer är [personnummer]."
+    assert redact(f"pnr {number}") == "pnr [personnummer]"
+
+
 @pytest.mark.parametrize(
     ("number", "why"),
     [
