@@ -22,7 +22,12 @@ from consult.config import PROJECT_ROOT, get_settings
 from consult.core import csrf_input, signing
 from consult.core.csrf_input import without_unreadable_token_header
 from consult.core.i18n import _
-from consult.core.middleware import BodyLimitMiddleware, LanguageMiddleware, SecurityHeadersMiddleware
+from consult.core.middleware import (
+    BodyLimitMiddleware,
+    LanguageMiddleware,
+    SecurityHeadersMiddleware,
+    send_plain_page,
+)
 from consult.core.routing import validation_message
 from consult.core.templating import render
 from consult.db import get_engine
@@ -201,19 +206,7 @@ async def _csrf_failed(scope, send, message_id) -> None:  # type: ignore[no-unty
     text = i18n.gettext_for(
         language, "The form has expired or was sent from elsewhere. Go back, reload the page and try again."
     )
-    body = (
-        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8"><title>403</title>'
-        f'<link rel="stylesheet" href="/static/app/consult.css"></head><body><main class="container">'
-        f"<h1>403</h1><p>{text}</p></main></body></html>"
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_plain_page(send, 403, language, i18n.gettext_for(language, "The form has expired"), text)
 
 
 def _bypass_csrf_for_machines(inner, protected):  # type: ignore[no-untyped-def]

@@ -29,17 +29,13 @@ from consult.accounts.service import (
 )
 from consult.core.fields import is_email, one_line
 from consult.core.i18n import N_
+from consult.core.problems import FieldProblem
 
 MAX_NAME_LENGTH = 200
 
 
-class StaffProblem(ValueError):
+class StaffProblem(FieldProblem):
     """Input an account change cannot use: `field` names the form field, `message` is an English msgid."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from consult.campaigns.models import SurveyInvitation
 from consult.config import get_settings
 from consult.core.fields import one_line, safe_cell, utcnow
 from consult.core.i18n import N_, gettext_for
+from consult.core.problems import FieldProblem
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -36,13 +37,8 @@ MAX_BATCH_NAME = 100
 CODE_PARAMETER = "kod"  # /s/{slug}?kod=ABCD-EFGH, the personal link in a letter or e-mail
 
 
-class InvitationProblem(ValueError):
+class InvitationProblem(FieldProblem):
     """Input that cannot make codes: `field` names the form field, `message` is an English msgid."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

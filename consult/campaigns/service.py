@@ -14,6 +14,7 @@ from sqlmodel import Session
 from consult.accounts.service import record_audit
 from consult.campaigns.models import CampaignLink
 from consult.core.i18n import N_
+from consult.core.problems import FieldProblem
 from consult.responses.models import Response, ResponseStatus
 
 # The same rule as the survey start page applies to ?k=, so every link made here is recorded.
@@ -21,13 +22,8 @@ TAG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_NAME_LENGTH = 200
 
 
-class CampaignError(ValueError):
+class CampaignError(FieldProblem):
     """A link could not be created; `field` is the form field, the message an English msgid."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def check_link(*, name: str, tag: str) -> list[CampaignError]:

@@ -186,18 +186,23 @@ async def _send_413(scope: dict, send, limit: int) -> None:  # type: ignore[no-u
         language, "Go back with the browser's Back button: what you wrote is still in the form. Make the file "
         "smaller or leave it out, and send again."
     )
-    title = i18n.gettext_for(language, "The request is too large")
+    await send_plain_page(send, 413, language, i18n.gettext_for(language, "The request is too large"), message, back)
+
+
+async def send_plain_page(send, status: int, language: str, title: str, *paragraphs: str) -> None:  # type: ignore[no-untyped-def]
+    """A minimal page with the site's stylesheet, for answers given before the app (and its
+    templates) is reached: the request too large, the CSRF check failed."""
+    text = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     page = (
         f'<!doctype html><html lang="{html.escape(language)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/static/app/consult.css"></head>'
-        f'<body><main id="main"><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>'
-        f"<p>{html.escape(back)}</p></main></body></html>"
+        f'<body><main id="main" class="container"><h1>{html.escape(title)}</h1>{text}</main></body></html>'
     ).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(page)).encode())],
         }
     )

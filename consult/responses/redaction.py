@@ -21,6 +21,7 @@ from sqlmodel import Session
 from consult.accounts.models import AuditEvent
 from consult.accounts.service import record_audit
 from consult.core.i18n import N_
+from consult.core.problems import FieldProblem
 from consult.responses.models import Answer, Response
 from consult.responses.review_models import ResponseEdit
 from consult.surveys.models import TEXT_TYPES
@@ -38,13 +39,8 @@ REASONS: dict[str, str] = {
 }
 
 
-class RedactionProblem(ValueError):
+class RedactionProblem(FieldProblem):
     """Input the redaction cannot use: `field` names the form field, `message` is an English msgid."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
