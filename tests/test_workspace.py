@@ -363,6 +363,23 @@ def test_crosstab_counts_row_percentages_and_chi_square_match_scipy(small: Small
     assert table.low_expected  # six respondents: every expected count is below 5
 
 
+def test_a_multiple_choice_crosstab_counts_each_option_against_the_rows_respondents(small: SmallSurvey) -> None:
+    """Not combinations of options (Decidim's complaint), and not shares of the selections."""
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    with session_scope() as session:
+        table = service.crosstab(
+            session, spec=small.spec, row_code="kommun", column_code="flera", filters=service.Filters()
+        )
+    assert table is not None and table.several and table.p_value is None
+    rows = {row["label"]: ([c["count"] for c in row["cells"]], [c["percent"] for c in row["cells"]], row["total"])
+            for row in table.rows}
+    assert rows["Härnösand"] == ([1, 0, 1], [pytest.approx(0.5), 0.0, pytest.approx(0.5)], 2)  # one did not answer
+    assert rows["Sundsvall"] == ([2, 2, 1], [pytest.approx(2 / 3), pytest.approx(2 / 3), pytest.approx(1 / 3)], 3)
+    assert table.n == 5 and [c["total"] for c in table.columns] == [3, 2, 2]
+
+
 def test_crosstab_page(small: SmallSurvey, analyst: TestClient) -> None:
     page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=kon&kolumn=skala")
     assert page.status_code == 200
@@ -371,6 +388,10 @@ def test_crosstab_page(small: SmallSurvey, analyst: TestClient) -> None:
     assert same.status_code == 422 and "error-summary" in same.text
     text = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=fritt&kolumn=kon")
     assert text.status_code == 422
+    several = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=kon&kolumn=flera")
+    assert several.status_code == 200 and 'id="several"' in several.text and 'id="chi-square"' not in several.text
+    turned = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=flera&kolumn=kon")
+    assert turned.status_code == 422 and 'href="#field-rad"' in turned.text
 
 
 def test_weighted_results_with_effective_sample_size(small: SmallSurvey) -> None:

@@ -271,8 +271,9 @@ def crosstab_page(
         questions = service.crosstab_questions(spec)
         table = None
         if rad and kolumn:
-            if rad == kolumn:
-                errors["kolumn"] = _("Choose two different questions.")
+            problem = service.crosstab_pair_problem(spec, row_code=rad, column_code=kolumn)
+            if problem:
+                errors["rad" if rad != kolumn else "kolumn"] = _(problem)
             else:
                 table = service.crosstab(session, spec=spec, row_code=rad, column_code=kolumn, filters=filters,
                                          language=language)

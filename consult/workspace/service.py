@@ -863,10 +863,23 @@ class Crosstab:
     dof: int | None = None
     low_expected: bool = False  # some expected counts below 5: the test is unreliable
     weighted: bool = False
+    # The columns are the options of a multiple-choice question: a cell is the share of the row's
+    # respondents who chose the option, so a row adds up to more than 100 % and has no chi-square.
+    several: bool = False
 
 
 def crosstab_questions(spec: SurveySpec) -> list[QuestionSpec]:
-    return [q for q in spec.questions if q.type in CROSSTAB_TYPES]
+    return [q for q in spec.questions if q.type in CROSSTAB_TYPES or q.type == QuestionType.multiple_choice]
+
+
+def crosstab_pair_problem(spec: SurveySpec, *, row_code: str, column_code: str) -> str | None:
+    """Why two questions make no crosstab (an English msgid), or None."""
+    if row_code == column_code:
+        return N_("Choose two different questions.")
+    row_q = spec.question(row_code)
+    if row_q is not None and row_q.type == QuestionType.multiple_choice:
+        return N_("A multiple-choice question can only be the columns: its options are counted one by one.")
+    return None
 
 
 def _categories(question: QuestionSpec, language: str) -> list[tuple[int, str]]:
@@ -896,41 +909,59 @@ def crosstab(session: Session, *, spec: SurveySpec, row_code: str, column_code: 
 def _crosstab(session: Session, spec: SurveySpec, row_code: str, column_code: str, filters: Filters,
               language: str) -> Crosstab | None:
     row_q, col_q = spec.question(row_code), spec.question(column_code)
-    if row_q is None or col_q is None or row_q.type not in CROSSTAB_TYPES or col_q.type not in CROSSTAB_TYPES:
+    several = col_q is not None and col_q.type == QuestionType.multiple_choice
+    if (row_q is None or col_q is None or row_q.type not in CROSSTAB_TYPES
+            or (col_q.type not in CROSSTAB_TYPES and not several)):
         return None
     if filters.weighted:
         ensure_weights(session, spec=spec)
     # The pairs of answers come from the answer index (in response order within each row category,
     # which keeps the lookups of the second answer close together); the counted responses are
     # applied as in the results (the few excluded ones subtracted, or the filter's responses looked up).
+    # A multiple-choice column pairs the row's answer with each chosen option instead, and the
+    # row's base is its respondents who answered the question at all.
     first, second = answer.alias("a1"), answer.alias("a2")
-    row_value, column_value = _value_column(first, row_q), _value_column(second, col_q)
-    query = (
-        select(row_value, column_value, func.count(),
-               func.sum(weight_table.c.weight) if filters.weighted else func.count())
-        .select_from(first)
-        .join(second, and_(second.c.response_id == first.c.response_id, second.c.question_id == col_q.id))
-        .where(first.c.question_id == row_q.id, row_value.is_not(None), column_value.is_not(None))
-        .group_by(row_value, column_value)
-    )
+    row_value = _value_column(first, row_q)
+    sums = (func.count(), func.sum(weight_table.c.weight) if filters.weighted else func.count())
+    both = and_(second.c.response_id == first.c.response_id, second.c.question_id == col_q.id)
+    if several:
+        chosen = selection.alias("s2")
+        column_value = chosen.c.choice
+        pairs = select(row_value, column_value, *sums).select_from(first).join(
+            chosen, and_(chosen.c.response_id == first.c.response_id, chosen.c.question_id == col_q.id))
+        base_query = (select(row_value, *sums).select_from(first).join(second, both)
+                      .where(first.c.question_id == row_q.id, row_value.is_not(None)).group_by(row_value))
+    else:
+        column_value = _value_column(second, col_q)
+        pairs = select(row_value, column_value, *sums).select_from(first).join(second, both)
+    query = (pairs.where(first.c.question_id == row_q.id, row_value.is_not(None), column_value.is_not(None))
+             .group_by(row_value, column_value))
     with _scoped(session, spec, filters) as scope:
         counted = {(int(r), int(c)): (n, w or 0.0)
                    for r, c, n, w in _run_scoped(session, query, first, scope, filters, 2)}
+        bases = ({int(r): (n, w or 0.0) for r, n, w in _run_scoped(session, base_query, first, scope, filters, 2)}
+                 if several else None)
     row_categories, column_categories = _categories(row_q, language), _categories(col_q, language)
     counts = np.array([[counted.get((r, c), (0, 0.0))[0] for c, _ in column_categories] for r, _ in row_categories])
     shown = np.array(
         [[counted.get((r, c), (0, 0.0))[1 if filters.weighted else 0] for c, _ in column_categories]
          for r, _ in row_categories], dtype=float,
     )
-    table = Crosstab(row_q, col_q, [], [], int(counts.sum()), weighted=filters.weighted)
+    if bases is not None:
+        base_counts = np.array([bases.get(r, (0, 0.0))[0] for r, _ in row_categories])
+        base_shown = np.array([bases.get(r, (0, 0.0))[1 if filters.weighted else 0] for r, _ in row_categories],
+                              dtype=float)
+    else:
+        base_counts, base_shown = counts.sum(axis=1), shown.sum(axis=1)
+    table = Crosstab(row_q, col_q, [], [], int(base_counts.sum()), weighted=filters.weighted, several=several)
     table.columns = [{"code": c, "label": label, "total": int(counts[:, j].sum())}
                      for j, (c, label) in enumerate(column_categories)]
     for i, (code, label) in enumerate(row_categories):
-        row_total = shown[i].sum()
-        cells = [{"count": int(counts[i, j]), "percent": _share(shown[i, j], row_total)}
+        cells = [{"count": int(counts[i, j]), "percent": _share(shown[i, j], base_shown[i])}
                  for j in range(len(column_categories))]
-        table.rows.append({"code": code, "label": label, "cells": cells, "total": int(counts[i].sum())})
-    _test(table, counts)
+        table.rows.append({"code": code, "label": label, "cells": cells, "total": int(base_counts[i])})
+    if not several:  # options chosen together are no contingency table
+        _test(table, counts)
     if filters.publish:
         _suppress_crosstab(table)
     return table
