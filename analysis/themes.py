@@ -344,7 +344,7 @@ class ThemeFinder(BaseEstimator):
             nearest = members[np.argsort(-scores[members], kind="stable")[:300]]
             tokens = [self.vectorizer_.analyzer_.content_tokens(t)[1] for t in texts.iloc[nearest]]
             forms = self.vectorizer_.surface_forms(tokens)
-            top_terms = _unique([forms.get(terms[i], terms[i]) for i in top])[: self.n_terms]
+            top_terms = _without_parts(_unique([forms.get(terms[i], terms[i]) for i in top]))[: self.n_terms]
             phrase = _common_phrase(tokens, self.vectorizer_.lang_, {terms[i] for i in top[:4]})
             label = phrase or ", ".join(top_terms[:3])
         reps = _representatives(members, scores, texts, consent, self.n_representatives)
@@ -423,6 +423,12 @@ class ThemeFinder(BaseEstimator):
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _without_parts(forms: list[str]) -> list[str]:
+    """The forms without those written inside another of them: a compound's parts and stems are
+    features of their own, but "kollektivtrafik" says what "kollektiv" and "trafik" would repeat."""
+    return [form for form in forms if not any(form != other and form in other for other in forms)]
 
 
 def _unique(items: list[str]) -> list[str]:
