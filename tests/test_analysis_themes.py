@@ -52,6 +52,8 @@ def test_themes_are_described_readably(answers: pd.DataFrame, fitted: ThemeFinde
     # Terms appear in a written form (not as stems such as "vårdcentral" -> "vårdcentral"/"skol").
     assert any(w in words.split() for w in ("vårdcentralen", "vården", "skolan", "bussar", "kollektivtrafiken"))
     for row in themes.itertuples():
+        # No term is written inside another: "kollektivtrafiken" is listed, not also "kollektiv" and "trafik".
+        assert not [(a, b) for a in row.terms for b in row.terms if a != b and a in b], row.terms
         assert 3 <= len(row.representatives) <= 5
         assert row.label and row.label != "övrigt/oklart"
         members = set(fitted.assignments_.index[fitted.assignments_["theme_id"] == row.theme_id])
