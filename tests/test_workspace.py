@@ -414,6 +414,33 @@ def test_weighted_results_with_effective_sample_size(small: SmallSurvey) -> None
     assert results["skala"].summary["mean"] == pytest.approx(weighted_mean)
 
 
+def test_every_share_has_a_wilson_interval_from_its_respondents_or_effective_sample(small: SmallSurvey) -> None:
+    from scipy.stats import binomtest
+
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    def wilson(k: int, n: int) -> tuple[float, float]:
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        return pytest.approx(ci.low), pytest.approx(ci.high)  # type: ignore[return-value]
+
+    results, _outcome = results_of(small.spec, weighted=False)
+    assert tuple(rows_by_label(results["val"])["Ja"]["interval"]) == wilson(4, 6)
+    assert tuple(rows_by_label(results["flera"])["A"]["interval"]) == wilson(3, 5)  # of the five who answered
+    survey = create_small_survey(slug=f"ws-ci-{uuid.uuid4().hex[:6]}", draft=False)
+    with session_scope() as session:
+        service.save_targets(session, spec=survey.spec, targets={"municipality": {2281: 75, 2280: 25}})
+    weighted, _outcome = results_of(survey.spec, weighted=True)
+    # Weighted share 0.75 of an effective sample of 4.8 respondents: as 4 of 5.
+    assert tuple(rows_by_label(weighted["kommun"])["Sundsvall"]["interval"]) == wilson(4, 5)
+
+
+def test_the_results_page_shows_the_intervals_and_what_they_leave_out(small: SmallSurvey, analyst: TestClient) -> None:
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?lang=sv").text
+    assert 'id="interval-hint"' in page and "Det täcker inte vilka som valde att svara" in page
+    assert page.count('class="num ws-interval"') >= 10
+
+
 def plain_figures(outcome) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Every figure of a results page, floats rounded (the same counts summed in another order)."""
 

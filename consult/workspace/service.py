@@ -63,6 +63,7 @@ from consult.workspace.weighting import (
     effective_sample_size,
     mean_with_interval,
     rake,
+    share_interval,
     suppress_small_cells,
     weighted_quantiles,
 )
@@ -370,6 +371,7 @@ def _results(session: Session, spec: SurveySpec, filters: Filters, language: str
             "n": sum(r[3] for r in rows),
             "w": sum(r[4] for r in rows),
             "dont_know": sum(r[3] for r in rows if r[2]),
+            "w2": sum(r[5] for r in rows),
         }
         result = QuestionResult(
             question=question,
@@ -706,23 +708,21 @@ def _fill(result: QuestionResult, choice_rows, list_rows, number_rows, counts, f
     question = result.question
     qid = question.id or 0
     weighted_base = counts.get("w", 0.0)
+    base = _Base(result.respondents, weighted_base, _effective(weighted_base, counts.get("w2", 0.0)), filters)
     if result.kind == "choice":
         found = choice_rows.get(qid, {})
         result.rows = [
-            _option_row(choice.code, choice.text(language), found.get(choice.code, (0, 0.0)), result.respondents,
-                        weighted_base, filters)
+            _option_row(choice.code, choice.text(language), found.get(choice.code, (0, 0.0)), base)
             for choice in question.choices
         ]
         unknown = sorted(set(found) - question.choice_codes)  # codes from an older version of the survey
-        result.rows += [_option_row(code, str(code), found[code], result.respondents, weighted_base, filters)
-                        for code in unknown]
+        result.rows += [_option_row(code, str(code), found[code], base) for code in unknown]
     elif result.kind in ("multiple", "ranking"):
         found = list_rows.get(qid, {})
         options = len(question.choices)
         for choice in question.choices:
             count, weighted, rank_sum, weighted_rank_sum = found.get(choice.code, (0, 0.0, 0, 0.0))
-            row = _option_row(choice.code, choice.text(language), (count, weighted), result.respondents,
-                              weighted_base, filters)
+            row = _option_row(choice.code, choice.text(language), (count, weighted), base)
             if result.kind == "ranking":
                 # Borda points: first of k options gets k points, last gets 1, unranked none.
                 mean_rank = weighted_rank_sum / weighted if filters.weighted and weighted else rank_sum / max(count, 1)
@@ -736,16 +736,38 @@ def _fill(result: QuestionResult, choice_rows, list_rows, number_rows, counts, f
         _fill_numbers(result, number_rows.get(qid, []), counts, filters)
 
 
-def _option_row(code: int, label: str, counted: tuple, respondents: int, weighted_base: float,
-                filters: Filters) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Base:
+    """What an option's share is of: the respondents, their weights, and the effective sample size
+    that the share's interval is computed from (the respondents themselves when unweighted)."""
+
+    respondents: float
+    weighted: float
+    effective: float
+    filters: Filters
+
+    @property
+    def interval_n(self) -> float:
+        return self.effective if self.filters.weighted else self.respondents
+
+
+def _effective(weight_sum: float, square_sum: float) -> float:
+    """Kish's effective sample size from the sums of the weights and of their squares."""
+    return weight_sum**2 / square_sum if square_sum else 0.0
+
+
+def _option_row(code: int, label: str, counted: tuple, base: _Base) -> dict[str, Any]:
     count, weighted = counted[0], counted[1]
+    share = _share(count, base.respondents)
+    weighted_share = _share(weighted, base.weighted) if base.filters.weighted else None
     return {
         "code": code,
         "label": label,
         "count": int(count),
-        "share": _share(count, respondents),
-        "weighted": float(weighted) if filters.weighted else None,
-        "weighted_share": _share(weighted, weighted_base) if filters.weighted else None,
+        "share": share,
+        "weighted": float(weighted) if base.filters.weighted else None,
+        "weighted_share": weighted_share,
+        "interval": share_interval(weighted_share if base.filters.weighted else share, base.interval_n),
     }
 
 
@@ -789,6 +811,9 @@ def _fill_numbers(result: QuestionResult, rows: list[tuple], counts: Mapping[str
             }
             for point in range(low, high + 1)
         ] if high - low <= 20 else []
+        base = summary.n if filters.weighted else with_value
+        for row in result.rows:
+            row["interval"] = share_interval(row["weighted_share"] if filters.weighted else row["share"], base)
         return
     if values:
         q1, median, q3 = weighted_quantiles(values, use, (0.25, 0.5, 0.75))
@@ -816,7 +841,7 @@ def histogram(values: Sequence[float], counts: Sequence[float], bins: int = 10) 
     ]
 
 
-ROW_FIGURES = ("share", "weighted", "weighted_share", "mean_rank", "points")
+ROW_FIGURES = ("share", "weighted", "weighted_share", "interval", "mean_rank", "points")
 
 
 def _suppress(result: QuestionResult) -> None:

@@ -134,6 +134,17 @@ def mean_with_interval(
     return MeanSummary(n, mean, mean - half, mean + half, sd)
 
 
+def share_interval(share: float | None, n: float) -> tuple[float, float] | None:
+    """The 95% Wilson score interval of a share among `n` respondents. With weights, `n` is the
+    effective sample size; scipy's binomial test takes whole numbers, so it is rounded."""
+    if share is None or n < 1:
+        return None
+    trials = max(1, round(n))
+    successes = min(trials, max(0, round(share * trials)))
+    interval = stats.binomtest(successes, trials).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
 def weighted_quantiles(values: Sequence[float], counts: Sequence[float], quantiles: Sequence[float]) -> list[float]:
     """Quantiles of a distribution given as sorted or unsorted values with counts (inverted CDF, as
     numpy's "inverted_cdf" method for whole counts)."""
