@@ -15,11 +15,9 @@ import csv
 import hashlib
 import hmac
 import io
-import os
 import re
 import secrets
 import smtplib
-import ssl
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +34,7 @@ from sqlmodel import Session, col, select
 from consult.config import get_settings
 from consult.core.fields import is_email, pick, safe_cell, utcnow
 from consult.core.i18n import DEFAULT_LANGUAGE, N_, gettext_for
+from consult.core.mail import SmtpSettings, connect_smtp
 from consult.remiss.models import (
     AnswerStatus,
     CommentTarget,
@@ -532,33 +531,6 @@ def links_csv(session: Session, *, round_id: int, base_url: str, language: str =
 # --- e-mail ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    sender: str
-    user: str | None = None
-    password: str | None = None
-    starttls: bool = False
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings | None:
-        """CONSULT_SMTP_HOST, _PORT (25), _FROM, and optionally _USER, _PASSWORD, _STARTTLS=1.
-        None when no host or sender is configured: the admin then downloads the links instead."""
-        env = os.environ if environ is None else environ
-        host, sender = env.get("CONSULT_SMTP_HOST", "").strip(), env.get("CONSULT_SMTP_FROM", "").strip()
-        if not host or not sender:
-            return None
-        return cls(
-            host=host,
-            port=int(env.get("CONSULT_SMTP_PORT") or 25),
-            sender=sender,
-            user=env.get("CONSULT_SMTP_USER") or None,
-            password=env.get("CONSULT_SMTP_PASSWORD") or None,
-            starttls=env.get("CONSULT_SMTP_STARTTLS", "").lower() in {"1", "true", "yes"},
-        )
-
-
 def format_date(value: datetime | None, language: str) -> str:
     from babel.dates import format_datetime
 
@@ -640,7 +612,7 @@ def send_invitations(
     report = MailReport()
     if not rows:
         return report
-    with (connect or _connect)(settings) as smtp:
+    with (connect or connect_smtp)(settings) as smtp:
         for row in rows:
             message = invitation_message(
                 settings=settings,
@@ -664,15 +636,6 @@ def send_invitations(
             session.add(row.invitation)
     session.flush()
     return report
-
-
-def _connect(settings: SmtpSettings) -> smtplib.SMTP:
-    smtp = smtplib.SMTP(settings.host, settings.port, timeout=30)
-    if settings.starttls:
-        smtp.starttls(context=ssl.create_default_context())
-    if settings.user and settings.password:
-        smtp.login(settings.user, settings.password)
-    return smtp
 
 
 # --- the answer: form content, draft, submit ---------------------------------------------------
