@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.mail import smtp_server  # noqa: F401 - a fixture for every test module
+
 ROOT = Path(__file__).resolve().parent.parent
 _TMP = Path(tempfile.mkdtemp(prefix="consult-test-"))
 _BASE_URL = os.environ.get("CONSULT_DATABASE_URL", "")

@@ -237,3 +237,56 @@ def test_the_survey_settings_choose_who_may_answer(app, staff) -> None:  # type:
         assert spec is not None and spec.access == "invitation"
     codes_page = admin.get(f"/admin/surveys/{survey.slug}/inbjudningar").text
     assert "Enkäten är öppen för alla som har länken" not in codes_page
+
+
+def test_codes_are_mailed_as_personal_links_and_the_addresses_are_not_kept(app, staff, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    import email
+    import email.policy
+
+    from consult.db import session_scope
+
+    panel = store(every_type_survey(access="invitation"))
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    url = f"/admin/surveys/{panel.slug}/inbjudningar"
+    token = csrf_from(analyst.get(url).text)
+    refused = analyst.post(
+        f"{url}/epost", data={"csrftoken": token, "mail_batch": "Panel", "addresses": "anna@example.se\ninte-en-adress"}
+    )
+    assert refused.status_code == 422 and "Det här är inte e-postadresser: inte-en-adress" in refused.text
+    assert "anna@example.se" in refused.text and smtp_server == []  # what was pasted is kept, nothing sent
+    sent = analyst.post(
+        f"{url}/epost",
+        data={
+            "csrftoken": token,
+            "mail_batch": "Panel, e-post",
+            "addresses": "anna@example.se; BO@example.se\nanna@example.se",
+        },
+    )
+    assert sent.status_code == 200 and "2 inbjudningar skickades." in sent.text
+    messages = [email.message_from_bytes(raw, policy=email.policy.default) for raw in smtp_server]
+    assert sorted(m["To"] for m in messages) == ["anna@example.se", "bo@example.se"]
+    links = [re.search(r"http://testserver(/s/[^\s]+)", m.get_body().get_content()).group(1) for m in messages]  # type: ignore[union-attr]
+    resident = new_client(app)
+    start_page = resident.get(links[0])
+    assert 'name="code"' in start_page.text and re.search(r'value="[A-Z2-9]{4}-[A-Z2-9]{4}"', start_page.text)
+    with session_scope() as session:
+        rows = session.execute(select(SurveyInvitation).where(SurveyInvitation.survey_id == panel.id)).scalars().all()
+        assert len(rows) == 2 and {r.batch for r in rows} == {"Panel, e-post"}
+        audit = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "invitations.mail", AuditEvent.target == f"survey:{panel.id}")
+        ).scalar_one()
+        assert audit.details == {"batch": "Panel, e-post", "sent": 2, "failed": 0}
+        assert "example.se" not in str([r.model_dump() for r in rows]) + str(audit.details)
+
+
+def test_without_mail_set_up_the_page_says_to_use_the_file(app, staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("CONSULT_SMTP_HOST", raising=False)
+    panel = store(every_type_survey(access="invitation"))
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    page = analyst.get(f"/admin/surveys/{panel.slug}/inbjudningar").text
+    assert "E-post är inte inställd på den här servern" in page and 'name="addresses"' not in page
+    refused = analyst.post(
+        f"/admin/surveys/{panel.slug}/inbjudningar/epost",
+        data={"csrftoken": csrf_from(page), "mail_batch": "P", "addresses": "a@example.se"},
+    )
+    assert refused.status_code == 422

@@ -9,10 +9,7 @@ import email
 import email.policy
 import io
 import re
-import socketserver
-import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -386,49 +383,6 @@ def test_answer_after_the_deadline_is_accepted_and_marked_late(web: TestClient, 
 
 
 # --- admin: organisations, links, invitations ----------------------------------------------
-
-
-class _SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP for smtplib: greet, accept every command, collect each DATA block."""
-
-    def handle(self) -> None:
-        self.wfile.write(b"220 test.local ESMTP\r\n")
-        lines: list[bytes] | None = None
-        while line := self.rfile.readline():
-            if lines is not None:
-                if line in (b".\r\n", b".\n"):
-                    self.server.messages.append(b"".join(lines))  # type: ignore[attr-defined]
-                    lines = None
-                    self.wfile.write(b"250 queued\r\n")
-                else:
-                    lines.append(line[1:] if line.startswith(b"..") else line)
-                continue
-            command = line[:4].upper()
-            if command in (b"EHLO", b"HELO"):
-                self.wfile.write(b"250-test.local\r\n250 8BITMIME\r\n")
-            elif command == b"DATA":
-                lines = []
-                self.wfile.write(b"354 end with .\r\n")
-            elif command == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
-@pytest.fixture()
-def smtp_server(monkeypatch) -> Iterator[list[bytes]]:  # type: ignore[no-untyped-def]
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
-    server.daemon_threads = True
-    server.messages = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("CONSULT_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CONSULT_SMTP_PORT", str(server.server_address[1]))
-    monkeypatch.setenv("CONSULT_SMTP_FROM", "remiss@region.example.se")
-    yield server.messages  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
 
 
 def test_invitations_and_reminders_are_mailed_with_working_links(app, staff, round_key, smtp_server) -> None:  # type: ignore[no-untyped-def]

@@ -283,7 +283,7 @@ def add_account(
             account = staff.add_account(session, email=email, name=name, role=role, actor_id=admin.id, request=request)
             session.expunge(account.user)
     except staff.StaffProblem as problem:
-        return _accounts_page(request, values=values, errors={problem.field: _(problem.message)}, status_code=422)
+        return _accounts_page(request, values=values, errors={problem.field: problem.text(_)}, status_code=422)
     return _accounts_page(request, new_password=account)
 
 
@@ -295,7 +295,7 @@ def _change(request: Request, change) -> Response:  # type: ignore[no-untyped-de
             if isinstance(result, staff.NewAccount):
                 session.expunge(result.user)
     except staff.StaffProblem as problem:
-        return _accounts_page(request, errors={problem.field: _(problem.message)}, status_code=422)
+        return _accounts_page(request, errors={problem.field: problem.text(_)}, status_code=422)
     if isinstance(result, staff.NewAccount):
         return _accounts_page(request, new_password=result)
     return RedirectResponse("/admin/konton?sparat=1", status_code=303)
@@ -344,6 +344,6 @@ def change_password(
             session, user_id=user.id, current=current, new=new, repeated=repeated, request=request
         )
     if problems:
-        errors = {problem.field: _(problem.message) for problem in problems}
+        errors = {problem.field: problem.text(_) for problem in problems}
         return render(request, "accounts/password.html", {"errors": errors}, 422)
     return render(request, "accounts/password.html", {"errors": {}, "changed": True})

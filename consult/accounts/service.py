@@ -330,6 +330,7 @@ ACTION_LABELS = {
     "survey.copy": N_("Survey copied"),
     "campaign.create": N_("Campaign link created"),
     "invitations.create": N_("Invitation codes made"),
+    "invitations.mail": N_("Invitation codes sent by e-mail"),
     "weighting.save": N_("Weighting targets saved"),
     "report.actions.save": N_('Report: "what we do" edited'),
     "report.publish": N_("Report published"),

@@ -16,8 +16,12 @@ import csv
 import hashlib
 import hmac
 import io
+import re
 import secrets
-from dataclasses import dataclass
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 from urllib.parse import urlencode
 
 from sqlalchemy import func, insert, select, update
@@ -26,8 +30,9 @@ from sqlmodel import Session
 from consult.accounts.service import record_audit
 from consult.campaigns.models import SurveyInvitation
 from consult.config import get_settings
-from consult.core.fields import one_line, safe_cell, utcnow
+from consult.core.fields import is_email, one_line, safe_cell, utcnow
 from consult.core.i18n import N_, gettext_for
+from consult.core.mail import SmtpSettings, connect_smtp
 from consult.core.problems import FieldProblem
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -186,3 +191,84 @@ def codes_csv(*, base_url: str, slug: str, batch: str, codes: list[str]) -> str:
     for code in codes:
         writer.writerow([code, personal_link(base_url, slug, code), safe_cell(batch)])
     return "\ufeff" + out.getvalue()  # a BOM, so Excel reads the file as UTF-8
+
+
+# --- sending the codes by e-mail --------------------------------------------------------------------
+
+MAX_ADDRESSES = 5000
+_ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+@dataclass
+class MailOutcome:
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)  # the addresses, shown once and never stored
+
+
+def parse_addresses(text: str) -> list[str]:
+    """The addresses of a pasted list (one per line, or separated by commas or semicolons), each
+    once, or InvitationProblem naming the first few that are not addresses."""
+    addresses = list(dict.fromkeys(a.strip().lower() for a in _ADDRESS_SEPARATORS.split(text) if a.strip()))
+    if not addresses:
+        raise InvitationProblem("addresses", N_("Paste at least one e-mail address."))
+    if len(addresses) > MAX_ADDRESSES:
+        raise InvitationProblem("addresses", N_("Send to at most 5000 addresses at a time."))
+    wrong = [a for a in addresses if not is_email(a)]
+    if wrong:
+        listed = ", ".join(wrong[:5]) + (" …" if len(wrong) > 5 else "")
+        raise InvitationProblem("addresses", N_("These are not e-mail addresses: %(addresses)s"), addresses=listed)
+    return addresses
+
+
+def invitation_mail(*, settings: SmtpSettings, to: str, title: str, link: str) -> EmailMessage:
+    """The invitation in Swedish with an English version below: the respondent chooses the language
+    on the survey's start page anyway."""
+    parts = []
+    for language in ("sv", "en"):
+        parts.append("\n\n".join([
+            gettext_for(language, "You are invited to answer the survey \u201c%(title)s\u201d.") % {"title": title},
+            gettext_for(language, "Your personal link:") + "\n" + link,
+            gettext_for(language, "The link gives one response. Your answers are anonymous: the link is not "
+                                  "linked to them, and this address is not kept."),
+        ]))
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = to
+    message["Subject"] = gettext_for("sv", "Invitation: %(title)s") % {"title": title}
+    message.set_content("\n\n---\n\n".join(parts))
+    return message
+
+
+def send_codes(
+    session: Session,
+    *,
+    survey_id: int,
+    slug: str,
+    title: str,
+    base_url: str,
+    addresses: list[str],
+    batch: str,
+    settings: SmtpSettings,
+    user_id: int | None,
+    request: object = None,
+    connect: Callable[[SmtpSettings], smtplib.SMTP] | None = None,
+) -> MailOutcome:
+    """One new code per address, mailed as a personal link. The addresses are used for sending and
+    then forgotten: the database keeps the codes' fingerprints and the counts, nothing that says who
+    was invited. A code whose mail failed stays unused."""
+    codes = create_codes(session, survey_id=survey_id, count=len(addresses), batch=batch, user_id=user_id,
+                         request=request)
+    outcome = MailOutcome()
+    with (connect or connect_smtp)(settings) as smtp:
+        for address, code in zip(addresses, codes, strict=True):
+            message = invitation_mail(settings=settings, to=address, title=title,
+                                      link=personal_link(base_url, slug, code))
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPException:
+                outcome.failed.append(address)
+            else:
+                outcome.sent += 1
+    record_audit(session, user_id=user_id, action="invitations.mail", target=f"survey:{survey_id}",
+                 details={"batch": batch, "sent": outcome.sent, "failed": len(outcome.failed)}, request=request)
+    return outcome

@@ -15,6 +15,7 @@ from consult.campaigns import invitations, service
 from consult.core.fields import pick
 from consult.core.formatting import percent
 from consult.core.i18n import N_, _, current_language
+from consult.core.mail import SmtpSettings
 from consult.core.templating import render
 from consult.db import session_scope
 from consult.surveys.models import Survey
@@ -136,6 +137,7 @@ def _invitations_page(
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    mailed: invitations.MailOutcome | None = None,
     status_code: int = 200,
 ) -> Response:
     assert spec.id is not None
@@ -147,8 +149,10 @@ def _invitations_page(
         "batches": batches,
         "created": sum(b.created for b in batches),
         "used": sum(b.used for b in batches),
-        "values": values or {"batch": "", "count": ""},
+        "values": {"batch": "", "count": "", "mail_batch": "", "addresses": "", **(values or {})},
         "errors": errors or {},
+        "mailed": mailed,
+        "smtp": SmtpSettings.from_env() is not None,
         "max_per_batch": invitations.MAX_PER_BATCH,
         "percent": percent,
     }
@@ -174,7 +178,7 @@ def create_invitations(
     try:
         number, name = invitations.check_batch(count=count, batch=batch)
     except invitations.InvitationProblem as problem:
-        errors = {problem.field: _(problem.message)}
+        errors = {problem.field: problem.text(_)}
         return _invitations_page(request, spec, values={"batch": batch, "count": count}, errors=errors, status_code=422)
     with session_scope() as session:
         codes = invitations.create_codes(
@@ -187,3 +191,34 @@ def create_invitations(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
+
+
+@router.post("/admin/surveys/{slug}/inbjudningar/epost")
+def mail_invitations(
+    request: Request,
+    slug: str,
+    user: Staff,
+    mail_batch: Annotated[str, Form(max_length=1000)] = "",
+    addresses: Annotated[str, Form(max_length=400_000)] = "",
+) -> Response:
+    """Send each pasted address its own code as a personal link; the addresses are not kept."""
+    spec = _spec(slug)
+    assert spec.id is not None
+    values = {"mail_batch": mail_batch, "addresses": addresses}
+    settings = SmtpSettings.from_env()
+    try:
+        if settings is None:
+            raise invitations.InvitationProblem(
+                "addresses", N_("E-mail is not set up on this server (CONSULT_SMTP_HOST).")
+            )
+        _count, name = invitations.check_batch(count="1", batch=mail_batch)
+        listed = invitations.parse_addresses(addresses)
+    except invitations.InvitationProblem as problem:
+        field = "mail_batch" if problem.field == "batch" else problem.field
+        return _invitations_page(request, spec, values=values, errors={field: problem.text(_)}, status_code=422)
+    with session_scope() as session:
+        mailed = invitations.send_codes(
+            session, survey_id=spec.id, slug=slug, title=pick(spec.title, "sv"), base_url=str(request.base_url),
+            addresses=listed, batch=name, settings=settings, user_id=user.id, request=request,
+        )
+    return _invitations_page(request, spec, mailed=mailed)

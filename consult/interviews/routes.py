@@ -539,7 +539,7 @@ def remove_text(
         except redaction.RedactionProblem as problem:
             session.rollback()
             return _review_page(
-                request, response_id, errors={problem.field: _(problem.message)}, form=form, status_code=422
+                request, response_id, errors={problem.field: problem.text(_)}, form=form, status_code=422
             )
     return RedirectResponse(f"/granskning/{response_id}?removed={removed.occurrences}#answers-heading", status_code=303)
 
