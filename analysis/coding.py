@@ -71,6 +71,8 @@ class AssistedCoder(BaseEstimator):
         prior_correction: bool = True,
         phrase_weight: float = 1.0,
         pretrained_weight: float = 1.0,
+        pseudo_label_weight: float = 0.1,
+        large_confidence: float = 0.8,
     ):
         self.lang = lang
         self.threshold = threshold
@@ -90,6 +92,8 @@ class AssistedCoder(BaseEstimator):
         self.prior_correction = prior_correction
         self.phrase_weight = phrase_weight
         self.pretrained_weight = pretrained_weight
+        self.pseudo_label_weight = pseudo_label_weight
+        self.large_confidence = large_confidence
 
     def _features(self, sparse: sp.csr_matrix, texts: Sequence[str]) -> sp.csr_matrix:
         blocks = [sparse]
@@ -139,14 +143,22 @@ class AssistedCoder(BaseEstimator):
             train = coded.copy()
             targets = np.empty(len(texts), dtype=object)
             targets[coded] = y
-            self.model_ = self._train(X[train], targets[train])
+            # On a large question the machine's own labels outnumber the analysts' a hundred to one,
+            # and a third of them are wrong: they count a tenth as much as a coded answer, and only
+            # the surer ones are taken. (A small question needs every guess it can get.)
+            weights = np.ones(len(texts))
+            confidence = self.self_training_confidence
+            if large:
+                weights[~coded] = self.pseudo_label_weight
+                confidence = max(confidence, self.large_confidence)
+            self.model_ = self._train(X[train], targets[train], weights[train])
             uncoded = np.flatnonzero(~coded)
             previous: tuple[np.ndarray, np.ndarray] | None = None
             for _ in range(self.self_training_rounds if len(uncoded) else 0):
                 proba = self.model_.predict_proba(X[uncoded])
                 if adjust:
                     proba = _with_ratio(proba, estimate_prior_ratio(proba))
-                sure = proba.max(axis=1) >= self.self_training_confidence
+                sure = proba.max(axis=1) >= confidence
                 guesses = self.model_.classes_[proba[sure].argmax(axis=1)]
                 if not sure.any() or (previous is not None and np.array_equal(previous[0], sure)
                                       and np.array_equal(previous[1], guesses)):
@@ -155,18 +167,18 @@ class AssistedCoder(BaseEstimator):
                 train = coded.copy()
                 train[uncoded[sure]] = True
                 targets[uncoded[sure]] = guesses
-                self.model_ = self._train(X[train], targets[train])
+                self.model_ = self._train(X[train], targets[train], weights[train])
             if adjust and len(uncoded):
                 self.prior_ratio_ = estimate_prior_ratio(self.model_.predict_proba(X[uncoded]))
         self.classes_ = self.model_.classes_
         return self
 
-    def _train(self, X: sp.csr_matrix, y: np.ndarray) -> LogisticRegression | _SoftRidge:
+    def _train(self, X: sp.csr_matrix, y: np.ndarray, weights: np.ndarray) -> LogisticRegression | _SoftRidge:
+        y = y.astype(str)
         if self.model == "logistic":
-            model = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
-        else:
-            model = _SoftRidge(self.alpha, self.sharpness)
-        return model.fit(X, y.astype(str))
+            model = LogisticRegression(C=self.C, max_iter=2000)
+            return model.fit(X, y, sample_weight=balanced_weights(y, weights))
+        return _SoftRidge(self.alpha, self.sharpness).fit(X, y, weights)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -214,6 +226,15 @@ def estimate_prior_ratio(proba: np.ndarray, iterations: int = 100, tolerance: fl
     return prior / train_prior
 
 
+def balanced_weights(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Sample weights that give every theme the same total weight, as scikit-learn's
+    class_weight="balanced" does, but counting each answer by its own weight (with weights of
+    1 the two are the same)."""
+    classes, index = np.unique(y, return_inverse=True)
+    mass = np.bincount(index, weights=weights, minlength=len(classes))
+    return weights * (weights.sum() / (len(classes) * mass))[index]
+
+
 class _SoftRidge:
     """Class-balanced ridge classification with scores turned into probabilities by a softmax.
 
@@ -226,8 +247,11 @@ class _SoftRidge:
         self.alpha = alpha
         self.sharpness = sharpness
 
-    def fit(self, X: sp.csr_matrix, y: np.ndarray) -> _SoftRidge:
-        self.ridge_ = RidgeClassifier(alpha=self.alpha, class_weight="balanced", solver="auto").fit(X, y)
+    def fit(self, X: sp.csr_matrix, y: np.ndarray, weights: np.ndarray | None = None) -> _SoftRidge:
+        weights = np.ones(len(y)) if weights is None else weights
+        self.ridge_ = RidgeClassifier(alpha=self.alpha, solver="auto").fit(
+            X, y, sample_weight=balanced_weights(y, weights)
+        )
         self.classes_ = self.ridge_.classes_
         return self
 
