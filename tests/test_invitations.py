@@ -290,3 +290,29 @@ def test_without_mail_set_up_the_page_says_to_use_the_file(app, staff, monkeypat
         data={"csrftoken": csrf_from(page), "mail_batch": "P", "addresses": "a@example.se"},
     )
     assert refused.status_code == 422
+
+
+def test_an_unreachable_mail_server_sends_nothing_and_makes_no_codes(app, staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CONSULT_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CONSULT_SMTP_PORT", str(port))
+    monkeypatch.setenv("CONSULT_SMTP_FROM", "enkat@region.example.se")
+    panel = store(every_type_survey(access="invitation"))
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    url = f"/admin/surveys/{panel.slug}/inbjudningar"
+    token = csrf_from(analyst.get(url).text)
+    refused = analyst.post(f"{url}/epost", data={"csrftoken": token, "mail_batch": "P", "addresses": "a@example.se"})
+    assert refused.status_code == 502 and "E-postservern gick inte att nå" in refused.text
+    assert "a@example.se" in refused.text and _used_and_made(panel) == (0, 0)
+
+
+def _used_and_made(survey) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        rows = session.execute(select(SurveyInvitation).where(SurveyInvitation.survey_id == survey.id)).scalars().all()
+        return sum(1 for r in rows if r.used_at), len(rows)

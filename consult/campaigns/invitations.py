@@ -255,17 +255,18 @@ def send_codes(
 ) -> MailOutcome:
     """One new code per address, mailed as a personal link. The addresses are used for sending and
     then forgotten: the database keeps the codes' fingerprints and the counts, nothing that says who
-    was invited. A code whose mail failed stays unused."""
-    codes = create_codes(session, survey_id=survey_id, count=len(addresses), batch=batch, user_id=user_id,
-                         request=request)
+    was invited. A code whose mail failed stays unused. When the mail server cannot be reached at
+    all, the connection error is raised before any code is made."""
     outcome = MailOutcome()
     with (connect or connect_smtp)(settings) as smtp:
+        codes = create_codes(session, survey_id=survey_id, count=len(addresses), batch=batch, user_id=user_id,
+                             request=request)
         for address, code in zip(addresses, codes, strict=True):
             message = invitation_mail(settings=settings, to=address, title=title,
                                       link=personal_link(base_url, slug, code))
             try:
                 smtp.send_message(message)
-            except smtplib.SMTPException:
+            except (smtplib.SMTPException, OSError):  # this address, or a dropped connection: go on
                 outcome.failed.append(address)
             else:
                 outcome.sent += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -216,9 +217,15 @@ def mail_invitations(
     except invitations.InvitationProblem as problem:
         field = "mail_batch" if problem.field == "batch" else problem.field
         return _invitations_page(request, spec, values=values, errors={field: problem.text(_)}, status_code=422)
-    with session_scope() as session:
-        mailed = invitations.send_codes(
-            session, survey_id=spec.id, slug=slug, title=pick(spec.title, "sv"), base_url=str(request.base_url),
-            addresses=listed, batch=name, settings=settings, user_id=user.id, request=request,
-        )
+    try:
+        with session_scope() as session:
+            mailed = invitations.send_codes(
+                session, survey_id=spec.id, slug=slug, title=pick(spec.title, "sv"), base_url=str(request.base_url),
+                addresses=listed, batch=name, settings=settings, user_id=user.id, request=request,
+            )
+    except (OSError, smtplib.SMTPException) as error:
+        message = _("The mail server could not be reached, so nothing was sent: %(error)s") % {
+            "error": str(error)[:200]
+        }
+        return _invitations_page(request, spec, values=values, errors={"addresses": message}, status_code=502)
     return _invitations_page(request, spec, mailed=mailed)
