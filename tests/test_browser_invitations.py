@@ -38,3 +38,28 @@ def test_invitation_code_errors_are_accessible_and_the_personal_link_starts(page
     page.click("text=Starta enkäten")
     page.wait_for_url("**/r/**/1")
     assert "Sida 1 av 2" in page.locator("#progress").inner_text()
+
+
+def test_the_invitation_codes_page_is_accessible_in_its_error_state(page) -> None:  # type: ignore[no-untyped-def]
+    from consult.accounts import service
+    from consult.db import session_scope
+
+    spec = store(every_type_survey(access="invitation"))
+    email = f"browser-codes-{spec.slug}@test.se"
+    with session_scope() as session:
+        service.create_user(session, email=email, password="ett-långt-lösenord-42", role="analyst")
+    page.goto(f"/login?next=/admin/surveys/{spec.slug}/inbjudningar")
+    page.get_by_label("E-postadress").fill(email)
+    page.get_by_label("Lösenord").fill("ett-långt-lösenord-42")
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(f"**/admin/surveys/{spec.slug}/inbjudningar")
+    assert page.get_by_role("heading", level=1).inner_text() == "Inbjudningskoder"
+    assert_accessible(page)
+    page.get_by_label("Antal koder").fill("noll")
+    page.get_by_role("button", name="Skapa koderna och ladda ner dem").click()
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    assert "Namnge utskicket" in summary.inner_text() or "Skriv ett heltal" in summary.inner_text()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    assert_accessible(page)
+    screenshot(page, "invitation-02-codes-error")
