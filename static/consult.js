@@ -61,16 +61,9 @@
     });
   }
 
-  // The resume link is written as a path so the cached page suits any host; a respondent who
-  // copies its text needs the whole address.
-  function showFullResumeLinks() {
-    document.querySelectorAll("a.resume-link").forEach(function (link) { link.textContent = link.href; });
-  }
-
   // The whole document each time: after an outerHTML swap the event's target is the element
   // that was replaced, no longer in the page. Each form gets its listener once.
   function enhance() {
-    showFullResumeLinks();
     document.querySelectorAll("form").forEach(function (form) {
       applyConditions(form);
       if (form.hasAttribute("data-conditions-bound")) { return; }

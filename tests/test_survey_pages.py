@@ -71,6 +71,8 @@ def test_each_respondent_gets_their_own_page_and_own_answers_back(client) -> Non
     assert first_token != second_token
     for html, own, other in ((first_html, first_token, second_token), (second_html, second_token, first_token)):
         assert f'action="/s/{survey.slug}/r/{own}/1"' in html and f"/r/{own}</a>" in html
+        # The link's text is the whole address, so a copy of it works without JavaScript too.
+        assert f">http://testserver/s/{survey.slug}/r/{own}</a>" in html
         assert other not in html
         assert csrf(html) and "\x00" not in html
     answered = {"csrftoken": csrf(first_html), "kommun": "1", "val": "2", "flera": ["1", "3"], "action": "next"}

@@ -120,16 +120,27 @@ async def show_page(request: Request) -> Response:
         # Nothing answered yet (every respondent's first page): the same page for everyone.
         key = (spec.slug, spec.revision, page)
         context = partial(_page_context, spec, token, page, {}, [])
-        return render_cached(request, "surveys/page.html", context, key, personal={"token": token})
+        return render_cached(request, "surveys/page.html", context, key, personal=_personal(request, token))
     context = _page_context(spec, token, page, draft.answers, [])
     if kiosk or any(q.code in draft.answers for q in context["questions"]):
-        return render(request, "surveys/page.html", {**context, **kiosk})
+        return render(request, "surveys/page.html", {**context, **kiosk, "origin": _origin(request)})
     # A page not yet answered looks the same for every respondent who sees the same questions:
     # render it once, and fill in the respondent's token. A question shown as the survey defines
     # it is named by its code; one carrying what is left of its condition by that remainder too.
     shown = tuple(q.code if q is spec.by_code[q.code] else (q.code, repr(q.condition)) for q in context["questions"])
     key = (spec.slug, spec.revision, page, shown)
-    return render_cached(request, "surveys/page.html", context, key, personal={"token": token})
+    return render_cached(request, "surveys/page.html", context, key, personal=_personal(request, token))
+
+
+def _origin(request: Request) -> str:
+    """This site's address as the respondent reached it: the resume link is shown whole, so that a
+    copy of its text works without JavaScript too."""
+    return str(request.base_url).rstrip("/")
+
+
+def _personal(request: Request, token: str) -> dict[str, str]:
+    """What a cached survey page fills in per respondent: the resume token and the site's address."""
+    return {"token": token, "origin": _origin(request)}
 
 
 def _not_stored(response: Response) -> Response:
@@ -156,7 +167,8 @@ async def post_page(request: Request) -> Response:
         shown_page = outcome.error_page or page
         typed = outcome.typed if shown_page == page else None
         context = _page_context(spec, token, shown_page, outcome.answers, outcome.errors, typed)
-        return render(request, "surveys/page.html", {**context, **_draft_kiosk(draft)}, status_code=422)
+        context = {**context, **_draft_kiosk(draft), "origin": _origin(request)}
+        return render(request, "surveys/page.html", context, status_code=422)
     if outcome.next_page is not None:
         furthest = max(draft.page, outcome.next_page)
         await writer.submit("draft", drafts.DraftUpdate(token=token, answers=outcome.answers, page=furthest))
