@@ -202,6 +202,17 @@ def test_draft_is_saved_and_resumed_through_the_same_link(web: TestClient, token
     assert "Utkast, version 1" in html
 
 
+def test_submitting_an_empty_form_before_anyone_saved_leaves_the_answer_not_started(web: TestClient, token: str) -> None:
+    from consult.db import session_scope
+    from consult.remiss import service
+
+    refused = post_answer(web, token, {"version": "0", "action": "submit"})
+    assert refused.status_code == 422 and 'class="error-summary"' in refused.text
+    with session_scope() as session:
+        answer = service.context_for_token(session, token=token).answer  # type: ignore[union-attr]
+        assert service.answer_state(answer) == "not_started" and answer.version == 0
+
+
 def test_a_position_that_is_none_of_the_choices_is_refused_and_the_rest_kept(web: TestClient, token: str) -> None:
     fields = {"version": "0", "position__folkhalsa": "bogus", "overall": "Vi stöder förslaget.", "action": "save"}
     refused = post_answer(web, token, fields)

@@ -177,11 +177,16 @@ async def post_answer(request: Request, token: str) -> Response:
                 request, context, draft, **shown, version=parsed.version, problems=[problem], status_code=409
             )
         problems = list(parsed.problems)
-        problems += _take_attachment(session, context.answer, form.get("attachment"))
+        upload = form.get("attachment")
+        problems += _take_attachment(session, context.answer, upload)
         if action == "submit":
             session.refresh(context.answer)
             problems += service.check_complete(parsed, context.answer)
         assert context.answer.id is not None
+        nothing_typed = parsed.content == service.empty_content() and parsed.consent is None
+        if problems and nothing_typed and context.answer.version == 0 and not getattr(upload, "filename", None):
+            # An empty form sent before anyone saved: nothing to keep, so the answer stays "not started".
+            return _form_page(request, context, draft, **shown, version=0, problems=problems, status_code=422)
         result = service.save_draft(
             session,
             answer_id=context.answer.id,
