@@ -202,7 +202,7 @@ def test_draft_is_saved_and_resumed_through_the_same_link(web: TestClient, token
     assert "Utkast, version 1" in html
 
 
-def test_submitting_an_empty_form_before_anyone_saved_leaves_the_answer_not_started(web: TestClient, token: str) -> None:
+def test_an_empty_form_sent_before_anyone_saved_leaves_the_answer_not_started(web: TestClient, token: str) -> None:
     from consult.db import session_scope
     from consult.remiss import service
 
