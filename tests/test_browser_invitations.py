@@ -63,3 +63,27 @@ def test_the_invitation_codes_page_is_accessible_in_its_error_state(page) -> Non
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
     assert_accessible(page)
     screenshot(page, "invitation-02-codes-error")
+
+
+def test_a_code_used_on_another_device_first_gets_a_clear_accessible_page(page, browser, live_server) -> None:  # type: ignore[no-untyped-def]
+    spec = store(every_type_survey(access="invitation"))
+    assert spec.id is not None
+    code = _codes(spec.id, 1)[0]
+    other_context = browser.new_context(base_url=live_server, locale="sv-SE")
+    other = other_context.new_page()
+    for device in (page, other):
+        device.goto(f"/s/{spec.slug}?kod={code}")
+        device.click("text=Starta enkäten")
+        device.wait_for_url("**/r/**/1")
+    for device in (other, page):  # the other device finishes first
+        device.get_by_label("Härnösand").check()
+        device.get_by_label("Ja", exact=True).check()
+        device.get_by_role("button", name="Nästa").click()
+        device.wait_for_url("**/r/**/2")
+        device.get_by_role("button", name="Skicka").click()
+    other.wait_for_url("**/kvitto/**")
+    other_context.close()
+    # With JavaScript on, htmx swaps the 409 page in: the person must see why nothing was stored.
+    page.get_by_role("heading", level=1, name="Inbjudningskoden har redan använts").wait_for()
+    assert_accessible(page)
+    screenshot(page, "invitation-03-code-used")
