@@ -278,6 +278,22 @@ def test_login_attempts_are_rate_limited(browser_client, staff, monkeypatch) -> 
     assert log_in(browser_client, staff[Role.admin]).status_code == 303
 
 
+def test_only_failed_logins_count_against_the_limit(browser_client, staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Staff in one office share an address; logging in correctly all day must not lock them out.
+    monkeypatch.setenv("CONSULT_LOGIN_RATE", "2/minute")
+    email = staff[Role.analyst]
+
+    def attempt(password: str = PASSWORD) -> int:
+        browser_client.cookies.clear()  # another colleague's browser at the same address
+        return log_in(browser_client, email, password=password).status_code
+
+    assert [attempt() for _ in range(4)] == [303] * 4
+    assert attempt("wrong-wrong") == 422
+    assert attempt() == 303  # one failure is under the limit
+    assert attempt("wrong-wrong") == 422
+    assert attempt() == 429  # two failures reach it
+
+
 def test_login_without_csrf_token_is_refused(browser_client, staff) -> None:  # type: ignore[no-untyped-def]
     no_cookie = browser_client.post("/login", data={"email": staff[Role.admin], "password": PASSWORD})
     assert no_cookie.status_code == 403

@@ -101,7 +101,8 @@ def login(
     errors = _missing_fields(email, password)
     if errors:
         return _login_page(request, next_path=target, email=email, errors=errors, status_code=422)
-    verdict = service.hit_login_limit(email=email, ip_hash=service.request_ip_hash(request))
+    ip_hash = service.request_ip_hash(request)
+    verdict = service.check_login_limit(email=email, ip_hash=ip_hash)
     with session_scope() as session:
         known = service.get_user_by_email(session, email)
         if not verdict.allowed:
@@ -111,6 +112,7 @@ def login(
             return _rate_limited(request, verdict.retry_after)
         user = service.authenticate(session, email=email, password=password)
         if user is None:
+            service.count_failed_login(email=email, ip_hash=ip_hash)
             service.record_audit(
                 session,
                 user_id=known.id if known else None,

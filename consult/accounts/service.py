@@ -158,14 +158,25 @@ def login_rate() -> str:
     return ratelimit.configured_rate("CONSULT_LOGIN_RATE", DEFAULT_LOGIN_RATE)
 
 
-def hit_login_limit(*, email: str, ip_hash: str) -> RateVerdict:
-    """Count one login attempt; refuse it when the account+address or the address is over its rate."""
-    per_account, per_address = _limits_for(login_rate())
-    for item, keys in ((per_account, ("login", normalise_email(email), ip_hash)), (per_address, ("login-ip", ip_hash))):
-        verdict = ratelimit.hit(item, *keys)
+def check_login_limit(*, email: str, ip_hash: str) -> RateVerdict:
+    """Refuse a login attempt when the account+address or the address has failed too often."""
+    for item, keys in _login_limit_keys(email=email, ip_hash=ip_hash):
+        verdict = ratelimit.check(item, *keys)
         if not verdict.allowed:
             return verdict
     return RateVerdict(True)
+
+
+def count_failed_login(*, email: str, ip_hash: str) -> None:
+    """Only failures count: staff behind one office address who log in correctly all day are
+    never held up, while guessing passwords is."""
+    for item, keys in _login_limit_keys(email=email, ip_hash=ip_hash):
+        ratelimit.hit(item, *keys)
+
+
+def _login_limit_keys(*, email: str, ip_hash: str) -> tuple[tuple[RateLimitItem, tuple[str, ...]], ...]:
+    per_account, per_address = _limits_for(login_rate())
+    return (per_account, ("login", normalise_email(email), ip_hash)), (per_address, ("login-ip", ip_hash))
 
 
 def reset_login_limits() -> None:

@@ -41,8 +41,15 @@ def configured_rate(variable: str, default: str) -> str:
 
 def hit(item: RateLimitItem, *keys: str) -> RateVerdict:
     """Count one attempt against `item` for these keys; refuse it when over the rate."""
-    if _limiter.hit(item, *keys):
-        return RateVerdict(True)
+    return RateVerdict(True) if _limiter.hit(item, *keys) else _refused(item, keys)
+
+
+def check(item: RateLimitItem, *keys: str) -> RateVerdict:
+    """Whether one more attempt would be allowed, without counting it."""
+    return RateVerdict(True) if _limiter.test(item, *keys) else _refused(item, keys)
+
+
+def _refused(item: RateLimitItem, keys: tuple[str, ...]) -> RateVerdict:
     reset_at = _limiter.get_window_stats(item, *keys).reset_time
     return RateVerdict(False, max(1, math.ceil(reset_at - time.time())))
 
