@@ -325,7 +325,23 @@ def test_correction_keeps_the_earlier_version(app, interviewer, analyst, staff, 
     assert "Kramfors → Härnösand" in history and "Bussar → Tåg" in history
 
     other = logged_in(app, staff["interviewer2"])
-    assert other.get(f"/intervju/svar/{entry.id}").status_code == 403
+    # Someone else's entry looks exactly like one that does not exist.
+    assert other.get(f"/intervju/svar/{entry.id}").status_code == 404
+    assert other.get(f"/intervju/svar/{entry.id + 10_000}").status_code == 404
+
+
+def test_own_entry_of_an_earlier_day_says_who_can_change_it(interviewer, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    assert submit_entry(interviewer, survey, GOOD_ENTRY).status_code == 303
+    entry = entries_by(staff["interviewer"])[-1]
+    with session_scope() as session:
+        row = session.get(Response, entry.id)
+        row.submitted_at = datetime.now(UTC) - timedelta(days=2)
+        session.add(row)
+    refused = interviewer.get(f"/intervju/svar/{entry.id}")
+    assert refused.status_code == 403
+    assert "Be en analytiker" in refused.text
 
 
 def test_correction_with_bad_input_changes_nothing(interviewer, staff, survey) -> None:  # type: ignore[no-untyped-def]

@@ -281,9 +281,11 @@ def _valid_uuid(value: str) -> str | None:
 
 def _correctable(session: Session, user: User, response_id: int) -> tuple[ResponseRow, SurveySpec]:
     response = session.get(ResponseRow, response_id)
-    if response is None:
+    is_admin = user.role == Role.admin
+    # Another person's response is "no such response", so ids do not tell how many exist or whose they are.
+    if response is None or not (is_admin or response.entered_by_id == user.id):
         raise HTTPException(404, _("There is no such response."))
-    if not service.may_correct(response, user_id=user.id or 0, is_admin=user.role == Role.admin, now=utcnow()):
+    if not service.may_correct(response, user_id=user.id or 0, is_admin=is_admin, now=utcnow()):
         raise HTTPException(403, _("You can correct your own entries of today. Ask an analyst to change others."))
     survey = session.get(Survey, response.survey_id)
     spec = load_spec(session, slug=survey.slug) if survey else None
