@@ -243,6 +243,14 @@ def test_bad_form_values_never_500(client, survey, data) -> None:  # type: ignor
     assert response.status_code == 422
 
 
+def test_two_answers_to_a_one_answer_question_are_refused_not_guessed(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    response = client.post(url, data={"csrftoken": csrf(html), "kommun": ["1", "2"], "val": "1", "action": "next"})
+    assert response.status_code == 422 and "Ge bara ett svar." in response.text
+    again = client.get(url)
+    assert not re.search(r'name="kommun" value="[12]"[^>]*checked', again.text)  # nothing was kept
+
+
 def test_a_form_with_thousands_of_fields_is_refused_and_nothing_is_kept(client, survey) -> None:  # type: ignore[no-untyped-def]
     url, html = start(client, survey.slug)
     flood = [("csrftoken", csrf(html)), ("kommun", "1"), ("val", "1"), ("action", "next")]

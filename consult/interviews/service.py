@@ -19,12 +19,11 @@ from consult.responses.models import Channel, Response
 from consult.responses.service import NewResponse, consent_from
 from consult.responses.validation import (
     FieldError,
-    RankingFormError,
     Value,
     check_required,
     drop_hidden,
-    form_raw_value,
     parse_form_answers,
+    typed_form_values,
     visible_codes,
 )
 from consult.surveys.models import Survey
@@ -149,20 +148,10 @@ def validate_entry(spec: SurveySpec, form: Any) -> EntryOutcome:
     identity, identity_problems = identity_from_form(spec, form)
     typed: dict[str, Any] = {}
     if errors or identity_problems:
-        typed = _typed_values(spec, form)
+        typed = typed_form_values(spec.questions, form)
         typed.update({IDENTITY_FORM_FIELDS[name]: value or "" for name, value in (identity or {}).items()})
     return EntryOutcome(values=drop_hidden(spec, parsed.values, visible=visible), errors=errors, typed=typed,
                         identity=None if identity_problems else identity, identity_problems=identity_problems)
-
-
-def _typed_values(spec: SurveySpec, form: Any) -> dict[str, Any]:
-    typed: dict[str, Any] = {}
-    for question in spec.questions:
-        raw = form_raw_value(question, form)
-        if isinstance(raw, RankingFormError) or raw is None:
-            continue
-        typed[question.code] = [str(v)[:20] for v in raw] if isinstance(raw, list) else str(raw)
-    return typed
 
 
 # --- times ----------------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from consult.responses.validation import (
     Value,
     check_required,
     drop_hidden,
-    form_raw_value,
     leaf_met,
     parse_form_answers,
+    typed_form_values,
     visible_codes,
 )
 from consult.surveys.schema import (
@@ -121,7 +121,7 @@ def submit_page(
     errors = parsed.errors + [e for e in required if e.field not in failed]
     errors.sort(key=lambda e: [q.code for q in page_questions].index(e.field))
     if errors:
-        return PageOutcome(answers=merged, errors=errors, next_page=page, typed=_typed_values(page_questions, form))
+        return PageOutcome(answers=merged, errors=errors, next_page=page, typed=typed_form_values(page_questions, form))
     if page < len(spec.pages):
         return PageOutcome(answers=merged, next_page=page + 1)
     # Last page: the whole response must hold together, since earlier answers decide conditions.
@@ -130,17 +130,6 @@ def submit_page(
         first = min(spec.page_of(e.field) for e in missing)
         return PageOutcome(answers=merged, errors=missing, next_page=first, error_page=first)
     return PageOutcome(answers=drop_hidden(spec, merged, visible=visible), next_page=None)
-
-
-def _typed_values(questions: tuple[QuestionSpec, ...], form: Any) -> dict[str, Any]:
-    typed: dict[str, Any] = {}
-    for question in questions:
-        raw = form_raw_value(question, form)
-        if isinstance(raw, list):
-            typed[question.code] = [str(v)[:20] for v in raw]
-        elif isinstance(raw, str):
-            typed[question.code] = raw
-    return typed
 
 
 def form_values_for_template(answers: dict[str, Value]) -> dict[str, Any]:

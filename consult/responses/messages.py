@@ -25,6 +25,7 @@ MESSAGES: dict[str, str] = {
     "unsupported": N_("This question type cannot be answered here."),
     "rank_invalid": N_("Choose a rank from the list."),
     "rank_duplicate": N_("Give each option a different rank."),
+    "one_value": N_("Give one answer only."),
 }
 
 

@@ -214,11 +214,13 @@ def form_raw_value(question: QuestionSpec, form: Any) -> Any:
     if question.type == QuestionType.multiple_choice:
         return [v for v in values if v != ""]
     texts = [v for v in values if isinstance(v, str)]
+    if len({text for text in texts if text.strip()}) > 1:
+        return FormShapeError("one_value")  # only a hand-made request posts two different answers
     return texts[-1] if texts else None
 
 
-class RankingFormError(ValueError):
-    pass
+class FormShapeError(ValueError):
+    """A form whose shape no page of ours sends (two answers to a one-answer question, a bad rank)."""
 
 
 def _ranking_from_form(question: QuestionSpec, getlist: Any) -> Any:
@@ -230,19 +232,31 @@ def _ranking_from_form(question: QuestionSpec, getlist: Any) -> Any:
             continue
         rank = _as_int(raw)
         if rank is None or not 1 <= rank <= len(question.choices):
-            return RankingFormError("rank_invalid")
+            return FormShapeError("rank_invalid")
         ranked.append((rank, choice.code))
     ranks = [r for r, _ in ranked]
     if len(set(ranks)) != len(ranks):
-        return RankingFormError("rank_duplicate")
+        return FormShapeError("rank_duplicate")
     return [code for _, code in sorted(ranked)]
+
+
+def typed_form_values(questions: Iterable[QuestionSpec], form: Any) -> dict[str, Any]:
+    """What the person typed or chose, as posted, to show again beside the errors."""
+    typed: dict[str, Any] = {}
+    for question in questions:
+        raw = form_raw_value(question, form)
+        if isinstance(raw, list):
+            typed[question.code] = [str(v)[:20] for v in raw]
+        elif isinstance(raw, str):
+            typed[question.code] = raw
+    return typed
 
 
 def parse_form_answers(questions: Iterable[QuestionSpec], form: Any) -> Parsed:
     parsed = Parsed()
     for question in questions:
         raw = form_raw_value(question, form)
-        if isinstance(raw, RankingFormError):
+        if isinstance(raw, FormShapeError):
             parsed.errors.append(FieldError(question.code, str(raw)))
             continue
         if question.type == QuestionType.scale and raw == DONT_KNOW_FORM_VALUE:
