@@ -695,6 +695,32 @@ def test_coverage_health_answers_map_to_folkhalsa_in_2025_and_are_not_covered_in
     assert analyst.get(f"{health_survey['base']}/tackning?version=nope").status_code == 404
 
 
+def test_keywords_edited_by_analysts_change_what_the_strategy_covers_at_once(
+    analyst: TestClient, health_survey: dict
+) -> None:
+    """The 2020 strategy has no health priority. Analysts who decide that health care belongs under
+    attractive places give that priority the words; the health theme is covered from then on."""
+    edit = "/arbetsyta/strategi/rus-2020/attraktiva-orter/nyckelord"
+    coverage_2020 = f"{health_survey['base']}/tackning?version=rus-2020"
+
+    def uncovered() -> str:
+        page = analyst.get(coverage_2020)
+        return page.text.split('id="uncovered-heading"')[1].split('id="matrix-heading"')[0]
+
+    label = analyst.get(f"{health_survey['base']}/tema/{health_survey['health_theme']}").text
+    label = re.search(r"<h1[^>]*>(.*?)</h1>", label, re.S).group(1).split(":")[-1].strip()  # type: ignore[union-attr]
+    assert label in uncovered()
+    words = "vårdcentral, läkare, sjukhus, vård, sjuksköterska, äldreomsorg"
+    saved = analyst.post(edit, data={"csrftoken": csrf(analyst, edit), "keywords": words})
+    try:
+        assert saved.status_code == 303
+        assert label not in uncovered()
+    finally:
+        reset = analyst.post(f"{edit}/aterstall", data={"csrftoken": csrf(analyst, edit)})
+    assert reset.status_code == 303
+    assert label in uncovered()
+
+
 # --- roles and odd input -----------------------------------------------------------------------------------
 
 

@@ -343,6 +343,8 @@ ACTION_LABELS = {
     "invitations.create": N_("Invitation codes made"),
     "invitations.mail": N_("Invitation codes sent by e-mail"),
     "weighting.save": N_("Weighting targets saved"),
+    "strategy.keywords": N_("Strategy: keywords edited"),
+    "strategy.keywords_reset": N_("Strategy: keywords back to the default list"),
     "report.actions.save": N_('Report: "what we do" edited'),
     "report.publish": N_("Report published"),
     "report.unpublish": N_("Report unpublished"),
@@ -412,6 +414,7 @@ DETAIL_LABELS = {
     "k": N_("Number of themes"),
     "run": N_("Run"),
     "role": N_("Role"),
+    "item": N_("Part of the strategy"),
 }
 # Codes the domains write as values (statuses, review states); others are shown as they are.
 DETAIL_VALUE_LABELS = {

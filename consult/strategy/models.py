@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from consult.core.fields import json_field, localized
@@ -44,6 +44,10 @@ class StrategyItem(SQLModel, table=True):
     title: dict = localized()
     description: dict = localized(nullable=True)
     keywords: list = json_field(list)  # analysts' keywords for mapping themes to this item
+    # The analysts' own list once they edit it in the workspace (None until then). It replaces the
+    # default list (the keywords above plus the packaged ones), so a default word that matches the
+    # wrong answers can be dropped; the version's own data is kept for going back.
+    edited_keywords: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class ReviewCycle(SQLModel, table=True):

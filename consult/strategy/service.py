@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from consult.core.fields import pick
+from consult.core.i18n import N_
+from consult.core.problems import FieldProblem
 from consult.strategy.models import CyclePhase, ItemKind, Municipality, ReviewCycle, StrategyItem, StrategyVersion
 
 
@@ -137,3 +144,173 @@ def upsert_municipalities(session: Session, *, region: str, rows: list[dict[str,
 
 def municipalities(session: Session) -> list[Municipality]:
     return list(session.exec(select(Municipality).order_by(Municipality.name)).all())
+
+
+# --- the analysts' keywords ----------------------------------------------------------------------
+
+MAX_KEYWORDS = 80
+MAX_KEYWORDS_TEXT = 4000
+MAX_KEYWORD_LENGTH = 40
+# Letters or digits, with single spaces, hyphens or apostrophes inside ("e-hälsa", "kultur och fritid").
+_KEYWORD = re.compile(r"^[^\W_]+(?:[ '’-][^\W_]+)*$")
+_SEPARATORS = re.compile(r"[,;\n]")
+
+
+class KeywordProblem(FieldProblem):
+    pass
+
+
+@lru_cache(maxsize=1)
+def packaged_keywords() -> dict[str, Any]:
+    """The keyword lists shipped with the engine, by Swedish title of the priority or principle."""
+    from analysis.io import DEFAULT_KEYWORDS, read_yaml
+
+    try:
+        return read_yaml(DEFAULT_KEYWORDS)
+    except Exception:  # noqa: BLE001 - a missing or broken list only weakens matching
+        return {}
+
+
+def packaged_for(item: StrategyItem) -> list[str]:
+    group = "priorities" if item.kind == ItemKind.priority else "principles"
+    return list((packaged_keywords().get(group) or {}).get(pick(item.title, "sv"), []))
+
+
+def effective_keywords(item: StrategyItem) -> list[str]:
+    """The words matching uses for this item: the analysts' list once they have edited it, else the
+    default list."""
+    return list(item.edited_keywords) if item.edited_keywords is not None else default_keywords(item)
+
+
+def default_keywords(item: StrategyItem) -> list[str]:
+    """The version's own keywords (from its data) plus the packaged list. Matching lower-cases
+    anyway, so "EU" and "eu" are one keyword."""
+    return list(dict.fromkeys(word.lower() for word in [*(item.keywords or []), *packaged_for(item)]))
+
+
+def parse_keywords(raw: str) -> list[str]:
+    """Keywords separated by commas, semicolons or new lines; lower-cased, repeats dropped."""
+    if len(raw) > MAX_KEYWORDS_TEXT:
+        raise KeywordProblem(
+            "keywords",
+            N_("Shorten the list to at most %(max)s characters (now %(length)s)."),
+            max=MAX_KEYWORDS_TEXT,
+            length=len(raw),
+        )
+    words: list[str] = []
+    for part in _SEPARATORS.split(raw):
+        word = " ".join(part.split()).lower()
+        if not word:
+            continue
+        if len(word) < 2 or len(word) > MAX_KEYWORD_LENGTH or not _KEYWORD.match(word):
+            raise KeywordProblem(
+                "keywords",
+                N_("“%(word)s” cannot be a keyword: use 2–%(max)s letters or digits, with spaces or hyphens between."),
+                word=word[:MAX_KEYWORD_LENGTH],
+                max=MAX_KEYWORD_LENGTH,
+            )
+        words.append(word)
+    words = list(dict.fromkeys(words))
+    if len(words) > MAX_KEYWORDS:
+        raise KeywordProblem(
+            "keywords", N_("Give at most %(max)s keywords (now %(count)s)."), max=MAX_KEYWORDS, count=len(words)
+        )
+    return words
+
+
+def set_keywords(session: Session, *, item: StrategyItem, raw: str) -> list[str]:
+    """Replace the item's keywords with the analysts' list; raises KeywordProblem, changing nothing."""
+    words = parse_keywords(raw)
+    item.edited_keywords = words
+    session.add(item)
+    session.flush()
+    return words
+
+
+def reset_keywords(session: Session, *, item: StrategyItem) -> None:
+    """Back to the default list."""
+    item.edited_keywords = None
+    session.add(item)
+    session.flush()
+
+
+def item_by_key(session: Session, *, version_key: str, item_key: str) -> tuple[StrategyVersion, StrategyItem] | None:
+    """A priority or principle of a version (the items analysts give keywords)."""
+    version = version_by_key(session, key=version_key)
+    if version is None:
+        return None
+    item = session.exec(
+        select(StrategyItem).where(
+            StrategyItem.version_id == version.id,
+            StrategyItem.key == item_key,
+            col(StrategyItem.kind).in_([ItemKind.priority, ItemKind.principle]),
+        )
+    ).first()
+    return (version, item) if item else None
+
+
+def versions(session: Session) -> list[StrategyVersion]:
+    return list(session.exec(select(StrategyVersion).order_by(StrategyVersion.year, StrategyVersion.key)).all())
+
+
+# --- reading and comparing versions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outline:
+    """A version as its document has it: goal areas with their priorities, then the principles."""
+
+    version: StrategyVersion
+    goal_areas: list[tuple[StrategyItem, list[StrategyItem]]]
+    principles: list[StrategyItem]
+
+
+def outline(session: Session, *, version: StrategyVersion) -> Outline:
+    assert version.id is not None
+    every = items(session, version_id=version.id)
+    areas = [item for item in every if item.kind == ItemKind.goal_area]
+    below = {area.id: [i for i in every if i.kind == ItemKind.priority and i.parent_id == area.id] for area in areas}
+    return Outline(
+        version, [(area, below[area.id]) for area in areas], [item for item in every if item.kind == ItemKind.principle]
+    )
+
+
+class Change(StrEnum):
+    added = "added"
+    removed = "removed"
+    renamed = "renamed"
+    moved = "moved"  # the same priority under another goal area
+    same = "same"
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    kind: str
+    key: str
+    change: Change
+    old: StrategyItem | None
+    new: StrategyItem | None
+
+
+def compare_versions(session: Session, *, old: StrategyVersion, new: StrategyVersion) -> list[ItemChange]:
+    """Goal areas, priorities and principles of two versions matched by their stable keys, in the
+    newer version's order with what it dropped at the end."""
+    assert old.id is not None and new.id is not None
+    kinds = (ItemKind.goal_area, ItemKind.priority, ItemKind.principle)
+    before = {i.key: i for i in items(session, version_id=old.id) if i.kind in kinds}
+    after = [i for i in items(session, version_id=new.id) if i.kind in kinds]
+    parent_keys = {i.id: i.key for i in [*before.values(), *after]}
+    changes = []
+    for item in after:
+        earlier = before.pop(item.key, None)
+        if earlier is None:
+            change = Change.added
+        elif earlier.title != item.title:
+            change = Change.renamed
+        elif parent_keys.get(earlier.parent_id) != parent_keys.get(item.parent_id):
+            change = Change.moved
+        else:
+            change = Change.same
+        changes.append(ItemChange(item.kind, item.key, change, earlier, item))
+    changes += [ItemChange(item.kind, key, Change.removed, item, None) for key, item in before.items()]
+    return changes

@@ -15,7 +15,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from consult.core.fields import one_line, pick, utcnow
 from consult.core.i18n import N_
 from consult.responses.models import Answer, Response, ResponseStatus, ReviewState
 from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem, StrategyVersion
+from consult.strategy.service import effective_keywords
 from consult.surveys.models import TEXT_TYPES, Survey
 from consult.surveys.schema import QuestionSpec, SurveySpec, demographic_questions
 from consult.themes.models import (
@@ -132,20 +132,9 @@ def engine_frame(frame: pd.DataFrame, consent_known: bool) -> pd.DataFrame:
 # --- strategy versions -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _packaged_keywords() -> dict:
-    """The analysts' keyword lists shipped with the engine (by priority title), added to the database's."""
-    from analysis.io import DEFAULT_KEYWORDS, read_yaml
-
-    try:
-        return read_yaml(DEFAULT_KEYWORDS)
-    except Exception:  # noqa: BLE001 - a missing or broken list only weakens matching
-        return {}
-
-
 def strategy_for(session: Session, *, version_id: int, priorities_only: bool = False) -> Any:
     """The engine's StrategyVersion for a stored version: priorities (and principles) with their
-    Swedish titles and the analysts' keywords."""
+    Swedish titles and the keywords matching uses (the analysts' edited list, else the packaged one)."""
     from analysis.strategy_map import strategy_version
 
     version = session.get(StrategyVersion, version_id)
@@ -161,14 +150,14 @@ def strategy_for(session: Session, *, version_id: int, priorities_only: bool = F
     loose: dict = {"key": "", "priorities": []}
     principles = []
     for item in items:
-        entry = {"title": pick(item.title, "sv"), "keywords": list(item.keywords or [])}
+        entry = {"title": pick(item.title, "sv"), "keywords": effective_keywords(item)}
         if item.kind == ItemKind.priority:
             areas.get(item.parent_id, loose)["priorities"].append(entry)
         elif item.kind == ItemKind.principle and not priorities_only:
             principles.append(entry)
     data = {"document": version.name, "adopted": version.year,
             "goal_areas": [*areas.values(), loose], "principles": principles}
-    return strategy_version(data, _packaged_keywords())
+    return strategy_version(data)
 
 
 @dataclass(frozen=True)
@@ -1017,12 +1006,13 @@ def coverage(session: Session, *, question_id: int, version: VersionChoice,
     run_id = accepted_run_id(session, question_id=question_id)
     if run_id is None:
         return None
-    key = (question_id, version.id, _change_stamp(session, question_id))
+    strategy = strategy_for(session, version_id=version.id, priorities_only=True)
+    # The strategy is part of the key: analysts' keyword edits change the mapping at once.
+    key = (question_id, version.id, _change_stamp(session, question_id), strategy)
     with _coverage_lock:
         cached = _coverage_cache.get(key)
     if cached is None:
         frame = coding_frame(session, question_id=question_id)
-        strategy = strategy_for(session, version_id=version.id, priorities_only=True)
         finder = load_finder(session, run_id=run_id)
         mapper = StrategyMapper(strategy)
         if finder is not None:

@@ -1,0 +1,166 @@
+"""The strategy under review, for analysts: its versions side by side, and the keywords that decide
+which answers and themes speak to each priority and principle."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from consult.accounts.deps import require_role
+from consult.accounts.models import Role, User
+from consult.accounts.service import record_audit, register_staff_link
+from consult.core.i18n import N_, _
+from consult.core.templating import render
+from consult.db import session_scope
+from consult.strategy import service
+from consult.strategy.models import StrategyItem, StrategyVersion
+
+router = APIRouter(include_in_schema=False)
+analyst = require_role(Role.analyst.value)
+register_staff_link("/arbetsyta/strategi", N_("Strategy and keywords"), {Role.analyst.value})
+
+Key = Annotated[str, Path(max_length=64)]
+# Longer than the service allows, so an over-long list gets its message beside the field.
+MAX_KEYWORDS_FORM = 100_000
+
+
+@router.get("/arbetsyta/strategi")
+def versions_page(request: Request, user: User = Depends(analyst)) -> Response:
+    with session_scope() as session:
+        every = service.versions(session)
+        counts = {v.key: _counts(service.outline(session, version=v)) for v in every}
+    return render(request, "strategy/index.html", {"versions": every, "counts": counts})
+
+
+def _counts(outline: service.Outline) -> dict[str, int]:
+    return {
+        "goal_areas": len(outline.goal_areas),
+        "priorities": sum(len(priorities) for _, priorities in outline.goal_areas),
+        "principles": len(outline.principles),
+    }
+
+
+@router.get("/arbetsyta/strategi/jamfor")
+def compare_page(
+    request: Request,
+    user: User = Depends(analyst),
+    fran: Annotated[str, Query(max_length=64)] = "",
+    till: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    with session_scope() as session:
+        every = service.versions(session)
+        by_key = {v.key: v for v in every}
+        old = by_key.get(fran) or (every[-2] if len(every) > 1 else None)
+        new = by_key.get(till) or (every[-1] if every else None)
+        errors = {
+            field: _("Choose a strategy version from the list.")
+            for field, value in (("fran", fran), ("till", till))
+            if value and value not in by_key
+        }
+        changes = service.compare_versions(session, old=old, new=new) if old and new and not errors else []
+    context = {
+        "versions": every,
+        "old": old,
+        "new": new,
+        "changes": changes,
+        "errors": errors,
+        "Change": service.Change,
+    }
+    return render(request, "strategy/compare.html", context, 422 if errors else 200)
+
+
+@router.get("/arbetsyta/strategi/{key}")
+def version_page(
+    request: Request, key: Key, user: User = Depends(analyst), sparat: Annotated[str, Query(max_length=64)] = ""
+) -> Response:
+    with session_scope() as session:
+        version = service.version_by_key(session, key=key)
+        if version is None:
+            raise HTTPException(404, _("There is no such strategy version."))
+        outline = service.outline(session, version=version)
+        keywords = {
+            item.id: service.effective_keywords(item) for _, priorities in outline.goal_areas for item in priorities
+        }
+        keywords.update({item.id: service.effective_keywords(item) for item in outline.principles})
+    return render(request, "strategy/version.html", {"outline": outline, "keywords": keywords, "saved": sparat})
+
+
+def _item_or_404(session: Session, version_key: str, item_key: str) -> tuple[StrategyVersion, StrategyItem]:
+    found = service.item_by_key(session, version_key=version_key, item_key=item_key)
+    if found is None:
+        raise HTTPException(404, _("There is no such priority or principle."))
+    return found
+
+
+def _keywords_page(
+    request: Request,
+    version: StrategyVersion,
+    item: StrategyItem,
+    *,
+    text: str,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "version": version,
+        "item": item,
+        "text": text,
+        "errors": errors or {},
+        "defaults": service.default_keywords(item),
+        "max_keywords": service.MAX_KEYWORDS,
+        "max_text": service.MAX_KEYWORDS_TEXT,
+    }
+    return render(request, "strategy/keywords.html", context, status_code)
+
+
+@router.get("/arbetsyta/strategi/{key}/{item_key}/nyckelord")
+def keywords_form(request: Request, key: Key, item_key: Key, user: User = Depends(analyst)) -> Response:
+    with session_scope() as session:
+        version, item = _item_or_404(session, key, item_key)
+        return _keywords_page(request, version, item, text="\n".join(service.effective_keywords(item)))
+
+
+@router.post("/arbetsyta/strategi/{key}/{item_key}/nyckelord")
+def save_keywords(
+    request: Request,
+    key: Key,
+    item_key: Key,
+    keywords: Annotated[str, Form(max_length=MAX_KEYWORDS_FORM)] = "",
+    user: User = Depends(analyst),
+) -> Response:
+    with session_scope() as session:
+        version, item = _item_or_404(session, key, item_key)
+        try:
+            words = service.set_keywords(session, item=item, raw=keywords)
+        except service.KeywordProblem as problem:
+            return _keywords_page(
+                request, version, item, text=keywords, errors={problem.field: problem.text(_)}, status_code=422
+            )
+        record_audit(
+            session,
+            user_id=user.id,
+            action="strategy.keywords",
+            target=f"strategy_item:{item.id}",
+            details={"version": version.key, "item": item.key, "count": len(words)},
+            request=request,
+        )
+    return RedirectResponse(f"/arbetsyta/strategi/{key}?sparat={item_key}#item-{item_key}", status_code=303)
+
+
+@router.post("/arbetsyta/strategi/{key}/{item_key}/nyckelord/aterstall")
+def reset_keywords(request: Request, key: Key, item_key: Key, user: User = Depends(analyst)) -> Response:
+    with session_scope() as session:
+        version, item = _item_or_404(session, key, item_key)
+        service.reset_keywords(session, item=item)
+        record_audit(
+            session,
+            user_id=user.id,
+            action="strategy.keywords_reset",
+            target=f"strategy_item:{item.id}",
+            details={"version": version.key, "item": item.key},
+            request=request,
+        )
+    return RedirectResponse(f"/arbetsyta/strategi/{key}?sparat={item_key}#item-{item_key}", status_code=303)

@@ -1,0 +1,82 @@
+"""An analyst reads the strategy, edits a priority's keywords and compares versions, in Chromium with axe-core."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from tests.conftest import assert_accessible, screenshot
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "ett-långt-lösenord-42"
+VERSION = "/arbetsyta/strategi/rus-2025"
+
+
+@pytest.fixture(scope="module")
+def analyst_email(demo: dict) -> str:
+    from consult.accounts import service
+    from consult.db import session_scope
+
+    email = f"browser-strategi-{uuid.uuid4().hex[:6]}@test.se"
+    with session_scope() as session:
+        service.create_user(session, email=email, password=PASSWORD, role="analyst", name="Sara Strateg")
+    return email
+
+
+def test_analyst_edits_keywords_and_compares_versions(page, analyst_email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/login?next=/arbetsyta/strategi")
+    page.get_by_label("E-postadress").fill(analyst_email)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(re.compile(r"/arbetsyta/strategi$"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Strategi och nyckelord"
+    assert_accessible(page)
+
+    page.get_by_role(
+        "link", name="Regional utvecklingsstrategi för Västernorrland, uppdaterad 2025", exact=True
+    ).click()
+    page.wait_for_url(re.compile(VERSION + "$"))
+    assert_accessible(page)
+    screenshot(page, "strategy-version")
+    page.get_by_role("link", name=re.compile(r"Ändra nyckelord\s*: Ökad upplevd närhet till omvärlden")).click()
+    page.wait_for_url(re.compile(r"/narhet-omvarlden/nyckelord$"))
+    field = page.get_by_label("Nyckelord", exact=True)
+    original = field.input_value()
+    try:
+        field.fill("bredband, fiber, <b>")
+        page.get_by_role("button", name="Spara nyckelorden").click()
+        summary = page.locator(".error-summary")
+        summary.wait_for()
+        assert "kan inte vara ett nyckelord" in summary.inner_text()
+        assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+        assert field.get_attribute("aria-invalid") == "true"
+        assert field.input_value() == "bredband, fiber, <b>"  # nothing typed is lost
+        assert_accessible(page)
+        screenshot(page, "strategy-keywords-error")
+
+        field.fill("bredband\nfiber\nmobiltäckning")
+        page.get_by_role("button", name="Spara nyckelorden").click()
+        page.wait_for_url(re.compile(r"sparat=narhet-omvarlden#item-narhet-omvarlden$"))
+        item = page.locator("#item-narhet-omvarlden")
+        assert "bredband, fiber, mobiltäckning" in item.inner_text()
+        assert "Nyckelord ändrade av analytiker (3)" in item.inner_text()
+        assert page.get_by_role("status").is_visible()
+        assert_accessible(page)
+    finally:
+        page.goto(f"{VERSION}/narhet-omvarlden/nyckelord")
+        if page.get_by_role("button", name="Använd de förvalda nyckelorden").count():
+            page.get_by_role("button", name="Använd de förvalda nyckelorden").click()
+            page.wait_for_url(re.compile(r"#item-narhet-omvarlden$"))
+    page.goto(f"{VERSION}/narhet-omvarlden/nyckelord")
+    assert page.get_by_label("Nyckelord", exact=True).input_value() == original
+
+    page.goto("/arbetsyta/strategi/jamfor?fran=rus-2020&till=rus-2025")
+    changed = page.get_by_role("table", name="Vad som ändrats")
+    assert "Stärkt folkhälsoarbete för god och jämlik hälsa" in changed.inner_text()
+    page.get_by_text("Visa de 25 oförändrade delarna").click()
+    assert page.get_by_role("table", name="Oförändrad").is_visible()
+    assert_accessible(page)
+    screenshot(page, "strategy-compare")
