@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // Marks the page as scripted, for the few things only a page without scripts shows.
+  document.documentElement.classList.add("js");
+
   // After a page swap (or a full load with errors), move focus where a keyboard or screen
   // reader user expects it: the error summary if there is one, else the page heading.
   function focusFirst(root) {
@@ -89,18 +92,21 @@
     focusFirst(document);
   });
 
-  // A kiosk page that the browser's Back brings back from htmx's history cache: htmx leaves out
-  // its scripts, so the kiosk script cannot look after it. If its response is gone (finished or
-  // started over), its form would only lead the next person to a dead end: go to the kiosk's
-  // start. A response still in progress (Back from its own page 2) stays where it is.
-  document.addEventListener("htmx:historyRestore", function () {
-    var reset = document.querySelector("form[data-kiosk-reset]");
-    var home = reset ? reset.getAttribute("data-kiosk-home") : null;
-    if (!home || home.indexOf("/s/") !== 0 || !window.fetch) { return; }
-    window.fetch(window.location.pathname, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
-      // Gone: the server sends a kiosk's address to its start page (or, without its cookie, says 404).
-      var toStart = response.redirected && response.url.indexOf("?kiosk=") !== -1;
-      if (toStart || response.status === 404) { window.location.replace(home); }
-    }, function () { /* offline: nothing to decide */ });
+  // A survey form's answer that is an error (the survey closed meanwhile, too many attempts, the
+  // form expired): a survey page of its own (#survey) is swapped in like any other; a page without
+  // one replaces the whole page. Either way the person sees why nothing happened.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (detail.xhr.status < 400 || !detail.target || detail.target.id !== "survey") { return; }
+    if (detail.xhr.responseText.indexOf('id="survey"') !== -1) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+      return;
+    }
+    detail.shouldSwap = false;
+    var page = new DOMParser().parseFromString(detail.xhr.responseText, "text/html");
+    document.title = page.title;
+    document.body.replaceWith(document.adoptNode(page.body));
+    focusFirst(document);
   });
 })();

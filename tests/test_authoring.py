@@ -733,9 +733,9 @@ def test_a_combined_condition_is_shown_in_words_and_kept_when_other_fields_chang
     condition = spec_of(slug).by_code["mer"].condition
     assert condition is not None and not hasattr(condition, "question")  # a tree, not one test
 
-    words = "ort är “Sundsvall” och (prio innehåller “Cykel” eller kon är inte (och innehåller inte) “Kvinna”)"
+    words = "ort är ”Sundsvall” och (prio innehåller ”Cykel” eller kon är inte (och innehåller inte) ”Kvinna”)"
     assert f"Visas när {words}" in admin.get(f"/admin/surveys/{slug}").text
-    assert "Visas bara när Var bor du? är “Sundsvall” och" in admin.get(f"/admin/surveys/{slug}/preview?page=1").text
+    assert "Visas bara när ”Var bor du?” är ”Sundsvall” och" in admin.get(f"/admin/surveys/{slug}/preview?page=1").text
     page = admin.get(f"/admin/surveys/{slug}/questions/mer/edit").text
     assert f"Visas när {words}" in page
     field = re.search(r'<input id="field-condition_expression" name="condition_expression" type="text"[^>]*>', page)

@@ -239,7 +239,7 @@ def test_combined_condition_in_the_editor_is_accessible(page, admin_email) -> No
     log_in(page, admin_email)
     page.goto(f"/admin/surveys/{slug}/questions/fordjupning/edit")
     description = page.locator("#condition-description").inner_text()
-    assert description.startswith("Visas när kommun är “Sundsvall” och (prio innehåller “C” eller kon är inte")
+    assert description.startswith("Visas när kommun är ”Sundsvall” och (prio innehåller ”C” eller kon är inte")
     assert page.input_value("#field-condition_expression").startswith("${kommun} = '1' and (selected(${prio}, '3')")
     assert_accessible(page)
     screenshot(page, "authoring-combined-condition")

@@ -251,6 +251,24 @@ def test_two_answers_to_a_one_answer_question_are_refused_not_guessed(client, su
     assert not re.search(r'name="kommun" value="[12]"[^>]*checked', again.text)  # nothing was kept
 
 
+def test_a_question_that_depends_on_the_same_page_says_when_it_applies(client) -> None:  # type: ignore[no-untyped-def]
+    from consult.surveys.schema import PageSpec, SurveySpec
+    from tests.factories import choices, q
+
+    has_car = {"question": "bil", "op": "equals", "value": 1}
+    first = PageSpec(questions=(q("bil", "single_choice", "Har du bil?", choices=choices("Ja", "Nej")),
+                                q("marke", "short_text", "Vilket bilmärke?", condition=has_car)))
+    second = PageSpec(questions=(q("varfor", "short_text", "Varför har du bil?", condition=has_car),))
+    slug = f"villkor-{datetime.now(UTC).strftime('%H%M%S%f')}"
+    spec = store(SurveySpec(slug=slug, title={"sv": "Villkor"}, status="open", pages=(first, second)))
+    url, html = start(client, spec.slug)
+    # Without JavaScript both questions of page 1 are on screen: the second says when to answer it.
+    assert 'class="condition-note">Svara bara om ”Har du bil?” är ”Ja”.</p>' in html
+    assert html.count('class="condition-note"') == 1
+    page_two = client.post(url, data={"csrftoken": csrf(html), "bil": "1", "action": "next"}, follow_redirects=True)
+    assert "Varför har du bil?" in page_two.text and "condition-note" not in page_two.text  # decided already
+
+
 def test_a_form_with_thousands_of_fields_is_refused_and_nothing_is_kept(client, survey) -> None:  # type: ignore[no-untyped-def]
     url, html = start(client, survey.slug)
     flood = [("csrftoken", csrf(html)), ("kommun", "1"), ("val", "1"), ("action", "next")]

@@ -27,9 +27,10 @@ from consult.core.numbers import as_whole_number
 from consult.core.templating import render
 from consult.db import session_scope
 from consult.strategy.models import ReviewCycle
-from consult.surveys.models import CHOICE_TYPES, ConditionOp, QuestionType, Survey, SurveyStatus
-from consult.surveys.schema import Condition, ConditionSpec, PageSpec, SurveySpec, format_condition
+from consult.surveys.models import CHOICE_TYPES, QuestionType, Survey, SurveyStatus
+from consult.surveys.schema import PageSpec, SurveySpec
 from consult.surveys.service import Availability, availability
+from consult.surveys.wording import CONDITION_LABELS, describe_condition
 from consult.surveys.xlsform import read_relevant, write_xlsform
 
 router = APIRouter(prefix="/admin/surveys", include_in_schema=False)
@@ -61,11 +62,6 @@ STATUS_LABELS = {
     SurveyStatus.draft: N_("Draft"),
     SurveyStatus.open: N_("Open"),
     SurveyStatus.closed: N_("Closed"),
-}
-CONDITION_LABELS = {
-    ConditionOp.equals: N_("is"),
-    ConditionOp.includes: N_("includes"),
-    ConditionOp.not_: N_("is not (and does not include)"),
 }
 DONE_MESSAGES = {
     "saved": N_("The changes are saved."),
@@ -115,21 +111,6 @@ def _load_or_404(session: Session, slug: str) -> tuple[Survey, SurveySpec]:
     if found is None:
         raise HTTPException(404, _("There is no survey at this address."))
     return found
-
-
-def describe_condition(spec: SurveySpec, condition: Condition, *, labels: bool = False) -> str:
-    """A display condition for people: each test as "QUESTION is “CHOICE”" (the question's code,
-    or its text when `labels`), joined by and / or / not in the reader's language."""
-
-    def test(leaf: ConditionSpec) -> str:
-        lang = _lang()
-        source = spec.by_code.get(leaf.question)
-        choice = source.choice(leaf.value) if source else None
-        question = source.label(lang) if labels and source else leaf.question
-        value = f"“{choice.text(lang)}”" if choice else str(leaf.value)
-        return f"{question} {_(CONDITION_LABELS[leaf.op])} {value}"
-
-    return format_condition(condition, test, and_word=_("and"), or_word=_("or"), not_word=_("not"))
 
 
 def _common(user: User) -> dict[str, Any]:

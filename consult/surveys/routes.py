@@ -30,6 +30,7 @@ from consult.surveys.models import Access, IdentityMode
 from consult.surveys.schema import SurveySpec
 from consult.surveys.service import Availability, availability, kiosk_start_path
 from consult.surveys.views import survey_or_404
+from consult.surveys.wording import same_page_condition_notes
 
 router = APIRouter(prefix="/s", include_in_schema=False)
 
@@ -387,13 +388,15 @@ def _page_context(
         }
         for e in errors
     ]
+    questions = questions_on_page(spec, page, answers)
     return {
         "spec": spec,
         "token": token,
         "page": page,
         "page_count": len(spec.pages),
         "page_spec": spec.pages[page - 1],
-        "questions": questions_on_page(spec, page, answers),
+        "questions": questions,
+        "condition_notes": same_page_condition_notes(spec, questions),
         "values": {**form_values_for_template(answers), **(typed or {})},
         "errors": language_errors,
         "error_by_field": {e["field"]: e["message"] for e in language_errors},
