@@ -137,7 +137,11 @@ def test_xlsx_has_a_codebook_and_a_sheet_per_question(small: SmallSurvey, analys
     if workbook.sheetnames[0] == "Kodbok":  # every heading in the reader's language
         assert codebook[0] == ("Variabel", "Etikett", "Fråga", "Typ", "Värden", "Saknade värden")
         headings = [tuple(r[:4]) for r in workbook["val"].iter_rows(values_only=True)]
-        assert ("Kod", "Alternativ", "Antal", "Andel") in headings
+        assert ("Kod", "Alternativ", "Antal", "Andel av de svarande") in headings
+        skala = [tuple(r[:4]) for r in workbook["skala"].iter_rows(values_only=True)]
+        assert ("Kod", "Alternativ", "Antal", "Andel av dem med en åsikt") in skala  # "vet ej" left out
+        assert any(row[0] == "Medelvärde" for row in skala)
+        assert ("Svarsnummer", "Svar") in [tuple(r[:2]) for r in workbook["fritt"].iter_rows(values_only=True)]
     variables = {row[0] for row in codebook}
     assert {"response_id", "val", "flera_1", "flera_2", "flera_3", "rang_1", "skala", "fritt"} <= variables
     assert ("val", "Ja eller nej?", "val", "code", "1 = Ja; 2 = Nej") in [row[:5] for row in codebook]

@@ -417,6 +417,18 @@ def _sheet_name(wanted: str, used: set[str]) -> str:
     return name
 
 
+SUMMARY_LABELS = {
+    "n": N_("Answers"),
+    "mean": N_("Mean"),
+    "low": N_("95% interval of the mean, lower end"),
+    "high": N_("95% interval of the mean, upper end"),
+    "sd": N_("Standard deviation"),
+    "median": N_("Median"),
+    "q1": N_("Lower quartile"),
+    "q3": N_("Upper quartile"),
+    "min": N_("Lowest"),
+    "max": N_("Highest"),
+}
 CODEBOOK_COLUMNS = (N_("Variable"), N_("Label"), N_("Question"), N_("Kind"), N_("Values"), N_("Missing values"))
 
 
@@ -432,7 +444,9 @@ def _question_sheet(sheet: Any, result: service.QuestionResult, texts: pd.DataFr
     sheet.append([result.question.label(language)])
     sheet.append([t("Respondents"), result.respondents])
     if result.kind in ("choice", "multiple", "ranking") or (result.kind == "scale" and result.rows):
-        header = [t("Code"), t("Option"), t("Count"), t("Share")]
+        # A scale's shares leave out "don't know", as on the results page: the sheet says so.
+        share = t(N_("Share of those with a view") if result.kind == "scale" else N_("Share of respondents"))
+        header = [t("Code"), t("Option"), t("Count"), share]
         if result.kind == "ranking":
             header += [t("Mean rank"), t("Points")]
         sheet.append(header)
@@ -442,13 +456,13 @@ def _question_sheet(sheet: Any, result: service.QuestionResult, texts: pd.DataFr
                 line += [row.get("mean_rank"), row.get("points")]
             sheet.append(line)
     if result.summary:
-        for key in ("mean", "low", "high", "sd", "median", "min", "max"):
+        for key, label in SUMMARY_LABELS.items():
             if result.summary.get(key) is not None:
-                sheet.append([key, result.summary[key]])
+                sheet.append([t(label), result.summary[key]])
     if result.kind == "scale":
         sheet.append([t("Don't know"), result.dont_know])
     if result.kind == "text" and texts is not None:
-        sheet.append([t("Response"), t("Answer")])
+        sheet.append([t(N_("Response number")), t(N_("Answer"))])
         for response_id, text in texts[["response_id", "text"]].itertuples(index=False, name=None):
             sheet.append([int(response_id), _text_cell(sheet, text)])
 
