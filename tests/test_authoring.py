@@ -501,6 +501,20 @@ def upload(client: TestClient, data: bytes, slug: str = ""):  # type: ignore[no-
     )
 
 
+def test_a_closed_surveys_own_export_imports_as_a_draft(admin) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.surveys.service import load_spec
+    from consult.surveys.xlsform import write_xlsform
+    from tests.factories import every_type_survey, store
+
+    closed = store(every_type_survey(status="closed"))
+    slug = new_slug()
+    assert upload(admin, write_xlsform(closed), slug=slug).status_code == 303
+    with session_scope() as session:
+        imported = load_spec(session, slug=slug)
+    assert imported is not None and imported.status == "draft"  # no answers yet: it is not "closed"
+
+
 def test_xlsform_upload_with_problems_shows_them_cell_by_cell_and_creates_nothing(admin) -> None:  # type: ignore[no-untyped-def]
     slug = new_slug()
     data = workbook(

@@ -440,6 +440,7 @@ def test_without_smtp_the_admin_downloads_the_links(app, staff, round_key, monke
     assert response.headers["content-disposition"].startswith("attachment")
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
     assert [r["Länk"] for r in rows] == [f"http://testserver/r/{token}"]
+    assert rows[0]["Status"] == "Inte påbörjat"  # in words, as on the page
     refused = admin.post(
         f"/admin/remiss/{round_key}/utskick", data={"csrftoken": csrf_from(page.text), "action": "invite"}
     )

@@ -601,6 +601,9 @@ def import_xlsform(
     if result.problems or result.spec is None:
         return ImportOutcome(problems=result.problems)
     spec = result.spec
+    if spec.status == SurveyStatus.closed:
+        # A closed survey's own export, imported to reuse it: a new survey without answers starts as a draft.
+        spec = spec.model_copy(update={"status": SurveyStatus.draft})
     errors = check_new_slug(session, spec.slug)
     errors += _unresolved_priorities(session, spec, cycle_id)
     if errors:

@@ -496,6 +496,9 @@ def link_url(base_url: str, invitation: RemissInvitation) -> str:
     return f"{base_url.rstrip('/')}/r/{link_token(invitation.token_nonce)}"
 
 
+ANSWER_STATE_NAMES = {"submitted": N_("Submitted"), "draft": N_("Draft"), "not_started": N_("Not started")}
+
+
 def answer_state(answer: RemissAnswer) -> str:
     """submitted, draft or not_started: an answer nobody has saved yet is stored as a draft of version 0."""
     if answer.status == AnswerStatus.submitted:
@@ -518,11 +521,11 @@ def links_csv(session: Session, *, round_id: int, base_url: str, language: str =
         writer.writerow(
             [
                 safe_cell(o.name),
-                safe_cell(o.actor_type),
+                safe_cell(actor_type_name(o.actor_type, language)),
                 safe_cell(o.area),
                 safe_cell(o.email),
                 link_url(base_url, row.invitation),
-                answer_state(row.answer),
+                gettext_for(language, ANSWER_STATE_NAMES[answer_state(row.answer)]),
             ]
         )
     return "\ufeff" + out.getvalue()
