@@ -283,6 +283,7 @@ def test_a_run_on_the_demo_question_completes_in_the_background(analyst: TestCli
     assert len([c for c in cands if c.number != 0]) >= 2
     assert assigned == answers == run.n_answers > 0
     assert sum(c.size for c in cands) == answers
+    assert all(c.share == pytest.approx(c.size / answers) for c in cands)  # not the engine's rounded share
     page = analyst.get(f"{base}?lang=en")
     assert "Candidate themes from the latest analysis" in page.text
     assert any(c.label in page.text for c in cands)

@@ -287,13 +287,16 @@ def accepted_run_id(session: Session, *, question_id: int) -> int | None:
 def store_discovery(session: Session, *, run: ThemeRun, result: dict) -> None:
     """Candidate themes, the machine assignment of every answer and the fitted model of a run."""
     themes = result["themes"]["themes"]
+    # Shares from the sizes, not the engine's rounded figure, so a theme's share reads the same
+    # here as among the selected themes (7 of 39 is 17.9 %, not a rounded 0.1795 shown as 18.0 %).
+    total = sum(int(theme["size"]) for theme in themes)
     rows = []
     for theme in themes:
         mapped = theme.get("strategy") or {}
         rows.append({
             "run_id": run.id, "number": int(theme["id"]), "label": str(theme["label"])[:300],
             "phrase": str(theme.get("phrase") or "")[:300], "terms": list(theme.get("terms") or []),
-            "size": int(theme["size"]), "share": float(theme["share"]),
+            "size": int(theme["size"]), "share": int(theme["size"]) / total if total else 0.0,
             "representatives": [int(r) for r in theme.get("representatives") or []],
             "best_priority": mapped.get("best_item") or None,
             "best_score": float(mapped["reach"]) if "reach" in mapped else None,
