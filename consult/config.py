@@ -21,6 +21,9 @@ class Settings:
     languages: tuple[str, ...] = ("sv", "en")
     resume_days: int = 7
     max_body_bytes: int = 1_000_000
+    # Where residents report accessibility problems or ask for another way to answer (about page).
+    contact_email: str = ""
+    contact_phone: str = ""
 
 
 def _var_dir() -> Path:
@@ -61,4 +64,6 @@ def get_settings() -> Settings:
         secret_key=_secret_key(var_dir),
         var_dir=var_dir,
         https=os.environ.get("CONSULT_HTTPS", "").lower() in {"1", "true", "yes"},
+        contact_email=os.environ.get("CONSULT_CONTACT_EMAIL", "").strip(),
+        contact_phone=os.environ.get("CONSULT_CONTACT_PHONE", "").strip(),
     )

@@ -104,3 +104,21 @@ def test_backup_and_restore_into_an_empty_database(client, tmp_path) -> None:  #
 def test_answer_table_has_rows(client) -> None:  # type: ignore[no-untyped-def]
     with session_scope() as session:
         assert session.execute(select(func.count()).select_from(Answer)).scalar_one() > 0
+
+
+def test_about_page_says_where_to_report_accessibility_problems(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from consult.config import get_settings
+
+    page = client.get("/om-tjansten").text
+    assert 'href="https://www.digg.se/tdosanmalan"' in page  # the supervising agency, always
+    assert "mailto:" not in page  # no contact details made up when none are set
+    monkeypatch.setenv("CONSULT_CONTACT_EMAIL", "tillganglighet@region.example.se")
+    monkeypatch.setenv("CONSULT_CONTACT_PHONE", "0611-80 000")
+    get_settings.cache_clear()
+    try:
+        page = client.get("/om-tjansten").text
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert 'href="mailto:tillganglighet@region.example.se"' in page and 'href="tel:061180000"' in page
+    assert "Rapportera ett problem eller svara på annat sätt" in page

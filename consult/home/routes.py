@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlmodel import Session
 
+from consult.config import get_settings
 from consult.core.templating import render
 from consult.db import get_session
 from consult.surveys.service import list_open_surveys
@@ -22,7 +23,9 @@ def home(request: Request, session: Annotated[Session, Depends(get_session)]) ->
 
 @router.get("/om-tjansten")
 def about(request: Request) -> Response:
-    return render(request, "home/about.html")
+    settings = get_settings()
+    return render(request, "home/about.html", {"contact_email": settings.contact_email,
+                                               "contact_phone": settings.contact_phone})
 
 
 @router.get("/healthz")
