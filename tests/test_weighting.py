@@ -85,6 +85,11 @@ def test_a_smaller_effective_sample_widens_the_interval() -> None:
     weighted = mean_with_interval([1, 5], [10, 10], effective_n=10)
     assert (weighted.high - weighted.low) > (plain.high - plain.low)
     assert mean_with_interval([3], [1]).low is None  # one answer: no interval
+    # Three answers, all the same: no zero-width interval pretending the mean is certain.
+    alike = mean_with_interval([3], [3])
+    assert alike.mean == 3 and alike.low is None and alike.high is None
+    assert mean_with_interval([2, 4], [2, 2]).low is None  # four answers: too few for a t-interval
+    assert mean_with_interval([2, 4], [3, 2]).low is not None
     assert mean_with_interval([], []).mean is None
 
 

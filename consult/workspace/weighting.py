@@ -114,6 +114,9 @@ class MeanSummary:
     sd: float | None
 
 
+MIN_INTERVAL_N = 5  # below this a t-interval rests on too few answers to mean much
+
+
 def mean_with_interval(
     values: Sequence[float], counts: Sequence[float], effective_n: float | None = None
 ) -> MeanSummary:
@@ -130,6 +133,9 @@ def mean_with_interval(
         return MeanSummary(n, mean, None, None, None)
     variance = float((c * (v - mean) ** 2).sum() / total) * n / (n - 1)
     sd = math.sqrt(variance)
+    if n < MIN_INTERVAL_N or sd == 0:
+        # Three people who all answered 3 do not make the mean certain: a zero-width interval would say so.
+        return MeanSummary(n, mean, None, None, sd)
     half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
     return MeanSummary(n, mean, mean - half, mean + half, sd)
 
