@@ -505,3 +505,15 @@ def test_the_period_is_the_first_and_last_day_a_response_came(analyst: TestClien
             )
     page = analyst.get(f"/arbetsyta/rapport/{small_cycle}").text
     assert "Svar från 2025-03-05 till 2025-06-19." in page
+
+
+def test_position_charts_stay_small_enough_to_inline() -> None:
+    """Each remiss position chart is inlined in the page and the PDF; sixteen of them must not make
+    a page of megabytes (a dotted hatching drew every dot as a path: 110 KB a chart)."""
+    from consult.reports.charts import stacked_bar_chart
+
+    labels = tuple(f"Aktörstyp {n}" for n in range(6))
+    series = tuple((name, tuple(range(1, 7))) for name in ("Instämmer", "Delvis", "Instämmer inte", "Avstår"))
+    svg = stacked_bar_chart(labels, series, axis_label="Organisationer")
+    assert svg.startswith(b"<?xml") and b"Avst" in svg
+    assert len(svg) < 40_000, len(svg)
