@@ -47,8 +47,10 @@ def test_import_with_rejected_rows_then_confirm(page, analyst_email: str) -> Non
     assert page.get_by_label("Fil (XLSX eller CSV)").get_attribute("aria-invalid") == "true"
     assert_accessible(page)
 
-    header = "row_id;kommun;val;flera;antal;kort;varfor_nej"
-    rows = ["1;1;1;1;12,5;Bättre bussar;", "2;9;1;;;;", "3;1;;;tolv;;", "4;2;1;1;0;Ring 070-123 45 67;"]
+    header = "row_id;kommun;val;flera;antal;kort;varfor_nej;channel"
+    # Row 3 is a phone interview: its blank required answer is a mistake (on paper it would stay blank).
+    rows = ["1;1;1;1;12,5;Bättre bussar;;", "2;9;1;;;;;", "3;1;;;tolv;;;interview_phone",
+            "4;2;1;1;0;Ring 070-123 45 67;;"]
     content = ("\ufeff" + "\r\n".join([header, *rows]) + "\r\n").encode()
     page.get_by_label("Fil (XLSX eller CSV)").set_input_files(
         files=[{"name": "pappersenkater.csv", "mimeType": "text/csv", "buffer": content}]

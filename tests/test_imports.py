@@ -282,14 +282,16 @@ def test_preview_lists_rejected_rows_with_row_column_and_reason(analyst, survey)
             good_row("1"),
             good_row("2", kommun="9"),  # unknown code
             good_row("3", antal="tolv"),  # wrong type
-            good_row("4", val=""),  # a required question without an answer
-            good_row("5", val="2"),  # its follow-up question is then required
+            good_row("4", val="", channel="interview_phone"),  # a required question without an answer
+            good_row("5", val="2", channel="interview_phone"),  # its follow-up question is then required
             good_row("6", skala="7", flera="1;4"),
             good_row("1", kommun="1"),  # the id of row 2 again
+            good_row("9", val=""),  # on paper a blank stays blank: imported
         ]
     )
     location, html = preview_of(analyst, survey.slug, content)
     rows = problem_rows(html)
+    assert not any(r[0] == "10" for r in rows)
     assert ["3", "kommun", "B3", "9", "9 är inte en svarskod för den här frågan (se kodlistan)."] in rows
     assert ["4", "antal", "I4", "tolv", "Inte ett tal. Skriv till exempel 12 eller 12,5."] in rows
     assert ["5", "val", "E5", "", "Frågan är obligatorisk, men cellen är tom."] in rows
@@ -298,7 +300,7 @@ def test_preview_lists_rejected_rows_with_row_column_and_reason(analyst, survey)
     assert any(r[:4] == ["7", "flera", "F7", "1;4"] and r[4].startswith("4 är inte") for r in rows)
     duplicates = [r for r in rows if r[1] == "row_id"]
     assert [r[0] for r in duplicates] == ["2", "8"] and "2, 8" in duplicates[0][4]
-    assert dd(html, "count-new") == "0" and dd(html, "count-rejected") == "7"
+    assert dd(html, "count-new") == "1" and dd(html, "count-rejected") == "7"  # the paper row with a blank
     assert 'role="alert"' in html and 'href="#problems-heading"' in html
     english = analyst.get(location + "?lang=en").text
     assert ["3", "kommun", "B3", "9", "9 is not a choice code of this question (see the codebook)."] in problem_rows(

@@ -260,11 +260,21 @@ def test_json_endpoint_is_idempotent_and_validates(interviewer, staff, survey) -
     assert stored[0].channel == "paper" and stored[0].event_name == "Pappersenkät Sollefteå"
     assert (stored[0].submitted_at - stored[0].started_at) == timedelta(minutes=5)
 
+    asked = {**body, "channel": "interview_phone", "event_name": ""}
     invalid = interviewer.post(
-        "/api/intervju/responses", json={**body, "client_uuid": str(uuid.uuid4()), "form": [["val", "1"]]}
+        "/api/intervju/responses", json={**asked, "client_uuid": str(uuid.uuid4()), "form": [["val", "1"]]}
     )
     assert invalid.status_code == 422
     assert invalid.json()["errors"][0]["field"] == "kommun"
+    # A paper questionnaire keeps its blanks: the same answers are stored as they were filled in.
+    blank_on_paper = interviewer.post(
+        "/api/intervju/responses", json={**body, "client_uuid": str(uuid.uuid4()), "form": [["val", "1"]]}
+    )
+    assert blank_on_paper.status_code == 201
+    wrong = interviewer.post(
+        "/api/intervju/responses", json={**body, "client_uuid": str(uuid.uuid4()), "form": [["kommun", "9"]]}
+    )
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "kommun"  # codes are still checked
     api_style = interviewer.post(
         "/api/intervju/responses",
         json={**body, "client_uuid": str(uuid.uuid4()), "form": None, "answers": {"kommun": 2, "val": 1}},
@@ -286,6 +296,24 @@ def test_times_from_the_browser_are_clamped() -> None:
     assert submitted == now and started is None
     assert service.parse_time("2025-05-01T10:00:00Z") == datetime(2025, 5, 1, 10, tzinfo=UTC)
     assert service.parse_time("igår") is None
+
+
+def test_a_paper_questionnaire_is_entered_with_its_blanks_an_interview_is_not(interviewer, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    blank = {"kommun": "1", "kort": "Fler bussar"}  # "val" is required on the web and left blank on paper
+    asked = submit_entry(interviewer, survey, blank, channel="interview_phone")
+    assert asked.status_code == 422 and 'id="val-error"' in asked.text
+    before = len(entries_by(staff["interviewer"]))
+    page = interviewer.get(form_url(survey, channel="paper", place=""))
+    assert 'id="blanks-hint"' in page.text
+    paper = submit_entry(interviewer, survey, blank, channel="paper", place="")
+    assert paper.status_code == 303
+    entries = entries_by(staff["interviewer"])
+    assert len(entries) == before + 1 and entries[-1].channel == "paper"
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        stored = review.current_answers(session, spec=survey, response_id=entries[-1].id)
+    assert stored == {"kommun": 1, "kort": "Fler bussar"}  # the blank stays blank
 
 
 # --- corrections and review -------------------------------------------------------------------------

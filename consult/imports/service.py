@@ -48,6 +48,7 @@ from consult.responses.service import NewResponse, Outcome, consent_from, conten
 from consult.responses.validation import (
     FieldError,
     Value,
+    answers_required,
     check_required,
     parse_json_answers,
     validate_complete,
@@ -396,10 +397,11 @@ def parse_row(spec: SurveySpec, number: int, cells: list[Cell], columns: list[_C
     warnings: list[ImportProblem] = []
     if parsed.errors or problems:
         failed = {e.field for e in parsed.errors} | {p.column for p in problems}
-        required = [e for e in check_required(spec, parsed.values) if e.field not in failed]
+        required = ([e for e in check_required(spec, parsed.values) if e.field not in failed]
+                    if answers_required(meta.channel) else [])
         problems += [_answer_problem(number, e, by_name, named) for e in [*parsed.errors, *required]]
         return _RowResult(None, problems, warnings)
-    final = validate_complete(spec, parsed)
+    final = validate_complete(spec, parsed, required=answers_required(meta.channel))
     if final.errors:
         return _RowResult(None, [_answer_problem(number, e, by_name, named) for e in final.errors], warnings)
     for code in parsed.values.keys() - final.values.keys():

@@ -21,7 +21,7 @@ from consult.interviews import service
 from consult.responses import identity as identities
 from consult.responses import service as responses
 from consult.responses.messages import error_message
-from consult.responses.validation import FieldError, parse_json_answers, validate_complete
+from consult.responses.validation import FieldError, answers_required, parse_json_answers, validate_complete
 from consult.surveys.api import ErrorOut, RespondentIn
 from consult.surveys.service import Availability, availability
 from consult.surveys.views import survey_or_404
@@ -93,12 +93,14 @@ async def submit_interview_response(
         errors = [{"field": "event_name", "code": "required", "message": _("Enter the name of the event.")}]
         return JSONResponse({"detail": _("Some answers are not valid."), "errors": errors}, status_code=422)
     if body.form is not None:
-        outcome = service.validate_entry(spec, service.form_pairs_to_multidict(body.form))
+        outcome = service.validate_entry(spec, service.form_pairs_to_multidict(body.form),
+                                         required=answers_required(body.channel))
         values, errors, identity = outcome.values, outcome.errors, outcome.identity
         identity_errors = [{**error, "field": service.IDENTITY_FORM_FIELDS[error["field"]]} for error in
                            identities.api_errors(outcome.identity_problems, body.language, prefix="")]
     else:
-        parsed = validate_complete(spec, parse_json_answers(spec, body.answers or {}))
+        parsed = validate_complete(spec, parse_json_answers(spec, body.answers or {}),
+                                   required=answers_required(body.channel))
         values, errors = parsed.values, parsed.errors
         respondent = body.respondent.model_dump() if body.respondent else None
         identity, identity_errors = identities.respondent_from_api(spec, respondent, body.language)

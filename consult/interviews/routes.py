@@ -31,7 +31,7 @@ from consult.responses.messages import error_message
 from consult.responses.models import Response as ResponseRow
 from consult.responses.models import ReviewState
 from consult.responses.service import Outcome, Stored
-from consult.responses.validation import FieldError, Value
+from consult.responses.validation import FieldError, Value, answers_required
 from consult.surveys.models import SINGLE_CODE_TYPES, QuestionType, Survey
 from consult.surveys.schema import QuestionSpec, SurveySpec
 from consult.surveys.service import list_open_surveys, load_spec
@@ -188,6 +188,7 @@ def _entry_page(
         "spec": spec,
         "setup": setup,
         "channel_label": _(service.CHANNEL_LABELS[setup.channel]),
+        "blanks_allowed": not answers_required(setup.channel),
         "values": values or {},
         "identity_fields": service.IDENTITY_FORM_FIELDS if identities.asks_identity(spec) else None,
         "identity_labels": IDENTITY_LABELS,
@@ -228,7 +229,7 @@ async def save_entry(request: Request, user: Interviewer) -> Response:
     spec = _spec(setup.survey)
     client_uuid = _valid_uuid(str(form.get("client_uuid", ""))) or str(uuid.uuid4())
     started_raw = str(form.get("started_at", ""))[:40]
-    outcome = service.validate_entry(spec, form)
+    outcome = service.validate_entry(spec, form, required=answers_required(setup.channel))
     if not outcome.ok:
         values = _values_shown_again(outcome)
         return _entry_page(
@@ -329,7 +330,7 @@ async def save_correction(request: Request, response_id: RowId, user: Interviewe
     form = await request.form()
     with session_scope() as session:
         response, spec = _correctable(session, user, response_id)
-        outcome = service.validate_entry(spec, form)
+        outcome = service.validate_entry(spec, form, required=answers_required(response.channel))
         if not outcome.ok:
             values = _values_shown_again(outcome)
             return _correction_page(

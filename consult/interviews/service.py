@@ -135,14 +135,15 @@ def identity_from_form(spec: SurveySpec, form: Any) -> tuple[dict[str, str | Non
     return check_identity({name: value if isinstance(value, str) else None for name, value in given.items()})
 
 
-def validate_entry(spec: SurveySpec, form: Any) -> EntryOutcome:
+def validate_entry(spec: SurveySpec, form: Any, *, required: bool = True) -> EntryOutcome:
     """Every question at once with the shared rules. Answers to questions whose condition is
     not met are dropped, and so are their errors: the interviewer skipped them."""
     parsed = parse_form_answers(spec.questions, form)
     visible = visible_codes(spec, parsed.values)
     failed = {e.field for e in parsed.errors}
     errors = [e for e in parsed.errors if e.field in visible]
-    errors += [e for e in check_required(spec, parsed.values, visible=visible) if e.field not in failed]
+    if required:
+        errors += [e for e in check_required(spec, parsed.values, visible=visible) if e.field not in failed]
     order = {q.code: i for i, q in enumerate(spec.questions)}
     errors.sort(key=lambda e: order.get(e.field, len(order)))
     identity, identity_problems = identity_from_form(spec, form)

@@ -301,12 +301,19 @@ def drop_hidden(
     return {code: value for code, value in values.items() if code in visible}
 
 
-def validate_complete(spec: SurveySpec, parsed: Parsed) -> Parsed:
-    """The final check before a response is stored: types, then required, then hidden answers dropped."""
+def answers_required(channel: str) -> bool:
+    """A paper questionnaire is entered as the person filled it in: a question they left blank
+    stays blank, even one the web survey requires. Interviewers ask every question."""
+    return channel != "paper"
+
+
+def validate_complete(spec: SurveySpec, parsed: Parsed, *, required: bool = True) -> Parsed:
+    """The final check before a response is stored: types, then required (unless `required` is
+    False: a paper form entered as it was filled in), then hidden answers dropped."""
     if parsed.errors:
         return parsed
     visible = visible_codes(spec, parsed.values)
-    errors = check_required(spec, parsed.values, visible=visible)
+    errors = check_required(spec, parsed.values, visible=visible) if required else []
     if errors:
         return Parsed(values=parsed.values, errors=errors)
     return Parsed(values=drop_hidden(spec, parsed.values, visible=visible))
