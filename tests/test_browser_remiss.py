@@ -121,6 +121,15 @@ def test_organisation_answers_with_a_comment_on_a_selected_passage(page, remiss_
 
     page.get_by_label("Ja, svaret får publiceras").check()
     page.get_by_role("button", name="Skicka in svaret").click()
+    # Positions on two of seventeen priorities: asked once whether the rest are left out on purpose.
+    notice = page.locator("#unanswered")
+    notice.wait_for()
+    assert "Ert svar tar inte ställning till 15 prioriteringar" in notice.inner_text()
+    assert page.evaluate("document.activeElement.id") == "unanswered"
+    assert page.locator("#field-overall").input_value() == "Kramfors kommun ställer sig bakom förslaget."
+    assert_accessible(page)
+    screenshot(page, "remiss-02b-unanswered")
+    page.get_by_role("button", name="Skicka in utan de här ställningstagandena").click()
     page.wait_for_url(re.compile(r"/kvitto$"))
     assert page.get_by_role("heading", level=1).inner_text() == "Ert svar har tagits emot"
     assert PASSAGE in page.locator("blockquote").inner_text()
@@ -155,6 +164,8 @@ def test_organisation_answers_without_javascript_using_the_section_picker(page_n
     page.select_option("#field-new_section", "principer")
     page.check("#consent-no")
     page.get_by_role("button", name="Skicka in svaret").click()
+    assert "Ert svar tar inte ställning till" in page.locator("#unanswered").inner_text()  # no position given
+    page.get_by_role("button", name="Skicka in utan de här ställningstagandena").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Ert svar har tagits emot"
     assert "Svaret publiceras inte." in page.content()
     status, content = stored_content(link)

@@ -345,8 +345,26 @@ def test_bad_attachment_is_refused_and_the_answer_is_kept(
 
 
 def submit(web: TestClient, token: str, version: int = 0, **extra: str):  # type: ignore[no-untyped-def]
-    fields = {"version": str(version), "position__jarnvagar": "agree", "consent": "yes", "action": "submit", **extra}
+    # One position of seventeen, sent on purpose: the "no position on 16 priorities" step is confirmed.
+    fields = {"version": str(version), "position__jarnvagar": "agree", "consent": "yes", "action": "submit",
+              "confirm_incomplete": "1", **extra}
     return post_answer(web, token, fields)
+
+
+def test_submitting_with_priorities_left_out_asks_once_and_keeps_the_draft(web: TestClient, token: str) -> None:
+    fields = {"version": "0", "position__jarnvagar": "agree", "position__folkhalsa": "disagree",
+              "consent": "yes", "action": "submit"}
+    asked = post_answer(web, token, fields)
+    assert asked.status_code == 200
+    assert "Ert svar tar inte ställning till 15 prioriteringar" in asked.text
+    assert 'href="#field-position__paverkansarbete"' in asked.text  # each gap links to its question
+    assert 'name="confirm_incomplete" value="1"' in asked.text
+    answer = stored_answer(token)
+    assert answer.status != "submitted" and answer.content["positions"] == {"jarnvagar": "agree",
+                                                                            "folkhalsa": "disagree"}
+    sent = post_answer(web, token, {**fields, "version": str(answer.version), "confirm_incomplete": "1"})
+    assert sent.status_code == 303 and sent.headers["location"].endswith("/kvitto")
+    assert stored_answer(token).status == "submitted"
 
 
 def test_submit_gives_a_read_only_receipt_and_printable_copy(web: TestClient, token: str) -> None:

@@ -109,6 +109,7 @@ def _form_page(
     problems: list[service.FormProblem] | None = None,
     conflict: RemissAnswer | None = None,
     notice: str | None = None,
+    unanswered: list[service.DraftSection] | None = None,
     status_code: int = 200,
 ) -> Response:
     errors = _translated(problems or [])
@@ -127,6 +128,7 @@ def _form_page(
         "conflict": conflict,
         "conflict_content": service.normalised_content(conflict.content) if conflict else None,
         "notice": notice,
+        "unanswered": unanswered or [],
         "clean": _identity,
         "max_mb": service.MAX_ATTACHMENT_BYTES // (1024 * 1024),
     }
@@ -218,6 +220,10 @@ async def post_answer(request: Request, token: str) -> Response:
             return _form_page(
                 request, context, draft, **shown, version=result.version, problems=problems, status_code=422
             )
+        missing = service.priorities_without_position(parsed.content, draft) if action == "submit" else []
+        if missing and form.get("confirm_incomplete") != "1":
+            # Saved as a draft; the organisation confirms that the gaps are meant before it is sent.
+            return _form_page(request, context, draft, **shown, version=result.version, unanswered=missing)
         if action == "submit":
             try:
                 service.submit_answer(session, answer_id=context.answer.id, expected_version=result.version)

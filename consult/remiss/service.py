@@ -521,7 +521,7 @@ def links_csv(session: Session, *, round_id: int, base_url: str, language: str =
         writer.writerow(
             [
                 safe_cell(o.name),
-                safe_cell(actor_type_name(o.actor_type, language)),
+                safe_cell(o.actor_type),  # as stored: the organisation import reads the file back
                 safe_cell(o.area),
                 safe_cell(o.email),
                 link_url(base_url, row.invitation),
@@ -811,6 +811,12 @@ def check_complete(parsed: ParsedForm, answer: RemissAnswer) -> list[FormProblem
     if not has_something:
         problems.append(FormProblem("overall", N_("The answer is empty. Give a position, a comment or an attachment.")))
     return problems
+
+
+def priorities_without_position(content: Mapping[str, Any], draft: Draft) -> list[DraftSection]:
+    """The priorities the answer takes no position on, asked about once before submitting: an
+    organisation may mean to leave some out, or may have missed them."""
+    return [priority for priority in draft.priorities if priority.key not in content["positions"]]
 
 
 @dataclass(frozen=True)
