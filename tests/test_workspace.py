@@ -386,6 +386,8 @@ def test_crosstab_page(small: SmallSurvey, analyst: TestClient) -> None:
     assert 'id="chi-square"' in page.text and 'id="low-expected"' in page.text
     # Decimals in the page's language throughout: a decimal comma in Swedish, for p as for χ².
     assert re.search(r'<p id="chi-square">χ² = \d+,\d\d, .* p (= \d,\d{4}|&lt; 0,0001)</p>', page.text)
+    filtered = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=kon&kolumn=skala&kanal=paper")
+    assert re.search(r'id="crosstab-filter">[^<]*Kanal: Papper\.', filtered.text)  # which filter, in words
     same = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=kon&kolumn=kon")
     assert same.status_code == 422 and "error-summary" in same.text
     text = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=fritt&kolumn=kon")

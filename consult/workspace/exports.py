@@ -505,15 +505,17 @@ def export_dir() -> Path:
     return folder
 
 
-def file_name(spec: SurveySpec, export_format: str) -> str:
-    return f"{spec.slug}-{utcnow():%Y%m%d-%H%M}.{export_format}"
+def file_name(spec: SurveySpec, export_format: str, filters: service.Filters | None = None) -> str:
+    """A filtered file is named so: it is not mistaken for all the respondents later."""
+    part = "-filtrerad" if filters is not None and filters.narrows else ""
+    return f"{spec.slug}{part}-{utcnow():%Y%m%d-%H%M}.{export_format}"
 
 
 def create_job(session: Session, *, owner_id: int, spec: SurveySpec, export_format: str, filters: service.Filters,
                raw: bool) -> ExportJob:
     assert spec.id is not None
     job = ExportJob(owner_id=owner_id, survey_id=spec.id, format=export_format, raw_text=raw,
-                    filters=filters.params(), file_name=file_name(spec, export_format))
+                    filters=filters.params(), file_name=file_name(spec, export_format, filters))
     session.add(job)
     session.flush()
     return job

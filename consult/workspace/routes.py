@@ -290,6 +290,7 @@ def crosstab_page(
         "errors": errors,
         "base": f"/arbetsyta/enkater/{spec.slug}",
         "hidden_filters": filters.params(),
+        "filter_description": filters.described(spec, language, _),
         **_formatters(),
     }
     return render(request, "workspace/crosstab.html", context, 422 if errors else 200)
@@ -426,6 +427,7 @@ def export_page(slug: str, request: Request, user: User = Depends(analyst)) -> R
         "title": spec.text("title", language),
         "filters": filters,
         "hidden_filters": filters.params(),
+        "filter_description": filters.described(spec, language, _),
         "csv_url": f"/arbetsyta/enkater/{slug}/export.csv" + (f"?{filters.query()}" if filters.params() else ""),
         "is_admin": user.role == Role.admin.value,
         "jobs": jobs,
@@ -451,7 +453,7 @@ def export_csv(
         spec = _spec_or_404(session, slug)
         record_audit(session, user_id=user.id, action="export", target=f"survey:{spec.id}",
                      details={"format": "csv", "raw": raw, "filters": filters.params()}, request=request)
-    name = exports.file_name(spec, "csv")
+    name = exports.file_name(spec, "csv", filters)
     return StreamingResponse(
         exports.csv_lines(spec, filters, raw=raw, language=language),
         media_type=exports.MEDIA_TYPES[ExportFormat.csv],

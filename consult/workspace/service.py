@@ -124,6 +124,26 @@ class Filters:
         merged = {**self.params(), **{k: str(v) for k, v in extra.items() if v not in (None, "")}}
         return urlencode(merged)
 
+    def described(self, spec: SurveySpec, language: str, translate: Callable[[str], str]) -> list[str]:
+        """What the filter keeps, for people ("Kommun: Sundsvall"), in the reader's language."""
+        demographics = demographic_questions(spec)
+        parts: list[tuple[str, str]] = []
+        for kind, code, title in (("municipality", self.municipality, N_("Municipality")),
+                                  ("gender", self.gender, N_("Gender")), ("age_band", self.age_band, N_("Age band"))):
+            question = demographics.get(kind)
+            if code is not None:
+                choice = question.choice(code) if question else None
+                parts.append((title, choice.text(language) if choice else str(code)))
+        if self.channel:
+            parts.append((N_("Channel"), translate(CHANNEL_LABELS.get(self.channel, self.channel))))
+        if self.campaign_tag:
+            parts.append((N_("Campaign tag"), self.campaign_tag))
+        if self.date_from:
+            parts.append((N_("From date"), self.date_from.isoformat()))
+        if self.date_to:
+            parts.append((N_("To date"), self.date_to.isoformat()))
+        return [f"{translate(title)}: {value}" for title, value in parts]
+
     @property
     def narrows(self) -> bool:
         """True when some respondents are left out (not just weighted or published)."""
