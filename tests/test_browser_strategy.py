@@ -80,3 +80,35 @@ def test_analyst_edits_keywords_and_compares_versions(page, analyst_email: str) 
     assert page.get_by_role("table", name="Oförändrad").is_visible()
     assert_accessible(page)
     screenshot(page, "strategy-compare")
+
+
+def test_front_page_phases_and_the_admin_form_are_accessible(page) -> None:  # type: ignore[no-untyped-def]
+    from consult.accounts import service
+    from consult.db import session_scope
+
+    page.goto("/")
+    assert page.get_by_role("heading", name="Så går översynen till").is_visible()
+    assert page.locator("ol.phases li").count() >= 5
+    assert_accessible(page)
+    screenshot(page, "front-page-phases")
+
+    email = f"browser-faser-{uuid.uuid4().hex[:6]}@test.se"
+    with session_scope() as session:
+        service.create_user(session, email=email, password=PASSWORD, role="admin", name="Fia Faser")
+    page.goto("/login?next=/admin/oversyn")
+    page.get_by_label("E-postadress").fill(email)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(re.compile(r"/admin/oversyn$"))
+    assert_accessible(page)
+    page.get_by_role("link", name=re.compile(r"Ändra datumen\s*: Översyn av RUS 2025")).click()
+    page.wait_for_url(re.compile(r"/admin/oversyn/oversyn-2025$"))
+    first_day = page.locator("#field-start-remiss")
+    first_day.fill("2025-09-01")  # after its last day, 31 August
+    page.get_by_role("button", name="Spara faserna").click()
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    assert "Fasen kan inte sluta innan den börjar." in summary.inner_text()
+    assert page.locator("#field-end-remiss").get_attribute("aria-invalid") == "true"
+    assert_accessible(page)
+    screenshot(page, "phases-error")

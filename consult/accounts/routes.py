@@ -6,7 +6,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,6 +20,7 @@ from consult.accounts.deps import (
     require_staff,
 )
 from consult.accounts.models import AuditAction, Role, User
+from consult.core.formatting import LOCAL_TIME
 from consult.core.i18n import _, current_language
 from consult.core.numbers import as_whole_number
 from consult.core.routing import RowId
@@ -29,7 +29,6 @@ from consult.db import session_scope
 
 router = APIRouter(include_in_schema=False)
 
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 AUDIT_PAGE_SIZE = 50
 DEFAULT_LANDING = "/personal"
 

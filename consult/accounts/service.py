@@ -344,6 +344,7 @@ ACTION_LABELS = {
     "invitations.mail": N_("Invitation codes sent by e-mail"),
     "weighting.save": N_("Weighting targets saved"),
     "strategy.keywords": N_("Strategy: keywords edited"),
+    "cycle.phases": N_("Review phases: dates changed"),
     "strategy.keywords_reset": N_("Strategy: keywords back to the default list"),
     "report.actions.save": N_('Report: "what we do" edited'),
     "report.publish": N_("Report published"),

@@ -9,11 +9,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from consult.authoring.service import STANDARD_TYPES, EditError
+from consult.core.formatting import LOCAL_TIME
 from consult.core.i18n import N_
 from consult.core.numbers import as_whole_number
 from consult.responses.validation import MAX_TEXT_LENGTH
@@ -29,7 +29,6 @@ from consult.surveys.models import (
 from consult.surveys.schema import ChoiceSpec, Condition, ConditionSpec, QuestionSpec, SurveySpec, is_compound
 from consult.surveys.xlsform import read_relevant, relevant_expression
 
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 CODE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_CHOICE_ROWS = 300
 BLANK_CHOICE_ROWS = 3

@@ -27,6 +27,7 @@ from consult.core.numbers import as_whole_number
 from consult.core.templating import render
 from consult.db import session_scope
 from consult.strategy.models import ReviewCycle
+from consult.strategy.service import cycles as review_cycles
 from consult.surveys.models import CHOICE_TYPES, QuestionType, Survey, SurveyStatus
 from consult.surveys.schema import PageSpec, SurveySpec
 from consult.surveys.service import Availability, availability
@@ -144,7 +145,7 @@ def _settings_page(
 ) -> Response:
     views = _error_views(errors)
     with session_scope() as session:
-        cycles = service.cycles(session)
+        cycles = review_cycles(session)
     context = {**_common(user), "form": form, "errors": views, "error_by_field": _by_field(views), "cycles": cycles}
     return render(request, template, {**context, **extra}, 422 if errors else 200)
 
@@ -152,7 +153,7 @@ def _settings_page(
 @router.get("/new")
 def new_survey_form(request: Request, user: Admin) -> Response:
     with session_scope() as session:
-        cycles = service.cycles(session)
+        cycles = review_cycles(session)
     form = SettingsForm(cycle=str(cycles[0].id) if cycles else "")
     return _settings_page(request, user, form=form, errors=[], template="authoring/new.html", extra={})
 
@@ -161,7 +162,7 @@ def new_survey_form(request: Request, user: Admin) -> Response:
 async def create_survey(request: Request, user: Admin) -> Response:
     form = SettingsForm.from_form(await request.form())
     with session_scope() as session:
-        cycle_ids = {c.id for c in service.cycles(session) if c.id is not None}
+        cycle_ids = {c.id for c in review_cycles(session) if c.id is not None}
     updates, cycle_id, errors = form.parse(cycle_ids)
     with session_scope() as session:
         errors = service.check_new_slug(session, form.slug) + errors
@@ -182,7 +183,7 @@ async def create_survey(request: Request, user: Admin) -> Response:
 
 def _import_page(request: Request, user: User, **extra: Any) -> Response:
     with session_scope() as session:
-        cycles = service.cycles(session)
+        cycles = review_cycles(session)
     views = _error_views(extra.pop("errors", []))
     problems = extra.pop("problems", [])
     lang = _lang()
@@ -221,7 +222,7 @@ async def import_upload(request: Request, user: Admin) -> Response:
         errors = [EditError("file", N_("The file is larger than 10 MB."))]
         return _import_page(request, user, errors=errors, values=values)
     with session_scope() as session:
-        cycle_ids = {c.id for c in service.cycles(session)}
+        cycle_ids = {c.id for c in review_cycles(session)}
         cycle_id = as_whole_number(values["cycle"])
         cycle_id = cycle_id if cycle_id in cycle_ids else None
         outcome = service.import_xlsform(
@@ -643,7 +644,7 @@ async def save_settings(request: Request, slug: str, user: Admin) -> Response:
     form = SettingsForm.from_form(await request.form())
     with session_scope() as session:
         _survey, spec = _load_or_404(session, slug)
-        cycle_ids = {c.id for c in service.cycles(session) if c.id is not None}
+        cycle_ids = {c.id for c in review_cycles(session) if c.id is not None}
     form.slug = spec.slug
     updates, cycle_id, errors = form.parse(cycle_ids)
     if not errors:
@@ -664,7 +665,7 @@ async def save_settings(request: Request, slug: str, user: Admin) -> Response:
 def _copy_page(request: Request, user: User, slug: str, values: dict, errors: list) -> Response:
     with session_scope() as session:
         survey, spec = _load_or_404(session, slug)
-        cycles = service.cycles(session)
+        cycles = review_cycles(session)
     views = _error_views(errors)
     context = {
         **_common(user),
@@ -682,7 +683,7 @@ def _copy_page(request: Request, user: User, slug: str, values: dict, errors: li
 def copy_form(request: Request, slug: str, user: Admin) -> Response:
     with session_scope() as session:
         _survey, spec = _load_or_404(session, slug)
-        cycles = service.cycles(session)
+        cycles = review_cycles(session)
     values = {
         "slug": f"{spec.slug}-kopia"[:80],
         "title_sv": spec.title.get("sv", ""),
@@ -699,7 +700,7 @@ async def copy_survey(request: Request, slug: str, user: Admin) -> Response:
     title = {lang: values[f"title_{lang}"] for lang in ("sv", "en") if values[f"title_{lang}"]}
     try:
         with session_scope() as session:
-            cycle_ids = {c.id for c in service.cycles(session)}
+            cycle_ids = {c.id for c in review_cycles(session)}
             cycle_id = as_whole_number(values["cycle"])
             cycle_id = cycle_id if cycle_id in cycle_ids else None
             service.copy_survey(

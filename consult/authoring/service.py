@@ -103,10 +103,6 @@ def has_answers(session: Session, survey_id: int) -> bool:
     return session.exec(select(Response.id).where(Response.survey_id == survey_id).limit(1)).first() is not None
 
 
-def cycles(session: Session) -> list[ReviewCycle]:
-    return list(session.exec(select(ReviewCycle).order_by(ReviewCycle.id.desc())).all())  # type: ignore[union-attr]
-
-
 def strategy_version_id(session: Session, cycle_id: int | None) -> int | None:
     """The strategy version a survey's priority links refer to: its cycle's proposal (or the
     current version when there is no proposal)."""

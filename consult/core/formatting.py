@@ -3,12 +3,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
 from babel import Locale
+from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent, get_decimal_symbol
 
 from consult.core.i18n import current_language
 
 MISSING = "–"
+LOCAL_TIME = ZoneInfo("Europe/Stockholm")  # the region's clock: every date and time people read
+
+
+def long_date(value: date | datetime | None) -> str:
+    """A day as people write it ("31 mars 2026"); a moment is read on the region's clock first."""
+    if value is None:
+        return MISSING
+    if isinstance(value, datetime):
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(LOCAL_TIME).date()
+    return format_date(value, "d MMMM y", locale=current_language.get())
 
 
 def _decimals(digits: int) -> str:

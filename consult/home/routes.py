@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -9,8 +10,11 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlmodel import Session
 
 from consult.config import get_settings
+from consult.core.formatting import LOCAL_TIME, long_date
 from consult.core.templating import render
 from consult.db import get_session
+from consult.reports.service import published_reports
+from consult.strategy import service as strategy
 from consult.surveys.service import list_open_surveys
 
 router = APIRouter(include_in_schema=False)
@@ -18,7 +22,14 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 def home(request: Request, session: Annotated[Session, Depends(get_session)]) -> Response:
-    return render(request, "home/index.html", {"surveys": list_open_surveys(session)})
+    today = datetime.now(LOCAL_TIME).date()
+    context = {
+        "surveys": list_open_surveys(session),
+        "timeline": strategy.timeline(session, today=today),
+        "reports": published_reports(session),
+        "long_date": long_date,
+    }
+    return render(request, "home/index.html", context)
 
 
 @router.get("/om-tjansten")

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from openpyxl.utils import get_column_letter
 from sqlalchemy import delete, select, update
@@ -25,6 +24,7 @@ from sqlmodel import Session
 
 from consult.accounts.service import record_audit
 from consult.core.fields import utcnow
+from consult.core.formatting import LOCAL_TIME
 from consult.core.i18n import N_, gettext_for
 from consult.imports.files import (
     CHANNEL,
@@ -62,7 +62,6 @@ MAX_ROW_ID_LENGTH = 100
 MAX_EVENT_NAME_LENGTH = 200
 MAX_VALUE_LENGTH = 200  # of a code, a list of codes or a number as written
 STORE_CHUNK = 1000
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 # Fixed for ever: each imported row's client UUID is uuid5(IMPORT_NAMESPACE, "<slug>\x1f<row_id>").
 IMPORT_NAMESPACE = uuid.UUID("5b0f5d7e-9a51-4c55-8e0b-7f3c2d6a1c42")
 LIST_SPLIT = re.compile(r"\s*[;,]\s*")

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from consult.core.fields import CONTROL_CHARS
+from consult.core.formatting import LOCAL_TIME
 from consult.core.i18n import N_
 from consult.responses.identity import IDENTITY_FIELDS, IdentityProblem, asks_identity, check_identity
 from consult.responses.models import Channel, Response
@@ -30,7 +30,6 @@ from consult.surveys.models import Survey
 from consult.surveys.schema import SurveySpec
 from consult.surveys.service import kiosk_start_path
 
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 MAX_PLACE_LENGTH = 200
 # An interview rarely takes more than an hour; a start time further back than this is a form
 # left open, so it is dropped rather than recorded as a twelve-hour interview.

@@ -25,7 +25,6 @@ from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from sqlalchemy import delete, func, update
@@ -33,6 +32,7 @@ from sqlmodel import Session, col, select
 
 from consult.config import get_settings
 from consult.core.fields import is_email, pick, safe_cell, utcnow
+from consult.core.formatting import LOCAL_TIME
 from consult.core.i18n import DEFAULT_LANGUAGE, N_, gettext_for
 from consult.core.mail import SmtpSettings, connect_smtp
 from consult.remiss.models import (
@@ -49,7 +49,6 @@ from consult.remiss.models import (
 from consult.strategy.models import ItemKind, StrategyItem, StrategyVersion
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "remiss_draft.yaml"
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 TOKEN_BYTES = 24  # 192 bits
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_COMMENT_LENGTH = 10_000

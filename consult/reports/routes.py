@@ -26,6 +26,7 @@ from consult.remiss.models import RemissRound
 from consult.reports import charts, service
 from consult.reports.pdf import PdfUnavailable, html_to_pdf
 from consult.strategy.models import ReviewCycle
+from consult.strategy.service import cycle_by_key
 from consult.workspace import charts as workspace_charts
 from consult.workspace import service as workspace
 from consult.workspace.routes import chart_description, question_svg
@@ -56,7 +57,7 @@ def _formatters() -> dict[str, Any]:
 
 
 def _cycle_or_404(session: Session, key: str) -> ReviewCycle:
-    cycle = service.cycle_by_key(session, key=key[:64])
+    cycle = cycle_by_key(session, key=key[:64])
     if cycle is None:
         raise HTTPException(404, _("There is no review cycle with this address."))
     return cycle

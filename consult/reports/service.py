@@ -43,8 +43,13 @@ POSITION_LABELS = remiss.POSITION_LABELS
 # --- the stored part: the analysts' closing section and the publication ------------------------------
 
 
-def cycle_by_key(session: Session, *, key: str) -> ReviewCycle | None:
-    return session.execute(select(ReviewCycle).where(ReviewCycle.key == key)).scalars().first()
+def published_reports(session: Session) -> list[tuple[ReviewCycle, SummaryReport]]:
+    """The summaries open to the public, newest first: the front page's "what we heard"."""
+    rows = session.execute(
+        select(ReviewCycle, SummaryReport).join(SummaryReport, SummaryReport.cycle_id == ReviewCycle.id)
+        .where(SummaryReport.published.is_(True)).order_by(SummaryReport.published_at.desc())
+    ).all()
+    return [(cycle, record) for cycle, record in rows]
 
 
 def report_record(session: Session, *, cycle_id: int) -> SummaryReport | None:

@@ -3,6 +3,7 @@ which answers and themes speak to each priority and principle."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
@@ -16,7 +17,7 @@ from consult.core.i18n import N_, _
 from consult.core.templating import render
 from consult.db import session_scope
 from consult.strategy import service
-from consult.strategy.models import StrategyItem, StrategyVersion
+from consult.strategy.models import CyclePhase, ReviewCycle, StrategyItem, StrategyVersion
 
 router = APIRouter(include_in_schema=False)
 analyst = require_role(Role.analyst.value)
@@ -164,3 +165,76 @@ def reset_keywords(request: Request, key: Key, item_key: Key, user: User = Depen
             request=request,
         )
     return RedirectResponse(f"/arbetsyta/strategi/{key}?sparat={item_key}#item-{item_key}", status_code=303)
+
+
+# --- the review cycles' phases (admins: they are on the public front page) ----------------------
+
+admin = require_role(Role.admin.value)
+register_staff_link("/admin/oversyn", N_("Review phases"), {Role.admin.value})
+
+
+@router.get("/admin/oversyn")
+def cycles_page(
+    request: Request, user: User = Depends(admin), sparat: Annotated[str, Query(max_length=64)] = ""
+) -> Response:
+    with session_scope() as session:
+        rows = [(cycle, service.phases(session, cycle_id=cycle.id or 0)) for cycle in service.cycles(session)]
+    return render(request, "strategy/cycles.html", {"rows": rows, "saved": sparat})
+
+
+@router.get("/admin/oversyn/{key}")
+def phases_form(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+    with session_scope() as session:
+        cycle = _cycle_or_404(session, key)
+        steps = service.phases(session, cycle_id=cycle.id or 0)
+        values = {p.key: (_iso(p.starts_on), _iso(p.ends_on)) for p in steps}
+        return _phases_page(request, cycle, steps, values=values)
+
+
+@router.post("/admin/oversyn/{key}")
+async def save_phases(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+    form = await request.form()
+    with session_scope() as session:
+        cycle = _cycle_or_404(session, key)
+        steps = service.phases(session, cycle_id=cycle.id or 0)
+        values = {
+            p.key: (str(form.get(f"start-{p.key}", ""))[:20], str(form.get(f"end-{p.key}", ""))[:20]) for p in steps
+        }
+        dates, errors = service.parse_phase_dates(values)
+        if errors:
+            translated = {field: _(message) for field, message in errors.items()}
+            return _phases_page(request, cycle, steps, values=values, errors=translated, status_code=422)
+        changed = service.set_phase_dates(session, cycle_id=cycle.id or 0, dates=dates)
+        record_audit(
+            session,
+            user_id=user.id,
+            action="cycle.phases",
+            target=f"cycle:{cycle.id}",
+            details={"changed": changed},
+            request=request,
+        )
+    return RedirectResponse(f"/admin/oversyn?sparat={key}", status_code=303)
+
+
+def _cycle_or_404(session: Session, key: str) -> ReviewCycle:
+    cycle = service.cycle_by_key(session, key=key)
+    if cycle is None:
+        raise HTTPException(404, _("There is no such review cycle."))
+    return cycle
+
+
+def _iso(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _phases_page(
+    request: Request,
+    cycle: ReviewCycle,
+    steps: list[CyclePhase],
+    *,
+    values: dict[str, tuple[str, str]],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {"cycle": cycle, "steps": steps, "values": values, "errors": errors or {}}
+    return render(request, "strategy/phases.html", context, status_code)

@@ -128,6 +128,11 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
+def cycles(session: Session) -> list[ReviewCycle]:
+    """Every review cycle, the newest first."""
+    return list(session.exec(select(ReviewCycle).order_by(col(ReviewCycle.id).desc())).all())
+
+
 def cycle_by_key(session: Session, *, key: str) -> ReviewCycle | None:
     return session.exec(select(ReviewCycle).where(ReviewCycle.key == key)).first()
 
@@ -314,3 +319,86 @@ def compare_versions(session: Session, *, old: StrategyVersion, new: StrategyVer
         changes.append(ItemChange(item.kind, item.key, change, earlier, item))
     changes += [ItemChange(item.kind, key, Change.removed, item, None) for key, item in before.items()]
     return changes
+
+
+# --- the review's phases --------------------------------------------------------------------------
+
+
+class PhaseState(StrEnum):
+    done = "done"
+    now = "now"
+    coming = "coming"
+
+
+@dataclass(frozen=True)
+class PhaseView:
+    phase: CyclePhase
+    state: PhaseState
+
+
+def phases(session: Session, *, cycle_id: int) -> list[CyclePhase]:
+    query = select(CyclePhase).where(CyclePhase.cycle_id == cycle_id).order_by(CyclePhase.position)
+    return list(session.exec(query).all())
+
+
+def phase_state(phase: CyclePhase, today: date) -> PhaseState:
+    if phase.ends_on is not None and phase.ends_on < today:
+        return PhaseState.done
+    if phase.starts_on is not None and phase.starts_on > today:
+        return PhaseState.coming
+    return PhaseState.now if phase.starts_on is not None else PhaseState.coming
+
+
+def timeline(session: Session, *, today: date) -> tuple[ReviewCycle, list[PhaseView]] | None:
+    """The review the public page describes: the one under way today, else the one whose phases
+    ended last (a finished review stays on show until the next one starts)."""
+    cycles = list(session.exec(select(ReviewCycle)).all())
+    best: tuple[tuple[int, date], ReviewCycle, list[CyclePhase]] | None = None
+    for cycle in cycles:
+        assert cycle.id is not None
+        steps = phases(session, cycle_id=cycle.id)
+        dates = [d for p in steps for d in (p.starts_on, p.ends_on) if d is not None]
+        if not dates:
+            continue
+        under_way = min(dates) <= today <= max(dates)
+        rank = (1 if under_way else 0, max(dates) if max(dates) <= today or under_way else date.min)
+        if best is None or rank > best[0]:
+            best = (rank, cycle, steps)
+    if best is None:
+        return None
+    return best[1], [PhaseView(p, phase_state(p, today)) for p in best[2]]
+
+
+PhaseDates = dict[str, tuple[date | None, date | None]]
+
+
+def parse_phase_dates(raw: dict[str, tuple[str, str]]) -> tuple[PhaseDates, dict[str, str]]:
+    """Start and end dates per phase key as typed (YYYY-MM-DD, or empty); errors by field name."""
+    dates: PhaseDates = {}
+    errors: dict[str, str] = {}
+    for key, (start_raw, end_raw) in raw.items():
+        parsed = []
+        for field_name, text in ((f"start-{key}", start_raw), (f"end-{key}", end_raw)):
+            try:
+                parsed.append(date.fromisoformat(text.strip()) if text.strip() else None)
+            except ValueError:
+                errors[field_name] = N_("Enter a date as YYYY-MM-DD, for example 2027-03-01.")
+                parsed.append(None)
+        start, end = parsed
+        if start and end and end < start:
+            errors[f"end-{key}"] = N_("The phase cannot end before it starts.")
+        dates[key] = (start, end)
+    return dates, errors
+
+
+def set_phase_dates(session: Session, *, cycle_id: int, dates: PhaseDates) -> int:
+    """Store checked dates; returns how many phases changed."""
+    changed = 0
+    for phase in phases(session, cycle_id=cycle_id):
+        if phase.key in dates and dates[phase.key] != (phase.starts_on, phase.ends_on):
+            phase.starts_on, phase.ends_on = dates[phase.key]
+            session.add(phase)
+            changed += 1
+    session.flush()
+    return changed
+

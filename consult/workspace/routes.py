@@ -24,6 +24,7 @@ from consult.db import session_scope
 from consult.responses import identity as identities
 from consult.responses.models import Channel
 from consult.strategy.models import ReviewCycle
+from consult.strategy.service import cycles as review_cycles
 from consult.surveys.schema import SurveySpec
 from consult.workspace import charts, exports, service
 from consult.workspace.models import ExportFormat, ExportJob, JobStatus, WeightRun, WeightVariable
@@ -111,7 +112,7 @@ def overview_page(
     with session_scope() as session:
         cycle, outside = _cycle_choice(session, cykel)
         data = _overview_data(session, cycle, language, publish=publicera == "1")
-        all_cycles = service.cycles(session)
+        all_cycles = review_cycles(session)
     key = cycle.key if cycle else NO_CYCLE
     channels = [{**row, "label": _(row["label"])} for row in data.by_channel]
     sections = [("kanal", _("By channel"), channels), ("kampanj", _("By campaign tag"), data.by_campaign)]

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -41,11 +40,13 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from consult.core.fields import pick, utcnow
+from consult.core.formatting import LOCAL_TIME
 from consult.core.i18n import N_
 from consult.core.numbers import as_whole_number
 from consult.db import has_uncommitted_writes, transaction_memo
 from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft, ResponseStatus
 from consult.strategy.models import Municipality, ReviewCycle
+from consult.strategy.service import cycles
 from consult.surveys.models import DEMOGRAPHIC_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType, Survey
 from consult.surveys.schema import QuestionSpec, SurveySpec, demographic_questions
 from consult.surveys.service import spec_from_rows
@@ -70,7 +71,6 @@ from consult.workspace.weighting import (
 
 __all__ = ["suppress_small_cells", "SMALL_CELL"]
 
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 response = Response.__table__
 answer = Answer.__table__
 selection = AnswerSelection.__table__
@@ -1219,10 +1219,6 @@ class Overview:
     # The first and last day a counted response came in (the over-time rows may be weeks, which
     # start on Mondays: not the dates to print as the period).
     span: tuple[date, date] | None = None
-
-
-def cycles(session: Session) -> list[ReviewCycle]:
-    return list(session.execute(select(ReviewCycle).order_by(ReviewCycle.id.desc())).scalars())
 
 
 def surveys_of_cycle(session: Session, *, cycle_id: int | None) -> list[SurveySpec]:
