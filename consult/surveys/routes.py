@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import re
+import smtplib
 from functools import partial
 from typing import Annotated
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 from starlette.datastructures import FormData
@@ -16,9 +18,10 @@ from starlette.datastructures import FormData
 from consult.campaigns import invitations
 from consult.config import get_settings
 from consult.core.i18n import N_, _
+from consult.core.mail import SmtpSettings
 from consult.core.templating import render, render_cached
 from consult.db import session_scope
-from consult.responses import drafts, review
+from consult.responses import drafts, resume_mail, review
 from consult.responses import identity as identities
 from consult.responses import service as responses
 from consult.responses.flow import form_values_for_template, questions_on_page, submit_page
@@ -117,19 +120,24 @@ async def show_page(request: Request) -> Response:
         return opened
     spec, token, page, draft = opened
     kiosk = _draft_kiosk(draft)
+    mail = SmtpSettings.from_env() is not None
+    if request.query_params.get("lank") == "skickad" and not kiosk:
+        context = _page_context(spec, token, page, draft.answers, [])
+        return render(request, "surveys/page.html",
+                      {**context, "origin": _origin(request), "mail_resume": mail, "resume_sent": True})
     if not draft.answers and not kiosk:
         # Nothing answered yet (every respondent's first page): the same page for everyone.
-        key = (spec.slug, spec.revision, page)
-        context = partial(_page_context, spec, token, page, {}, [])
+        key = (spec.slug, spec.revision, page, mail)
+        context = partial(_page_context, spec, token, page, {}, [], mail_resume=mail)
         return render_cached(request, "surveys/page.html", context, key, personal=_personal(request, token))
-    context = _page_context(spec, token, page, draft.answers, [])
+    context = _page_context(spec, token, page, draft.answers, [], mail_resume=mail)
     if kiosk or any(q.code in draft.answers for q in context["questions"]):
         return render(request, "surveys/page.html", {**context, **kiosk, "origin": _origin(request)})
     # A page not yet answered looks the same for every respondent who sees the same questions:
     # render it once, and fill in the respondent's token. A question shown as the survey defines
     # it is named by its code; one carrying what is left of its condition by that remainder too.
     shown = tuple(q.code if q is spec.by_code[q.code] else (q.code, repr(q.condition)) for q in context["questions"])
-    key = (spec.slug, spec.revision, page, shown)
+    key = (spec.slug, spec.revision, page, shown, mail)
     return render_cached(request, "surveys/page.html", context, key, personal=_personal(request, token))
 
 
@@ -377,7 +385,8 @@ def _lost(request: Request, spec: SurveySpec) -> Response:
 
 
 def _page_context(
-    spec: SurveySpec, token: str, page: int, answers: dict, errors: list, typed: dict | None = None
+    spec: SurveySpec, token: str, page: int, answers: dict, errors: list, typed: dict | None = None,
+    *, mail_resume: bool = False,
 ) -> dict:
     language = _current_language()
     language_errors = [
@@ -401,6 +410,7 @@ def _page_context(
         "errors": language_errors,
         "error_by_field": {e["field"]: e["message"] for e in language_errors},
         "resume_days": get_settings().resume_days,
+        "mail_resume": mail_resume,  # the resume link can be sent by e-mail (a mail server is set up)
     }
 
 
@@ -417,6 +427,44 @@ def resume(request: Request, slug: str, token: str) -> Response:
     if isinstance(draft, Response):
         return draft
     return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
+
+
+@router.post("/{slug}/r/{token}/lank")
+async def mail_resume_link(request: Request, slug: str, token: str) -> Response:
+    """Send the resume link to the address the respondent gives; the address is not kept."""
+    spec = survey_or_404(slug)
+    draft = _draft_or_lost(request, spec, token)
+    if isinstance(draft, Response):
+        return draft
+    settings = SmtpSettings.from_env()
+    if settings is None or _draft_kiosk(draft):
+        raise HTTPException(404)
+    raw = form_values(await _posted_form(request), "resume-email")
+    typed = str(raw[-1])[:300] if raw else ""
+    status = 422
+    try:
+        address = resume_mail.check_address(typed)
+        if not resume_mail.hit_limit(source=responses.request_source_hash(request)).allowed:
+            status = 429
+            raise resume_mail.ResumeMailProblem("resume-email", N_(
+                "You have asked for several links in a short time. Copy the link above instead, or try again later."))
+        mail = resume_mail.message(settings=settings, address=address, title=spec.text("title", _current_language()),
+                                   link=f"{_origin(request)}/s/{slug}/r/{token}", expires=draft.expires_at,
+                                   language=_current_language())
+        await run_in_threadpool(resume_mail.send, settings, mail)
+    except resume_mail.ResumeMailProblem as problem:
+        return _resume_mail_page(request, spec, token, draft, problem.text(_), typed, status)
+    except (OSError, smtplib.SMTPException):
+        message = _("The e-mail could not be sent just now. Copy the link above instead.")
+        return _resume_mail_page(request, spec, token, draft, message, typed, 503)
+    return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}?lank=skickad#resume", status_code=303)
+
+
+def _resume_mail_page(request: Request, spec: SurveySpec, token: str, draft: drafts.DraftView, error: str,
+                      typed: str, status_code: int) -> Response:
+    context = _page_context(spec, token, draft.page, draft.answers, [], mail_resume=True)
+    extra = {"origin": _origin(request), "resume_error": error, "resume_email": typed}
+    return render(request, "surveys/page.html", {**context, **extra}, status_code)
 
 
 def _draft_kiosk(draft) -> dict:  # type: ignore[no-untyped-def]
