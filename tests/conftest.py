@@ -210,6 +210,24 @@ def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
     assert not violations, f"axe-core found violations on {page.url}:\n" + "\n".join(summary)
 
 
+def press_back(page, forward: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """The browser's Back (or Forward) button. A survey page reached this way reloads itself from the
+    server (htmx keeps no history snapshots), so one navigation follows another, and Playwright's
+    go_back can lose the page between the two: the history moves from the page itself, and the
+    caller waits for where it lands."""
+    from playwright.sync_api import Error
+
+    for _attempt in range(3):
+        try:
+            with page.expect_event("framenavigated"):
+                page.evaluate("setTimeout(() => history.%s(), 0)" % ("forward" if forward else "back"))
+            return
+        except Error as exc:  # a reload still committing took the script's page away: press again
+            if "Execution context was destroyed" not in str(exc):
+                raise
+            page.wait_for_load_state()
+
+
 def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"

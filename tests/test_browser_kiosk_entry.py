@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from consult.surveys.schema import SurveySpec
-from tests.conftest import assert_accessible, screenshot
+from tests.conftest import assert_accessible, press_back, screenshot
 from tests.factories import kiosk_survey, store
 from tests.staff import create_staff
 
@@ -91,7 +91,7 @@ def lands_on_the_kiosk_start(page, survey: SurveySpec) -> None:  # type: ignore[
 
 
 def back_lands_on_the_kiosk_start(page, survey: SurveySpec) -> None:  # type: ignore[no-untyped-def]
-    page.go_back()
+    press_back(page)
     lands_on_the_kiosk_start(page, survey)
     page.get_by_role("button", name="Starta enkäten").wait_for()
     assert NOT_FOUND not in page.content()
@@ -134,18 +134,19 @@ def test_back_within_a_kiosk_response_stays_unless_the_response_is_gone(page, su
     page.check("#kommun-2")
     page.click("button[value=next]")
     page.locator("#progress").filter(has_text="Sida 2 av 2").wait_for()
-    page.go_back()  # the same person, still answering: page 1 again, from htmx's history
+    press_back(page)  # the same person, still answering: page 1 again, reloaded from the server
     page.wait_for_url("**/r/**/1")
     page.wait_for_timeout(1000)
     assert "/r/" in page.url and page.locator("#progress").inner_text() == "Sida 1 av 2"
 
-    # Page 2 comes back from htmx's history, and the kiosk script asks the server whether its
-    # response is still there: the response goes only once that answer is in.
+    # Forward reloads page 2 from the server; the response goes only once that request is in.
     with page.expect_response(lambda response: response.url.endswith(f"/r/{token}/2")):
-        page.go_forward()
+        press_back(page, forward=True)
     page.wait_for_url("**/r/**/2")
+    page.wait_for_load_state()  # the reloaded page 2, not the one the URL changed on
+    page.locator("#progress").filter(has_text="Sida 2 av 2").wait_for()
     with session_scope() as session:  # the response is gone meanwhile (as after a finished one)
         session.execute(delete(ResponseDraft).where(ResponseDraft.token == token))
-    page.go_back()
+    press_back(page)
     lands_on_the_kiosk_start(page, survey)
     expect(page.get_by_role("button", name="Starta enkäten")).to_be_visible()

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from consult.surveys.schema import SurveySpec
+from tests.conftest import press_back
 from tests.factories import kiosk_survey, q, store
 
 pytestmark = pytest.mark.browser
@@ -47,7 +48,7 @@ def test_back_button_after_start_over_does_not_show_the_previous_persons_answers
 
     # The next person presses Back: the browser would show A's page from its cache, with A's
     # choices restored into the form.
-    page.go_back()
+    press_back(page)
     page.wait_for_load_state()
     page.wait_for_url(start)
     assert page.get_by_role("button", name="Starta enkäten").is_visible()

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from consult.surveys.schema import SurveySpec
-from tests.conftest import assert_accessible, screenshot
+from tests.conftest import assert_accessible, press_back, screenshot
 from tests.factories import every_type_survey, store
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def test_back_shows_the_answers_already_saved(page) -> None:  # type: ignore[no-
     start(page, spec)
     answer_page_one(page)
     page.get_by_label("Kort").fill("Mer service på landsbygden")
-    page.go_back()
+    press_back(page)
     page.wait_for_url("**/r/**/1")
     # The server's copy of page 1, not an empty snapshot: sending it again keeps the answers.
     assert page.get_by_label("Kramfors").is_checked()
@@ -72,7 +72,7 @@ def test_sending_again_after_the_receipt_shows_the_already_answered_page(page) -
     page.fill("#field-varfor_nej", "För långt till jobbet")
     page.get_by_role("button", name="Skicka").click()
     page.wait_for_url("**/kvitto/**")
-    page.go_back()
+    press_back(page)
     page.wait_for_url(re.compile(r"/r/"))
     page.wait_for_load_state()
     if page.get_by_role("button", name="Skicka").count():  # the page, if the browser shows it again

@@ -65,7 +65,7 @@ def test_links_csv_does_not_call_an_unopened_answer_a_draft(demo) -> None:  # ty
         )
         assert new_round.id is not None
         lines = remiss.links_csv(session, round_id=new_round.id, base_url="http://x").splitlines()
-    assert lines[1].startswith("Orörd förening;") and lines[1].endswith(";not_started")
+    assert lines[1].startswith("Orörd förening;") and lines[1].endswith(";Inte påbörjat")
 
 
 def test_audit_log_names_every_action_and_shows_no_python_notation(app) -> None:  # type: ignore[no-untyped-def]
