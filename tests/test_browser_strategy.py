@@ -63,7 +63,7 @@ def test_analyst_edits_keywords_and_compares_versions(page, analyst_email: str) 
         item = page.locator("#item-narhet-omvarlden")
         assert "bredband, fiber, mobiltäckning" in item.inner_text()
         assert "Nyckelord ändrade av analytiker (3)" in item.inner_text()
-        assert page.get_by_role("status").is_visible()
+        assert item.get_by_role("status").is_visible()  # the notice where the page lands, at the item
         assert_accessible(page)
     finally:
         page.goto(f"{VERSION}/narhet-omvarlden/nyckelord")
@@ -108,7 +108,7 @@ def test_front_page_phases_and_the_admin_form_are_accessible(page) -> None:  # t
     page.get_by_role("button", name="Spara faserna").click()
     summary = page.locator(".error-summary")
     summary.wait_for()
-    assert "Fasen kan inte sluta innan den börjar." in summary.inner_text()
+    assert "Remiss av förslaget: Fasen kan inte sluta innan den börjar." in summary.inner_text()
     assert page.locator("#field-end-remiss").get_attribute("aria-invalid") == "true"
     assert_accessible(page)
     screenshot(page, "phases-error")

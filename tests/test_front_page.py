@@ -27,6 +27,12 @@ def test_phase_states_follow_the_calendar() -> None:
     assert service.phase_state(phase, date(2027, 4, 1)) == service.PhaseState.done
     undated = CyclePhase(cycle_id=1, key="beslut", name={"sv": "Beslut"})
     assert service.phase_state(undated, date(2027, 3, 15)) == service.PhaseState.coming
+    one_day = CyclePhase(cycle_id=1, key="framtidsdag", name={"sv": "Framtidsdag"}, starts_on=date(2027, 3, 20))
+    assert service.phase_state(one_day, date(2027, 3, 20)) == service.PhaseState.now
+    assert service.phase_state(one_day, date(2027, 3, 21)) == service.PhaseState.done  # not "under way" for ever
+    deadline = CyclePhase(cycle_id=1, key="beslut", name={"sv": "Beslut"}, ends_on=date(2027, 3, 20))
+    assert service.phase_state(deadline, date(2027, 3, 1)) == service.PhaseState.coming
+    assert service.phase_state(deadline, date(2027, 3, 21)) == service.PhaseState.done
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +102,8 @@ def test_admin_dates_the_phases_and_bad_dates_change_nothing(app, client: TestCl
         },
     )
     assert bad.status_code == 422
-    assert "Ange ett datum som ÅÅÅÅ-MM-DD" in bad.text and "Fasen kan inte sluta innan den börjar." in bad.text
+    assert "Beslut: Ange ett datum som ÅÅÅÅ-MM-DD" in bad.text
+    assert "Remiss: Fasen kan inte sluta innan den börjar." in bad.text
     assert 'id="field-start-beslut"' in bad.text and 'value="2030-02-30"' in bad.text  # what was typed stays
     with session_scope() as session:
         cycle = service.cycle_by_key(session, key=cycle_under_way)
@@ -133,8 +140,17 @@ def test_published_summaries_are_listed_on_the_front_page(client: TestClient, cy
         set_published(session, cycle_id=cycle.id or 0, published=True, user_id=None)
     try:
         page = client.get("/").text
-        assert f'href="/rapport/{cycle_under_way}">Sammanställning av Översyn 2029</a>' in page
+        assert f'href="/rapport/{cycle_under_way}">Översyn 2029: vad vi fick höra och vad vi gör</a>' in page
     finally:
         with session_scope() as session:
             set_published(session, cycle_id=cycle.id or 0, published=False, user_id=None)
     assert f"/rapport/{cycle_under_way}" not in client.get("/").text
+
+
+def test_a_survey_closing_at_midnight_has_the_day_before_as_its_last_day() -> None:
+    from consult.core.formatting import LOCAL_TIME, last_day
+
+    midnight = datetime(2026, 12, 1, 0, 0, tzinfo=LOCAL_TIME)
+    assert last_day(midnight) == date(2026, 11, 30)
+    assert last_day(midnight.astimezone(UTC)) == date(2026, 11, 30)  # stored in UTC: 23:00 the day before
+    assert last_day(datetime(2026, 12, 1, 16, 0, tzinfo=LOCAL_TIME)) == date(2026, 12, 1)

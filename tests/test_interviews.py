@@ -314,6 +314,9 @@ def test_a_paper_questionnaire_is_entered_with_its_blanks_an_interview_is_not(in
     with session_scope() as session:
         stored = review.current_answers(session, spec=survey, response_id=entries[-1].id)
     assert stored == {"kommun": 1, "kort": "Fler bussar"}  # the blank stays blank
+    empty = submit_entry(interviewer, survey, {}, channel="paper", place="")
+    assert empty.status_code == 422 and "ett tomt formulär är inget svar" in empty.text
+    assert len(entries_by(staff["interviewer"])) == before + 1  # a form saved blank is no respondent
 
 
 # --- corrections and review -------------------------------------------------------------------------

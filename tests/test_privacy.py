@@ -113,12 +113,12 @@ def test_about_page_says_where_to_report_accessibility_problems(client, monkeypa
     assert 'href="https://www.digg.se/tdosanmalan"' in page  # the supervising agency, always
     assert "mailto:" not in page  # no contact details made up when none are set
     monkeypatch.setenv("CONSULT_CONTACT_EMAIL", "tillganglighet@region.example.se")
-    monkeypatch.setenv("CONSULT_CONTACT_PHONE", "0611-80 000")
+    monkeypatch.setenv("CONSULT_CONTACT_PHONE", "+46 (0)611-80 000")
     get_settings.cache_clear()
     try:
         page = client.get("/om-tjansten").text
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
-    assert 'href="mailto:tillganglighet@region.example.se"' in page and 'href="tel:061180000"' in page
+    assert 'href="mailto:tillganglighet@region.example.se"' in page and 'href="tel:+4661180000"' in page
     assert "Rapportera ett problem eller svara på annat sätt" in page

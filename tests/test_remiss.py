@@ -357,7 +357,7 @@ def test_submitting_with_priorities_left_out_asks_once_and_keeps_the_draft(web: 
     asked = post_answer(web, token, fields)
     assert asked.status_code == 200
     assert "Ert svar tar inte ställning till 15 prioriteringar" in asked.text
-    assert 'href="#field-position__paverkansarbete"' in asked.text  # each gap links to its question
+    assert 'href="#section-paverkansarbete"' in asked.text  # each gap links to its priority, title first
     assert 'name="confirm_incomplete" value="1"' in asked.text
     answer = stored_answer(token)
     assert answer.status != "submitted" and answer.content["positions"] == {"jarnvagar": "agree",

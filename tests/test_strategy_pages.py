@@ -110,7 +110,7 @@ def test_comparison_shows_the_priority_the_update_added(analyst: TestClient) -> 
     assert HEALTH in changed and "Tillagd" in changed
     assert "1 skillnad mellan" in page.text
     same_version = analyst.get("/arbetsyta/strategi/jamfor?fran=rus-2025&till=rus-2025")
-    assert "0 skillnader" in same_version.text
+    assert same_version.status_code == 422 and "Välj två olika versioner." in same_version.text
     unknown = analyst.get("/arbetsyta/strategi/jamfor?fran=nope&till=rus-2025")
     assert unknown.status_code == 422 and "Välj en version av strategin i listan." in unknown.text
 

@@ -684,7 +684,7 @@ def test_coverage_health_answers_map_to_folkhalsa_in_2025_and_are_not_covered_in
     assert bus_2020.covered
 
     label = health_2025.theme.label
-    page = analyst.get(f"{health_survey['base']}/tackning")
+    page = analyst.get(f"{health_survey['base']}/tackning?lang=sv")  # an earlier test left the client in English
     assert page.status_code == 200
     uncovered = page.text.split('id="uncovered-heading"')[1].split('id="matrix-heading"')[0]
     assert label not in uncovered
@@ -694,6 +694,10 @@ def test_coverage_health_answers_map_to_folkhalsa_in_2025_and_are_not_covered_in
     assert label in uncovered and "<blockquote>" in uncovered
     assert "Hemlig" not in uncovered
     assert analyst.get(f"{health_survey['base']}/tackning?version=nope").status_code == 404
+    # In English the priorities carry the strategy's English titles, not the engine's Swedish ones.
+    english = analyst.get(f"{health_survey['base']}/tackning?lang=en").text
+    assert "Stronger public health work for good and equal health" in english and HEALTH not in english
+    analyst.get(f"{health_survey['base']}/tackning?lang=sv")
 
 
 def test_keywords_edited_by_analysts_change_what_the_strategy_covers_at_once(

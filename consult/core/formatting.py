@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -14,6 +14,13 @@ from consult.core.i18n import current_language
 
 MISSING = "–"
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")  # the region's clock: every date and time people read
+
+
+def last_day(closes_at: datetime) -> date:
+    """The last day something that closes at `closes_at` can be done: a survey closing at midnight
+    has the day before as its last day, on the region's clock."""
+    local = (closes_at if closes_at.tzinfo else closes_at.replace(tzinfo=UTC)).astimezone(LOCAL_TIME)
+    return local.date() - timedelta(days=1) if local.time() == time(0, 0) else local.date()
 
 
 def long_date(value: date | datetime | None) -> str:

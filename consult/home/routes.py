@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -10,7 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlmodel import Session
 
 from consult.config import get_settings
-from consult.core.formatting import LOCAL_TIME, long_date
+from consult.core.formatting import LOCAL_TIME, last_day, long_date
 from consult.core.templating import render
 from consult.db import get_session
 from consult.reports.service import published_reports
@@ -28,6 +29,7 @@ def home(request: Request, session: Annotated[Session, Depends(get_session)]) ->
         "timeline": strategy.timeline(session, today=today),
         "reports": published_reports(session),
         "long_date": long_date,
+        "last_day": last_day,
     }
     return render(request, "home/index.html", context)
 
@@ -35,8 +37,15 @@ def home(request: Request, session: Annotated[Session, Depends(get_session)]) ->
 @router.get("/om-tjansten")
 def about(request: Request) -> Response:
     settings = get_settings()
-    return render(request, "home/about.html", {"contact_email": settings.contact_email,
-                                               "contact_phone": settings.contact_phone})
+    context = {"contact_email": settings.contact_email, "contact_phone": settings.contact_phone,
+               "phone_uri": phone_uri(settings.contact_phone)}
+    return render(request, "home/about.html", context)
+
+
+def phone_uri(number: str) -> str:
+    """A tel: link a phone can dial: "+46 (0)611-800 00" becomes tel:+4661180000."""
+    dialled = re.sub(r"[^\d+]", "", number.replace("(0)", ""))
+    return f"tel:{dialled}" if dialled else ""
 
 
 @router.get("/healthz")

@@ -143,6 +143,9 @@ def validate_entry(spec: SurveySpec, form: Any, *, required: bool = True) -> Ent
     errors = [e for e in parsed.errors if e.field in visible]
     if required:
         errors += [e for e in check_required(spec, parsed.values, visible=visible) if e.field not in failed]
+    if not errors and not parsed.values and spec.questions:
+        # A blank form saved by mistake (or pressed twice) would count as a respondent who said nothing.
+        errors.append(FieldError(spec.questions[0].code, "empty_entry"))
     order = {q.code: i for i, q in enumerate(spec.questions)}
     errors.sort(key=lambda e: order.get(e.field, len(order)))
     identity, identity_problems = identity_from_form(spec, form)

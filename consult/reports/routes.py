@@ -22,6 +22,7 @@ from consult.core.formatting import number, percent
 from consult.core.i18n import N_, _
 from consult.core.templating import render, templates
 from consult.db import session_scope
+from consult.remiss import service as remiss
 from consult.remiss.models import RemissRound
 from consult.reports import charts, service
 from consult.reports.pdf import PdfUnavailable, html_to_pdf
@@ -312,7 +313,8 @@ def organisations_answers(round_key: str, request: Request, user: User = Depends
         comments = service.round_comments(session, remiss_round=remiss_round, language=language)
     priority_charts = {
         p.key: _positions_chart(_("Positions on %(priority)s by actor type") % {"priority": p.label},
-                                [a["actor_type"] for a in p.by_actor], [a["counts"] for a in p.by_actor])
+                                [remiss.actor_type_name(a["actor_type"], language) for a in p.by_actor],
+                                [a["counts"] for a in p.by_actor])
         for p in summary.priorities
     }
     context = {

@@ -26,6 +26,7 @@ MESSAGES: dict[str, str] = {
     "rank_invalid": N_("Choose a rank from the list."),
     "rank_duplicate": N_("Give each option a different rank."),
     "one_value": N_("Give one answer only."),
+    "empty_entry": N_("Enter at least one answer: an empty form is not a response."),
 }
 
 

@@ -13,13 +13,17 @@ from sqlmodel import Session
 from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
 from consult.accounts.service import record_audit, register_staff_link
-from consult.core.i18n import N_, _
-from consult.core.templating import render
+from consult.core.fields import pick
+from consult.core.formatting import long_date
+from consult.core.i18n import N_, _, current_language
+from consult.core.templating import render, templates
 from consult.db import session_scope
 from consult.strategy import service
 from consult.strategy.models import CyclePhase, ReviewCycle, StrategyItem, StrategyVersion
 
 router = APIRouter(include_in_schema=False)
+# The theme pages and the report name priorities by their Swedish titles: shown in the page's language.
+templates.env.globals["strategy_title"] = lambda title: service.localized_title(title or "", current_language.get())
 analyst = require_role(Role.analyst.value)
 register_staff_link("/arbetsyta/strategi", N_("Strategy and keywords"), {Role.analyst.value})
 
@@ -61,6 +65,8 @@ def compare_page(
             for field, value in (("fran", fran), ("till", till))
             if value and value not in by_key
         }
+        if not errors and old is not None and new is not None and old.key == new.key:
+            errors["till"] = _("Choose two different versions.")
         changes = service.compare_versions(session, old=old, new=new) if old and new and not errors else []
     context = {
         "versions": every,
@@ -82,11 +88,10 @@ def version_page(
         if version is None:
             raise HTTPException(404, _("There is no such strategy version."))
         outline = service.outline(session, version=version)
-        keywords = {
-            item.id: service.effective_keywords(item) for _, priorities in outline.goal_areas for item in priorities
-        }
-        keywords.update({item.id: service.effective_keywords(item) for item in outline.principles})
-    return render(request, "strategy/version.html", {"outline": outline, "keywords": keywords, "saved": sparat})
+        keywords = {item.id: service.effective_keywords(item) for item in outline.items()}
+    # The notice names a real item: an address with any other value shows none.
+    saved = sparat if any(item.key == sparat for item in outline.items()) else ""
+    return render(request, "strategy/version.html", {"outline": outline, "keywords": keywords, "saved": saved})
 
 
 def _item_or_404(session: Session, version_key: str, item_key: str) -> tuple[StrategyVersion, StrategyItem]:
@@ -179,7 +184,7 @@ def cycles_page(
 ) -> Response:
     with session_scope() as session:
         rows = [(cycle, service.phases(session, cycle_id=cycle.id or 0)) for cycle in service.cycles(session)]
-    return render(request, "strategy/cycles.html", {"rows": rows, "saved": sparat})
+    return render(request, "strategy/cycles.html", {"rows": rows, "saved": sparat, "long_date": long_date})
 
 
 @router.get("/admin/oversyn/{key}")
@@ -202,7 +207,9 @@ async def save_phases(request: Request, key: Key, user: User = Depends(admin)) -
         }
         dates, errors = service.parse_phase_dates(values)
         if errors:
-            translated = {field: _(message) for field, message in errors.items()}
+            # The summary at the top lists errors from several phases: each says which.
+            names = {p.key: pick(p.name, current_language.get()) for p in steps}
+            translated = {field: f"{names[field.split('-', 1)[1]]}: {_(message)}" for field, message in errors.items()}
             return _phases_page(request, cycle, steps, values=values, errors=translated, status_code=422)
         changed = service.set_phase_dates(session, cycle_id=cycle.id or 0, dates=dates)
         record_audit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -269,6 +270,10 @@ class Outline:
     goal_areas: list[tuple[StrategyItem, list[StrategyItem]]]
     principles: list[StrategyItem]
 
+    def items(self) -> list[StrategyItem]:
+        """The priorities and principles, in the document's order: the items with keywords."""
+        return [item for _, priorities in self.goal_areas for item in priorities] + self.principles
+
 
 def outline(session: Session, *, version: StrategyVersion) -> Outline:
     assert version.id is not None
@@ -342,11 +347,14 @@ def phases(session: Session, *, cycle_id: int) -> list[CyclePhase]:
 
 
 def phase_state(phase: CyclePhase, today: date) -> PhaseState:
-    if phase.ends_on is not None and phase.ends_on < today:
+    """A phase with only a first day is a one-day event; one with only a last day is a deadline,
+    coming until it has passed; one without dates is coming."""
+    last = phase.ends_on or phase.starts_on
+    if last is not None and last < today:
         return PhaseState.done
-    if phase.starts_on is not None and phase.starts_on > today:
+    if phase.starts_on is None or phase.starts_on > today:
         return PhaseState.coming
-    return PhaseState.now if phase.starts_on is not None else PhaseState.coming
+    return PhaseState.now
 
 
 def timeline(session: Session, *, today: date) -> tuple[ReviewCycle, list[PhaseView]] | None:
@@ -402,3 +410,32 @@ def set_phase_dates(session: Session, *, cycle_id: int, dates: PhaseDates) -> in
     session.flush()
     return changed
 
+
+
+# --- titles in the reader's language --------------------------------------------------------------
+
+# The theme engine names priorities by their Swedish titles; pages in English show the strategy's own
+# English title. Read once per process (the titles come from the strategy document and do not change
+# at run time); a title not found is looked up again once, then shown as it is.
+_titles: dict[str, dict[str, str]] = {}
+_titles_lock = threading.Lock()
+
+
+def localized_title(title_sv: str, language: str) -> str:
+    if language == "sv" or not title_sv:
+        return title_sv
+    with _titles_lock:
+        entry = _titles.get(title_sv)
+        if entry is None:
+            _load_titles()
+            entry = _titles.setdefault(title_sv, {})
+    return entry.get(language) or title_sv
+
+
+def _load_titles() -> None:
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        for item in session.exec(select(StrategyItem)).all():
+            if item.title:
+                _titles[pick(item.title, "sv")] = dict(item.title)
