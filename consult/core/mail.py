@@ -37,6 +37,11 @@ class SmtpSettings:
         )
 
 
+def mail_configured() -> bool:
+    """Whether mail can be sent (as from_env would find), cheaply enough for every survey page view."""
+    return bool(os.environ.get("CONSULT_SMTP_HOST")) and bool(os.environ.get("CONSULT_SMTP_FROM"))
+
+
 def connect_smtp(settings: SmtpSettings) -> smtplib.SMTP:
     smtp = smtplib.SMTP(settings.host, settings.port, timeout=30)
     if settings.starttls:

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from consult.campaigns import invitations
 from consult.config import get_settings
 from consult.core.i18n import N_, _
-from consult.core.mail import SmtpSettings
+from consult.core.mail import SmtpSettings, mail_configured
 from consult.core.templating import render, render_cached
 from consult.db import session_scope
 from consult.responses import drafts, resume_mail, review
@@ -120,8 +120,9 @@ async def show_page(request: Request) -> Response:
         return opened
     spec, token, page, draft = opened
     kiosk = _draft_kiosk(draft)
-    mail = SmtpSettings.from_env() is not None
-    if request.query_params.get("lank") == "skickad" and not kiosk:
+    mail = mail_configured()
+    # The raw query string: parsing it for every page view would cost more than the whole check.
+    if b"lank=skickad" in request.scope["query_string"] and not kiosk:
         context = _page_context(spec, token, page, draft.answers, [])
         return render(request, "surveys/page.html",
                       {**context, "origin": _origin(request), "mail_resume": mail, "resume_sent": True})
