@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -64,8 +65,11 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status_code)
 
 
-_page_cache: OrderedDict[tuple, str] = OrderedDict()
+# A cached page is kept cut at its placeholders: [text, field, text, field, ..., text]. Filling it
+# is then one join, where a str.replace per field went over the whole page each time.
+_page_cache: OrderedDict[tuple, list[str]] = OrderedDict()
 PAGE_CACHE_SIZE = 512
+_PLACEHOLDER = re.compile("\x00(\\w+)\x00")
 
 
 def _placeholder(name: str) -> str:
@@ -89,17 +93,16 @@ def render_cached(
         return render(request, name, {**_made(context), **personal})
     language = i18n.current_language.get()
     cache_key = (name, language, *key)
-    html = _page_cache.get(cache_key)
-    if html is None:
+    parts = _page_cache.get(cache_key)
+    if parts is None:
         placeholders = {field: _placeholder(field) for field in personal}
         full = {"request": request, "lang": language, "user": None, **_made(context), **placeholders}
-        html = templates.get_template(name).render(full)
-        _page_cache[cache_key] = html
+        parts = _PLACEHOLDER.split(templates.get_template(name).render(full))
+        _page_cache[cache_key] = parts
         if len(_page_cache) > PAGE_CACHE_SIZE:
             _page_cache.popitem(last=False)
-    for field, value in personal.items():
-        html = html.replace(_placeholder(field), str(escape(value)))
-    return HTMLResponse(html)
+    values = {field: str(escape(value)) for field, value in personal.items()}
+    return HTMLResponse("".join([part if index % 2 == 0 else values[part] for index, part in enumerate(parts)]))
 
 
 def _made(context: dict[str, Any] | Callable[[], dict[str, Any]]) -> dict[str, Any]:
