@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +19,8 @@ from consult.strategy import service as strategy
 from consult.surveys.service import list_open_surveys
 
 router = APIRouter(include_in_schema=False)
+# The accessibility statement's review date: change it whenever the statement is checked again.
+STATEMENT_REVIEWED = date(2026, 11, 28)
 
 
 @router.get("/")
@@ -38,7 +40,8 @@ def home(request: Request, session: Annotated[Session, Depends(get_session)]) ->
 def about(request: Request) -> Response:
     settings = get_settings()
     context = {"contact_email": settings.contact_email, "contact_phone": settings.contact_phone,
-               "phone_uri": phone_uri(settings.contact_phone)}
+               "phone_uri": phone_uri(settings.contact_phone), "statement_reviewed": STATEMENT_REVIEWED,
+               "long_date": long_date}
     return render(request, "home/about.html", context)
 
 
