@@ -12,6 +12,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -124,34 +125,42 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def serve(extra_env: dict[str, str] | None = None, log_name: str = "server.log") -> Iterator[str]:
+    """The app served by uvicorn in its own process, as users reach it; its base URL."""
+    port = _free_port()
+    log_path = _TMP / log_name
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "consult", "serve", "--port", str(port), "--workers", "1"],
+            cwd=ROOT,
+            env={**os.environ, **(extra_env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        import httpx
+
+        for _ in range(100):
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            process.kill()
+            raise RuntimeError("server did not start: " + log_path.read_text())
+        try:
+            yield url
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
 @pytest.fixture(scope="session")
 def live_server(demo) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The app served by uvicorn in its own process, as users reach it."""
-    port = _free_port()
-    log = open(_TMP / "server.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "consult", "serve", "--port", str(port), "--workers", "1"],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    for _ in range(100):
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("server did not start: " + (_TMP / "server.log").read_text())
-    yield url
-    process.terminate()
-    process.wait(10)
-    log.close()
+    with serve() as url:
+        yield url
 
 
 def chromium_path() -> str | None:

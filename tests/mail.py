@@ -6,6 +6,7 @@ from __future__ import annotations
 import socketserver
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -38,16 +39,29 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
                 self.wfile.write(b"250 ok\r\n")
 
 
-@pytest.fixture()
-def smtp_server(monkeypatch) -> Iterator[list[bytes]]:  # type: ignore[no-untyped-def]
+@contextmanager
+def smtp_sink() -> Iterator[tuple[int, list[bytes]]]:
+    """A running stand-in server on a free port, and the list its messages arrive in."""
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
     server.daemon_threads = True
     server.messages = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    monkeypatch.setenv("CONSULT_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CONSULT_SMTP_PORT", str(server.server_address[1]))
-    monkeypatch.setenv("CONSULT_SMTP_FROM", "remiss@region.example.se")
-    yield server.messages  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
+    try:
+        yield server.server_address[1], server.messages  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def smtp_environment(port: int) -> dict[str, str]:
+    return {"CONSULT_SMTP_HOST": "127.0.0.1", "CONSULT_SMTP_PORT": str(port),
+            "CONSULT_SMTP_FROM": "remiss@region.example.se"}
+
+
+@pytest.fixture()
+def smtp_server(monkeypatch) -> Iterator[list[bytes]]:  # type: ignore[no-untyped-def]
+    with smtp_sink() as (port, messages):
+        for name, value in smtp_environment(port).items():
+            monkeypatch.setenv(name, value)
+        yield messages
