@@ -35,7 +35,9 @@ def test_withdrawing_without_the_tick_points_at_the_box(browser, live_server, cl
     context = browser.new_context(base_url=live_server, locale="sv-SE", viewport=PHONE)
     page = context.new_page()
     try:
-        page.goto(f"/mitt-svar/{receipt}?lang=sv")
+        page.goto("/mitt-svar?lang=sv")
+        page.fill("#field-kvitto", receipt)
+        page.get_by_role("button", name="Visa mitt svar").click()
         page.get_by_role("button", name="Radera mitt svar").click()
         page.locator(".error-summary").wait_for()
         box = page.get_by_role("checkbox", name="Jag vill radera mitt svar. Det går inte att ångra.")

@@ -14,31 +14,51 @@ from tests.factories import every_type_survey, store
 from tests.test_api import VALID, post
 
 
+def show_own_response(client, receipt: str, lang: str = "sv"):  # type: ignore[no-untyped-def]
+    """The respondent's "see my response" form, posted as the browser posts it."""
+    from tests.test_survey_pages import csrf
+
+    form = client.get(f"/mitt-svar?lang={lang}")
+    return client.post("/mitt-svar", data={"csrftoken": csrf(form.text), "kvitto": receipt})
+
+
 def test_respondent_sees_and_deletes_own_response(client) -> None:  # type: ignore[no-untyped-def]
     survey = store(every_type_survey())
     receipt = post(client, survey.slug, {**VALID, "kort": "mitt eget svar"}).json()["receipt"]
-    page = client.get(f"/mitt-svar/{receipt}")
+    page = show_own_response(client, receipt)
     assert page.status_code == 200 and "mitt eget svar" in page.text and "Härnösand" in page.text
+    assert receipt not in str(page.url)
     from tests.test_survey_pages import csrf
 
     token = csrf(page.text)
-    unconfirmed = client.post(f"/mitt-svar/{receipt}/radera", data={"csrftoken": token})
+    unconfirmed = client.post("/mitt-svar/radera", data={"csrftoken": token, "kvitto": receipt})
     assert unconfirmed.status_code == 422 and "Kryssa i rutan" in unconfirmed.text
-    deleted = client.post(f"/mitt-svar/{receipt}/radera", data={"csrftoken": token, "confirm": "yes"})
+    deleted = client.post("/mitt-svar/radera", data={"csrftoken": token, "kvitto": receipt, "confirm": "yes"})
     assert deleted.status_code == 200 and "Ditt svar är raderat" in deleted.text
     with session_scope() as session:
         assert session.execute(select(Response).where(Response.receipt == receipt)).first() is None
-    assert client.get(f"/mitt-svar/{receipt}").status_code == 404
+    assert show_own_response(client, receipt).status_code == 404
 
 
 def test_unknown_receipt_is_a_clear_404(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.get("/mitt-svar/FINNSINTE")
+    response = show_own_response(client, "FINNSINTE")
     assert response.status_code == 404 and "Det finns inget svar med den kvittokoden" in response.text
+
+
+def test_the_receipt_code_is_never_in_an_address(client) -> None:  # type: ignore[no-untyped-def]
+    """Addresses stay in the browser's history; whoever has the code can see and delete the answers."""
+    survey = store(every_type_survey())
+    receipt = post(client, survey.slug, VALID).json()["receipt"]
+    assert client.get(f"/mitt-svar/{receipt}").status_code in (404, 405)
+    assert client.get(f"/mitt-svar?kvitto={receipt}").text.count(receipt) == 0
+    form = client.get("/mitt-svar").text
+    assert '<form method="post" action="/mitt-svar">' in form
 
 
 def test_delete_without_csrf_is_refused(client) -> None:  # type: ignore[no-untyped-def]
     client.get("/mitt-svar")
-    assert client.post("/mitt-svar/ANY/radera", data={"confirm": "yes"}).status_code == 403
+    assert client.post("/mitt-svar/radera", data={"kvitto": "ANY", "confirm": "yes"}).status_code == 403
+    assert client.post("/mitt-svar", data={"kvitto": "ANY"}).status_code == 403
 
 
 def test_purge_deletes_only_expired(client) -> None:  # type: ignore[no-untyped-def]

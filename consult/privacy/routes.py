@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from consult.core.i18n import _, current_language
@@ -33,16 +33,24 @@ def _not_found(request: Request, receipt: str) -> Response:
 
 
 @router.get("")
-def lookup(request: Request, kvitto: Annotated[str | None, Query()] = None) -> Response:
-    if kvitto is None:
-        return render(request, "privacy/lookup.html")
+def lookup_form(request: Request) -> Response:
+    return render(request, "privacy/lookup.html")
+
+
+# The code is posted, never put in an address: an address stays in the browser's history (a library
+# computer, a shared tablet), and the code lets whoever has it see and delete the answers.
+@router.post("")
+def lookup(request: Request, kvitto: Annotated[str | None, Form()] = None) -> Response:
+    typed = (kvitto or "").strip()
     # As copied or read out: spaces and dashes between groups, any case.
-    code = "".join(kvitto.split()).replace("-", "").replace("\u2013", "").upper()
+    code = "".join(typed.split()).replace("-", "").replace("\u2013", "").upper()
     if not code:
         return render(request, "privacy/lookup.html", {"error": _("Enter your receipt code.")}, status_code=422)
-    if not RECEIPT.fullmatch(code):
-        return _not_found(request, kvitto.strip())
-    return RedirectResponse(f"/mitt-svar/{code}", status_code=303)
+    with session_scope() as session:
+        response = service.find_by_receipt(session, receipt=code) if RECEIPT.fullmatch(code) else None
+        if response is None:
+            return _not_found(request, typed)
+        return _own_response(request, session, response)
 
 
 def _own_response(request: Request, session: Session, response: ResponseRow, error: str | None = None) -> Response:
@@ -57,21 +65,16 @@ def _own_response(request: Request, session: Session, response: ResponseRow, err
     return render(request, "privacy/own_response.html", context, status_code=422 if error else 200)
 
 
-@router.get("/{receipt}")
-def show(request: Request, receipt: str) -> Response:
+@router.post("/radera")
+def delete(
+    request: Request,
+    kvitto: Annotated[str, Form()] = "",
+    confirm: Annotated[str | None, Form()] = None,
+) -> Response:
     with session_scope() as session:
-        response = service.find_by_receipt(session, receipt=receipt)
+        response = service.find_by_receipt(session, receipt=kvitto)
         if response is None:
-            return _not_found(request, receipt)
-        return _own_response(request, session, response)
-
-
-@router.post("/{receipt}/radera")
-def delete(request: Request, receipt: str, confirm: Annotated[str | None, Form()] = None) -> Response:
-    with session_scope() as session:
-        response = service.find_by_receipt(session, receipt=receipt)
-        if response is None:
-            raise HTTPException(404, _("There is no response with this receipt code. Check the code and try again."))
+            return _not_found(request, kvitto)
         if confirm != "yes":
             return _own_response(request, session, response,
                                  error=_("Tick the box to confirm that you want to delete your response."))

@@ -12,7 +12,6 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import select
 from starlette.datastructures import FormData
 
 from consult.campaigns import invitations
@@ -27,7 +26,6 @@ from consult.responses import service as responses
 from consult.responses.flow import form_values_for_template, questions_on_page, submit_page
 from consult.responses.messages import error_message
 from consult.responses.models import Channel
-from consult.responses.models import Response as ResponseRow
 from consult.responses.validation import form_values
 from consult.surveys.models import Access, IdentityMode
 from consult.surveys.schema import SurveySpec
@@ -210,7 +208,9 @@ async def post_page(request: Request) -> Response:
         # Not the receipt's address: it would stay in the shared tablet's history, and the code in it
         # lets anyone see or withdraw the answer.
         return RedirectResponse(f"/s/{slug}/tack?{query}", status_code=303)
-    redirect = RedirectResponse(f"/s/{slug}/kvitto/{stored.receipt}", status_code=303)
+    # The receipt page finds the code in the answered-surveys cookie: an address with the code would
+    # stay in the browser's history, and the code lets whoever has it see and delete the answers.
+    redirect = RedirectResponse(f"/s/{slug}/kvitto", status_code=303)
     _remember_answered(request, redirect, spec, stored.receipt)
     return redirect
 
@@ -513,21 +513,11 @@ def kiosk_thanks(
     return _not_stored(render(request, "interviews/kiosk_receipt.html", context))
 
 
-@router.get("/{slug}/kvitto/{receipt}")
-def receipt_page(
-    request: Request, slug: str, receipt: str, kiosk: Annotated[str | None, Query(max_length=200)] = None
-) -> Response:
+@router.get("/{slug}/kvitto")
+def receipt_page(request: Request, slug: str) -> Response:
     spec = survey_or_404(slug, include_drafts=True)
-    if len(receipt) > 32:
-        raise HTTPException(404)
-    with session_scope() as session:
-        found = session.exec(
-            select(ResponseRow.id).where(ResponseRow.receipt == receipt, ResponseRow.survey_id == spec.id)
-        ).first()
-    if found is None:
-        raise HTTPException(404, _("There is no response with this receipt."))
-    event_name = _kiosk_name(kiosk)
-    if event_name is not None:
-        context = {"spec": spec, "return_seconds": KIOSK_RETURN_SECONDS, **_kiosk_context(event_name)}
-        return _not_stored(render(request, "interviews/kiosk_receipt.html", context))
+    receipt = review.answered_surveys(request.cookies.get(review.ANSWERED_COOKIE)).get(str(spec.id))
+    if receipt is None:
+        raise HTTPException(404, _("This browser has no receipt for this survey. If you kept your receipt code, "
+                                   "you can use it to see your response."))
     return _not_stored(render(request, "surveys/receipt.html", {"spec": spec, "receipt": receipt}))
