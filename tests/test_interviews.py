@@ -317,6 +317,13 @@ def test_a_paper_questionnaire_is_entered_with_its_blanks_an_interview_is_not(in
     empty = submit_entry(interviewer, survey, {}, channel="paper", place="")
     assert empty.status_code == 422 and "ett tomt formulär är inget svar" in empty.text
     assert len(entries_by(staff["interviewer"])) == before + 1  # a form saved blank is no respondent
+    # Three boxes ticked where two are allowed: on paper the message says what to enter instead.
+    over = submit_entry(interviewer, survey, {**blank, "flera": ["1", "2", "3"]}, channel="paper", place="")
+    assert over.status_code == 422 and "Välj högst 2 alternativ." in over.text
+    assert "lämna frågan tom" in over.text
+    interview = submit_entry(interviewer, survey, {**GOOD_ENTRY, "flera": ["1", "2", "3"]}, channel="interview_phone")
+    assert interview.status_code == 422 and "lämna frågan tom" not in interview.text
+    assert len(entries_by(staff["interviewer"])) == before + 1
 
 
 # --- corrections and review -------------------------------------------------------------------------

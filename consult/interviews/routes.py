@@ -62,7 +62,8 @@ IDENTITY_LABELS = {"name": N_("Respondent's name"), "email": N_("E-mail address 
 
 
 def _field_errors(spec: SurveySpec, errors: list[FieldError] | None,
-                  identity_problems: list[identities.IdentityProblem] | None = None) -> dict[str, Any]:
+                  identity_problems: list[identities.IdentityProblem] | None = None, *,
+                  channel: str = "") -> dict[str, Any]:
     """An entry form's errors for its template: the summary's list and each field's message, who
     answered first (it comes first in the form)."""
     language = _language()
@@ -73,7 +74,7 @@ def _field_errors(spec: SurveySpec, errors: list[FieldError] | None,
         {
             "field": e.field,
             "label": spec.by_code[e.field].label(language) if e.field in spec.by_code else e.field,
-            "message": error_message(e, language, spec.by_code.get(e.field)),
+            "message": error_message(e, language, spec.by_code.get(e.field), paper=not answers_required(channel)),
         }
         for e in errors or []
     ]
@@ -192,7 +193,7 @@ def _entry_page(
         "values": values or {},
         "identity_fields": service.IDENTITY_FORM_FIELDS if identities.asks_identity(spec) else None,
         "identity_labels": IDENTITY_LABELS,
-        **_field_errors(spec, errors, identity_problems),
+        **_field_errors(spec, errors, identity_problems, channel=setup.channel),
         "client_uuid": client_uuid or str(uuid.uuid4()),
         "started_at": started_at or utcnow().isoformat(),
         "saved": saved,
@@ -312,7 +313,7 @@ def _correction_page(
         if response.submitted_at
         else "",
         "values": values,
-        **_field_errors(spec, errors),
+        **_field_errors(spec, errors, channel=response.channel),
     }
     return render(request, "interviews/correct.html", context, status_code)
 

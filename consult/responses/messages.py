@@ -30,11 +30,27 @@ MESSAGES: dict[str, str] = {
 }
 
 
+# What the person entering a paper form does when the form breaks a rule the web survey enforces: the
+# usual coding rule of survey research, so no one has to guess which of the ticks the respondent meant.
+PAPER_NOTES: dict[str, str] = {
+    "too_many": N_("If more boxes are ticked on the paper form than allowed, leave the question blank: "
+                   "an invalid answer counts as unanswered."),
+}
+
+
 AUTHOR_CONSTRAINT_KINDS = {"too_small", "too_large", "too_long", "scale_range", "too_many"}
 
 
-def error_message(error: FieldError, language: str, question: QuestionSpec | None = None) -> str:
-    """The message for one field error; a survey author's own wording wins where they gave one."""
+def error_message(error: FieldError, language: str, question: QuestionSpec | None = None, *,
+                  paper: bool = False) -> str:
+    """The message for one field error; a survey author's own wording wins where they gave one.
+    `paper`: the answers are entered from a paper form, and the message says what to enter."""
+    message = _message(error, language, question)
+    note = PAPER_NOTES.get(error.kind) if paper else None
+    return f"{message} {gettext_for(language, note)}" if note else message
+
+
+def _message(error: FieldError, language: str, question: QuestionSpec | None) -> str:
     if question is not None:
         own = question.required_message if error.kind == "required" else None
         if error.kind in AUTHOR_CONSTRAINT_KINDS:
