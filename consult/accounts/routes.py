@@ -20,7 +20,7 @@ from consult.accounts.deps import (
     require_staff,
 )
 from consult.accounts.models import AuditAction, Role, User
-from consult.core.formatting import LOCAL_TIME
+from consult.core.formatting import LOCAL_TIME, local_stamp
 from consult.core.i18n import _, current_language
 from consult.core.numbers import as_whole_number
 from consult.core.routing import RowId
@@ -176,11 +176,6 @@ def _local_midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TIME).astimezone(UTC)
 
 
-def _local(moment: datetime) -> datetime:
-    # SQLite gives back naive datetimes; they were stored in UTC.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(LOCAL_TIME)
-
-
 @router.get("/admin/audit")
 def audit_log(
     request: Request,
@@ -227,7 +222,7 @@ def audit_log(
         "errors": errors,
         "total": total,
         **paging("/admin/audit", query, page=page, total=total, page_size=AUDIT_PAGE_SIZE),
-        "local_time": lambda moment: _local(moment).strftime("%Y-%m-%d %H:%M:%S"),
+        "local_time": lambda moment: local_stamp(moment, "%Y-%m-%d %H:%M:%S"),
         "describe_details": lambda details: service.describe_details(details, _),
     }
     return render(request, "accounts/audit.html", context, 422 if errors else 200)
@@ -257,7 +252,7 @@ def _accounts_page(
         "notice": notice,
         "new_password": new_password,
         "me": current_user(request),
-        "local_time": lambda moment: _local(moment).strftime("%Y-%m-%d %H:%M") if moment else "–",
+        "local_time": lambda moment: local_stamp(moment, empty="–"),
     }
     response = render(request, "accounts/users.html", context, status_code)
     if new_password is not None:  # a temporary password: no cache keeps the page

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from consult.authoring.service import STANDARD_TYPES, EditError
-from consult.core.formatting import LOCAL_TIME
+from consult.core.formatting import LOCAL_TIME, local_stamp
 from consult.core.i18n import N_
 from consult.core.numbers import as_whole_number
 from consult.responses.validation import MAX_TEXT_LENGTH
@@ -383,10 +383,7 @@ class QuestionForm:
 
 def local_input(moment: datetime | None) -> str:
     """A stored UTC time as the value of a datetime-local field, in Swedish time."""
-    if moment is None:
-        return ""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(LOCAL_TIME).strftime("%Y-%m-%dT%H:%M")
+    return local_stamp(moment, "%Y-%m-%dT%H:%M")
 
 
 def parse_local(raw: str) -> datetime | None:

@@ -22,6 +22,7 @@ from consult.authoring.forms import (
     local_input,
 )
 from consult.authoring.service import EditError, EditRefused
+from consult.core.formatting import local_stamp
 from consult.core.i18n import N_, _, current_language
 from consult.core.numbers import as_whole_number
 from consult.core.templating import render
@@ -122,7 +123,7 @@ def _common(user: User) -> dict[str, Any]:
         "status_labels": {s.value: _(label) for s, label in STATUS_LABELS.items()},
         "condition_labels": {o.value: _(label) for o, label in CONDITION_LABELS.items()},
         "local_input": local_input,
-        "local_time": lambda m: local_input(m).replace("T", " "),
+        "local_time": local_stamp,
     }
 
 

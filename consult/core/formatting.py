@@ -16,11 +16,22 @@ MISSING = "–"
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")  # the region's clock: every date and time people read
 
 
+def local(moment: datetime) -> datetime:
+    """A stored moment on the region's clock. SQLite hands timestamps back without their zone;
+    they were stored in UTC."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(LOCAL_TIME)
+
+
+def local_stamp(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M", empty: str = "") -> str:
+    """A moment as the staff pages list it ("2026-03-31 14:05"), on the region's clock."""
+    return local(moment).strftime(pattern) if moment else empty
+
+
 def last_day(closes_at: datetime) -> date:
     """The last day something that closes at `closes_at` can be done: a survey closing at midnight
     has the day before as its last day, on the region's clock."""
-    local = (closes_at if closes_at.tzinfo else closes_at.replace(tzinfo=UTC)).astimezone(LOCAL_TIME)
-    return local.date() - timedelta(days=1) if local.time() == time(0, 0) else local.date()
+    moment = local(closes_at)
+    return moment.date() - timedelta(days=1) if moment.time() == time(0, 0) else moment.date()
 
 
 def long_date(value: date | datetime | None) -> str:
@@ -28,7 +39,7 @@ def long_date(value: date | datetime | None) -> str:
     if value is None:
         return MISSING
     if isinstance(value, datetime):
-        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(LOCAL_TIME).date()
+        value = local(value).date()
     return format_date(value, "d MMMM y", locale=current_language.get())
 
 

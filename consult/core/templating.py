@@ -17,6 +17,7 @@ from markupsafe import escape
 
 from consult.core import i18n
 from consult.core.fields import pick
+from consult.core.formatting import local_stamp, long_date
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -32,6 +33,8 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext=i18n._, ngettext=i18n.ngettext, newstyle=True
 )
 templates.env.globals["pick"] = pick
+templates.env.globals["long_date"] = long_date
+templates.env.globals["local_stamp"] = local_stamp
 
 
 def is_htmx_partial(request: Request) -> bool:

@@ -18,7 +18,7 @@ from consult.accounts.deps import require_role
 from consult.accounts.models import AuditAction, Role, User
 from consult.accounts.service import list_users, record_audit, register_staff_link
 from consult.core.fields import utcnow
-from consult.core.formatting import typed_number
+from consult.core.formatting import local_stamp, typed_number
 from consult.core.i18n import N_, _, current_language, ngettext
 from consult.core.routing import RowId
 from consult.core.templating import paging, render
@@ -126,7 +126,7 @@ def _setup_page(
         "errors": {k: _(v) for k, v in (errors or {}).items()},
         "entries": entries,
         "notice": notice,
-        "local_time": lambda moment: service.as_local(moment).strftime("%H:%M"),
+        "local_time": lambda moment: local_stamp(moment, "%H:%M"),
     }
     return render(request, "interviews/setup.html", context, status_code)
 
@@ -309,9 +309,7 @@ def _correction_page(
         "spec": spec,
         "response": response,
         "channel_label": _(service.CHANNEL_LABELS.get(response.channel, response.channel)),
-        "submitted": service.as_local(response.submitted_at).strftime("%Y-%m-%d %H:%M")
-        if response.submitted_at
-        else "",
+        "submitted": local_stamp(response.submitted_at),
         "values": values,
         **_field_errors(spec, errors, channel=response.channel),
     }
@@ -419,7 +417,7 @@ def review_list(
         **paging("/granskning", query, page=page, total=total, page_size=REVIEW_PAGE_SIZE),
         "state_labels": STATE_LABELS,
         "channel_labels": service.CHANNEL_LABELS,
-        "local_time": lambda moment: service.as_local(moment).strftime("%Y-%m-%d %H:%M") if moment else "",
+        "local_time": local_stamp,
     }
     return render(request, "responses/review_list.html", context)
 
@@ -482,7 +480,7 @@ def _review_page(
         "show": show,
         "state_labels": STATE_LABELS,
         "channel_label": _(service.CHANNEL_LABELS.get(response.channel, response.channel)),
-        "local_time": lambda moment: service.as_local(moment).strftime("%Y-%m-%d %H:%M") if moment else "",
+        "local_time": local_stamp,
         "errors": errors or {},
         "form": {"state": response.review_state, "comment": "", **(form or {})},
         "notice": notice,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from consult.core.fields import CONTROL_CHARS
-from consult.core.formatting import LOCAL_TIME
+from consult.core.formatting import LOCAL_TIME, local
 from consult.core.i18n import N_
 from consult.responses.identity import IDENTITY_FIELDS, IdentityProblem, asks_identity, check_identity
 from consult.responses.models import Channel, Response
@@ -239,10 +239,6 @@ def local_midnight(now: datetime) -> datetime:
     return datetime(local.year, local.month, local.day, tzinfo=LOCAL_TIME).astimezone(UTC)
 
 
-def as_local(moment: datetime) -> datetime:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(LOCAL_TIME)
-
-
 def todays_entries(session: Session, *, user_id: int, now: datetime) -> list[Entry]:
     rows = session.execute(
         select(
@@ -268,7 +264,7 @@ def may_correct(response: Response, *, user_id: int, is_admin: bool, now: dateti
         return True
     if response.entered_by_id != user_id or response.submitted_at is None:
         return False
-    return as_local(response.submitted_at) >= local_midnight(now).astimezone(LOCAL_TIME)
+    return local(response.submitted_at) >= local_midnight(now).astimezone(LOCAL_TIME)
 
 
 def form_pairs_to_multidict(pairs: list[tuple[str, str]]) -> Mapping[str, Any]:

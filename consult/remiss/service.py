@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from consult.config import get_settings
 from consult.core.fields import is_email, pick, safe_cell, utcnow
-from consult.core.formatting import LOCAL_TIME
+from consult.core.formatting import LOCAL_TIME, local, local_stamp
 from consult.core.i18n import DEFAULT_LANGUAGE, N_, gettext_for
 from consult.core.mail import SmtpSettings, connect_smtp
 from consult.remiss.models import (
@@ -85,11 +85,6 @@ def in_local_time(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=LOCAL_TIME)
-
-
-def local_time(value: datetime | None) -> datetime | None:
-    aware = as_utc(value)
-    return aware.astimezone(LOCAL_TIME) if aware else None
 
 
 # --- the draft as sections -------------------------------------------------------------------
@@ -536,8 +531,7 @@ def links_csv(session: Session, *, round_id: int, base_url: str, language: str =
 def format_date(value: datetime | None, language: str) -> str:
     from babel.dates import format_datetime
 
-    local = local_time(value)
-    return format_datetime(local, "d MMMM y HH:mm", locale=language) if local else ""
+    return format_datetime(local(value), "d MMMM y HH:mm", locale=language) if value else ""
 
 
 def invitation_message(
@@ -1159,7 +1153,7 @@ def export_rows(session: Session, *, remiss_round: RemissRound, language: str = 
             "organisation": organisation.name,
             "actor_type": organisation.actor_type,
             "area": organisation.area,
-            "submitted_at": local_time(answer.submitted_at).strftime("%Y-%m-%d %H:%M") if answer.submitted_at else "",
+            "submitted_at": local_stamp(answer.submitted_at),
             "late": "yes" if answer.late else "no",
             "published": "yes" if answer.published else "no",
             "receipt": answer.receipt or "",

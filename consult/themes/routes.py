@@ -15,7 +15,7 @@ from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
 from consult.accounts.service import record_audit, register_staff_link
 from consult.core import i18n
-from consult.core.formatting import decimal, percent
+from consult.core.formatting import decimal, local_stamp, percent
 from consult.core.i18n import N_, _
 from consult.core.numbers import as_whole_number
 from consult.core.templating import is_htmx_partial, render
@@ -114,7 +114,7 @@ def _language() -> str:
 
 
 def when(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+    return local_stamp(moment)
 
 
 def _formatters() -> dict[str, Any]:
