@@ -764,3 +764,22 @@ def test_odd_input_gives_messages_or_404_never_500(analyst: TestClient, health_s
     response = analyst.post(f"{base}/tema/{theme}/svar", data={"csrftoken": token, "atgard": "flytta", "till": ""})
     assert response.status_code == 422
     assert analyst.post(f"{base}/koda", data={"csrftoken": token, "threshold": "2"}).status_code == 422
+
+
+def test_two_views_assigning_the_same_new_answers_at_once_both_show_the_page(
+    analyst: TestClient, health_survey: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening the explorer assigns new answers; a second view that read them as unassigned just
+    before the first stored them must not fail on the unique constraint (it gave a 500)."""
+    from consult.db import session_scope
+    from consult.themes import service
+
+    add_answers(health_survey["spec"], ["Längre öppettider på vårdcentralen"])
+    with session_scope() as session:
+        stale = service.answers_frame(session, question_id=health_survey["qid"], unassigned_only=True)
+    assert len(stale) == 1
+    assert analyst.get(health_survey["base"]).status_code == 200  # the first view assigns it
+    monkeypatch.setattr(service, "answers_frame", lambda *args, **kwargs: stale.copy())
+    assert analyst.get(health_survey["base"]).status_code == 200  # the second still reads it as new
+    with session_scope() as session:
+        assert service.assign_new_answers(session, question_id=health_survey["qid"], user_id=None) == 0

@@ -860,10 +860,16 @@ def assign_new_answers(session: Session, *, question_id: int, user_id: int | Non
         rows.append({"question_id": question_id, "response_id": int(response_id), "theme_id": theme_id,
                      "machine_theme_id": theme_id, "score": float(score), "source": AssignmentSource.machine.value,
                      "assigned_at": now, "needs_review": False, "reviewed": False})
-    if rows:
-        session.execute(insert(assignment), rows)
-        _record(session, question_id=question_id, user_id=user_id, action=ChangeAction.assign_new, run_id=run_id,
-                details={"answers": len(rows), "automatic": automatic})
+    if not rows:
+        return 0
+    try:
+        with session.begin_nested():
+            session.execute(insert(assignment), rows)
+    except IntegrityError:
+        # Viewing the theme page assigns new answers: another view did it at the same moment.
+        return 0
+    _record(session, question_id=question_id, user_id=user_id, action=ChangeAction.assign_new, run_id=run_id,
+            details={"answers": len(rows), "automatic": automatic})
     return len(rows)
 
 
