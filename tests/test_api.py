@@ -190,6 +190,7 @@ def test_dont_know_on_a_scale_is_null(client, survey) -> None:  # type: ignore[n
         ({**VALID, "antal": 101}, "antal", "too_large"),
         ({**VALID, "antal": -1}, "antal", "too_small"),
         ({**VALID, "antal": "tolv"}, "antal", "not_a_number"),
+        ({**VALID, "antal": 10**400}, "antal", "not_a_number"),  # a JSON integer too large for a float
         ({**VALID, "skala": 6}, "skala", "scale_range"),
         ({**VALID, "lang": "x" * 5001}, "lang", "too_long"),
         ({**VALID, "kort": 12}, "kort", "not_text"),
@@ -216,6 +217,23 @@ def test_errors_in_english_when_asked(client, survey) -> None:  # type: ignore[n
     sv = client.post(f"/api/surveys/{survey.slug}/responses", json=sv_body).json()["errors"][0]["message"]
     assert en == "That option does not exist for this question."
     assert sv == "Alternativet finns inte för den här frågan."
+    # The whole reply is in the answers' language, whatever the address or cookie asks for.
+    reply = client.post(f"/api/surveys/{survey.slug}/responses?lang=sv",
+                        json={**body, "client_uuid": str(uuid.uuid4())}).json()
+    assert reply["detail"] == "Some answers are not valid."
+    assert reply["errors"][0]["message"] == "That option does not exist for this question."
+
+
+def test_text_of_spaces_alone_is_no_answer(client, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.responses.models import Answer
+
+    response = post(client, survey.slug, {**VALID, "kort": "   \n "})
+    assert response.status_code == 201
+    with session_scope() as session:
+        stored = session.execute(select(Response).where(Response.receipt == response.json()["receipt"])).scalar_one()
+        texts = session.execute(select(Answer.text).where(Answer.response_id == stored.id)).scalars().all()
+    assert [t for t in texts if t is not None] == [VALID["lang"]]  # "kort" is not stored as ""
 
 
 def test_hidden_answers_are_dropped(client, survey) -> None:  # type: ignore[no-untyped-def]

@@ -331,12 +331,14 @@ def test_problems_found_by_the_service(survey) -> None:  # type: ignore[no-untyp
             good_row("4", skala="DK", kort="Ring 070-123 45 67"),
             good_row("5", submitted_at="2099-01-01"),  # typos that would stretch every chart over time
             good_row("6", submitted_at="1900-01-01 10:00"),
+            good_row("8", submitted_at="0001-01-01"),  # the calendar's first day: no UTC time before it
         ]
     )
     parsed = service.parse_upload(survey, content + b"7;1;;;1;;;;;;;;;;;extra\r\n")
     kinds = {(p.row, p.column, p.kind) for p in parsed.problems}
-    assert {(2, "channel", "unknown_channel"), (3, "submitted_at", "bad_date"), (8, "", "too_many_cells")} <= kinds
+    assert {(2, "channel", "unknown_channel"), (3, "submitted_at", "bad_date"), (9, "", "too_many_cells")} <= kinds
     assert {(6, "submitted_at", "date_in_future"), (7, "submitted_at", "date_too_early")} <= kinds
+    assert (8, "submitted_at", "bad_date") in kinds
     assert [(w.row, w.column, w.kind) for w in parsed.warnings] == [(4, "varfor_nej", "hidden_answer_dropped")]
     imported = {r.row_id: r for r in parsed.rows}
     assert set(imported) == {"3", "4"} and "varfor_nej" not in imported["3"].values

@@ -284,6 +284,20 @@ def test_json_endpoint_is_idempotent_and_validates(interviewer, staff, survey) -
         "/api/intervju/responses", json={**body, "client_uuid": str(uuid.uuid4()), "channel": "event", "event_name": ""}
     )
     assert no_event.status_code == 422 and no_event.json()["errors"][0]["field"] == "event_name"
+    before = len(entries_by(staff["interviewer"]))
+    for empty in ({}, None, {"kort": "   "}):  # an entry with nothing in it is no respondent, in either shape
+        refused = interviewer.post("/api/intervju/responses",
+                                   json={**body, "client_uuid": str(uuid.uuid4()), "form": None, "answers": empty})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == "empty_entry", refused.text
+    both = interviewer.post("/api/intervju/responses",
+                            json={**body, "client_uuid": str(uuid.uuid4()), "answers": {"kommun": 2}})
+    assert both.status_code == 422 and both.json()["errors"][0]["field"] == "form"
+    naive = interviewer.post(  # a time without a zone is Swedish time, not a server error
+        "/api/intervju/responses",
+        json={**body, "client_uuid": str(uuid.uuid4()), "submitted_at": (now - timedelta(minutes=1)).replace(
+            tzinfo=None).isoformat(), "started_at": "2025-01-01T00:00:00"})
+    assert naive.status_code == 201, naive.text
+    assert len(entries_by(staff["interviewer"])) == before + 1
 
 
 def test_times_from_the_browser_are_clamped() -> None:

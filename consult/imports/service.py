@@ -314,7 +314,10 @@ def parse_moment(cell: Cell) -> datetime | None:
         moment = datetime.fromisoformat(text.replace(" ", "T") if len(text) > 10 else text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TIME)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as error:  # the first or last day the calendar has: no time before or after it
+        raise ValueError(str(cell)) from error
 
 
 @dataclass

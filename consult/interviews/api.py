@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
 from consult.core.fields import utcnow
-from consult.core.i18n import _
+from consult.core.i18n import _, current_language
 from consult.core.routing import json_body, json_request_body
 from consult.interviews import service
 from consult.responses import identity as identities
@@ -92,22 +92,25 @@ async def submit_interview_response(
     if body.channel == "event" and not place:
         errors = [{"field": "event_name", "code": "required", "message": _("Enter the name of the event.")}]
         return JSONResponse({"detail": _("Some answers are not valid."), "errors": errors}, status_code=422)
+    if body.form is not None and body.answers is not None:
+        message = _("Send the answers either as answers or as form, not both.")
+        errors = [{"field": "form", "code": "one_value", "message": message}]
+        return JSONResponse({"detail": _("Some answers are not valid."), "errors": errors}, status_code=422)
     if body.form is not None:
         outcome = service.validate_entry(spec, service.form_pairs_to_multidict(body.form),
                                          required=answers_required(body.channel))
         values, errors, identity = outcome.values, outcome.errors, outcome.identity
         identity_errors = [{**error, "field": service.IDENTITY_FORM_FIELDS[error["field"]]} for error in
-                           identities.api_errors(outcome.identity_problems, body.language, prefix="")]
+                           identities.api_errors(outcome.identity_problems, current_language.get(), prefix="")]
     else:
         parsed = validate_complete(spec, parse_json_answers(spec, body.answers or {}),
                                    required=answers_required(body.channel))
-        values, errors = parsed.values, parsed.errors
+        values, errors = parsed.values, parsed.errors or service.empty_entry_errors(spec, parsed.values)
         respondent = body.respondent.model_dump() if body.respondent else None
-        identity, identity_errors = identities.respondent_from_api(spec, respondent, body.language)
+        identity, identity_errors = identities.respondent_from_api(spec, respondent, current_language.get())
     if errors or identity_errors:
-        detail = _("Some answers are not valid.")
-        return JSONResponse({"detail": detail, "errors": identity_errors + _errors_out(spec, errors, body.language)},
-                            status_code=422)
+        shown = identity_errors + _errors_out(spec, errors, current_language.get())
+        return JSONResponse({"detail": _("Some answers are not valid."), "errors": shown}, status_code=422)
     started, submitted = service.clamp_times(body.started_at, body.submitted_at, utcnow())
     item = service.new_entry(
         spec,

@@ -143,9 +143,8 @@ def validate_entry(spec: SurveySpec, form: Any, *, required: bool = True) -> Ent
     errors = [e for e in parsed.errors if e.field in visible]
     if required:
         errors += [e for e in check_required(spec, parsed.values, visible=visible) if e.field not in failed]
-    if not errors and not parsed.values and spec.questions:
-        # A blank form saved by mistake (or pressed twice) would count as a respondent who said nothing.
-        errors.append(FieldError(spec.questions[0].code, "empty_entry"))
+    if not errors:
+        errors = empty_entry_errors(spec, parsed.values)
     order = {q.code: i for i, q in enumerate(spec.questions)}
     errors.sort(key=lambda e: order.get(e.field, len(order)))
     identity, identity_problems = identity_from_form(spec, form)
@@ -170,12 +169,21 @@ def parse_time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def empty_entry_errors(spec: SurveySpec, values: dict[str, Value]) -> list[FieldError]:
+    """A blank entry saved by mistake (or sent twice) would count as a respondent who said nothing."""
+    return [FieldError(spec.questions[0].code, "empty_entry")] if not values and spec.questions else []
+
+
 def clamp_times(
     started_at: datetime | None, submitted_at: datetime | None, now: datetime
 ) -> tuple[datetime | None, datetime]:
     """Times sent by a browser are trusted only within reason: never in the future, a
     submission at most two weeks old (a queue kept offline), a start before the submission
-    and within an interview's length of it."""
+    and within an interview's length of it. A time without a zone is Swedish time, as in imports."""
+    started_at, submitted_at = (
+        moment.replace(tzinfo=LOCAL_TIME) if moment is not None and moment.tzinfo is None else moment
+        for moment in (started_at, submitted_at)
+    )
     submitted = submitted_at or now
     if submitted > now + CLOCK_SKEW or submitted < now - MAX_QUEUE_AGE:
         submitted = now

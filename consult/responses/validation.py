@@ -104,7 +104,10 @@ def _as_number(raw: Any) -> float | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int | float):
-        number = float(raw)
+        try:
+            number = float(raw)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            return None
     elif isinstance(raw, str):
         try:
             # Swedish keyboards type a decimal comma.
@@ -196,7 +199,7 @@ def parse_json_answers(spec: SurveySpec, answers: Mapping[str, Any]) -> Parsed:
             value, error = coerce_value(question, raw)
         if error:
             parsed.errors.append(error)
-        else:
+        elif value != "":  # text of spaces alone is no answer, as in the form
             parsed.values[code] = value
     return parsed
 

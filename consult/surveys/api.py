@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from consult.campaigns import invitations
-from consult.core.i18n import _
+from consult.core.i18n import _, current_language
 from consult.core.routing import DirectRoute, json_body, json_request_body
 from consult.db import get_session, session_scope
 from consult.responses import identity as identities
@@ -190,7 +190,8 @@ async def submit_response(request: Request, slug: str) -> JSONResponse:
     from consult.app import writer
 
     body = await _response_body(request)
-
+    # Every message of the reply in the respondent's language, the one the answers are given in.
+    current_language.set(body.language)
     spec = survey_or_404(slug)
     state = availability(spec)
     if state != Availability.open:
