@@ -746,9 +746,44 @@ def test_a_single_hidden_cell_cannot_be_worked_out_from_the_total(small: SmallSu
     assert [r["count"] for r in two_hidden.rows] == [9, None, None, 0]  # the two hide each other
 
     number = QuestionResult(question=small.spec.by_code["antal"], kind="number", respondents=40,
-                            summary={"n": 40, "mean": 12.5, "median": 11.0, "min": 0.0, "max": 95.0})
+                            summary={"n": 40, "mean": 12.5, "median": 11.0, "min": 0.0, "max": 95.0},
+                            histogram=[{"low": 0, "high": 10, "count": 30}, {"low": 10, "high": 20, "count": 8},
+                                       {"low": 20, "high": 30, "count": 2}])
     _suppress(number)
     assert number.summary == {"n": 40, "mean": 12.5, "median": 11.0}
+    # The histogram's bins add up to the respondents shown: 40 - 30 - 8 would give the hidden bin.
+    assert [b["count"] for b in number.histogram] == [30, None, None]
+    assert number.histogram[1].get("complement") and not number.histogram[2].get("complement")
+
+    scale = QuestionResult(question=small.spec.by_code["val"], kind="scale", respondents=30, dont_know=3,
+                           rows=[dict(r, count=c) for r, c in zip(rows, (12, 9, 6, 0), strict=True)])
+    _suppress(scale)  # "vet ej" hidden alone: the smallest option goes with it
+    assert [r["count"] for r in scale.rows] == [12, 9, None, 0] and scale.dont_know_share is None
+    assert scale.dont_know_hidden == {"count": 3, "suppressed": True} and scale.dont_know == 0
+
+
+def test_a_published_crosstab_hides_what_its_totals_would_give_away(small: SmallSurvey) -> None:
+    """A crosstab's rows and columns each add up to a total shown: no single hidden cell in either,
+    and a total hidden to protect a small one is not the sum of cells still shown."""
+    from consult.workspace.service import Crosstab, _suppress_crosstab
+
+    counts = [[14, 15, 0, 3], [40, 30, 6, 9], [20, 25, 7, 8]]
+    rows = [{"code": i, "label": f"r{i}", "total": sum(r),
+             "cells": [{"count": c, "percent": c / sum(r)} for c in r]} for i, r in enumerate(counts)]
+    columns = [{"code": j, "label": f"c{j}", "total": sum(r[j] for r in counts)} for j in range(4)]
+    question = small.spec.by_code["val"]
+    table = Crosstab(row_question=question, column_question=question, rows=rows, columns=columns,
+                     n=sum(map(sum, counts)))
+    _suppress_crosstab(table)
+    shown = [[cell["count"] for cell in row["cells"]] for row in table.rows]
+    for row, figures in zip(table.rows, shown, strict=True):
+        if row["total"] is not None:
+            assert figures.count(None) != 1, shown
+    for j, column in enumerate(table.columns):
+        if column["total"] is not None:
+            assert [figures[j] for figures in shown].count(None) != 1, shown
+    assert shown[0][3] is None and shown[0][2] == 0  # the small cell hidden, the zero shown
+    assert any(cell.get("complement") for row in table.rows for cell in row["cells"])
 
 
 def test_overview_counts_completion_and_median_time(small: SmallSurvey) -> None:

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent, get_decimal_symbol
 
-from consult.core.i18n import current_language
+from consult.core.i18n import N_, _, current_language
 
 MISSING = "–"
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")  # the region's clock: every date and time people read
@@ -78,3 +80,10 @@ def typed_number(value: float, language: str | None = None) -> str:
     if value.is_integer():
         return str(int(value))
     return repr(value).replace(".", get_decimal_symbol(language or current_language.get()))
+
+
+def hidden_label(item: Any, translate: Callable[[str], str] = _) -> str:
+    """What a published table shows for a hidden figure: small, or hidden so that a small one
+    cannot be worked out from a total (see consult.workspace.weighting.protect_complements)."""
+    complement = item.get("complement") if isinstance(item, dict) else getattr(item, "complement", False)
+    return translate(N_("hidden")) if complement else translate(N_("fewer than 5"))

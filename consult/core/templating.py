@@ -17,7 +17,7 @@ from markupsafe import escape
 
 from consult.core import i18n
 from consult.core.fields import pick
-from consult.core.formatting import local_stamp, long_date
+from consult.core.formatting import hidden_label, local_stamp, long_date
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -35,6 +35,9 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 templates.env.globals["pick"] = pick
 templates.env.globals["long_date"] = long_date
 templates.env.globals["local_stamp"] = local_stamp
+
+
+templates.env.globals["hidden_label"] = hidden_label
 
 
 def is_htmx_partial(request: Request) -> bool:

@@ -27,6 +27,7 @@ from sqlmodel import Session
 from analysis.redact import redact, redact_series
 from consult.config import get_settings
 from consult.core.fields import safe_cell, utcnow
+from consult.core.formatting import hidden_label
 from consult.core.i18n import N_, gettext_for
 from consult.db import get_engine
 from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
@@ -460,7 +461,8 @@ def _question_sheet(sheet: Any, result: service.QuestionResult, texts: pd.DataFr
             if result.summary.get(key) is not None:
                 sheet.append([t(label), result.summary[key]])
     if result.kind == "scale":
-        sheet.append([t("Don't know"), result.dont_know])
+        hidden = result.dont_know_hidden
+        sheet.append([t("Don't know"), result.dont_know if hidden is None else hidden_label(hidden, t)])
     if result.kind == "text" and texts is not None:
         sheet.append([t(N_("Response number")), t(N_("Answer"))])
         for response_id, text in texts[["response_id", "text"]].itertuples(index=False, name=None):

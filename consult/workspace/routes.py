@@ -292,6 +292,7 @@ def crosstab_page(
         "base": f"/arbetsyta/enkater/{spec.slug}",
         "hidden_filters": filters.params(),
         "filter_description": filters.described(spec, language, _),
+        "small_cell": service.SMALL_CELL,
         **_formatters(),
     }
     return render(request, "workspace/crosstab.html", context, 422 if errors else 200)

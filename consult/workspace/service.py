@@ -62,7 +62,9 @@ from consult.workspace.weighting import (
     SMALL_CELL,
     design_effect,
     effective_sample_size,
+    hide_figure,
     mean_with_interval,
+    protect_complements,
     rake,
     share_interval,
     suppress_small_cells,
@@ -273,6 +275,7 @@ class QuestionResult:
     rows: list[dict[str, Any]] = field(default_factory=list)  # per option or per scale value
     dont_know: int = 0
     dont_know_share: float | None = None
+    dont_know_hidden: dict[str, Any] | None = None  # published: how the "vet ej" count was hidden
     summary: dict[str, Any] | None = None  # mean and interval, or number statistics
     histogram: list[dict[str, Any]] = field(default_factory=list)
     suppressed: bool = False  # too few respondents to publish anything
@@ -876,21 +879,15 @@ def _suppress(result: QuestionResult) -> None:
         result.histogram = []
         return
     result.rows = suppress_small_cells(result.rows, hide=ROW_FIGURES)
-    small_dont_know = 0 < result.dont_know < SMALL_CELL
-    if small_dont_know:
-        result.dont_know_share = None
-    if sum(row["suppressed"] for row in result.rows) + small_dont_know == 1:
-        shown = [row for row in result.rows if not row["suppressed"] and row.get("count")]
-        if shown:
-            smallest = min(shown, key=lambda row: row["count"])
-            smallest.update({field: None for field in ("count", *ROW_FIGURES)}, suppressed=True)
+    dont_know = {"count": result.dont_know, "suppressed": 0 < result.dont_know < SMALL_CELL}
+    protect_complements([[*result.rows, dont_know]], hide=ROW_FIGURES)
+    if dont_know["suppressed"]:
+        result.dont_know_hidden = dont_know
+        result.dont_know, result.dont_know_share = 0, None
     result.histogram = suppress_small_cells(result.histogram)
+    protect_complements([result.histogram])
     if result.summary:
         result.summary = {k: v for k, v in result.summary.items() if k not in ("min", "max")}
-
-
-def suppressed_dont_know(result: QuestionResult) -> bool:
-    return result.dont_know_share is None and 0 < result.dont_know < SMALL_CELL
 
 
 # --- crosstab -----------------------------------------------------------------------------------
@@ -1023,10 +1020,34 @@ def _test(table: Crosstab, counts: np.ndarray) -> None:
 
 
 def _suppress_crosstab(table: Crosstab) -> None:
+    """Small counts hidden, and more wherever a hidden one could be worked out from the figures
+    shown: a row's cells add up to the row's total (unless the columns are the options of a
+    multiple choice), a column's cells to the column's total, the rows' totals to n, and so do the
+    columns' totals unless they are options of a multiple choice. A total hidden only for that
+    reason also hides one of its cells, or the cells would add up to it."""
     for row in table.rows:
         row["cells"] = suppress_small_cells(row["cells"], hide=("percent",))
     table.rows = suppress_small_cells(table.rows, keys=("total",))
     table.columns = suppress_small_cells(table.columns, keys=("total",))
+    margins = [table.rows] if table.several else [table.rows, table.columns]
+    while True:
+        columns = [[row["cells"][i] for row in table.rows] for i in range(len(table.columns))]
+        groups = [cells for cells, column in zip(columns, table.columns, strict=True) if not column["suppressed"]]
+        if not table.several:
+            groups += [row["cells"] for row in table.rows if not row["suppressed"]]
+        changed = protect_complements(groups, hide=("percent",))
+        changed = protect_complements(margins, key="total") or changed
+        for margin, cells in ((table.rows, [row["cells"] for row in table.rows]), (table.columns, columns)):
+            for total, its_cells in zip(margin, cells, strict=True):
+                # Hidden only so that a small total cannot be worked out: with every cell shown,
+                # the cells would add up to it.
+                shown = [cell for cell in its_cells if not cell["suppressed"] and cell["count"]]
+                if total.get("complement") and shown and len(shown) == sum(c["count"] != 0 for c in its_cells):
+                    hide_figure(min(shown, key=lambda cell: cell["count"]), hide=("percent",))
+                    changed = True
+        if not changed:
+            return
+
 
 
 # --- weighting ----------------------------------------------------------------------------------
@@ -1300,6 +1321,7 @@ def _overview(session: Session, cycle: ReviewCycle | None, surveys: Sequence[Sur
                       _span(day for day, _count in days))
     if publish:
         result.by_channel = suppress_small_cells(result.by_channel, hide=("share",))
+        protect_complements([result.by_channel], hide=("share",))
         result.by_campaign = suppress_small_cells(result.by_campaign, hide=("share",))
         result.by_demographic = {k: suppress_small_cells(v, hide=("share",)) for k, v in result.by_demographic.items()}
     return result

@@ -183,3 +183,31 @@ def suppress_small_cells(
         copy["suppressed"] = small
         published.append(copy)
     return published
+
+
+def protect_complements(groups: Sequence[Sequence[dict[str, Any]]], *, key: str = "count",
+                        hide: Sequence[str] = ()) -> bool:
+    """Hide more figures wherever a hidden one could be worked out by subtraction.
+
+    Each group holds figures that add up to a total the page shows (a question's options, a
+    crosstab's row or column). Where exactly one of a group's figures is hidden, the total minus
+    the others gives it away, so the group's next smallest figure is hidden too (marked
+    `complement`: it is not itself small). A figure can sit in two groups (a crosstab cell), so
+    this repeats until no group gives one away. Changes the rows in place; returns whether it
+    hid anything."""
+    hid_any, changed = False, True
+    while changed:
+        changed = False
+        for rows in groups:
+            if sum(1 for row in rows if row.get("suppressed")) != 1:
+                continue
+            shown = [row for row in rows if not row.get("suppressed") and row.get(key)]
+            if shown:
+                hide_figure(min(shown, key=lambda row: row[key]), key=key, hide=hide)
+                changed = hid_any = True
+    return hid_any
+
+
+def hide_figure(row: dict[str, Any], *, key: str = "count", hide: Sequence[str] = ()) -> None:
+    """Hide a figure that is not small itself, so that a small one cannot be worked out."""
+    row.update({field: None for field in (key, *hide)}, suppressed=True, complement=True)
