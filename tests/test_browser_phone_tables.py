@@ -122,3 +122,22 @@ def test_weighting_targets_fit_a_phone_in_english(admin_phone) -> None:  # type:
     page = admin_phone
     boxes = check_fits(page, f"/arbetsyta/enkater/{DEMO_SURVEY}/viktning", "phone-weighting-en", lang="en")
     assert boxes and boxes[0]["name"] == "Targets for municipality"
+
+
+def test_a_response_with_long_compound_words_fits_a_phone(admin_phone) -> None:  # type: ignore[no-untyped-def]
+    """The review page of the demo answer with the longest word: a Swedish compound used to push the
+    answers table past the screen's edge."""
+    from consult.db import session_scope
+    from consult.responses.models import Answer
+
+    with session_scope() as session:
+        texts = session.execute(select(Answer.response_id, Answer.text).where(Answer.text.is_not(None))).all()
+    response_id, _text = max(texts, key=lambda row: max(len(word) for word in row[1].split() or [""]))
+    admin_phone.set_viewport_size({"width": 320, "height": 740})  # the narrowest phones still in use
+    try:
+        admin_phone.goto(f"/granskning/{response_id}")
+        assert page_width(admin_phone) <= 320
+        assert_accessible(admin_phone)
+        screenshot(admin_phone, "phone-review-response")
+    finally:
+        admin_phone.set_viewport_size(PHONE)
