@@ -447,6 +447,27 @@ def test_invitations_and_reminders_are_mailed_with_working_links(app, staff, rou
     assert reminder["Subject"].startswith("Påminnelse")
 
 
+def test_no_invitation_to_those_who_answered_and_none_after_the_deadline(app, staff, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    key = make_round()
+    answered = add_organisation(key, name=f"Sollefteå kommun {key}")
+    add_organisation(key, name=f"Ånge kommun {key}")
+    web = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    assert submit(web, answered).status_code == 303  # answered through a link sent some other way
+    admin = logged_in(app, staff["admin"])
+    page = admin.get(f"/admin/remiss/{key}/organisationer")
+    sent = admin.post(f"/admin/remiss/{key}/utskick", data={"csrftoken": csrf_from(page.text), "action": "invite"})
+    assert "Skickade e-postmeddelanden: 1." in sent.text
+    [mail] = [email.message_from_bytes(raw, policy=email.policy.default) for raw in smtp_server]
+    assert f"Ånge kommun {key}" in mail.get_body().get_content()
+
+    late = make_round(deadline=datetime.now(UTC) - timedelta(hours=1))
+    add_organisation(late, name=f"Timrå kommun {late}")
+    page = admin.get(f"/admin/remiss/{late}/organisationer")
+    refused = admin.post(f"/admin/remiss/{late}/utskick", data={"csrftoken": csrf_from(page.text), "action": "invite"})
+    assert refused.status_code == 409 and "har passerat" in refused.text
+    assert len(smtp_server) == 1
+
+
 def test_without_smtp_the_admin_downloads_the_links(app, staff, round_key, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("CONSULT_SMTP_HOST", raising=False)
     token = add_organisation(round_key, name=f"Ånge kommun {round_key}")

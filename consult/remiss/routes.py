@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from consult.accounts.deps import require_role
 from consult.accounts.models import User
 from consult.accounts.service import record_audit, register_staff_link
+from consult.core.fields import utcnow
 from consult.core.i18n import N_, _, current_language
 from consult.core.routing import RowId
 from consult.core.templating import render, templates
@@ -430,6 +431,11 @@ async def send_mail(request: Request, key: str, user: Admin) -> Response:
         settings = service.SmtpSettings.from_env()
         if settings is None:
             message = _("E-mail is not configured. Download the links and send them yourself.")
+            return _organisations_page(request, session, remiss_round, mail_error=message, status_code=409)
+        problem = service.sending_problem(remiss_round, now=utcnow())
+        if problem:
+            deadline = service.format_date(remiss_round.deadline, current_language.get())
+            message = _(problem) % {"deadline": deadline}
             return _organisations_page(request, session, remiss_round, mail_error=message, status_code=409)
         try:
             report = service.send_invitations(

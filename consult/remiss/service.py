@@ -578,6 +578,16 @@ def invitation_message(
     return message
 
 
+def sending_problem(remiss_round: RemissRound, *, now: datetime) -> str | None:
+    """Why invitations or reminders cannot go out now (a msgid with %(deadline)s), or None: a mail
+    asking for an answer by a day that has passed would only confuse."""
+    deadline = as_utc(remiss_round.deadline)
+    if deadline is not None and deadline <= now:
+        return N_("The deadline (%(deadline)s) has passed, so no invitations or reminders are sent. If "
+                  "organisations may still answer, download the links and write to them yourself.")
+    return None
+
+
 @dataclass
 class MailReport:
     sent: list[str] = field(default_factory=list)
@@ -593,17 +603,16 @@ def send_invitations(
     reminder: bool = False,
     connect: Callable[[SmtpSettings], smtplib.SMTP] | None = None,
 ) -> MailReport:
-    """Invitations go to organisations not yet invited; reminders to those invited that have not
-    submitted. One SMTP connection for all; a failure for one address is recorded and the rest go on."""
+    """Invitations go to organisations not yet invited; reminders to those invited. Neither goes to
+    an organisation that has submitted its answer (through a link sent some other way). One SMTP
+    connection for all; a failure for one address is recorded and the rest go on."""
     assert remiss_round.id is not None
     rows = [
         r
         for r in invitation_rows(session, round_id=remiss_round.id)
         if r.organisation.email
-        and (
-            (reminder and r.invitation.invited_at is not None and r.answer.status != AnswerStatus.submitted)
-            or (not reminder and r.invitation.invited_at is None)
-        )
+        and r.answer.status != AnswerStatus.submitted
+        and (r.invitation.invited_at is not None) == reminder
     ]
     report = MailReport()
     if not rows:
