@@ -56,6 +56,9 @@ def test_a_version_reads_as_the_document_with_its_keywords(analyst: TestClient) 
     resande = page.split('id="item-hallbart-resande"')[1].split("</li>")[0]
     assert "Förvalda nyckelord" in resande and "kollektivtrafik" in resande
     assert analyst.get("/arbetsyta/strategi/rus-1999").status_code == 404
+    english = analyst.get("/arbetsyta/strategi/rus-2025?lang=en").text
+    assert "<h1 tabindex=\"-1\">Regional development strategy for Västernorrland, updated 2025</h1>" in english
+    analyst.get("/arbetsyta/strategi?lang=sv")
 
 
 def test_keywords_are_checked_and_a_refused_list_changes_nothing(analyst: TestClient) -> None:

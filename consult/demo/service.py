@@ -66,10 +66,14 @@ def ensure_structure(session: Session, fixture: dict[str, Any]) -> Survey:
     versions = {}
     for version in fixture["versions"]:
         existing = strategy.version_by_key(session, key=version["key"])
+        if existing is not None and not existing.names and version.get("names"):
+            existing.names = version["names"]  # a demo loaded before versions had English names
+            session.add(existing)
         versions[version["key"]] = existing or strategy.create_version(
             session,
             key=version["key"],
             name=version["name"],
+            names=version.get("names"),
             year=version["year"],
             region=fixture["region"],
             structure=fixture["strategy"],

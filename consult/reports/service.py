@@ -20,12 +20,13 @@ from sqlmodel import Session
 
 from analysis.redact import redact
 from consult.core.fields import pick, utcnow
-from consult.core.i18n import N_
+from consult.core.i18n import N_, current_language
 from consult.domains import optional_module
 from consult.remiss import service as remiss
 from consult.remiss.models import Position, RemissRound
 from consult.reports.models import SummaryReport
 from consult.strategy.models import ItemKind, ReviewCycle
+from consult.strategy.service import version_name
 from consult.surveys.models import TEXT_TYPES
 from consult.surveys.schema import QuestionSpec, SurveySpec
 from consult.workspace import service as workspace
@@ -309,7 +310,8 @@ def _coverage(session: Session, spec: SurveySpec, question: QuestionSpec, *, pub
                                  with_quotes=quotes_allowed)
         summary.best, summary.best_reach = row.best, row.best_reach
         uncovered.append(summary)
-    return CoverageSummary(found.version.name, found.threshold, priorities, uncovered), False
+    name = version_name(found.version, current_language.get())
+    return CoverageSummary(name, found.threshold, priorities, uncovered), False
 
 
 # --- the remiss: positions and comments ------------------------------------------------------------------------

@@ -23,7 +23,8 @@ class StrategyVersion(SQLModel, table=True):
     __tablename__ = "strategy_version"
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=64)  # e.g. "rus-2020", "rus-2025"
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=200)  # in Swedish, the strategy's own language
+    names: dict = json_field(nullable=True)  # the name in other languages: {"en": ...}
     year: int
     region: str = Field(max_length=100)
     vision: dict = localized()

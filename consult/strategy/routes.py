@@ -24,6 +24,7 @@ from consult.strategy.models import CyclePhase, ReviewCycle, StrategyItem, Strat
 router = APIRouter(include_in_schema=False)
 # The theme pages and the report name priorities by their Swedish titles: shown in the page's language.
 templates.env.globals["strategy_title"] = lambda title: service.localized_title(title or "", current_language.get())
+templates.env.globals["version_name"] = lambda version: service.version_name(version, current_language.get())
 analyst = require_role(Role.analyst.value)
 register_staff_link("/arbetsyta/strategi", N_("Strategy and keywords"), {Role.analyst.value})
 

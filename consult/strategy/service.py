@@ -28,12 +28,14 @@ def create_version(
     region: str,
     structure: dict[str, Any],
     omit: Iterable[str] = (),
+    names: dict[str, str] | None = None,
 ) -> StrategyVersion:
     """Store a version from the fixture's structure (goal areas with priorities, principles),
-    leaving out the priorities that version did not have."""
+    leaving out the priorities that version did not have. `names`: its name in other languages."""
     left_out = set(omit)
     version = StrategyVersion(
-        key=key, name=name, year=year, region=region, vision=structure["vision"], tagline=structure.get("tagline")
+        key=key, name=name, names=names or {}, year=year, region=region, vision=structure["vision"],
+        tagline=structure.get("tagline"),
     )
     session.add(version)
     session.flush()
@@ -419,6 +421,11 @@ def set_phase_dates(session: Session, *, cycle_id: int, dates: PhaseDates) -> in
 # at run time); a title not found is looked up again once, then shown as it is.
 _titles: dict[str, dict[str, str]] = {}
 _titles_lock = threading.Lock()
+
+
+def version_name(version: Any, language: str) -> str:
+    """A strategy version's name in the interface's language, or its Swedish name."""
+    return (getattr(version, "names", None) or {}).get(language) or version.name
 
 
 def localized_title(title_sv: str, language: str) -> str:

@@ -166,6 +166,7 @@ class VersionChoice:
     key: str
     name: str
     role: str  # "proposed" or "current"
+    names: dict[str, str] = field(default_factory=dict)  # the name in other languages
 
 
 def versions_for(session: Session, *, survey_id: int) -> list[VersionChoice]:
@@ -177,12 +178,12 @@ def versions_for(session: Session, *, survey_id: int) -> list[VersionChoice]:
     for role, version_id in pairs:
         version = session.get(StrategyVersion, version_id) if version_id else None
         if version is not None and version.id is not None and all(c.id != version.id for c in choices):
-            choices.append(VersionChoice(version.id, version.key, version.name, role))
+            choices.append(VersionChoice(version.id, version.key, version.name, role, version.names or {}))
     if not choices:  # a survey outside any cycle: the newest versions
         for version in session.execute(select(StrategyVersion).order_by(StrategyVersion.year.desc())).scalars():
             assert version.id is not None
             choices.append(VersionChoice(version.id, version.key, version.name,
-                                         "proposed" if not choices else "current"))
+                                         "proposed" if not choices else "current", version.names or {}))
     return choices
 
 
