@@ -783,3 +783,10 @@ def test_two_views_assigning_the_same_new_answers_at_once_both_show_the_page(
     assert analyst.get(health_survey["base"]).status_code == 200  # the second still reads it as new
     with session_scope() as session:
         assert service.assign_new_answers(session, question_id=health_survey["qid"], user_id=None) == 0
+
+
+def test_the_catch_all_theme_is_named_in_the_pages_language(analyst: TestClient, health_survey: dict) -> None:
+    english = analyst.get(health_survey["base"] + "?lang=en").text
+    assert ">other/unclear</a>" in english and "övrigt/oklart" not in english
+    swedish = analyst.get(health_survey["base"] + "?lang=sv").text
+    assert ">övrigt/oklart</a>" in swedish

@@ -29,6 +29,7 @@ from consult.strategy.models import ItemKind, ReviewCycle
 from consult.strategy.service import version_name
 from consult.surveys.models import TEXT_TYPES
 from consult.surveys.schema import QuestionSpec, SurveySpec
+from consult.themes.service import shown_label
 from consult.workspace import service as workspace
 from consult.workspace.weighting import SMALL_CELL, suppress_small_cells
 
@@ -274,7 +275,7 @@ def _free_text(session: Session, spec: SurveySpec, result: workspace.QuestionRes
 def _theme_summary(session: Session, themes: Any, question_id: int, theme: Any, size: int, share: float | None, *,
                    publish: bool, with_quotes: bool) -> ThemeSummary:
     suppressed = publish and 0 < size < SMALL_CELL
-    label = theme.label
+    label = shown_label(theme)
     quotes: list[str] = []
     if with_quotes and not suppressed:
         quotes = [q["text"] for q in themes.quotes(session, question_id=question_id, theme_id=theme.id,
@@ -301,7 +302,8 @@ def _coverage(session: Session, spec: SurveySpec, question: QuestionSpec, *, pub
     if found is None:
         return None, False
     priorities = [
-        PriorityCoverage(title, [row.theme.label for row in found.rows if row.reach.get(title, 0.0) >= found.threshold])
+        PriorityCoverage(title, [shown_label(row.theme) for row in found.rows
+                                 if row.reach.get(title, 0.0) >= found.threshold])
         for title in found.priorities
     ]
     uncovered = []

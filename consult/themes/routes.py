@@ -18,7 +18,7 @@ from consult.core import i18n
 from consult.core.formatting import decimal, local_stamp, percent
 from consult.core.i18n import N_, _
 from consult.core.numbers import as_whole_number
-from consult.core.templating import is_htmx_partial, render
+from consult.core.templating import is_htmx_partial, render, templates
 from consult.db import session_scope
 from consult.responses.models import Channel
 from consult.surveys.models import Survey
@@ -34,6 +34,7 @@ def _wake_worker() -> None:
 
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(_wake_worker)])
+templates.env.globals["theme_label"] = service.shown_label
 analyst = require_role(Role.analyst.value)
 register_staff_link("/arbetsyta/teman", N_("Themes"), {Role.analyst.value})
 

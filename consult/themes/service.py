@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from consult.accounts.models import User
 from consult.core.fields import one_line, pick, utcnow
-from consult.core.i18n import N_
+from consult.core.i18n import N_, _
 from consult.responses.models import Answer, Response, ResponseStatus, ReviewState
 from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem, StrategyVersion
 from consult.strategy.service import effective_keywords
@@ -158,6 +158,16 @@ def strategy_for(session: Session, *, version_id: int, priorities_only: bool = F
     data = {"document": version.name, "adopted": version.year,
             "goal_areas": [*areas.values(), loose], "principles": principles}
     return strategy_version(data)
+
+
+def shown_label(theme: Any) -> str:
+    """A theme's name in the interface's language: the catch-all bucket keeps the engine's Swedish
+    name in the database until an analyst renames it, and is shown translated until then."""
+    from analysis.themes import OTHER_THEME_LABEL
+
+    if getattr(theme, "is_other", False) and theme.label == OTHER_THEME_LABEL:
+        return _(N_("other/unclear"))
+    return theme.label
 
 
 @dataclass(frozen=True)
@@ -394,7 +404,9 @@ def accept_run(session: Session, *, run_id: int, user_id: int | None) -> list[Se
         session.add(theme)
         themes[candidate.number] = theme
     if 0 not in themes:  # somewhere to put answers that fit no theme
-        themes[0] = SelectedTheme(question_id=question_id, run_id=run_id, label="övrigt/oklart", sources=[0],
+        from analysis.themes import OTHER_THEME_LABEL
+
+        themes[0] = SelectedTheme(question_id=question_id, run_id=run_id, label=OTHER_THEME_LABEL, sources=[0],
                                   is_other=True, created_by_id=user_id)
         session.add(themes[0])
     session.flush()
