@@ -22,3 +22,12 @@ def test_numbers_in_the_readers_language(language: str, expected: tuple[str, ...
     finally:
         current_language.reset(token)
     assert shown == expected
+
+
+def test_a_share_that_rounds_to_zero_is_not_shown_as_nobody() -> None:
+    token = current_language.set("sv")
+    try:
+        shown = (percent(1 / 400), percent(0.004, 1), percent(0), percent(0.006))
+    finally:
+        current_language.reset(token)
+    assert shown == ("<1\xa0%", "0,4\xa0%", "0\xa0%", "1\xa0%")

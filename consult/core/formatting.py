@@ -55,7 +55,11 @@ def percent(value: float | None, digits: int = 0) -> str:
         return MISSING
     locale = Locale.parse(current_language.get())
     pattern = locale.percent_formats[None].pattern.replace("#,##0", "#,##0" + _decimals(digits), 1)
-    return format_percent(value, format=pattern, locale=locale)
+    shown = format_percent(value, format=pattern, locale=locale)
+    if value > 0 and shown == format_percent(0, format=pattern, locale=locale):
+        # Someone chose it: "0 %" would say nobody did.
+        return "<" + format_percent(10 ** -(digits + 2), format=pattern, locale=locale)
+    return shown
 
 
 def number(value: float | None, digits: int = 1) -> str:
