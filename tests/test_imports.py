@@ -153,10 +153,13 @@ def test_csv_template_and_codebook(analyst, survey) -> None:  # type: ignore[no-
     assert any(line.startswith("flera;multiple_choice;") and "separated by semicolons" in line for line in lines)
 
 
-def test_an_empty_template_reads_back_without_rows(survey) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_template_reads_back_and_says_it_has_no_answers(survey) -> None:  # type: ignore[no-untyped-def]
+    """The downloaded template, sent back unfilled (or a file of column names alone): not a preview
+    of zeros, but what is missing."""
     for content in (files.template_xlsx(survey, "sv"), files.template_csv(survey)):
-        parsed = service.parse_upload(survey, content)
-        assert parsed.columns_ok and parsed.total_rows == 0 and not parsed.problems
+        with pytest.raises(files.ImportFileError) as refused:
+            service.parse_upload(survey, content)
+        assert refused.value.template.startswith("The file has column names but no answers")
 
 
 # --- reading files ---------------------------------------------------------------------------

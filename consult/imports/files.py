@@ -138,6 +138,8 @@ def _finish(header_cells: list[Cell], rows: Iterator[tuple[int, list[Cell]]], ki
                 N_("The file has more than %(max)s rows. Split it into smaller files."), max=MAX_DATA_ROWS
             )
         table.rows.append((number, cells))
+    if not table.rows:
+        raise ImportFileError(N_("The file has column names but no answers: add a row per respondent below them."))
     return table
 
 
