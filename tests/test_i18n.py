@@ -41,3 +41,16 @@ def test_swedish_is_the_default(client) -> None:  # type: ignore[no-untyped-def]
     assert "Tyck till om Västernorrlands framtid" in client.get("/?lang=sv").text
     assert "Have your say on the future of Västernorrland" in client.get("/?lang=en").text
     client.get("/?lang=sv")
+
+
+def test_a_language_the_interface_lacks_keeps_the_one_chosen(client) -> None:  # type: ignore[no-untyped-def]
+    client.get("/?lang=en")
+    assert "Have your say on the future of Västernorrland" in client.get("/?lang=de").text
+    assert "Have your say on the future of Västernorrland" in client.get("/").text
+    client.get("/?lang=sv")
+
+
+def test_names_typed_by_staff_lose_control_and_direction_characters() -> None:
+    from consult.interviews.service import clean_place
+
+    assert clean_place(" Torget\u202e i Timrå\x00 ") == "Torget  i Timrå"

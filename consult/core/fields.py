@@ -74,7 +74,9 @@ def safe_cell(value: Any) -> Any:
 
 # A NUL byte cannot be stored in a PostgreSQL text column, and no control character belongs in a
 # one-line field (a name, a label, a place).
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters, and the bidirectional controls that can make a name read backwards
+# ("‮gnirts" shown as "string") in the staff lists it is copied into.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(value: str | None) -> str:

@@ -63,15 +63,13 @@ class LanguageMiddleware:
         # Starlette's browser-like parser: never raises, and a malformed cookie beside it does not
         # hide the language (http.cookies.SimpleCookie drops the rest of the header).
         cookies = cookie_parser(raw_cookie.decode("latin-1")) if raw_cookie else {}
-        chosen = from_query or cookies.get("lang")
+        # A language the interface does not have (?lang=de) leaves the one chosen before.
+        supported = from_query is not None and from_query.strip().lower()[:2] in i18n.LANGUAGES
+        chosen = from_query if supported else cookies.get("lang")
         language = i18n.normalise_language(chosen)
         token = i18n.current_language.set(language)
         scope.setdefault("state", {})["language"] = language
-        remember = (
-            from_query is not None
-            and i18n.normalise_language(from_query) == from_query[:2].lower()
-            and not scope.get("path", "").startswith("/api/")  # API callers choose per request
-        )
+        remember = supported and not scope.get("path", "").startswith("/api/")  # API callers choose per request
 
         async def send_with_cookie(message) -> None:  # type: ignore[no-untyped-def]
             if message["type"] == "http.response.start" and remember:
