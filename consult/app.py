@@ -141,13 +141,15 @@ def _install_static(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         # Swagger UI from npm (swagger-ui-dist), served locally: no CDN is reachable or wanted.
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="consult API",
             swagger_js_url="/static/vendor/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui.css",
             swagger_favicon_url="/static/app/favicon.svg",
         )
+        # The API's documentation is in English; screen readers need to be told (WCAG 3.1.1).
+        return HTMLResponse(bytes(page.body).replace(b"<html>", b'<html lang="en">', 1))
 
 
 def create_app() -> FastAPI:

@@ -302,7 +302,8 @@ def test_draft_survey_is_not_public(client) -> None:  # type: ignore[no-untyped-
 def test_openapi_documents_the_contract(client) -> None:  # type: ignore[no-untyped-def]
     schema = client.get("/openapi.json").json()
     assert "/api/surveys/{slug}/responses" in schema["paths"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and '<html lang="en">' in docs.text
 
 
 def test_public_submissions_are_rate_limited(client, survey, monkeypatch) -> None:  # type: ignore[no-untyped-def]
