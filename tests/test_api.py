@@ -197,6 +197,8 @@ def test_dont_know_on_a_scale_is_null(client, survey) -> None:  # type: ignore[n
         ({**VALID, "rang": [1, 7]}, "rang", "unknown_choice"),
         ({k: v for k, v in VALID.items() if k != "kommun"}, "kommun", "required"),
         ({**VALID, "val": 2}, "varfor_nej", "required"),
+        ({**VALID, "val": 2, "varfor_nej": " \n\t "}, "varfor_nej", "required"),  # spaces alone answer nothing
+        ({**VALID, "val": 2, "varfor_nej": "\x00\x00"}, "varfor_nej", "required"),
         ({**VALID, "okand": 1}, "okand", "unknown_question"),
     ],
 )

@@ -152,6 +152,16 @@ def test_errors_in_english(client, survey) -> None:  # type: ignore[no-untyped-d
     client.get("/?lang=sv")
 
 
+def test_spaces_or_nul_bytes_do_not_answer_a_required_question(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    first = {"csrftoken": csrf(html), "kommun": "1", "val": "2", "action": "next"}
+    second_url = client.post(url, data=first, follow_redirects=False).headers["location"]
+    html = client.get(second_url).text
+    for typed in ("   ", "\x00\x00"):
+        refused = client.post(second_url, data={"csrftoken": csrf(html), "varfor_nej": typed, "action": "next"})
+        assert refused.status_code == 422 and 'id="varfor_nej-error"' in refused.text
+
+
 def test_hidden_question_is_not_required(client, survey) -> None:  # type: ignore[no-untyped-def]
     url, html = start(client, survey.slug)
     response = client.post(

@@ -270,7 +270,7 @@ def parse_form_answers(questions: Iterable[QuestionSpec], form: Any) -> Parsed:
             value, error = coerce_value(question, raw)
         if error:
             parsed.errors.append(error)
-        else:
+        elif value != "":  # spaces or NUL bytes alone are no answer
             parsed.values[question.code] = value
     return parsed
 
