@@ -501,18 +501,21 @@ def upload(client: TestClient, data: bytes, slug: str = ""):  # type: ignore[no-
     )
 
 
-def test_a_closed_surveys_own_export_imports_as_a_draft(admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_surveys_own_export_imports_as_a_draft(admin) -> None:  # type: ignore[no-untyped-def]
+    """Closed: a new survey without answers is not "closed". Open: it would be public at once, beside
+    the survey it was copied from."""
     from consult.db import session_scope
     from consult.surveys.service import load_spec
     from consult.surveys.xlsform import write_xlsform
     from tests.factories import every_type_survey, store
 
-    closed = store(every_type_survey(status="closed"))
-    slug = new_slug()
-    assert upload(admin, write_xlsform(closed), slug=slug).status_code == 303
-    with session_scope() as session:
-        imported = load_spec(session, slug=slug)
-    assert imported is not None and imported.status == "draft"  # no answers yet: it is not "closed"
+    for status in ("closed", "open"):
+        source = store(every_type_survey(status=status))
+        slug = new_slug()
+        assert upload(admin, write_xlsform(source), slug=slug).status_code == 303
+        with session_scope() as session:
+            imported = load_spec(session, slug=slug)
+        assert imported is not None and imported.status == "draft", status
 
 
 def test_xlsform_upload_with_problems_shows_them_cell_by_cell_and_creates_nothing(admin) -> None:  # type: ignore[no-untyped-def]
@@ -851,3 +854,14 @@ def test_the_survey_page_lists_what_is_missing_before_residents_answer(admin) ->
     )
     gaps = admin.get(f"/admin/surveys/{swedish_only.slug}").text.split('id="gaps-heading"')[1].split("</section>")[0]
     assert "erbjuds bara på svenska" in gaps and "saknar engelska" not in gaps
+
+
+def test_untypeable_characters_are_dropped_and_a_long_title_is_refused(admin) -> None:  # type: ignore[no-untyped-def]
+    """A NUL byte was stored (PostgreSQL refuses it in text) and broke the XLSForm download; a title
+    of 5,000 characters filled every list."""
+    from consult.authoring.forms import SettingsForm
+
+    form = SettingsForm.from_form({"title_sv": "T\x00itel\x07 ", "title_en": "x" * 201})
+    assert form.title_sv == "Titel"
+    _fields, _cycle, errors = form.parse(set())
+    assert [(e.field, e.params) for e in errors] == [("title_en", {"max": 200})]

@@ -33,15 +33,21 @@ CODE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_CHOICE_ROWS = 300
 BLANK_CHOICE_ROWS = 3
 MAX_TEXT = 5000
+MAX_TITLE = 200  # as the form's maxlength: a title is shown in lists and on phones
 EDITABLE_CHOICE_TYPES = CHOICE_TYPES - STANDARD_TYPES
 LANGS = ("sv", "en")
 
 FormData = Mapping[str, Any]
 
 
-def _get(form: FormData, name: str, limit: int = MAX_TEXT) -> str:
+# Control characters other than line breaks and tabs: nobody types them, PostgreSQL refuses NUL in
+# text, and a spreadsheet cannot hold them, so a survey with one could not be exported as an XLSForm.
+_UNTYPEABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def form_text(form: FormData, name: str, limit: int = MAX_TEXT) -> str:
     value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    return _UNTYPEABLE.sub("", value).strip()[:limit] if isinstance(value, str) else ""
 
 
 def _localized(sv: str, en: str) -> dict[str, str] | None:
@@ -195,22 +201,22 @@ class QuestionForm:
             if item.type == "bool":
                 values[item.name] = bool(form.get(item.name))
             else:
-                values[item.name] = _get(form, item.name)
+                values[item.name] = form_text(form, item.name)
         result = cls(**values)
         if old is not None:
             result.required_message, result.constraint_message = old.required_message, old.constraint_message
         names = {c.code: c.name for c in old.choices} if old else {}
         try:
-            count = min(int(_get(form, "choice_count", 5) or 0), MAX_CHOICE_ROWS)
+            count = min(int(form_text(form, "choice_count", 5) or 0), MAX_CHOICE_ROWS)
         except ValueError:
             count = 0
         for index in range(count):
             prefix = f"choice-{index}-"
             row = ChoiceRow(
-                code=_get(form, prefix + "code", 20),
-                sv=_get(form, prefix + "sv", 500),
-                en=_get(form, prefix + "en", 500),
-                priority=_get(form, prefix + "priority", 64),
+                code=form_text(form, prefix + "code", 20),
+                sv=form_text(form, prefix + "sv", 500),
+                en=form_text(form, prefix + "en", 500),
+                priority=form_text(form, prefix + "priority", 64),
                 remove=bool(form.get(prefix + "remove")),
             )
             code = as_whole_number(row.code)
@@ -442,13 +448,17 @@ class SettingsForm:
     def from_form(cls, form: FormData) -> SettingsForm:
         # A field left out of the post (not an empty one) keeps its default.
         defaults = cls()
-        return cls(**{item.name: _get(form, item.name) or getattr(defaults, item.name) for item in fields(cls)})
+        return cls(**{item.name: form_text(form, item.name) or getattr(defaults, item.name) for item in fields(cls)})
 
     def parse(self, cycle_ids: set[int]) -> tuple[dict[str, Any], int | None, list[EditError]]:
         """The SurveySpec fields these settings give, the cycle id, and the errors."""
         errors: list[EditError] = []
         if not self.title_sv:
             errors.append(EditError("title_sv", N_("Write a title in Swedish.")))
+        for name in ("title_sv", "title_en"):
+            if len(getattr(self, name)) > MAX_TITLE:
+                message = N_("Shorten the title to at most %(max)s characters.")
+                errors.append(EditError(name, message, {"max": MAX_TITLE}))
         if self.audience not in set(Audience):
             errors.append(EditError("audience", N_("Choose who the survey is for.")))
         if self.identity_mode not in set(IdentityMode):

@@ -19,6 +19,7 @@ from consult.authoring.forms import (
     ChoiceRow,
     QuestionForm,
     SettingsForm,
+    form_text,
     local_input,
 )
 from consult.authoring.service import EditError, EditRefused
@@ -421,7 +422,7 @@ def page_title_form(request: Request, slug: str, number: int, user: Admin) -> Re
 @router.post("/{slug}/pages/{number}")
 async def save_page_title(request: Request, slug: str, number: int, user: Admin) -> Response:
     form = await request.form()
-    values = {name: str(form.get(name, "")).strip()[:500] for name in ("title_sv", "title_en")}
+    values = {name: form_text(form, name, 500) for name in ("title_sv", "title_en")}
     title = {lang: values[f"title_{lang}"] for lang in ("sv", "en") if values[f"title_{lang}"]}
     try:
         with session_scope() as session:
@@ -697,7 +698,7 @@ def copy_form(request: Request, slug: str, user: Admin) -> Response:
 @router.post("/{slug}/copy")
 async def copy_survey(request: Request, slug: str, user: Admin) -> Response:
     form = await request.form()
-    values = {name: str(form.get(name, "")).strip()[:500] for name in ("slug", "title_sv", "title_en", "cycle")}
+    values = {name: form_text(form, name, 500) for name in ("slug", "title_sv", "title_en", "cycle")}
     title = {lang: values[f"title_{lang}"] for lang in ("sv", "en") if values[f"title_{lang}"]}
     try:
         with session_scope() as session:

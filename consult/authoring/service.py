@@ -597,8 +597,9 @@ def import_xlsform(
     if result.problems or result.spec is None:
         return ImportOutcome(problems=result.problems)
     spec = result.spec
-    if spec.status == SurveyStatus.closed:
-        # A closed survey's own export, imported to reuse it: a new survey without answers starts as a draft.
+    if spec.status != SurveyStatus.draft:
+        # A survey's own export, imported to reuse it, starts as a draft whatever its status was: an
+        # imported open survey would be public at once, beside the one it was copied from.
         spec = spec.model_copy(update={"status": SurveyStatus.draft})
     errors = check_new_slug(session, spec.slug)
     errors += _unresolved_priorities(session, spec, cycle_id)

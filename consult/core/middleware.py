@@ -40,11 +40,15 @@ def _query_language(scope: dict) -> str | None:
 def _with_ascii_query(scope: dict) -> dict:
     """The query string as a browser sends it: a client that sends raw bytes outside printable ASCII
     gets them percent-encoded here, since Starlette reads the query as UTF-8 when it builds the
-    request's URL (a raw 0xFF byte would make every page, error pages included, fail)."""
+    request's URL (a raw 0xFF byte would make every page, error pages included, fail). A NUL byte
+    (%00) is dropped: no search or filter means one, and PostgreSQL refuses it in a text value."""
     query = scope.get("query_string") or b""
-    if all(0x21 <= byte < 0x7F for byte in query):
+    printable = all(0x21 <= byte < 0x7F for byte in query)
+    if printable and b"%00" not in query:
         return scope
-    return {**scope, "query_string": quote_from_bytes(query, safe="/?:@!$&'()*+,;=%").encode("ascii")}
+    if not printable:
+        query = quote_from_bytes(query, safe="/?:@!$&'()*+,;=%").encode("ascii")
+    return {**scope, "query_string": query.replace(b"%00", b"")}
 
 
 class LanguageMiddleware:
