@@ -144,6 +144,20 @@ def test_a_kiosk_address_whose_response_is_gone_leads_to_the_kiosk_start_without
     # Any other browser gets the plain "not found" page for the same address.
     elsewhere = TestClient(app, base_url="http://testserver", follow_redirects=False)
     assert elsewhere.get(first_page).status_code == 404
-    # And a start outside kiosk mode ends kiosk mode on the tablet.
-    _start(tablet, survey.slug, None)
-    assert tablet.get(first_page).status_code == 404
+    # A start page reached another way (the language link, the front page) stays in kiosk mode on the
+    # tablet: a personal response would leave its receipt for the next person to find.
+    next_page = _start(tablet, survey.slug, None)
+    assert _draft_channel(next_page) == "kiosk"
+    assert tablet.get(first_page).headers["location"] == kiosk_start
+    assert 'href="?lang=en&amp;kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand"' in tablet.get(kiosk_start).text
+
+
+def _draft_channel(page_url: str) -> str:
+    from sqlalchemy import select
+
+    from consult.db import session_scope
+    from consult.responses.models import ResponseDraft
+
+    token = page_url.split("/r/")[1].split("/")[0]
+    with session_scope() as session:
+        return session.execute(select(ResponseDraft.channel).where(ResponseDraft.token == token)).scalar_one()

@@ -94,7 +94,7 @@ async def start_page(request: Request) -> Response:
     """The landing page of every campaign link and QR code. An unusable campaign tag is ignored
     rather than refused, so a mangled link still reaches the survey."""
     spec = survey_or_404(request.path_params["slug"])
-    event_name = _kiosk_name(request.query_params.get("kiosk"))
+    event_name = _kiosk_name(request.query_params.get("kiosk")) or _kiosk_of_device(request)
     blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
@@ -271,7 +271,7 @@ def start(
     code: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     spec = survey_or_404(slug)
-    event_name = _kiosk_name(kiosk)
+    event_name = _kiosk_name(kiosk) or _kiosk_of_device(request)
     blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
@@ -348,11 +348,17 @@ def _start_again(request: Request, spec: SurveySpec, campaign_tag: str | None, e
 KIOSK_COOKIE = "consult_kiosk"
 
 
+def _kiosk_of_device(request: Request) -> str | None:
+    """The event of a device in kiosk mode for this survey: the mode lasts until the browser is
+    closed. A start page reached some other way (the language link, the front page) must not turn
+    the shared device into a personal one, which keeps a receipt for the next person to find."""
+    return _kiosk_name(unquote(request.cookies.get(KIOSK_COOKIE, "")))
+
+
 def _remember_kiosk(request: Request, response: Response, slug: str, event_name: str | None) -> None:
     """A device that starts a response in kiosk mode keeps the event's name in a session cookie
     for this survey's pages, so an address whose response is gone (Back after the previous person
-    finished or started over) leads to the kiosk's start, even without JavaScript. A start outside
-    kiosk mode ends it."""
+    finished or started over) leads to the kiosk's start, even without JavaScript."""
     secure = request.scope.get("scheme") == "https"
     if event_name:
         response.set_cookie(
@@ -376,7 +382,7 @@ def _lost(request: Request, spec: SurveySpec) -> Response:
     """An address whose response is gone: on a kiosk, its start page; in the browser that sent
     the answers (the resume link or Back after the last page), that they were sent, with the
     receipt; elsewhere a 404."""
-    event_name = _kiosk_name(unquote(request.cookies.get(KIOSK_COOKIE, "")))
+    event_name = _kiosk_of_device(request)
     if event_name is not None:
         return _to_kiosk_start(spec.slug, event_name)
     receipt = review.answered_surveys(request.cookies.get(review.ANSWERED_COOKIE)).get(str(spec.id))
