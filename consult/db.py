@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -317,3 +317,13 @@ def get_session() -> Iterator[Session]:
     """FastAPI dependency."""
     with session_scope() as session:
         yield session
+
+
+def lock_for_update(session: Session, model: Any, *where: Any) -> None:
+    """Take the write lock on rows before reading them to change them, so that two saves of the same
+    thing at once (a double click, two analysts) run one after the other instead of colliding on a
+    constraint. A no-op update: on PostgreSQL it locks the rows until the commit, on SQLite it takes
+    the database's write lock. It must come before the transaction's first read of those rows."""
+    session.execute(update(model).where(*where).values({model.id: model.id}),
+                    execution_options={"synchronize_session": False})
+

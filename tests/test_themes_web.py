@@ -790,3 +790,26 @@ def test_the_catch_all_theme_is_named_in_the_pages_language(analyst: TestClient,
     assert ">other/unclear</a>" in english and "övrigt/oklart" not in english
     swedish = analyst.get(health_survey["base"] + "?lang=sv").text
     assert ">övrigt/oklart</a>" in swedish
+
+
+def test_the_same_merge_sent_twice_at_once_merges_once(health_survey: dict) -> None:
+    from consult.db import session_scope
+    from consult.themes import service
+    from tests.test_concurrent_saves import run_at_once
+
+    qid = health_survey["qid"]
+    with session_scope() as session:
+        rows = [r for r in service.theme_rows(session, question_id=qid) if not r.theme.is_other]
+        ids = [int(r.theme.id or 0) for r in rows[-2:]]
+        active_before = len(rows)
+
+    def merge() -> int:
+        with session_scope() as session:
+            return int(service.merge_themes(session, question_id=qid, theme_ids=ids, label="", user_id=None).id or 0)
+
+    outcomes = run_at_once(merge)
+    assert len([o for o in outcomes if isinstance(o, int)]) == 1, outcomes
+    assert all(isinstance(o, service.ThemeError) for o in outcomes if not isinstance(o, int)), outcomes
+    with session_scope() as session:
+        active = [r for r in service.theme_rows(session, question_id=qid) if not r.theme.is_other]
+    assert len(active) == active_before - 1

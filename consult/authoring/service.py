@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from consult.accounts.service import record_audit
 from consult.core.fields import pick, utcnow
 from consult.core.i18n import N_, gettext_for
+from consult.db import lock_for_update
 from consult.responses.models import Response
 from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem
 from consult.strategy.service import items as strategy_items
@@ -315,6 +316,10 @@ def commit_spec(
 
 
 def _load(session: Session, slug: str) -> tuple[Survey, SurveySpec]:
+    """The survey and its structure, to change: every edit rewrites the structure it read, so two
+    edits at once wait for each other."""
+    if len(slug) <= 80:
+        lock_for_update(session, Survey, Survey.slug == slug)
     survey = get_survey(session, slug)
     if survey is None:
         raise LookupError(slug)

@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import and_, bindparam, case, delete, exists, false, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from consult.accounts.models import User
 from consult.core.fields import one_line, pick, utcnow
 from consult.core.i18n import N_, _
+from consult.db import lock_for_update
 from consult.responses.models import Answer, Response, ResponseStatus, ReviewState
 from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem, StrategyVersion
 from consult.strategy.service import effective_keywords
@@ -519,6 +520,8 @@ def merge_themes(session: Session, *, question_id: int, theme_ids: Sequence[int]
     ids = sorted(set(theme_ids))
     if len(ids) < 2:
         raise ThemeError(N_("Choose at least two themes to merge."))
+    # The same merge sent twice at once: the second finds the themes merged already.
+    lock_for_update(session, SelectedTheme, col(SelectedTheme.id).in_(ids))
     merged = [_active_theme(session, theme_id, question_id) for theme_id in ids]
     label = clean_label(label) if label.strip() else " / ".join(t.label for t in merged)[:300]
     terms: list[str] = []
@@ -547,6 +550,7 @@ def split_theme(session: Session, *, question_id: int, theme_id: int, parts: int
     from analysis import curation
     from analysis.themes import ThemeFinder  # noqa: F401 - the pickled model needs the class importable
 
+    lock_for_update(session, SelectedTheme, SelectedTheme.id == theme_id)  # a split sent twice: one split
     theme = _active_theme(session, theme_id, question_id)
     if not 2 <= parts <= MAX_SPLIT_PARTS:
         raise ThemeError(N_("A theme can be split into 2 to 6 parts."))

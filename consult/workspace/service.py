@@ -43,7 +43,7 @@ from consult.core.fields import pick, utcnow
 from consult.core.formatting import LOCAL_TIME
 from consult.core.i18n import N_
 from consult.core.numbers import as_whole_number
-from consult.db import has_uncommitted_writes, transaction_memo
+from consult.db import has_uncommitted_writes, lock_for_update, transaction_memo
 from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft, ResponseStatus
 from consult.strategy.models import Municipality, ReviewCycle
 from consult.strategy.service import cycles
@@ -1098,6 +1098,7 @@ def weight_targets(session: Session, *, spec: SurveySpec) -> tuple[dict[str, dic
 def save_targets(session: Session, *, spec: SurveySpec, targets: Mapping[str, Mapping[int, float]]) -> None:
     """Replace the survey's targets; each variable's shares are normalised to sum to one."""
     assert spec.id is not None
+    lock_for_update(session, Survey, Survey.id == spec.id)  # two saves at once: one after the other
     session.execute(delete(WeightTarget).where(WeightTarget.survey_id == spec.id))
     rows = []
     for variable, shares in targets.items():
