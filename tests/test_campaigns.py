@@ -83,6 +83,8 @@ def test_the_link_leads_to_the_survey_with_its_tag(client, analyst, survey) -> N
     create(analyst, survey.slug, "Facebook", "facebook")
     start = client.get(f"/s/{survey.slug}?k=facebook")
     assert start.status_code == 200 and 'value="facebook"' in start.text
+    typed = client.get(f"/s/{survey.slug}?k=FaceBook")  # a link retyped by hand still counts with it
+    assert 'name="campaign_tag" value="facebook"' in typed.text
 
 
 @pytest.mark.parametrize(
@@ -109,6 +111,9 @@ def test_a_tag_is_used_once_per_survey(analyst, survey) -> None:  # type: ignore
     assert create(analyst, survey.slug, "Facebook", "facebook").status_code == 303
     again = create(analyst, survey.slug, "Facebook igen", "facebook")
     assert again.status_code == 422 and "Enkäten har redan en länk med den taggen." in again.text
+    # Tags are lower case, as the form asks: "Facebook" is the same link, not a second one.
+    upper = create(analyst, survey.slug, "Facebook med versal", "Facebook")
+    assert upper.status_code == 422 and "Enkäten har redan en länk med den taggen." in upper.text
     other = store(every_type_survey())
     assert create(analyst, other.slug, "Facebook", "facebook").status_code == 303
     assert len(links_of(survey.id)) == 1

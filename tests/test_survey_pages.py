@@ -328,3 +328,16 @@ def test_decimals_are_written_back_as_the_respondent_writes_them(client) -> None
     saved = client.post(url, data={"csrftoken": csrf(html), "tal": "1,25", "action": "next"}, follow_redirects=False)
     assert saved.status_code == 303
     assert 'value="1,25"' in client.get(url).text
+
+
+def test_a_ranking_with_a_limit_says_so_and_offers_only_those_positions(client) -> None:  # type: ignore[no-untyped-def]
+    from consult.surveys.schema import PageSpec
+    from tests.factories import choices, q
+
+    ranking = q("topp", "ranking", choices=choices("A", "B", "C", "D"), max_choices=2)
+    page = PageSpec(title={"sv": "Sida"}, questions=(ranking,))
+    spec = store(every_type_survey().model_copy(update={"pages": (page,)}))
+    _url, html = start(client, spec.slug)
+    assert "Rangordna högst 2." in html
+    select = html.split('name="topp__1"')[1].split("</select>")[0]
+    assert '<option value="2">' in select and '<option value="3">' not in select

@@ -247,6 +247,7 @@ def test_multiple_choice_is_counted_per_option_never_per_combination(small: Smal
 def test_scale_mean_interval_and_dont_know_kept_apart(small: SmallSurvey, analyst: TestClient) -> None:
     page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?lang=sv").text
     assert "6 personer har svarat. Andelarna gäller de 5 som har en åsikt." in " ".join(page.split())
+    assert "visas som &lt;1" in page and "<1 %" not in page  # the text is escaped, not markup
     results, _ = results_of(small.spec)
     scale = results["skala"]
     values = [5, 4, 3, 5, 2]

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from consult.core.fields import timestamp
+
+TAG_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
+
+
+def campaign_tag(raw: str | None) -> str | None:
+    """A campaign tag as it is stored, or None when `raw` is not one. Lower case: the form asks for
+    letters a–z, and "Affisch" typed into a link must count with "affisch", not beside it."""
+    tag = (raw or "").strip().lower()
+    return tag if TAG_PATTERN.match(tag) else None
 
 
 class CampaignLink(SQLModel, table=True):

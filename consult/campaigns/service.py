@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 
 import segno
@@ -12,13 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from consult.accounts.service import record_audit
-from consult.campaigns.models import CampaignLink
+from consult.campaigns.models import CampaignLink, campaign_tag
 from consult.core.i18n import N_
 from consult.core.problems import FieldProblem
 from consult.responses.models import Response, ResponseStatus
 
 # The same rule as the survey start page applies to ?k=, so every link made here is recorded.
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_NAME_LENGTH = 200
 
 
@@ -34,7 +32,7 @@ def check_link(*, name: str, tag: str) -> list[CampaignError]:
         errors.append(CampaignError("name", N_("The name can be at most 200 characters long.")))
     if not tag:
         errors.append(CampaignError("tag", N_("Enter a tag, for example affisch-kramfors.")))
-    elif not TAG_PATTERN.match(tag):
+    elif campaign_tag(tag) is None:
         errors.append(
             CampaignError("tag", N_("The tag may only hold letters a–z, digits, - and _, at most 64 characters."))
         )
@@ -55,7 +53,7 @@ def create_link(
     session: Session, *, survey_id: int, name: str, tag: str, user_id: int | None, request: object = None
 ) -> CampaignLink:
     """Raises CampaignError (the first problem) when the name or tag is not valid or the tag is taken."""
-    tag = tag.strip()
+    tag = tag.strip().lower()
     errors = check_link(name=name, tag=tag)
     if errors:
         raise errors[0]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from consult.campaigns import invitations
+from consult.campaigns.models import campaign_tag
 from consult.core.i18n import _, current_language
 from consult.core.routing import DirectRoute, json_body, json_request_body
 from consult.db import get_session, session_scope
@@ -226,7 +227,7 @@ async def submit_response(request: Request, slug: str) -> JSONResponse:
         values=parsed.values,
         language=body.language,
         channel=Channel.campaign if body.campaign_tag else Channel.web,
-        campaign_tag=body.campaign_tag,
+        campaign_tag=campaign_tag(body.campaign_tag),
         consent_quote=responses.consent_from(spec, parsed.values),
         source_hash=source,
         identity=identity,

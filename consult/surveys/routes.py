@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from consult.campaigns import invitations
+from consult.campaigns.models import campaign_tag as campaign_tag_of
 from consult.config import get_settings
 from consult.core.i18n import N_, _
 from consult.core.mail import SmtpSettings, mail_configured
@@ -35,7 +36,6 @@ from consult.surveys.wording import same_page_condition_notes
 
 router = APIRouter(prefix="/s", include_in_schema=False)
 
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Kiosk mode (a tablet at an event): the event's name tags every response made there.
 KIOSK_IDLE_SECONDS = 180
 KIOSK_RETURN_SECONDS = 8
@@ -99,7 +99,7 @@ async def start_page(request: Request) -> Response:
     if blocked:
         return blocked
     k = request.query_params.get("k")
-    tag = k if k and TAG_PATTERN.match(k) else None
+    tag = campaign_tag_of(k)
     context = {"spec": spec, "campaign_tag": tag, **_kiosk_context(event_name)}
     if spec.access == Access.invitation:
         # The personal link of a letter fills in its code: a page of its own, never cached.
@@ -287,7 +287,7 @@ def start(
         response = render(request, "surveys/too_many.html", {"spec": spec}, status_code=429)
         response.headers["Retry-After"] = str(verdict.retry_after)
         return response
-    tag = campaign_tag if campaign_tag and TAG_PATTERN.match(campaign_tag) else None
+    tag = campaign_tag_of(campaign_tag)
     channel = Channel.kiosk if event_name else (Channel.campaign if tag else Channel.web)
     assert spec.id is not None
     invitation_id = None
@@ -335,7 +335,7 @@ def _start_again(request: Request, spec: SurveySpec, campaign_tag: str | None, e
     errors = {problem.field: _(problem.message) for problem in problems}
     context = {
         "spec": spec,
-        "campaign_tag": campaign_tag if campaign_tag and TAG_PATTERN.match(campaign_tag) else None,
+        "campaign_tag": campaign_tag_of(campaign_tag),
         "invitation_code": code[:20],
         "identity": identity,
         "identity_errors": errors,

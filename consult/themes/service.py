@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+import unicodedata
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -721,7 +722,9 @@ def theme_answers(session: Session, *, question_id: int, theme_id: int | None = 
     query = _answer_rows_query(question_id)
     if theme_id is not None:
         query = query.where(assignment.c.theme_id == theme_id)
-    search = search.strip()[:200]
+    # The answers are stored composed (NFC); a search typed with a combining mark ("a" + "¨") must
+    # find "ä" all the same.
+    search = unicodedata.normalize("NFC", search).strip()[:200]
     if search:
         query = query.where(answer.c.text.ilike(_like(search), escape="\\"))
     if review == "unreviewed":
