@@ -191,6 +191,7 @@ def test_dont_know_on_a_scale_is_null(client, survey) -> None:  # type: ignore[n
         ({**VALID, "antal": -1}, "antal", "too_small"),
         ({**VALID, "antal": "tolv"}, "antal", "not_a_number"),
         ({**VALID, "antal": 10**400}, "antal", "not_a_number"),  # a JSON integer too large for a float
+        ({**VALID, "antal": "1_0"}, "antal", "not_a_number"),  # Python's digit grouping, not a number to people
         ({**VALID, "skala": 6}, "skala", "scale_range"),
         ({**VALID, "lang": "x" * 5001}, "lang", "too_long"),
         ({**VALID, "kort": 12}, "kort", "not_text"),

@@ -72,6 +72,8 @@ def test_long_csv_has_a_row_per_answer_and_redacts_free_text(small: SmallSurvey,
     assert "-filtrerad" not in answer.headers["content-disposition"]
     filtered = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export.csv?kanal=web")
     assert f'filename="{small.spec.slug}-filtrerad-' in filtered.headers["content-disposition"]  # never taken for all
+    weighted = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export.csv?viktat=1")
+    assert "-viktad-" in weighted.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert len(rows) == expected_csv_rows()
     flera = [r for r in rows if r["question"] == "flera"]
@@ -79,7 +81,7 @@ def test_long_csv_has_a_row_per_answer_and_redacts_free_text(small: SmallSurvey,
     assert {r["number"] for r in rows if r["question"] == "skala" and r["dont_know"] == "1"} == {""}
     assert PERSONNUMMER not in answer.text and "[personnummer]" in answer.text
     events = export_events(staff["analyst"])
-    assert len(events) == before + 2 and events[1].details["format"] == "csv" and events[1].details["raw"] is False
+    assert len(events) == before + 3 and events[1].details["format"] == "csv" and events[1].details["raw"] is False
 
 
 def test_csv_follows_the_filter(small: SmallSurvey, analyst: TestClient) -> None:

@@ -31,3 +31,11 @@ def test_a_share_that_rounds_to_zero_is_not_shown_as_nobody() -> None:
     finally:
         current_language.reset(token)
     assert shown == ("<1\xa0%", "0,4\xa0%", "0\xa0%", "1\xa0%")
+
+
+def test_names_sort_in_swedish_order_whatever_the_database() -> None:
+    from consult.core.formatting import swedish_sort_key
+
+    names = ["Östersunds kommun", "Åre kommun", "arbetsgivarverket", "Zeta AB", "Älvdalens kommun", "Ånge kommun"]
+    assert sorted(names, key=swedish_sort_key) == [
+        "arbetsgivarverket", "Zeta AB", "Ånge kommun", "Åre kommun", "Älvdalens kommun", "Östersunds kommun"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -91,3 +92,15 @@ def hidden_label(item: Any, translate: Callable[[str], str] = _) -> str:
     cannot be worked out from a total (see consult.workspace.weighting.protect_complements)."""
     complement = item.get("complement") if isinstance(item, dict) else getattr(item, "complement", False)
     return translate(N_("hidden")) if complement else translate(N_("fewer than 5"))
+
+
+# Swedish alphabetical order puts å, ä and ö after z, in that order; é sorts as e and ü as y.
+_SWEDISH_ORDER = str.maketrans({"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}", "é": "e", "è": "e", "ü": "y"})
+
+
+def swedish_sort_key(text: str) -> str:
+    """A name's place in a Swedish list, whatever the database's collation: PostgreSQL sorts by its
+    cluster's locale (C puts "arbetsgivarverket" after "Zeta AB", en_US "Ånge" among the a's) and
+    SQLite by code point (Ä before Å)."""
+    return unicodedata.normalize("NFC", text).casefold().translate(_SWEDISH_ORDER)
+

@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from consult.config import get_settings
 from consult.core.fields import is_email, pick, safe_cell, utcnow
-from consult.core.formatting import LOCAL_TIME, local, local_stamp
+from consult.core.formatting import LOCAL_TIME, local, local_stamp, swedish_sort_key
 from consult.core.i18n import DEFAULT_LANGUAGE, N_, gettext_for
 from consult.core.mail import SmtpSettings, connect_smtp
 from consult.remiss.models import (
@@ -481,9 +481,9 @@ def invitation_rows(session: Session, *, round_id: int) -> list[InvitationRow]:
         .join(Organisation, col(Organisation.id) == RemissInvitation.organisation_id)
         .join(RemissAnswer, col(RemissAnswer.invitation_id) == RemissInvitation.id)
         .where(RemissInvitation.round_id == round_id)
-        .order_by(Organisation.name)
     )
-    return [InvitationRow(i, o, a) for i, o, a in session.exec(query)]
+    rows = [InvitationRow(i, o, a) for i, o, a in session.exec(query)]
+    return sorted(rows, key=lambda row: swedish_sort_key(row.organisation.name))
 
 
 def link_url(base_url: str, invitation: RemissInvitation) -> str:
@@ -1036,11 +1036,11 @@ def submitted_answers(session: Session, *, round_id: int, published_only: bool =
         .join(RemissInvitation, col(RemissInvitation.id) == RemissAnswer.invitation_id)
         .join(Organisation, col(Organisation.id) == RemissInvitation.organisation_id)
         .where(RemissAnswer.round_id == round_id, RemissAnswer.status == AnswerStatus.submitted.value)
-        .order_by(Organisation.name)
     )
     if published_only:
         query = query.where(col(RemissAnswer.published).is_(True))
-    return [SubmittedRow(a, o) for a, o in session.exec(query)]
+    rows = [SubmittedRow(a, o) for a, o in session.exec(query)]
+    return sorted(rows, key=lambda row: swedish_sort_key(row.organisation.name))
 
 
 def answer_with_organisation(session: Session, *, round_id: int, answer_id: int) -> SubmittedRow | None:
@@ -1126,9 +1126,10 @@ def comments_for_section(session: Session, *, round_id: int, section_key: str | 
             isouter=True,
         )
         .where(RemissAnswer.round_id == round_id, RemissAnswer.status == AnswerStatus.submitted.value, key_filter)
-        .order_by(Organisation.name, RemissComment.ordinal)
+        .order_by(RemissComment.ordinal)
     )
-    return [CommentRow(c, o, a, p) for c, o, a, p in session.exec(query)]
+    rows = [CommentRow(c, o, a, p) for c, o, a, p in session.exec(query)]
+    return sorted(rows, key=lambda row: swedish_sort_key(row.organisation.name))  # stable: comments keep their order
 
 
 EXPORT_COLUMNS = [

@@ -109,6 +109,8 @@ def _as_number(raw: Any) -> float | None:
         except OverflowError:  # a JSON integer of hundreds of digits
             return None
     elif isinstance(raw, str):
+        if "_" in raw:  # Python reads "1_000" as 1000; nobody writes a number that way
+            return None
         try:
             # Swedish keyboards type a decimal comma.
             number = float(raw.strip().replace(",", ".").replace("\u2212", "-"))

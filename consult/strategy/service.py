@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from consult.core.fields import pick
+from consult.core.formatting import swedish_sort_key
 from consult.core.i18n import N_
 from consult.core.problems import FieldProblem
 from consult.strategy.models import CyclePhase, ItemKind, Municipality, ReviewCycle, StrategyItem, StrategyVersion
@@ -151,7 +152,7 @@ def upsert_municipalities(session: Session, *, region: str, rows: list[dict[str,
 
 
 def municipalities(session: Session) -> list[Municipality]:
-    return list(session.exec(select(Municipality).order_by(Municipality.name)).all())
+    return sorted(session.exec(select(Municipality)).all(), key=lambda m: swedish_sort_key(m.name))
 
 
 # --- the analysts' keywords ----------------------------------------------------------------------

@@ -27,7 +27,7 @@ from sqlmodel import Session
 from analysis.redact import redact, redact_series
 from consult.config import get_settings
 from consult.core.fields import safe_cell, utcnow
-from consult.core.formatting import hidden_label
+from consult.core.formatting import hidden_label, local
 from consult.core.i18n import N_, gettext_for
 from consult.db import get_engine
 from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
@@ -507,17 +507,26 @@ def export_dir() -> Path:
     return folder
 
 
-def file_name(spec: SurveySpec, export_format: str, filters: service.Filters | None = None) -> str:
-    """A filtered file is named so: it is not mistaken for all the respondents later."""
-    part = "-filtrerad" if filters is not None and filters.narrows else ""
-    return f"{spec.slug}{part}-{utcnow():%Y%m%d-%H%M}.{export_format}"
+def file_name(spec: SurveySpec, export_format: str, filters: service.Filters | None = None, *,
+              raw: bool = False) -> str:
+    """What the file holds is in its name, so that it is not mistaken for another later: filtered
+    (not all respondents), weighted, or with the free text unredacted (personal data). The time is
+    the region's clock, as the pages show it."""
+    parts = [spec.slug]
+    if filters is not None and filters.narrows:
+        parts.append("filtrerad")
+    if filters is not None and filters.weighted:
+        parts.append("viktad")
+    if raw:
+        parts.append("oredigerad-text")
+    return f"{'-'.join(parts)}-{local(utcnow()):%Y%m%d-%H%M}.{export_format}"
 
 
 def create_job(session: Session, *, owner_id: int, spec: SurveySpec, export_format: str, filters: service.Filters,
                raw: bool) -> ExportJob:
     assert spec.id is not None
     job = ExportJob(owner_id=owner_id, survey_id=spec.id, format=export_format, raw_text=raw,
-                    filters=filters.params(), file_name=file_name(spec, export_format, filters))
+                    filters=filters.params(), file_name=file_name(spec, export_format, filters, raw=raw))
     session.add(job)
     session.flush()
     return job

@@ -455,7 +455,7 @@ def export_csv(
         spec = _spec_or_404(session, slug)
         record_audit(session, user_id=user.id, action="export", target=f"survey:{spec.id}",
                      details={"format": "csv", "raw": raw, "filters": filters.params()}, request=request)
-    name = exports.file_name(spec, "csv", filters)
+    name = exports.file_name(spec, "csv", filters, raw=raw)
     return StreamingResponse(
         exports.csv_lines(spec, filters, raw=raw, language=language),
         media_type=exports.MEDIA_TYPES[ExportFormat.csv],
