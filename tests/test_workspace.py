@@ -904,3 +904,24 @@ def test_a_nul_byte_in_a_filter_or_search_is_dropped(small: SmallSurvey, analyst
     base = f"/arbetsyta/enkater/{small.spec.slug}"
     for path in (f"{base}?kampanj=%00", f"{base}?kampanj=a%00b", "/arbetsyta/jamfor?fraga=%00", "/arbetsyta?cykel=%00"):
         assert analyst.get(path).status_code in (200, 404), path
+
+
+def test_weights_that_miss_their_targets_are_flagged_on_the_results(analyst: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    survey = create_small_survey(slug=f"ws-nc-{uuid.uuid4().hex[:6]}", draft=False)
+    with session_scope() as session:
+        service.save_targets(session, spec=survey.spec, targets={"municipality": {2281: 75, 2280: 25}})
+    page = analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}?viktat=1&lang=sv").text
+    assert "Viktade siffror." in page and 'id="not-converged"' not in page
+    # Raking that ends at its iteration limit (a target with nobody to weight, targets that contradict
+    # each other): the figures are not what the targets ask for, and the results page says so.
+    real_rake = service.rake
+    monkeypatch.setattr(service, "rake", lambda *args, **kwargs: replace(real_rake(*args, **kwargs), converged=False))
+    with session_scope() as session:
+        service.save_targets(session, spec=survey.spec, targets={"municipality": {2281: 70, 2280: 30}})
+    page = analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}?viktat=1&lang=sv").text
+    assert 'id="not-converged"' in page and "Vikterna når inte målen" in page

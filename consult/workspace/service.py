@@ -264,6 +264,7 @@ class Weighting:
     respondents: int
     effective_n: float
     design_effect: float
+    converged: bool = True  # False: the weights do not reach the targets (a target with nobody to weight)
 
 
 @dataclass
@@ -602,7 +603,8 @@ def _weighted_scope(session: Session, spec: SurveySpec, filters: Filters) -> Sco
         counted = None
     n = int(n or 0)
     effective = (w or 0) ** 2 / w2 if w2 else 0.0
-    return Scope(n, Weighting(n, effective, design_effect(n, effective)), counted=counted)
+    converged = session.execute(select(WeightRun.converged).where(WeightRun.survey_id == spec.id)).scalar()
+    return Scope(n, Weighting(n, effective, design_effect(n, effective), converged is not False), counted=counted)
 
 
 def counted_responses(session: Session, spec: SurveySpec, filters: Filters) -> Any | None:
