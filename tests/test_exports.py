@@ -76,6 +76,8 @@ def test_long_csv_has_a_row_per_answer_and_redacts_free_text(small: SmallSurvey,
     assert "-viktad-" in weighted.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert len(rows) == expected_csv_rows()
+    ids = [int(r["response_id"]) for r in rows]
+    assert ids == sorted(ids)  # each response's rows together, its chosen options among its answers
     flera = [r for r in rows if r["question"] == "flera"]
     assert sorted(r["choice_label"] for r in flera) == ["A", "A", "A", "B", "B", "C", "C"]
     assert {r["number"] for r in rows if r["question"] == "skala" and r["dont_know"] == "1"} == {""}

@@ -8,6 +8,7 @@ built from one wide table (a row per response) by a background job in a thread o
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -98,15 +100,24 @@ def csv_lines(spec: SurveySpec, filters: service.Filters, *, raw: bool, language
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    streaming = {"yield_per": STREAM_BATCH, "stream_results": True}
     with Session(get_engine()) as session:
-        for part, is_list in ((answers, False), (selections, True)):
-            rows = session.execute(part, execution_options={"yield_per": STREAM_BATCH, "stream_results": True})
-            for chunk in rows.partitions():
+        # Both queries come sorted by response and question; merged, each response's rows stay
+        # together (a chosen option beside the response's other answers, not at the file's end).
+        plain = ((row.rid, row.question_id, 0, False, row)
+                 for row in session.execute(answers, execution_options=streaming))
+        chosen = ((row.rid, row.question_id, row.rank, True, row)
+                  for row in session.execute(selections, execution_options=streaming))
+        merged = heapq.merge(plain, chosen, key=itemgetter(0, 1, 2))
+        for count, (_rid, _qid, _rank, is_list, row) in enumerate(merged, start=1):
+            writer.writerow(_csv_row(row, is_list, by_id, labels, raw))
+            if count % STREAM_BATCH == 0:
+                yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
-                for row in chunk:
-                    writer.writerow(_csv_row(row, is_list, by_id, labels, raw))
-                yield buffer.getvalue()
+    yield buffer.getvalue()
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
