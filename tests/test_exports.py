@@ -180,6 +180,9 @@ def test_sav_reads_back_with_variable_and_value_labels(small: SmallSurvey, analy
     assert meta.missing_ranges["skala"] == [{"lo": 99.0, "hi": 99.0}]
     assert meta.variable_value_labels["channel"]["web"] == "Webb"  # the channel's codes read too
     assert not frame["fritt"].str.contains(PERSONNUMMER).any()
+    # The first response came in at 09:00 UTC on 3 March 2025: 10:00 in Sweden, as the pages show it.
+    assert str(frame["submitted_at"].min()) == "2025-03-03 10:00:00"
+    assert labels["submitted_at"] == "Inskickad (svensk tid)"
 
 
 def test_a_default_scale_has_its_ends_labelled_in_the_codebook() -> None:
@@ -200,6 +203,7 @@ def test_json_export(small: SmallSurvey, analyst: TestClient, admin: TestClient)
     assert document["survey"] == small.spec.slug and len(document["responses"]) == len(RESPONSES)
     assert any(v["variable"] == "val" and v["values"] == {"1": "Ja", "2": "Nej"} for v in document["codebook"])
     assert PERSONNUMMER not in json.dumps(document, ensure_ascii=False)
+    assert min(r["submitted_at"] for r in document["responses"]) == "2025-03-03T10:00:00+01:00"
     raw = json.loads(run_export(admin, small.spec.slug, "json", ratext="1"))
     assert PERSONNUMMER in json.dumps(raw, ensure_ascii=False)
 
@@ -241,3 +245,19 @@ def test_free_text_that_looks_like_a_formula_stays_text_in_the_workbook(tmp_path
     assert cells and all(cell.data_type == "s" for cell in cells)
     long_csv = "".join(exports.csv_lines(spec, Filters(), raw=False))
     assert "'=HYPERLINK" in long_csv and ",=HYPERLINK" not in long_csv
+
+
+def test_a_weighted_workbook_has_the_weighted_share_beside_the_counted_one(small: SmallSurvey) -> None:
+    from openpyxl import Workbook
+
+    from consult.workspace.exports import _question_sheet
+    from consult.workspace.service import QuestionResult
+
+    rows = [{"code": 1, "label": "Ja", "count": 4, "share": 4 / 6, "weighted_share": 0.7},
+            {"code": 2, "label": "Nej", "count": 2, "share": 2 / 6, "weighted_share": 0.3}]
+    result = QuestionResult(question=small.spec.by_code["val"], kind="choice", respondents=6, rows=rows)
+    sheet = Workbook().active
+    _question_sheet(sheet, result, None, "sv")
+    lines = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert lines[2] == ["Kod", "Alternativ", "Antal", "Andel av de svarande", "Viktad andel"]
+    assert lines[3][-1] == 0.7

@@ -29,7 +29,7 @@ from sqlmodel import Session
 from analysis.redact import redact, redact_series
 from consult.config import get_settings
 from consult.core.fields import safe_cell, utcnow
-from consult.core.formatting import hidden_label, local
+from consult.core.formatting import LOCAL_TIME, hidden_label, local
 from consult.core.i18n import N_, gettext_for
 from consult.db import get_engine
 from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
@@ -192,8 +192,8 @@ def _spss_name(candidate: str, used: set[str]) -> str:
 def _variables(spec: SurveySpec, language: str, weighted: bool) -> list[Variable]:
     """One variable per single-valued question, one per option of multiple choice and ranking."""
     used: set[str] = set()
-    meta = [("response_id", N_("Response")), ("submitted_at", N_("Submitted")), ("channel", N_("Channel")),
-            ("campaign_tag", N_("Campaign tag"))]
+    meta = [("response_id", N_("Response")), ("submitted_at", N_("Submitted (Swedish time)")),
+            ("channel", N_("Channel")), ("campaign_tag", N_("Campaign tag"))]
     if weighted:
         meta.append(("weight", N_("Raking weight")))
     variables = [Variable(_spss_name(name, used), gettext_for(language, label), name, "meta") for name, label in meta]
@@ -301,7 +301,8 @@ def _assemble(spec: SurveySpec, meta: pd.DataFrame, answers: pd.DataFrame, chose
     by_question = {q.code: q for q in spec.questions}
     answers_by_question = dict(tuple(answers.groupby("question_id"))) if len(answers) else {}
     chosen_by_question = dict(tuple(chosen.groupby("question_id"))) if len(chosen) else {}
-    submitted = pd.to_datetime(meta["submitted_at"], utc=True).dt.tz_localize(None)
+    # The region's clock, as the pages show it; SPSS and spreadsheets keep no time zone.
+    submitted = pd.to_datetime(meta["submitted_at"], utc=True).dt.tz_convert(LOCAL_TIME).dt.tz_localize(None)
     for variable in variables:
         if variable.kind == "meta":
             source = {"submitted_at": submitted, "weight": meta["weight"].astype(float)}.get(variable.question)
@@ -459,11 +460,17 @@ def _question_sheet(sheet: Any, result: service.QuestionResult, texts: pd.DataFr
         # A scale's shares leave out "don't know", as on the results page: the sheet says so.
         share = t(N_("Share of those with a view") if result.kind == "scale" else N_("Share of respondents"))
         header = [t("Code"), t("Option"), t("Count"), share]
+        # A weighted export has the weighted share beside the counted one, as the results page.
+        weighted = any(row.get("weighted_share") is not None for row in result.rows)
+        if weighted:
+            header.append(t(N_("Weighted share")))
         if result.kind == "ranking":
             header += [t("Mean rank"), t("Points")]
         sheet.append(header)
         for row in result.rows:
             line = [row["code"], row["label"], row["count"], row["share"]]
+            if weighted:
+                line.append(row.get("weighted_share"))
             if result.kind == "ranking":
                 line += [row.get("mean_rank"), row.get("points")]
             sheet.append(line)
@@ -493,7 +500,10 @@ def _text_cell(sheet: Any, text: str) -> Any:
 def write_json(path: Path, table: WideTable, *, spec: SurveySpec, language: str) -> None:
     frame = table.frame.copy()
     if "submitted_at" in frame:
-        frame["submitted_at"] = frame["submitted_at"].map(lambda m: m.isoformat() + "Z" if pd.notna(m) else None)
+        # Swedish time with its offset: the same moment as in the other files, readable anywhere.
+        frame["submitted_at"] = frame["submitted_at"].map(
+            lambda m: m.tz_localize(LOCAL_TIME, ambiguous=True, nonexistent="shift_forward").isoformat()
+            if pd.notna(m) else None)
     document = {
         "survey": spec.slug,
         "title": spec.text("title", language),
