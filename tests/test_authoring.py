@@ -865,3 +865,11 @@ def test_untypeable_characters_are_dropped_and_a_long_title_is_refused(admin) ->
     assert form.title_sv == "Titel"
     _fields, _cycle, errors = form.parse(set())
     assert [(e.field, e.params) for e in errors] == [("title_en", {"max": 200})]
+
+
+def test_an_opening_time_the_clocks_skip_is_refused_with_a_reason() -> None:
+    from consult.authoring.forms import SettingsForm
+
+    form = SettingsForm.from_form({"title_sv": "Titel", "opens_at": "2026-03-29 02:30"})
+    _fields, _cycle, errors = form.parse(set())
+    assert [(e.field, e.message.split(":")[0]) for e in errors] == [("opens_at", "That time does not exist in Sweden")]

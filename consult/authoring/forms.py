@@ -392,6 +392,10 @@ def local_input(moment: datetime | None) -> str:
     return local_stamp(moment, "%Y-%m-%dT%H:%M")
 
 
+class NonexistentTime(ValueError):
+    """A wall-clock time the spring change to summer time skips (02:00–02:59 on the last Sunday of March)."""
+
+
 def parse_local(raw: str) -> datetime | None:
     """A datetime-local value (or a date, or "date time") in Swedish time, as UTC."""
     raw = raw.strip().replace(" ", "T")
@@ -399,9 +403,13 @@ def parse_local(raw: str) -> datetime | None:
         return None
     for pattern in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
         try:
-            return datetime.strptime(raw, pattern).replace(tzinfo=LOCAL_TIME).astimezone(UTC)
+            typed = datetime.strptime(raw, pattern)
         except ValueError:
             continue
+        moment = typed.replace(tzinfo=LOCAL_TIME).astimezone(UTC)
+        if moment.astimezone(LOCAL_TIME).replace(tzinfo=None) != typed:
+            raise NonexistentTime(raw)  # stored as an hour later without a word, it would surprise
+        return moment
     raise ValueError(raw)
 
 
@@ -472,6 +480,11 @@ class SettingsForm:
         for name in ("opens_at", "closes_at"):
             try:
                 times[name] = parse_local(getattr(self, name))
+            except NonexistentTime:
+                message = N_("That time does not exist in Sweden: the clocks move forward an hour that night. "
+                             "Choose another time.")
+                errors.append(EditError(name, message))
+                times[name] = None
             except ValueError:
                 errors.append(EditError(name, N_("Write a date and time, for example 2026-03-01 08:00.")))
                 times[name] = None
