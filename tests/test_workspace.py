@@ -925,3 +925,39 @@ def test_weights_that_miss_their_targets_are_flagged_on_the_results(analyst: Tes
         service.save_targets(session, spec=survey.spec, targets={"municipality": {2281: 70, 2280: 30}})
     page = analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}?viktat=1&lang=sv").text
     assert 'id="not-converged"' in page and "Vikterna når inte målen" in page
+
+
+def test_no_hidden_crosstab_cell_can_be_worked_out_from_all_the_totals_together(small: SmallSurvey) -> None:
+    """A QA pass worked a hidden cell out exactly from the demo's published crosstab by combining rows,
+    columns and totals, though no row or column had a single hidden cell. This table, found by a
+    search, is one where the row and column rules alone leave cells pinned down."""
+    from consult.workspace.service import Crosstab, _suppress_crosstab
+    from consult.workspace.weighting import _exposed
+
+    counts = [[2, 1, 4, 1], [15, 15, 15, 9], [3, 1, 15, 0], [9, 9, 0, 15]]  # pinned down by row and column rules
+    rows = [{"code": i, "label": f"r{i}", "total": sum(r), "cells": [{"count": c, "percent": 0.0} for c in r]}
+            for i, r in enumerate(counts)]
+    columns = [{"code": j, "label": f"c{j}", "total": sum(r[j] for r in counts)} for j in range(4)]
+    question = small.spec.by_code["val"]
+    table = Crosstab(row_question=question, column_question=question, rows=rows, columns=columns,
+                     n=sum(map(sum, counts)))
+    _suppress_crosstab(table)
+    cells = [cell for row in table.rows for cell in row["cells"]]
+    figures = [*cells, *table.rows, *table.columns, {"total": table.n}]
+    keys = ["count"] * len(cells) + ["total"] * (len(table.rows) + len(table.columns) + 1)
+    row_at, column_at, n_at = len(cells), len(cells) + len(table.rows), len(figures) - 1
+    equations = [([i * 4 + j for i in range(4)], column_at + j) for j in range(4)]
+    equations += [([i * 4 + j for j in range(4)], row_at + i) for i in range(4)]
+    equations += [(list(range(row_at, column_at)), n_at), (list(range(column_at, n_at)), n_at)]
+    assert _exposed(figures, keys, equations, table.n) == []
+
+
+def test_two_small_options_under_a_small_remainder_are_protected_too(small: SmallSurvey) -> None:
+    """Options of 1 and 1 under a total 2 more than the rest: each hidden, yet each must be 1."""
+    from consult.workspace.service import QuestionResult, _suppress
+
+    rows = [{"code": c, "label": label, "count": n, "share": n / 12}
+            for c, label, n in ((1, "A", 10), (2, "B", 1), (3, "C", 1))]
+    result = QuestionResult(question=small.spec.by_code["val"], kind="choice", respondents=12, rows=rows)
+    _suppress(result)
+    assert [r["count"] for r in result.rows] == [None, None, None]

@@ -64,6 +64,7 @@ from consult.workspace.weighting import (
     effective_sample_size,
     hide_figure,
     mean_with_interval,
+    protect_by_audit,
     protect_complements,
     rake,
     share_interval,
@@ -883,11 +884,14 @@ def _suppress(result: QuestionResult) -> None:
     result.rows = suppress_small_cells(result.rows, hide=ROW_FIGURES)
     dont_know = {"count": result.dont_know, "suppressed": 0 < result.dont_know < SMALL_CELL}
     protect_complements([[*result.rows, dont_know]], hide=ROW_FIGURES)
+    if result.kind in ("choice", "scale"):  # options that add up to the respondents shown
+        _audit_line([*result.rows, dont_know], result.respondents, hide=ROW_FIGURES)
     if dont_know["suppressed"]:
         result.dont_know_hidden = dont_know
         result.dont_know, result.dont_know_share = 0, None
     result.histogram = suppress_small_cells(result.histogram)
     protect_complements([result.histogram])
+    _audit_line(result.histogram, result.respondents)
     if result.summary:
         result.summary = {k: v for k, v in result.summary.items() if k not in ("min", "max")}
 
@@ -1021,6 +1025,17 @@ def _test(table: Crosstab, counts: np.ndarray) -> None:
     table.low_expected = bool((outcome.expected_freq < 5).any())
 
 
+def _audit_line(figures: list[dict[str, Any]], total: int, hide: Sequence[str] = ()) -> None:
+    """Figures that add up to a total the page shows: two small ones of 1 each under a total of 2
+    more than the rest are pinned down although neither is alone (see protect_by_audit)."""
+    if not any(figure.get("suppressed") for figure in figures):
+        return
+    whole = {"count": total}
+    keys = ["count"] * (len(figures) + 1)
+    protect_by_audit([*figures, whole], keys, [(list(range(len(figures))), len(figures))], ceiling=total,
+                     hide=[hide] * len(figures) + [()])
+
+
 def _suppress_crosstab(table: Crosstab) -> None:
     """Small counts hidden, and more wherever a hidden one could be worked out from the figures
     shown: a row's cells add up to the row's total (unless the columns are the options of a
@@ -1048,7 +1063,27 @@ def _suppress_crosstab(table: Crosstab) -> None:
                     hide_figure(min(shown, key=lambda cell: cell["count"]), hide=("percent",))
                     changed = True
         if not changed:
-            return
+            break
+    _audit_crosstab(table)
+
+
+def _audit_crosstab(table: Crosstab) -> None:
+    """The rule above looks at one row or column at a time; combined, the totals can still pin a
+    hidden cell down (two hidden column totals whose sum is n minus the others, and rows that each
+    hide the same two columns). protect_by_audit checks the whole table."""
+    n_figure = {"total": table.n}
+    cells = [cell for row in table.rows for cell in row["cells"]]
+    figures = [*cells, *table.rows, *table.columns, n_figure]
+    keys = ["count"] * len(cells) + ["total"] * (len(table.rows) + len(table.columns) + 1)
+    hide = [("percent",)] * len(cells) + [()] * (len(table.rows) + len(table.columns) + 1)
+    width = len(table.columns)
+    row_at, column_at, n_at = len(cells), len(cells) + len(table.rows), len(figures) - 1
+    equations = [([i * width + j for i in range(len(table.rows))], column_at + j) for j in range(width)]
+    equations.append((list(range(row_at, column_at)), n_at))
+    if not table.several:
+        equations += [([i * width + j for j in range(width)], row_at + i) for i in range(len(table.rows))]
+        equations.append((list(range(column_at, n_at)), n_at))
+    protect_by_audit(figures, keys, equations, ceiling=table.n, hide=hide)
 
 
 

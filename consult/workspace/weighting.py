@@ -211,3 +211,66 @@ def protect_complements(groups: Sequence[Sequence[dict[str, Any]]], *, key: str 
 def hide_figure(row: dict[str, Any], *, key: str = "count", hide: Sequence[str] = ()) -> None:
     """Hide a figure that is not small itself, so that a small one cannot be worked out."""
     row.update({field: None for field in (key, *hide)}, suppressed=True, complement=True)
+
+
+PROTECTION = 2  # a hidden figure must be free to move at least this much within what the page shows
+
+
+def protect_by_audit(figures: Sequence[dict[str, Any]], keys: Sequence[str],
+                     equations: Sequence[tuple[Sequence[int], int]], *, ceiling: float,
+                     hide: Sequence[Sequence[str]] | None = None) -> bool:
+    """Hide more figures until no hidden one can be worked out from the shown ones, however they are
+    combined. `figures[i][keys[i]]` is a count; each equation says that the figures at its first
+    indices add up to the one at its second (a row's cells to the row's total, the totals to n). A
+    reader knows that a small hidden figure is 1-4 and any other hidden one 0-`ceiling`; for each
+    hidden figure two linear programmes give the least and greatest value the shown figures allow
+    (the audit statistical offices run on their tables), and a figure held within less than
+    PROTECTION has the smallest shown figure of one of its equations hidden with it. Repeats until
+    none is exposed. Changes the figures in place; returns whether it hid anything."""
+    hid_any = False
+    for _round in range(len(figures)):
+        exposed = _exposed(figures, keys, equations, ceiling)
+        if not exposed:
+            break
+        changed = False
+        for index in exposed:
+            partners = {j for parts, whole in equations if index in (*parts, whole) for j in (*parts, whole)}
+            shown = [j for j in partners if not figures[j].get("suppressed") and figures[j][keys[j]]]
+            if shown:
+                pick = min(shown, key=lambda j: figures[j][keys[j]])
+                hide_figure(figures[pick], key=keys[pick], hide=hide[pick] if hide else ())
+                changed = hid_any = True
+                break  # audit again: one more hidden figure may protect the others too
+        if not changed:
+            break
+    return hid_any
+
+
+def _exposed(figures: Sequence[dict[str, Any]], keys: Sequence[str],
+             equations: Sequence[tuple[Sequence[int], int]], ceiling: float) -> list[int]:
+    from scipy.optimize import linprog
+
+    hidden = [i for i, figure in enumerate(figures) if figure.get("suppressed")]
+    if not hidden or not equations:
+        return []
+    bounds = []
+    for figure, key in zip(figures, keys, strict=True):
+        if not figure.get("suppressed"):
+            bounds.append((float(figure[key]), float(figure[key])))
+        else:
+            bounds.append((0.0, float(ceiling)) if figure.get("complement") else (1.0, float(SMALL_CELL - 1)))
+    matrix = np.zeros((len(equations), len(figures)))
+    for row, (parts, whole) in enumerate(equations):
+        matrix[row, list(parts)] += 1.0
+        matrix[row, whole] -= 1.0
+    zeros = np.zeros(len(equations))
+    exposed = []
+    for index in hidden:
+        objective = np.zeros(len(figures))
+        objective[index] = 1.0
+        low = linprog(objective, A_eq=matrix, b_eq=zeros, bounds=bounds, method="highs")
+        high = linprog(-objective, A_eq=matrix, b_eq=zeros, bounds=bounds, method="highs")
+        if low.status == 0 and high.status == 0 and -high.fun - low.fun < PROTECTION:
+            exposed.append(index)
+    return exposed
+
