@@ -341,3 +341,23 @@ def test_a_ranking_with_a_limit_says_so_and_offers_only_those_positions(client) 
     assert "Rangordna högst 2." in html
     select = html.split('name="topp__1"')[1].split("</select>")[0]
     assert '<option value="2">' in select and '<option value="3">' not in select
+
+
+def test_after_deleting_the_response_this_browser_may_answer_again(client, survey) -> None:  # type: ignore[no-untyped-def]
+    url, html = start(client, survey.slug)
+    first = {"csrftoken": csrf(html), "kommun": "1", "val": "1", "action": "next"}
+    second_url = client.post(url, data=first, follow_redirects=False).headers["location"]
+    done = client.post(second_url, data={"csrftoken": csrf(client.get(second_url).text), "action": "next"},
+                       follow_redirects=False)
+    receipt = receipt_of(client, done.headers["location"])
+    assert "Du har redan svarat" in client.get(f"/s/{survey.slug}").text
+    own = client.post("/mitt-svar", data={"csrftoken": csrf(client.get("/mitt-svar").text), "kvitto": receipt})
+    assert own.headers["cache-control"] == "no-store"  # the code and the answers: not for Back
+    deleted = client.post("/mitt-svar/radera", data={"csrftoken": csrf(own.text), "kvitto": receipt, "confirm": "yes"},
+                          follow_redirects=False)
+    assert deleted.headers["location"] == f"/s/{survey.slug}/raderat"
+    page = client.get(deleted.headers["location"])
+    assert "Ditt svar är raderat" in page.text and page.headers["cache-control"] == "no-store"
+    again = client.get(f"/s/{survey.slug}").text
+    assert "Du har redan svarat" not in again and "Starta enkäten" in again
+    assert client.get(f"/s/{survey.slug}/kvitto").status_code == 404

@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from consult.core.i18n import _, current_language
@@ -15,6 +15,7 @@ from consult.db import session_scope
 from consult.privacy import service
 from consult.responses import identity as identities
 from consult.responses.models import Response as ResponseRow
+from consult.surveys.models import Survey
 
 router = APIRouter(prefix="/mitt-svar", include_in_schema=False)
 
@@ -62,7 +63,9 @@ def _own_response(request: Request, session: Session, response: ResponseRow, err
         "respondent": identities.identity_of(session, response_id=response.id or 0),
         "error": error,
     }
-    return render(request, "privacy/own_response.html", context, status_code=422 if error else 200)
+    page = render(request, "privacy/own_response.html", context, status_code=422 if error else 200)
+    page.headers["cache-control"] = "no-store"  # the code and the answers: not for Back on a shared computer
+    return page
 
 
 @router.post("/radera")
@@ -78,5 +81,8 @@ def delete(
         if confirm != "yes":
             return _own_response(request, session, response,
                                  error=_("Tick the box to confirm that you want to delete your response."))
+        survey = session.get(Survey, response.survey_id)
         service.delete_responses(session, [response.id])
-    return render(request, "privacy/deleted.html")
+    # The survey's own address says it is deleted: the answered-surveys cookie is sent to the
+    # survey's pages only, and there this browser may answer again.
+    return RedirectResponse(f"/s/{survey.slug}/raderat" if survey else "/mitt-svar", status_code=303)

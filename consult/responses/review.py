@@ -329,6 +329,14 @@ def answered_surveys(cookie: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
 
 
+def forget_answered(cookie: str | None, *, receipt: str) -> str | None:
+    """The cookie value without the survey this receipt answered (the respondent deleted that
+    response, and may answer again); None when the cookie does not hold it."""
+    answered = answered_surveys(cookie)
+    kept = {survey: code for survey, code in answered.items() if code != receipt}
+    return None if len(kept) == len(answered) else _answered_serializer().dumps(kept)
+
+
 def mark_answered(cookie: str | None, *, survey_id: int, receipt: str) -> str:
     """The cookie value with this survey added; only the latest surveys are kept, so it stays small."""
     answered = answered_surveys(cookie)

@@ -21,6 +21,7 @@ from consult.core.i18n import N_, _
 from consult.core.mail import SmtpSettings, mail_configured
 from consult.core.templating import render, render_cached
 from consult.db import session_scope
+from consult.privacy import service as privacy
 from consult.responses import drafts, resume_mail, review
 from consult.responses import identity as identities
 from consult.responses import service as responses
@@ -496,14 +497,12 @@ def _remember_answered(request: Request, response: Response, spec: SurveySpec, r
     """A session cookie (no expiry) marks the survey as answered in this browser."""
     assert spec.id is not None
     cookie = review.mark_answered(request.cookies.get(review.ANSWERED_COOKIE), survey_id=spec.id, receipt=receipt)
-    response.set_cookie(
-        review.ANSWERED_COOKIE,
-        cookie,
-        path=review.ANSWERED_COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=request.scope.get("scheme") == "https",
-    )
+    _set_answered_cookie(request, response, cookie)
+
+
+def _set_answered_cookie(request: Request, response: Response, value: str) -> None:
+    response.set_cookie(review.ANSWERED_COOKIE, value, path=review.ANSWERED_COOKIE_PATH, httponly=True,
+                        samesite="lax", secure=request.scope.get("scheme") == "https")
 
 
 @router.get("/{slug}/tack")
@@ -517,6 +516,24 @@ def kiosk_thanks(
         return RedirectResponse(f"/s/{slug}", status_code=303)
     context = {"spec": spec, "return_seconds": KIOSK_RETURN_SECONDS, **_kiosk_context(event_name)}
     return _not_stored(render(request, "interviews/kiosk_receipt.html", context))
+
+
+@router.get("/{slug}/raderat")
+def deleted_page(request: Request, slug: str) -> Response:
+    """After a respondent deleted their response (/mitt-svar): said on the survey's own address,
+    where this browser's answered-surveys cookie is sent, so that the survey is forgotten there
+    once its response is gone and the respondent may answer again."""
+    spec = survey_or_404(slug, include_drafts=True)
+    page = _not_stored(render(request, "privacy/deleted.html", {"spec": spec}))
+    receipt = review.answered_surveys(request.cookies.get(review.ANSWERED_COOKIE)).get(str(spec.id))
+    if receipt is not None:
+        with session_scope() as session:
+            gone = privacy.find_by_receipt(session, receipt=receipt) is None
+        cookie = request.cookies.get(review.ANSWERED_COOKIE)
+        remaining = review.forget_answered(cookie, receipt=receipt) if gone else None
+        if remaining is not None:
+            _set_answered_cookie(request, page, remaining)
+    return page
 
 
 @router.get("/{slug}/kvitto")
