@@ -961,3 +961,15 @@ def test_two_small_options_under_a_small_remainder_are_protected_too(small: Smal
     result = QuestionResult(question=small.spec.by_code["val"], kind="choice", respondents=12, rows=rows)
     _suppress(result)
     assert [r["count"] for r in result.rows] == [None, None, None]
+
+
+def test_published_counts_with_shares_hide_what_the_total_would_give_away() -> None:
+    """Who answered, by municipality or channel: a count and its share give the total, so a single
+    hidden count would be the total minus the others."""
+    from consult.workspace.service import _published_counts
+
+    rows = [{"label": "Sundsvall", "count": 40, "share": 0.8}, {"label": "Timrå", "count": 7, "share": 0.14},
+            {"label": "Ånge", "count": 3, "share": 0.06}, {"label": "Kramfors", "count": 0, "share": 0.0}]
+    published = _published_counts(rows)
+    assert [row["count"] for row in published] == [40, None, None, 0]
+    assert published[1]["share"] is None and published[1].get("complement")

@@ -1358,11 +1358,20 @@ def _overview(session: Session, cycle: ReviewCycle | None, surveys: Sequence[Sur
                       {k: _with_shares(v) for k, v in by_demographic.items()}, _organisations(session, cycle),
                       _span(day for day, _count in days))
     if publish:
-        result.by_channel = suppress_small_cells(result.by_channel, hide=("share",))
-        protect_complements([result.by_channel], hide=("share",))
-        result.by_campaign = suppress_small_cells(result.by_campaign, hide=("share",))
-        result.by_demographic = {k: suppress_small_cells(v, hide=("share",)) for k, v in result.by_demographic.items()}
+        result.by_channel = _published_counts(result.by_channel)
+        result.by_campaign = suppress_small_cells(result.by_campaign, hide=("share",))  # untagged not listed
+        result.by_demographic = {k: _published_counts(v) for k, v in result.by_demographic.items()}
     return result
+
+
+def _published_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Counts with their shares, for publication: their total follows from any count and its share,
+    so a hidden count must not be the total minus the others."""
+    total = sum(int(row["count"] or 0) for row in rows)
+    published = suppress_small_cells(rows, hide=("share",))
+    protect_complements([published], hide=("share",))
+    _audit_line(published, total, hide=("share",))
+    return published
 
 
 def _excluded_ids(session: Session, survey_ids: Sequence[int]) -> list[int] | None:
