@@ -229,27 +229,22 @@ def protect_by_audit(figures: Sequence[dict[str, Any]], keys: Sequence[str],
     none is exposed. Changes the figures in place; returns whether it hid anything."""
     hid_any = False
     for _round in range(len(figures)):
-        exposed = _exposed(figures, keys, equations, ceiling)
-        if not exposed:
+        # One at a time, then audit again: one more hidden figure may protect the others too.
+        index = next(iter(_exposed(figures, keys, equations, ceiling, first_only=True)), None)
+        if index is None:
             break
-        changed = False
-        for index in exposed:
-            partners = {j for parts, whole in equations if index in (*parts, whole) for j in (*parts, whole)}
-            shown = [j for j in partners if not figures[j].get("suppressed") and figures[j][keys[j]]]
-            if shown:
-                pick = min(shown, key=lambda j: figures[j][keys[j]])
-                hide_figure(figures[pick], key=keys[pick], hide=hide[pick] if hide else ())
-                changed = hid_any = True
-                break  # audit again: one more hidden figure may protect the others too
-        if not changed:
+        partners = {j for parts, whole in equations if index in (*parts, whole) for j in (*parts, whole)}
+        shown = [j for j in partners if not figures[j].get("suppressed") and figures[j][keys[j]]]
+        if not shown:
             break
+        pick = min(shown, key=lambda j: figures[j][keys[j]])
+        hide_figure(figures[pick], key=keys[pick], hide=hide[pick] if hide else ())
+        hid_any = True
     return hid_any
 
 
 def _exposed(figures: Sequence[dict[str, Any]], keys: Sequence[str],
-             equations: Sequence[tuple[Sequence[int], int]], ceiling: float) -> list[int]:
-    from scipy.optimize import linprog
-
+             equations: Sequence[tuple[Sequence[int], int]], ceiling: float, *, first_only: bool = False) -> list[int]:
     hidden = [i for i, figure in enumerate(figures) if figure.get("suppressed")]
     if not hidden or not equations:
         return []
@@ -259,6 +254,38 @@ def _exposed(figures: Sequence[dict[str, Any]], keys: Sequence[str],
             bounds.append((float(figure[key]), float(figure[key])))
         else:
             bounds.append((0.0, float(ceiling)) if figure.get("complement") else (1.0, float(SMALL_CELL - 1)))
+    if len(equations) == 1:
+        return _exposed_in_one_sum(hidden, bounds, equations[0])
+    return _exposed_by_linear_programming(hidden, bounds, equations, first_only=first_only)
+
+
+def _exposed_in_one_sum(hidden: list[int], bounds: list[tuple[float, float]],
+                        equation: tuple[Sequence[int], int]) -> list[int]:
+    """One sum of parts equal to a whole, each figure within its bounds: a figure's least and greatest
+    values are those its bounds allow once the others take their greatest and least values (a
+    question's options, 20 of them on a results page, without a solver each)."""
+    parts, whole = equation
+    signed = [(index, 1.0) for index in parts] + [(whole, -1.0)]
+    exposed = []
+    for index in hidden:
+        sign = next(s for i, s in signed if i == index)
+        # sign * x = -(sum of the other terms); the others' range gives x's.
+        others = [(s * bounds[i][0], s * bounds[i][1]) for i, s in signed if i != index]
+        rest_low = sum(min(pair) for pair in others)
+        rest_high = sum(max(pair) for pair in others)
+        low, high = sorted((-rest_high * sign, -rest_low * sign))
+        low, high = max(low, bounds[index][0]), min(high, bounds[index][1])
+        if high - low < PROTECTION:
+            exposed.append(index)
+    return exposed
+
+
+def _exposed_by_linear_programming(hidden: list[int], bounds: list[tuple[float, float]],
+                                   equations: Sequence[tuple[Sequence[int], int]], *,
+                                   first_only: bool = False) -> list[int]:
+    from scipy.optimize import linprog
+
+    figures = range(len(bounds))
     matrix = np.zeros((len(equations), len(figures)))
     for row, (parts, whole) in enumerate(equations):
         matrix[row, list(parts)] += 1.0
@@ -272,5 +299,7 @@ def _exposed(figures: Sequence[dict[str, Any]], keys: Sequence[str],
         high = linprog(-objective, A_eq=matrix, b_eq=zeros, bounds=bounds, method="highs")
         if low.status == 0 and high.status == 0 and -high.fun - low.fun < PROTECTION:
             exposed.append(index)
+            if first_only:
+                break
     return exposed
 
