@@ -98,6 +98,14 @@ def test_resident_completes_survey_with_javascript(page) -> None:  # type: ignor
     page.get_by_role("heading", level=1, name="Ditt svar").wait_for()
     assert code not in page.url
     assert_accessible(page)
+    # Deleting it: the survey's own address says so, and this browser may answer again.
+    page.get_by_label("Jag vill radera mitt svar. Det går inte att ångra.").check()
+    page.get_by_role("button", name="Radera mitt svar").click()
+    page.get_by_role("heading", level=1, name="Ditt svar är raderat").wait_for()
+    assert page.url.endswith(f"/s/{SLUG}/raderat") and receipt_stored(code) is None
+    assert_accessible(page)
+    page.get_by_role("link", name="Svara på enkäten igen").click()
+    page.get_by_role("button", name="Starta enkäten").wait_for()
 
 
 def test_resident_completes_survey_without_javascript(page_no_js) -> None:  # type: ignore[no-untyped-def]
