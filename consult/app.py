@@ -30,7 +30,7 @@ from consult.core.middleware import (
 )
 from consult.core.routing import validation_message
 from consult.core.templating import render
-from consult.db import get_engine
+from consult.db import WalCheckpointer, get_engine
 from consult.responses.drafts import close_draft_reads, save_draft_updates
 from consult.responses.service import store_responses
 from consult.responses.writer import BatchWriter
@@ -58,6 +58,8 @@ writer = BatchWriter(_session_factory, {"response": store_responses, "draft": sa
 @asynccontextmanager
 async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
     await writer.start()
+    checkpointer = WalCheckpointer(get_engine())
+    checkpointer.start()
     # Everything loaded so far (modules, templates, the app) lives as long as the process: keep
     # it out of the garbage collector's full passes, which otherwise walk it all under load.
     gc.freeze()
@@ -65,6 +67,7 @@ async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         yield
     finally:
         await writer.stop()
+        checkpointer.stop()
         await close_draft_reads()
 
 

