@@ -320,3 +320,38 @@ def test_public_submissions_are_rate_limited(client, survey, monkeypatch) -> Non
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
     assert "detail" in refused.json()
     ratelimit.reset()
+
+
+def test_a_batch_gets_back_the_ids_of_its_own_responses(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """The writer reports each stored response's id (its receipt page and audit use it), also when
+    the newest response was deleted just before, and beside a resend of an older one."""
+    from sqlalchemy import delete
+
+    from consult.db import session_scope
+    from consult.responses.service import NewResponse, Outcome, store_responses
+
+    def new(client_uuid: str, text: str) -> NewResponse:
+        return NewResponse(spec=survey, client_uuid=client_uuid, values={"kommun": 1, "val": 1, "lang": text})
+
+    with session_scope() as session:
+        older, newest = store_responses(session, [new(str(uuid.uuid4()), "äldre"), new(str(uuid.uuid4()), "nyast")])
+    with session_scope() as session:
+        session.execute(delete(Answer).where(Answer.response_id == newest.response_id))
+        session.execute(delete(Response).where(Response.id == newest.response_id))
+    fresh = [str(uuid.uuid4()) for _ in range(4)]
+    older_uuid = None
+    with session_scope() as session:
+        older_uuid = session.get(Response, older.response_id).client_uuid  # type: ignore[union-attr]
+        batch = [new(fresh[0], "ett"), new(older_uuid, "äldre"), new(fresh[1], "två"), new(fresh[2], "tre"),
+                 new(fresh[3], "fyra"), new(fresh[1], "två")]
+        results = store_responses(session, batch)
+    assert [r.outcome for r in results] == [Outcome.created, Outcome.duplicate, Outcome.created, Outcome.created,
+                                            Outcome.created, Outcome.duplicate]
+    with session_scope() as session:
+        for item, result in zip(batch, results, strict=True):
+            stored = session.get(Response, result.response_id)
+            assert stored is not None and stored.client_uuid == item.client_uuid
+            assert result.receipt == stored.receipt
+            text = session.scalars(select(Answer.text).where(Answer.response_id == stored.id,
+                                                             Answer.text.is_not(None))).one()
+            assert text == item.values["lang"]

@@ -204,10 +204,7 @@ def _insert_fresh(session: Session, fresh: list[tuple[int, NewResponse]], result
         for (_, item), receipt in zip(fresh, receipts, strict=True)
     ]
     insert_rows(session, Response.__tablename__, RESPONSE_COLUMNS, response_rows)
-    # The new ids by client UUID (unique): one indexed read instead of a RETURNING per row.
-    ids = dict(driver_rows(session, "SELECT client_uuid, id FROM response WHERE client_uuid IN ({})",
-                           [item.client_uuid for _, item in fresh]))
-    inserted = [(ids[item.client_uuid],) for _, item in fresh]
+    inserted = [(response_id,) for response_id in _new_response_ids(session, [item.client_uuid for _, item in fresh])]
     answer_rows: list[tuple] = []
     selection_rows: list[tuple] = []
     for (index, item), receipt, (response_id,) in zip(fresh, receipts, inserted, strict=True):
@@ -232,6 +229,18 @@ def _insert_fresh(session: Session, fresh: list[tuple[int, NewResponse]], result
 
 
 ANSWER_VALUE_COLUMNS = ("choice", "number", "text", "dont_know")
+
+
+def _new_response_ids(session: Session, client_uuids: list[str]) -> list[int]:
+    """The ids of the responses just inserted, in order. On SQLite the batch holds the only write
+    lock and rows without a given id get the largest id plus one, so the ids are the last one
+    and those before it. On PostgreSQL other transactions draw from the same sequence meanwhile:
+    the ids are read back by client UUID (unique), one indexed read instead of a RETURNING per row."""
+    if session.get_bind().dialect.name == "sqlite":
+        ((last,),) = driver_rows(session, "SELECT last_insert_rowid()", [])
+        return list(range(last - len(client_uuids) + 1, last + 1))
+    ids = dict(driver_rows(session, "SELECT client_uuid, id FROM response WHERE client_uuid IN ({})", client_uuids))
+    return [ids[uuid] for uuid in client_uuids]
 
 
 def _timestamp_writer(session: Session) -> Callable[[datetime | None], object]:
