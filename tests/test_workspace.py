@@ -952,6 +952,33 @@ def test_no_hidden_crosstab_cell_can_be_worked_out_from_all_the_totals_together(
     assert _exposed(figures, keys, equations, table.n) == []
 
 
+def test_a_small_total_whose_cells_are_all_hidden_does_not_end_the_audit(small: SmallSurvey) -> None:
+    """A QA pass found a published crosstab (gender by a scale, in one municipality) where a column
+    total of fewer than 5 over three hidden cells pins each of them to 1-2, and nothing shown is left
+    beside them to hide. The audit stopped there, and left a cell elsewhere that was total minus the
+    rest (22 - 11 = 11) for anyone to work out."""
+    from consult.workspace.service import Crosstab, _suppress_crosstab
+    from consult.workspace.weighting import _exposed
+
+    counts = [[1, 5, 10, 11, 8], [1, 6, 9, 11, 7], [1, 0, 0, 0, 0], [0, 0, 0, 0, 1]]
+    rows = [{"code": i, "label": f"r{i}", "total": sum(r), "cells": [{"count": c, "percent": 0.0} for c in r]}
+            for i, r in enumerate(counts)]
+    columns = [{"code": j, "label": f"c{j}", "total": sum(r[j] for r in counts)} for j in range(5)]
+    question = small.spec.by_code["val"]
+    table = Crosstab(row_question=question, column_question=question, rows=rows, columns=columns,
+                     n=sum(map(sum, counts)))
+    _suppress_crosstab(table)
+    cells = [cell for row in table.rows for cell in row["cells"]]
+    figures = [*cells, *table.rows, *table.columns, {"total": table.n}]
+    keys = ["count"] * len(cells) + ["total"] * (len(table.rows) + len(table.columns) + 1)
+    row_at, column_at, n_at = len(cells), len(cells) + len(table.rows), len(figures) - 1
+    equations = [([i * 5 + j for i in range(4)], column_at + j) for j in range(5)]
+    equations += [([i * 5 + j for j in range(5)], row_at + i) for i in range(4)]
+    equations += [(list(range(row_at, column_at)), n_at), (list(range(column_at, n_at)), n_at)]
+    assert _exposed(figures, keys, equations, table.n) == []
+    assert cells[3]["count"] is None  # the 11 that was total minus the rest
+
+
 def test_two_small_options_under_a_small_remainder_are_protected_too(small: SmallSurvey) -> None:
     """Options of 1 and 1 under a total 2 more than the rest: each hidden, yet each must be 1."""
     from consult.workspace.service import QuestionResult, _suppress

@@ -9,7 +9,7 @@ survey of 100,000 responses has at most a few thousand cells.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,27 +225,45 @@ def protect_by_audit(figures: Sequence[dict[str, Any]], keys: Sequence[str],
     reader knows that a small hidden figure is 1-4 and any other hidden one 0-`ceiling`; for each
     hidden figure two linear programmes give the least and greatest value the shown figures allow
     (the audit statistical offices run on their tables), and a figure held within less than
-    PROTECTION has the smallest shown figure of one of its equations hidden with it. Repeats until
-    none is exposed. Changes the figures in place; returns whether it hid anything."""
+    PROTECTION gets a neighbour hidden with it (see _protect). Repeats until none is exposed, or
+    none that more hiding could protect. Changes the figures in place; returns whether it hid
+    anything."""
     hid_any = False
-    for _round in range(len(figures)):
+    settled: set[int] = set()  # exposed, with nothing left beside it to hide
+    for _round in range(3 * len(figures)):
         # One at a time, then audit again: one more hidden figure may protect the others too.
-        index = next(iter(_exposed(figures, keys, equations, ceiling, first_only=True)), None)
+        index = next(iter(_exposed(figures, keys, equations, ceiling, first_only=True, skip=settled)), None)
         if index is None:
             break
-        partners = {j for parts, whole in equations if index in (*parts, whole) for j in (*parts, whole)}
-        shown = [j for j in partners if not figures[j].get("suppressed") and figures[j][keys[j]]]
-        if not shown:
-            break
-        pick = min(shown, key=lambda j: figures[j][keys[j]])
-        hide_figure(figures[pick], key=keys[pick], hide=hide[pick] if hide else ())
-        hid_any = True
+        if _protect(figures, keys, equations, index, hide):
+            hid_any = True
+        else:
+            settled.add(index)
     return hid_any
 
 
+def _protect(figures: Sequence[dict[str, Any]], keys: Sequence[str], equations: Sequence[tuple[Sequence[int], int]],
+             index: int, hide: Sequence[Sequence[str]] | None) -> bool:
+    """Widen what a reader can tell of an exposed figure, giving away as little as possible: hide
+    the smallest shown figure of its sums (a shown zero last: it tells least), or else, when all
+    of them are hidden already, stop saying which are small ("fewer than 5" bounds a figure to
+    1-4; "hidden" says nothing). False when there is nothing left to do."""
+    partners = sorted({j for parts, whole in equations if index in (*parts, whole) for j in (*parts, whole)})
+    shown = [j for j in partners if not figures[j].get("suppressed")]
+    if shown:
+        pick = min(shown, key=lambda j: (figures[j][keys[j]] == 0, figures[j][keys[j]]))
+        hide_figure(figures[pick], key=keys[pick], hide=hide[pick] if hide else ())
+        return True
+    small = [j for j in partners if not figures[j].get("complement")]
+    for j in small:
+        figures[j]["complement"] = True
+    return bool(small)
+
+
 def _exposed(figures: Sequence[dict[str, Any]], keys: Sequence[str],
-             equations: Sequence[tuple[Sequence[int], int]], ceiling: float, *, first_only: bool = False) -> list[int]:
-    hidden = [i for i, figure in enumerate(figures) if figure.get("suppressed")]
+             equations: Sequence[tuple[Sequence[int], int]], ceiling: float, *, first_only: bool = False,
+             skip: Collection[int] = ()) -> list[int]:
+    hidden = [i for i, figure in enumerate(figures) if figure.get("suppressed") and i not in skip]
     if not hidden or not equations:
         return []
     bounds = []
