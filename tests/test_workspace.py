@@ -727,6 +727,31 @@ def test_published_view_suppresses_small_cells(small: SmallSurvey, analyst: Test
     assert results["antal"].suppressed  # four respondents
     page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?publicera=1")
     assert "fewer than 5" in page.text or "färre än 5" in page.text
+    # Six respondents: the count is shown; a filter leaving fewer than five says no more than that.
+    assert "6 svarande matchar filtret." in analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?lang=sv").text
+    filtered = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?publicera=1&kanal=paper&lang=sv").text
+    assert "Färre än 5 svarande matchar filtret." in filtered
+    assert not re.search(r"(?<!än )\d svarande? matchar filtret", filtered)
+
+
+def test_counts_in_sentences_have_their_thousands_grouped() -> None:
+    """As in the tables beside them: "2 006 svarande", not "2006 svarande"."""
+    from consult.core.i18n import current_language
+    from consult.core.templating import templates
+
+    sentence = templates.env.from_string('{{ ngettext("%(num)s respondent answered.", '
+                                         '"%(num)s respondents answered.", total) }}')
+    token = current_language.set("sv")
+    try:
+        assert sentence.render(total=2006) == "2\xa0006 personer har svarat."
+        assert sentence.render(total=1) == "1 person har svarat."
+    finally:
+        current_language.reset(token)
+    token = current_language.set("en")
+    try:
+        assert sentence.render(total=2006) == "2,006 respondents answered."
+    finally:
+        current_language.reset(token)
 
 
 def test_a_single_hidden_cell_cannot_be_worked_out_from_the_total(small: SmallSurvey) -> None:

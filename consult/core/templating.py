@@ -17,7 +17,7 @@ from markupsafe import escape
 
 from consult.core import i18n
 from consult.core.fields import pick
-from consult.core.formatting import hidden_label, local_stamp, long_date
+from consult.core.formatting import hidden_label, local_stamp, long_date, number
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -32,6 +32,17 @@ templates = Jinja2Templates(env=_environment)
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext=i18n._, ngettext=i18n.ngettext, newstyle=True
 )
+_plural_of = templates.env.globals["ngettext"]
+
+
+@jinja2.pass_context
+def _ngettext_grouped(context: Any, singular: str, plural: str, count: Any, **variables: Any) -> str:
+    """ngettext whose count reads as the tables beside it do ("2 006 svarande", not "2006")."""
+    variables.setdefault("num", number(count) if isinstance(count, int) and not isinstance(count, bool) else count)
+    return _plural_of(context, singular, plural, count, **variables)
+
+
+templates.env.globals["ngettext"] = _ngettext_grouped
 templates.env.globals["pick"] = pick
 templates.env.globals["long_date"] = long_date
 templates.env.globals["local_stamp"] = local_stamp
