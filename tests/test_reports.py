@@ -252,6 +252,22 @@ def test_pdf_download_is_a_pdf(analyst: TestClient) -> None:
     assert published.status_code == 200 and published.content.startswith(b"%PDF-")
 
 
+def test_the_working_version_pdf_says_on_every_page_that_it_is_not_for_publication(analyst: TestClient,
+                                                                                    monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The working version shows groups under five; passed around as a file, it must not look like the
+    published summary (a QA pass found nothing in it that told them apart)."""
+    from consult.reports import routes
+
+    pages: list[str] = []
+    monkeypatch.setattr(routes, "html_to_pdf", lambda html: pages.append(html) or b"%PDF-")
+    note = "Arbetsversion för personalen, inte för publicering"
+    assert analyst.get(f"/arbetsyta/rapport/{DEMO_CYCLE}/pdf?lang=sv").status_code == 200
+    assert analyst.get(f"/arbetsyta/rapport/{DEMO_CYCLE}/pdf?publicera=1&lang=sv").status_code == 200
+    assert note in pages[0] and note not in pages[1]
+    working = analyst.get(f"/arbetsyta/rapport/{DEMO_CYCLE}?lang=sv").text
+    assert "Ladda ned arbetsversionen som pdf" in working
+
+
 def test_without_the_pdf_library_the_download_says_so(analyst: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from consult.reports import pdf, routes
 
