@@ -417,6 +417,40 @@ def test_accepting_a_run_makes_its_candidates_the_selected_themes(health_survey:
     assert changes(health_survey["qid"], "accept")[-1].user_id is not None
 
 
+def test_accepting_the_accepted_run_again_keeps_the_work_done_since(analyst: TestClient, analyst_id: int) -> None:
+    """A second click on "Accept these themes" (or an old tab) used to accept the run again: the
+    renames, merges and reviews made since were gone without a word. The run's own page now warns
+    like the explorer does, with the number of reviewed answers that accepting would reset."""
+    from consult.db import session_scope
+
+    spec = make_survey()
+    ids = add_answers(spec, HEALTH_ANSWERS + TRANSPORT_ANSWERS)
+    qid = question_id(spec, "behov")
+    base = f"/arbetsyta/enkater/{spec.slug}/teman/behov"
+    analyst.post(f"{base}/korning", data={"csrftoken": csrf(analyst, base), "k": "2", "seed": "0"})
+    run = wait_for(latest_run_id(qid))
+    assert run.status == "done", run.error
+    run_page = f"{base}/korning/{run.id}"
+    assert "Det ersätter de teman" not in analyst.get(f"{run_page}?lang=sv").text  # nothing to replace yet
+    analyst.post(f"{run_page}/acceptera", data={"csrftoken": csrf(analyst, base)})
+    with session_scope() as session:
+        theme = next(r.theme for r in service.theme_rows(session, question_id=qid) if not r.theme.is_other)
+        service.rename_theme(session, question_id=qid, theme_id=theme.id, label="Vård nära", user_id=analyst_id)
+        service.confirm_answers(session, question_id=qid, response_ids=ids[:3], user_id=analyst_id)
+    # Another run of the question: its page says what accepting it would replace.
+    analyst.post(f"{base}/korning", data={"csrftoken": csrf(analyst, base), "k": "3", "seed": "1"})
+    other = wait_for(latest_run_id(qid))
+    page = analyst.get(f"{base}/korning/{other.id}?lang=sv").text
+    assert "Det ersätter de teman" in page and "3 svar som du har granskat" in page
+    again = analyst.post(f"{run_page}/acceptera", data={"csrftoken": csrf(analyst, base)})
+    assert again.status_code == 303
+    assert len(changes(qid, "accept")) == 1
+    with session_scope() as session:
+        labels = [r.theme.label for r in service.theme_rows(session, question_id=qid)]
+        assert "Vård nära" in labels
+        assert sum(service.reviewed_counts(session, question_id=qid).values()) == 3
+
+
 def test_quotes_are_redacted_and_only_from_respondents_who_consented(analyst: TestClient, health_survey: dict) -> None:
     from consult.db import session_scope
 

@@ -337,6 +337,9 @@ def _run_context(session: Session, spec: SurveySpec, question: QuestionSpec, run
         "base": _base(spec, question), "candidates": cands,
         "quotes": {c.id: service.candidate_quotes(session, question_id=question.id, candidate=c) for c in cands},
         "accepted": service.accepted_run_id(session, question_id=question.id) == run.id,
+        # Accepting replaces the themes worked on now: the page says so, with what would be lost.
+        "has_themes": bool(service.active_themes(session, question_id=question.id)),
+        "reviewed_total": sum(service.reviewed_counts(session, question_id=question.id).values()),
         "started_by": _user_name(session, run.started_by_id),
         **_formatters(),
     }
@@ -382,11 +385,13 @@ def accept_run(slug: str, code: str, run_id: int, request: Request, user: User =
         run = _run_or_404(session, question, run_id)
         try:
             themes = service.accept_run(session, run_id=run.id or 0, user_id=user.id)
-            service.assign_new_answers(session, question_id=question.id or 0, user_id=user.id, automatic=True)
+            if themes is not None:
+                service.assign_new_answers(session, question_id=question.id or 0, user_id=user.id, automatic=True)
         except service.ThemeError as error:
             session.rollback()
             return _explorer_error(request, slug, code, user, "accept", str(error))
-        _audit(session, request, user, "accept", question, {"run": run_id, "themes": len(themes)})
+        if themes is not None:
+            _audit(session, request, user, "accept", question, {"run": run_id, "themes": len(themes)})
     return RedirectResponse(f"{_base(spec, question)}#teman", status_code=303)
 
 

@@ -384,13 +384,18 @@ def history(session: Session, *, question_id: int, theme_id: int | None = None, 
 # --- accepting a run: candidates become the analysts' themes -------------------------------------------------
 
 
-def accept_run(session: Session, *, run_id: int, user_id: int | None) -> list[SelectedTheme]:
+def accept_run(session: Session, *, run_id: int, user_id: int | None) -> list[SelectedTheme] | None:
     """Make the run's candidates the question's selected themes, with the run's assignments.
-    Themes selected earlier stay as inactive history; their coding is replaced."""
+    Themes selected earlier stay as inactive history; their coding is replaced. None when the run's
+    themes are the ones selected already: accepting it again (a second click, an old tab) would
+    throw away the work done on them since."""
+    lock_for_update(session, ThemeRun, ThemeRun.id == run_id)  # two clicks at once: one after the other
     run = session.get(ThemeRun, run_id)
     if run is None or run.kind != RunKind.discover.value or run.status != RunStatus.done.value:
         raise ThemeError(N_("Only a finished theme analysis can be accepted."))
     question_id = run.question_id
+    if accepted_run_id(session, question_id=question_id) == run_id:
+        return None
     replaced = session.execute(
         select(func.count()).select_from(assignment).where(assignment.c.question_id == question_id,
                                                            assignment.c.reviewed.is_(True))
