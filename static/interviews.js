@@ -9,8 +9,10 @@
   if (window.consultInterviews) { return; }
   window.consultInterviews = true;
 
-  var QUEUE_KEY = "consult.interviews.queue.v1";
-  var PROBLEMS_KEY = "consult.interviews.problems.v1";
+  // Each interviewer's waiting entries are their own: on a shared device, the next person to log in
+  // must not send them under their name. setupInterview adds the logged-in person's id.
+  var QUEUE_KEY = "consult.interviews.queue.v2";
+  var PROBLEMS_KEY = "consult.interviews.problems.v2";
   var META_FIELDS = ["csrftoken", "survey", "channel", "place", "client_uuid", "started_at"];
 
   // --- storage ---------------------------------------------------------------------------------
@@ -190,6 +192,9 @@
   function setupInterview(container) {
     var form = container.querySelector("form[data-interview-form]");
     if (!form) { return; }
+    var person = container.getAttribute("data-person") || "";
+    QUEUE_KEY += "." + person;
+    PROBLEMS_KEY += "." + person;
     var status = container.querySelector("#entry-status");
     var queueStatus = container.querySelector("#queue-status");
     var problemsBox = container.querySelector("#queue-problems");

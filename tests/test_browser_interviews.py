@@ -19,6 +19,8 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "ett-långt-lösenord-42"
 KIOSK_EVENT = "Framtidsdag i Härnösand"
+# The waiting entries of the interviewer logged in on this page (each person has their own).
+QUEUE = "'consult.interviews.queue.v2.' + document.querySelector('[data-interview]').dataset.person"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -32,10 +34,10 @@ def staff(review_tables) -> dict[str, str]:  # type: ignore[no-untyped-def]
     from consult.db import session_scope
 
     suffix = uuid.uuid4().hex[:6]
-    emails = {role: f"browser-{role}-{suffix}@intervju.se" for role in ("interviewer", "analyst")}
+    emails = {name: f"browser-{name}-{suffix}@intervju.se" for name in ("interviewer", "analyst", "interviewer2")}
     with session_scope() as session:
-        for role, email in emails.items():
-            service.create_user(session, email=email, password=PASSWORD, role=role, name=f"Test {role}")
+        for name, email in emails.items():
+            service.create_user(session, email=email, password=PASSWORD, role=name.rstrip("2"), name=f"Test {name}")
     return emails
 
 
@@ -106,15 +108,13 @@ def test_offline_entries_arrive_exactly_once(page, staff, survey) -> None:  # ty
         assert page.input_value("#field-kort") == ""  # an empty form for the next respondent
         assert "Ingen anslutning" in page.locator("#entry-status").inner_text()
     assert page.get_attribute("#queue-status", "aria-live") == "polite"
-    uuids = page.evaluate(
-        "JSON.parse(localStorage.getItem('consult.interviews.queue.v1')).map(e => e.payload.client_uuid)"
-    )
+    uuids = page.evaluate(f"JSON.parse(localStorage.getItem({QUEUE})).map(e => e.payload.client_uuid)")
     assert len(set(uuids)) == 3
     # A resend of an entry the server may already have must be harmless: queue one twice.
     page.evaluate(
-        """() => { const key = 'consult.interviews.queue.v1';
+        f"""() => {{ const key = {QUEUE};
                    const queue = JSON.parse(localStorage.getItem(key));
-                   localStorage.setItem(key, JSON.stringify(queue.concat([queue[0]]))); }"""
+                   localStorage.setItem(key, JSON.stringify(queue.concat([queue[0]]))); }}"""
     )
     assert_accessible(page)
     screenshot(page, "interviews-offline-queue")
@@ -128,6 +128,35 @@ def test_offline_entries_arrive_exactly_once(page, staff, survey) -> None:  # ty
     assert {r.channel for r in stored} == {"interview_in_person"}
     assert {r.event_name for r in stored} == {"Kramfors bibliotek"}
     assert all(r.started_at is not None and r.started_at <= r.submitted_at for r in stored)  # type: ignore[operator]
+
+
+def test_waiting_entries_are_sent_only_under_the_name_of_who_entered_them(page, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    """A QA pass queued an entry on a shared tablet, logged out, and logged in as another interviewer:
+    the entry was sent under the second person's name. Each person's waiting entries are their own."""
+    first, second = staff["interviewer"], staff["interviewer2"]
+    log_in(page, first, "/intervju")
+    open_entry_form(page, survey, "Ansikte mot ansikte", "Timrå")
+    before = len(responses_entered_by(first))
+    page.route("**/api/intervju/responses", lambda route: route.abort())  # the server cannot be reached
+    fill_entry(page, "Väntar på nätet")
+    page.get_by_role("button", name="Spara och nästa").click()
+    page.locator("#queue-status").filter(has_text="1 svar väntar på att skickas").wait_for()
+    page.unroute("**/api/intervju/responses")
+    page.get_by_role("button", name="Logga ut").click()
+    page.wait_for_url("**/login**")
+
+    log_in(page, second, "/intervju")
+    open_entry_form(page, survey, "Ansikte mot ansikte", "Timrå")
+    page.wait_for_timeout(1500)  # the form sends what is waiting as it opens
+    assert page.locator("#queue-status").is_hidden()
+    assert responses_entered_by(second) == [] and len(responses_entered_by(first)) == before
+    page.get_by_role("button", name="Logga ut").click()
+    page.wait_for_url("**/login**")
+
+    log_in(page, first, "/intervju")
+    open_entry_form(page, survey, "Ansikte mot ansikte", "Timrå")
+    page.locator("[data-interview][data-waiting='0']").wait_for(timeout=30_000)
+    assert len(responses_entered_by(first)) == before + 1 and responses_entered_by(second) == []
 
 
 def test_keyboard_entry_with_errors_from_the_server(page, staff, survey) -> None:  # type: ignore[no-untyped-def]
