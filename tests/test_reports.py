@@ -496,6 +496,26 @@ def test_themes_with_quotes_only_from_those_who_consented(analyst: TestClient, t
         assert "[personnummer]" not in section_html(published, anchor)
 
 
+def test_the_method_says_whether_analysts_checked_the_themes(analyst: TestClient, tables) -> None:  # type: ignore[no-untyped-def]
+    """The report used to say the themes were "checked by analysts" when nobody had reviewed an answer."""
+    from consult.db import session_scope
+    from consult.themes import service as themes
+
+    key = f"rp-{uuid.uuid4().hex[:8]}"
+    with session_scope() as session:
+        cycle_id = review_cycle(session, key, {"sv": f"Granskning {key}", "en": f"Review {key}"}).id
+    small = create_small_survey(cycle_id=cycle_id, slug=f"{key}-enkat", draft=False)
+    first, second = small.response_ids[0], small.response_ids[1]
+    add_themes(small.spec, "fritt", {"Kontakt": [first], "Kollektivtrafik": [second]})
+    page = analyst.get(f"/arbetsyta/rapport/{key}?lang=sv").text
+    assert "ingen analytiker har ännu granskat svarens teman" in page and "granskat temat för" not in page
+    with session_scope() as session:
+        themes.confirm_answers(session, question_id=small.spec.question("fritt").id, response_ids=[first, second],
+                               user_id=None)
+    page = analyst.get(f"/arbetsyta/rapport/{key}?lang=sv").text
+    assert "analytiker har granskat temat för 2 svar" in page and "ingen analytiker" not in page
+
+
 def test_the_period_is_the_first_and_last_day_a_response_came(analyst: TestClient, small_cycle: str) -> None:
     """Not the Mondays of the first and last week, which the over-time table groups a long period by."""
     from sqlalchemy import update

@@ -142,6 +142,7 @@ class FreeTextSection:
     analysed: bool = False  # an accepted theme analysis exists
     themes: list[ThemeSummary] = field(default_factory=list)
     quotes_allowed: bool = False  # the survey asked for consent to quote
+    reviewed: int = 0  # answers whose theme an analyst has confirmed or moved
     coverage: CoverageSummary | None = None
     coverage_failed: bool = False
 
@@ -210,6 +211,11 @@ class Report:
     def analysed(self) -> list[tuple[SurveySection, FreeTextSection]]:
         return [(s, t) for s in self.surveys for t in s.free_text if t.analysed]
 
+    @property
+    def reviewed(self) -> int:
+        """Answers whose theme analysts have checked, over every analysed question."""
+        return sum(text.reviewed for _survey, text in self.analysed)
+
 
 def build_report(session: Session, *, cycle: ReviewCycle, publish: bool, language: str = "sv") -> Report:
     """Everything the summary report shows for a review cycle."""
@@ -261,6 +267,8 @@ def _free_text(session: Session, spec: SurveySpec, result: workspace.QuestionRes
     section.analysed = True
     # Quotes only from respondents who said yes to being quoted: a survey that never asked gives none.
     section.quotes_allowed = bool(themes.consent_is_known(session, question_id=question.id))
+    if hasattr(themes, "reviewed_counts"):
+        section.reviewed = sum(themes.reviewed_counts(session, question_id=question.id).values())
     for row in themes.theme_rows(session, question_id=question.id):
         if row.size == 0:
             continue
