@@ -414,8 +414,16 @@ def _without_overlaps(spans: list[Span]) -> list[Span]:
     return sorted(kept, key=lambda s: s.start)
 
 
+# Bidirectional embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069). Shown, one
+# displays the rest of an answer reversed or reordered, so a quote could read as something else;
+# Arabic or Hebrew text needs none of them to display right. Redacted text is text to be shown.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def redact(text: str) -> str:
-    """``text`` with each piece of personal data replaced by its typed placeholder, e.g. ``[telefon]``."""
+    """``text`` with each piece of personal data replaced by its typed placeholder, e.g. ``[telefon]``,
+    and without bidirectional control characters."""
+    text = _BIDI_CONTROLS.sub("", text)
     spans = find_personal_data(text)
     if not spans:
         return text

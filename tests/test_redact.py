@@ -276,3 +276,10 @@ def test_command_line_evaluation_reports_every_type() -> None:
     )  # fmt: skip
     for kind in TYPES:
         assert kind in result.stdout
+
+
+def test_bidirectional_controls_do_not_reach_what_is_shown() -> None:
+    """An answer with U+202E showed the rest of itself reversed in quotes and reports; Arabic text
+    displays right without such controls, and keeps its own letters."""
+    assert redact("👍🏽 Bra! \u202eabc") == "👍🏽 Bra! abc"
+    assert redact("\u2067مرحبا\u2069 ring 070-123 45 67") == "مرحبا ring [telefon]"
