@@ -112,6 +112,11 @@ def test_an_analyst_removes_a_name_from_the_answer_and_its_history(app, staff, s
             "phrase",
             "Korta texten till högst 1000 tecken.",
         ),
+        (  # far past any limit: still a message beside the field, not "the request could not be read"
+            {"question": "lang", "phrase": "K" * 100_000, "reason": "other"},
+            "phrase",
+            "Korta texten till högst 1000 tecken.",
+        ),
     ],
 )
 def test_unusable_input_is_refused_beside_its_field_and_changes_nothing(
@@ -128,6 +133,36 @@ def test_unusable_input_is_refused_beside_its_field_and_changes_nothing(
         assert f'value="{form["phrase"]}"' in refused.text  # what was typed is kept
     assert _answer_text(response_id, survey) == TEXT
     assert _audit(response_id) == []
+
+
+def test_personal_data_hidden_on_the_page_can_be_removed_as_it_is_shown(app, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    """The page shows a phone number the automatic redaction found as "[telefon]"; copied as shown,
+    that passage is removed from the stored answer for good (it used to say the answer did not
+    contain the text)."""
+    from consult.db import session_scope
+
+    values = {"kommun": 1, "val": 1, "lang": "Ring mig på 070-123 45 67 om bussarna, tack."}
+    with session_scope() as session:
+        stored = store_responses(session, [NewResponse(spec=survey, client_uuid=str(uuid.uuid4()), values=values)])
+    response_id = stored[0].response_id
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    page = analyst.get(f"/granskning/{response_id}")
+    assert "Ring mig på [telefon] om bussarna" in page.text and "070-123" not in page.text
+    done = analyst.post(f"/granskning/{response_id}/ta-bort-text", data={
+        "csrftoken": csrf_from(page.text), "question": "lang", "phrase": "mig på [telefon]", "reason": "contact"})
+    assert done.status_code == 303 and "removed=1" in done.headers["location"]
+    assert _answer_text(response_id, survey) == "Ring [borttaget] om bussarna, tack."
+    assert _audit(response_id) == [{"question": "lang", "reason": "contact", "occurrences": 1, "characters": 20}]
+
+
+def test_a_long_review_comment_gets_a_message_beside_the_field(app, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    response_id = _stored_response(survey)
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    token = csrf_from(analyst.get(f"/granskning/{response_id}").text)
+    refused = analyst.post(f"/granskning/{response_id}/status",
+                           data={"csrftoken": token, "state": "approved", "comment": "x" * 20_000})
+    assert refused.status_code == 422 and 'id="comment-error"' in refused.text
+    assert "Korta kommentaren till högst 2000 tecken" in refused.text
 
 
 def test_only_analysts_remove_text_and_only_with_the_forms_token(app, staff, survey) -> None:  # type: ignore[no-untyped-def]

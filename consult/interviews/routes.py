@@ -516,7 +516,7 @@ def remove_text(
     response_id: RowId,
     user: Analyst,
     question: Annotated[str, Form(max_length=80)] = "",
-    phrase: Annotated[str, Form(max_length=4000)] = "",
+    phrase: Annotated[str, Form()] = "",  # its length is checked with a message beside the field
     reason: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Remove a passage the automatic redaction missed from one free-text answer, for good."""
@@ -552,7 +552,7 @@ def change_state(
     response_id: RowId,
     user: Analyst,
     state: Annotated[str, Form(max_length=12)] = "",
-    comment: Annotated[str, Form(max_length=4000)] = "",
+    comment: Annotated[str, Form()] = "",  # its length is checked with a message beside the field
 ) -> Response:
     errors: dict[str, str] = {}
     if state not in STATE_LABELS:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from analysis.redact import find_personal_data, placeholder
 from consult.accounts.models import AuditEvent
 from consult.accounts.service import record_audit
 from consult.core.i18n import N_
@@ -66,6 +67,53 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"\s+".join(re.escape(word) for word in words), re.IGNORECASE)
 
 
+def remove_phrase(text: str, pattern: re.Pattern[str]) -> tuple[str, list[str]]:
+    """`text` with the passages `pattern` finds replaced by the placeholder, and those passages.
+
+    The analyst copies the phrase from the answer as shown, where personal data the automatic
+    redaction found is already a placeholder ("ring mig på [telefon]"). Such a phrase is found in
+    the answer as shown, and each placeholder in it stands for the stored text it hides."""
+    matches = pattern.findall(text)
+    if matches:
+        return pattern.sub(PLACEHOLDER, text), matches
+    pieces = _shown_pieces(text)
+    shown = "".join(piece for piece, _start, _end, _hidden in pieces)
+    ranges = [(_stored_at(pieces, m.start(), start=True), _stored_at(pieces, m.end(), start=False))
+              for m in pattern.finditer(shown)]
+    if not ranges:
+        return text, []
+    parts, previous = [], 0
+    for start, end in ranges:
+        parts += [text[previous:start], PLACEHOLDER]
+        previous = end
+    return "".join([*parts, text[previous:]]), [text[start:end] for start, end in ranges]
+
+
+def _shown_pieces(text: str) -> list[tuple[str, int, int, bool]]:
+    """The text as the review page shows it, in pieces: (shown text, stored start, stored end,
+    whether the piece is a placeholder for personal data)."""
+    pieces, previous = [], 0
+    for span in find_personal_data(text):
+        pieces.append((text[previous:span.start], previous, span.start, False))
+        pieces.append((placeholder(span.type), span.start, span.end, True))
+        previous = span.end
+    pieces.append((text[previous:], previous, len(text), False))
+    return pieces
+
+
+def _stored_at(pieces: list[tuple[str, int, int, bool]], position: int, *, start: bool) -> int:
+    """Where a position in the shown text lies in the stored text; inside a placeholder, the whole
+    hidden passage is taken."""
+    offset = 0
+    for shown, stored_start, stored_end, hidden in pieces:
+        if offset <= position < offset + len(shown) or (not start and position == offset + len(shown)):
+            if hidden:
+                return stored_start if start else stored_end
+            return stored_start + position - offset
+        offset += len(shown)
+    return pieces[-1][2]
+
+
 def redactable_questions(spec: SurveySpec, values: dict[str, Any]) -> list[str]:
     """The codes of the response's free-text answers that have text to remove."""
     return [q.code for q in spec.questions if q.type in TEXT_TYPES and isinstance(values.get(q.code), str)]
@@ -101,12 +149,12 @@ def redact_answer(
         select(Answer).where(Answer.response_id == response_id, Answer.question_id == question.id)
     ).scalar_one_or_none()
     pattern = phrase_pattern(phrase)
-    matches = pattern.findall(answer.text or "") if answer is not None else []
+    text, matches = remove_phrase(answer.text or "", pattern) if answer is not None else ("", [])
     if not matches:
         raise RedactionProblem(
             "phrase", N_("The answer does not contain this text. Copy it from the answer as it is shown.")
         )
-    answer.text = pattern.sub(PLACEHOLDER, answer.text)  # type: ignore[union-attr, arg-type]
+    answer.text = text  # type: ignore[union-attr]
     session.add(answer)
     _redact_earlier_versions(session, response_id=response_id, question_code=question.code, pattern=pattern)
     result = Redaction(question.code, len(matches), sum(len(m) for m in matches))
@@ -133,7 +181,7 @@ def _redact_earlier_versions(
     """The corrections' history keeps the answers as they were; remove the phrase there too."""
 
     def clean(value: Any) -> Any:
-        return pattern.sub(PLACEHOLDER, value) if isinstance(value, str) else value
+        return remove_phrase(value, pattern)[0] if isinstance(value, str) else value
 
     edits = session.execute(select(ResponseEdit).where(ResponseEdit.response_id == response_id)).scalars().all()
     for edit in edits:
