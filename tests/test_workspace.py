@@ -709,9 +709,20 @@ def test_weighting_page_rejects_unreadable_targets(small: SmallSurvey, analyst: 
         url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "0", "municipality-2281": "0"}
     )
     assert zero.status_code == 422
-    assert "Ge minst en kategori av Kommun en andel över 0, eller bocka ur den." in zero.text
+    assert "Ge minst två kategorier av Kommun en andel över 0, eller bocka ur den" in zero.text
+    # One category alone would get all the weight and change nothing: a QA pass saved Kvinna = 50
+    # with the other genders empty, and the weighted share stayed as it was, without a word.
+    alone = analyst.post(url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "60",
+                                    "municipality-2281": "40", "use-gender": "1", "gender-1": "50"})
+    assert alone.status_code == 422 and "Ge minst två kategorier av Kön" in alone.text
+    assert 'href="#field-gender-1"' in alone.text
     huge = analyst.post(url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "1e308"})
-    assert huge.status_code == 422 and "från 0 till 1 000 000 000" in huge.text
+    assert huge.status_code == 422 and "från 0 till 1\xa0000\xa0000\xa0000" in huge.text
+    english = analyst.post(url + "?lang=en", data={"csrftoken": csrf_from(form.text), "municipality-2280": "1e308"})
+    assert "from 0 to 1,000,000,000" in english.text
+    grouped = analyst.post(url, data={"csrftoken": csrf_from(form.text), "municipality-2280": "1\xa0000",
+                                      "municipality-2281": "3 000"})
+    assert grouped.status_code == 303  # a population figure typed or copied with its thousands grouped
 
 
 def test_published_view_suppresses_small_cells(small: SmallSurvey, analyst: TestClient) -> None:

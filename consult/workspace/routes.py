@@ -352,15 +352,20 @@ def weighting_page(slug: str, request: Request, user: User = Depends(analyst),
     return render(request, "workspace/weighting.html", context)
 
 
+MAX_TARGET = 1_000_000_000  # a population figure, or a share
+
+
 def _parse_share(raw: str) -> float | None:
-    text = raw.strip().replace(",", ".").replace("%", "").replace("\u202f", "").replace(" ", "")
+    text = raw.strip().replace(",", ".").replace("%", "")
+    for space in (" ", "\u00a0", "\u202f"):  # "1 000" as typed, or copied from a table
+        text = text.replace(space, "")
     if not text:
         return 0.0
     try:
         value = float(text)
     except ValueError:
         return None
-    return value if 0 <= value <= 1e9 else None  # also rejects NaN
+    return value if 0 <= value <= MAX_TARGET else None  # also rejects NaN
 
 
 @router.post("/arbetsyta/enkater/{slug}/viktning")
@@ -386,14 +391,17 @@ async def save_weighting(slug: str, request: Request, user: User = Depends(analy
                 share = _parse_share(raw)
                 if share is None:
                     errors.setdefault(f"{variable.value}-{choice.code}",
-                                      _("Enter a share or a population figure from 0 to 1 000 000 000 for %(label)s.")
-                                      % {"label": choice.text(language)})
+                                      _("Enter a share or a population figure from 0 to %(max)s for %(label)s.")
+                                      % {"label": choice.text(language), "max": number(MAX_TARGET)})
                 else:
                     targets[variable.value][choice.code] = share
-            if not errors and not any(targets[variable.value].values()):
+            given = sum(1 for share in targets[variable.value].values() if share > 0)
+            # One category alone would get the whole weight and change no figure: weighting needs two.
+            if not errors and given < min(2, len(question.choices)):
                 first = question.choices[0].code if question.choices else 0
                 errors[f"{variable.value}-{first}"] = _(
-                    "Give at least one category of %(variable)s a share above 0, or untick it."
+                    "Give at least two categories of %(variable)s a share above 0, or untick it: with one, "
+                    "weighting cannot change any figure."
                 ) % {"variable": question.label(language)}
         if errors:
             context = _weighting_context(session, spec, language, values=values, errors=errors)
