@@ -237,6 +237,16 @@ def health_survey(analyst: TestClient) -> dict:
     }
 
 
+def theme_assignments(question: int) -> dict[int, tuple[int, bool]]:
+    """Each answer's theme and whether it is reviewed."""
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        rows = session.execute(select(ThemeAssignment.response_id, ThemeAssignment.theme_id, ThemeAssignment.reviewed)
+                               .where(ThemeAssignment.question_id == question)).all()
+    return {r: (t, bool(reviewed)) for r, t, reviewed in rows}
+
+
 def changes(question: int, action: str) -> list[ThemeChange]:
     from consult.db import session_scope
 
@@ -797,6 +807,16 @@ def test_odd_input_gives_messages_or_404_never_500(analyst: TestClient, health_s
     assert analyst.post(f"{base}/tema/{theme}/dela", data={"csrftoken": token, "delar": "9"}).status_code == 422
     response = analyst.post(f"{base}/tema/{theme}/svar", data={"csrftoken": token, "atgard": "flytta", "till": ""})
     assert response.status_code == 422
+    # Answers chosen on one theme's page are changed only if they are in that theme: an answer of
+    # another theme, or an id that is no answer, is refused with a message (it used to say "done").
+    health_answer = health_survey["health_ids"][0]
+    theme_of = theme_assignments(health_survey["qid"])
+    for answer_id in (health_answer, 999_999_999):
+        for action in ("flytta", "bekrafta"):
+            refused = analyst.post(f"{base}/tema/{theme}/svar", data={
+                "csrftoken": token, "atgard": action, "till": str(theme), "svar": str(answer_id), "q": ""})
+            assert refused.status_code == 422 and "Inget av de valda svaren finns kvar" in refused.text
+    assert theme_assignments(health_survey["qid"]) == theme_of
     assert analyst.post(f"{base}/koda", data={"csrftoken": token, "threshold": "2"}).status_code == 422
 
 

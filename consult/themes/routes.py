@@ -570,11 +570,12 @@ def change_answers(slug: str, code: str, theme_id: int, request: Request, user: 
         try:
             if atgard == "flytta":
                 count = service.move_answers(session, question_id=question.id or 0, response_ids=answer_ids,
-                                             to_theme_id=int(till.strip()[:12]), user_id=user.id)
+                                             to_theme_id=int(till.strip()[:12]), user_id=user.id,
+                                             from_theme_id=theme.id)
                 done = "flyttat"
             else:
                 count = service.confirm_answers(session, question_id=question.id or 0, response_ids=answer_ids,
-                                                user_id=user.id)
+                                                user_id=user.id, from_theme_id=theme.id)
                 done = "bekraftat"
         except service.ThemeError as error:
             session.rollback()

@@ -626,17 +626,30 @@ def _label_parts(session: Session, finder: Any, parts: list[SelectedTheme], memb
             session.add(theme)
 
 
-def move_answers(session: Session, *, question_id: int, response_ids: Iterable[int], to_theme_id: int,
-                 user_id: int | None) -> int:
-    """Move answers to another theme: the analyst's choice, so they count as reviewed."""
-    target = _active_theme(session, to_theme_id, question_id)
+def _chosen(session: Session, question_id: int, response_ids: Iterable[int], from_theme_id: int | None
+            ) -> list[tuple[int, int]]:
+    """(answer, theme) of the chosen answers, only those in `from_theme_id` when given (the theme
+    whose page the analyst chose them on): an answer moved meanwhile, or an id that is no answer of
+    the question, is not changed."""
     ids = sorted({int(r) for r in response_ids})
     if not ids:
         raise ThemeError(N_("Choose at least one answer."))
-    before = session.execute(
-        select(assignment.c.response_id, assignment.c.theme_id)
-        .where(assignment.c.question_id == question_id, assignment.c.response_id.in_(ids))
-    ).all()
+    query = select(assignment.c.response_id, assignment.c.theme_id).where(
+        assignment.c.question_id == question_id, assignment.c.response_id.in_(ids))
+    if from_theme_id is not None:
+        query = query.where(assignment.c.theme_id == from_theme_id)
+    found = [(int(r), int(t)) for r, t in session.execute(query).all()]
+    if not found:
+        raise ThemeError(N_("None of the chosen answers is in this theme any more. Reload the page."))
+    return found
+
+
+def move_answers(session: Session, *, question_id: int, response_ids: Iterable[int], to_theme_id: int,
+                 user_id: int | None, from_theme_id: int | None = None) -> int:
+    """Move answers to another theme: the analyst's choice, so they count as reviewed."""
+    target = _active_theme(session, to_theme_id, question_id)
+    before = _chosen(session, question_id, response_ids, from_theme_id)
+    ids = [r for r, _theme in before]
     now = utcnow()
     session.execute(
         update(assignment).where(assignment.c.question_id == question_id, assignment.c.response_id.in_(ids))
@@ -648,11 +661,10 @@ def move_answers(session: Session, *, question_id: int, response_ids: Iterable[i
     return len(before)
 
 
-def confirm_answers(session: Session, *, question_id: int, response_ids: Iterable[int], user_id: int | None) -> int:
+def confirm_answers(session: Session, *, question_id: int, response_ids: Iterable[int], user_id: int | None,
+                    from_theme_id: int | None = None) -> int:
     """The analyst agrees with the answers' current theme."""
-    ids = sorted({int(r) for r in response_ids})
-    if not ids:
-        raise ThemeError(N_("Choose at least one answer."))
+    ids = [r for r, _theme in _chosen(session, question_id, response_ids, from_theme_id)]
     now = utcnow()
     count = session.execute(
         update(assignment).where(assignment.c.question_id == question_id, assignment.c.response_id.in_(ids))
