@@ -113,7 +113,7 @@ class StrategyMapper:
             vectorizer = AnswerVectorizer(lang=self.lang, char_weight=0.0).fit(list(texts))
         self.vectorizer_ = vectorizer
         concepts = {item.title: list(item.keywords) for item in self.strategy.items}
-        self.scorer_ = ConceptScorer(concepts, vectorizer.lang_).fit(vectorizer.words_.vocabulary_)
+        self.scorer_ = ConceptScorer(concepts, vectorizer.lang_, compounds=True).fit(vectorizer.words_.vocabulary_)
         return self
 
     def score_answers(self, texts: Sequence[str] | pd.Series | None = None,

@@ -192,9 +192,15 @@ def stem(token: str, lang: str) -> str:
     if lang not in _SNOWBALL_NAMES:
         return token
     stemmed = _stemmer(lang).stem(token)
+    if lang != "sv" or stemmed != token or len(token) < 5:
+        return stemmed
     # Swedish Snowball leaves the neuter definite -et (boendet, arbetet, huset) alone, which splits
     # "boende" and "boendet" into two terms; stem the indefinite form instead. Not for -het words.
-    if lang == "sv" and stemmed == token and len(token) >= 5 and token.endswith("et") and not token.endswith("het"):
+    if token.endswith("et") and not token.endswith("het"):
+        return _stemmer(lang).stem(token[:-1])
+    # Nor the definite -n of nouns in -a (hälsan, skolan, kyrkan), so "folkhälsan" missed the
+    # keyword "folkhälsa"; only when the dictionary knows the word in -a (orkan, roman, organ stay).
+    if token.endswith("an") and token[:-1] in _dictionary_words():
         return _stemmer(lang).stem(token[:-1])
     return stemmed
 
@@ -255,6 +261,12 @@ def swedish_lexicon() -> tuple[frozenset[str], frozenset[str]]:
         if "t" in flags:
             begin.update(word[: -len(old)] + new for old, new in _T_RULES if word.endswith(old))
     return frozenset(begin), frozenset(end)
+
+
+@lru_cache(maxsize=1)
+def _dictionary_words() -> frozenset[str]:
+    begin, end = swedish_lexicon()
+    return begin | end if begin else frozenset()
 
 
 # Endings that look like words in the dictionary but are inflections or derivations of the word
