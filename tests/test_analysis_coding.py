@@ -108,3 +108,25 @@ def test_a_large_question_corrects_for_the_analysts_equal_samples() -> None:
     few_coded = sample_coded(few_topics.dropna(), 5, random_state=0).reindex(few.index, fill_value=False)
     small = AssistedCoder(lang="sv", random_state=0).fit(few["text"], few_topics.where(few_coded))
     assert small.prior_ratio_ is None
+
+
+def test_a_large_question_takes_the_theme_names_as_evidence() -> None:
+    answers = corpus(n_per_topic=60, seed=5)
+    answers = pd.concat([answers[answers["topic"] == "trafik"]] * 4 + [answers[answers["topic"] != "ovrigt"]])
+    answers = answers.reset_index(drop=True)
+    codes = answers["topic"].map({"trafik": "T1", "vard": "T2", "skola": "T3"})
+    coded = sample_coded(codes, 5, random_state=0)
+    labels = codes.where(coded)
+    # Codes are no words of the answers: no evidence, the same coder as without names.
+    plain = AssistedCoder(lang="sv", random_state=0).fit(answers["text"], labels)
+    off = AssistedCoder(lang="sv", random_state=0, name_weight=0, name_example_weight=0).fit(answers["text"], labels)
+    assert plain.name_evidence_ is None
+    assert np.allclose(plain.predict_proba(answers["text"]), off.predict_proba(answers["text"]))
+    # Names (here given for the ids, as the web app knows them) lean answers towards their theme.
+    names = {"T1": "bussen", "T2": "vårdcentralen", "T3": "skolan T3"}
+    named = AssistedCoder(lang="sv", random_state=0).fit(answers["text"], labels, names=names)
+    assert named.name_evidence_ is not None and named.name_evidence_["named"].all()
+    probe = ["bussen", "vårdcentralen", "skolan"]
+    with_names = named.predict_proba(probe)[np.arange(3), [0, 1, 2]]
+    without = plain.predict_proba(probe)[np.arange(3), [0, 1, 2]]
+    assert (with_names >= without - 1e-9).all() and (with_names > without).any()
