@@ -20,7 +20,8 @@ On those large questions the themes' names are evidence too: every analyst theme
 answer that says what the name says ("Communication", "Dignity") leans towards that theme. Each name,
 cut to the words that at least two answers use (so codes such as "T1" or "ovrigt" add nothing), joins
 the training set as one more coded answer, and the answers' similarity to it (pretrained vectors when
-the language has them, else the coder's own features) is added to the scores as a log-prior.
+the language has them, else the coder's own features; and word vectors learned from the question's
+own answers) is added to the scores as a log-prior.
 
 Agreement with the analysts is reported as F1 with a 95% bootstrap interval once at least
 ``MIN_REVIEWED`` answers have been reviewed (the practice of the UK government's Consult tool).
@@ -39,6 +40,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from threadpoolctl import threadpool_limits
 
+from analysis.embedding import CooccurrenceEmbedding
 from analysis.evaluate import bootstrap_interval, coding_scores
 from analysis.pretrained import answer_vectors, available
 from analysis.text import TOKEN_PATTERN, prepare
@@ -83,6 +85,7 @@ class AssistedCoder(BaseEstimator):
         large_confidence: float = 0.8,
         name_weight: float = 4.0,
         name_example_weight: float = 5.0,
+        learned_name_weight: float = 2.0,
     ):
         self.lang = lang
         self.threshold = threshold
@@ -106,6 +109,7 @@ class AssistedCoder(BaseEstimator):
         self.large_confidence = large_confidence
         self.name_weight = name_weight
         self.name_example_weight = name_example_weight
+        self.learned_name_weight = learned_name_weight
 
     def _features(self, sparse: sp.csr_matrix, texts: Sequence[str]) -> sp.csr_matrix:
         return self._features_and_vectors(sparse, texts)[0]
@@ -167,7 +171,8 @@ class AssistedCoder(BaseEstimator):
             if large and (self.name_weight or self.name_example_weight):
                 name_rows = self._fit_names(np.unique(y), names or {}, vectors)
             self._name_rows = name_rows
-            self._bias = self._name_bias(X, vectors) if self.name_evidence_ is not None else None
+            self._bias = (self._name_bias(X, vectors, self.vectorizer_.word_matrix_)
+                          if self.name_evidence_ is not None else None)
             train = coded.copy()
             targets = np.empty(len(texts), dtype=object)
             targets[coded] = y
@@ -222,23 +227,35 @@ class AssistedCoder(BaseEstimator):
         else:
             norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1))).ravel()
             centres = sp.diags(1 / np.maximum(norms, 1e-12)) @ rows
-        self.name_evidence_ = {"named": named, "centres": centres, "pretrained": vectors is not None}
+        self.name_evidence_ = {"named": named, "centres": centres, "pretrained": vectors is not None,
+                               "space": None, "learned_centres": None}
+        if self.learned_name_weight:
+            # Word vectors learned from this question's own answers (which words keep the same company)
+            # know what the answers call a theme, in any language.
+            space = CooccurrenceEmbedding(random_state=self.random_state).fit(self.vectorizer_.word_matrix_)
+            self.name_evidence_["space"] = space
+            self.name_evidence_["learned_centres"] = space.transform(self.vectorizer_.transform_words(known))
         return rows, classes[named]
 
-    def _name_bias(self, X: sp.csr_matrix, vectors: np.ndarray | None) -> np.ndarray | None:
+    def _name_bias(self, X: sp.csr_matrix, vectors: np.ndarray | None,
+                   words: sp.csr_matrix | None) -> np.ndarray | None:
         """Log-prior per answer and theme: ``name_weight`` × the answer's similarity to the theme's
-        name, centred over the named themes (unnamed themes get 0)."""
+        name (pretrained vectors, else the coder's features) plus ``learned_name_weight`` × its
+        similarity in the learned space, each centred over the named themes (unnamed themes get 0)."""
         evidence = getattr(self, "name_evidence_", None)
-        if evidence is None or not self.name_weight:
+        if evidence is None or not (self.name_weight or evidence["space"] is not None):
             return None
-        centres = evidence["centres"]
         if evidence["pretrained"]:
-            similarity = vectors @ centres.T
+            similarity = vectors @ evidence["centres"].T
         else:
             norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1))).ravel()
-            similarity = (sp.diags(1 / np.maximum(norms, 1e-12)) @ X @ centres.T).toarray()
+            similarity = (sp.diags(1 / np.maximum(norms, 1e-12)) @ X @ evidence["centres"].T).toarray()
+        log_prior = self.name_weight * (similarity - similarity.mean(axis=1, keepdims=True))
+        if evidence["space"] is not None and words is not None:
+            learned = evidence["space"].transform(words) @ evidence["learned_centres"].T
+            log_prior += self.learned_name_weight * (learned - learned.mean(axis=1, keepdims=True))
         bias = np.zeros((X.shape[0], len(evidence["named"])))
-        bias[:, evidence["named"]] = self.name_weight * (similarity - similarity.mean(axis=1, keepdims=True))
+        bias[:, evidence["named"]] = log_prior
         return bias
 
     def _scored(self, proba: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -262,9 +279,10 @@ class AssistedCoder(BaseEstimator):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         with threadpool_limits(self.threads):
-            X, vectors = self._features_and_vectors(self.vectorizer_.transform(texts), texts)
+            words = self.vectorizer_.transform_words(texts)
+            X, vectors = self._features_and_vectors(self.vectorizer_.features(words, texts).to_sparse(), texts)
             proba = self.model_.predict_proba(X)
-            bias = self._name_bias(X, vectors)
+            bias = self._name_bias(X, vectors, words)
         if bias is not None:
             proba = _with_log_prior(proba, bias)
         ratio = getattr(self, "prior_ratio_", None)
