@@ -49,7 +49,7 @@ def test_analyst_reads_the_report_and_the_organisations_answers(page, analyst_em
     page.emulate_media(media="screen")
 
     with page.expect_download() as download:
-        page.get_by_role("link", name="Ladda ned som pdf").click()
+        page.get_by_role("link", name="Ladda ned arbetsversionen som pdf").click()
     assert download.value.suggested_filename == f"sammanstallning-{DEMO_CYCLE}.pdf"
 
     page.goto(f"/arbetsyta/remiss/{demo_round_key()}")
