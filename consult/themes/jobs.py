@@ -195,12 +195,15 @@ def _run_coding(run_id: int) -> None:
         strategy = (service.strategy_for(session, version_id=run.strategy_version_id)
                     if run.strategy_version_id else None)
         random_state = run.random_state
+        # The names the analysts gave their themes are evidence for the coder too (on large questions).
+        names = {str(theme.id): theme.label
+                 for theme in service.active_themes(session, question_id=question_id)}
     report = _Reporter(run_id, 5, 90)
     report("training the coder", 0.1)
     labels = frame["theme_id"].astype(str).where(frame["reviewed"].astype(bool), None)
     coder = AssistedCoder(lang="auto", threshold=threshold, random_state=random_state,
                           concepts=concepts_of(strategy) if strategy else None, concept_weight=2.0)
-    coder.fit(frame["text"].fillna("").tolist(), labels.tolist())
+    coder.fit(frame["text"].fillna("").tolist(), labels.tolist(), names=names)
     report("coding the answers", 0.7)
     rest = frame[~frame["reviewed"].astype(bool)].reset_index(drop=True)
     predicted = coder.predict(rest["text"].fillna("").tolist()) if len(rest) else None
