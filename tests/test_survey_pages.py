@@ -370,6 +370,7 @@ def test_after_deleting_the_response_this_browser_may_answer_again(client, surve
 def test_a_posted_page_is_read_as_the_standard_library_reads_it(pairs, joiner) -> None:  # type: ignore[no-untyped-def]
     """The survey pages' own reading of a URL-encoded form gives what parse_qsl gives."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
     from urllib.parse import parse_qsl, urlencode
 
     from starlette.requests import Request
@@ -382,7 +383,9 @@ def test_a_posted_page_is_read_as_the_standard_library_reads_it(pairs, joiner) -
         return {"type": "http.request", "body": body, "more_body": False}
 
     scope = {"type": "http", "method": "POST", "headers": [(b"content-type", b"application/x-www-form-urlencoded")]}
-    fields = asyncio.run(_posted_form(Request(scope, receive)))
+    # In a thread of its own: the browser tests' event loop may be running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        fields = pool.submit(asyncio.run, _posted_form(Request(scope, receive))).result()
     expected: dict[str, list[str]] = {}
     for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
         expected.setdefault(name, []).append(value)
