@@ -74,6 +74,7 @@ def test_an_analyst_removes_a_name_from_the_answer_and_its_history(app, staff, s
     page = analyst.get(f"/granskning/{response_id}")
     assert page.status_code == 200
     assert "Ta bort text ur ett svar" in page.text and 'name="phrase"' in page.text
+    assert 'maxlength="1000"' in page.text  # the browser stops where the server would refuse
     assert '<option value="lang">' in page.text and '<option value="kommun">' not in page.text
 
     # Typed as shown on one line and in other case: both mentions go, whatever their spacing.

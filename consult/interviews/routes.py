@@ -488,6 +488,7 @@ def _review_page(
             (code, spec.by_code[code].label(language)) for code in redaction.redactable_questions(spec, values)
         ],
         "redaction_reasons": redaction.REASONS,
+        "max_phrase_length": redaction.MAX_PHRASE_LENGTH,
     }
     return render(request, "responses/review_detail.html", context, status_code)
 
