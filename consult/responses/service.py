@@ -276,10 +276,18 @@ def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: li
 def driver_rows(session: Session, sql: str, values: Sequence[Any]) -> list[tuple]:
     """The rows of `sql`, whose one ``{}`` becomes a placeholder per value (an IN list), run by the
     driver in the session's transaction: the batch writer's lookups, where building and compiling
-    a SQLAlchemy statement for each batch cost more than the query."""
+    a SQLAlchemy statement for each batch cost more than the query.
+
+    On PostgreSQL they are planned afresh each time. psycopg prepares a statement it has run five
+    times, and the server then keeps one generic plan for it: planned while the table was small,
+    that plan is a sequential scan, kept as the table grows (2-9 ms a lookup at 10,000 responses
+    instead of 0.1 ms), whether the keys go as an IN list or as one array."""
     sql = sql.format(", ".join([_marker(session)] * len(values)))
     with _driver_cursor(session, sql) as cursor:
-        cursor.execute(sql, tuple(values))
+        if session.connection().dialect.name == "postgresql":
+            cursor.execute(sql, tuple(values), prepare=False)
+        else:
+            cursor.execute(sql, tuple(values))
         return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
 
