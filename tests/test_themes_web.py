@@ -594,6 +594,14 @@ def test_rename_merge_split_and_move_are_recorded_with_who_and_when(analyst: Tes
     assert in_merged >= len(moved)
     merge = changes(qid, "merge")[-1]
     assert merge.user_id == analyst_id and merge.details["from"] == sorted([first.id, second.id])
+    # The same merge sent again (a double click) shows what the first one made, and does nothing.
+    merges = len(changes(qid, "merge"))
+    again = analyst.post(
+        f"{base}/sla-ihop",
+        data={"csrftoken": csrf(analyst, base), "tema": [str(second.id), str(first.id)], "namn": "Sammanslaget"},
+    )
+    assert again.status_code == 303 and again.headers["location"].endswith(f"/tema/{merged.id}")
+    assert len(changes(qid, "merge")) == merges
 
     # Split it again: the engine re-clusters its answers into two new themes.
     response = analyst.post(f"{base}/tema/{merged.id}/dela", data={"csrftoken": csrf(analyst, base), "delar": "2"})
@@ -609,6 +617,10 @@ def test_rename_merge_split_and_move_are_recorded_with_who_and_when(analyst: Tes
             for t in split.details["into"]
         ]
     assert all(p and p.active for p in parts) and sum(sizes) == in_merged and min(sizes) > 0
+    splits = len(changes(qid, "split"))
+    again = analyst.post(f"{base}/tema/{merged.id}/dela", data={"csrftoken": csrf(analyst, base), "delar": "2"})
+    assert again.status_code == 303 and again.headers["location"].endswith("#teman")
+    assert len(changes(qid, "split")) == splits
     history = analyst.get(base).text
     assert "Tema analyst" in history
 
@@ -805,6 +817,8 @@ def test_odd_input_gives_messages_or_404_never_500(analyst: TestClient, health_s
     assert analyst.post(f"{base}/sla-ihop", data={"csrftoken": token, "tema": ["x"]}).status_code == 422
     theme = health_survey["bus_theme"]
     assert analyst.post(f"{base}/tema/{theme}/dela", data={"csrftoken": token, "delar": "9"}).status_code == 422
+    no_parts = analyst.post(f"{base}/tema/{theme}/dela", data={"csrftoken": token})  # not split in two unasked
+    assert no_parts.status_code == 422 and 'id="error-delar"' in no_parts.text
     response = analyst.post(f"{base}/tema/{theme}/svar", data={"csrftoken": token, "atgard": "flytta", "till": ""})
     assert response.status_code == 422
     # Answers chosen on one theme's page are changed only if they are in that theme: an answer of

@@ -25,7 +25,7 @@ from consult.surveys.models import Survey
 from consult.surveys.schema import QuestionSpec, SurveySpec
 from consult.surveys.service import load_spec
 from consult.themes import jobs, service
-from consult.themes.models import AssignmentSource, RunKind, RunStatus, ThemeRun
+from consult.themes.models import AssignmentSource, ChangeAction, RunKind, RunStatus, ThemeRun
 
 
 def _wake_worker() -> None:
@@ -409,6 +409,10 @@ def merge_themes(slug: str, code: str, request: Request, user: User = Depends(an
                                        label=namn[:400], user_id=user.id)
         except service.ThemeError as error:
             session.rollback()
+            done = service.finished_change(session, question_id=question.id or 0, action=ChangeAction.merge,
+                                           theme_ids=_ids(tema))
+            if done:  # the same merge sent twice: show what the first one made
+                return RedirectResponse(f"{_base(spec, question)}/tema/{done[0]}", status_code=303)
             return _explorer_error(request, slug, code, user, "merge", str(error), {"namn": namn[:300]})
         _audit(session, request, user, "merge", question, {"into": new.id})
         target = f"{_base(spec, question)}/tema/{new.id}"
@@ -535,7 +539,7 @@ def rename_theme(slug: str, code: str, theme_id: int, request: Request, user: Us
 
 @router.post("/arbetsyta/enkater/{slug}/teman/{code}/tema/{theme_id}/dela")
 def split_theme(slug: str, code: str, theme_id: int, request: Request, user: User = Depends(analyst),
-                delar: Annotated[str, Form()] = "2") -> Response:
+                delar: Annotated[str, Form()] = "") -> Response:
     raw = delar.strip()[:2]
     parts = as_whole_number(raw) or 0
     with session_scope() as session:
@@ -546,6 +550,9 @@ def split_theme(slug: str, code: str, theme_id: int, request: Request, user: Use
                                       user_id=user.id)
         except service.ThemeError as error:
             session.rollback()
+            if service.finished_change(session, question_id=question.id or 0, action=ChangeAction.split,
+                                       theme_ids=[theme_id]):
+                return RedirectResponse(f"{_base(spec, question)}#teman", status_code=303)  # sent twice
             return _theme_error(request, slug, code, theme_id, "delar", str(error), {"delar": raw})
         _audit(session, request, user, "split", question, {"theme": theme_id, "into": [t.id for t in new]})
     return RedirectResponse(f"{_base(spec, question)}#teman", status_code=303)

@@ -549,6 +549,34 @@ def merge_themes(session: Session, *, question_id: int, theme_ids: Sequence[int]
     return new
 
 
+def finished_change(session: Session, *, question_id: int, action: ChangeAction, theme_ids: Sequence[int]
+                    ) -> list[int]:
+    """The active themes that a merge of exactly `theme_ids`, or a split of the one theme in it,
+    already made: empty if there was no such change or its result has been changed since. A
+    request sent twice (a double click, a reload that posts again) is then answered with what the
+    first one did instead of an error."""
+    ids = sorted(set(theme_ids))
+    recent = session.execute(
+        select(change_table.c.theme_id, change_table.c.details)
+        .where(change_table.c.question_id == question_id, change_table.c.action == str(action))
+        .order_by(change_table.c.id.desc()).limit(20)
+    ).all()
+    for row in recent:
+        details = row.details or {}
+        if action == ChangeAction.merge and sorted(details.get("from", [])) == ids:
+            made = [row.theme_id]
+        elif action == ChangeAction.split and [row.theme_id] == ids:
+            made = list(details.get("into", []))
+        else:
+            continue
+        active = session.execute(
+            select(func.count()).select_from(SelectedTheme)
+            .where(col(SelectedTheme.id).in_(made), col(SelectedTheme.active).is_(True))
+        ).scalar_one()
+        return made if made and active == len(made) else []
+    return []
+
+
 def split_theme(session: Session, *, question_id: int, theme_id: int, parts: int,
                 user_id: int | None) -> list[SelectedTheme]:
     """Re-cluster one theme's answers into ``parts`` new themes (the engine's split, on the vectors of
