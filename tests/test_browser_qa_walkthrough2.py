@@ -38,6 +38,20 @@ def test_withdrawing_without_the_tick_points_at_the_box(browser, live_server, cl
         page.goto("/mitt-svar?lang=sv")
         page.fill("#field-kvitto", receipt)
         page.get_by_role("button", name="Visa mitt svar").click()
+        # The answers have a page of their own: reloading it does not post the code again.
+        page.get_by_role("heading", name="Ditt svar", exact=True).wait_for()
+        assert page.url == f"{live_server}/mitt-svar/visa"
+        page.reload()
+        page.get_by_role("heading", name="Ditt svar", exact=True).wait_for()
+        assert_accessible(page)
+        page.get_by_role("button", name="Stäng sidan").click()
+        page.locator(".notice").filter(has_text="Sidan med ditt svar är stängd.").wait_for()
+        assert_accessible(page)
+        page.go_back()  # the closed page is not in the browser's memory either
+        assert "Stäng sidan" not in page.content()
+        page.goto("/mitt-svar?lang=sv")
+        page.fill("#field-kvitto", receipt)
+        page.get_by_role("button", name="Visa mitt svar").click()
         page.get_by_role("button", name="Radera mitt svar").click()
         page.locator(".error-summary").wait_for()
         box = page.get_by_role("checkbox", name="Jag vill radera mitt svar. Det går inte att ångra.")

@@ -55,6 +55,48 @@ def test_the_receipt_code_is_never_in_an_address(client) -> None:  # type: ignor
     assert '<form method="post" action="/mitt-svar">' in form
 
 
+def test_the_page_of_ones_response_reloads_without_the_code_and_closes(client) -> None:  # type: ignore[no-untyped-def]
+    """After the code is posted the browser lands on a page of its own: reloading it shows the
+    answers again without posting the code, and it closes when asked, after ten minutes, or when
+    the response is deleted."""
+    from consult.privacy import service
+    from consult.privacy.routes import SHOWN_COOKIE
+    from tests.test_survey_pages import csrf
+
+    survey = store(every_type_survey())
+    receipt = post(client, survey.slug, {**VALID, "kort": "svar att visa igen"}).json()["receipt"]
+    page = show_own_response(client, receipt)
+    assert page.status_code == 200 and str(page.url).endswith("/mitt-svar/visa")
+    assert page.history[0].status_code == 303 and "svar att visa igen" in page.text
+    set_cookie = page.history[0].headers["set-cookie"]
+    assert "Path=/mitt-svar" in set_cookie and "HttpOnly" in set_cookie and "Max-Age=600" in set_cookie
+    assert receipt not in set_cookie  # the cookie names the response, not the code
+    assert page.headers["cache-control"] == "no-store"
+    reloaded = client.get("/mitt-svar/visa")
+    assert reloaded.status_code == 200 and "svar att visa igen" in reloaded.text
+
+    closed = client.post("/mitt-svar/stang", data={"csrftoken": csrf(reloaded.text)})
+    assert str(closed.url).endswith("/mitt-svar?stangd=1") and "Sidan med ditt svar är stängd" in closed.text
+    assert "svar att visa igen" not in client.get("/mitt-svar/visa").text
+
+    # Ten minutes later, or with a cookie that was not signed here, the page asks for the code again.
+    with session_scope() as session:
+        response_id = session.execute(select(Response.id).where(Response.receipt == receipt)).scalar_one()
+    old = service.shown_response_cookie(response_id=response_id, now=datetime.now(UTC) - timedelta(minutes=11))
+    for value in (old, "eyJpZCI6MX0.forged", "x" * 500):
+        client.cookies.set(SHOWN_COOKIE, value, path="/mitt-svar")
+        refused = client.get("/mitt-svar/visa")
+        assert str(refused.url).endswith("/mitt-svar?stangd=1") and "svar att visa igen" not in refused.text
+        client.cookies.clear()
+    fresh = service.shown_response_cookie(response_id=response_id)
+    assert service.shown_response_id(fresh) == response_id
+
+    # Deleting the response closes the page too.
+    page = show_own_response(client, receipt)
+    client.post("/mitt-svar/radera", data={"csrftoken": csrf(page.text), "kvitto": receipt, "confirm": "yes"})
+    assert "svar att visa igen" not in client.get("/mitt-svar/visa").text
+
+
 def test_delete_without_csrf_is_refused(client) -> None:  # type: ignore[no-untyped-def]
     client.get("/mitt-svar")
     assert client.post("/mitt-svar/radera", data={"kvitto": "ANY", "confirm": "yes"}).status_code == 403

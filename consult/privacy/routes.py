@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Cookie, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
@@ -34,8 +34,8 @@ def _not_found(request: Request, receipt: str) -> Response:
 
 
 @router.get("")
-def lookup_form(request: Request) -> Response:
-    return render(request, "privacy/lookup.html")
+def lookup_form(request: Request, stangd: Annotated[str, Query(max_length=2)] = "") -> Response:
+    return render(request, "privacy/lookup.html", {"closed": bool(stangd)})
 
 
 # The code is posted, never put in an address: an address stays in the browser's history (a library
@@ -51,7 +51,40 @@ def lookup(request: Request, kvitto: Annotated[str | None, Form()] = None) -> Re
         response = service.find_by_receipt(session, receipt=code) if RECEIPT.fullmatch(code) else None
         if response is None:
             return _not_found(request, typed)
+    shown = RedirectResponse(SHOWN_PATH, status_code=303)
+    shown.set_cookie(SHOWN_COOKIE, service.shown_response_cookie(response_id=response.id or 0),
+                     max_age=service.SHOWN_RESPONSE_SECONDS, **_cookie_scope(request))
+    return shown
+
+
+SHOWN_COOKIE = "consult_shown_response"
+SHOWN_PATH = "/mitt-svar/visa"
+
+
+def _cookie_scope(request: Request) -> dict:
+    return {"path": "/mitt-svar", "httponly": True, "samesite": "strict",
+            "secure": request.scope.get("scheme") == "https"}
+
+
+def _forget(request: Request, response: Response) -> Response:
+    response.delete_cookie(SHOWN_COOKIE, **_cookie_scope(request))
+    return response
+
+
+@router.get("/visa")
+def show(request: Request, shown: Annotated[str | None, Cookie(alias=SHOWN_COOKIE)] = None) -> Response:
+    response_id = service.shown_response_id(shown)
+    with session_scope() as session:
+        response = session.get(ResponseRow, response_id) if response_id else None
+        if response is None:  # the ten minutes are over, the page was closed, or the response deleted
+            return _forget(request, RedirectResponse("/mitt-svar?stangd=1", status_code=303))
         return _own_response(request, session, response)
+
+
+@router.post("/stang")
+def close(request: Request) -> Response:
+    """Forget, on this device, which response was shown (a shared computer)."""
+    return _forget(request, RedirectResponse("/mitt-svar?stangd=1", status_code=303))
 
 
 def _own_response(request: Request, session: Session, response: ResponseRow, error: str | None = None) -> Response:
@@ -62,6 +95,7 @@ def _own_response(request: Request, session: Session, response: ResponseRow, err
         "answers": service.own_answers(session, response=response, language=current_language.get()),
         "respondent": identities.identity_of(session, response_id=response.id or 0),
         "error": error,
+        "open_minutes": service.SHOWN_RESPONSE_SECONDS // 60,
     }
     page = render(request, "privacy/own_response.html", context, status_code=422 if error else 200)
     page.headers["cache-control"] = "no-store"  # the code and the answers: not for Back on a shared computer
@@ -85,4 +119,4 @@ def delete(
         service.delete_responses(session, [response.id])
     # The survey's own address says it is deleted: the answered-surveys cookie is sent to the
     # survey's pages only, and there this browser may answer again.
-    return RedirectResponse(f"/s/{survey.slug}/raderat" if survey else "/mitt-svar", status_code=303)
+    return _forget(request, RedirectResponse(f"/s/{survey.slug}/raderat" if survey else "/mitt-svar", status_code=303))

@@ -26,6 +26,42 @@ def find_by_receipt(session: Session, *, receipt: str) -> Response | None:
     return session.execute(select(Response).where(Response.receipt == receipt.strip().upper())).scalar_one_or_none()
 
 
+# --- the page that shows a response, for a short while after its code was typed -----------------
+# The code is posted, never put in an address. After the post the browser is sent on to a page of
+# its own (so that reloading it does not post the code again), and that page knows which response
+# to show from a signed cookie that names the response, not the code, and holds for ten minutes:
+# long enough to read the answers and delete them, short on a shared computer.
+SHOWN_RESPONSE_SECONDS = 600
+
+
+def _shown_serializer():  # type: ignore[no-untyped-def]
+    from consult.config import get_settings
+    from consult.core.signing import serializer
+
+    return serializer(get_settings().secret_key, salt="consult-shown-response")
+
+
+def shown_response_cookie(*, response_id: int, now: datetime | None = None) -> str:
+    """The cookie value that lets this browser see the response for SHOWN_RESPONSE_SECONDS."""
+    return _shown_serializer().dumps({"id": response_id, "at": int((now or utcnow()).timestamp())})
+
+
+def shown_response_id(cookie: str | None, *, now: datetime | None = None) -> int | None:
+    """The response the cookie names, if its signature holds and it is recent; else None."""
+    if not cookie or len(cookie) > 200:
+        return None
+    from itsdangerous import BadSignature
+
+    try:
+        data = _shown_serializer().loads(cookie)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int) or not isinstance(data.get("at"), int):
+        return None
+    age = (now or utcnow()).timestamp() - data["at"]
+    return data["id"] if 0 <= age <= SHOWN_RESPONSE_SECONDS else None
+
+
 def own_answers(session: Session, *, response: Response, language: str) -> list[OwnAnswer]:
     """The respondent's answers as they gave them, with choice labels, in question order."""
     from consult.core.fields import pick
