@@ -92,6 +92,25 @@
     focusFirst(document);
   });
 
+  // Interview answers that could not be saved wait on the device (static/interviews.js keeps them
+  // per person) until the same person logs in here again. Logging out does not send or delete
+  // them, so it says so first: the interviewer may rather wait for the network.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-logout")) { return; }
+    var person = form.getAttribute("data-person");
+    var waiting = 0;
+    ["consult.interviews.queue.v2.", "consult.interviews.problems.v2."].forEach(function (prefix) {
+      try {
+        var items = JSON.parse(window.localStorage.getItem(prefix + person) || "[]");
+        if (Array.isArray(items)) { waiting += items.length; }
+      } catch (error) { /* no storage, so nothing waits in it */ }
+    });
+    if (!waiting) { return; }
+    var message = form.getAttribute(waiting === 1 ? "data-text-waiting-one" : "data-text-waiting-many") || "";
+    if (!window.confirm(message.replace("{n}", String(waiting)))) { event.preventDefault(); }
+  });
+
   // A survey form's answer that is an error (the survey closed meanwhile, too many attempts, the
   // form expired): a survey page of its own (#survey) is swapped in like any other; a page without
   // one replaces the whole page. Either way the person sees why nothing happened.

@@ -142,16 +142,27 @@ def test_waiting_entries_are_sent_only_under_the_name_of_who_entered_them(page, 
     page.get_by_role("button", name="Spara och nästa").click()
     page.locator("#queue-status").filter(has_text="1 svar väntar på att skickas").wait_for()
     page.unroute("**/api/intervju/responses")
+    # Logging out says what stays on the device, and can be called off.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Logga ut").click()
+    page.wait_for_timeout(300)
+    assert asked and asked[0].startswith("1 intervjusvar på den här enheten är inte sparat än.")
+    assert "/intervju" in page.url and page.locator("#queue-status").is_visible()
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Logga ut").click()
     page.wait_for_url("**/login**")
+    assert len(asked) == 2
 
     log_in(page, second, "/intervju")
     open_entry_form(page, survey, "Ansikte mot ansikte", "Timrå")
     page.wait_for_timeout(1500)  # the form sends what is waiting as it opens
     assert page.locator("#queue-status").is_hidden()
     assert responses_entered_by(second) == [] and len(responses_entered_by(first)) == before
-    page.get_by_role("button", name="Logga ut").click()
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Logga ut").click()  # nothing of the second person's waits: no question
     page.wait_for_url("**/login**")
+    assert len(asked) == 2
 
     log_in(page, first, "/intervju")
     open_entry_form(page, survey, "Ansikte mot ansikte", "Timrå")
