@@ -52,7 +52,7 @@ def lookup(request: Request, kvitto: Annotated[str | None, Form()] = None) -> Re
         if response is None:
             return _not_found(request, typed)
     shown = RedirectResponse(SHOWN_PATH, status_code=303)
-    shown.set_cookie(SHOWN_COOKIE, service.shown_response_cookie(response_id=response.id or 0),
+    shown.set_cookie(SHOWN_COOKIE, service.shown_response_cookie(response=response),
                      max_age=service.SHOWN_RESPONSE_SECONDS, **_cookie_scope(request))
     return shown
 
@@ -73,9 +73,8 @@ def _forget(request: Request, response: Response) -> Response:
 
 @router.get("/visa")
 def show(request: Request, shown: Annotated[str | None, Cookie(alias=SHOWN_COOKIE)] = None) -> Response:
-    response_id = service.shown_response_id(shown)
     with session_scope() as session:
-        response = session.get(ResponseRow, response_id) if response_id else None
+        response = service.shown_response(session, cookie=shown)
         if response is None:  # the ten minutes are over, the page was closed, or the response deleted
             return _forget(request, RedirectResponse("/mitt-svar?stangd=1", status_code=303))
         return _own_response(request, session, response)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,14 +42,16 @@ def _shown_serializer():  # type: ignore[no-untyped-def]
     return serializer(get_settings().secret_key, salt="consult-shown-response")
 
 
-def shown_response_cookie(*, response_id: int, now: datetime | None = None) -> str:
+def shown_response_cookie(*, response: Response, now: datetime | None = None) -> str:
     """The cookie value that lets this browser see the response for SHOWN_RESPONSE_SECONDS."""
-    return _shown_serializer().dumps({"id": response_id, "at": int((now or utcnow()).timestamp())})
+    at = int((now or utcnow()).timestamp())
+    return _shown_serializer().dumps({"id": response.id, "receipt": _receipt_digest(response.receipt), "at": at})
 
 
-def shown_response_id(cookie: str | None, *, now: datetime | None = None) -> int | None:
-    """The response the cookie names, if its signature holds and it is recent; else None."""
-    if not cookie or len(cookie) > 200:
+def shown_response(session: Session, *, cookie: str | None, now: datetime | None = None) -> Response | None:
+    """The response the cookie names, if its signature holds, it is recent, and the response is
+    still the one it was made for (SQLite may give a deleted response's id to the next one)."""
+    if not cookie or len(cookie) > 300:
         return None
     from itsdangerous import BadSignature
 
@@ -58,8 +61,17 @@ def shown_response_id(cookie: str | None, *, now: datetime | None = None) -> int
         return None
     if not isinstance(data, dict) or not isinstance(data.get("id"), int) or not isinstance(data.get("at"), int):
         return None
-    age = (now or utcnow()).timestamp() - data["at"]
-    return data["id"] if 0 <= age <= SHOWN_RESPONSE_SECONDS else None
+    if not 0 <= (now or utcnow()).timestamp() - data["at"] <= SHOWN_RESPONSE_SECONDS:
+        return None
+    response = session.get(Response, data["id"])
+    if response is None or _receipt_digest(response.receipt) != data.get("receipt"):
+        return None
+    return response
+
+
+def _receipt_digest(receipt: str) -> str:
+    # Enough to tell one response's code from another's; the code itself stays out of the cookie.
+    return hashlib.sha256(receipt.encode()).hexdigest()[:16]
 
 
 def own_answers(session: Session, *, response: Response, language: str) -> list[OwnAnswer]:
