@@ -195,7 +195,7 @@ def test_draft_is_saved_and_resumed_through_the_same_link(web: TestClient, token
     assert response.headers["location"] == f"/r/{token}?saved=1"
     other_browser = TestClient(web.app, base_url="http://testserver", follow_redirects=False)
     html = other_browser.get(f"/r/{token}").text
-    assert 'name="version" value="1"' in html
+    assert 'name="version" value="1"' in html and "Sista svarsdagen har passerat" not in html
     assert 'id="position__folkhalsa-agree" name="position__folkhalsa" value="agree" checked' in html
     assert "Bra att folkhälsan kommit med." in html and "Jämställdheten behöver mätbara mål." in html
     assert "Vi stöder förslaget i stort." in html
@@ -405,6 +405,8 @@ def test_submitting_again_after_submit_is_refused_and_the_text_is_kept(web: Test
 
 def test_answer_after_the_deadline_is_accepted_and_marked_late(web: TestClient, remiss_db) -> None:  # type: ignore[no-untyped-def]
     token = add_organisation(make_round(deadline=datetime.now(UTC) - timedelta(hours=1)))
+    form = web.get(f"/r/{token}").text  # the form says so before anything is sent
+    assert "Sista svarsdagen har passerat." in form and "markeras som sent" in form
     assert submit(web, token).status_code == 303
     answer = stored_answer(token)
     assert answer.status == "submitted" and answer.late

@@ -198,6 +198,37 @@ def test_resume_link_keeps_answers(client, survey) -> None:  # type: ignore[no-u
     assert 'id="kommun-2" name="kommun" value="2" checked' in first_page
 
 
+def test_a_resume_link_opened_elsewhere_goes_on_in_the_language_begun_in(app, survey) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    # Browsers of their own (no lifespan: page views need no writer), so the shared client keeps Swedish.
+    first_browser, other_browser = (TestClient(app, base_url="http://testserver") for _ in range(2))
+    first_browser.get(f"/s/{survey.slug}?lang=en")
+    url, _html = start(first_browser, survey.slug)
+    token = url.split("/r/")[1].split("/")[0]
+    page = other_browser.get(f"/s/{survey.slug}/r/{token}")  # no language chosen in this one
+    assert page.status_code == 200 and '<html lang="en">' in page.text
+    chosen = other_browser.get(f"/s/{survey.slug}/r/{token}?lang=sv")  # unless they choose another
+    assert '<html lang="sv">' in chosen.text
+    assert '<html lang="sv">' in other_browser.get(f"/s/{survey.slug}/r/{token}").text
+
+
+def test_a_form_address_opened_again_leads_back_to_its_form(app, client, survey) -> None:  # type: ignore[no-untyped-def]
+    """Pages shown in answer to a form keep its address: the language switch opens it with GET."""
+    from fastapi.testclient import TestClient
+
+    url, _html = start(client, survey.slug)
+    token = url.split("/r/")[1].split("/")[0]
+    again = TestClient(app, base_url="http://testserver").get(f"/s/{survey.slug}/start?lang=en",
+                                                               follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == f"/s/{survey.slug}"
+    assert "lang=en" in again.headers["set-cookie"]
+    link = client.get(f"/s/{survey.slug}/r/{token}/lank", follow_redirects=False)
+    assert link.status_code == 303 and link.headers["location"] == f"/s/{survey.slug}/r/{token}"
+    for path in ("/mitt-svar/radera", "/mitt-svar/stang"):
+        assert client.get(path).url.path in ("/mitt-svar", "/mitt-svar/visa")
+
+
 def test_back_keeps_what_was_typed(client, survey) -> None:  # type: ignore[no-untyped-def]
     url, html = start(client, survey.slug)
     response = client.post(

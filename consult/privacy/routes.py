@@ -80,6 +80,13 @@ def show(request: Request, shown: Annotated[str | None, Cookie(alias=SHOWN_COOKI
         return _own_response(request, session, response)
 
 
+# The delete form's error page keeps the form's address; the language switch opens it with GET.
+@router.get("/radera")
+@router.get("/stang")
+def form_address_again() -> Response:
+    return RedirectResponse(SHOWN_PATH, status_code=303)
+
+
 @router.post("/stang")
 def close(request: Request) -> Response:
     """Forget, on this device, which response was shown (a shared computer)."""

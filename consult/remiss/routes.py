@@ -129,6 +129,7 @@ def _form_page(
         "conflict": conflict,
         "conflict_content": service.normalised_content(conflict.content) if conflict else None,
         "notice": notice,
+        "deadline_passed": service.is_late(context.remiss_round, at=utcnow()),
         "unanswered": unanswered or [],
         "clean": _identity,
         "max_mb": service.MAX_ATTACHMENT_BYTES // (1024 * 1024),

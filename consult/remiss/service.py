@@ -868,6 +868,13 @@ def new_receipt() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
+def is_late(remiss_round: RemissRound, *, at: datetime) -> bool:
+    """Whether an answer sent at `at` comes after the round's deadline (answers are still taken then,
+    and marked late)."""
+    deadline = as_utc(remiss_round.deadline)
+    return bool(deadline and at > deadline)
+
+
 def submit_answer(
     session: Session, *, answer_id: int, expected_version: int, now: datetime | None = None
 ) -> RemissAnswer:
@@ -880,7 +887,6 @@ def submit_answer(
     remiss_round = session.get(RemissRound, answer.round_id)
     assert remiss_round is not None
     submitted_at = now or utcnow()
-    deadline = as_utc(remiss_round.deadline)
     result = session.execute(
         update(RemissAnswer)
         .where(
@@ -891,7 +897,7 @@ def submit_answer(
         .values(
             status=AnswerStatus.submitted.value,
             submitted_at=submitted_at,
-            late=bool(deadline and submitted_at > deadline),
+            late=is_late(remiss_round, at=submitted_at),
             receipt=new_receipt(),
             version=expected_version + 1,
         )
@@ -1365,7 +1371,7 @@ def _fill_demo_answer(
         answer.status = AnswerStatus.submitted.value
         answer.submitted_at = submitted
         answer.updated_at = submitted
-        answer.late = submitted > (as_utc(remiss_round.deadline) or submitted)
+        answer.late = is_late(remiss_round, at=submitted)
         answer.receipt = new_receipt()
         answer.published = bool(spec.get("published")) and bool(answer.consent_publish)
         answer.published_at = submitted if answer.published else None

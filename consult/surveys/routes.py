@@ -441,7 +441,24 @@ def resume(request: Request, slug: str, token: str) -> Response:
     draft = _draft_or_lost(request, spec, token)
     if isinstance(draft, Response):
         return draft
-    return RedirectResponse(f"/s/{slug}/r/{token}/{draft.page}", status_code=303)
+    target = f"/s/{slug}/r/{token}/{draft.page}"
+    chosen = "lang" in request.cookies or "lang" in request.query_params
+    if not chosen and draft.language != _current_language():
+        # A resume link opened in another browser goes on in the language the survey was begun in.
+        target += f"?lang={quote(draft.language)}"
+    return RedirectResponse(target, status_code=303)
+
+
+# Pages shown in answer to a form (its errors) keep the form's address, which the language switch
+# and a reload after a while open with GET: they lead back to where the form is.
+@router.get("/{slug}/start")
+def start_again(slug: str) -> Response:
+    return RedirectResponse(f"/s/{quote(slug)}", status_code=303)
+
+
+@router.get("/{slug}/r/{token}/lank")
+def resume_link_again(slug: str, token: str) -> Response:
+    return RedirectResponse(f"/s/{quote(slug)}/r/{quote(token)}", status_code=303)
 
 
 @router.post("/{slug}/r/{token}/lank")
