@@ -116,6 +116,12 @@ def test_resident_completes_survey_without_javascript(page_no_js) -> None:  # ty
     assert page.locator(".error-summary").is_visible()
     screenshot(page, "nojs-01-errors")
     fill_page_one(page)
+    # Switching language keeps what is filled in on the page (the switch is a button of its form).
+    page.get_by_role("button", name="In English").click()
+    page.get_by_text("Page 1 of 4").wait_for()
+    assert page.is_checked("#kommun-2282") and page.input_value("#field-ar_i_lanet") == "12"
+    page.get_by_role("button", name="På svenska").click()
+    page.get_by_text("Sida 1 av 4").wait_for()
     page.click("button[value=next]")
     fill_page_two(page)
     page.click("button[value=next]")
@@ -138,5 +144,11 @@ def test_survey_in_english_with_keyboard(page) -> None:  # type: ignore[no-untyp
     page.wait_for_url("**/r/**/1")
     assert "Page 1 of 4" in page.locator("#progress").inner_text()
     assert "Which municipality do you live in?" in page.content()
+    assert_accessible(page)
+    page.check("#kommun-2282")  # with htmx too, the switch keeps the page's answers and reloads it all
+    page.get_by_role("button", name="På svenska").click()
+    page.wait_for_url("**/r/**/1?lang=sv")
+    page.get_by_text("Sida 1 av 4").wait_for()
+    assert page.is_checked("#kommun-2282") and page.get_attribute("html", "lang") == "sv"
     assert_accessible(page)
     page.goto("/?lang=sv")

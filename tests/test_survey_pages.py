@@ -213,6 +213,30 @@ def test_a_resume_link_opened_elsewhere_goes_on_in_the_language_begun_in(app, su
     assert '<html lang="sv">' in other_browser.get(f"/s/{survey.slug}/r/{token}").text
 
 
+def test_switching_language_on_a_page_keeps_what_was_ticked_there(app, survey) -> None:  # type: ignore[no-untyped-def]
+    """The language switch of a question page is a button of its form: the page's answers are kept,
+    unchecked (a required answer may still be missing), and the same page comes back in the other
+    language. With htmx the whole page is reloaded, header and all."""
+    from fastapi.testclient import TestClient
+
+    browser = TestClient(app, base_url="http://testserver")  # its own, so the shared client keeps Swedish
+    url, html = start(browser, survey.slug)
+    assert 'form="survey-form" name="action" value="lang-en"' in html
+    switched = browser.post(url, data={"csrftoken": csrf(html), "kommun": "2", "action": "lang-en"},
+                            follow_redirects=False)
+    assert switched.status_code == 303 and switched.headers["location"] == f"{url}?lang=en"
+    english = browser.get(switched.headers["location"]).text
+    assert '<html lang="en">' in english and 'id="kommun-2" name="kommun" value="2" checked' in english
+    assert 'value="lang-sv"' in english and "error-summary" not in english
+    by_htmx = browser.post(url, data={"csrftoken": csrf(english), "kommun": "1", "action": "lang-sv"},
+                           headers={"HX-Request": "true"}, follow_redirects=False)
+    assert by_htmx.status_code == 200 and by_htmx.headers["hx-redirect"] == f"{url}?lang=sv"
+    assert 'id="kommun-1" name="kommun" value="1" checked' in browser.get(f"{url}?lang=sv").text
+    # A language the survey does not have is an ordinary "next", which checks the page.
+    odd = browser.post(url, data={"csrftoken": csrf(english), "action": "lang-de"}, follow_redirects=False)
+    assert odd.status_code == 422
+
+
 def test_a_form_address_opened_again_leads_back_to_its_form(app, client, survey) -> None:  # type: ignore[no-untyped-def]
     """Pages shown in answer to a form keep its address: the language switch opens it with GET."""
     from fastapi.testclient import TestClient

@@ -105,16 +105,18 @@ def _remainder(condition: Condition, decided: Callable[[ConditionSpec], bool | N
 
 
 def submit_page(
-    spec: SurveySpec, *, page: int, stored: dict[str, Value], form: Any, going_back: bool = False
+    spec: SurveySpec, *, page: int, stored: dict[str, Value], form: Any, keep_to: int | None = None
 ) -> PageOutcome:
+    """The page's answers merged into the stored ones, checked, and the page to go to. With
+    `keep_to` (Back, or the language switch, which shows the same page again) nothing is checked:
+    what parses is kept, and the respondent goes to that page without being held up."""
     page_questions = spec.pages[page - 1].questions
     parsed = parse_form_answers(page_questions, form)
     page_codes = {q.code for q in page_questions}
     merged = {code: value for code, value in stored.items() if code not in page_codes}
     merged.update(parsed.values)
-    if going_back:
-        # Keep what parses so nothing typed is lost, and go back without insisting.
-        return PageOutcome(answers=merged, next_page=max(page - 1, 1))
+    if keep_to is not None:
+        return PageOutcome(answers=merged, next_page=min(max(keep_to, 1), len(spec.pages)))
     failed = {e.field for e in parsed.errors}
     visible = visible_codes(spec, merged)
     required = check_required(spec, merged, page_codes, visible=visible)

@@ -17,9 +17,9 @@ from starlette.datastructures import FormData
 from consult.campaigns import invitations
 from consult.campaigns.models import campaign_tag as campaign_tag_of
 from consult.config import get_settings
-from consult.core.i18n import N_, _
+from consult.core.i18n import LANGUAGES, N_, _
 from consult.core.mail import SmtpSettings, mail_configured
-from consult.core.templating import render, render_cached
+from consult.core.templating import is_htmx_partial, render, render_cached
 from consult.db import session_scope
 from consult.privacy import service as privacy
 from consult.responses import drafts, resume_mail, review
@@ -170,8 +170,12 @@ async def post_page(request: Request) -> Response:
     spec, token, page, draft = opened
     slug = spec.slug
     form = await _posted_form(request)
-    going_back = form_values(form, "action")[-1:] == ["back"]
-    outcome = submit_page(spec, page=page, stored=draft.answers, form=form, going_back=going_back)
+    action = (form_values(form, "action")[-1:] or ["next"])[0]
+    switch_to = action.removeprefix("lang-") if action.startswith("lang-") else None
+    if switch_to is not None and switch_to not in LANGUAGES:
+        switch_to = None
+    keep_to = page - 1 if action == "back" else page if switch_to else None
+    outcome = submit_page(spec, page=page, stored=draft.answers, form=form, keep_to=keep_to)
     if outcome.errors:
         shown_page = outcome.error_page or page
         typed = outcome.typed if shown_page == page else None
@@ -181,7 +185,10 @@ async def post_page(request: Request) -> Response:
     if outcome.next_page is not None:
         furthest = max(draft.page, outcome.next_page)
         await writer.submit("draft", drafts.DraftUpdate(token=token, answers=outcome.answers, page=furthest))
-        return RedirectResponse(f"/s/{slug}/r/{token}/{outcome.next_page}", status_code=303)
+        target = f"/s/{slug}/r/{token}/{outcome.next_page}"
+        if switch_to:
+            return _whole_page(request, f"{target}?lang={switch_to}")
+        return RedirectResponse(target, status_code=303)
     item = responses.NewResponse(
         spec=spec,
         client_uuid=draft.client_uuid,
@@ -214,6 +221,14 @@ async def post_page(request: Request) -> Response:
     redirect = RedirectResponse(f"/s/{slug}/kvitto", status_code=303)
     _remember_answered(request, redirect, spec, stored.receipt)
     return redirect
+
+
+def _whole_page(request: Request, url: str) -> Response:
+    """Go to `url` as a new page, also from htmx (which would otherwise swap in only the survey's
+    part of it: a new language changes the header and the page's lang too)."""
+    if is_htmx_partial(request):
+        return Response(headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
 
 
 MAX_FORM_FIELDS = 1000  # as Starlette's form parser
