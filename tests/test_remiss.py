@@ -589,6 +589,8 @@ def test_public_page_lists_answers_and_shows_only_published_ones(app, staff, web
     assert f"Publicerbar {round_key}" in public.text and f"Hemlig {round_key}" in public.text
     assert f"Tyst {round_key}" not in public.text
     assert "Läs svaret" not in public.text  # nothing published yet
+    # The consenting organisation's answer is waiting for the review team, which the list says.
+    assert public.text.count("Publiceras efter granskning") == 1 and "Inte publicerat" in public.text
     consenting_id, refusing_id = stored_answer(consenting).id, stored_answer(refusing).id
     assert web.get(f"/remiss/{round_key}/svar/{consenting_id}").status_code == 404
 
