@@ -50,7 +50,8 @@ def remiss_db(migrated: str, demo) -> str:  # type: ignore[no-untyped-def]
     return migrated
 
 
-def make_round(*, deadline: datetime | None = None, closes_at: datetime | None = None) -> str:
+def make_round(*, deadline: datetime | None = None, closes_at: datetime | None = None,
+               opens_at: datetime | None = None) -> str:
     from consult.db import session_scope
     from consult.strategy.service import version_by_key
 
@@ -65,6 +66,7 @@ def make_round(*, deadline: datetime | None = None, closes_at: datetime | None =
             title={"sv": f"Testremiss {key}", "en": f"Test consultation {key}"},
             deadline=deadline or datetime.now(UTC) + timedelta(days=30),
             closes_at=closes_at,
+            opens_at=opens_at,
         )
     return key
 
@@ -612,6 +614,15 @@ def test_public_page_lists_answers_and_shows_only_published_ones(app, staff, web
     assert shown.status_code == 200 and "Publicera gärna detta." in shown.text
     assert web.get(f"/remiss/{round_key}/svar/{refusing_id}").status_code == 404
     assert "Detta får inte publiceras." not in web.get(f"/remiss/{round_key}").text
+
+
+def test_the_front_page_links_to_the_rounds_that_have_opened(web: TestClient, remiss_db) -> None:  # type: ignore[no-untyped-def]
+    opened = make_round()
+    coming = make_round(opens_at=datetime.now(UTC) + timedelta(days=3))
+    front = web.get("/").text
+    assert "Remissvar från organisationer" in front
+    assert f'href="/remiss/{opened}"' in front and f"Testremiss {opened}" in front
+    assert f"/remiss/{coming}" not in front
 
 
 def test_demo_round_has_a_public_page(web: TestClient, remiss_db) -> None:  # type: ignore[no-untyped-def]

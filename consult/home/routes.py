@@ -14,6 +14,7 @@ from consult.config import get_settings
 from consult.core.formatting import LOCAL_TIME, last_day, long_date
 from consult.core.templating import render
 from consult.db import get_session
+from consult.remiss import service as remiss
 from consult.reports.service import published_reports
 from consult.strategy import service as strategy
 from consult.surveys.service import list_open_surveys
@@ -30,6 +31,9 @@ def home(request: Request, session: Annotated[Session, Depends(get_session)]) ->
         "surveys": list_open_surveys(session),
         "timeline": strategy.timeline(session, today=today),
         "reports": published_reports(session),
+        # Organisations answer through personal links; anyone may see who has answered, and read
+        # the answers that are published.
+        "remiss_rounds": remiss.opened_rounds(session),
         "long_date": long_date,
         "last_day": last_day,
     }

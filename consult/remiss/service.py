@@ -200,6 +200,12 @@ def list_rounds(session: Session) -> list[RemissRound]:
     return list(session.exec(select(RemissRound).order_by(col(RemissRound.deadline).desc())))
 
 
+def opened_rounds(session: Session, *, now: datetime | None = None) -> list[RemissRound]:
+    """The rounds that have opened, newest deadline first: the front page links to their public pages."""
+    now = now or utcnow()
+    return [r for r in list_rounds(session) if r.opens_at is None or (as_utc(r.opens_at) or now) <= now]
+
+
 def create_round(
     session: Session,
     *,
