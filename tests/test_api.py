@@ -73,6 +73,39 @@ def test_structure_in_both_languages(client, survey) -> None:  # type: ignore[no
     }
 
 
+def test_structure_says_which_number_questions_take_whole_numbers_only(client, survey) -> None:  # type: ignore[no-untyped-def]
+    questions = {q["code"]: q for page in client.get(f"/api/surveys/{survey.slug}").json()["pages"]
+                 for q in page["questions"]}
+    assert questions["antal"]["whole_numbers"] is False and questions["antal"]["max"] == 100
+    demo = client.get("/api/surveys/vasternorrland-2030").json()
+    years = next(q for page in demo["pages"] for q in page["questions"] if q["code"] == "ar_i_lanet")
+    assert years["whole_numbers"] is True and (years["min"], years["max"]) == (0, 110)
+
+
+def test_a_whole_number_question_refuses_decimals(client) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.surveys.schema import PageSpec, SurveySpec
+    from tests.factories import q
+
+    spec = store(SurveySpec(
+        slug=f"heltal-{uuid.uuid4().hex[:10]}",
+        title={"sv": "Heltal"},
+        status="open",
+        pages=(PageSpec(questions=(q("ar", "number", whole_numbers=True), q("timmar", "number"))),),
+    ))
+    refused = post(client, spec.slug, {"ar": 12.5, "timmar": 2.5})
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [{"field": "ar", "code": "not_whole", "message": "Svara med ett heltal."}]
+    assert post(client, spec.slug, {"ar": "12,5"}).json()["errors"][0]["code"] == "not_whole"
+    assert response_count(spec.id) == 0
+    for years in (12, 12.0, "12"):
+        assert post(client, spec.slug, {"ar": years, "timmar": 2.5}).status_code == 201
+    with session_scope() as session:
+        numbers = session.execute(select(Answer.question_id, Answer.number).join(Response)
+                                  .where(Response.survey_id == spec.id)).all()
+    assert sorted(number for _, number in numbers) == [2.5, 2.5, 2.5, 12, 12, 12]
+
+
 def test_unknown_survey_is_404_json(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/api/surveys/no-such-survey")
     assert response.status_code == 404

@@ -267,6 +267,34 @@ def test_create_a_survey_with_every_question_type(admin, client) -> None:  # typ
         assert session.execute(select(func.count()).select_from(ResponseDraft)).scalar_one() == drafts_before
 
 
+def test_a_number_question_can_take_whole_numbers_only(admin, client) -> None:  # type: ignore[no-untyped-def]
+    """The "Endast heltal" box is saved, shown back, respected by the preview, and locked with the
+    rest of the structure once the survey has answers."""
+    slug = create_survey(admin)
+    add_question(admin, slug, question_data("ar", "number", "Hur många år?", min_value="0", whole_numbers="1"))
+    add_question(admin, slug, question_data("km", "number", "Hur långt?"))
+    by = spec_of(slug).by_code
+    assert by["ar"].whole_numbers is True and by["km"].whole_numbers is False
+    form = admin.get(f"/admin/surveys/{slug}/questions/ar/edit").text
+    assert "Endast heltal" in form
+    assert re.search(r'name="whole_numbers" value="1" checked', form)
+    other = admin.get(f"/admin/surveys/{slug}/questions/km/edit").text
+    assert 'name="whole_numbers"' in other and not re.search(r'name="whole_numbers" value="1" checked', other)
+    preview = admin.get(f"/admin/surveys/{slug}/preview?page=1").text
+    assert 'name="ar" type="text" inputmode="numeric"' in preview
+    assert 'name="km" type="text" inputmode="decimal"' in preview
+    edit_question(admin, slug, "km", question_data("km", "number", "Hur långt?", whole_numbers="1"))
+    edit_question(admin, slug, "km", question_data("km", "number", "Hur långt?"))  # an unticked box turns it off
+    assert spec_of(slug).by_code["km"].whole_numbers is False
+
+    open_survey(admin, slug)
+    answer_via_api(client, slug, {"ar": 12, "km": 2.5})
+    locked = admin.get(f"/admin/surveys/{slug}/questions/ar/edit").text
+    assert "Endast heltal: ja" in locked and 'name="whole_numbers"' not in locked
+    edit_question(admin, slug, "km", question_data("km", "number", "Hur långt?", whole_numbers="1"))
+    assert spec_of(slug).by_code["km"].whole_numbers is False  # 2.5 is already stored
+
+
 def test_wording_edit_and_keyboard_move_buttons(admin) -> None:  # type: ignore[no-untyped-def]
     slug = simple_survey(admin)
     before = revision_of(slug)

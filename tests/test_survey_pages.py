@@ -387,6 +387,47 @@ def test_decimals_are_written_back_as_the_respondent_writes_them(client) -> None
     assert 'value="1,25"' in client.get(url).text
 
 
+def test_a_whole_number_question_refuses_decimals_beside_the_field(client) -> None:  # type: ignore[no-untyped-def]
+    """QA found 12,5 stored as the years someone had lived in the county, though the help said
+    whole years: such a question refuses it, says why, keeps what was typed, and stores nothing."""
+    from consult.db import session_scope
+    from consult.surveys.schema import PageSpec, SurveySpec
+    from tests.factories import q
+
+    spec = store(
+        SurveySpec(
+            slug=f"heltal-{datetime.now(UTC).strftime('%H%M%S%f')}",
+            title={"sv": "Heltal", "en": "Whole numbers"},
+            status="open",
+            pages=(
+                PageSpec(questions=(q("ar", "number", "Hur många år?", min_value=0, max_value=110, whole_numbers=True),
+                                    q("timmar", "number", "Hur många timmar?"))),
+                PageSpec(questions=(q("kort", "short_text"),)),
+            ),
+        )
+    )
+    url, html = start(client, spec.slug)
+    assert 'name="ar" type="text" inputmode="numeric"' in html
+    assert 'name="timmar" type="text" inputmode="decimal"' in html  # decimals are still typed elsewhere
+    refused = client.post(url, data={"csrftoken": csrf(html), "ar": "12,5", "timmar": "1,5", "action": "next"})
+    assert refused.status_code == 422
+    assert 'href="#field-ar"' in refused.text and 'href="#field-timmar"' not in refused.text
+    assert re.search(r'id="ar-error">.*Svara med ett heltal\.</p>', refused.text)
+    assert 'value="12,5"' in refused.text and 'aria-invalid="true"' in refused.text
+    with session_scope() as session:
+        draft = session.execute(select(ResponseDraft).where(ResponseDraft.survey_id == spec.id)).scalar_one_or_none()
+        assert draft is None or "ar" not in draft.answers
+        assert session.execute(select(Response).where(Response.survey_id == spec.id)).first() is None
+    english = client.post(url + "?lang=en", data={"csrftoken": csrf(html), "ar": "12.5", "action": "next"})
+    assert english.status_code == 422 and "Enter a whole number." in english.text
+    client.get("/?lang=sv")
+    saved = client.post(url, data={"csrftoken": csrf(html), "ar": "12", "timmar": "1,5", "action": "next"},
+                        follow_redirects=False)
+    assert saved.status_code == 303
+    back = client.get(url).text
+    assert 'value="12"' in back and 'value="1,5"' in back
+
+
 def test_a_ranking_with_a_limit_says_so_and_offers_only_those_positions(client) -> None:  # type: ignore[no-untyped-def]
     from consult.surveys.schema import PageSpec
     from tests.factories import choices, q

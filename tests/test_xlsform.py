@@ -176,6 +176,18 @@ def test_constraints_become_validation_rules() -> None:
     assert (by_code["nojd"].min_value, by_code["nojd"].max_value) == (1, 7)
 
 
+def test_an_integer_question_takes_whole_numbers_only_and_exports_as_integer() -> None:
+    spec = read_ok(swedish_form(survey=with_rows(["decimal", "vikt", "Vikt?", "Weight?"], ["int", "barn", "Barn?"])))
+    by_code = spec.by_code
+    assert by_code["alder"].whole_numbers is True and by_code["barn"].whole_numbers is True
+    assert by_code["vikt"].whole_numbers is False
+    assert by_code["alder"].type == by_code["vikt"].type == QuestionType.number
+    rows = load_workbook(io.BytesIO(write_xlsform(spec)))["survey"].iter_rows(values_only=True)
+    header = list(next(rows))
+    types = {row[header.index("name")]: row[header.index("type")] for row in rows}
+    assert (types["alder"], types["barn"], types["vikt"]) == ("integer", "integer", "decimal")
+
+
 def test_choice_codes_are_numbers_and_names_are_kept() -> None:
     spec = read_ok(swedish_form())
     yes_no = spec.by_code["cyklar"].choices

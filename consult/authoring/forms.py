@@ -122,6 +122,7 @@ class QuestionForm:
     max_choices: str = ""
     min_value: str = ""
     max_value: str = ""
+    whole_numbers: bool = False
     low_sv: str = ""
     low_en: str = ""
     high_sv: str = ""
@@ -174,6 +175,7 @@ class QuestionForm:
             max_choices=_fmt_number(question.max_choices),
             min_value=_fmt_number(question.min_value),
             max_value=_fmt_number(question.max_value),
+            whole_numbers=question.whole_numbers,
             low_sv=low.get("sv", ""),
             low_en=low.get("en", ""),
             high_sv=high.get("sv", ""),
@@ -265,6 +267,8 @@ class QuestionForm:
             if qtype == QuestionType.scale:
                 minimum, maximum = self._scale_bounds(minimum, maximum, errors)
             spec_fields.update(min_value=minimum, max_value=maximum)
+        if qtype == QuestionType.number:
+            spec_fields["whole_numbers"] = self.whole_numbers
         if qtype == QuestionType.scale:
             spec_fields.update(
                 low_label=_localized(self.low_sv, self.low_en),

@@ -45,7 +45,8 @@ Slug = Annotated[str, Query(max_length=80)]
 
 MAX_UPLOAD_BYTES = 10_000_000
 LOCKED_SETTINGS = (
-    "code", "type", "required", "condition", "max_choices", "min_value", "max_value", "allow_dont_know", "max_length",
+    "code", "type", "required", "condition", "max_choices", "min_value", "max_value", "whole_numbers",
+    "allow_dont_know", "max_length",
 )  # fmt: skip
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

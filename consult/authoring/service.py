@@ -199,6 +199,7 @@ def _structure(question: QuestionSpec) -> tuple:
         question.max_choices,
         question.min_value,
         question.max_value,
+        question.whole_numbers,
         question.allow_dont_know,
         question.max_length,
     )

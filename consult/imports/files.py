@@ -285,7 +285,10 @@ def how_to_fill(question: QuestionSpec, language: str) -> str:
         if question.allow_dont_know:
             parts.append(_t(language, N_("Write “vet ej” (or dk) for don't know.")))
     if qtype == QuestionType.number:
-        parts.append(_t(language, N_("A number, with a decimal comma or point if needed, for example 12,5.")))
+        if question.whole_numbers:
+            parts.append(_t(language, N_("A whole number, for example 12.")))
+        else:
+            parts.append(_t(language, N_("A number, with a decimal comma or point if needed, for example 12,5.")))
         if question.min_value is not None and question.max_value is not None:
             parts.append(
                 _t(

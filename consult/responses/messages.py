@@ -17,6 +17,7 @@ MESSAGES: dict[str, str] = {
     "no_dont_know": N_("Choose a value on the scale."),
     "scale_range": N_("Choose a value from %(min)s to %(max)s."),
     "not_a_number": N_("Enter a number, for example 12."),
+    "not_whole": N_("Enter a whole number."),
     "too_small": N_("Enter a number of at least %(min)s."),
     "too_large": N_("Enter a number of at most %(max)s."),
     "not_text": N_("Enter text."),

@@ -162,6 +162,8 @@ def coerce_value(question: QuestionSpec, raw: Any) -> tuple[Value, FieldError | 
         number = _as_number(raw)
         if number is None:
             return None, FieldError(question.code, "not_a_number")
+        if question.whole_numbers and not number.is_integer():
+            return None, FieldError(question.code, "not_whole")
         if question.min_value is not None and number < question.min_value:
             return None, FieldError(question.code, "too_small", {"min": float(question.min_value)})
         if question.max_value is not None and number > question.max_value:

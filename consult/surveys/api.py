@@ -86,6 +86,9 @@ class QuestionOut(BaseModel):
     low_label: str | None = None
     high_label: str | None = None
     allow_dont_know: bool | None = None
+    whole_numbers: bool | None = Field(
+        default=None, description="Number questions: true when only whole numbers are accepted (12, not 12.5)."
+    )
     condition: ConditionTree | None = None
 
 

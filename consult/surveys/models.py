@@ -118,6 +118,7 @@ class Question(SQLModel, table=True):
     max_choices: int | None = None
     min_value: float | None = None
     max_value: float | None = None
+    whole_numbers: bool = False  # number: refuse decimals (years, people), as XLSForm `integer` does
     low_label: dict = localized(nullable=True)  # scale end labels
     high_label: dict = localized(nullable=True)
     allow_dont_know: bool = False  # scale: offer "vet ej", stored as a null value

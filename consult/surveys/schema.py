@@ -205,6 +205,7 @@ class QuestionSpec(BaseModel):
     max_choices: int | None = None
     min_value: float | None = None
     max_value: float | None = None
+    whole_numbers: bool = False  # number questions only: 12,5 is refused
     low_label: Localized | None = None
     high_label: Localized | None = None
     allow_dont_know: bool = False

@@ -44,5 +44,5 @@ def question_view(question: QuestionSpec, language: str) -> dict[str, Any]:
             allow_dont_know=question.allow_dont_know,
         )
     if question.type == QuestionType.number:
-        view.update(min=question.min_value, max=question.max_value)
+        view.update(min=question.min_value, max=question.max_value, whole_numbers=question.whole_numbers)
     return view

@@ -20,9 +20,9 @@ survey sheet, column `type`:
   range                     scale; `parameters` start=A end=B (step must be 1). Without
                             parameters XLSForm means 1 to 10. Our default scale 1-5 is stored
                             as no bounds, so start=1 end=5 reads as our default.
-  integer, decimal          number; `. >= A and . <= B` in `constraint` -> min and max. We keep
-                            no integer/decimal distinction: an integer question accepts decimals
-                            and exports as decimal. For integer, `. > A` reads as `. >= A+1`.
+  integer, decimal          number; `. >= A and . <= B` in `constraint` -> min and max. An
+                            integer question takes whole numbers only (whole_numbers) and exports
+                            as integer again. For integer, `. > A` reads as `. >= A+1`.
   text                      short_text; long_text with `appearance` multiline (or consult_type);
                             `string-length(.) <= N` -> max_length.
   note, date and everything else are reported as not supported, row by row.
@@ -902,6 +902,8 @@ class _SurveyReader:
         # Some authors name the question itself instead of writing `.`.
         expression = re.sub(r"\$\{\s*" + re.escape(fields["code"]) + r"\s*\}", ".", constraint)
         ok = True
+        if kind == "integer":
+            fields["whole_numbers"] = True
         if kind == "range":
             ok = self._range(view, fields)
             fields["allow_dont_know"] = _boolean(view, "consult_dont_know")
@@ -1435,6 +1437,12 @@ _XLSFORM_TYPE = {
 }
 
 
+def _xlsform_type(question: QuestionSpec) -> str:
+    if question.type == QuestionType.number and question.whole_numbers:
+        return "integer"
+    return _XLSFORM_TYPE[question.type]
+
+
 def relevant_expression(spec: SurveySpec | None, condition: Condition) -> str:
     """The condition as an XLSForm `relevant` expression, which parse_relevant reads back.
     Choices go by their XLSForm names, which `spec` knows; without it, by code."""
@@ -1465,7 +1473,7 @@ def _relevant_part(spec: SurveySpec | None, part: Condition) -> str:
 
 
 def _question_row(spec: SurveySpec, question: QuestionSpec) -> dict[str, Any]:
-    xls_type = _XLSFORM_TYPE[question.type]
+    xls_type = _xlsform_type(question)
     row: dict[str, Any] = {
         "type": f"{xls_type} {question.code}" if question.choices else xls_type,
         "name": question.code,
