@@ -44,6 +44,33 @@ def test_demo_is_idempotent_and_tops_up(migrated, demo) -> None:  # type: ignore
     assert more["created"] == 10 and more["total"] == first["total"] + 10
 
 
+def test_the_years_in_the_county_are_whole_years_also_in_an_older_demo_database(migrated, demo) -> None:  # type: ignore[no-untyped-def]
+    """The help text asks for whole years; a demo database loaded before the rule existed gets it
+    when the demo is loaded again, and loading once more changes nothing."""
+    from sqlalchemy import update
+
+    from consult.db import session_scope
+    from consult.surveys.models import Question, Survey
+
+    def state() -> tuple[bool, int]:
+        with session_scope() as session:
+            spec = load_spec(session, slug="vasternorrland-2030")
+            assert spec is not None
+            return spec.by_code["ar_i_lanet"].whole_numbers, spec.revision
+
+    assert state()[0] is True
+    with session_scope() as session:
+        demo_id = session.execute(select(Survey.id).where(Survey.slug == "vasternorrland-2030")).scalar_one()
+        session.execute(update(Question).where(Question.survey_id == demo_id, Question.code == "ar_i_lanet")
+                        .values(whole_numbers=False))
+    assert state()[0] is False
+    load_demo(session_scope, responses=0)
+    repaired, revision = state()
+    assert repaired is True
+    load_demo(session_scope, responses=0)
+    assert state() == (True, revision)
+
+
 def test_demo_free_text_is_varied(db, demo) -> None:  # type: ignore[no-untyped-def]
     spec = load_spec(db, slug="vasternorrland-2030")
     texts = db.execute(select(Answer.text).where(Answer.question_id == spec.by_code["forandra"].id)).scalars().all()

@@ -20,7 +20,7 @@ from consult.strategy import service as strategy
 from consult.strategy.models import StrategyItem
 from consult.surveys.models import Choice, Question, Survey
 from consult.surveys.schema import ChoiceSpec, PageSpec, QuestionSpec, SurveySpec
-from consult.surveys.service import load_spec, save_survey
+from consult.surveys.service import load_spec, save_survey, touch_survey
 from consult.surveys.standard import standard_choices
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "vasternorrland.yaml"
@@ -99,7 +99,23 @@ def ensure_structure(session: Session, fixture: dict[str, Any]) -> Survey:
             strategy_version_id=versions[cycle_data["proposed_version"]].id,
         )
     _repair_priority_titles(session, fixture, [v.id for v in versions.values()], survey)
+    _repair_whole_numbers(session, fixture, survey)
     return survey
+
+
+def _repair_whole_numbers(session: Session, fixture: dict[str, Any], survey: Survey) -> None:
+    """Demo databases loaded before number questions could refuse decimals let `ar_i_lanet` take
+    12,5; the fixture's rule is turned on for them. Safe with answers: the demo only generates whole
+    years."""
+    wanted = {q["code"] for page in fixture["survey"]["pages"] for q in page["questions"] if q.get("whole_numbers")}
+    questions = session.exec(select(Question).where(Question.survey_id == survey.id,
+                                                    Question.code.in_(wanted))).all()  # type: ignore[attr-defined]
+    stale = [question for question in questions if not question.whole_numbers]
+    for question in stale:
+        question.whole_numbers = True
+        session.add(question)
+    if stale:
+        touch_survey(session, survey=survey)
 
 
 def _repair_priority_titles(session: Session, fixture: dict[str, Any], version_ids: list[int | None],
