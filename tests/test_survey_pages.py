@@ -361,21 +361,25 @@ def test_security_headers(client) -> None:  # type: ignore[no-untyped-def]
     assert headers["referrer-policy"]
 
 
-def test_decimals_are_written_back_as_the_respondent_writes_them(client) -> None:  # type: ignore[no-untyped-def]
+def number_survey(name: str, *questions):  # type: ignore[no-untyped-def]
+    """An open survey with the given number questions on page 1 and a short text on page 2."""
     from consult.surveys.schema import PageSpec, SurveySpec
     from tests.factories import q
 
-    spec = store(
+    return store(
         SurveySpec(
-            slug=f"decimaler-{datetime.now(UTC).strftime('%H%M%S%f')}",
-            title={"sv": "Decimaler", "en": "Decimals"},
+            slug=f"{name}-{datetime.now(UTC).strftime('%H%M%S%f')}",
+            title={"sv": name, "en": name},
             status="open",
-            pages=(
-                PageSpec(questions=(q("tal", "number", "Hur många timmar?", min_value=0, max_value=2.5),)),
-                PageSpec(questions=(q("kort", "short_text"),)),
-            ),
+            pages=(PageSpec(questions=questions), PageSpec(questions=(q("kort", "short_text"),))),
         )
     )
+
+
+def test_decimals_are_written_back_as_the_respondent_writes_them(client) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import q
+
+    spec = number_survey("decimaler", q("tal", "number", "Hur många timmar?", min_value=0, max_value=2.5))
     url, html = start(client, spec.slug)
     too_large = client.post(url, data={"csrftoken": csrf(html), "tal": "3,5", "action": "next"})
     assert too_large.status_code == 422 and "Skriv ett tal som är högst 2,5." in too_large.text
@@ -391,21 +395,10 @@ def test_a_whole_number_question_refuses_decimals_beside_the_field(client) -> No
     """QA found 12,5 stored as the years someone had lived in the county, though the help said
     whole years: such a question refuses it, says why, keeps what was typed, and stores nothing."""
     from consult.db import session_scope
-    from consult.surveys.schema import PageSpec, SurveySpec
     from tests.factories import q
 
-    spec = store(
-        SurveySpec(
-            slug=f"heltal-{datetime.now(UTC).strftime('%H%M%S%f')}",
-            title={"sv": "Heltal", "en": "Whole numbers"},
-            status="open",
-            pages=(
-                PageSpec(questions=(q("ar", "number", "Hur många år?", min_value=0, max_value=110, whole_numbers=True),
-                                    q("timmar", "number", "Hur många timmar?"))),
-                PageSpec(questions=(q("kort", "short_text"),)),
-            ),
-        )
-    )
+    spec = number_survey("heltal", q("ar", "number", "Hur många år?", min_value=0, max_value=110, whole_numbers=True),
+                         q("timmar", "number", "Hur många timmar?"))
     url, html = start(client, spec.slug)
     assert 'name="ar" type="text" inputmode="numeric"' in html
     assert 'name="timmar" type="text" inputmode="decimal"' in html  # decimals are still typed elsewhere
