@@ -7,10 +7,10 @@ readers that never raise:
 - cookies: Starlette's browser-like cookie parser over the header decoded as Latin-1, as Starlette
   itself reads headers (also some ten times faster than http.cookies.SimpleCookie, and it keeps
   the token when another cookie in the header is malformed, where SimpleCookie drops the rest);
-- URL-encoded bodies: only the token field is decoded (with replacement characters, as
-  `urllib.parse.parse_qsl` decodes), so a malformed body fails the token check (403) or reaches the
-  app's own form validation; asgi-csrf reads nothing else from the body, and the page's handler
-  parses the whole form anyway (parsing it here too took half of this layer's time);
+- URL-encoded bodies: parsed once (consult.core.formdata), and the parse kept for the page's
+  handler, which needs every field anyway; a malformed body fails the token check (403) or reaches
+  the app's own form validation. A body of too many fields to parse is searched for the token
+  field alone, decoded with replacement characters as `urllib.parse.parse_qsl` decodes;
 - a token header that is not ASCII is dropped (`without_unreadable_token_header`, used by
   consult.app before the CSRF layer), as compare_digest raises on non-ASCII text.
 Everything read is replayed to the app untouched.
@@ -24,6 +24,8 @@ from urllib.parse import unquote
 
 import asgi_csrf
 from starlette.requests import cookie_parser
+
+from consult.core.formdata import keep_for_request, last_filled, parse_urlencoded
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 TOKEN_FIELD = asgi_csrf.DEFAULT_FORM_INPUT  # consult.app keeps asgi-csrf's field name
@@ -56,7 +58,9 @@ async def read_form_urlencoded(receive: Receive) -> tuple[dict[str, str], Receiv
         if message["type"] != "http.request" or not message.get("more_body", False):
             break
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
-    token = token_field(body)
+    fields = parse_urlencoded(body)
+    keep_for_request(fields)
+    token = token_field(body) if fields is None else last_filled(fields, TOKEN_FIELD)
     # asgi-csrf compares with secrets.compare_digest, which raises on non-ASCII text: such a value
     # can never be a token, so it is read as none.
     return {TOKEN_FIELD: token if token.isascii() else ""}, replaying(messages, receive)

@@ -87,6 +87,8 @@ def _text_limit(question: QuestionSpec) -> int:
 
 
 def _as_int(raw: Any) -> int | None:
+    if type(raw) is str and raw.isdigit() and raw.isascii() and len(raw) <= 18:
+        return int(raw)  # what a form posts: plain digits (the rest below reads signs and spaces)
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -220,6 +222,8 @@ def form_raw_value(question: QuestionSpec, form: Any) -> Any:
     values = form_values(form, question.code)
     if question.type == QuestionType.multiple_choice:
         return [v for v in values if v != ""]
+    if len(values) == 1:  # what a page of ours posts
+        return values[0] if isinstance(values[0], str) else None
     texts = [v for v in values if isinstance(v, str)]
     if len({text for text in texts if text.strip()}) > 1:
         return FormShapeError("one_value")  # only a hand-made request posts two different answers
