@@ -237,6 +237,32 @@ def test_switching_language_on_a_page_keeps_what_was_ticked_there(app, survey) -
     assert odd.status_code == 422
 
 
+def test_a_response_is_stored_in_the_language_the_respondent_went_on_in(app, survey) -> None:  # type: ignore[no-untyped-def]
+    """Begun in Swedish, switched to English on the first page: a resume link elsewhere goes on in
+    English, and the response is stored as answered in English (the language column of exports)."""
+    from fastapi.testclient import TestClient
+
+    from consult.db import session_scope
+
+    browser, elsewhere = (TestClient(app, base_url="http://testserver") for _ in range(2))
+    url, html = start(browser, survey.slug)
+    token = url.split("/r/")[1].split("/")[0]
+    answers = {"csrftoken": csrf(html), "kommun": "1", "val": "1"}
+    browser.post(url, data={**answers, "action": "lang-en"})
+    english = browser.post(url, data={**answers, "action": "next"}, follow_redirects=False)
+    assert english.status_code == 303 and english.headers["location"].endswith("/2")
+    resumed = elsewhere.get(f"/s/{survey.slug}/r/{token}")
+    assert resumed.url.path.endswith("/2") and '<html lang="en">' in resumed.text
+    last = browser.get(english.headers["location"]).text
+    sent = browser.post(english.headers["location"], data={"csrftoken": csrf(last), "action": "next"},
+                        follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"].endswith("/kvitto")
+    receipt = receipt_of(browser, sent.headers["location"])
+    with session_scope() as session:
+        stored = session.execute(select(Response).where(Response.receipt == receipt)).scalar_one()
+        assert stored.language == "en"
+
+
 def test_a_form_address_opened_again_leads_back_to_its_form(app, client, survey) -> None:  # type: ignore[no-untyped-def]
     """Pages shown in answer to a form keep its address: the language switch opens it with GET."""
     from fastapi.testclient import TestClient

@@ -21,6 +21,7 @@ class DraftUpdate:
     token: str
     answers: dict
     page: int
+    language: str | None = None  # the language the respondent goes on in, when it changed
 
 
 def start_draft(
@@ -135,9 +136,10 @@ def save_draft_updates(session: Session, updates: list[DraftUpdate]) -> list[boo
     """Batch handler for the writer: store each draft's answers and furthest page."""
     results = []
     for item in updates:
-        result = session.execute(
-            update(ResponseDraft).where(ResponseDraft.token == item.token).values(answers=item.answers, page=item.page)
-        )
+        values = {"answers": item.answers, "page": item.page}
+        if item.language is not None:
+            values["language"] = item.language
+        result = session.execute(update(ResponseDraft).where(ResponseDraft.token == item.token).values(**values))
         results.append(result.rowcount == 1)
     return results
 

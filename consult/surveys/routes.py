@@ -185,7 +185,12 @@ async def post_page(request: Request) -> Response:
         return render(request, "surveys/page.html", context, status_code=422)
     if outcome.next_page is not None:
         furthest = max(draft.page, outcome.next_page)
-        await writer.submit("draft", drafts.DraftUpdate(token=token, answers=outcome.answers, page=furthest))
+        # The language the respondent goes on in (the switch, or the site's language chosen
+        # elsewhere) becomes the draft's: a resume link goes on in it.
+        going_on_in = switch_to or request.state.language
+        language = going_on_in if going_on_in != draft.language else None
+        update = drafts.DraftUpdate(token=token, answers=outcome.answers, page=furthest, language=language)
+        await writer.submit("draft", update)
         target = f"/s/{slug}/r/{token}/{outcome.next_page}"
         if switch_to:
             return _whole_page(request, f"{target}?lang={switch_to}")
@@ -194,7 +199,7 @@ async def post_page(request: Request) -> Response:
         spec=spec,
         client_uuid=draft.client_uuid,
         values=outcome.answers,
-        language=draft.language,
+        language=request.state.language,  # the language of the last page, the one answered in
         channel=Channel(draft.channel),
         campaign_tag=draft.campaign_tag,
         event_name=draft.event_name,
