@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -102,3 +103,10 @@ def kiosk_survey(slug_prefix: str, *more_on_page_two: QuestionSpec) -> SurveySpe
         (q("kort", "short_text", "Vad behövs mest?"),),
         PageSpec(title={"sv": "Framtiden", "en": "The future"}, questions=(stay, *more_on_page_two)),
     )
+
+
+def shown_receipt(html: str) -> str:
+    """The receipt code a page shows (in dash-joined groups), as stored."""
+    match = re.search(r'class="receipt"(?: id="receipt-code")?>([A-Z0-9-]+)<', html)
+    assert match, "the page shows no receipt code"
+    return match.group(1).replace("-", "")

@@ -177,7 +177,7 @@ def stored_codes(receipt: str) -> set[str]:
             select(Question.code)
             .join(Answer, Answer.question_id == Question.id)
             .join(Response, Response.id == Answer.response_id)
-            .where(Response.receipt == receipt)
+            .where(Response.receipt == receipt.replace("-", ""))  # shown in groups
         )
         return set(session.execute(query).scalars())
 

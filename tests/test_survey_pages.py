@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from consult.responses.models import Answer, Response, ResponseDraft
-from tests.factories import every_type_survey, store
+from tests.factories import every_type_survey, shown_receipt, store
 
 
 def csrf(html: str) -> str:
@@ -39,9 +39,7 @@ def start(client, slug: str, query: str = "") -> tuple[str, str]:  # type: ignor
 
 def receipt_of(client, location: str) -> str:  # type: ignore[no-untyped-def]
     """The receipt code the receipt page shows (it is not in the page's address)."""
-    match = re.search(r'id="receipt-code">(\w+)<', client.get(location).text)
-    assert match, "no receipt code on " + location
-    return match.group(1)
+    return shown_receipt(client.get(location).text)
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +112,8 @@ def test_whole_survey_without_javascript(client, survey) -> None:  # type: ignor
     assert response.status_code == 303 and response.headers["location"] == f"/s/{survey.slug}/kvitto"
     receipt_page = client.get(response.headers["location"])
     assert "Tack för dina svar" in receipt_page.text and receipt_page.headers["cache-control"] == "no-store"
+    # The code is shown in groups of four, easier to read out and write down.
+    assert re.search(r'id="receipt-code">(?:[A-Z2-7]{4}-){6}[A-Z2-7]{2}<', receipt_page.text)
     receipt = receipt_of(client, response.headers["location"])
     from consult.db import session_scope
 
@@ -127,7 +127,7 @@ def test_whole_survey_without_javascript(client, survey) -> None:  # type: ignor
     for address in (url.rsplit("/", 1)[0], second_url):
         again = client.get(address, follow_redirects=True)
         assert again.status_code == 200 and "Du har redan svarat" in again.text
-        assert receipt in again.text and f'name="kvitto" value="{receipt}"' in again.text
+        assert shown_receipt(again.text) == receipt and f'name="kvitto" value="{receipt}"' in again.text
     elsewhere = TestClient(client.app, base_url="http://testserver").get(second_url)
     assert elsewhere.status_code == 404 and "Länken har gått ut" in elsewhere.text
 

@@ -104,3 +104,8 @@ def swedish_sort_key(text: str) -> str:
     SQLite by code point (Ä before Å)."""
     return unicodedata.normalize("NFC", text).casefold().translate(_SWEDISH_ORDER)
 
+
+def grouped_code(code: str, size: int = 4) -> str:
+    """A long code in groups joined by dashes ("ABCD-EFGH-IJ"), easier to read out and to copy
+    down by hand; where the code is typed back, spaces and dashes are ignored."""
+    return "-".join(code[start : start + size] for start in range(0, len(code), size))

@@ -17,7 +17,7 @@ from markupsafe import escape
 
 from consult.core import i18n
 from consult.core.fields import pick
-from consult.core.formatting import hidden_label, local_stamp, long_date, number
+from consult.core.formatting import grouped_code, hidden_label, local_stamp, long_date, number
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -46,6 +46,7 @@ templates.env.globals["ngettext"] = _ngettext_grouped
 templates.env.globals["pick"] = pick
 templates.env.globals["long_date"] = long_date
 templates.env.globals["local_stamp"] = local_stamp
+templates.env.filters["grouped"] = grouped_code
 
 
 templates.env.globals["hidden_label"] = hidden_label
