@@ -49,6 +49,8 @@ def test_analyst_reads_the_overview_and_filters_results(page, small: SmallSurvey
     page.wait_for_function("() => document.querySelector('#result-count').innerText.includes('3 svarande')")
     assert page.locator("#results table").first.is_visible()
     assert page.locator("h1").count() == 1  # the fragment went into #results, not a whole page
+    # The crosstab link now carries the filter too.
+    assert "kommun=2281" in (page.get_by_role("link", name="Korstabell").get_attribute("href") or "")
     assert_accessible(page)
     screenshot(page, "workspace-results-filtered")
     page.reload()  # the filtered URL works on its own

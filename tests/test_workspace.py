@@ -338,6 +338,10 @@ def test_filter_page_keeps_filters_in_the_url_and_answers_htmx_with_a_fragment(
     assert fragment.status_code == 200
     assert "<html" not in fragment.text and 'id="q-val"' in fragment.text
     assert 'hx-swap-oob="innerHTML:#result-count"' in fragment.text
+    # The crosstab and export links follow the filters the fragment answers.
+    assert 'hx-swap-oob="innerHTML:#ws-actions"' in fragment.text
+    assert f'href="/arbetsyta/enkater/{small.spec.slug}/korstabell?kommun=2281&amp;kanal=web"' in fragment.text
+    assert f'href="/arbetsyta/enkater/{small.spec.slug}/export?kommun=2281&amp;kanal=web"' in fragment.text
     restore = analyst.get(url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert "<html" in restore.text
 
