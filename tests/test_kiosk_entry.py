@@ -149,7 +149,7 @@ def test_a_kiosk_address_whose_response_is_gone_leads_to_the_kiosk_start_without
     next_page = _start(tablet, survey.slug, None)
     assert _draft_channel(next_page) == "kiosk"
     assert tablet.get(first_page).headers["location"] == kiosk_start
-    assert 'href="?lang=en&amp;kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand"' in tablet.get(kiosk_start).text
+    assert 'href="?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand&amp;lang=en"' in tablet.get(kiosk_start).text
 
 
 def _draft_channel(page_url: str) -> str:

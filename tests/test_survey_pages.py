@@ -308,6 +308,22 @@ def test_campaign_tag_is_recorded(client, survey) -> None:  # type: ignore[no-un
     assert draft.campaign_tag == "facebook" and draft.channel == "campaign"
 
 
+def test_switching_language_on_a_campaign_link_keeps_its_tag(app, survey) -> None:  # type: ignore[no-untyped-def]
+    """A QR code's link carries its campaign tag: the language switch of the (cached) start page
+    keeps it, and only it, so the response still counts for the campaign."""
+    browser, other = (TestClient(app, base_url="http://testserver") for _ in range(2))
+    other.get(f"/s/{survey.slug}?k=facebook&fbclid=someone-else")  # the cached page is another visitor's
+    page = browser.get(f"/s/{survey.slug}?k=facebook")
+    assert 'href="?k=facebook&amp;lang=en"' in page.text
+    url, _html = start(browser, survey.slug, "?k=facebook&lang=en")
+    from consult.db import session_scope
+
+    token = url.split("/r/")[1].split("/")[0]
+    with session_scope() as session:
+        draft = session.execute(select(ResponseDraft).where(ResponseDraft.token == token)).scalar_one()
+    assert draft.campaign_tag == "facebook" and draft.language == "en"
+
+
 def test_closed_survey_has_a_friendly_page(client) -> None:  # type: ignore[no-untyped-def]
     closed = store(every_type_survey(status="closed"))
     response = client.get(f"/s/{closed.slug}")

@@ -338,6 +338,8 @@ def test_filter_page_keeps_filters_in_the_url_and_answers_htmx_with_a_fragment(
     assert fragment.status_code == 200
     assert "<html" not in fragment.text and 'id="q-val"' in fragment.text
     assert 'hx-swap-oob="innerHTML:#result-count"' in fragment.text
+    # The language switch keeps the filters.
+    assert 'href="?kommun=2281&amp;kanal=web&amp;lang=en"' in full.text
     # The crosstab and export links follow the filters the fragment answers.
     assert 'hx-swap-oob="innerHTML:#ws-actions"' in fragment.text
     assert f'href="/arbetsyta/enkater/{small.spec.slug}/korstabell?kommun=2281&amp;kanal=web"' in fragment.text

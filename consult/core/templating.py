@@ -67,6 +67,20 @@ def paging(path: str, query: dict[str, str], *, page: int, total: int, page_size
     }
 
 
+def language_href(request: Request, language: str, keep: dict[str, str] | None = None) -> str:
+    """The page's address in another language. It keeps the page's query (a campaign tag, the
+    workspace's filters), or only `keep` where the page is cached and shared: one visitor's query
+    must not end up in the page of the next."""
+    if keep is None:
+        pairs = [(name, value) for name, value in request.query_params.multi_items() if name != "lang"]
+    else:
+        pairs = [(name, value) for name, value in keep.items() if value]
+    return "?" + urlencode([*pairs, ("lang", language)])
+
+
+templates.env.globals["language_href"] = language_href
+
+
 def csrf_token(request: Request) -> str:
     getter = request.scope.get("csrftoken")
     return getter() if callable(getter) else ""

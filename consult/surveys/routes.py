@@ -55,6 +55,7 @@ def _kiosk_context(event_name: str | None) -> dict:
     return {
         "kiosk": event_name,
         "kiosk_query": urlencode({"kiosk": event_name}),
+        "language_keep": {"kiosk": event_name},  # the language switch must not leave kiosk mode
         "kiosk_idle_seconds": KIOSK_IDLE_SECONDS,
     }
 
@@ -102,7 +103,8 @@ async def start_page(request: Request) -> Response:
         return blocked
     k = request.query_params.get("k")
     tag = campaign_tag_of(k)
-    context = {"spec": spec, "campaign_tag": tag, **_kiosk_context(event_name)}
+    context = {"spec": spec, "campaign_tag": tag, **_kiosk_context(event_name),
+               "language_keep": {"k": tag or "", "kiosk": event_name or ""}}  # the page is cached per both
     if spec.access == Access.invitation:
         # The personal link of a letter fills in its code: a page of its own, never cached.
         code = request.query_params.get(invitations.CODE_PARAMETER, "")[:20]
