@@ -969,6 +969,26 @@ def test_weights_that_miss_their_targets_are_flagged_on_the_results(analyst: Tes
     assert 'id="not-converged"' in page and "Vikterna når inte målen" in page
 
 
+def test_weighted_results_say_what_they_are_weighted_by_and_when_too_few_decide_them(analyst: TestClient) -> None:
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    survey = create_small_survey(slug=f"ws-few-{uuid.uuid4().hex[:6]}", draft=False)
+    page = analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}?viktat=1&lang=sv").text
+    assert "Viktat efter kommun." in page
+    assert "Målen är standardmålen: varje kommuns andel av hela befolkningen, alla åldrar." in page
+    # A handful of respondents: the weighted shares are flagged as rough at most.
+    assert 'id="few-effective"' in page and "För få svarande för tillförlitliga viktade andelar." in page
+    with session_scope() as session:
+        service.save_targets(session, spec=survey.spec, targets={"municipality": {2281: 75, 2280: 25},
+                                                                 "gender": {1: 50, 2: 50}})
+    page = analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}?viktat=1&lang=en").text
+    assert "Weighted by municipality, gender." in page and "The targets are the defaults" not in page
+    analyst.get("/arbetsyta?lang=sv")  # back to Swedish for the other tests
+    assert not service.Weighting(respondents=400, effective_n=310.0, design_effect=1.29).few
+    assert service.Weighting(respondents=40, effective_n=29.0, design_effect=1.38).few
+
+
 def _published_crosstab(small: SmallSurvey, counts: list[list[int]]) -> tuple[list[dict], list[int]]:
     """The crosstab of these counts as published: its cells, and the figures a reader could still
     pin down from everything shown (rows, columns, their totals and n)."""

@@ -176,6 +176,8 @@ def _results_context(session: Session, spec: SurveySpec, filters: service.Filter
         "spec": spec,
         "title": spec.text("title", language),
         "outcome": outcome,
+        "weighted_by": ", ".join(_(DEMOGRAPHIC_TITLES[v]).lower() for v in outcome.weighting.variables)
+        if outcome.weighting else "",
         "filters": filters,
         "values": filters.params(),
         "errors": errors,

@@ -59,6 +59,7 @@ from consult.workspace.models import (
     not_counted,
 )
 from consult.workspace.weighting import (
+    FEW_EFFECTIVE,
     SMALL_CELL,
     design_effect,
     effective_sample_size,
@@ -266,6 +267,12 @@ class Weighting:
     effective_n: float
     design_effect: float
     converged: bool = True  # False: the weights do not reach the targets (a target with nobody to weight)
+    variables: tuple[str, ...] = ()  # what the weights are raked on, in WEIGHT_VARIABLES' order
+    own_targets: bool = False  # the analysts' targets (False: the population defaults)
+
+    @property
+    def few(self) -> bool:
+        return self.effective_n < FEW_EFFECTIVE
 
 
 @dataclass
@@ -605,7 +612,11 @@ def _weighted_scope(session: Session, spec: SurveySpec, filters: Filters) -> Sco
     n = int(n or 0)
     effective = (w or 0) ** 2 / w2 if w2 else 0.0
     converged = session.execute(select(WeightRun.converged).where(WeightRun.survey_id == spec.id)).scalar()
-    return Scope(n, Weighting(n, effective, design_effect(n, effective), converged is not False), counted=counted)
+    targets, own = weight_targets(session, spec=spec)
+    demographics = demographic_questions(spec)
+    used = tuple(v.value for v in WEIGHT_VARIABLES if targets.get(v.value) and v.value in demographics)
+    weighting = Weighting(n, effective, design_effect(n, effective), converged is not False, used, own)
+    return Scope(n, weighting, counted=counted)
 
 
 def counted_responses(session: Session, spec: SurveySpec, filters: Filters) -> Any | None:

@@ -18,6 +18,9 @@ import pandas as pd
 from scipy import stats
 
 SMALL_CELL = 5  # fewer respondents than this are not shown in anything published
+# Below this effective sample size weighted shares are rough indications at most: a few respondents
+# with large weights decide them (the rule of thumb of 30 for a normal approximation).
+FEW_EFFECTIVE = 30
 
 
 @dataclass(frozen=True)
