@@ -393,7 +393,8 @@ def test_own_entry_of_an_earlier_day_says_who_can_change_it(interviewer, staff, 
         session.add(row)
     refused = interviewer.get(f"/intervju/svar/{entry.id}")
     assert refused.status_code == 403
-    assert "Be en analytiker" in refused.text
+    # It names the people who can correct it: an analyst never could before.
+    assert "Be en analytiker eller en administratör att rätta" in refused.text
 
 
 def test_correction_with_bad_input_changes_nothing(interviewer, staff, survey) -> None:  # type: ignore[no-untyped-def]
@@ -448,6 +449,122 @@ def test_analyst_sets_the_review_state_with_a_comment(analyst, interviewer, staf
         assert audits == 2
     listing = analyst.get(f"/granskning?survey={survey.slug}&state=approved").text
     assert f'href="/granskning/{entry.id}"' in listing
+
+
+def age_entry(response_id: int, days: int = 2) -> None:
+    """Move an entry back in time, past the day its interviewer may correct it."""
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        row = session.get(Response, response_id)
+        assert row is not None
+        row.submitted_at = datetime.now(UTC) - timedelta(days=days)
+        session.add(row)
+
+
+def test_analyst_corrects_the_answers_from_the_review_page(analyst, interviewer, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    assert submit_entry(interviewer, survey, GOOD_ENTRY).status_code == 303
+    entry = entries_by(staff["interviewer"])[-1]
+    age_entry(entry.id)  # out of the interviewer's reach: the correction is the analyst's own right
+    page = analyst.get(f"/granskning/{entry.id}").text
+    link = re.search(r'<a class="button button-secondary" href="([^"]+)">Rätta svaren</a>', page)
+    assert link is not None and link.group(1) == f"/intervju/svar/{entry.id}?fran=granskning"
+
+    form = analyst.get(link.group(1))
+    assert form.status_code == 200
+    assert 'name="fran" value="granskning"' in form.text and f'href="/granskning/{entry.id}">Avbryt' in form.text
+    corrected = {**GOOD_ENTRY, "kort": "Tåg", "fran": "granskning", "csrftoken": csrf_from(form.text)}
+    saved = analyst.post(f"/intervju/svar/{entry.id}", data=corrected)
+    assert saved.status_code == 303 and saved.headers["location"] == f"/granskning/{entry.id}?corrected=1"
+    shown = analyst.get(saved.headers["location"]).text
+    assert "Rättelsen sparades" in shown and "Redigerad (version 2)" in shown and "Bussar → Tåg" in shown
+    assert "<dd>Redigerat</dd>" in shown  # the state it now has is shown, though it cannot be picked
+
+    from consult.db import session_scope
+
+    analyst_id = user_id(staff["analyst"])
+    with session_scope() as session:
+        assert session.get(Response, entry.id).review_state == "edited"  # type: ignore[union-attr]
+        edits = session.execute(select(ResponseEdit).where(ResponseEdit.response_id == entry.id)).scalars().all()
+        assert [(e.edited_by_id, e.changes) for e in edits] == [(analyst_id, {"kort": ["Bussar", "Tåg"]})]
+        audit = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "response.edit", AuditEvent.target == f"response:{entry.id}")
+        ).scalar_one()
+        assert audit.user_id == analyst_id
+
+    # The reviewer moves the edited response on as usual.
+    moved = analyst.post(
+        f"/granskning/{entry.id}/status", data={"csrftoken": csrf_from(shown), "state": "approved", "comment": ""}
+    )
+    assert moved.status_code == 303
+    with session_scope() as session:
+        assert session.get(Response, entry.id).review_state == "approved"  # type: ignore[union-attr]
+
+
+def test_analyst_corrects_a_response_to_an_identified_survey(analyst, interviewer, staff) -> None:  # type: ignore[no-untyped-def]
+    spec = store(every_type_survey(identity_mode="identified"))
+    assert submit_entry(interviewer, spec, {**GOOD_ENTRY, "respondent-name": "Anna Berg"}).status_code == 303
+    entry = entries_by(staff["interviewer"])[-1]
+    form = analyst.get(f"/intervju/svar/{entry.id}?fran=granskning")
+    # The correction changes answers, not who gave them: no name fields, and none asked for.
+    assert 'name="respondent-name"' not in form.text
+    saved = analyst.post(
+        f"/intervju/svar/{entry.id}",
+        data={**GOOD_ENTRY, "kort": "Tåg", "fran": "granskning", "csrftoken": csrf_from(form.text)},
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == f"/granskning/{entry.id}?corrected=1"
+
+
+def test_edited_cannot_be_chosen_by_hand(analyst, interviewer, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    assert submit_entry(interviewer, survey, GOOD_ENTRY).status_code == 303
+    entry = entries_by(staff["interviewer"])[-1]
+    page = analyst.get(f"/granskning/{entry.id}").text
+    assert 'name="state" value="edited"' not in page and 'name="state" value="approved"' in page
+
+    refused = analyst.post(
+        f"/granskning/{entry.id}/status", data={"csrftoken": csrf_from(page), "state": "edited", "comment": "x"}
+    )
+    assert refused.status_code == 422 and 'id="state-error"' in refused.text
+    assert "markeras som redigerat när svaren rättas" in refused.text
+
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        assert session.get(Response, entry.id).review_state == "received"  # type: ignore[union-attr]
+        assert session.execute(select(ReviewEvent).where(ReviewEvent.response_id == entry.id)).first() is None
+        audits = select(func.count()).select_from(AuditEvent).where(AuditEvent.target == f"response:{entry.id}")
+        assert session.execute(audits).scalar_one() == 0
+        with pytest.raises(review.ReviewError):
+            review.set_review_state(session, response_id=entry.id, state="edited", comment="", user_id=None)
+
+
+def test_interviewer_still_cannot_correct_others_entries(app, interviewer, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    assert submit_entry(interviewer, survey, GOOD_ENTRY).status_code == 303
+    entry = entries_by(staff["interviewer"])[-1]
+    own_page = interviewer.get(f"/intervju/svar/{entry.id}")
+    other = logged_in(app, staff["interviewer2"])
+    token = csrf_from(other.get("/intervju").text)
+    assert other.get(f"/intervju/svar/{entry.id}?fran=granskning").status_code == 404
+    attempt = other.post(
+        f"/intervju/svar/{entry.id}", data={**GOOD_ENTRY, "kort": "Tåg", "fran": "granskning", "csrftoken": token}
+    )
+    assert attempt.status_code == 404
+    assert other.get(f"/granskning/{entry.id}").status_code == 403  # no way round through the review page
+
+    # The entry's own interviewer still corrects it, and goes back to the interviewer's pages.
+    saved = interviewer.post(
+        f"/intervju/svar/{entry.id}", data={**GOOD_ENTRY, "kort": "Tåg", "csrftoken": csrf_from(own_page.text)}
+    )
+    assert saved.headers["location"] == f"/intervju?corrected={entry.id}"
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        edits = session.execute(select(ResponseEdit).where(ResponseEdit.response_id == entry.id)).scalars().all()
+        assert [e.edited_by_id for e in edits] == [user_id(staff["interviewer"])]
+    # Once the day is over the entry is the reviewers' to correct, and the refusal says who they are.
+    age_entry(entry.id)
+    late = interviewer.get(f"/intervju/svar/{entry.id}?fran=granskning")
+    assert late.status_code == 403 and "Be en analytiker eller en administratör" in late.text
 
 
 # --- kiosk mode -----------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ register_staff_link("/granskning", N_("Review responses"), {Role.analyst.value})
 
 Interviewer = Annotated[User, Depends(require_role(Role.interviewer.value))]
 Analyst = Annotated[User, Depends(require_role(Role.analyst.value))]
+# Corrections: interviewers their own entries of the day, analysts (and admins) any response.
+Corrector = Annotated[User, Depends(require_role(Role.interviewer.value, Role.analyst.value))]
 
 REVIEW_PAGE_SIZE = 50
 STATE_LABELS = {
@@ -281,19 +283,38 @@ def _valid_uuid(value: str) -> str | None:
 # --- corrections ---------------------------------------------------------------------------------
 
 
+def _is_reviewer(user: User) -> bool:
+    return user.role in (Role.admin, Role.analyst)
+
+
 def _correctable(session: Session, user: User, response_id: int) -> tuple[ResponseRow, SurveySpec]:
     response = session.get(ResponseRow, response_id)
-    is_admin = user.role == Role.admin
-    # Another person's response is "no such response", so ids do not tell how many exist or whose they are.
-    if response is None or not (is_admin or response.entered_by_id == user.id):
+    reviewer = _is_reviewer(user)
+    # To an interviewer another person's response is "no such response", so ids do not tell how
+    # many exist or whose they are. Reviewers see every response on /granskning anyway.
+    if response is None or not (reviewer or response.entered_by_id == user.id):
         raise HTTPException(404, _("There is no such response."))
-    if not service.may_correct(response, user_id=user.id or 0, is_admin=is_admin, now=utcnow()):
-        raise HTTPException(403, _("You can correct your own entries of today. Ask an analyst to change others."))
+    if not service.may_correct(response, user_id=user.id or 0, reviewer=reviewer, now=utcnow()):
+        raise HTTPException(
+            403,
+            _("You can correct your own entries only on the day you entered them. "
+              "Ask an analyst or an administrator to correct this one."),
+        )
     survey = session.get(Survey, response.survey_id)
     spec = load_spec(session, slug=survey.slug) if survey else None
     if spec is None:
         raise HTTPException(404, _("There is no such response."))
     return response, spec
+
+
+# Where a correction returns to: the review page it was opened from, else the interviewer's start
+# page. A fixed name rather than a URL, so the form cannot be made to redirect elsewhere.
+FROM_REVIEW = "granskning"
+
+
+def _back_to_review(user: User, source: str) -> bool:
+    # An analyst has no interviewer pages to go back to, whatever the link said.
+    return source == FROM_REVIEW or user.role == Role.analyst
 
 
 def _correction_page(
@@ -302,12 +323,15 @@ def _correction_page(
     response: ResponseRow,
     spec: SurveySpec,
     values: dict[str, Any],
+    from_review: bool,
     errors: list[FieldError] | None = None,
     status_code: int = 200,
 ) -> Response:
     context = {
         "spec": spec,
         "response": response,
+        "from_review": from_review,
+        "from_review_value": FROM_REVIEW,
         "channel_label": _(service.CHANNEL_LABELS.get(response.channel, response.channel)),
         "submitted": local_stamp(response.submitted_at),
         "values": values,
@@ -317,26 +341,50 @@ def _correction_page(
 
 
 @router.get("/intervju/svar/{response_id}")
-def correction_form(request: Request, response_id: RowId, user: Interviewer) -> Response:
+def correction_form(
+    request: Request,
+    response_id: RowId,
+    user: Corrector,
+    fran: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
     with session_scope() as session:
         response, spec = _correctable(session, user, response_id)
         values = review.current_answers(session, spec=spec, response_id=response_id)
-    return _correction_page(request, response=response, spec=spec, values=form_values_for_template(values))
+    return _correction_page(
+        request,
+        response=response,
+        spec=spec,
+        values=form_values_for_template(values),
+        from_review=_back_to_review(user, fran),
+    )
 
 
 @router.post("/intervju/svar/{response_id}")
-async def save_correction(request: Request, response_id: RowId, user: Interviewer) -> Response:
+async def save_correction(request: Request, response_id: RowId, user: Corrector) -> Response:
     form = await request.form()
+    from_review = _back_to_review(user, str(form.get("fran", ""))[:20])
     with session_scope() as session:
         response, spec = _correctable(session, user, response_id)
-        outcome = service.validate_entry(spec, form, required=answers_required(response.channel))
+        outcome = service.validate_entry(
+            spec, form, required=answers_required(response.channel), with_identity=False
+        )
         if not outcome.ok:
             values = _values_shown_again(outcome)
             return _correction_page(
-                request, response=response, spec=spec, values=values, errors=outcome.errors, status_code=422
+                request,
+                response=response,
+                spec=spec,
+                values=values,
+                from_review=from_review,
+                errors=outcome.errors,
+                status_code=422,
             )
-        review.edit_response(
+        edited = review.edit_response(
             session, spec=spec, response_id=response_id, values=outcome.values, user_id=user.id, request=request
+        )
+    if from_review:
+        return RedirectResponse(
+            f"/granskning/{response_id}?corrected={1 if edited.changes else 0}", status_code=303
         )
     return RedirectResponse(f"/intervju?corrected={response_id}", status_code=303)
 
@@ -479,6 +527,8 @@ def _review_page(
         "label_of": lambda code: spec.by_code[code].label(language) if code in spec.by_code else code,
         "show": show,
         "state_labels": STATE_LABELS,
+        "chosen_states": review.CHOSEN_STATES,
+        "correct_url": f"/intervju/svar/{response_id}?" + urlencode({"fran": FROM_REVIEW}),
         "channel_label": _(service.CHANNEL_LABELS.get(response.channel, response.channel)),
         "local_time": local_stamp,
         "errors": errors or {},
@@ -500,8 +550,11 @@ def review_detail(
     _user: Analyst,
     saved: Annotated[str, Query(max_length=3)] = "",
     removed: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    corrected: Annotated[int | None, Query(ge=0, le=1)] = None,
 ) -> Response:
     notice = _("The review state was saved.") if saved else None
+    if corrected is not None:
+        notice = _("Your correction was saved.") if corrected else _("No answers were changed.")
     if removed:
         notice = ngettext(
             "The text was removed from the answer (%(n)s place).",
@@ -556,7 +609,9 @@ def change_state(
     comment: Annotated[str, Form()] = "",  # its length is checked with a message beside the field
 ) -> Response:
     errors: dict[str, str] = {}
-    if state not in STATE_LABELS:
+    if state == ReviewState.edited.value:
+        errors["state"] = _("A response is marked edited when its answers are corrected; choose another state.")
+    elif state not in review.CHOSEN_STATES:
         errors["state"] = _("Choose one of the review states.")
     if len(comment.strip()) > review.MAX_COMMENT_LENGTH:
         errors["comment"] = _("Shorten the comment to at most 2000 characters.")

@@ -134,9 +134,11 @@ def identity_from_form(spec: SurveySpec, form: Any) -> tuple[dict[str, str | Non
     return check_identity({name: value if isinstance(value, str) else None for name, value in given.items()})
 
 
-def validate_entry(spec: SurveySpec, form: Any, *, required: bool = True) -> EntryOutcome:
+def validate_entry(spec: SurveySpec, form: Any, *, required: bool = True, with_identity: bool = True) -> EntryOutcome:
     """Every question at once with the shared rules. Answers to questions whose condition is
-    not met are dropped, and so are their errors: the interviewer skipped them."""
+    not met are dropped, and so are their errors: the interviewer skipped them. A correction
+    passes with_identity=False: it changes the answers, never who gave them, so its form has no
+    name fields to check."""
     parsed = parse_form_answers(spec.questions, form)
     visible = visible_codes(spec, parsed.values)
     failed = {e.field for e in parsed.errors}
@@ -147,7 +149,7 @@ def validate_entry(spec: SurveySpec, form: Any, *, required: bool = True) -> Ent
         errors = empty_entry_errors(spec, parsed.values)
     order = {q.code: i for i, q in enumerate(spec.questions)}
     errors.sort(key=lambda e: order.get(e.field, len(order)))
-    identity, identity_problems = identity_from_form(spec, form)
+    identity, identity_problems = identity_from_form(spec, form) if with_identity else (None, [])
     typed: dict[str, Any] = {}
     if errors or identity_problems:
         typed = typed_form_values(spec.questions, form)
@@ -266,9 +268,10 @@ def todays_entries(session: Session, *, user_id: int, now: datetime) -> list[Ent
     return [Entry(*row) for row in rows]
 
 
-def may_correct(response: Response, *, user_id: int, is_admin: bool, now: datetime) -> bool:
-    """Interviewers correct their own entries of the same day; later changes go through an analyst."""
-    if is_admin:
+def may_correct(response: Response, *, user_id: int, reviewer: bool, now: datetime) -> bool:
+    """Reviewers (analysts and admins) correct any response, as part of reviewing it;
+    interviewers correct their own entries of the same day, and later ones go through a reviewer."""
+    if reviewer:
         return True
     if response.entered_by_id != user_id or response.submitted_at is None:
         return False

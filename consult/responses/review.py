@@ -154,10 +154,17 @@ def _replace_answers(session: Session, *, spec: SurveySpec, response_id: int, va
 # --- review states -----------------------------------------------------------------------------
 
 
+# The states a reviewer picks by hand. "edited" is not one: it says the answers were changed,
+# so only edit_response sets it (as in KoboToolbox and ODK Central).
+CHOSEN_STATES = tuple(s.value for s in ReviewState if s != ReviewState.edited)
+
+
 def set_review_state(
     session: Session, *, response_id: int, state: str, comment: str, user_id: int | None, request: Any = None
 ) -> ReviewEvent:
-    if state not in {s.value for s in ReviewState}:
+    if state == ReviewState.edited.value:
+        raise ReviewError("A response is marked edited when its answers are corrected; choose another state.")
+    if state not in CHOSEN_STATES:
         raise ReviewError("Choose one of the review states.")
     comment = comment.replace("\x00", "").strip()
     if len(comment) > MAX_COMMENT_LENGTH:
