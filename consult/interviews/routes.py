@@ -28,8 +28,8 @@ from consult.responses import identity as identities
 from consult.responses import redaction, review
 from consult.responses.flow import form_values_for_template
 from consult.responses.messages import error_message
+from consult.responses.models import CHANNEL_LABELS, ReviewState
 from consult.responses.models import Response as ResponseRow
-from consult.responses.models import ReviewState
 from consult.responses.service import Outcome, Stored
 from consult.responses.validation import FieldError, Value, answers_required
 from consult.surveys.models import SINGLE_CODE_TYPES, QuestionType, Survey
@@ -121,7 +121,7 @@ def _setup_page(
     context = {
         "surveys": _open_surveys(),
         "channels": service.INTERVIEW_CHANNELS,
-        "channel_labels": service.CHANNEL_LABELS,
+        "channel_labels": CHANNEL_LABELS,
         "state_labels": STATE_LABELS,
         "setup": setup or service.Setup(survey="", channel="", place=""),
         "kiosk": kiosk or service.KioskSetup(survey="", event_name=""),
@@ -190,7 +190,7 @@ def _entry_page(
     context = {
         "spec": spec,
         "setup": setup,
-        "channel_label": _(service.CHANNEL_LABELS[setup.channel]),
+        "channel_label": _(CHANNEL_LABELS[setup.channel]),
         "blanks_allowed": not answers_required(setup.channel),
         "values": values or {},
         "identity_fields": service.IDENTITY_FORM_FIELDS if identities.asks_identity(spec) else None,
@@ -332,7 +332,7 @@ def _correction_page(
         "response": response,
         "from_review": from_review,
         "from_review_value": FROM_REVIEW,
-        "channel_label": _(service.CHANNEL_LABELS.get(response.channel, response.channel)),
+        "channel_label": _(CHANNEL_LABELS.get(response.channel, response.channel)),
         "submitted": local_stamp(response.submitted_at),
         "values": values,
         **_field_errors(spec, errors, channel=response.channel),
@@ -464,7 +464,7 @@ def review_list(
         "total": total,
         **paging("/granskning", query, page=page, total=total, page_size=REVIEW_PAGE_SIZE),
         "state_labels": STATE_LABELS,
-        "channel_labels": service.CHANNEL_LABELS,
+        "channel_labels": CHANNEL_LABELS,
         "local_time": local_stamp,
     }
     return render(request, "responses/review_list.html", context)
@@ -529,7 +529,7 @@ def _review_page(
         "state_labels": STATE_LABELS,
         "chosen_states": review.CHOSEN_STATES,
         "correct_url": f"/intervju/svar/{response_id}?" + urlencode({"fran": FROM_REVIEW}),
-        "channel_label": _(service.CHANNEL_LABELS.get(response.channel, response.channel)),
+        "channel_label": _(CHANNEL_LABELS.get(response.channel, response.channel)),
         "local_time": local_stamp,
         "errors": errors or {},
         "form": {"state": response.review_state, "comment": "", **(form or {})},

@@ -44,12 +44,6 @@ INTERVIEW_CHANNELS: dict[str, str] = {
     Channel.event.value: N_("Event"),
     Channel.paper.value: N_("Transcription from paper"),
 }
-CHANNEL_LABELS: dict[str, str] = {
-    Channel.web.value: N_("Web"),
-    Channel.campaign.value: N_("Campaign link"),
-    Channel.kiosk.value: N_("Kiosk"),
-    **INTERVIEW_CHANNELS,
-}
 
 
 def clean_place(value: str | None) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from consult.core.fields import json_field, timestamp
+from consult.core.i18n import N_
 
 
 class Channel(StrEnum):
@@ -19,6 +20,18 @@ class Channel(StrEnum):
     event = "event"
     paper = "paper"
     kiosk = "kiosk"
+
+
+# How every page, chart and export names a response's channel (a key may be the member or its value).
+CHANNEL_LABELS: dict[str, str] = {
+    Channel.web: N_("Web"),
+    Channel.campaign: N_("Campaign link"),
+    Channel.interview_in_person: N_("Interview in person"),
+    Channel.interview_phone: N_("Phone interview"),
+    Channel.event: N_("Event"),
+    Channel.paper: N_("Paper"),
+    Channel.kiosk: N_("Kiosk"),
+}
 
 
 class ResponseStatus(StrEnum):

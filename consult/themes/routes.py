@@ -20,7 +20,7 @@ from consult.core.i18n import N_, _
 from consult.core.numbers import as_whole_number
 from consult.core.templating import is_htmx_partial, render, templates
 from consult.db import session_scope
-from consult.responses.models import Channel
+from consult.responses.models import CHANNEL_LABELS
 from consult.surveys.models import Survey
 from consult.surveys.schema import QuestionSpec, SurveySpec
 from consult.surveys.service import load_spec
@@ -38,15 +38,6 @@ templates.env.globals["theme_label"] = service.shown_label
 analyst = require_role(Role.analyst.value)
 register_staff_link("/arbetsyta/teman", N_("Themes"), {Role.analyst.value})
 
-CHANNEL_LABELS = {
-    Channel.web.value: N_("Web"),
-    Channel.campaign.value: N_("Campaign link"),
-    Channel.interview_in_person.value: N_("Interview in person"),
-    Channel.interview_phone.value: N_("Phone interview"),
-    Channel.event.value: N_("Event"),
-    Channel.paper.value: N_("Paper"),
-    Channel.kiosk.value: N_("Kiosk"),
-}
 BREAKDOWN_TITLES = {
     "municipality": N_("By municipality"),
     "gender": N_("By gender"),

@@ -44,7 +44,15 @@ from consult.core.formatting import LOCAL_TIME
 from consult.core.i18n import N_
 from consult.core.numbers import as_whole_number
 from consult.db import has_uncommitted_writes, lock_for_update, transaction_memo
-from consult.responses.models import Answer, AnswerSelection, Channel, Response, ResponseDraft, ResponseStatus
+from consult.responses.models import (
+    CHANNEL_LABELS,
+    Answer,
+    AnswerSelection,
+    Channel,
+    Response,
+    ResponseDraft,
+    ResponseStatus,
+)
 from consult.strategy.models import Municipality, ReviewCycle
 from consult.strategy.service import cycles
 from consult.surveys.models import DEMOGRAPHIC_TYPES, SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType, Survey
@@ -73,22 +81,13 @@ from consult.workspace.weighting import (
     weighted_quantiles,
 )
 
-__all__ = ["suppress_small_cells", "SMALL_CELL"]
+__all__ = ["suppress_small_cells", "SMALL_CELL", "CHANNEL_LABELS"]
 
 response = Response.__table__
 answer = Answer.__table__
 selection = AnswerSelection.__table__
 weight_table = ResponseWeight.__table__
 
-CHANNEL_LABELS = {
-    Channel.web: N_("Web"),
-    Channel.campaign: N_("Campaign link"),
-    Channel.interview_in_person: N_("Interview in person"),
-    Channel.interview_phone: N_("Phone interview"),
-    Channel.event: N_("Event"),
-    Channel.paper: N_("Paper"),
-    Channel.kiosk: N_("Kiosk"),
-}
 CROSSTAB_TYPES = {*SINGLE_CODE_TYPES, QuestionType.scale}
 
 
