@@ -617,6 +617,14 @@ def test_rename_merge_split_and_move_are_recorded_with_who_and_when(analyst: Tes
             for t in split.details["into"]
         ]
     assert all(p and p.active for p in parts) and sum(sizes) == in_merged and min(sizes) > 0
+    # Each part is named after whole words its answers write, not the engine's stems ("bättr").
+    with session_scope() as session:
+        for part in parts:
+            assert part and ": " in part.label, part
+            texts = " ".join(a.text for a in service.theme_answers(session, question_id=qid, theme_id=part.id)[0])
+            written = set(re.findall(r"\w+", texts.lower()))
+            words = part.label.split(": ", 1)[1].split(", ")
+            assert words and all(w in written for w in words) and part.terms == words, part.label
     splits = len(changes(qid, "split"))
     again = analyst.post(f"{base}/tema/{merged.id}/dela", data={"csrftoken": csrf(analyst, base), "delar": "2"})
     assert again.status_code == 303 and again.headers["location"].endswith("#teman")

@@ -633,7 +633,10 @@ def split_theme(session: Session, *, question_id: int, theme_id: int, parts: int
 
 
 def _label_parts(session: Session, finder: Any, parts: list[SelectedTheme], members: Sequence[Any], book: Any) -> None:
-    """Name each part after its most distinctive words (the analysts rename them as they like)."""
+    """Name each part after its most distinctive words (the analysts rename them as they like), written
+    as the answers write them, the way the analysis names its themes."""
+    from analysis.themes import answer_terms
+
     texts = {str(row.response_id): row.text or "" for row in members}
     by_part: dict[int, list[str]] = {}
     for answer_id, part in book.assignments.items():
@@ -647,7 +650,9 @@ def _label_parts(session: Session, finder: Any, parts: list[SelectedTheme], memb
     for (_part, part_texts), theme in zip(sorted(by_part.items()), parts, strict=False):
         inside = np.asarray(vectorizer.transform_words(part_texts).mean(axis=0)).ravel()
         distinct = inside * np.log1p(inside / (overall + 1e-9))
-        top = [terms[i] for i in np.argsort(-distinct)[:3] if inside[i] > 0]
+        # Twice as many stems as the label shows: some fold into one word or are parts of another.
+        stems = [terms[i] for i in np.argsort(-distinct)[:6] if inside[i] > 0]
+        top = answer_terms(vectorizer, part_texts, stems, 3)
         if top:
             theme.label = f"{theme.label.rsplit(' (', 1)[0]}: {', '.join(top)}"[:300]
             theme.terms = top
