@@ -761,6 +761,11 @@ def test_coverage_health_answers_map_to_folkhalsa_in_2025_and_are_not_covered_in
     # In English the priorities carry the strategy's English titles, not the engine's Swedish ones.
     english = analyst.get(f"{health_survey['base']}/tackning?lang=en").text
     assert "Stronger public health work for good and equal health" in english and HEALTH not in english
+    # The strategy version is named in English too (the link to its keywords, the matrix's caption).
+    name_en = versions[0].names.get("en")
+    assert name_en and name_en != versions[0].name
+    assert f"See or change the keywords of {name_en}" in english and f"each priority of {name_en}" in english
+    assert versions[0].name not in english
     analyst.get(f"{health_survey['base']}/tackning?lang=sv")
 
 
@@ -862,10 +867,37 @@ def test_two_views_assigning_the_same_new_answers_at_once_both_show_the_page(
 
 
 def test_the_catch_all_theme_is_named_in_the_pages_language(analyst: TestClient, health_survey: dict) -> None:
-    english = analyst.get(health_survey["base"] + "?lang=en").text
-    assert ">other/unclear</a>" in english and "övrigt/oklart" not in english
-    swedish = analyst.get(health_survey["base"] + "?lang=sv").text
-    assert ">övrigt/oklart</a>" in swedish
+    """The engine stores the catch-all bucket's Swedish name; every page shows it in its own language:
+    the list of themes, the bucket's own page and name field, the candidates of a run, search results
+    and the coverage page."""
+    from consult.db import session_scope
+
+    base = health_survey["base"]
+    add_answers(health_survey["spec"], ["Vet inte, ingen åsikt"])
+    assert analyst.get(base).status_code == 200  # opening the explorer assigns it: to the bucket
+    with session_scope() as session:
+        other = next(r.theme for r in service.theme_rows(session, question_id=health_survey["qid"])
+                     if r.theme.is_other)
+        in_other = service.theme_answers(session, question_id=health_survey["qid"], theme_id=other.id)[0]
+    assert [a.text for a in in_other] == ["Vet inte, ingen åsikt"]
+    word = "ingen"
+    pages = [base, f"{base}/tema/{other.id}", f"{base}/korning/{health_survey['run_id']}", f"{base}/tackning",
+             f"{base}?q={word}"]
+    for path in pages:
+        english = analyst.get(path + ("&" if "?" in path else "?") + "lang=en")
+        assert english.status_code == 200 and "övrigt/oklart" not in english.text, path
+    assert "other/unclear" in analyst.get(f"{base}/tema/{other.id}?lang=en").text
+    assert "other/unclear" in analyst.get(f"{base}?q={word}&lang=en").text  # the answer's theme
+    assert ">other/unclear</a>" in analyst.get(base + "?lang=en").text
+    swedish = analyst.get(base + "?lang=sv").text
+    assert ">övrigt/oklart</a>" in swedish and "other/unclear" not in swedish
+    # Saving the name field as the English page fills it is no rename: the bucket stays the engine's.
+    token = csrf(analyst, f"{base}/tema/{other.id}?lang=en")
+    assert analyst.post(f"{base}/tema/{other.id}/namn", data={"csrftoken": token, "namn": "other/unclear"}
+                        ).status_code == 303
+    with session_scope() as session:
+        assert session.get(SelectedTheme, other.id).label == "övrigt/oklart"  # type: ignore[union-attr]
+    analyst.get(f"{base}?lang=sv")
 
 
 def test_the_same_merge_sent_twice_at_once_merges_once(health_survey: dict) -> None:

@@ -163,13 +163,14 @@ def strategy_for(session: Session, *, version_id: int, priorities_only: bool = F
 
 
 def shown_label(theme: Any) -> str:
-    """A theme's name in the interface's language: the catch-all bucket keeps the engine's Swedish
-    name in the database until an analyst renames it, and is shown translated until then."""
+    """A theme's name (a selected or candidate theme, or a name as stored) in the interface's language.
+    The engine names its catch-all bucket in Swedish and the database keeps that name until an
+    analyst renames it (``analysis`` never imports ``consult``, so it cannot translate): wherever the
+    name is shown, it is translated here."""
     from analysis.themes import OTHER_THEME_LABEL
 
-    if getattr(theme, "is_other", False) and theme.label == OTHER_THEME_LABEL:
-        return _(N_("other/unclear"))
-    return theme.label
+    label = theme if isinstance(theme, str) else theme.label
+    return _(N_("other/unclear")) if label == OTHER_THEME_LABEL else label
 
 
 @dataclass(frozen=True)
@@ -511,6 +512,8 @@ def rename_theme(session: Session, *, question_id: int, theme_id: int, label: st
                  user_id: int | None) -> SelectedTheme:
     theme = _active_theme(session, theme_id, question_id)
     label = clean_label(label)
+    if label == shown_label(theme):  # the name as the page showed it (translated): nothing to rename
+        return theme
     old = theme.label
     theme.label = label
     theme.updated_at = utcnow()
