@@ -866,6 +866,40 @@ def test_two_views_assigning_the_same_new_answers_at_once_both_show_the_page(
         assert service.assign_new_answers(session, question_id=health_survey["qid"], user_id=None) == 0
 
 
+def test_quotes_are_each_said_once_and_prefer_answers_without_redacted_data(analyst: TestClient) -> None:
+    """The report's typical quotes showed one sentence three times (differing only in case, spacing
+    or punctuation, or in a phone number that redaction hides) and chose quotes full of placeholders."""
+    from consult.db import session_scope
+
+    spec = make_survey()
+    texts = [
+        "Ring mig på 070-123 45 67 om bussen",  # nearest the centre, but redacted: last
+        "Ring mig på 070-765 43 21 om bussen",  # the same once redacted
+        "Bussen går för sällan!",
+        "bussen  går för sällan",
+        "Bussen går för sällan.",
+        "Fler bussar på kvällarna behövs",
+        "Billigare busskort för unga",
+    ]
+    ids = add_answers(spec, texts)
+    qid = question_id(spec, "behov")
+    with session_scope() as session:
+        run = ThemeRun(survey_id=spec.id, question_id=qid, status=RunStatus.done.value, progress=100)
+        session.add(run)
+        session.flush()
+        theme = SelectedTheme(question_id=qid, run_id=run.id, label="Bussar")
+        session.add(theme)
+        session.flush()
+        for rank, response_id in enumerate(ids):
+            session.add(ThemeAssignment(question_id=qid, response_id=response_id, theme_id=theme.id,
+                                        score=1.0 - rank / 10))
+        session.flush()
+        three = [q["text"] for q in service.quotes(session, question_id=qid, theme_id=theme.id, n=3)]
+        every = [q["text"] for q in service.quotes(session, question_id=qid, theme_id=theme.id, n=10)]
+    assert three == ["Bussen går för sällan!", "Fler bussar på kvällarna behövs", "Billigare busskort för unga"]
+    assert every == [*three, "Ring mig på [telefon] om bussen"]
+
+
 def test_the_catch_all_theme_is_named_in_the_pages_language(analyst: TestClient, health_survey: dict) -> None:
     """The engine stores the catch-all bucket's Swedish name; every page shows it in its own language:
     the list of themes, the bucket's own page and name field, the candidates of a run, search results

@@ -9,6 +9,7 @@ transaction as the change itself.
 from __future__ import annotations
 
 import pickle
+import re
 import threading
 import unicodedata
 import zlib
@@ -797,9 +798,12 @@ def theme_answers(session: Session, *, question_id: int, theme_id: int | None = 
 
 
 def quotes(session: Session, *, question_id: int, theme_id: int, n: int = 5) -> list[dict]:
-    """Up to n answers nearest the theme's centre: redacted, deduplicated, and only from
-    respondents who agreed to be quoted when the survey asked."""
-    from analysis.redact import redact
+    """Up to n answers nearest the theme's centre: redacted, each text once (compared without case,
+    spacing or punctuation, after redaction), answers without redacted personal data first, and
+    only from respondents who agreed to be quoted when the survey asked."""
+    from analysis.redact import TYPES, placeholder, redact
+
+    placeholders = [placeholder(kind) for kind in TYPES]
 
     query = (
         select(assignment.c.response_id, answer.c.text)
@@ -814,19 +818,28 @@ def quotes(session: Session, *, question_id: int, theme_id: int, n: int = 5) -> 
         query.order_by(assignment.c.reviewed.desc(), assignment.c.score.desc().nulls_last(), assignment.c.response_id)
         .limit(n * 20)
     ).all()
-    chosen: list[dict] = []
+    # A quote full of "[telefon]" says little and answers that differed only in a phone number read
+    # the same once redacted: those come last, and each text counts once.
+    plain: list[dict] = []
+    redacted: list[dict] = []
     seen: set[str] = set()
     short_ok = len(rows) <= n * 3
     for row in rows:
-        text = " ".join((row.text or "").split())
-        key = text.lower()
-        if key in seen or (len(text.split()) < 3 and not short_ok):
+        text = redact(" ".join((row.text or "").split()))
+        key = _quote_key(text)
+        if not key or key in seen or (len(text.split()) < 3 and not short_ok):
             continue
         seen.add(key)
-        chosen.append({"response_id": row.response_id, "text": redact(text)})
-        if len(chosen) >= n:
+        (redacted if any(mark in text for mark in placeholders) else plain).append(
+            {"response_id": row.response_id, "text": text})
+        if len(plain) >= n:
             break
-    return chosen
+    return (plain + redacted)[:n]
+
+
+def _quote_key(text: str) -> str:
+    """What makes two quotes the same: their words, ignoring case, spacing and punctuation."""
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
 
 
 def candidate_quotes(session: Session, *, question_id: int, candidate: CandidateTheme) -> list[dict]:
