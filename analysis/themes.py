@@ -343,8 +343,7 @@ class ThemeFinder(BaseEstimator):
             # Written forms and phrases come from the answers nearest the centre (at most 300).
             nearest = members[np.argsort(-scores[members], kind="stable")[:300]]
             tokens = [self.vectorizer_.analyzer_.content_tokens(t)[1] for t in texts.iloc[nearest]]
-            forms = self.vectorizer_.surface_forms(tokens)
-            top_terms = _without_parts(_unique([forms.get(terms[i], terms[i]) for i in top]))[: self.n_terms]
+            top_terms = written_terms(self.vectorizer_, tokens, [terms[i] for i in top], self.n_terms)
             phrase = _common_phrase(tokens, self.vectorizer_.lang_, {terms[i] for i in top[:4]})
             label = phrase or ", ".join(top_terms[:3])
         reps = _representatives(members, scores, texts, consent, self.n_representatives)
@@ -423,6 +422,22 @@ class ThemeFinder(BaseEstimator):
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def written_terms(vectorizer: AnswerVectorizer, tokenised: Sequence[Sequence[str]], terms: Sequence[str],
+                  n: int) -> list[str]:
+    """Up to n of ``terms`` (the vectoriser's stems, best first) as the words the answers write:
+    each stem's most common written form in ``tokenised`` (the answers' content tokens), without
+    repeats or compound parts. A stem that no answer writes is left out, so that a truncated stem
+    ("bättr") never reaches a label."""
+    forms = vectorizer.surface_forms(tokenised)
+    return _without_parts(_unique([forms[term] for term in terms if term in forms]))[:n]
+
+
+def answer_terms(vectorizer: AnswerVectorizer, texts: Sequence[str], terms: Sequence[str], n: int) -> list[str]:
+    """``written_terms`` for raw answer texts."""
+    tokens = [vectorizer.analyzer_.content_tokens(text)[1] for text in texts]
+    return written_terms(vectorizer, tokens, terms, n)
 
 
 def _without_parts(forms: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.evaluate import clustering_scores, matched_f1
-from analysis.themes import OTHER_THEME_ID, ThemeFinder, choose_k, vmf_mixture
+from analysis.themes import OTHER_THEME_ID, ThemeFinder, answer_terms, choose_k, vmf_mixture
 from tests.analysis_corpus import corpus
 
 
@@ -58,6 +58,19 @@ def test_themes_are_described_readably(answers: pd.DataFrame, fitted: ThemeFinde
         assert row.label and row.label != "övrigt/oklart"
         members = set(fitted.assignments_.index[fitted.assignments_["theme_id"] == row.theme_id])
         assert set(row.representatives) <= members
+
+
+def test_answer_terms_writes_stems_as_the_answers_write_them(fitted: ThemeFinder) -> None:
+    """What a split theme's parts are named by: each stem as its most common written word, never the
+    stem itself ("bättr"), and a stem no answer writes is left out."""
+    texts = ["Bättre bussar på kvällen", "Bättre busstrafik och tåget", "Bussar och tåget på helgen"]
+    vectorizer = fitted.vectorizer_
+    stems = [s for s in vectorizer.analyzer_(" ".join(texts)) if s in set(vectorizer.analyzer_(texts[0]))]
+    assert "bättr" in stems  # the vectoriser's term, which must not reach a label
+    words = answer_terms(vectorizer, texts, [*stems, "vårdcentral"], 10)
+    assert "bättre" in words and "bättr" not in words and "vårdcentralen" not in words
+    written = " ".join(texts).lower().split()
+    assert all(word in written for word in words), words
 
 
 def test_breakdown_by_municipality(fitted: ThemeFinder, answers: pd.DataFrame) -> None:

@@ -496,6 +496,22 @@ def test_themes_with_quotes_only_from_those_who_consented(analyst: TestClient, t
         assert "[personnummer]" not in section_html(published, anchor)
 
 
+def test_the_catch_all_theme_is_named_in_english_in_the_english_report(analyst: TestClient, tables) -> None:  # type: ignore[no-untyped-def]
+    """The engine stores its catch-all bucket as "övrigt/oklart"; the English report translates it."""
+    key = f"rp-{uuid.uuid4().hex[:8]}"
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        cycle_id = review_cycle(session, key, {"sv": f"Övrigtcykel {key}", "en": f"Other {key}"}).id
+    small = create_small_survey(cycle_id=cycle_id, slug=f"{key}-enkat", draft=False)
+    first, second = small.response_ids[0], small.response_ids[1]
+    add_themes(small.spec, "fritt", {"övrigt/oklart": [first], "Kollektivtrafik": [second]})
+    english = analyst.get(f"/arbetsyta/rapport/{key}?lang=en").text
+    assert "other/unclear" in section_html(english, "teman") and "övrigt/oklart" not in english
+    swedish = analyst.get(f"/arbetsyta/rapport/{key}?lang=sv").text
+    assert "övrigt/oklart" in section_html(swedish, "teman") and "other/unclear" not in swedish
+
+
 def test_the_method_says_whether_analysts_checked_the_themes(analyst: TestClient, tables) -> None:  # type: ignore[no-untyped-def]
     """The report used to say the themes were "checked by analysts" when nobody had reviewed an answer."""
     from consult.db import session_scope

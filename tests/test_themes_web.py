@@ -617,6 +617,14 @@ def test_rename_merge_split_and_move_are_recorded_with_who_and_when(analyst: Tes
             for t in split.details["into"]
         ]
     assert all(p and p.active for p in parts) and sum(sizes) == in_merged and min(sizes) > 0
+    # Each part is named after whole words its answers write, not the engine's stems ("bättr").
+    with session_scope() as session:
+        for part in parts:
+            assert part and ": " in part.label, part
+            texts = " ".join(a.text for a in service.theme_answers(session, question_id=qid, theme_id=part.id)[0])
+            written = set(re.findall(r"\w+", texts.lower()))
+            words = part.label.split(": ", 1)[1].split(", ")
+            assert words and all(w in written for w in words) and part.terms == words, part.label
     splits = len(changes(qid, "split"))
     again = analyst.post(f"{base}/tema/{merged.id}/dela", data={"csrftoken": csrf(analyst, base), "delar": "2"})
     assert again.status_code == 303 and again.headers["location"].endswith("#teman")
@@ -753,6 +761,11 @@ def test_coverage_health_answers_map_to_folkhalsa_in_2025_and_are_not_covered_in
     # In English the priorities carry the strategy's English titles, not the engine's Swedish ones.
     english = analyst.get(f"{health_survey['base']}/tackning?lang=en").text
     assert "Stronger public health work for good and equal health" in english and HEALTH not in english
+    # The strategy version is named in English too (the link to its keywords, the matrix's caption).
+    name_en = versions[0].names.get("en")
+    assert name_en and name_en != versions[0].name
+    assert f"See or change the keywords of {name_en}" in english and f"each priority of {name_en}" in english
+    assert versions[0].name not in english
     analyst.get(f"{health_survey['base']}/tackning?lang=sv")
 
 
@@ -853,11 +866,72 @@ def test_two_views_assigning_the_same_new_answers_at_once_both_show_the_page(
         assert service.assign_new_answers(session, question_id=health_survey["qid"], user_id=None) == 0
 
 
+def test_quotes_are_each_said_once_and_prefer_answers_without_redacted_data(analyst: TestClient) -> None:
+    """The report's typical quotes showed one sentence three times (differing only in case, spacing
+    or punctuation, or in a phone number that redaction hides) and chose quotes full of placeholders."""
+    from consult.db import session_scope
+
+    spec = make_survey()
+    texts = [
+        "Ring mig på 070-123 45 67 om bussen",  # nearest the centre, but redacted: last
+        "Ring mig på 070-765 43 21 om bussen",  # the same once redacted
+        "Bussen går för sällan!",
+        "bussen  går för sällan",
+        "Bussen går för sällan.",
+        "Fler bussar på kvällarna behövs",
+        "Billigare busskort för unga",
+    ]
+    ids = add_answers(spec, texts)
+    qid = question_id(spec, "behov")
+    with session_scope() as session:
+        run = ThemeRun(survey_id=spec.id, question_id=qid, status=RunStatus.done.value, progress=100)
+        session.add(run)
+        session.flush()
+        theme = SelectedTheme(question_id=qid, run_id=run.id, label="Bussar")
+        session.add(theme)
+        session.flush()
+        for rank, response_id in enumerate(ids):
+            session.add(ThemeAssignment(question_id=qid, response_id=response_id, theme_id=theme.id,
+                                        score=1.0 - rank / 10))
+        session.flush()
+        three = [q["text"] for q in service.quotes(session, question_id=qid, theme_id=theme.id, n=3)]
+        every = [q["text"] for q in service.quotes(session, question_id=qid, theme_id=theme.id, n=10)]
+    assert three == ["Bussen går för sällan!", "Fler bussar på kvällarna behövs", "Billigare busskort för unga"]
+    assert every == [*three, "Ring mig på [telefon] om bussen"]
+
+
 def test_the_catch_all_theme_is_named_in_the_pages_language(analyst: TestClient, health_survey: dict) -> None:
-    english = analyst.get(health_survey["base"] + "?lang=en").text
-    assert ">other/unclear</a>" in english and "övrigt/oklart" not in english
-    swedish = analyst.get(health_survey["base"] + "?lang=sv").text
-    assert ">övrigt/oklart</a>" in swedish
+    """The engine stores the catch-all bucket's Swedish name; every page shows it in its own language:
+    the list of themes, the bucket's own page and name field, the candidates of a run, search results
+    and the coverage page."""
+    from consult.db import session_scope
+
+    base = health_survey["base"]
+    add_answers(health_survey["spec"], ["Vet inte, ingen åsikt"])
+    assert analyst.get(base).status_code == 200  # opening the explorer assigns it: to the bucket
+    with session_scope() as session:
+        other = next(r.theme for r in service.theme_rows(session, question_id=health_survey["qid"])
+                     if r.theme.is_other)
+        in_other = service.theme_answers(session, question_id=health_survey["qid"], theme_id=other.id)[0]
+    assert [a.text for a in in_other] == ["Vet inte, ingen åsikt"]
+    word = "ingen"
+    pages = [base, f"{base}/tema/{other.id}", f"{base}/korning/{health_survey['run_id']}", f"{base}/tackning",
+             f"{base}?q={word}"]
+    for path in pages:
+        english = analyst.get(path + ("&" if "?" in path else "?") + "lang=en")
+        assert english.status_code == 200 and "övrigt/oklart" not in english.text, path
+    assert "other/unclear" in analyst.get(f"{base}/tema/{other.id}?lang=en").text
+    assert "other/unclear" in analyst.get(f"{base}?q={word}&lang=en").text  # the answer's theme
+    assert ">other/unclear</a>" in analyst.get(base + "?lang=en").text
+    swedish = analyst.get(base + "?lang=sv").text
+    assert ">övrigt/oklart</a>" in swedish and "other/unclear" not in swedish
+    # Saving the name field as the English page fills it is no rename: the bucket stays the engine's.
+    token = csrf(analyst, f"{base}/tema/{other.id}?lang=en")
+    assert analyst.post(f"{base}/tema/{other.id}/namn", data={"csrftoken": token, "namn": "other/unclear"}
+                        ).status_code == 303
+    with session_scope() as session:
+        assert session.get(SelectedTheme, other.id).label == "övrigt/oklart"  # type: ignore[union-attr]
+    analyst.get(f"{base}?lang=sv")
 
 
 def test_the_same_merge_sent_twice_at_once_merges_once(health_survey: dict) -> None:

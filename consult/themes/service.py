@@ -9,6 +9,7 @@ transaction as the change itself.
 from __future__ import annotations
 
 import pickle
+import re
 import threading
 import unicodedata
 import zlib
@@ -163,13 +164,14 @@ def strategy_for(session: Session, *, version_id: int, priorities_only: bool = F
 
 
 def shown_label(theme: Any) -> str:
-    """A theme's name in the interface's language: the catch-all bucket keeps the engine's Swedish
-    name in the database until an analyst renames it, and is shown translated until then."""
+    """A theme's name (a selected or candidate theme, or a name as stored) in the interface's language.
+    The engine names its catch-all bucket in Swedish and the database keeps that name until an
+    analyst renames it (``analysis`` never imports ``consult``, so it cannot translate): wherever the
+    name is shown, it is translated here."""
     from analysis.themes import OTHER_THEME_LABEL
 
-    if getattr(theme, "is_other", False) and theme.label == OTHER_THEME_LABEL:
-        return _(N_("other/unclear"))
-    return theme.label
+    label = theme if isinstance(theme, str) else theme.label
+    return _(N_("other/unclear")) if label == OTHER_THEME_LABEL else label
 
 
 @dataclass(frozen=True)
@@ -511,6 +513,8 @@ def rename_theme(session: Session, *, question_id: int, theme_id: int, label: st
                  user_id: int | None) -> SelectedTheme:
     theme = _active_theme(session, theme_id, question_id)
     label = clean_label(label)
+    if label == shown_label(theme):  # the name as the page showed it (translated): nothing to rename
+        return theme
     old = theme.label
     theme.label = label
     theme.updated_at = utcnow()
@@ -633,7 +637,10 @@ def split_theme(session: Session, *, question_id: int, theme_id: int, parts: int
 
 
 def _label_parts(session: Session, finder: Any, parts: list[SelectedTheme], members: Sequence[Any], book: Any) -> None:
-    """Name each part after its most distinctive words (the analysts rename them as they like)."""
+    """Name each part after its most distinctive words (the analysts rename them as they like), written
+    as the answers write them, the way the analysis names its themes."""
+    from analysis.themes import answer_terms
+
     texts = {str(row.response_id): row.text or "" for row in members}
     by_part: dict[int, list[str]] = {}
     for answer_id, part in book.assignments.items():
@@ -647,7 +654,9 @@ def _label_parts(session: Session, finder: Any, parts: list[SelectedTheme], memb
     for (_part, part_texts), theme in zip(sorted(by_part.items()), parts, strict=False):
         inside = np.asarray(vectorizer.transform_words(part_texts).mean(axis=0)).ravel()
         distinct = inside * np.log1p(inside / (overall + 1e-9))
-        top = [terms[i] for i in np.argsort(-distinct)[:3] if inside[i] > 0]
+        # Twice as many stems as the label shows: some fold into one word or are parts of another.
+        stems = [terms[i] for i in np.argsort(-distinct)[:6] if inside[i] > 0]
+        top = answer_terms(vectorizer, part_texts, stems, 3)
         if top:
             theme.label = f"{theme.label.rsplit(' (', 1)[0]}: {', '.join(top)}"[:300]
             theme.terms = top
@@ -789,9 +798,12 @@ def theme_answers(session: Session, *, question_id: int, theme_id: int | None = 
 
 
 def quotes(session: Session, *, question_id: int, theme_id: int, n: int = 5) -> list[dict]:
-    """Up to n answers nearest the theme's centre: redacted, deduplicated, and only from
-    respondents who agreed to be quoted when the survey asked."""
-    from analysis.redact import redact
+    """Up to n answers nearest the theme's centre: redacted, each text once (compared without case,
+    spacing or punctuation, after redaction), answers without redacted personal data first, and
+    only from respondents who agreed to be quoted when the survey asked."""
+    from analysis.redact import TYPES, placeholder, redact
+
+    placeholders = [placeholder(kind) for kind in TYPES]
 
     query = (
         select(assignment.c.response_id, answer.c.text)
@@ -806,19 +818,28 @@ def quotes(session: Session, *, question_id: int, theme_id: int, n: int = 5) -> 
         query.order_by(assignment.c.reviewed.desc(), assignment.c.score.desc().nulls_last(), assignment.c.response_id)
         .limit(n * 20)
     ).all()
-    chosen: list[dict] = []
+    # A quote full of "[telefon]" says little and answers that differed only in a phone number read
+    # the same once redacted: those come last, and each text counts once.
+    plain: list[dict] = []
+    redacted: list[dict] = []
     seen: set[str] = set()
     short_ok = len(rows) <= n * 3
     for row in rows:
-        text = " ".join((row.text or "").split())
-        key = text.lower()
-        if key in seen or (len(text.split()) < 3 and not short_ok):
+        text = redact(" ".join((row.text or "").split()))
+        key = _quote_key(text)
+        if not key or key in seen or (len(text.split()) < 3 and not short_ok):
             continue
         seen.add(key)
-        chosen.append({"response_id": row.response_id, "text": redact(text)})
-        if len(chosen) >= n:
+        (redacted if any(mark in text for mark in placeholders) else plain).append(
+            {"response_id": row.response_id, "text": text})
+        if len(plain) >= n:
             break
-    return chosen
+    return (plain + redacted)[:n]
+
+
+def _quote_key(text: str) -> str:
+    """What makes two quotes the same: their words, ignoring case, spacing and punctuation."""
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
 
 
 def candidate_quotes(session: Session, *, question_id: int, candidate: CandidateTheme) -> list[dict]:
