@@ -252,6 +252,20 @@ def test_pdf_download_is_a_pdf(analyst: TestClient) -> None:
     assert published.status_code == 200 and published.content.startswith(b"%PDF-")
 
 
+def test_a_pdf_is_made_once_for_the_same_report(analyst: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """WeasyPrint takes seconds: the same report downloaded again is served from what was made."""
+    from consult.reports import pdf
+
+    made: list[str] = []
+    monkeypatch.setattr(pdf, "_render", lambda html: made.append(html) or b"%PDF-" + str(len(made)).encode())
+    monkeypatch.setattr(pdf, "_made", type(pdf._made)())
+    first = analyst.get(f"/arbetsyta/rapport/{DEMO_CYCLE}/pdf")
+    again = analyst.get(f"/arbetsyta/rapport/{DEMO_CYCLE}/pdf")
+    assert first.content == again.content == b"%PDF-1" and len(made) == 1
+    published = analyst.get(f"/arbetsyta/rapport/{DEMO_CYCLE}/pdf?publicera=1")
+    assert published.content == b"%PDF-2" and len(made) == 2  # another report, another PDF
+
+
 def test_the_working_version_pdf_says_on_every_page_that_it_is_not_for_publication(analyst: TestClient,
                                                                                     monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The working version shows groups under five; passed around as a file, it must not look like the
