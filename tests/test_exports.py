@@ -4,6 +4,7 @@ text for admins only, an audit event for every export, and the background job wi
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -341,4 +342,32 @@ def test_the_export_page_says_whether_the_files_have_a_weight_column(weighted_su
     text = note.group(1)
     assert "har en viktkolumn" in text and "kolumnen weight" in text and "medelvärde 1" in text
     assert "viktat efter kommun" in text
+    assert 'id="export-filter"' not in page.text  # weighting leaves no respondent out: no filter to drop
 
+
+def _link(page: str, text: str) -> str:
+    found = re.search(rf'<a href="([^"]*)">{re.escape(text)}</a>', page)
+    assert found is not None, text
+    return html.unescape(found.group(1))
+
+
+def test_export_everyone_keeps_the_weighting_and_publication(weighted_survey: SmallSurvey,
+                                                            analyst: TestClient) -> None:
+    slug = weighted_survey.spec.slug
+    page = analyst.get(f"/arbetsyta/enkater/{slug}/export?kanal=web&kommun=2281&viktat=1&publicera=1")
+    everyone = _link(page.text, "Exportera alla i stället")
+    assert everyone == f"/arbetsyta/enkater/{slug}/export?viktat=1&publicera=1"
+    followed = analyst.get(everyone)
+    assert followed.status_code == 200 and 'id="export-filter"' not in followed.text
+    assert 'name="viktat" value="1"' in followed.text  # the files to be made are still the weighted ones
+
+
+def test_crosstab_show_everyone_keeps_the_weighting_and_publication(weighted_survey: SmallSurvey,
+                                                                   analyst: TestClient) -> None:
+    slug = weighted_survey.spec.slug
+    page = analyst.get(f"/arbetsyta/enkater/{slug}/korstabell?rad=kon&kolumn=val&kanal=web&viktat=1&publicera=1")
+    everyone = _link(page.text, "Visa alla")
+    assert everyone == f"/arbetsyta/enkater/{slug}/korstabell?rad=kon&kolumn=val&viktat=1&publicera=1"
+    followed = analyst.get(everyone)
+    assert followed.status_code == 200 and 'id="crosstab-filter"' not in followed.text
+    assert "(viktade procent)" in followed.text and 'id="published-note"' in followed.text

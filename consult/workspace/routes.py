@@ -294,6 +294,8 @@ def crosstab_page(
         "base": f"/arbetsyta/enkater/{spec.slug}",
         "hidden_filters": filters.params(),
         "filter_description": filters.described(spec, language, _),
+        "everyone_url": f"/arbetsyta/enkater/{spec.slug}/korstabell?"
+        + urlencode({"rad": rad or "", "kolumn": kolumn or "", **filters.everyone().params()}),
         "small_cell": service.SMALL_CELL,
         **_formatters(),
     }
@@ -436,6 +438,7 @@ def export_page(slug: str, request: Request, user: User = Depends(analyst)) -> R
         ).scalars().all()
         targets, _own = service.weight_targets(session, spec=spec)
         weighted_by = service.weighting_variables(spec, targets)
+    everyone = filters.everyone().query()
     context = {
         "spec": spec,
         "title": spec.text("title", language),
@@ -443,6 +446,7 @@ def export_page(slug: str, request: Request, user: User = Depends(analyst)) -> R
         "hidden_filters": filters.params(),
         "filter_description": filters.described(spec, language, _),
         "csv_url": f"/arbetsyta/enkater/{slug}/export.csv" + (f"?{filters.query()}" if filters.params() else ""),
+        "everyone_url": f"/arbetsyta/enkater/{slug}/export" + (f"?{everyone}" if everyone else ""),
         "weight_column": exports.WEIGHT_COLUMN if weighted_by else None,
         "weighted_by": ", ".join(_(DEMOGRAPHIC_TITLES[v]).lower() for v in weighted_by),
         "is_admin": user.role == Role.admin.value,

@@ -147,6 +147,11 @@ class Filters:
             parts.append((N_("To date"), self.date_to.isoformat()))
         return [f"{translate(title)}: {value}" for title, value in parts]
 
+    def everyone(self) -> Filters:
+        """The same figures for every respondent: the respondent filters dropped, but not how the
+        figures are computed (weighted, for publication), which is not a question of who is counted."""
+        return Filters(weighted=self.weighted, publish=self.publish)
+
     @property
     def narrows(self) -> bool:
         """True when some respondents are left out (not just weighted or published)."""
