@@ -4,8 +4,10 @@ text for admins only, an audit event for every export, and the background job wi
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 import time
 import uuid
 from pathlib import Path
@@ -193,7 +195,7 @@ def test_a_default_scale_has_its_ends_labelled_in_the_codebook() -> None:
 
     scale = q("skala", "scale", allow_dont_know=True, low_label={"sv": "Låg", "en": "Low"}, high_label={"sv": "Hög"})
     spec = SurveySpec(slug="s", title={"sv": "S"}, pages=(PageSpec(questions=(scale,)),))
-    variables = {v.name: v for v in _variables(spec, "en", weighted=False)}
+    variables = {v.name: v for v in _variables(spec, "en", with_weight=False)}
     assert variables["skala"].value_labels[1] == "Low" and variables["skala"].value_labels[5] == "Hög"
     assert variables["channel"].value_labels["interview_phone"] == "Phone interview"
 
@@ -261,3 +263,111 @@ def test_a_weighted_workbook_has_the_weighted_share_beside_the_counted_one(small
     lines = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert lines[2] == ["Kod", "Alternativ", "Antal", "Andel av de svarande", "Viktad andel"]
     assert lines[3][-1] == 0.7
+
+
+# --- the raking weight in the files, and links that keep the weighting ---------------------------
+
+
+@pytest.fixture(scope="module")
+def weighted_survey(migrated: str) -> SmallSurvey:
+    """The small survey with the analysts' targets, 75/25 against a sample of 3/3: weights 1.5 and 0.5."""
+    from consult.db import session_scope
+    from consult.workspace import service
+
+    survey = create_small_survey(slug=f"ws-wexp-{uuid.uuid4().hex[:6]}", draft=False)
+    with session_scope() as session:
+        service.save_targets(session, spec=survey.spec, targets={"municipality": {2281: 75, 2280: 25}})
+    return survey
+
+
+def stored_weights(survey: SmallSurvey) -> dict[int, float]:
+    from sqlalchemy import select
+
+    from consult.db import session_scope
+    from consult.workspace.models import ResponseWeight
+
+    with session_scope() as session:
+        return dict(session.execute(select(ResponseWeight.response_id, ResponseWeight.weight)
+                                    .where(ResponseWeight.survey_id == survey.spec.id)).all())
+
+
+@pytest.mark.parametrize("query", ["", "?viktat=1", "?viktat=1&kanal=web"])
+def test_the_long_csv_has_each_respondents_stored_weight(weighted_survey: SmallSurvey, analyst: TestClient,
+                                                         query: str) -> None:
+    answer = analyst.get(f"/arbetsyta/enkater/{weighted_survey.spec.slug}/export.csv{query}")
+    assert answer.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    weights = stored_weights(weighted_survey)
+    assert rows and set(weights) == set(weighted_survey.response_ids)
+    assert all(float(row["weight"]) == pytest.approx(weights[int(row["response_id"])]) for row in rows)
+    assert {round(float(row["weight"]), 6) for row in rows} == {1.5, 0.5}
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sav_and_json_have_each_respondents_stored_weight(weighted_survey: SmallSurvey, analyst: TestClient,
+                                                          tmp_path: Path, weighted: bool) -> None:
+    import pyreadstat
+
+    extra = {"viktat": "1"} if weighted else {}
+    path = tmp_path / "export.sav"
+    path.write_bytes(run_export(analyst, weighted_survey.spec.slug, "sav", **extra))
+    frame, meta = pyreadstat.read_sav(str(path))
+    weights = stored_weights(weighted_survey)
+    assert len(frame) == len(weights)
+    assert dict(zip(frame["response_id"].astype(int), frame["weight"], strict=True)) == pytest.approx(weights)
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    assert labels["weight"].startswith("Rakingvikt mot målandelarna för befolkningen")
+    document = json.loads(run_export(analyst, weighted_survey.spec.slug, "json", **extra))
+    assert {r["response_id"]: r["weight"] for r in document["responses"]} == pytest.approx(weights)
+    assert any(v["variable"] == "weight" for v in document["codebook"])
+
+
+def test_a_survey_without_targets_has_no_weight_column(analyst: TestClient, tmp_path: Path) -> None:
+    from consult.surveys.schema import PageSpec, SurveySpec
+    from tests.factories import choices, q, store
+
+    spec = store(SurveySpec(slug=f"ws-now-{uuid.uuid4().hex[:6]}", title={"sv": "Utan vikter"}, status="open",
+                            pages=(PageSpec(questions=(q("val", "single_choice", "Ja?", choices=choices("Ja")),)),)))
+    answer = analyst.get(f"/arbetsyta/enkater/{spec.slug}/export.csv?viktat=1")
+    assert answer.status_code == 200 and "weight" not in answer.text.splitlines()[0].split(",")
+    page = analyst.get(f"/arbetsyta/enkater/{spec.slug}/export?viktat=1")
+    assert re.search(r'id="export-weight">Filerna har ingen viktkolumn', page.text)
+
+
+def test_the_export_page_says_whether_the_files_have_a_weight_column(weighted_survey: SmallSurvey,
+                                                                     analyst: TestClient) -> None:
+    page = analyst.get(f"/arbetsyta/enkater/{weighted_survey.spec.slug}/export?viktat=1")
+    note = re.search(r'id="export-weight">(.*?)</p>', page.text, re.S)
+    assert note is not None
+    text = note.group(1)
+    assert "har en viktkolumn" in text and "kolumnen weight" in text and "medelvärde 1" in text
+    assert "viktat efter kommun" in text
+    assert 'id="export-filter"' not in page.text  # weighting leaves no respondent out: no filter to drop
+
+
+def _link(page: str, text: str) -> str:
+    found = re.search(rf'<a href="([^"]*)">{re.escape(text)}</a>', page)
+    assert found is not None, text
+    return html.unescape(found.group(1))
+
+
+def test_export_everyone_keeps_the_weighting_and_publication(weighted_survey: SmallSurvey,
+                                                            analyst: TestClient) -> None:
+    slug = weighted_survey.spec.slug
+    page = analyst.get(f"/arbetsyta/enkater/{slug}/export?kanal=web&kommun=2281&viktat=1&publicera=1")
+    everyone = _link(page.text, "Exportera alla i stället")
+    assert everyone == f"/arbetsyta/enkater/{slug}/export?viktat=1&publicera=1"
+    followed = analyst.get(everyone)
+    assert followed.status_code == 200 and 'id="export-filter"' not in followed.text
+    assert 'name="viktat" value="1"' in followed.text  # the files to be made are still the weighted ones
+
+
+def test_crosstab_show_everyone_keeps_the_weighting_and_publication(weighted_survey: SmallSurvey,
+                                                                   analyst: TestClient) -> None:
+    slug = weighted_survey.spec.slug
+    page = analyst.get(f"/arbetsyta/enkater/{slug}/korstabell?rad=kon&kolumn=val&kanal=web&viktat=1&publicera=1")
+    everyone = _link(page.text, "Visa alla")
+    assert everyone == f"/arbetsyta/enkater/{slug}/korstabell?rad=kon&kolumn=val&viktat=1&publicera=1"
+    followed = analyst.get(everyone)
+    assert followed.status_code == 200 and 'id="crosstab-filter"' not in followed.text
+    assert "(viktade procent)" in followed.text and 'id="published-note"' in followed.text

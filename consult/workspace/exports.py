@@ -1,8 +1,12 @@
 """Exports of a survey's answers: tidy long CSV (streamed), XLSX, SPSS .sav and JSON.
 
-Free text is redacted unless an admin asked for the raw text. The CSV is written while it is read
-from a server-side cursor, so its memory use does not grow with the survey. XLSX, .sav and JSON are
-built from one wide table (a row per response) by a background job in a thread of its own.
+Free text is redacted unless an admin asked for the raw text. Every file with a row per respondent
+(CSV, .sav, JSON) carries each respondent's raking weight whenever the survey has weighting targets,
+weighted figures chosen or not: analysts weight in their own tools, as with any survey file.
+
+The CSV is written while it is read from a server-side cursor, so its memory use does not grow with
+the survey. XLSX, .sav and JSON are built from one wide table (a row per response) by a background
+job in a thread of its own.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlmodel import Session
 
 from analysis.redact import redact, redact_series
@@ -44,6 +48,8 @@ CSV_COLUMNS = [
     "response_id", "submitted_at", "channel", "campaign_tag", "question", "question_type",
     "choice", "choice_label", "rank", "number", "dont_know", "text",
 ]
+WEIGHT_COLUMN = "weight"
+WEIGHT_LABEL = N_("Raking weight to the population targets (mean 1 over the survey's counted respondents)")
 STREAM_BATCH = 2000
 STALE_AFTER_SECONDS = 30 * 60  # a running job not heard from for this long died with its process
 SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
@@ -53,6 +59,23 @@ MEDIA_TYPES = {
     ExportFormat.sav: "application/x-spss-sav",
     ExportFormat.json: "application/json",
 }
+
+
+def prepare_weights(session: Session, *, spec: SurveySpec) -> bool:
+    """Whether the files carry a weight column; if so, the stored weights are brought up to date
+    first (the long CSV reads them later, in a connection of its own)."""
+    if not service.has_weights(session, spec=spec):
+        return False
+    service.ensure_weights(session, spec=spec)
+    return True
+
+
+def csv_columns(*, with_weight: bool) -> list[str]:
+    """The long CSV's columns; the weight, a property of the respondent, beside the other ones."""
+    if not with_weight:
+        return list(CSV_COLUMNS)
+    at = CSV_COLUMNS.index("campaign_tag") + 1
+    return [*CSV_COLUMNS[:at], WEIGHT_COLUMN, *CSV_COLUMNS[at:]]
 
 
 def _clean_text(text: str | None, raw: bool) -> str | None:
@@ -70,17 +93,19 @@ def _label_lookup(spec: SurveySpec, language: str) -> tuple[dict[int, QuestionSp
     return by_id, labels  # type: ignore[return-value]
 
 
-def csv_lines(spec: SurveySpec, filters: service.Filters, *, raw: bool, language: str = "sv") -> Iterator[str]:
+def csv_lines(spec: SurveySpec, filters: service.Filters, *, raw: bool, language: str = "sv",
+              with_weight: bool = False) -> Iterator[str]:
     """The tidy long CSV, chunk by chunk: a row per answered question, and for multiple choice and
     ranking a row per chosen option. It opens its own connection, since it runs while the response
-    is sent, after the request's session has closed."""
+    is sent, after the request's session has closed. With `with_weight`, each row has its respondent's
+    stored weight (`prepare_weights` first)."""
     by_id, labels = _label_lookup(spec, language)
     list_ids = [qid for qid, q in by_id.items() if q.type in (QuestionType.multiple_choice, QuestionType.ranking)]
     plain_ids = [qid for qid in by_id if qid not in list_ids]
-    base = service.respondents(spec, replace(filters, weighted=False, publish=False))
+    base = _with_weight(service.respondents(spec, replace(filters, weighted=False, publish=False)), with_weight)
     response = service.response
     answers = (
-        select(base.c.rid, response.c.submitted_at, response.c.channel, response.c.campaign_tag,
+        select(base.c.rid, response.c.submitted_at, response.c.channel, response.c.campaign_tag, base.c.weight,
                service.answer.c.question_id, service.answer.c.choice, service.answer.c.number,
                service.answer.c.dont_know, service.answer.c.text)
         .join(response, response.c.id == base.c.rid)
@@ -89,16 +114,17 @@ def csv_lines(spec: SurveySpec, filters: service.Filters, *, raw: bool, language
         .order_by(base.c.rid, service.answer.c.question_id)
     )
     selections = (
-        select(base.c.rid, response.c.submitted_at, response.c.channel, response.c.campaign_tag,
+        select(base.c.rid, response.c.submitted_at, response.c.channel, response.c.campaign_tag, base.c.weight,
                service.selection.c.question_id, service.selection.c.choice, service.selection.c.rank)
         .join(response, response.c.id == base.c.rid)
         .join(service.selection, service.selection.c.response_id == base.c.rid)
         .where(service.selection.c.question_id.in_(list_ids))
         .order_by(base.c.rid, service.selection.c.question_id, service.selection.c.rank)
     )
+    weight_at = csv_columns(with_weight=True).index(WEIGHT_COLUMN)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(csv_columns(with_weight=with_weight))
     yield buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
@@ -112,12 +138,25 @@ def csv_lines(spec: SurveySpec, filters: service.Filters, *, raw: bool, language
                   for row in session.execute(selections, execution_options=streaming))
         merged = heapq.merge(plain, chosen, key=itemgetter(0, 1, 2))
         for count, (_rid, _qid, _rank, is_list, row) in enumerate(merged, start=1):
-            writer.writerow(_csv_row(row, is_list, by_id, labels, raw))
+            values = _csv_row(row, is_list, by_id, labels, raw)
+            if with_weight:
+                values.insert(weight_at, "" if row.weight is None else row.weight)
+            writer.writerow(values)
             if count % STREAM_BATCH == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
     yield buffer.getvalue()
+
+
+def _with_weight(base: Any, with_weight: bool) -> Any:
+    """The respondents (rid) with their stored weight, if asked for, else an empty one. An outer join:
+    a missing weight leaves the cell empty rather than the respondent out of the file."""
+    weight = service.weight_table
+    if not with_weight:
+        return select(base.c.rid, literal(None).label("weight")).subquery("exported")
+    return (select(base.c.rid, weight.c.weight)
+            .outerjoin(weight, weight.c.response_id == base.c.rid).subquery("exported"))
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -189,13 +228,13 @@ def _spss_name(candidate: str, used: set[str]) -> str:
     return name
 
 
-def _variables(spec: SurveySpec, language: str, weighted: bool) -> list[Variable]:
+def _variables(spec: SurveySpec, language: str, with_weight: bool) -> list[Variable]:
     """One variable per single-valued question, one per option of multiple choice and ranking."""
     used: set[str] = set()
     meta = [("response_id", N_("Response")), ("submitted_at", N_("Submitted (Swedish time)")),
             ("channel", N_("Channel")), ("campaign_tag", N_("Campaign tag"))]
-    if weighted:
-        meta.append(("weight", N_("Raking weight")))
+    if with_weight:
+        meta.append((WEIGHT_COLUMN, WEIGHT_LABEL))
     variables = [Variable(_spss_name(name, used), gettext_for(language, label), name, "meta") for name, label in meta]
     channel = next(v for v in variables if v.question == "channel")
     channel.value_labels = {code.value: gettext_for(language, label) for code, label in service.CHANNEL_LABELS.items()}
@@ -230,15 +269,15 @@ def wide_table(session: Session, *, spec: SurveySpec, filters: service.Filters, 
                progress: Progress | None = None) -> WideTable:
     """A row per response, a column per variable, numeric codes; free text redacted unless raw."""
     report = progress or (lambda _percent: None)
-    if filters.weighted:
-        service.ensure_weights(session, spec=spec)
-    base = service.respondents(spec, replace(filters, publish=False))
+    with_weight = prepare_weights(session, spec=spec)
+    # Weighted figures or not, the rows are the same respondents, each with the weight as a variable.
+    base = _with_weight(service.respondents(spec, replace(filters, weighted=False, publish=False)), with_weight)
     response = service.response
     meta = _frame(
         session,
-        select(base.c.rid, response.c.submitted_at, response.c.channel, response.c.campaign_tag, base.c.w)
+        select(base.c.rid, response.c.submitted_at, response.c.channel, response.c.campaign_tag, base.c.weight)
         .join(response, response.c.id == base.c.rid).order_by(base.c.rid),
-        ["response_id", "submitted_at", "channel", "campaign_tag", "weight"],
+        ["response_id", "submitted_at", "channel", "campaign_tag", WEIGHT_COLUMN],
     ).set_index("response_id", drop=False)
     report(10)
     counted = service.counted_responses(session, spec, replace(filters, weighted=False, publish=False))
@@ -260,8 +299,8 @@ def wide_table(session: Session, *, spec: SurveySpec, filters: service.Filters, 
         raw_cursor=True,
     )
     report(50)
-    variables = _variables(spec, language, filters.weighted)
-    frame = _assemble(spec, meta, answers, chosen, variables, raw, filters.weighted)
+    variables = _variables(spec, language, with_weight)
+    frame = _assemble(spec, meta, answers, chosen, variables, raw)
     report(60)
     return WideTable(frame, variables)
 
@@ -295,7 +334,7 @@ def _frame(session: Session, query: Any, columns: list[str], *, raw_cursor: bool
 
 
 def _assemble(spec: SurveySpec, meta: pd.DataFrame, answers: pd.DataFrame, chosen: pd.DataFrame,
-              variables: list[Variable], raw: bool, weighted: bool) -> pd.DataFrame:
+              variables: list[Variable], raw: bool) -> pd.DataFrame:
     index = meta.index
     columns: dict[str, Any] = {}
     by_question = {q.code: q for q in spec.questions}
@@ -305,7 +344,8 @@ def _assemble(spec: SurveySpec, meta: pd.DataFrame, answers: pd.DataFrame, chose
     submitted = pd.to_datetime(meta["submitted_at"], utc=True).dt.tz_convert(LOCAL_TIME).dt.tz_localize(None)
     for variable in variables:
         if variable.kind == "meta":
-            source = {"submitted_at": submitted, "weight": meta["weight"].astype(float)}.get(variable.question)
+            source = {"submitted_at": submitted,
+                      WEIGHT_COLUMN: meta[WEIGHT_COLUMN].astype(float)}.get(variable.question)
             columns[variable.name] = source if source is not None else meta[variable.question]
             continue
         question = by_question[variable.question]
@@ -322,10 +362,7 @@ def _assemble(spec: SurveySpec, meta: pd.DataFrame, answers: pd.DataFrame, chose
             columns[variable.name] = text if raw else redact_series(text)
         else:
             columns[variable.name] = _option_column(variable, question, rows, chosen_by_question, index)
-    frame = pd.DataFrame(columns, index=index)
-    if not weighted and "weight" in frame:
-        frame = frame.drop(columns="weight")
-    return frame.reset_index(drop=True)
+    return pd.DataFrame(columns, index=index).reset_index(drop=True)
 
 
 def _option_column(variable: Variable, question: QuestionSpec, answered: pd.DataFrame,
@@ -389,7 +426,8 @@ def write_xlsx(path: Path, *, session: Session, spec: SurveySpec, filters: servi
 
     workbook = Workbook(write_only=True)
     names: set[str] = set()
-    variables = _variables(spec, language, weighted=False)
+    # The codebook describes the respondent-level files, the weight among their variables.
+    variables = _variables(spec, language, with_weight=service.has_weights(session, spec=spec))
     _codebook_sheet(workbook.create_sheet(_sheet_name(gettext_for(language, "Codebook"), names)), variables, language)
     outcome = service.results(session, spec=spec, filters=replace(filters, publish=False), language=language)
     progress(30)

@@ -294,6 +294,8 @@ def crosstab_page(
         "base": f"/arbetsyta/enkater/{spec.slug}",
         "hidden_filters": filters.params(),
         "filter_description": filters.described(spec, language, _),
+        "everyone_url": f"/arbetsyta/enkater/{spec.slug}/korstabell?"
+        + urlencode({"rad": rad or "", "kolumn": kolumn or "", **filters.everyone().params()}),
         "small_cell": service.SMALL_CELL,
         **_formatters(),
     }
@@ -434,6 +436,9 @@ def export_page(slug: str, request: Request, user: User = Depends(analyst)) -> R
             select(ExportJob).where(ExportJob.owner_id == user.id, ExportJob.survey_id == spec.id)
             .order_by(ExportJob.id.desc()).limit(10)
         ).scalars().all()
+        targets, _own = service.weight_targets(session, spec=spec)
+        weighted_by = service.weighting_variables(spec, targets)
+    everyone = filters.everyone().query()
     context = {
         "spec": spec,
         "title": spec.text("title", language),
@@ -441,6 +446,9 @@ def export_page(slug: str, request: Request, user: User = Depends(analyst)) -> R
         "hidden_filters": filters.params(),
         "filter_description": filters.described(spec, language, _),
         "csv_url": f"/arbetsyta/enkater/{slug}/export.csv" + (f"?{filters.query()}" if filters.params() else ""),
+        "everyone_url": f"/arbetsyta/enkater/{slug}/export" + (f"?{everyone}" if everyone else ""),
+        "weight_column": exports.WEIGHT_COLUMN if weighted_by else None,
+        "weighted_by": ", ".join(_(DEMOGRAPHIC_TITLES[v]).lower() for v in weighted_by),
         "is_admin": user.role == Role.admin.value,
         "jobs": jobs,
         "errors": errors,
@@ -463,11 +471,12 @@ def export_csv(
     language = _language()
     with session_scope() as session:
         spec = _spec_or_404(session, slug)
+        with_weight = exports.prepare_weights(session, spec=spec)
         record_audit(session, user_id=user.id, action="export", target=f"survey:{spec.id}",
                      details={"format": "csv", "raw": raw, "filters": filters.params()}, request=request)
     name = exports.file_name(spec, "csv", filters, raw=raw)
     return StreamingResponse(
-        exports.csv_lines(spec, filters, raw=raw, language=language),
+        exports.csv_lines(spec, filters, raw=raw, language=language, with_weight=with_weight),
         media_type=exports.MEDIA_TYPES[ExportFormat.csv],
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )

@@ -147,6 +147,11 @@ class Filters:
             parts.append((N_("To date"), self.date_to.isoformat()))
         return [f"{translate(title)}: {value}" for title, value in parts]
 
+    def everyone(self) -> Filters:
+        """The same figures for every respondent: the respondent filters dropped, but not how the
+        figures are computed (weighted, for publication), which is not a question of who is counted."""
+        return Filters(weighted=self.weighted, publish=self.publish)
+
     @property
     def narrows(self) -> bool:
         """True when some respondents are left out (not just weighted or published)."""
@@ -612,8 +617,7 @@ def _weighted_scope(session: Session, spec: SurveySpec, filters: Filters) -> Sco
     effective = (w or 0) ** 2 / w2 if w2 else 0.0
     converged = session.execute(select(WeightRun.converged).where(WeightRun.survey_id == spec.id)).scalar()
     targets, own = weight_targets(session, spec=spec)
-    demographics = demographic_questions(spec)
-    used = tuple(v.value for v in WEIGHT_VARIABLES if targets.get(v.value) and v.value in demographics)
+    used = weighting_variables(spec, targets)
     weighting = Weighting(n, effective, design_effect(n, effective), converged is not False, used, own)
     return Scope(n, weighting, counted=counted)
 
@@ -1167,6 +1171,17 @@ def _fingerprint(session: Session, spec: SurveySpec, targets: Mapping[str, Mappi
     canonical = json.dumps({"targets": {k: sorted(v.items()) for k, v in sorted(targets.items())},
                             "count": count, "last": last, "ids": int(total or 0)}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def weighting_variables(spec: SurveySpec, targets: Mapping[str, Mapping[int, float]]) -> tuple[str, ...]:
+    """What the weights are raked on, in WEIGHT_VARIABLES' order; none: every weight is 1."""
+    demographics = demographic_questions(spec)
+    return tuple(v.value for v in WEIGHT_VARIABLES if targets.get(v.value) and v.value in demographics)
+
+
+def has_weights(session: Session, *, spec: SurveySpec) -> bool:
+    """Whether the survey has raking weights worth the name: targets for a question it asks."""
+    return bool(weighting_variables(spec, weight_targets(session, spec=spec)[0]))
 
 
 def ensure_weights(session: Session, *, spec: SurveySpec, force: bool = False) -> WeightRun:
