@@ -311,9 +311,15 @@ def run(args: argparse.Namespace, url: str) -> int:
                                filters=service.Filters(), raw=False, language="sv")
         seconds = time.perf_counter() - began
         print(f"{export_format + ' export':45s} {seconds:8.1f} s   ({path.stat().st_size / 1e6:.1f} MB)")
-    began = time.perf_counter()
-    size = sum(len(chunk) for chunk in exports.csv_lines(spec, service.Filters(), raw=False))
-    print(f"{'long CSV (streamed)':45s} {time.perf_counter() - began:8.1f} s   ({size / 1e6:.1f} MB)")
+    for with_weight in (False, True):
+        began = time.perf_counter()
+        if with_weight:
+            with session_scope() as session:
+                with_weight = exports.prepare_weights(session, spec=spec)  # as the download does
+        lines = exports.csv_lines(spec, service.Filters(), raw=False, with_weight=with_weight)
+        size = sum(len(chunk) for chunk in lines)
+        name = "long CSV (streamed)" + (", with weights" if with_weight else "")
+        print(f"{name:45s} {time.perf_counter() - began:8.1f} s   ({size / 1e6:.1f} MB)")
     return 0
 
 
