@@ -5,6 +5,7 @@ responses have client UUIDs derived from their number."""
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -156,6 +157,31 @@ PERIOD_START = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
 PERIOD_DAYS = 105
 
 
+def age_band_ages(spec: SurveySpec, band: int) -> tuple[int, int | None]:
+    """The youngest and oldest age an age band's choice names ("16–24 år" is (16, 24), "75 år eller
+    äldre" is (75, None)), read from the survey's own choices so the demo follows their wording."""
+    label = next(c.label for c in spec.by_code["alder"].choices if c.code == band)
+    ages = [int(n) for n in re.findall(r"\d+", label["sv"])]
+    return ages[0], ages[1] if len(ages) > 1 else None
+
+
+OLDEST_DEMO_AGE = 95  # the open top band ("75 år eller äldre") needs an end to draw from
+
+
+def years_in_county(rng: random.Random, ages: tuple[int, int | None]) -> int:
+    """Whole years lived in Västernorrland for someone in the age band `ages`: never more than
+    their age. Many have lived here all their lives, some moved in as children or came back,
+    and the rest moved here as adults."""
+    low, high = ages
+    age = rng.randint(low, high if high is not None else OLDEST_DEMO_AGE)
+    kind = rng.choices(["lifelong", "early", "adult"], weights=[45, 20, 35])[0]
+    if kind == "lifelong":
+        return age
+    if kind == "early":
+        return rng.randint(age // 2, age - 1)
+    return rng.randint(0, max(0, age - 18))
+
+
 def demo_response(spec: SurveySpec, number: int, populations: dict[int, int]) -> NewResponse:
     """Demo response number `number`, the same every time it is generated."""
     rng = random.Random(number * 7919 + 17)
@@ -167,7 +193,7 @@ def demo_response(spec: SurveySpec, number: int, populations: dict[int, int]) ->
         "kon": rng.choices(range(1, 5), weights=GENDER_WEIGHTS)[0],
     }
     if rng.random() < 0.8:
-        values["ar_i_lanet"] = float(rng.randint(0, 70))
+        values["ar_i_lanet"] = float(years_in_county(rng, age_band_ages(spec, values["alder"])))
     for code, mean in (("mal_plats", 3.6), ("mal_leva", 4.3), ("mal_vaxa", 3.9)):
         values[code] = None if rng.random() < 0.05 else float(min(5, max(1, round(rng.gauss(mean, 0.9)))))
     priority_question = spec.by_code["prioriteringar"]
