@@ -96,6 +96,31 @@ def test_nobody_has_lived_in_the_county_longer_than_they_have_lived(db, demo) ->
     assert {rid: (bands[rid], y) for rid, y in years.items() if y > bounds[bands[rid]]} == {}
 
 
+def test_an_older_demo_databases_impossible_years_are_repaired_when_the_demo_is_loaded_again(
+    migrated, demo  # type: ignore[no-untyped-def]
+) -> None:
+    """A demo database loaded before the years followed the age band: a 16–24-year-old who has
+    lived here for 63 years gets believable years when the demo is loaded again."""
+    from sqlalchemy import update
+
+    from consult.db import session_scope
+
+    def youngest_with_years():  # type: ignore[no-untyped-def]
+        with session_scope() as session:
+            spec = load_spec(session, slug="vasternorrland-2030")
+            band = select(Answer.response_id).where(Answer.question_id == spec.by_code["alder"].id, Answer.choice == 1)
+            return session.execute(select(Answer.id, Answer.number)
+                                   .where(Answer.question_id == spec.by_code["ar_i_lanet"].id,
+                                          Answer.response_id.in_(band))
+                                   .order_by(Answer.id)).first()
+
+    answer_id, fitting = youngest_with_years()
+    with session_scope() as session:
+        session.execute(update(Answer).where(Answer.id == answer_id).values(number=63.0))
+    load_demo(session_scope, responses=0)
+    assert youngest_with_years() == (answer_id, fitting) and fitting <= 24
+
+
 def test_the_generated_years_in_the_county_are_spread_like_a_population() -> None:
     """Across many generated respondents: whole years within the age band, many who have lived
     here all their lives (years at least the band's youngest age) and some who moved in."""

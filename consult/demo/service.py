@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import update
 from sqlmodel import Session, func, select
 
 from consult.demo.texts import attractive_answer, change_answer
-from consult.responses.models import Channel, Response
+from consult.responses.models import Answer, Channel, Response
 from consult.responses.service import NewResponse, store_responses
 from consult.strategy import service as strategy
 from consult.strategy.models import StrategyItem
@@ -242,6 +243,34 @@ def demo_response(spec: SurveySpec, number: int, populations: dict[int, int]) ->
     )
 
 
+def _repair_years_in_county(session: Session, spec: SurveySpec, populations: dict[int, int]) -> None:
+    """Demo databases loaded before the years followed the age band hold 16–24-year-olds who have
+    lived here for 60 years. Each such demo answer gets the years the demo generates now for that
+    response: the draws before the years are unchanged, so they fit the stored age band. Answers
+    that already fit, and responses that are not the demo's, are left alone."""
+    band_id, years_id = spec.by_code["alder"].id, spec.by_code["ar_i_lanet"].id
+    rows = session.exec(select(Response.client_uuid, Answer.question_id, Answer.choice, Answer.number)
+                        .join(Answer, Answer.response_id == Response.id)
+                        .where(Response.survey_id == spec.id,
+                               Answer.question_id.in_([band_id, years_id]))).all()  # type: ignore[union-attr]
+    bands = {uuid_: choice for uuid_, question, choice, _number in rows if question == band_id}
+    wrong = {uuid_ for uuid_, question, _choice, years in rows
+             if question == years_id and years is not None and uuid_ in bands
+             and years > (age_band_ages(spec, bands[uuid_])[1] or OLDEST_DEMO_AGE)}
+    if not wrong:
+        return
+    numbers = {str(uuid.uuid5(DEMO_NAMESPACE, f"{spec.slug}-{n}")): n for n in range(len(bands))}
+    for client_uuid in wrong & set(numbers):
+        years = demo_response(spec, numbers[client_uuid], populations).values.get("ar_i_lanet")
+        if years is None:
+            continue
+        session.execute(update(Answer)
+                        .where(Answer.question_id == years_id,
+                               Answer.response_id == select(Response.id).where(Response.client_uuid == client_uuid)
+                               .scalar_subquery())
+                        .values(number=years))
+
+
 def load_demo(session_factory, *, responses: int = 2000, batch: int = 500) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Create the demo consultation and top its survey up to `responses` generated responses."""
     fixture = read_fixture()
@@ -251,6 +280,8 @@ def load_demo(session_factory, *, responses: int = 2000, batch: int = 500) -> di
         spec = load_spec(session, slug=survey.slug)
         assert spec is not None
         populations = {m["code"]: m["population"] for m in fixture["municipalities"]}
+        _repair_years_in_county(session, spec, populations)
+        session.commit()
     created = 0
     for start in range(0, responses, batch):
         items = [demo_response(spec, n, populations) for n in range(start, min(start + batch, responses))]
