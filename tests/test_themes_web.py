@@ -644,7 +644,7 @@ def test_new_answers_are_assigned_to_the_existing_themes_without_re_clustering(
         health_survey["spec"],
         ["Vårdcentralen behöver fler läkare och kortare köer", "Fler bussturer och billigare kollektivtrafik"],
     )
-    page = analyst.get(health_survey["base"])  # opening the explorer assigns them
+    page = analyst.get(f"{health_survey['base']}?lang=sv")  # opening the explorer assigns them
     assert page.status_code == 200
     assert _count(ThemeRun, ThemeRun.question_id == qid) == runs_before
     with session_scope() as session:
