@@ -71,6 +71,75 @@ def test_the_years_in_the_county_are_whole_years_also_in_an_older_demo_database(
     assert state() == (True, revision)
 
 
+def age_band_upper_bounds(spec) -> dict[int, float]:  # type: ignore[no-untyped-def]
+    """The oldest age each age band's choice names ("16–24 år" → 24); the open top band is bounded
+    only by the question's own maximum."""
+    import re
+
+    top = spec.by_code["ar_i_lanet"].max_value
+    return {c.code: float(re.findall(r"\d+", c.label["sv"])[1]) if "–" in c.label["sv"] else top
+            for c in spec.by_code["alder"].choices}
+
+
+def test_nobody_has_lived_in_the_county_longer_than_they_have_lived(db, demo) -> None:  # type: ignore[no-untyped-def]
+    spec = load_spec(db, slug="vasternorrland-2030")
+    bounds = age_band_upper_bounds(spec)
+    rows = db.execute(
+        select(Response.id, Answer.question_id, Answer.choice, Answer.number)
+        .join(Answer, Answer.response_id == Response.id)
+        .where(Response.survey_id == spec.id,
+               Answer.question_id.in_([spec.by_code["alder"].id, spec.by_code["ar_i_lanet"].id]))
+    ).all()
+    bands = {r.id: r.choice for r in rows if r.question_id == spec.by_code["alder"].id}
+    years = {r.id: r.number for r in rows if r.question_id == spec.by_code["ar_i_lanet"].id}
+    assert len(years) > 30
+    assert {rid: (bands[rid], y) for rid, y in years.items() if y > bounds[bands[rid]]} == {}
+
+
+def test_an_older_demo_databases_impossible_years_are_repaired_when_the_demo_is_loaded_again(
+    migrated, demo  # type: ignore[no-untyped-def]
+) -> None:
+    """A demo database loaded before the years followed the age band: a 16–24-year-old who has
+    lived here for 63 years gets believable years when the demo is loaded again."""
+    from sqlalchemy import update
+
+    from consult.db import session_scope
+
+    def youngest_with_years():  # type: ignore[no-untyped-def]
+        with session_scope() as session:
+            spec = load_spec(session, slug="vasternorrland-2030")
+            band = select(Answer.response_id).where(Answer.question_id == spec.by_code["alder"].id, Answer.choice == 1)
+            return session.execute(select(Answer.id, Answer.number)
+                                   .where(Answer.question_id == spec.by_code["ar_i_lanet"].id,
+                                          Answer.response_id.in_(band))
+                                   .order_by(Answer.id)).first()
+
+    answer_id, fitting = youngest_with_years()
+    with session_scope() as session:
+        session.execute(update(Answer).where(Answer.id == answer_id).values(number=63.0))
+    load_demo(session_scope, responses=0)
+    assert youngest_with_years() == (answer_id, fitting) and fitting <= 24
+
+
+def test_the_generated_years_in_the_county_are_spread_like_a_population() -> None:
+    """Across many generated respondents: whole years within the age band, many who have lived
+    here all their lives (years at least the band's youngest age) and some who moved in."""
+    from consult.demo.service import demo_response, read_fixture, survey_spec_from_fixture
+
+    fixture = read_fixture()
+    spec = survey_spec_from_fixture(fixture)
+    bounds = age_band_upper_bounds(spec)
+    lowest = {c.code: int(c.label["sv"].split("–")[0].split()[0]) for c in spec.by_code["alder"].choices}
+    populations = {m["code"]: m["population"] for m in fixture["municipalities"]}
+    answers = [demo_response(spec, n, populations).values for n in range(1500)]
+    with_years = [(v["alder"], v["ar_i_lanet"]) for v in answers if "ar_i_lanet" in v]
+    assert all(years == int(years) and 0 <= years <= bounds[band] for band, years in with_years)
+    long_time = sum(1 for band, years in with_years if years >= lowest[band]) / len(with_years)
+    moved_in = sum(1 for band, years in with_years if years < lowest[band] - 10) / len(with_years)
+    assert 0.35 < long_time < 0.75 and 0.15 < moved_in < 0.5
+    assert demo_response(spec, 7, populations).values == demo_response(spec, 7, populations).values
+
+
 def test_demo_free_text_is_varied(db, demo) -> None:  # type: ignore[no-untyped-def]
     spec = load_spec(db, slug="vasternorrland-2030")
     texts = db.execute(select(Answer.text).where(Answer.question_id == spec.by_code["forandra"].id)).scalars().all()

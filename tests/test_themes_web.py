@@ -644,7 +644,7 @@ def test_new_answers_are_assigned_to_the_existing_themes_without_re_clustering(
         health_survey["spec"],
         ["Vårdcentralen behöver fler läkare och kortare köer", "Fler bussturer och billigare kollektivtrafik"],
     )
-    page = analyst.get(health_survey["base"])  # opening the explorer assigns them
+    page = analyst.get(f"{health_survey['base']}?lang=sv")  # opening the explorer assigns them
     assert page.status_code == 200
     assert _count(ThemeRun, ThemeRun.question_id == qid) == runs_before
     with session_scope() as session:
@@ -657,6 +657,34 @@ def test_new_answers_are_assigned_to_the_existing_themes_without_re_clustering(
         )
     assert rows == {new_ids[0]: health_survey["health_theme"], new_ids[1]: health_survey["bus_theme"]}
     assert changes(qid, "assign_new")[-1].details["answers"] == 2
+    # Nobody pressed anything: the history says the system did it, not the analyst who looked.
+    assert changes(qid, "assign_new")[-1].user_id is None
+    assert re.search(r"Nya svar tilldelades automatiskt\s*: 2", history_of(page.text))
+    assert "Tema analyst tilldelade nya svar" not in history_of(page.text)
+    english = history_of(analyst.get(f"{health_survey['base']}?lang=en").text)
+    assert re.search(r"New answers were assigned automatically\s*: 2", english)
+
+
+def test_an_analyst_who_presses_assign_new_answers_is_credited_for_it(
+    analyst: TestClient, analyst_id: int, health_survey: dict
+) -> None:
+    base = health_survey["base"]
+    token = csrf(analyst, base)  # before the answers arrive, so opening the page assigns nothing
+    add_answers(health_survey["spec"], ["Längre öppettider på vårdcentralen", "Tätare bussar på kvällen",
+                                        "Kortare väntetid till läkare"])
+    response = analyst.post(f"{base}/tilldela", data={"csrftoken": token})
+    assert response.status_code == 303 and "tilldelade=3" in response.headers["location"]
+    assert changes(health_survey["qid"], "assign_new")[-1].user_id == analyst_id
+    history = history_of(analyst.get(f"{base}?lang=sv").text)
+    assert re.search(r"Tema analyst tilldelade nya svar\s*: 3", history)
+    assert not re.search(r"Nya svar tilldelades automatiskt\s*: 3", history)
+
+
+def history_of(page: str) -> str:
+    """The text of the page's change history, one line an event."""
+    block = re.search(r'<ul class="ws-history">(.*?)</ul>', page, re.S)
+    assert block, "no history on the page"
+    return re.sub(r"<[^>]+>", "", block.group(1))
 
 
 def _count(model, *conditions) -> int:  # type: ignore[no-untyped-def]

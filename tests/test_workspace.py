@@ -301,6 +301,34 @@ def test_number_summary_statistics_and_histogram(small: SmallSurvey) -> None:
     assert sum(b["count"] for b in number.histogram) == 4
 
 
+def test_the_histograms_last_bin_ends_at_the_largest_answer() -> None:
+    """Years from 0 to 70: ten bins of seven years, the last "63–70", none reaching past 70."""
+    from consult.workspace.service import histogram
+
+    years = [0, 3, 12, 25, 25, 40, 58, 63, 66, 70]
+    bins = histogram(years, [1.0] * len(years))
+    labels = [(b["low"], b["high"]) for b in bins]
+    assert labels[0] == (0, 6) and labels[-1] == (63, 70) and len(bins) == 10
+    assert max(b["high"] for b in bins) == 70
+    assert all(b["digits"] == 0 for b in bins)
+    assert sum(b["count"] for b in bins) == 10 and bins[-1]["count"] == 3
+    few = histogram([1, 2, 2, 4], [1.0] * 4)  # few values: one bin each, the last holding only 4
+    assert [(b["low"], b["high"], b["count"]) for b in few] == [(1, 1, 1), (2, 2, 2), (3, 3, 0), (4, 4, 1)]
+    odd = histogram([0, 73], [1.0, 1.0])  # bins of eight; the last one stops at 73, not 79
+    assert odd[-1]["high"] == 73 and odd[-1]["count"] == 1
+
+
+def test_the_histogram_of_decimal_answers_ends_at_the_largest_and_shows_its_decimals() -> None:
+    from consult.workspace.service import histogram
+
+    values = [0.5, 0.7, 1.25, 2.5]
+    bins = histogram(values, [1.0] * 4)
+    assert bins[0]["low"] == 0.5 and bins[-1]["high"] == 2.5 and len(bins) == 10
+    assert sum(b["count"] for b in bins) == 4 and bins[-1]["count"] == 1
+    assert all(b["digits"] == 1 for b in bins)
+    assert all(a["high"] == pytest.approx(b["low"]) for a, b in zip(bins, bins[1:], strict=False))
+
+
 def test_free_text_shows_a_count_and_a_link_not_the_text(small: SmallSurvey, analyst: TestClient) -> None:
     results, _ = results_of(small.spec)
     assert results["fritt"].respondents == 2

@@ -5,16 +5,18 @@ responses have client UUIDs derived from their number."""
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import update
 from sqlmodel import Session, func, select
 
 from consult.demo.texts import attractive_answer, change_answer
-from consult.responses.models import Channel, Response
+from consult.responses.models import Answer, Channel, Response
 from consult.responses.service import NewResponse, store_responses
 from consult.strategy import service as strategy
 from consult.strategy.models import StrategyItem
@@ -156,6 +158,31 @@ PERIOD_START = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
 PERIOD_DAYS = 105
 
 
+def age_band_ages(spec: SurveySpec, band: int) -> tuple[int, int | None]:
+    """The youngest and oldest age an age band's choice names ("16–24 år" is (16, 24), "75 år eller
+    äldre" is (75, None)), read from the survey's own choices so the demo follows their wording."""
+    label = next(c.label for c in spec.by_code["alder"].choices if c.code == band)
+    ages = [int(n) for n in re.findall(r"\d+", label["sv"])]
+    return ages[0], ages[1] if len(ages) > 1 else None
+
+
+OLDEST_DEMO_AGE = 95  # the open top band ("75 år eller äldre") needs an end to draw from
+
+
+def years_in_county(rng: random.Random, ages: tuple[int, int | None]) -> int:
+    """Whole years lived in Västernorrland for someone in the age band `ages`: never more than
+    their age. Many have lived here all their lives, some moved in as children or came back,
+    and the rest moved here as adults."""
+    low, high = ages
+    age = rng.randint(low, high if high is not None else OLDEST_DEMO_AGE)
+    kind = rng.choices(["lifelong", "early", "adult"], weights=[45, 20, 35])[0]
+    if kind == "lifelong":
+        return age
+    if kind == "early":
+        return rng.randint(age // 2, age - 1)
+    return rng.randint(0, max(0, age - 18))
+
+
 def demo_response(spec: SurveySpec, number: int, populations: dict[int, int]) -> NewResponse:
     """Demo response number `number`, the same every time it is generated."""
     rng = random.Random(number * 7919 + 17)
@@ -167,7 +194,7 @@ def demo_response(spec: SurveySpec, number: int, populations: dict[int, int]) ->
         "kon": rng.choices(range(1, 5), weights=GENDER_WEIGHTS)[0],
     }
     if rng.random() < 0.8:
-        values["ar_i_lanet"] = float(rng.randint(0, 70))
+        values["ar_i_lanet"] = float(years_in_county(rng, age_band_ages(spec, values["alder"])))
     for code, mean in (("mal_plats", 3.6), ("mal_leva", 4.3), ("mal_vaxa", 3.9)):
         values[code] = None if rng.random() < 0.05 else float(min(5, max(1, round(rng.gauss(mean, 0.9)))))
     priority_question = spec.by_code["prioriteringar"]
@@ -216,6 +243,34 @@ def demo_response(spec: SurveySpec, number: int, populations: dict[int, int]) ->
     )
 
 
+def _repair_years_in_county(session: Session, spec: SurveySpec, populations: dict[int, int]) -> None:
+    """Demo databases loaded before the years followed the age band hold 16–24-year-olds who have
+    lived here for 60 years. Each such demo answer gets the years the demo generates now for that
+    response: the draws before the years are unchanged, so they fit the stored age band. Answers
+    that already fit, and responses that are not the demo's, are left alone."""
+    band_id, years_id = spec.by_code["alder"].id, spec.by_code["ar_i_lanet"].id
+    rows = session.exec(select(Response.client_uuid, Answer.question_id, Answer.choice, Answer.number)
+                        .join(Answer, Answer.response_id == Response.id)
+                        .where(Response.survey_id == spec.id,
+                               Answer.question_id.in_([band_id, years_id]))).all()  # type: ignore[union-attr]
+    bands = {uuid_: choice for uuid_, question, choice, _number in rows if question == band_id}
+    wrong = {uuid_ for uuid_, question, _choice, years in rows
+             if question == years_id and years is not None and uuid_ in bands
+             and years > (age_band_ages(spec, bands[uuid_])[1] or OLDEST_DEMO_AGE)}
+    if not wrong:
+        return
+    numbers = {str(uuid.uuid5(DEMO_NAMESPACE, f"{spec.slug}-{n}")): n for n in range(len(bands))}
+    for client_uuid in wrong & set(numbers):
+        years = demo_response(spec, numbers[client_uuid], populations).values.get("ar_i_lanet")
+        if years is None:
+            continue
+        session.execute(update(Answer)
+                        .where(Answer.question_id == years_id,
+                               Answer.response_id == select(Response.id).where(Response.client_uuid == client_uuid)
+                               .scalar_subquery())
+                        .values(number=years))
+
+
 def load_demo(session_factory, *, responses: int = 2000, batch: int = 500) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Create the demo consultation and top its survey up to `responses` generated responses."""
     fixture = read_fixture()
@@ -225,6 +280,8 @@ def load_demo(session_factory, *, responses: int = 2000, batch: int = 500) -> di
         spec = load_spec(session, slug=survey.slug)
         assert spec is not None
         populations = {m["code"]: m["population"] for m in fixture["municipalities"]}
+        _repair_years_in_county(session, spec, populations)
+        session.commit()
     created = 0
     for start in range(0, responses, batch):
         items = [demo_response(spec, n, populations) for n in range(start, min(start + batch, responses))]

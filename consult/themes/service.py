@@ -954,8 +954,10 @@ def assign_new_answers(session: Session, *, question_id: int, user_id: int | Non
     except IntegrityError:
         # Viewing the theme page assigns new answers: another view did it at the same moment.
         return 0
-    _record(session, question_id=question_id, user_id=user_id, action=ChangeAction.assign_new, run_id=run_id,
-            details={"answers": len(rows), "automatic": automatic})
+    # Automatic assignment (opening the explorer, accepting a run, before coding) is nobody's
+    # decision: the history says so instead of crediting whoever happened to trigger it.
+    _record(session, question_id=question_id, user_id=None if automatic else user_id,
+            action=ChangeAction.assign_new, run_id=run_id, details={"answers": len(rows), "automatic": automatic})
     return len(rows)
 
 

@@ -222,8 +222,8 @@ def question_svg(result: service.QuestionResult, *, weighted: bool) -> bytes:
     share_key = "weighted_share" if weighted else "share"
     if result.kind == "number":
         bins = [r for r in result.histogram if r.get("count") is not None]
-        labels = tuple(number(r["low"], 0) if r["low"] == r["high"] else f"{number(r['low'], 0)}–{number(r['high'], 0)}"
-                       for r in bins)
+        labels = tuple(number(r["low"], r["digits"]) if r["low"] == r["high"]
+                       else f"{number(r['low'], r['digits'])}–{number(r['high'], r['digits'])}" for r in bins)
         return charts.column_chart(labels, tuple(float(r["count"]) for r in bins), axis_label=_("Respondents"))
     if result.kind == "ranking":
         rows = [r for r in result.rows if r.get("points") is not None]

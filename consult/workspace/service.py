@@ -862,23 +862,36 @@ def _fill_numbers(result: QuestionResult, rows: list[tuple], counts: Mapping[str
 
 
 def histogram(values: Sequence[float], counts: Sequence[float], bins: int = 10) -> list[dict[str, Any]]:
-    """Equal-width bins (at most `bins`, whole-number edges when the values are whole numbers)."""
+    """Equal-width bins (at most `bins`) from the smallest answer to the largest, the last bin
+    closed so that it ends at the largest answer instead of claiming values nobody gave. Whole
+    numbers get whole-number bins ("63–70"); `digits` is how many decimals a bin's edges need."""
     v = np.asarray(values, dtype=float)
     low, high = float(v.min()), float(v.max())
-    if low == high:
-        return [{"low": low, "high": high, "count": float(sum(counts))}]
     whole = bool(np.all(np.mod(v, 1) == 0))
-    width = (high - low) / bins
+    if low == high:
+        return [{"low": low, "high": high, "count": float(sum(counts)), "digits": 0 if whole else _digits(high)}]
     if whole:
-        width = max(1.0, math.ceil(width))
-    edges = np.arange(low, high + width, width)
-    if edges[-1] <= high:
-        edges = np.append(edges, edges[-1] + width)
+        width = math.ceil((high - low) / bins)
+        # One bin per value when there are few values, so the last bin does not hold two.
+        steps = int(high - low) + 1 if width == 1 else math.ceil((high - low) / width)
+        edges = low + width * np.arange(steps + 1)
+        tops = [float(edge) - 1 for edge in edges[1:]]
+        digits = 0
+    else:
+        edges = np.linspace(low, high, bins + 1)
+        tops = [float(edge) for edge in edges[1:]]
+        digits = _digits((high - low) / bins)
+    tops[-1] = high  # np.histogram counts the largest answer in the last bin, whatever its top edge
     totals, _ = np.histogram(v, bins=edges, weights=np.asarray(counts, dtype=float))
     return [
-        {"low": float(edges[i]), "high": float(edges[i + 1] - (1 if whole else 0)), "count": float(totals[i])}
+        {"low": float(edges[i]), "high": tops[i], "count": float(totals[i]), "digits": digits}
         for i in range(len(totals))
     ]
+
+
+def _digits(step: float) -> int:
+    """Decimals enough to tell edges `step` apart (one at least, three at most)."""
+    return min(3, max(1, math.ceil(-math.log10(abs(step))))) if step else 1
 
 
 ROW_FIGURES = ("share", "weighted", "weighted_share", "interval", "mean_rank", "points")
