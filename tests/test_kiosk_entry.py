@@ -161,3 +161,26 @@ def _draft_channel(page_url: str) -> str:
     token = page_url.split("/r/")[1].split("/")[0]
     with session_scope() as session:
         return session.execute(select(ResponseDraft.channel).where(ResponseDraft.token == token)).scalar_one()
+
+
+def test_a_kiosk_device_stays_on_its_survey_whatever_link_is_followed(app, survey) -> None:  # type: ignore[no-untyped-def]
+    """The header leads to the front page, which lists every open survey: on a tablet in kiosk mode,
+    another survey would run as a personal one and leave its receipt for the next person. Kiosk mode
+    covers the device, so other surveys lead back to the kiosk's start."""
+    question = q("val", "single_choice", "Ja eller nej?", choices=choices("Ja", "Nej"))
+    other = store(event_survey("kiosk-other", (question,)))
+    tablet = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    _start(tablet, survey.slug, EVENT)
+    kiosk_start = f"/s/{survey.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand"
+    opened = tablet.get(f"/s/{other.slug}")
+    assert opened.status_code == 303 and opened.headers["location"] == kiosk_start
+    token = csrf_from(tablet.get(kiosk_start).text)
+    started = tablet.post(f"/s/{other.slug}/start", data={"csrftoken": token})
+    assert started.status_code == 303 and started.headers["location"] == kiosk_start
+    # A kiosk opened for the other survey (its kiosk link, from the interviewers' page) takes over.
+    moved = _start(tablet, other.slug, "Mässa i Sundsvall")
+    assert _draft_channel(moved) == "kiosk"
+    assert tablet.get(f"/s/{survey.slug}").headers["location"] == f"/s/{other.slug}?kiosk=M%C3%A4ssa+i+Sundsvall"
+    # Any other browser opens both surveys as usual.
+    elsewhere = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    assert elsewhere.get(f"/s/{other.slug}").status_code == 200

@@ -97,7 +97,10 @@ async def start_page(request: Request) -> Response:
     """The landing page of every campaign link and QR code. An unusable campaign tag is ignored
     rather than refused, so a mangled link still reaches the survey."""
     spec = survey_or_404(request.path_params["slug"])
-    event_name = _kiosk_name(request.query_params.get("kiosk")) or _kiosk_of_device(request)
+    asked = _kiosk_name(request.query_params.get("kiosk"))
+    if asked is None and (elsewhere := _kiosk_elsewhere(request, spec.slug)):
+        return elsewhere
+    event_name = asked or _kiosk_of_device(request, spec.slug)
     blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
@@ -289,7 +292,10 @@ def start(
     code: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     spec = survey_or_404(slug)
-    event_name = _kiosk_name(kiosk) or _kiosk_of_device(request)
+    asked = _kiosk_name(kiosk)
+    if asked is None and (elsewhere := _kiosk_elsewhere(request, spec.slug)):
+        return elsewhere
+    event_name = asked or _kiosk_of_device(request, spec.slug)
     blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
@@ -366,24 +372,41 @@ def _start_again(request: Request, spec: SurveySpec, campaign_tag: str | None, e
 KIOSK_COOKIE = "consult_kiosk"
 
 
-def _kiosk_of_device(request: Request) -> str | None:
-    """The event of a device in kiosk mode for this survey: the mode lasts until the browser is
-    closed. A start page reached some other way (the language link, the front page) must not turn
-    the shared device into a personal one, which keeps a receipt for the next person to find."""
-    return _kiosk_name(unquote(request.cookies.get(KIOSK_COOKIE, "")))
+def _device_kiosk(request: Request) -> tuple[str, str] | None:
+    """The survey and event of a device in kiosk mode, which lasts until the browser is closed."""
+    slug, _sep, event = unquote(request.cookies.get(KIOSK_COOKIE, "")).partition("|")
+    event_name = _kiosk_name(event)
+    return (slug, event_name) if slug and event_name else None
+
+
+def _kiosk_of_device(request: Request, slug: str) -> str | None:
+    """The event of a device in kiosk mode for this survey. A start page reached some other way (the
+    language link, the front page) must not turn the shared device into a personal one, which keeps
+    a receipt for the next person to find."""
+    device = _device_kiosk(request)
+    return device[1] if device and device[0] == slug else None
+
+
+def _kiosk_elsewhere(request: Request, slug: str) -> Response | None:
+    """On a device in kiosk mode for another survey, that survey's kiosk start: the mode covers the
+    whole device, so the next person cannot reach a survey that would show a receipt (through the
+    header's link to the front page, say) and leave it behind."""
+    device = _device_kiosk(request)
+    return _to_kiosk_start(*device) if device and device[0] != slug else None
 
 
 def _remember_kiosk(request: Request, response: Response, slug: str, event_name: str | None) -> None:
-    """A device that starts a response in kiosk mode keeps the event's name in a session cookie
-    for this survey's pages, so an address whose response is gone (Back after the previous person
-    finished or started over) leads to the kiosk's start, even without JavaScript."""
+    """A device that starts a response in kiosk mode keeps the survey and the event's name in a
+    session cookie for the whole site, so an address whose response is gone (Back after the previous
+    person finished or started over) leads to the kiosk's start, even without JavaScript, and other
+    surveys lead there too."""
     secure = request.scope.get("scheme") == "https"
     if event_name:
         response.set_cookie(
-            KIOSK_COOKIE, quote(event_name), path=f"/s/{slug}", httponly=True, samesite="lax", secure=secure
+            KIOSK_COOKIE, quote(f"{slug}|{event_name}"), path="/", httponly=True, samesite="lax", secure=secure
         )
     elif KIOSK_COOKIE in request.cookies:
-        response.delete_cookie(KIOSK_COOKIE, path=f"/s/{slug}", httponly=True, samesite="lax", secure=secure)
+        response.delete_cookie(KIOSK_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
 
 
 def _to_kiosk_start(slug: str, event_name: str) -> RedirectResponse:
@@ -400,7 +423,9 @@ def _lost(request: Request, spec: SurveySpec) -> Response:
     """An address whose response is gone: on a kiosk, its start page; in the browser that sent
     the answers (the resume link or Back after the last page), that they were sent, with the
     receipt; elsewhere a 404."""
-    event_name = _kiosk_of_device(request)
+    if elsewhere := _kiosk_elsewhere(request, spec.slug):
+        return elsewhere
+    event_name = _kiosk_of_device(request, spec.slug)
     if event_name is not None:
         return _to_kiosk_start(spec.slug, event_name)
     receipt = review.answered_surveys(request.cookies.get(review.ANSWERED_COOKIE)).get(str(spec.id))
