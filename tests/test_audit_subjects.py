@@ -164,3 +164,14 @@ def test_one_query_per_kind_of_reference_not_per_event(migrated: str, demo, surv
     assert len(selects) == 3, selects  # surveys (by id and by slug together), responses, cycles
     assert names[f"survey:{survey.id}"] == names[survey.slug] == "Survey: Loggens enkät"
     assert "thing:1" not in names and "" not in names
+
+
+def test_a_survey_edit_reads_as_what_changed_from_what_to_what() -> None:
+    """The audit log showed survey edits as raw keys ("locked: ja; changes: where=q1.text, old=…")."""
+    from consult.accounts.service import describe_details
+    from consult.core.i18n import gettext_for
+
+    details = {"what": "question", "locked": True,
+               "changes": [{"where": "q1.text", "old": {"sv": "Bor du här?"}, "new": {"sv": "Bor du i länet?"}}]}
+    shown = describe_details(details, lambda text: gettext_for("sv", text))
+    assert shown == "Ändringar: q1.text: sv=Bor du här? → sv=Bor du i länet?; Enkäten hade svar: ja; Ändring: fråga"

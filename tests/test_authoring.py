@@ -446,6 +446,27 @@ def test_a_survey_with_answers_is_locked_but_its_wording_can_be_corrected(admin,
     assert codes(slug) == [["pendlar", "varfor", "fritt"]]
 
 
+def test_whether_respondents_say_who_they_are_is_locked_once_answered(admin, client) -> None:  # type: ignore[no-untyped-def]
+    """Answers given anonymously must not become answers of a survey that says it knows who answered,
+    nor names given become "anonymous" while they are kept. Other settings may change, and the
+    audit log says from what to what."""
+    slug = simple_survey(admin)
+    open_survey(admin, slug)
+    answer_via_api(client, slug, {"pendlar": 2, "varfor": "Det är för långt"})
+    settings = {"title_sv": "Cykla i Sundsvall", "audience": "residents", "identity_mode": "identified"}
+    refused = post_form(admin, f"/admin/surveys/{slug}/settings", settings)
+    assert refused.status_code == 422 and "Om de svarande uppger vem de är" in error_summary(refused.text)
+    assert spec_of(slug).identity_mode == "anonymous"
+    changed = post_form(admin, f"/admin/surveys/{slug}/settings", {**settings, "identity_mode": "anonymous",
+                                                                   "access": "invitation"})
+    assert changed.status_code == 303
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        event = next(e for e in accounts.list_audit(session, action="survey.edit") if e.target == slug)
+    assert {"where": "access", "old": "open", "new": "invitation"} in event.details["changes"]
+
+
 def test_copy_from_an_earlier_cycle_makes_a_draft(admin) -> None:  # type: ignore[no-untyped-def]
     slug = simple_survey(admin)
     open_survey(admin, slug)
@@ -733,7 +754,12 @@ def test_saving_every_question_unchanged_keeps_the_survey_as_it_was(admin, locke
         response = admin.post(f"/admin/surveys/{slug}/questions/{question.code}/edit", data=fields)
         assert response.status_code == 303, (question.code, response.text[:3000])
     after = spec_of(slug)
-    assert after.revision == before.revision + len(before.questions)
+    # With answers, a save that changes nothing writes and logs nothing (the audit log listed
+    # "Enkät ändrad" for every unchanged save).
+    assert after.revision == before.revision + (0 if locked else len(before.questions))
+    if locked:
+        with session_scope() as session:
+            assert not [e for e in accounts.list_audit(session, action="survey.edit") if e.target == slug]
     assert [q.model_dump(exclude={"id"}) for q in after.questions] == [
         q.model_dump(exclude={"id"}) for q in before.questions
     ]

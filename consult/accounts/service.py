@@ -416,6 +416,8 @@ DETAIL_LABELS = {
     "run": N_("Run"),
     "role": N_("Role"),
     "item": N_("Part of the strategy"),
+    "locked": N_("The survey had answers"),
+    "changes": N_("Changes"),
 }
 # Codes the domains write as values (statuses, review states); others are shown as they are.
 DETAIL_VALUE_LABELS = {
@@ -429,6 +431,15 @@ DETAIL_VALUE_LABELS = {
     "admin": N_("Administrator"),
     "analyst": N_("Analyst"),
     "interviewer": N_("Interviewer"),
+    # What a survey edit changed (the "what" of survey.edit)
+    "settings": N_("settings"),
+    "question": N_("question"),
+    "page title": N_("page title"),
+    "add page": N_("page added"),
+    "delete page": N_("page removed"),
+    "delete question": N_("question removed"),
+    "move page": N_("page moved"),
+    "move question": N_("question moved"),
 }
 
 
@@ -449,6 +460,9 @@ def _detail_value(value: Any, translate: Callable[[str], str]) -> str:
         return translate("yes") if value else translate("no")
     if value is None:
         return ""
+    if isinstance(value, Mapping) and set(value) == {"where", "old", "new"}:  # one change: from what to what
+        before, after = _detail_value(value["old"], translate) or "–", _detail_value(value["new"], translate) or "–"
+        return f"{value['where']}: {before} → {after}"
     if isinstance(value, Mapping):
         pairs = ((key, _detail_value(item, translate)) for key, item in value.items())
         return ", ".join(f"{key}={text}" for key, text in pairs if text)

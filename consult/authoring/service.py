@@ -208,6 +208,11 @@ def _structure(question: QuestionSpec) -> tuple:
 def lock_errors(old: SurveySpec, new: SurveySpec) -> list[EditError]:
     """Once answered, only wording may change: anything else would orphan or reinterpret answers."""
     errors: list[EditError] = []
+    if old.identity_mode != new.identity_mode:
+        # The answers were given under what the first page said: anonymously, or with a name.
+        message = N_("Whether respondents say who they are cannot change now: the survey has answers, given "
+                     "under what its first page said then. Copy the survey to ask differently.")
+        errors.append(EditError("identity_mode", message))
     old_codes = [q.code for q in old.questions]
     new_codes = [q.code for q in new.questions]
     for code in old_codes:
@@ -248,6 +253,9 @@ def _wording_changes(old: SurveySpec, new: SurveySpec) -> list[dict[str, Any]]:
 
     for name in ("title", "intro", "privacy_notice"):
         compare(name, getattr(old, name), getattr(new, name))
+    for name in ("access", "audience", "opens_at", "closes_at"):  # settings, named as stored
+        before, after = getattr(old, name), getattr(new, name)
+        compare(name, None if before is None else str(before), None if after is None else str(after))
     for number, (old_page, new_page) in enumerate(zip(old.pages, new.pages, strict=False), start=1):
         compare(f"page {number} title", old_page.title, new_page.title)
     new_by_code = new.by_code
@@ -306,6 +314,8 @@ def commit_spec(
         if errors:
             raise EditRefused(errors)
         changes = _wording_changes(old, new)
+        if not changes and not session.is_modified(survey):  # saved as it was: nothing to write or log
+            return
         update_survey_wording(session, survey=survey, spec=new, strategy_version_id=version_id)
         details: dict[str, Any] = {"what": what, "locked": True, "changes": changes}
     else:
