@@ -74,6 +74,7 @@ both; XLSFormResult.ok says whether there was nothing to report.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -133,6 +134,8 @@ SCALE_DEFAULT = (1, 5)
 RANGE_DEFAULT = (1, 10)  # what XLSForm means by a range without parameters
 
 Source = bytes | bytearray | str | Path | IO[bytes]
+
+log = logging.getLogger(__name__)
 
 
 # --- Problems -----------------------------------------------------------------------------
@@ -398,7 +401,10 @@ def _open_sheets(data: bytes, problems: _Problems) -> dict[str, _Sheet] | None:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # zipfile, KeyError, openpyxl's own types: anything means "not a workbook"
-        problems.add("", None, None, N_("This is not an Excel workbook (.xlsx): %(error)s"), error=_short(exc))
+        # The library's own reason ("File is not a zip file") is English and says nothing to staff.
+        log.info("not an Excel workbook: %s", _short(exc))
+        problems.add("", None, None, N_("This is not an Excel workbook (.xlsx). Save the form as an Excel "
+                                        "workbook and upload it again."))
         return None
     sheets: dict[str, _Sheet] = {}
     try:
