@@ -14,6 +14,8 @@
   var QUEUE_KEY = "consult.interviews.queue.v2";
   var PROBLEMS_KEY = "consult.interviews.problems.v2";
   var META_FIELDS = ["csrftoken", "survey", "channel", "place", "client_uuid", "started_at"];
+  // Inputs that are buttons: Enter on them is a deliberate press.
+  var ENTER_SUBMITS = ["submit", "button", "reset", "image"];
 
   // --- storage ---------------------------------------------------------------------------------
 
@@ -289,12 +291,17 @@
       });
     });
 
-    // Ctrl+Enter saves from any field; a plain Enter never does (the form's first, disabled
-    // submit button blocks implicit submission, with or without this script).
+    // Ctrl+Enter saves from any field; a plain Enter in a field never does, so a half-entered
+    // respondent is not saved by a slip of the finger. The form's first, disabled submit button
+    // only stops Enter in text fields: from a radio or checkbox, Chromium's implicit submission
+    // skips it and clicks "Save and next". Enter on a button, and in a textarea, works as usual.
     form.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      if (event.key !== "Enter" || event.isComposing) { return; }
+      if (event.ctrlKey || event.metaKey) {
         event.preventDefault();
         if (form.requestSubmit) { form.requestSubmit(saveButton); } else { saveButton.click(); }
+      } else if (event.target.tagName === "INPUT" && ENTER_SUBMITS.indexOf(event.target.type) === -1) {
+        event.preventDefault();
       }
     });
 

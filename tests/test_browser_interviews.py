@@ -200,6 +200,35 @@ def test_keyboard_entry_with_errors_from_the_server(page, staff, survey) -> None
     assert len(stored) == before + 1 and stored[-1].channel == "interview_phone"
 
 
+def test_enter_on_a_choice_does_not_save_a_half_entered_respondent(page, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    """QA: with the required questions answered, Enter on a focused option saved the entry and
+    cleared the form, in the middle of the interview. Only Ctrl+Enter or the button saves."""
+    log_in(page, staff["interviewer"], "/intervju")
+    open_entry_form(page, survey, "Telefon", "")
+    before = len(responses_entered_by(staff["interviewer"]))
+    fill_entry(page, "Halvvägs")
+    for option in ("#val-1", "#kommun-2", "#skala-1"):
+        page.focus(option)
+        page.keyboard.press("Enter")
+    page.wait_for_timeout(800)
+    assert len(responses_entered_by(staff["interviewer"])) == before
+    assert page.is_checked("#val-1") and page.is_checked("#kommun-2")
+    assert page.input_value("#field-kort") == "Halvvägs"
+    assert "Svaren sparades" not in page.locator("#entry-status").inner_text()
+
+    page.focus("#val-1")
+    page.keyboard.press("Control+Enter")
+    page.locator("#entry-status").filter(has_text="Svaren sparades").wait_for()
+    assert len(responses_entered_by(staff["interviewer"])) == before + 1
+    # Enter on the button itself is a deliberate press.
+    page.evaluate("document.getElementById('entry-status').textContent = ''")
+    fill_entry(page, "Knappen")
+    page.focus("[data-save]")
+    page.keyboard.press("Enter")
+    page.locator("#entry-status").filter(has_text="Svaren sparades").wait_for()
+    assert len(responses_entered_by(staff["interviewer"])) == before + 2
+
+
 def test_entry_and_correction_without_javascript(page_no_js, staff, survey) -> None:  # type: ignore[no-untyped-def]
     page = page_no_js
     log_in(page, staff["interviewer"], "/intervju")
