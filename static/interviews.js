@@ -118,8 +118,9 @@
       flushing = false;
       if (ui) {
         ui.refresh();
-        // The "no connection" notice from when the entries were kept no longer holds.
-        if (sent && !refused && !load(QUEUE_KEY).length) { ui.allSent(); }
+        // The "no connection" notice from when the entries were kept no longer holds once the
+        // server has answered for every one of them, whether it took them or refused some.
+        if ((sent || refused) && !load(QUEUE_KEY).length) { ui.flushed(sent, refused); }
       }
     }, function () {
       flushing = false;
@@ -232,7 +233,16 @@
         problemsText.textContent = problems === 1 ? text(container, "problem-one", 1) : text(container, "problem-many", problems);
       },
       loginNeeded: function (value) { needsLogin = value; },
-      allSent: function () { announce(text(container, "sent", 0)); }
+      flushed: function (sent, refused) {
+        if (!refused) {
+          announce(text(container, "sent", 0));
+          return;
+        }
+        var parts = [text(container, "back", 0)];
+        if (sent) { parts.push(sent === 1 ? text(container, "back-sent-one", 1) : text(container, "back-sent-many", sent)); }
+        parts.push(refused === 1 ? text(container, "back-refused-one", 1) : text(container, "back-refused-many", refused));
+        announce(parts.join(" "));
+      }
     };
 
     function collect() {
