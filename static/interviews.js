@@ -14,6 +14,8 @@
   var QUEUE_KEY = "consult.interviews.queue.v2";
   var PROBLEMS_KEY = "consult.interviews.problems.v2";
   var META_FIELDS = ["csrftoken", "survey", "channel", "place", "client_uuid", "started_at"];
+  // Inputs that are buttons: Enter on them is a deliberate press.
+  var ENTER_SUBMITS = ["submit", "button", "reset", "image"];
 
   // --- storage ---------------------------------------------------------------------------------
 
@@ -116,8 +118,9 @@
       flushing = false;
       if (ui) {
         ui.refresh();
-        // The "no connection" notice from when the entries were kept no longer holds.
-        if (sent && !refused && !load(QUEUE_KEY).length) { ui.allSent(); }
+        // The "no connection" notice from when the entries were kept no longer holds once the
+        // server has answered for every one of them, whether it took them or refused some.
+        if ((sent || refused) && !load(QUEUE_KEY).length) { ui.flushed(sent, refused); }
       }
     }, function () {
       flushing = false;
@@ -230,7 +233,16 @@
         problemsText.textContent = problems === 1 ? text(container, "problem-one", 1) : text(container, "problem-many", problems);
       },
       loginNeeded: function (value) { needsLogin = value; },
-      allSent: function () { announce(text(container, "sent", 0)); }
+      flushed: function (sent, refused) {
+        if (!refused) {
+          announce(text(container, "sent", 0));
+          return;
+        }
+        var parts = [text(container, "back", 0)];
+        if (sent) { parts.push(sent === 1 ? text(container, "back-sent-one", 1) : text(container, "back-sent-many", sent)); }
+        parts.push(refused === 1 ? text(container, "back-refused-one", 1) : text(container, "back-refused-many", refused));
+        announce(parts.join(" "));
+      }
     };
 
     function collect() {
@@ -289,12 +301,17 @@
       });
     });
 
-    // Ctrl+Enter saves from any field; a plain Enter never does (the form's first, disabled
-    // submit button blocks implicit submission, with or without this script).
+    // Ctrl+Enter saves from any field; a plain Enter in a field never does, so a half-entered
+    // respondent is not saved by a slip of the finger. The form's first, disabled submit button
+    // only stops Enter in text fields: from a radio or checkbox, Chromium's implicit submission
+    // skips it and clicks "Save and next". Enter on a button, and in a textarea, works as usual.
     form.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      if (event.key !== "Enter" || event.isComposing) { return; }
+      if (event.ctrlKey || event.metaKey) {
         event.preventDefault();
         if (form.requestSubmit) { form.requestSubmit(saveButton); } else { saveButton.click(); }
+      } else if (event.target.tagName === "INPUT" && ENTER_SUBMITS.indexOf(event.target.type) === -1) {
+        event.preventDefault();
       }
     });
 

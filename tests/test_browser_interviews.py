@@ -130,6 +130,47 @@ def test_offline_entries_arrive_exactly_once(page, staff, survey) -> None:  # ty
     assert all(r.started_at is not None and r.started_at <= r.submitted_at for r in stored)  # type: ignore[operator]
 
 
+def test_status_after_sending_says_what_became_of_the_waiting_entries(browser, live_server, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    """QA (English, on a phone): of two entries kept offline, the server took one and refused the
+    other, yet the status line still said there was no connection. It now says what happened."""
+    context = browser.new_context(base_url=live_server, locale="en-GB", viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        log_in(page, staff["interviewer"], "/intervju")
+        page.goto(f"/intervju/formular?survey={survey.slug}&channel=interview_phone&lang=en")
+        before = len(responses_entered_by(staff["interviewer"]))
+        page.context.set_offline(True)
+        page.get_by_role("button", name="Save and next").click()  # nothing chosen: the server will refuse it
+        page.locator("#queue-status").filter(has_text="1 response is waiting to be sent").wait_for()
+        fill_entry(page, "Valid")
+        page.get_by_role("button", name="Save and next").click()
+        page.locator("#queue-status").filter(has_text="2 responses are waiting to be sent").wait_for()
+        assert page.locator("#entry-status").inner_text().startswith("No connection")
+
+        page.context.set_offline(False)
+        page.locator("[data-interview][data-waiting='0']").wait_for(timeout=60_000)
+        assert page.locator("#queue-problems").is_visible()
+        assert page.locator("#entry-status").inner_text() == (
+            "The connection is back. 1 waiting response was sent. "
+            "1 waiting response could not be saved and needs correcting: see below."
+        )
+        assert len(responses_entered_by(staff["interviewer"])) == before + 1
+        assert_accessible(page)
+        screenshot(page, "interviews-sent-and-refused-phone")
+
+        # The refused one, corrected and saved, leaves nothing waiting or to correct.
+        page.get_by_role("button", name="Show the first one in the form").click()
+        page.check("#kommun-1")
+        page.check("#val-2")
+        page.get_by_role("button", name="Save and next").click()
+        page.locator("#entry-status").filter(has_text="The answers were saved").wait_for()
+        assert page.locator("#queue-problems").is_hidden()
+        assert len(responses_entered_by(staff["interviewer"])) == before + 2
+    finally:
+        context.close()
+
+
 def test_waiting_entries_are_sent_only_under_the_name_of_who_entered_them(page, staff, survey) -> None:  # type: ignore[no-untyped-def]
     """A QA pass queued an entry on a shared tablet, logged out, and logged in as another interviewer:
     the entry was sent under the second person's name. Each person's waiting entries are their own."""
@@ -198,6 +239,35 @@ def test_keyboard_entry_with_errors_from_the_server(page, staff, survey) -> None
     assert page.evaluate("document.activeElement.id") == "kommun-1"
     stored = responses_entered_by(staff["interviewer"])
     assert len(stored) == before + 1 and stored[-1].channel == "interview_phone"
+
+
+def test_enter_on_a_choice_does_not_save_a_half_entered_respondent(page, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    """QA: with the required questions answered, Enter on a focused option saved the entry and
+    cleared the form, in the middle of the interview. Only Ctrl+Enter or the button saves."""
+    log_in(page, staff["interviewer"], "/intervju")
+    open_entry_form(page, survey, "Telefon", "")
+    before = len(responses_entered_by(staff["interviewer"]))
+    fill_entry(page, "Halvvägs")
+    for option in ("#val-1", "#kommun-2", "#skala-1"):
+        page.focus(option)
+        page.keyboard.press("Enter")
+    page.wait_for_timeout(800)
+    assert len(responses_entered_by(staff["interviewer"])) == before
+    assert page.is_checked("#val-1") and page.is_checked("#kommun-2")
+    assert page.input_value("#field-kort") == "Halvvägs"
+    assert "Svaren sparades" not in page.locator("#entry-status").inner_text()
+
+    page.focus("#val-1")
+    page.keyboard.press("Control+Enter")
+    page.locator("#entry-status").filter(has_text="Svaren sparades").wait_for()
+    assert len(responses_entered_by(staff["interviewer"])) == before + 1
+    # Enter on the button itself is a deliberate press.
+    page.evaluate("document.getElementById('entry-status').textContent = ''")
+    fill_entry(page, "Knappen")
+    page.focus("[data-save]")
+    page.keyboard.press("Enter")
+    page.locator("#entry-status").filter(has_text="Svaren sparades").wait_for()
+    assert len(responses_entered_by(staff["interviewer"])) == before + 2
 
 
 def test_entry_and_correction_without_javascript(page_no_js, staff, survey) -> None:  # type: ignore[no-untyped-def]
