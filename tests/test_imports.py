@@ -348,6 +348,29 @@ def test_problems_found_by_the_service(survey) -> None:  # type: ignore[no-untyp
     assert imported["4"].values["skala"] is None
 
 
+def test_event_rows_without_the_event_name_are_rejected_as_elsewhere(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    """The interviewer form and its API ask for the event's name; the import asks the same."""
+    content = csv_bytes(
+        [
+            good_row("1", channel="event", event_name="Framtidsdagen"),
+            good_row("2", channel="event"),
+            good_row("3", channel="event", event_name="  "),
+            good_row("4", channel="kiosk"),
+        ]
+    )
+    location, html = preview_of(analyst, survey.slug, content)
+    rows = problem_rows(html)
+    for number in ("3", "4", "5"):
+        assert [number, "event_name", f"N{number}", "", "Ange evenemangets namn."] in rows
+    assert dd(html, "count-new") == "1" and dd(html, "count-rejected") == "3"
+    english = problem_rows(analyst.get(location + "?lang=en").text)
+    assert ["3", "event_name", "N3", "", "Enter the name of the event."] in english
+    analyst.get("/?lang=sv")
+    confirm(analyst, location, html)
+    stored = responses_of(survey.id)
+    assert [(r.client_uuid, r.event_name) for r in stored] == [(service.client_uuid_for(survey.slug, "1"), "Framtidsdagen")]
+
+
 def test_free_text_is_redacted_on_the_preview_and_never_echoed_in_problems(analyst, survey) -> None:  # type: ignore[no-untyped-def]
     content = csv_bytes([good_row("1", kort="Ring mig på 070-123 45 67"), good_row("2", kort="x" * 600)])
     _location, html = preview_of(analyst, survey.slug, content)

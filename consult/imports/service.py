@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from consult.accounts.service import record_audit
-from consult.core.fields import utcnow
+from consult.core.fields import CONTROL_CHARS, utcnow
 from consult.core.formatting import LOCAL_TIME
 from consult.core.i18n import N_, gettext_for
 from consult.imports.files import (
@@ -62,6 +62,9 @@ MAX_ROW_ID_LENGTH = 100
 MAX_EVENT_NAME_LENGTH = 200
 MAX_VALUE_LENGTH = 200  # of a code, a list of codes or a number as written
 STORE_CHUNK = 1000
+# Channels whose responses always carry the event's name: the interviewer's "event" (its form and
+# API ask for the name) and the kiosk (a kiosk cannot be opened without one).
+EVENT_CHANNELS = frozenset({Channel.event.value, Channel.kiosk.value})
 # Fixed for ever: each imported row's client UUID is uuid5(IMPORT_NAMESPACE, "<slug>\x1f<row_id>").
 IMPORT_NAMESPACE = uuid.UUID("5b0f5d7e-9a51-4c55-8e0b-7f3c2d6a1c42")
 LIST_SPLIT = re.compile(r"\s*[;,]\s*")
@@ -84,6 +87,8 @@ MESSAGES: dict[str, str] = {
     "duplicate_row_id": N_("The same row_id is used in rows %(rows)s. Each row needs an id of its own."),
     "unknown_channel": N_("Not a channel code. Use one of: %(allowed)s."),
     "event_name_too_long": N_("The event name is longer than %(max)s characters."),
+    # The interviewer form and its API say the same when an event has no name.
+    "event_name_required": N_("Enter the name of the event."),
     "bad_date": N_("Write the date as YYYY-MM-DD or YYYY-MM-DD HH:MM."),
     "date_in_future": N_("The date lies in the future: write the day the answer was given."),
     "date_too_early": N_("The date lies before 2000: write the day the answer was given."),
@@ -346,9 +351,14 @@ def _read_metadata(row: int, cells: dict[str, Cell], letters: dict[str, str]) ->
             meta.channel = channel
         else:
             problem(CHANNEL, "unknown_channel", channel, allowed=", ".join(c.value for c in IMPORT_CHANNELS))
-    event_name = cell_text(cells.get(EVENT_NAME))
+    # One line, as the interviewer's place is kept: a line break typed in a cell is not part of a name.
+    event_name = CONTROL_CHARS.sub(" ", cell_text(cells.get(EVENT_NAME))).strip()
     if len(event_name) > MAX_EVENT_NAME_LENGTH:
         problem(EVENT_NAME, "event_name_too_long", max=MAX_EVENT_NAME_LENGTH)
+    elif meta.channel in EVENT_CHANNELS and not event_name:
+        # An answer given at an event is reported by the event's name; without it the response
+        # would count for an event nobody can tell, and no other channel lets one in that way.
+        problem(EVENT_NAME, "event_name_required")
     meta.event_name = event_name or None
     moment = cells.get(SUBMITTED_AT)
     if cell_text(moment):
