@@ -371,6 +371,28 @@ def test_event_rows_without_the_event_name_are_rejected_as_elsewhere(analyst, su
     assert [(r.client_uuid, r.event_name) for r in stored] == [(service.client_uuid_for(survey.slug, "1"), "Framtidsdagen")]
 
 
+def test_rows_without_answers_are_rejected_but_a_partly_blank_paper_form_is_not(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    blank = {column: "" for column in HEADER}
+    content = csv_bytes(
+        [
+            good_row("1"),
+            {**blank, "row_id": "2"},
+            {**blank, "row_id": "3", "channel": "paper", "submitted_at": "2025-03-20"},
+            {**blank, "row_id": "4", "varfor_nej": "Bara en dold fråga"},  # its condition is not met
+            {**blank, "row_id": "5", "kort": "Bara en kommentar"},  # on paper, the rest left blank
+        ]
+    )
+    location, html = preview_of(analyst, survey.slug, content)
+    rows = problem_rows(html)
+    assert [[r[0], r[1], r[4]] for r in rows] == [[n, "", "Raden har inga svar."] for n in ("3", "4", "5")]
+    assert dd(html, "count-new") == "2" and dd(html, "count-rejected") == "3"
+    assert "The row has no answers." in analyst.get(location + "?lang=en").text
+    analyst.get("/?lang=sv")
+    confirm(analyst, location, html)
+    stored = {r.client_uuid for r in responses_of(survey.id)}
+    assert stored == {service.client_uuid_for(survey.slug, n) for n in ("1", "5")}
+
+
 def test_free_text_is_redacted_on_the_preview_and_never_echoed_in_problems(analyst, survey) -> None:  # type: ignore[no-untyped-def]
     content = csv_bytes([good_row("1", kort="Ring mig på 070-123 45 67"), good_row("2", kort="x" * 600)])
     _location, html = preview_of(analyst, survey.slug, content)

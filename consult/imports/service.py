@@ -89,6 +89,7 @@ MESSAGES: dict[str, str] = {
     "event_name_too_long": N_("The event name is longer than %(max)s characters."),
     # The interviewer form and its API say the same when an event has no name.
     "event_name_required": N_("Enter the name of the event."),
+    "no_answers": N_("The row has no answers."),
     "bad_date": N_("Write the date as YYYY-MM-DD or YYYY-MM-DD HH:MM."),
     "date_in_future": N_("The date lies in the future: write the day the answer was given."),
     "date_too_early": N_("The date lies before 2000: write the day the answer was given."),
@@ -418,6 +419,12 @@ def parse_row(spec: SurveySpec, number: int, cells: list[Cell], columns: list[_C
         return _RowResult(None, [_answer_problem(number, e, by_name, named) for e in final.errors], warnings)
     for code in parsed.values.keys() - final.values.keys():
         warnings.append(ImportProblem(number, code, "hidden_answer_dropped", letter=named[code].letter))
+    if not final.values:
+        # Refused, not just flagged: the template has no use for a row without answers (a form
+        # returned blank is not a respondent), and stored it would count as a response that says
+        # nothing in every total. The interviewer form refuses an empty entry the same way. A row
+        # with some answers stays valid: a paper form is entered as it was filled in.
+        return _RowResult(None, [ImportProblem(number, "", "no_answers")], warnings)
     row = ImportRow(number, meta.row_id, final.values, meta.channel, meta.event_name, meta.submitted_at, identity)
     return _RowResult(row, [], warnings)
 
