@@ -368,7 +368,8 @@ def test_event_rows_without_the_event_name_are_rejected_as_elsewhere(analyst, su
     analyst.get("/?lang=sv")
     confirm(analyst, location, html)
     stored = responses_of(survey.id)
-    assert [(r.client_uuid, r.event_name) for r in stored] == [(service.client_uuid_for(survey.slug, "1"), "Framtidsdagen")]
+    expected = [(service.client_uuid_for(survey.slug, "1"), "Framtidsdagen")]
+    assert [(r.client_uuid, r.event_name) for r in stored] == expected
 
 
 def test_rows_without_answers_are_rejected_but_a_partly_blank_paper_form_is_not(analyst, survey) -> None:  # type: ignore[no-untyped-def]
