@@ -444,6 +444,38 @@ def test_importing_the_same_file_twice_creates_no_duplicates(analyst, survey, st
     }
 
 
+def button_texts(html: str) -> list[str]:
+    return [re.sub(r"\s+", " ", b).strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", html, re.S)]
+
+
+def test_the_preview_offers_to_import_only_the_new_rows(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    first = csv_bytes([good_row("1"), good_row("2")])
+    location, html = preview_of(analyst, survey.slug, first)
+    assert "Importera de 2 nya raderna" in button_texts(html) and 'id="skipped-note"' not in html
+    waiting, _waiting_html = preview_of(analyst, survey.slug, first)  # the same file, left in another tab
+    confirm(analyst, location, html)
+
+    again, html = preview_of(analyst, survey.slug, first)
+    assert "/confirm" not in html and not any(b.startswith("Importera") for b in button_texts(html))
+    assert "Det finns inget nytt att importera: alla giltiga rader i filen har importerats tidigare." in html
+    assert dd(html, "count-new") == "0" and dd(html, "count-already") == "2"
+    assert "Avbryt importen" in button_texts(html)
+    # A preview made before the other import is counted again when it is shown.
+    assert "/confirm" not in analyst.get(waiting).text and "Det finns inget nytt" in analyst.get(waiting).text
+
+    partly = csv_bytes([good_row("1"), good_row("2", kommun="1"), good_row("3")])
+    partly_location, html = preview_of(analyst, survey.slug, partly)
+    assert "Importera den 1 nya raden" in button_texts(html)
+    assert "2 rader i filen har importerats tidigare och hoppas över." in html
+    sample = html.split('aria-labelledby="sample-heading"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r"<tr>\s*<td>(\d+)</td>", sample) == ["4"]  # only the row that will be stored
+    english = button_texts(analyst.get(partly_location + "?lang=en").text)
+    assert "Import the 1 new row" in english
+    analyst.get("/?lang=sv")
+    confirm(analyst, partly_location, html)
+    assert count_responses(survey.id) == 3
+
+
 def test_the_same_row_id_in_another_survey_is_another_response(survey) -> None:  # type: ignore[no-untyped-def]
     other = every_type_survey()
     assert service.client_uuid_for(survey.slug, "1") != service.client_uuid_for(other.slug, "1")

@@ -507,22 +507,47 @@ def _existing(session: Session, uuids: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def preview_counts(session: Session, spec: SurveySpec, rows: Iterable[ImportRow]) -> Counter[str]:
-    """How the valid rows would fare: new, already imported (duplicate) or imported before with
-    other answers (conflict: the stored response is kept as it is)."""
-    rows = list(rows)
+def row_outcomes(session: Session, spec: SurveySpec, rows: Sequence[ImportRow]) -> list[str]:
+    """How each valid row would fare: new (created), already imported (duplicate) or imported
+    before with other answers (conflict: the stored response is kept as it is)."""
     uuids = [client_uuid_for(spec.slug, r.row_id) for r in rows]
     existing = _existing(session, uuids)
-    counts: Counter[str] = Counter({Outcome.created.value: 0, Outcome.duplicate.value: 0, Outcome.conflict.value: 0})
+    outcomes = []
     for row, client_uuid in zip(rows, uuids, strict=True):
         known = existing.get(client_uuid)
         if known is None:
-            counts[Outcome.created.value] += 1
+            outcomes.append(Outcome.created.value)
         elif known == content_hash(spec.slug, row.values, row.identity):
-            counts[Outcome.duplicate.value] += 1
+            outcomes.append(Outcome.duplicate.value)
         else:
-            counts[Outcome.conflict.value] += 1
+            outcomes.append(Outcome.conflict.value)
+    return outcomes
+
+
+def preview_counts(session: Session, spec: SurveySpec, rows: Iterable[ImportRow]) -> Counter[str]:
+    counts: Counter[str] = Counter({Outcome.created.value: 0, Outcome.duplicate.value: 0, Outcome.conflict.value: 0})
+    counts.update(row_outcomes(session, spec, list(rows)))
     return counts
+
+
+def pending_preview(
+    session: Session, *, spec: SurveySpec, batch: ImportBatch
+) -> tuple[dict[str, Any], list[ImportRow]]:
+    """The summary of a batch not yet confirmed, counted against what is stored now (another
+    import may have stored some of its rows since the upload), and the rows that confirming
+    would store. The preview offers to import those alone: the others are skipped."""
+    rows = batch_rows(batch)
+    if not batch.summary.get("columns_ok", False):
+        return dict(batch.summary), []
+    outcomes = row_outcomes(session, spec, rows)
+    counts = Counter(outcomes)
+    summary = {
+        **batch.summary,
+        "new": counts[Outcome.created.value],
+        "already": counts[Outcome.duplicate.value],
+        "conflict": counts[Outcome.conflict.value],
+    }
+    return summary, [row for row, outcome in zip(rows, outcomes, strict=True) if outcome == Outcome.created.value]
 
 
 def purge_expired(session: Session, now: datetime | None = None) -> int:
