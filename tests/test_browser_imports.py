@@ -67,7 +67,7 @@ def test_import_with_rejected_rows_then_confirm(page, analyst_email: str) -> Non
     assert_accessible(page)
     screenshot(page, "imports-preview-errors")
 
-    page.get_by_role("button", name="Importera de 2 giltiga raderna").click()
+    page.get_by_role("button", name="Importera de 2 nya raderna").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Importen är klar"
     assert page.locator("#count-created").inner_text() == "2"
     assert_accessible(page)

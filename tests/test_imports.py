@@ -348,6 +348,52 @@ def test_problems_found_by_the_service(survey) -> None:  # type: ignore[no-untyp
     assert imported["4"].values["skala"] is None
 
 
+def test_event_rows_without_the_event_name_are_rejected_as_elsewhere(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    """The interviewer form and its API ask for the event's name; the import asks the same."""
+    content = csv_bytes(
+        [
+            good_row("1", channel="event", event_name="Framtidsdagen"),
+            good_row("2", channel="event"),
+            good_row("3", channel="event", event_name="  "),
+            good_row("4", channel="kiosk"),
+        ]
+    )
+    location, html = preview_of(analyst, survey.slug, content)
+    rows = problem_rows(html)
+    for number in ("3", "4", "5"):
+        assert [number, "event_name", f"N{number}", "", "Ange evenemangets namn."] in rows
+    assert dd(html, "count-new") == "1" and dd(html, "count-rejected") == "3"
+    english = problem_rows(analyst.get(location + "?lang=en").text)
+    assert ["3", "event_name", "N3", "", "Enter the name of the event."] in english
+    analyst.get("/?lang=sv")
+    confirm(analyst, location, html)
+    stored = responses_of(survey.id)
+    expected = [(service.client_uuid_for(survey.slug, "1"), "Framtidsdagen")]
+    assert [(r.client_uuid, r.event_name) for r in stored] == expected
+
+
+def test_rows_without_answers_are_rejected_but_a_partly_blank_paper_form_is_not(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    blank = {column: "" for column in HEADER}
+    content = csv_bytes(
+        [
+            good_row("1"),
+            {**blank, "row_id": "2"},
+            {**blank, "row_id": "3", "channel": "paper", "submitted_at": "2025-03-20"},
+            {**blank, "row_id": "4", "varfor_nej": "Bara en dold fråga"},  # its condition is not met
+            {**blank, "row_id": "5", "kort": "Bara en kommentar"},  # on paper, the rest left blank
+        ]
+    )
+    location, html = preview_of(analyst, survey.slug, content)
+    rows = problem_rows(html)
+    assert [[r[0], r[1], r[4]] for r in rows] == [[n, "", "Raden har inga svar."] for n in ("3", "4", "5")]
+    assert dd(html, "count-new") == "2" and dd(html, "count-rejected") == "3"
+    assert "The row has no answers." in analyst.get(location + "?lang=en").text
+    analyst.get("/?lang=sv")
+    confirm(analyst, location, html)
+    stored = {r.client_uuid for r in responses_of(survey.id)}
+    assert stored == {service.client_uuid_for(survey.slug, n) for n in ("1", "5")}
+
+
 def test_free_text_is_redacted_on_the_preview_and_never_echoed_in_problems(analyst, survey) -> None:  # type: ignore[no-untyped-def]
     content = csv_bytes([good_row("1", kort="Ring mig på 070-123 45 67"), good_row("2", kort="x" * 600)])
     _location, html = preview_of(analyst, survey.slug, content)
@@ -396,6 +442,38 @@ def test_importing_the_same_file_twice_creates_no_duplicates(analyst, survey, st
         "duplicate": 4,
         "conflicting": 1,
     }
+
+
+def button_texts(html: str) -> list[str]:
+    return [re.sub(r"\s+", " ", b).strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", html, re.S)]
+
+
+def test_the_preview_offers_to_import_only_the_new_rows(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    first = csv_bytes([good_row("1"), good_row("2")])
+    location, html = preview_of(analyst, survey.slug, first)
+    assert "Importera de 2 nya raderna" in button_texts(html) and 'id="skipped-note"' not in html
+    waiting, _waiting_html = preview_of(analyst, survey.slug, first)  # the same file, left in another tab
+    confirm(analyst, location, html)
+
+    again, html = preview_of(analyst, survey.slug, first)
+    assert "/confirm" not in html and not any(b.startswith("Importera") for b in button_texts(html))
+    assert "Det finns inget nytt att importera: alla giltiga rader i filen har importerats tidigare." in html
+    assert dd(html, "count-new") == "0" and dd(html, "count-already") == "2"
+    assert "Avbryt importen" in button_texts(html)
+    # A preview made before the other import is counted again when it is shown.
+    assert "/confirm" not in analyst.get(waiting).text and "Det finns inget nytt" in analyst.get(waiting).text
+
+    partly = csv_bytes([good_row("1"), good_row("2", kommun="1"), good_row("3")])
+    partly_location, html = preview_of(analyst, survey.slug, partly)
+    assert "Importera den 1 nya raden" in button_texts(html)
+    assert "2 rader i filen har importerats tidigare och hoppas över." in html
+    sample = html.split('aria-labelledby="sample-heading"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r"<tr>\s*<td>(\d+)</td>", sample) == ["4"]  # only the row that will be stored
+    english = button_texts(analyst.get(partly_location + "?lang=en").text)
+    assert "Import the 1 new row" in english
+    analyst.get("/?lang=sv")
+    confirm(analyst, partly_location, html)
+    assert count_responses(survey.id) == 3
 
 
 def test_the_same_row_id_in_another_survey_is_another_response(survey) -> None:  # type: ignore[no-untyped-def]

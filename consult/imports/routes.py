@@ -124,8 +124,7 @@ def _shown(question_type: str, value: Value) -> str:
     return str(value)
 
 
-def _sample(spec: SurveySpec, batch: ImportBatch) -> list[dict[str, Any]]:
-    rows = service.batch_rows(batch)[:SAMPLE_ROWS]
+def _sample(spec: SurveySpec, rows: list[service.ImportRow]) -> list[dict[str, Any]]:
     return [
         {
             "row": row.row,
@@ -133,7 +132,7 @@ def _sample(spec: SurveySpec, batch: ImportBatch) -> list[dict[str, Any]]:
             "channel": _(files.CHANNEL_LABELS.get(row.channel, row.channel)),
             "answers": [(code, _shown(spec.by_code[code].type, value)) for code, value in row.values.items()],
         }
-        for row in rows
+        for row in rows[:SAMPLE_ROWS]
     ]
 
 
@@ -155,16 +154,21 @@ def preview(request: Request, slug: str, token: str, user: Staff) -> Response:
     spec, batch = _batch_or_404(slug, token, user)
     language = current_language.get()
     problems, warnings = service.batch_problems(batch)
+    imported = batch.status == BatchStatus.imported
+    summary, new_rows = dict(batch.summary), []
+    if not imported:
+        with session_scope() as session:
+            summary, new_rows = service.pending_preview(session, spec=spec, batch=batch)
     context = {
         "spec": spec,
         "batch": batch,
-        "summary": batch.summary,
-        "imported": batch.status == BatchStatus.imported,
+        "summary": summary,
+        "imported": imported,
         "problems": _problem_views(spec, problems[:PROBLEMS_SHOWN], language),
         "problem_count": len(problems),
         "warnings": _problem_views(spec, warnings[:PROBLEMS_SHOWN], language),
         "warning_count": len(warnings),
-        "sample": _sample(spec, batch) if batch.status == BatchStatus.pending else [],
+        "sample": _sample(spec, new_rows),
         "survey_title": pick(spec.title, language),
         "error": None,
     }

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from consult.accounts.service import record_audit
-from consult.core.fields import utcnow
+from consult.core.fields import CONTROL_CHARS, utcnow
 from consult.core.formatting import LOCAL_TIME
 from consult.core.i18n import N_, gettext_for
 from consult.imports.files import (
@@ -62,6 +62,9 @@ MAX_ROW_ID_LENGTH = 100
 MAX_EVENT_NAME_LENGTH = 200
 MAX_VALUE_LENGTH = 200  # of a code, a list of codes or a number as written
 STORE_CHUNK = 1000
+# Channels whose responses always carry the event's name: the interviewer's "event" (its form and
+# API ask for the name) and the kiosk (a kiosk cannot be opened without one).
+EVENT_CHANNELS = frozenset({Channel.event.value, Channel.kiosk.value})
 # Fixed for ever: each imported row's client UUID is uuid5(IMPORT_NAMESPACE, "<slug>\x1f<row_id>").
 IMPORT_NAMESPACE = uuid.UUID("5b0f5d7e-9a51-4c55-8e0b-7f3c2d6a1c42")
 LIST_SPLIT = re.compile(r"\s*[;,]\s*")
@@ -84,6 +87,9 @@ MESSAGES: dict[str, str] = {
     "duplicate_row_id": N_("The same row_id is used in rows %(rows)s. Each row needs an id of its own."),
     "unknown_channel": N_("Not a channel code. Use one of: %(allowed)s."),
     "event_name_too_long": N_("The event name is longer than %(max)s characters."),
+    # The interviewer form and its API say the same when an event has no name.
+    "event_name_required": N_("Enter the name of the event."),
+    "no_answers": N_("The row has no answers."),
     "bad_date": N_("Write the date as YYYY-MM-DD or YYYY-MM-DD HH:MM."),
     "date_in_future": N_("The date lies in the future: write the day the answer was given."),
     "date_too_early": N_("The date lies before 2000: write the day the answer was given."),
@@ -346,9 +352,14 @@ def _read_metadata(row: int, cells: dict[str, Cell], letters: dict[str, str]) ->
             meta.channel = channel
         else:
             problem(CHANNEL, "unknown_channel", channel, allowed=", ".join(c.value for c in IMPORT_CHANNELS))
-    event_name = cell_text(cells.get(EVENT_NAME))
+    # One line, as the interviewer's place is kept: a line break typed in a cell is not part of a name.
+    event_name = CONTROL_CHARS.sub(" ", cell_text(cells.get(EVENT_NAME))).strip()
     if len(event_name) > MAX_EVENT_NAME_LENGTH:
         problem(EVENT_NAME, "event_name_too_long", max=MAX_EVENT_NAME_LENGTH)
+    elif meta.channel in EVENT_CHANNELS and not event_name:
+        # An answer given at an event is reported by the event's name; without it the response
+        # would count for an event nobody can tell, and no other channel lets one in that way.
+        problem(EVENT_NAME, "event_name_required")
     meta.event_name = event_name or None
     moment = cells.get(SUBMITTED_AT)
     if cell_text(moment):
@@ -408,6 +419,12 @@ def parse_row(spec: SurveySpec, number: int, cells: list[Cell], columns: list[_C
         return _RowResult(None, [_answer_problem(number, e, by_name, named) for e in final.errors], warnings)
     for code in parsed.values.keys() - final.values.keys():
         warnings.append(ImportProblem(number, code, "hidden_answer_dropped", letter=named[code].letter))
+    if not final.values:
+        # Refused, not just flagged: the template has no use for a row without answers (a form
+        # returned blank is not a respondent), and stored it would count as a response that says
+        # nothing in every total. The interviewer form refuses an empty entry the same way. A row
+        # with some answers stays valid: a paper form is entered as it was filled in.
+        return _RowResult(None, [ImportProblem(number, "", "no_answers")], warnings)
     row = ImportRow(number, meta.row_id, final.values, meta.channel, meta.event_name, meta.submitted_at, identity)
     return _RowResult(row, [], warnings)
 
@@ -490,22 +507,47 @@ def _existing(session: Session, uuids: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def preview_counts(session: Session, spec: SurveySpec, rows: Iterable[ImportRow]) -> Counter[str]:
-    """How the valid rows would fare: new, already imported (duplicate) or imported before with
-    other answers (conflict: the stored response is kept as it is)."""
-    rows = list(rows)
+def row_outcomes(session: Session, spec: SurveySpec, rows: Sequence[ImportRow]) -> list[str]:
+    """How each valid row would fare: new (created), already imported (duplicate) or imported
+    before with other answers (conflict: the stored response is kept as it is)."""
     uuids = [client_uuid_for(spec.slug, r.row_id) for r in rows]
     existing = _existing(session, uuids)
-    counts: Counter[str] = Counter({Outcome.created.value: 0, Outcome.duplicate.value: 0, Outcome.conflict.value: 0})
+    outcomes = []
     for row, client_uuid in zip(rows, uuids, strict=True):
         known = existing.get(client_uuid)
         if known is None:
-            counts[Outcome.created.value] += 1
+            outcomes.append(Outcome.created.value)
         elif known == content_hash(spec.slug, row.values, row.identity):
-            counts[Outcome.duplicate.value] += 1
+            outcomes.append(Outcome.duplicate.value)
         else:
-            counts[Outcome.conflict.value] += 1
+            outcomes.append(Outcome.conflict.value)
+    return outcomes
+
+
+def preview_counts(session: Session, spec: SurveySpec, rows: Iterable[ImportRow]) -> Counter[str]:
+    counts: Counter[str] = Counter({Outcome.created.value: 0, Outcome.duplicate.value: 0, Outcome.conflict.value: 0})
+    counts.update(row_outcomes(session, spec, list(rows)))
     return counts
+
+
+def pending_preview(
+    session: Session, *, spec: SurveySpec, batch: ImportBatch
+) -> tuple[dict[str, Any], list[ImportRow]]:
+    """The summary of a batch not yet confirmed, counted against what is stored now (another
+    import may have stored some of its rows since the upload), and the rows that confirming
+    would store. The preview offers to import those alone: the others are skipped."""
+    rows = batch_rows(batch)
+    if not batch.summary.get("columns_ok", False):
+        return dict(batch.summary), []
+    outcomes = row_outcomes(session, spec, rows)
+    counts = Counter(outcomes)
+    summary = {
+        **batch.summary,
+        "new": counts[Outcome.created.value],
+        "already": counts[Outcome.duplicate.value],
+        "conflict": counts[Outcome.conflict.value],
+    }
+    return summary, [row for row, outcome in zip(rows, outcomes, strict=True) if outcome == Outcome.created.value]
 
 
 def purge_expired(session: Session, now: datetime | None = None) -> int:
