@@ -137,16 +137,25 @@ def csv_lines(spec: SurveySpec, filters: service.Filters, *, raw: bool, language
         chosen = ((row.rid, row.question_id, row.rank, True, row)
                   for row in session.execute(selections, execution_options=streaming))
         merged = heapq.merge(plain, chosen, key=itemgetter(0, 1, 2))
-        for count, (_rid, _qid, _rank, is_list, row) in enumerate(merged, start=1):
+        weighed_rid, shown_weight = None, ""
+        for count, (rid, _qid, _rank, is_list, row) in enumerate(merged, start=1):
             values = _csv_row(row, is_list, by_id, labels, raw)
             if with_weight:
-                values.insert(weight_at, "" if row.weight is None else row.weight)
+                if rid != weighed_rid:  # written once per respondent, on each of their rows
+                    weighed_rid, shown_weight = rid, "" if row.weight is None else _weight_text(row.weight)
+                values.insert(weight_at, shown_weight)
             writer.writerow(values)
             if count % STREAM_BATCH == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
     yield buffer.getvalue()
+
+
+def _weight_text(weight: float) -> str:
+    """Six decimals: a weight's precision (its mean is 1) without the float's seventeen digits on
+    every one of a respondent's rows."""
+    return f"{weight:.6f}"
 
 
 def _with_weight(base: Any, with_weight: bool) -> Any:
