@@ -18,6 +18,7 @@ from sqlalchemy import select
 from tests.factories import review_cycle
 from tests.test_workspace import (
     PERSONNUMMER,
+    SmallSurvey,
     create_small_survey,
     create_staff,
     csrf_from,
@@ -510,16 +511,22 @@ def test_themes_with_quotes_only_from_those_who_consented(analyst: TestClient, t
         assert "[personnummer]" not in section_html(published, anchor)
 
 
-def test_the_catch_all_theme_is_named_in_english_in_the_english_report(analyst: TestClient, tables) -> None:  # type: ignore[no-untyped-def]
-    """The engine stores its catch-all bucket as "övrigt/oklart"; the English report translates it."""
-    key = f"rp-{uuid.uuid4().hex[:8]}"
+def _cycle_with_two_themes(first_theme: str, second_theme: str) -> tuple[str, SmallSurvey]:
+    """A review cycle of its own with a small survey whose free text has two themes of one answer
+    each (its first two responses'): the cycle's key and the survey."""
     from consult.db import session_scope
 
+    key = f"rp-{uuid.uuid4().hex[:8]}"
     with session_scope() as session:
-        cycle_id = review_cycle(session, key, {"sv": f"Övrigtcykel {key}", "en": f"Other {key}"}).id
+        cycle_id = review_cycle(session, key, {"sv": f"Cykel {key}", "en": f"Cycle {key}"}).id
     small = create_small_survey(cycle_id=cycle_id, slug=f"{key}-enkat", draft=False)
-    first, second = small.response_ids[0], small.response_ids[1]
-    add_themes(small.spec, "fritt", {"övrigt/oklart": [first], "Kollektivtrafik": [second]})
+    add_themes(small.spec, "fritt", {first_theme: [small.response_ids[0]], second_theme: [small.response_ids[1]]})
+    return key, small
+
+
+def test_the_catch_all_theme_is_named_in_english_in_the_english_report(analyst: TestClient, tables) -> None:  # type: ignore[no-untyped-def]
+    """The engine stores its catch-all bucket as "övrigt/oklart"; the English report translates it."""
+    key, _small = _cycle_with_two_themes("övrigt/oklart", "Kollektivtrafik")
     english = analyst.get(f"/arbetsyta/rapport/{key}?lang=en").text
     assert "other/unclear" in section_html(english, "teman") and "övrigt/oklart" not in english
     swedish = analyst.get(f"/arbetsyta/rapport/{key}?lang=sv").text
@@ -531,12 +538,8 @@ def test_the_method_says_whether_analysts_checked_the_themes(analyst: TestClient
     from consult.db import session_scope
     from consult.themes import service as themes
 
-    key = f"rp-{uuid.uuid4().hex[:8]}"
-    with session_scope() as session:
-        cycle_id = review_cycle(session, key, {"sv": f"Granskning {key}", "en": f"Review {key}"}).id
-    small = create_small_survey(cycle_id=cycle_id, slug=f"{key}-enkat", draft=False)
+    key, small = _cycle_with_two_themes("Kontakt", "Kollektivtrafik")
     first, second = small.response_ids[0], small.response_ids[1]
-    add_themes(small.spec, "fritt", {"Kontakt": [first], "Kollektivtrafik": [second]})
     page = analyst.get(f"/arbetsyta/rapport/{key}?lang=sv").text
     assert "ingen analytiker har ännu granskat svarens teman" in page and "granskat temat för" not in page
     with session_scope() as session:
