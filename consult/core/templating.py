@@ -67,12 +67,20 @@ def paging(path: str, query: dict[str, str], *, page: int, total: int, page_size
     }
 
 
+# Never carried into the language link: a receipt code (whoever has it sees and deletes the answers,
+# and an address stays in the history), and the one-time notices after an action ("saved").
+NOT_KEPT_IN_LANGUAGE_LINK = frozenset(
+    {"lang", "kvitto", "sparat", "saved", "corrected", "removed", "klart", "done", "expired", "logged_out", "stangd"}
+)
+
+
 def language_href(request: Request, language: str, keep: dict[str, str] | None = None) -> str:
     """The page's address in another language. It keeps the page's query (a campaign tag, the
     workspace's filters), or only `keep` where the page is cached and shared: one visitor's query
     must not end up in the page of the next."""
     if keep is None:
-        pairs = [(name, value) for name, value in request.query_params.multi_items() if name != "lang"]
+        pairs = [(name, value) for name, value in request.query_params.multi_items()
+                 if name not in NOT_KEPT_IN_LANGUAGE_LINK]
     else:
         pairs = [(name, value) for name, value in keep.items() if value]
     return "?" + urlencode([*pairs, ("lang", language)])
