@@ -351,23 +351,22 @@ def _link(page: str, text: str) -> str:
     return html.unescape(found.group(1))
 
 
-def test_export_everyone_keeps_the_weighting_and_publication(weighted_survey: SmallSurvey,
-                                                            analyst: TestClient) -> None:
+@pytest.mark.parametrize(
+    ("page", "filters", "link", "marker"),
+    [
+        # the files to be made are still the weighted ones
+        ("export", "", "Exportera alla i stället", ('name="viktat" value="1"',)),
+        ("korstabell", "rad=kon&kolumn=val&", "Visa alla", ("(viktade procent)", 'id="published-note"')),
+    ],
+)
+def test_showing_everyone_keeps_the_weighting_and_publication(weighted_survey: SmallSurvey, analyst: TestClient,
+                                                              page: str, filters: str, link: str,
+                                                              marker: tuple[str, ...]) -> None:
+    """Dropping the respondent filters keeps how the figures are computed (weighted, for publication)."""
     slug = weighted_survey.spec.slug
-    page = analyst.get(f"/arbetsyta/enkater/{slug}/export?kanal=web&kommun=2281&viktat=1&publicera=1")
-    everyone = _link(page.text, "Exportera alla i stället")
-    assert everyone == f"/arbetsyta/enkater/{slug}/export?viktat=1&publicera=1"
+    shown = analyst.get(f"/arbetsyta/enkater/{slug}/{page}?{filters}kanal=web&kommun=2281&viktat=1&publicera=1")
+    everyone = _link(shown.text, link)
+    assert everyone == f"/arbetsyta/enkater/{slug}/{page}?{filters}viktat=1&publicera=1"
     followed = analyst.get(everyone)
     assert followed.status_code == 200 and 'id="export-filter"' not in followed.text
-    assert 'name="viktat" value="1"' in followed.text  # the files to be made are still the weighted ones
-
-
-def test_crosstab_show_everyone_keeps_the_weighting_and_publication(weighted_survey: SmallSurvey,
-                                                                   analyst: TestClient) -> None:
-    slug = weighted_survey.spec.slug
-    page = analyst.get(f"/arbetsyta/enkater/{slug}/korstabell?rad=kon&kolumn=val&kanal=web&viktat=1&publicera=1")
-    everyone = _link(page.text, "Visa alla")
-    assert everyone == f"/arbetsyta/enkater/{slug}/korstabell?rad=kon&kolumn=val&viktat=1&publicera=1"
-    followed = analyst.get(everyone)
-    assert followed.status_code == 200 and 'id="crosstab-filter"' not in followed.text
-    assert "(viktade procent)" in followed.text and 'id="published-note"' in followed.text
+    assert 'id="crosstab-filter"' not in followed.text and all(text in followed.text for text in marker)
