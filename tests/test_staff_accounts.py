@@ -242,6 +242,9 @@ def test_an_admin_reset_forces_a_new_password_again(app, admin) -> None:  # type
     reset = admin.post(f"/admin/konton/{_user(email).id}/losenord", data={"csrftoken": token})
     new_temporary = _temporary_password(reset.text)
     assert _sent_to_change_password(dan.get("/arbetsyta"), "%2Farbetsyta")  # the open session too
+    token = csrf_from(dan.get("/personal/losenord").text)
+    logged_out = dan.post("/logout", data={"csrftoken": token})  # logging out stays possible
+    assert logged_out.status_code == 303 and logged_out.headers["location"] == "/login?logged_out=1"
     fresh = logged_in(app, email, new_temporary)
     assert _sent_to_change_password(fresh.get("/arbetsyta"), "%2Farbetsyta")
     assert _replace_password(fresh, new_temporary, "ännu ett eget lösenord").status_code == 200
