@@ -59,7 +59,8 @@
   // --- sending -----------------------------------------------------------------------------------
 
   // "ok" (stored, or stored before), "invalid" (the server refuses it as it is), "login" (the
-  // session has ended) or "retry" (no network, or the server failed).
+  // session has ended, or its temporary password must be replaced) or "retry" (no network, or the
+  // server failed).
   function send(entry) {
     return window.fetch(entry.api, {
       method: "POST",
@@ -75,7 +76,8 @@
         var status = response.status;
         var kind = "retry";
         if (status === 200 || status === 201) { kind = "ok"; }
-        else if (status === 401) { kind = "login"; }
+        // A temporary password must be replaced first (403): the entries wait, as for a new login.
+        else if (status === 401 || body.code === "password_change_required") { kind = "login"; }
         else if (status >= 400 && status < 500 && status !== 408 && status !== 429) { kind = "invalid"; }
         return { kind: kind, status: status, body: body };
       });

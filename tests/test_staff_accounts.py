@@ -1,6 +1,7 @@
 """Staff accounts managed in the browser: an admin adds people with a temporary password shown once,
 changes roles, deactivates (ending open sessions) and reactivates, resets passwords; everyone changes
-their own password. No one can lock themselves out, and the audit log never holds a password."""
+their own password, and a temporary one must be replaced before anything else. No one can lock
+themselves out, and the audit log never holds a password."""
 
 from __future__ import annotations
 
@@ -50,6 +51,12 @@ def _can_log_in(app, email: str, password: str) -> bool:  # type: ignore[no-unty
     return client.post("/login", data={"csrftoken": token, "email": email, "password": password}).status_code == 303
 
 
+def _replace_password(client, current: str, new: str, repeated: str | None = None):  # type: ignore[no-untyped-def]
+    token = csrf_from(client.get("/personal/losenord").text)
+    form = {"csrftoken": token, "current": current, "new": new, "repeated": new if repeated is None else repeated}
+    return client.post("/personal/losenord", data=form)
+
+
 def _add(admin, **form: str):  # type: ignore[no-untyped-def]
     token = csrf_from(admin.get("/admin/konton").text)
     return admin.post("/admin/konton", data={"csrftoken": token, **form})
@@ -92,8 +99,10 @@ def test_an_admin_adds_a_person_who_logs_in_with_the_temporary_password(app, adm
 
 def test_deactivating_ends_the_persons_session_and_reactivating_restores_it(app, admin) -> None:  # type: ignore[no-untyped-def]
     email = f"bo-{uuid.uuid4().hex[:6]}@region.se"
-    password = _temporary_password(_add(admin, email=email, name="Bo", role="interviewer").text)
-    bo = logged_in(app, email, password)
+    temporary = _temporary_password(_add(admin, email=email, name="Bo", role="interviewer").text)
+    bo = logged_in(app, email, temporary)
+    password = "bos eget långa lösenord"
+    assert _replace_password(bo, temporary, password).status_code == 200
     assert bo.get("/intervju").status_code == 200
     user_id = _user(email).id
     token = csrf_from(admin.get("/admin/konton").text)
@@ -170,3 +179,108 @@ def test_everyone_changes_their_own_password(app, staff) -> None:  # type: ignor
     done = me.post("/personal/losenord", data={"csrftoken": token, "current": PASSWORD, "new": new, "repeated": new})
     assert done.status_code == 200 and "Ditt lösenord byttes." in done.text
     assert _can_log_in(app, email, new) and not _can_log_in(app, email, PASSWORD)
+
+
+# --- a temporary password must be replaced first ---------------------------------------------------
+
+
+def _sent_to_change_password(response, back: str) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code == 303 and response.headers["location"] == f"/personal/losenord?next={back}"
+
+
+def test_a_new_account_must_replace_its_temporary_password_before_anything_else(app, admin) -> None:  # type: ignore[no-untyped-def]
+    email = f"cai-{uuid.uuid4().hex[:6]}@region.se"
+    temporary = _temporary_password(_add(admin, email=email, name="Cai", role="analyst").text)
+    assert "Tillfälligt lösenord ännu inte bytt" in admin.get("/admin/konton").text.split(email)[1].split("</tr>")[0]
+    cai = logged_in(app, email, temporary)
+
+    workspace = cai.get("/arbetsyta")
+    assert _sent_to_change_password(workspace, "%2Farbetsyta")
+    assert _sent_to_change_password(cai.get("/personal"), "%2Fpersonal")
+    htmx = cai.get("/arbetsyta", headers={"HX-Request": "true"})
+    assert htmx.status_code == 204 and htmx.headers["hx-redirect"] == "/personal/losenord?next=%2Farbetsyta"
+    page = cai.get(workspace.headers["location"])
+    assert page.status_code == 200
+    assert "Du är inloggad med ett tillfälligt lösenord. Välj ett eget lösenord innan du fortsätter" in page.text
+    assert 'href="/arbetsyta"' not in page.text and 'action="/logout"' in page.text  # no menu leads nowhere
+    english = cai.get(workspace.headers["location"] + "&lang=en").text
+    assert "You are logged in with a temporary password. Choose a password of your own" in english
+    cai.get("/personal?lang=sv")
+
+    # A form sent to another staff page is turned away too.
+    token = csrf_from(page.text)
+    refused = cai.post("/arbetsyta/strategi/plan/mal/nyckelord", data={"csrftoken": token, "keywords": "smyg"})
+    assert refused.status_code == 303 and refused.headers["location"] == "/personal/losenord"
+
+    again = _replace_password(cai, temporary, temporary)
+    assert again.status_code == 422 and 'href="#field-new"' in again.text
+    assert "Välj ett eget lösenord, inte det tillfälliga." in again.text
+    assert _sent_to_change_password(cai.get("/arbetsyta"), "%2Farbetsyta")
+
+    own = "cais eget långa lösenord"
+    token = csrf_from(page.text)
+    form = {"csrftoken": token, "current": temporary, "new": own, "repeated": own, "next": "/arbetsyta"}
+    done = cai.post("/personal/losenord", data=form)
+    assert done.status_code == 200 and "Ditt lösenord byttes." in done.text and 'href="/arbetsyta"' in done.text
+    assert cai.get("/arbetsyta").status_code == 200
+    assert cai.get("/personal").status_code == 200
+    assert not _user(email).password_temporary
+
+    audit = admin.get("/admin/audit", params={"action": "user.password_replaced"}).text
+    assert "Tillfälligt lösenord ersatt av kontots innehavare" in audit and email in audit
+
+
+def test_an_admin_reset_forces_a_new_password_again(app, admin) -> None:  # type: ignore[no-untyped-def]
+    email = f"dan-{uuid.uuid4().hex[:6]}@region.se"
+    temporary = _temporary_password(_add(admin, email=email, name="Dan", role="analyst").text)
+    dan = logged_in(app, email, temporary)
+    own = "dans eget långa lösenord"
+    assert _replace_password(dan, temporary, own).status_code == 200
+    assert dan.get("/arbetsyta").status_code == 200
+
+    token = csrf_from(admin.get("/admin/konton").text)
+    reset = admin.post(f"/admin/konton/{_user(email).id}/losenord", data={"csrftoken": token})
+    new_temporary = _temporary_password(reset.text)
+    assert _sent_to_change_password(dan.get("/arbetsyta"), "%2Farbetsyta")  # the open session too
+    token = csrf_from(dan.get("/personal/losenord").text)
+    logged_out = dan.post("/logout", data={"csrftoken": token})  # logging out stays possible
+    assert logged_out.status_code == 303 and logged_out.headers["location"] == "/login?logged_out=1"
+    fresh = logged_in(app, email, new_temporary)
+    assert _sent_to_change_password(fresh.get("/arbetsyta"), "%2Farbetsyta")
+    assert _replace_password(fresh, new_temporary, "ännu ett eget lösenord").status_code == 200
+    assert fresh.get("/arbetsyta").status_code == 200
+
+    # Changing one's own password again never makes it temporary.
+    assert _replace_password(fresh, "ännu ett eget lösenord", "ett tredje eget lösenord").status_code == 200
+    assert fresh.get("/arbetsyta").status_code == 200 and not _user(email).password_temporary
+
+
+def test_the_staff_api_answers_403_json_until_the_temporary_password_is_replaced(app, admin) -> None:  # type: ignore[no-untyped-def]
+    email = f"eva-{uuid.uuid4().hex[:6]}@region.se"
+    temporary = _temporary_password(_add(admin, email=email, name="Eva", role="interviewer").text)
+    eva = logged_in(app, email, temporary)
+    headers = {"X-Requested-With": "XMLHttpRequest"}
+    refused = eva.post("/api/intervju/responses", json={}, headers=headers)
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/json")
+    assert refused.json()["code"] == "password_change_required"
+    assert refused.json()["detail"] == "Ditt lösenord är tillfälligt. Välj ett eget lösenord innan du fortsätter."
+    assert _replace_password(eva, temporary, "evas eget långa lösenord").status_code == 200
+    body_wrong = eva.post("/api/intervju/responses", json={}, headers=headers)
+    assert body_wrong.status_code == 422  # past the password: only the empty body is refused now
+
+
+def test_accounts_made_by_the_cli_or_the_demo_are_not_temporary(app) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from consult.accounts import service
+    from consult.cli import app as cli
+    from consult.db import session_scope
+
+    email = f"cli-{uuid.uuid4().hex[:6]}@region.se"
+    made = CliRunner().invoke(cli, ["create-user", email, "--role", "analyst"], input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output
+    assert logged_in(app, email, PASSWORD).get("/arbetsyta").status_code == 200
+    with session_scope() as session:
+        service.ensure_demo_users(session)
+        demo = [service.get_user_by_email(session, email) for email, *_rest in service.DEMO_USERS]
+        assert demo and not any(user.password_temporary for user in demo if user is not None)

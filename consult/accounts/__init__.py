@@ -10,11 +10,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from consult.accounts.deps import (
+    PASSWORD_CHANGE_PATH,
     SESSION_COOKIE,
     SESSION_LOGIN_AT_KEY,
     SESSION_MAX_AGE,
     SESSION_USER_KEY,
     LoginRequired,
+    PasswordChangeRequired,
     login_expired,
     session_secret,
 )
@@ -86,6 +88,19 @@ async def _login_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+async def _password_change_required(request: Request, exc: Exception) -> Response:
+    """A temporary password reaches nothing but the change-password page (and logout)."""
+    if request.url.path.startswith("/api/"):
+        message = _("Your password is temporary. Choose a password of your own before you continue.")
+        return JSONResponse({"detail": message, "errors": [], "code": "password_change_required"}, status_code=403)
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    back = _local_path(back) if request.method == "GET" else None
+    url = PASSWORD_CHANGE_PATH + (f"?{urlencode({'next': back})}" if back else "")
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
 def _path_of(url: str, request: Request) -> str | None:
     from urllib.parse import urlsplit
 
@@ -118,4 +133,5 @@ def install(app: FastAPI) -> None:
         https_only=settings.https,
     )
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PasswordChangeRequired, _password_change_required)
     _install_template_helpers()

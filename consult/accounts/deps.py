@@ -20,6 +20,7 @@ SESSION_COOKIE = "consult_session"
 SESSION_MAX_AGE = 8 * 60 * 60
 SESSION_USER_KEY = "user_id"
 SESSION_LOGIN_AT_KEY = "login_at"
+PASSWORD_CHANGE_PATH = "/personal/losenord"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -29,6 +30,14 @@ class LoginRequired(Exception):  # noqa: N818 - the name says what the handler d
     def __init__(self, expired: bool = False) -> None:
         super().__init__("login required")
         self.expired = expired
+
+
+class PasswordChangeRequired(Exception):  # noqa: N818 - the name says what the handler does about it
+    """Logged in with a temporary password: the handler sends pages to the change-password page and
+    answers the JSON API with 403, until the user has chosen a password of their own."""
+
+    def __init__(self) -> None:
+        super().__init__("password change required")
 
 
 def session_secret(secret_key: str) -> str:
@@ -63,15 +72,19 @@ def _check_api_write(request: Request) -> None:
         raise HTTPException(403, _("This request must be sent as JSON."))
 
 
-def require_role(*roles: str) -> Callable[[Request], User]:
+def require_role(*roles: str, temporary_password_ok: bool = False) -> Callable[[Request], User]:
     """A dependency returning the logged-in user whose role is one of `roles` (admin always
-    passes; no roles means any staff user). Not logged in → login page; wrong role → 403."""
+    passes; no roles means any staff user). Not logged in → login page; wrong role → 403.
+    A user whose password is temporary reaches nothing but the routes marked
+    `temporary_password_ok` (changing the password) until they have replaced it."""
     allowed = frozenset(roles)
 
     def dependency(request: Request) -> User:
         user = current_user(request)
         if user is None:
             raise LoginRequired(expired=_session_expired(request))
+        if user.password_temporary and not temporary_password_ok:
+            raise PasswordChangeRequired()
         if not role_allows(user.role, allowed):
             raise HTTPException(403, _("Your role does not give access to this page."))
         _check_api_write(request)
@@ -82,3 +95,5 @@ def require_role(*roles: str) -> Callable[[Request], User]:
 
 
 require_staff = require_role()
+# Only for changing one's own password: the one staff page a temporary password may reach.
+require_staff_any_password = require_role(temporary_password_ok=True)

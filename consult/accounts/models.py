@@ -26,6 +26,9 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     password_hash: str = Field(max_length=255)  # argon2id, encoded with its parameters
     active: bool = True
+    # Set by an admin's new account or reset: the holder must choose their own password before
+    # anything else (see deps.require_role). Never set by the CLI, the demo or one's own change.
+    password_temporary: bool = False
     created_at: datetime | None = timestamp(nullable=False, default_now=True)
     last_login_at: datetime | None = timestamp()
 

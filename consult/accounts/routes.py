@@ -18,6 +18,7 @@ from consult.accounts.deps import (
     current_user,
     require_role,
     require_staff,
+    require_staff_any_password,
 )
 from consult.accounts.models import AuditAction, Role, User
 from consult.core.formatting import LOCAL_TIME, local_stamp
@@ -321,25 +322,45 @@ def reset_password(request: Request, user_id: RowId, admin: Admin) -> Response:
     return _change(request, lambda s: staff.reset_password(s, user_id=user_id, actor_id=admin.id, request=request))
 
 
+def _password_page(
+    request: Request,
+    user: User,
+    *,
+    next_path: str,
+    errors: dict[str, str] | None = None,
+    changed: bool = False,
+    status_code: int = 200,
+) -> Response:
+    context = {"errors": errors or {}, "changed": changed, "temporary": user.password_temporary, "next": next_path}
+    return render(request, "accounts/password.html", context, status_code)
+
+
 @router.get("/personal/losenord")
-def password_form(request: Request, _user: Annotated[User, Depends(require_staff)]) -> Response:
-    return render(request, "accounts/password.html", {"errors": {}})
+def password_form(
+    request: Request,
+    user: Annotated[User, Depends(require_staff_any_password)],
+    next: Annotated[str | None, Query(max_length=2000)] = None,  # noqa: A002 - the conventional name
+) -> Response:
+    return _password_page(request, user, next_path=safe_next(next) or DEFAULT_LANDING)
 
 
 @router.post("/personal/losenord")
 def change_password(
     request: Request,
-    user: Annotated[User, Depends(require_staff)],
+    user: Annotated[User, Depends(require_staff_any_password)],
     current: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH * 2)] = "",
     new: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH * 2)] = "",
     repeated: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH * 2)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",  # noqa: A002
 ) -> Response:
     assert user.id is not None
+    target = safe_next(next) or DEFAULT_LANDING
     with session_scope() as session:
         problems = staff.change_own_password(
             session, user_id=user.id, current=current, new=new, repeated=repeated, request=request
         )
     if problems:
         errors = {problem.field: problem.text(_) for problem in problems}
-        return render(request, "accounts/password.html", {"errors": errors}, 422)
-    return render(request, "accounts/password.html", {"errors": {}, "changed": True})
+        return _password_page(request, user, next_path=target, errors=errors, status_code=422)
+    user.password_temporary = False  # this request's copy: the page and its menu show the new state
+    return _password_page(request, user, next_path=target, changed=True)

@@ -66,12 +66,22 @@ def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.email))))
 
 
-def create_user(session: Session, *, email: str, password: str, role: str, name: str = "") -> User:
+def create_user(
+    session: Session, *, email: str, password: str, role: str, name: str = "", temporary: bool = False
+) -> User:
+    """A new staff user. `temporary`: the password was made for them (an admin's new account), and
+    they must replace it before anything else; the CLI and the demo users choose their own."""
     email = normalise_email(email)
     _check_new_user(email=email, password=password, role=role)
     if get_user_by_email(session, email) is not None:
         raise AccountError(N_("There is already a user with that email address."))
-    user = User(email=email, name=name.strip(), role=role, password_hash=password_hasher.hash(password))
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role,
+        password_hash=password_hasher.hash(password),
+        password_temporary=temporary,
+    )
     session.add(user)
     session.flush()
     return user
@@ -309,7 +319,9 @@ def role_allows(user_role: str, allowed: set[str] | frozenset[str] | tuple[str, 
 
 
 def staff_links(user: User | None) -> list[StaffLink]:
-    if user is None:
+    """The pages the user's role reaches; none while the password is temporary (each would only
+    lead to the change-password page)."""
+    if user is None or user.password_temporary:
         return []
     return [link for link in _STAFF_LINKS if role_allows(user.role, link.roles)]
 
@@ -332,6 +344,7 @@ ACTION_LABELS = {
     "user.deactivate": N_("Staff account deactivated"),
     "user.password_reset": N_("Staff account: temporary password made"),
     "user.password_change": N_("Own password changed"),
+    "user.password_replaced": N_("Temporary password replaced by the account holder"),
     "response.state": N_("Review state changed"),
     "export": N_("Export"),
     "import": N_("Import"),

@@ -3,8 +3,8 @@ and reactivates them and resets passwords; everyone changes their own password. 
 in the audit log (never a password). No HTTP here.
 
 A new account and a reset get a temporary password, shown once to the admin to pass on; the
-account holder replaces it on "My page". An admin cannot deactivate or demote themselves, so the
-site always keeps an admin who can act.
+account holder must replace it before anything else (deps.require_role sends them to do so). An
+admin cannot deactivate or demote themselves, so the site always keeps an admin who can act.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def add_account(
         raise StaffProblem("role", N_("Choose a role."))
     password = temporary_password()
     try:
-        user = create_user(session, email=email, password=password, role=role, name=name)
+        user = create_user(session, email=email, password=password, role=role, name=name, temporary=True)
     except AccountError as error:
         raise StaffProblem("email", str(error)) from None
     record_audit(session, user_id=actor_id, action="user.create", target=f"user:{user.id}",
@@ -120,6 +120,7 @@ def reset_password(session: Session, *, user_id: int, actor_id: int | None, requ
     user = _other_user(session, user_id=user_id, actor_id=actor_id)
     password = temporary_password()
     user.password_hash = password_hasher.hash(password)
+    user.password_temporary = True
     session.add(user)
     record_audit(session, user_id=actor_id, action="user.password_reset", target=f"user:{user.id}", request=request)
     return NewAccount(user, password)
@@ -142,12 +143,16 @@ def change_own_password(
     elif len(new) > MAX_PASSWORD_LENGTH:
         problems.append(StaffProblem("new", N_("The password is too long.")))
     elif new == current:
-        problems.append(StaffProblem("new", N_("Choose a password other than the current one.")))
+        problems.append(StaffProblem("new", N_("Choose a password of your own, not the temporary one.")
+                                     if user.password_temporary
+                                     else N_("Choose a password other than the current one.")))
     elif new != repeated:
         problems.append(StaffProblem("repeated", N_("The two new passwords are not the same.")))
     if problems:
         return problems
+    action = "user.password_replaced" if user.password_temporary else "user.password_change"
     user.password_hash = password_hasher.hash(new)
+    user.password_temporary = False  # one's own password is never temporary
     session.add(user)
-    record_audit(session, user_id=user.id, action="user.password_change", target=f"user:{user.id}", request=request)
+    record_audit(session, user_id=user.id, action=action, target=f"user:{user.id}", request=request)
     return []

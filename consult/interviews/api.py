@@ -70,7 +70,8 @@ class InterviewReceipt(BaseModel):
     responses={
         200: {"model": InterviewReceipt, "description": "An identical resend: the same receipt."},
         401: {"model": ErrorOut, "description": "Not logged in, or the login has expired."},
-        403: {"model": ErrorOut, "description": "Not an interviewer, or not sent as JSON."},
+        403: {"model": ErrorOut, "description": "Not an interviewer, not sent as JSON, or the password is temporary "
+                                                "and must be replaced first (code: password_change_required)."},
         404: {"model": ErrorOut},
         409: {"model": ErrorOut, "description": "The client UUID was used for other answers, or the survey is closed."},
         413: {"model": ErrorOut},
