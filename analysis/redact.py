@@ -1,7 +1,8 @@
 """Personal data redaction for free-text answers.
 
 Before an answer is shown to staff, put in a report or exported, personal data is replaced by a typed
-placeholder: ``[personnummer]``, ``[telefon]``, ``[e-post]``, ``[adress]`` or ``[namn]``.
+placeholder: ``[personnummer]``, ``[telefon]``, ``[e-post]``, ``[adress]`` or ``[namn]``. A caller that
+shows the text in another language passes its own placeholders (``{"e-post": "[email]", ...}``).
 
 The rules are written for Swedish consultation answers (with some English) and lean towards keeping
 text that is not personal data: years, dates, prices, bus lines, percentages, postcodes alone, place
@@ -23,7 +24,7 @@ import argparse
 import csv
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -57,7 +58,11 @@ def _word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-def placeholder(kind: str) -> str:
+def placeholder(kind: str, placeholders: Mapping[str, str] | None = None) -> str:
+    """The text that stands for personal data of type ``kind``: ``[kind]``, unless ``placeholders``
+    (type -> text, e.g. the reader's language) gives another."""
+    if placeholders and kind in placeholders:
+        return placeholders[kind]
     return f"[{kind}]"
 
 
@@ -420,9 +425,9 @@ def _without_overlaps(spans: list[Span]) -> list[Span]:
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
-def redact(text: str) -> str:
-    """``text`` with each piece of personal data replaced by its typed placeholder, e.g. ``[telefon]``,
-    and without bidirectional control characters."""
+def redact(text: str, placeholders: Mapping[str, str] | None = None) -> str:
+    """``text`` with each piece of personal data replaced by its typed placeholder, e.g. ``[telefon]``
+    (or what ``placeholders`` gives for the type), and without bidirectional control characters."""
     text = _BIDI_CONTROLS.sub("", text)
     spans = find_personal_data(text)
     if not spans:
@@ -431,14 +436,15 @@ def redact(text: str) -> str:
     previous = 0
     for span in spans:
         parts.append(text[previous : span.start])
-        parts.append(placeholder(span.type))
+        parts.append(placeholder(span.type, placeholders))
         previous = span.end
     parts.append(text[previous:])
     return "".join(parts)
 
 
-def redact_series(answers: pd.Series) -> pd.Series:
+def redact_series(answers: pd.Series, placeholders: Mapping[str, str] | None = None) -> pd.Series:
     """Redact every text in a pandas Series; missing values and non-text values are left as they are.
+    ``placeholders`` is passed on to ``redact``.
 
     Answers repeat a lot in consultations ("Inget", "Vet ej", "Bättre bussar"), so each distinct text
     is redacted once and the results are mapped back.
@@ -447,7 +453,7 @@ def redact_series(answers: pd.Series) -> pd.Series:
 
     is_text = answers.map(lambda value: isinstance(value, str))
     texts = answers[is_text]
-    redacted = {text: redact(text) for text in pd.unique(texts)}
+    redacted = {text: redact(text, placeholders) for text in pd.unique(texts)}
     result = answers.copy()
     result[is_text] = texts.map(redacted)
     return result

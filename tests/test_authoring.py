@@ -595,6 +595,28 @@ def test_xlsform_upload_with_problems_shows_them_cell_by_cell_and_creates_nothin
     assert not_a_workbook.status_code == 422 and "problem-list" in not_a_workbook.text
 
 
+def test_xlsform_upload_problems_are_listed_as_the_workbook_reads(admin) -> None:  # type: ignore[no-untyped-def]
+    """Sheet by sheet in the order of the workbook's tabs, row by row: not in the order they were found
+    (settings and choices are read first; an open group is found at the end)."""
+    data = workbook(
+        {
+            "survey": [
+                ["type", "name", "label::Svenska (sv)"],
+                ["begin_group", "om_dig", "Om dig"],
+                ["geopoint", "plats", "Var är du?"],
+            ],
+            "choices": [["list_name", "name", "label::Svenska (sv)"], ["ja_nej", "ja", ""]],
+            "settings": [["form_title", "form_id"], ["Fel", new_slug()], ["Annan", "annan"]],
+        }
+    )
+    response = upload(admin, data)
+    assert response.status_code == 422
+    table = re.search(r'<table id="problem-list">.*?</table>', response.text, re.S)
+    assert table
+    rows = re.findall(r"<tr><td>([^<]*)</td><td class=\"num\">([^<]*)</td>", table.group(0))
+    assert rows == [("survey", "–"), ("survey", "2"), ("survey", "3"), ("choices", "2"), ("settings", "3")]
+
+
 def test_a_valid_xlsform_upload_creates_the_survey_and_downloads_again(admin, analyst) -> None:  # type: ignore[no-untyped-def]
     slug = new_slug()
     data = workbook(

@@ -249,6 +249,30 @@ def test_free_text_that_looks_like_a_formula_stays_text_in_the_workbook(tmp_path
     assert "'=HYPERLINK" in long_csv and ",=HYPERLINK" not in long_csv
 
 
+@pytest.mark.parametrize("language, shown, other", [("en", "[personal identity number]", "[personnummer]"),
+                                                   ("sv", "[personnummer]", "[personal identity number]")])
+def test_redacted_free_text_reads_in_the_files_language(small: SmallSurvey, app, staff, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                        language: str, shown: str, other: str) -> None:
+    """Personal data in free text is replaced by a placeholder in the export's language, in every format."""
+    from openpyxl import load_workbook
+
+    from consult.db import session_scope
+    from consult.workspace import exports
+    from consult.workspace.service import Filters
+
+    client = logged_in_client(app, staff["analyst"])
+    long_csv = client.get(f"/arbetsyta/enkater/{small.spec.slug}/export.csv?lang={language}").text
+    path = tmp_path / "export.xlsx"
+    with session_scope() as session:
+        wide = exports.wide_table(session, spec=small.spec, filters=Filters(), raw=False, language=language)
+        exports.write_xlsx(path, session=session, spec=small.spec, filters=Filters(), raw=False, language=language,
+                           progress=lambda _percent: None)
+    wide_text = " ".join(str(value) for value in wide.frame["fritt"].tolist())
+    workbook = " ".join(str(c) for row in load_workbook(path)["fritt"].iter_rows(values_only=True) for c in row)
+    for text in (long_csv, wide_text, workbook):
+        assert shown in text and other not in text and PERSONNUMMER not in text
+
+
 def test_a_weighted_workbook_has_the_weighted_share_beside_the_counted_one(small: SmallSurvey) -> None:
     from openpyxl import Workbook
 

@@ -130,6 +130,44 @@ def test_admin_dates_the_phases_and_bad_dates_change_nothing(app, client: TestCl
     assert admin.get("/admin/oversyn/finns-inte").status_code == 404
 
 
+def test_a_phase_with_only_a_last_day_is_a_deadline(app, client: TestClient, cycle_under_way: str) -> None:  # type: ignore[no-untyped-def]
+    """A last day without a first is accepted on purpose: a decision or a consultation often has a
+    date it must be done by before anyone knows when it starts. The form says what such a phase
+    means, and the front page shows it as "senast <day>"."""
+    from babel.dates import format_date
+
+    from consult.db import session_scope
+
+    admin = logged_in(app, create_staff("deadline", PASSWORD)["admin"], PASSWORD)
+    form_url = f"/admin/oversyn/{cycle_under_way}"
+    form = admin.get(f"{form_url}?lang=sv")
+    assert "en med bara en sista dag som ett sista datum" in form.text  # the admin knows what it means
+    assert "with only a last day as a deadline" in admin.get(f"{form_url}?lang=en").text
+    with session_scope() as session:
+        cycle = service.cycle_by_key(session, key=cycle_under_way)
+        assert cycle is not None
+        before = {p.key: (p.starts_on, p.ends_on) for p in service.phases(session, cycle_id=cycle.id or 0)}
+    values = {
+        f"{part}-{key}": (day.isoformat() if day else "")
+        for key, days in before.items()
+        for part, day in zip(("start", "end"), days, strict=True)
+    }
+    deadline = datetime.now(UTC).date() + timedelta(days=90)
+    saved = admin.post(form_url, data={**values, "csrftoken": csrf_from(form.text), "start-beslut": "",
+                                       "end-beslut": deadline.isoformat()})
+    try:
+        assert saved.status_code == 303
+        with session_scope() as session:
+            after = {p.key: (p.starts_on, p.ends_on) for p in service.phases(session, cycle_id=cycle.id or 0)}
+        assert after["beslut"] == (None, deadline)
+        phases = client.get("/?lang=sv").text.split('id="phases-heading"')[1].split("</ol>")[0]
+        shown = format_date(deadline, "d MMMM y", locale="sv")
+        assert re.search(rf'phase-coming">\s*<strong>Beslut</strong>.*?senast {shown}', phases, re.S)
+    finally:
+        with session_scope() as session:
+            service.set_phase_dates(session, cycle_id=cycle.id or 0, dates={"beslut": before["beslut"]})
+
+
 def test_published_summaries_are_listed_on_the_front_page(client: TestClient, cycle_under_way: str) -> None:
     from consult.db import session_scope
     from consult.reports.service import set_published

@@ -192,3 +192,71 @@ def test_the_form_and_its_messages_are_in_english_for_english_staff(app, staff, 
         data={"csrftoken": csrf_from(page.text), "question": "lang", "phrase": "Olle", "reason": "other"},
     )
     assert refused.status_code == 422 and "The answer does not contain this text." in refused.text
+
+
+def _response_with(survey, text: str) -> int:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    values = {"kommun": 1, "val": 1, "lang": text}
+    with session_scope() as session:
+        stored = store_responses(session, [NewResponse(spec=survey, client_uuid=str(uuid.uuid4()), values=values)])
+    response_id = stored[0].response_id
+    assert response_id is not None
+    return response_id
+
+
+def test_placeholders_are_in_the_pages_language(app, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    """An English page reads "[email]" and "[removed]" where the Swedish one reads "[e-post]" and
+    "[borttaget]"; neither shows the address."""
+    response_id = _response_with(survey, "Skriv till anna.berg@example.se. Kalle bor här.")
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    page = analyst.get(f"/granskning/{response_id}")
+    analyst.post(f"/granskning/{response_id}/ta-bort-text", data={
+        "csrftoken": csrf_from(page.text), "question": "lang", "phrase": "Kalle", "reason": "identity"})
+
+    english = analyst.get(f"/granskning/{response_id}?lang=en").text
+    assert "Skriv till [email]. [removed] bor här." in english
+    assert "anna.berg" not in english and "[e-post]" not in english and "[borttaget]" not in english
+    assert "such as [phone]" in english and "replaced by [removed]" in english  # the hints too
+    swedish = analyst.get(f"/granskning/{response_id}?lang=sv").text
+    assert "Skriv till [e-post]. [borttaget] bor här." in swedish
+    assert "anna.berg" not in swedish and "[email]" not in swedish
+
+
+@pytest.mark.parametrize("language, phrase", [
+    ("en", "me on [phone] about"),
+    ("en", "me on [PHONE]  about"),
+    ("sv", "me on [telefon] about"),  # copied from the Swedish page, then read in English: still found
+])
+def test_a_placeholder_copied_from_the_english_page_is_found(app, staff, survey, language, phrase) -> None:  # type: ignore[no-untyped-def]
+    response_id = _response_with(survey, "Call me on 070-123 45 67 about the buses.")
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    page = analyst.get(f"/granskning/{response_id}?lang={language}")
+    done = analyst.post(f"/granskning/{response_id}/ta-bort-text", data={
+        "csrftoken": csrf_from(page.text), "question": "lang", "phrase": phrase, "reason": "contact"})
+    assert done.status_code == 303, done.text
+    assert _answer_text(response_id, survey) == "Call [borttaget] the buses."
+
+
+def test_text_removed_before_can_be_named_by_its_english_placeholder(app, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    """The English page shows an earlier removal as "[removed]"; a phrase that includes it is found."""
+    response_id = _response_with(survey, "Kalle Berg bor på hörnet, fråga honom.")
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    token = csrf_from(analyst.get(f"/granskning/{response_id}?lang=en").text)
+    analyst.post(f"/granskning/{response_id}/ta-bort-text", data={
+        "csrftoken": token, "question": "lang", "phrase": "Kalle Berg", "reason": "identity"})
+    done = analyst.post(f"/granskning/{response_id}/ta-bort-text", data={
+        "csrftoken": token, "question": "lang", "phrase": "[removed] bor på hörnet", "reason": "identity"})
+    assert done.status_code == 303, done.text
+    assert _answer_text(response_id, survey) == "[borttaget], fråga honom."
+
+
+def test_the_swedish_placeholders_are_the_ones_the_redaction_writes_and_stores() -> None:
+    """Swedish pages show the text as analysis.redact writes it, and "[borttaget]" as it is stored;
+    every language has a placeholder of its own for each kind."""
+    from analysis.redact import TYPES, placeholder
+    from consult.core.redacting import REMOVED, placeholders
+
+    assert placeholders("sv") == {kind: placeholder(kind) for kind in (*TYPES, REMOVED)}
+    assert placeholders("sv")[REMOVED] == "[borttaget]"
+    assert len(set(placeholders("en").values())) == len(TYPES) + 1

@@ -673,6 +673,9 @@ def test_all_comments_on_a_section_in_one_place_redacted(app, staff, web, round_
     assert f"Första {round_key}" in page.text and f"Andra {round_key}" in page.text
     assert "Bussarna i Ånge går för sällan." in page.text
     assert "070-123 45 67" not in page.text and "[telefon]" in page.text
+    english = logged_in(app, staff["analyst"]).get(f"/admin/remiss/{round_key}/kommentarer/hallbart-resande?lang=en")
+    assert "070-123 45 67" not in english.text and "Ring mig på [phone]." in english.text
+    assert "[telefon]" not in english.text
     missing = logged_in(app, staff["analyst"]).get(f"/admin/remiss/{round_key}/kommentarer/finns-inte")
     assert missing.status_code == 404
 
@@ -689,6 +692,8 @@ def test_exports_in_csv_and_xlsx_are_redacted(app, staff, web, round_key) -> Non
     assert kinds["priority"]["section_key"] == "jarnvagar" and kinds["priority"]["position"] == "agree"
     assert kinds["priority"]["comment"] == "Bygg nu."
     assert "anna.andersson@example.se" not in response.text and "[e-post]" in kinds["overall"]["comment"]
+    english = logged_in(app, staff["analyst"]).get(f"/admin/remiss/{round_key}/export.csv?lang=en").text
+    assert "Kontakta mig på [email]." in english and "anna.andersson" not in english and "[e-post]" not in english
     workbook = load_workbook(io.BytesIO(analyst.get(f"/admin/remiss/{round_key}/export.xlsx").content))
     assert workbook.sheetnames == ["Svar", "Ställningstaganden"]
     values = [[c.value for c in row] for row in workbook["Svar"].iter_rows()]

@@ -437,6 +437,10 @@ def test_every_comment_is_shown_in_one_place_redacted(analyst: TestClient, table
     assert "[personnummer]" in comments and "Bra förslag i stort." in comments
     assert first.label("sv") in html.unescape(comments) and "Instämmer delvis" in comments
     assert "Förslaget som helhet" in comments
+    english = analyst.get(f"/arbetsyta/remiss/{key}?lang=en").text
+    assert "[personal identity number]" in english[english.index('id="kommentarer"') :]
+    assert "[personnummer]" not in english and PERSONNUMMER not in english
+    analyst.get(f"/arbetsyta/remiss/{key}?lang=sv")
 
 
 def test_invitation_summary_counts_answered_against_invited(tables) -> None:  # type: ignore[no-untyped-def]
@@ -509,6 +513,11 @@ def test_themes_with_quotes_only_from_those_who_consented(analyst: TestClient, t
     published = analyst.get(f"/arbetsyta/rapport/{key}?publicera=1").text
     for anchor in ("teman", "tackning"):  # themes of one or two answers: no size, no quote
         assert "[personnummer]" not in section_html(published, anchor)
+    english = analyst.get(f"/arbetsyta/rapport/{key}?lang=en").text  # placeholders in the report's language
+    for anchor in ("teman", "tackning"):
+        assert "[personal identity number]" in section_html(english, anchor)
+    assert "[personnummer]" not in english and PERSONNUMMER not in english
+    analyst.get(f"/arbetsyta/rapport/{key}?lang=sv")
 
 
 def _cycle_with_two_themes(first_theme: str, second_theme: str) -> tuple[str, SmallSurvey]:

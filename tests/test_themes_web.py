@@ -493,6 +493,9 @@ def test_quotes_are_redacted_and_only_from_respondents_who_consented(analyst: Te
     assert "Hemlig" not in quotes_html
     assert "070-123" not in page.text  # neither in the quotes nor in the list of answers
     assert "[telefon]" in page.text
+    english = analyst.get(f"{health_survey['base']}/tema/{theme_id}?lang=en").text
+    assert "[phone]" in english and "[telefon]" not in english and "070-123" not in english
+    analyst.get(f"{health_survey['base']}/tema/{theme_id}?lang=sv")
     # Each answer leads to its response, where staff remove what the automatic redaction missed.
     opened = re.search(r'href="(/granskning/\d+)">', page.text)
     assert opened and 'action="' + opened.group(1) + '/ta-bort-text"' in analyst.get(opened.group(1)).text

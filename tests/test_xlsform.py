@@ -605,3 +605,59 @@ def test_cli_export_of_unknown_survey(cli: typer.Typer, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "No survey finns-inte." in result.stderr
     assert not (tmp_path / "x.xlsx").exists()
+
+
+# Problems found in an order of their own: the settings and choices are read before the survey, a
+# group left open and a relevant naming no question are reported after the last row.
+OUT_OF_ORDER: dict[str, Rows] = {
+    "survey": [
+        ["type", "name", "label::Svenska (sv)", "relevant"],
+        ["begin_group", "om_dig", "Om dig"],
+        ["select_one ja_nej", "cyklar", "Cyklar du?"],
+        ["geopoint", "plats", "Var?"],
+        ["text", "varfor", "Varför?", "${finns_inte} = 'ja'"],
+    ],
+    "choices": [
+        ["list_name", "name", "label::Svenska (sv)"],
+        ["ja_nej", "ja", "Ja"],
+        ["ja_nej", "nej", ""],
+    ],
+    "settings": [["form_title", "form_id"], ["Cykling", "cykling"], ["Annan", "annan"]],
+    "anteckningar": [["Att göra: fråga om vintercykling"]],
+}
+
+
+@pytest.mark.parametrize("tabs", [
+    ("survey", "choices", "settings", "anteckningar"),
+    ("settings", "anteckningar", "choices", "survey"),
+])
+def test_problems_are_listed_sheet_by_sheet_and_row_by_row(tabs: tuple[str, ...]) -> None:
+    """The list reads like the workbook: sheets in the order of its tabs, rows from the top."""
+    result = read_xlsform(workbook_bytes({title: OUT_OF_ORDER[title] for title in tabs}))
+    places = {
+        "survey": ["survey!A2", "survey!A4", "survey!D5"],  # the open group is reported at its first row
+        "choices": ["choices!C3"],
+        "settings": ["settings row 3"],
+        "anteckningar": ["anteckningar"],
+    }
+    assert [p.where().split(" (")[0] for p in result.problems] == [place for tab in tabs for place in places[tab]]
+
+
+def test_a_problem_with_the_whole_workbook_comes_before_those_of_its_sheets() -> None:
+    choices = [["list_name", "name", "label::Svenska (sv)"], ["ja_nej", "ja", ""]]
+    result = read_xlsform(workbook_bytes({"choices": choices}))
+    assert [(p.sheet, p.cell, p.reason) for p in result.problems] == [
+        ("", "", "The workbook has no survey sheet."),
+        ("choices", "C2", "Choice ja has no label."),
+    ]
+
+
+def test_a_rows_problems_read_left_to_right() -> None:
+    result = read_xlsform(workbook_bytes({
+        "survey": [
+            ["type", "name", "label::Svenska (sv)", "relevant", "choice_filter", "appearance"],
+            ["text", "varfor", "Varför?", "${finns_inte} = 'ja'", "x", "minimal"],
+        ],
+    }))
+    row = [p.cell for p in result.problems if p.row == 2]
+    assert row == sorted(row) and len(row) == 3

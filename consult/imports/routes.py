@@ -110,7 +110,7 @@ def _batch_or_404(slug: str, token: str, user: User) -> tuple[SurveySpec, Import
 
 
 def _shown(question_type: str, value: Value) -> str:
-    from analysis.redact import redact
+    from consult.core.redacting import redact
 
     if value is None:
         return files.DONT_KNOW_TOKENS[0]

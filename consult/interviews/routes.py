@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from analysis.redact import redact
 from consult.accounts.deps import require_role
 from consult.accounts.models import AuditAction, Role, User
 from consult.accounts.service import list_users, record_audit, register_staff_link
 from consult.core.fields import utcnow
 from consult.core.formatting import local_stamp, typed_number
 from consult.core.i18n import N_, _, current_language, ngettext
+from consult.core.redacting import REMOVED, placeholders, redact
 from consult.core.routing import RowId
 from consult.core.templating import paging, render
 from consult.db import session_scope
@@ -407,7 +407,7 @@ def _display_value(question: QuestionSpec, value: Value, language: str) -> str:
         return ", ".join(labels) if question.type != QuestionType.ranking else " > ".join(labels)
     if isinstance(value, float):
         return typed_number(value)
-    return redact(str(value))
+    return redact(str(value), language)
 
 
 @router.get("/granskning")
@@ -538,6 +538,7 @@ def _review_page(
             (code, spec.by_code[code].label(language)) for code in redaction.redactable_questions(spec, values)
         ],
         "redaction_reasons": redaction.REASONS,
+        "removed_placeholder": placeholders(language)[REMOVED],
         "max_phrase_length": redaction.MAX_PHRASE_LENGTH,
     }
     return render(request, "responses/review_detail.html", context, status_code)

@@ -40,7 +40,7 @@ def _identity(text: str) -> str:
 
 
 def _redact(text: str) -> str:
-    from analysis.redact import redact
+    from consult.core.redacting import redact
 
     return redact(text)
 

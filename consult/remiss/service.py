@@ -1163,7 +1163,7 @@ EXPORT_COLUMNS = [
 
 def export_rows(session: Session, *, remiss_round: RemissRound, language: str = "sv") -> list[dict[str, Any]]:
     """One row per position or comment of every submitted answer; free text redacted."""
-    from analysis.redact import redact
+    from consult.core.redacting import redact
 
     assert remiss_round.id is not None
     draft = load_draft(session, version_id=remiss_round.version_id)
@@ -1193,7 +1193,7 @@ def export_rows(session: Session, *, remiss_round: RemissRound, language: str = 
                         "section_title": titles[priority.key],
                         "position": position or "",
                         "quote": "",
-                        "comment": redact(comment),
+                        "comment": redact(comment, language),
                     }
                 )
         for key, comment in content["principles"].items():
@@ -1205,7 +1205,7 @@ def export_rows(session: Session, *, remiss_round: RemissRound, language: str = 
                     "section_title": titles.get(key, key),
                     "position": "",
                     "quote": "",
-                    "comment": redact(comment),
+                    "comment": redact(comment, language),
                 }
             )
         for anchored in content["anchored"]:
@@ -1217,7 +1217,7 @@ def export_rows(session: Session, *, remiss_round: RemissRound, language: str = 
                     "section_title": titles.get(anchored["section"], anchored["section"]),
                     "position": "",
                     "quote": anchored.get("quote") or "",
-                    "comment": redact(anchored["text"]),
+                    "comment": redact(anchored["text"], language),
                 }
             )
         if content["overall"]:
@@ -1229,7 +1229,7 @@ def export_rows(session: Session, *, remiss_round: RemissRound, language: str = 
                     "section_title": "",
                     "position": "",
                     "quote": "",
-                    "comment": redact(content["overall"]),
+                    "comment": redact(content["overall"], language),
                 }
             )
     return rows

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from analysis.redact import redact
 from consult.core.fields import pick, utcnow
 from consult.core.i18n import N_, current_language
+from consult.core.redacting import redact
 from consult.domains import optional_module
 from consult.remiss import service as remiss
 from consult.remiss.models import Position, RemissRound
@@ -398,8 +398,8 @@ def round_comments(session: Session, *, remiss_round: RemissRound, language: str
                 "organisation": row.organisation.name,
                 "actor_type": row.organisation.actor_type,
                 "position": row.position if kind == ItemKind.priority else None,
-                "quote": redact(row.comment.quote) if row.comment.quote else "",
-                "text": redact(row.comment.text),
+                "quote": redact(row.comment.quote, language) if row.comment.quote else "",
+                "text": redact(row.comment.text, language),
                 "answer_id": row.answer.id,
                 "target": row.comment.target,
             }

@@ -23,13 +23,14 @@ from consult.accounts.models import AuditEvent
 from consult.accounts.service import record_audit
 from consult.core.i18n import N_
 from consult.core.problems import FieldProblem
+from consult.core.redacting import STORED_REMOVED, placeholder_forms
 from consult.responses.models import Answer, Response
 from consult.responses.review_models import ResponseEdit
 from consult.surveys.models import TEXT_TYPES
 from consult.surveys.schema import SurveySpec
 
 AUDIT_ACTION = "response.redact"
-PLACEHOLDER = "[borttaget]"
+PLACEHOLDER = STORED_REMOVED
 MAX_PHRASE_LENGTH = 1000
 REASONS: dict[str, str] = {
     "identity": N_("Names a person or tells who they are"),
@@ -60,19 +61,57 @@ class RedactionRecord:
     occurrences: int
 
 
+_BRACKETED = re.compile(r"\[[^\[\]]{1,60}\]")
+
+
+def _placeholder_kinds() -> dict[str, str]:
+    """A placeholder's words (lower case, single-spaced) -> its kind, for every language's."""
+    return {_key(form): kind for kind, forms in placeholder_forms().items() for form in forms}
+
+
+def _key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _words(text: str) -> str:
+    """A regular expression for `text` however the answer breaks or spaces its words."""
+    words = text.split()
+    if not words:
+        return r"\s+" if text else ""
+    body = r"\s+".join(re.escape(word) for word in words)
+    return (r"\s+" if text[0].isspace() else "") + body + (r"\s+" if text[-1].isspace() else "")
+
+
+def _any_language(kind: str) -> str:
+    """A regular expression for the placeholder of `kind` in any language ("[telefon]", "[phone]")."""
+    forms = sorted(placeholder_forms()[kind], key=len, reverse=True)
+    return "(?:" + "|".join(_words(form) for form in forms) + ")"
+
+
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
     """The phrase as the analyst typed it, matched regardless of case and of how the answer
-    breaks or spaces its words (it was shown to them on one line)."""
-    words = phrase.split()
-    return re.compile(r"\s+".join(re.escape(word) for word in words), re.IGNORECASE)
+    breaks or spaces its words (it was shown to them on one line). A placeholder in it matches the
+    same placeholder in any language: the analyst may copy it from the English page."""
+    phrase = phrase.strip()
+    kinds = _placeholder_kinds()
+    parts, previous = [], 0
+    for found in _BRACKETED.finditer(phrase):
+        kind = kinds.get(_key(found.group()))
+        if kind is None:
+            continue
+        parts += [_words(phrase[previous:found.start()]), _any_language(kind)]
+        previous = found.end()
+    parts.append(_words(phrase[previous:]))
+    return re.compile("".join(parts), re.IGNORECASE)
 
 
 def remove_phrase(text: str, pattern: re.Pattern[str]) -> tuple[str, list[str]]:
     """`text` with the passages `pattern` finds replaced by the placeholder, and those passages.
 
     The analyst copies the phrase from the answer as shown, where personal data the automatic
-    redaction found is already a placeholder ("ring mig på [telefon]"). Such a phrase is found in
-    the answer as shown, and each placeholder in it stands for the stored text it hides."""
+    redaction found is already a placeholder ("ring mig på [telefon]", on an English page "ring mig
+    på [phone]"). Such a phrase is found in the answer as shown, and each placeholder in it stands
+    for the stored text it hides."""
     matches = pattern.findall(text)
     if matches:
         return pattern.sub(PLACEHOLDER, text), matches

@@ -1,7 +1,8 @@
 """XLSForm import and export: surveys designed in a spreadsheet (ODK, KoboToolbox) and back.
 
 Pure conversion, no database and no HTTP: `read_xlsform(data)` gives an `XLSFormResult` (a
-SurveySpec when one could be built, and every problem found, cell by cell) and
+SurveySpec when one could be built, and every problem found, cell by cell, in the order the
+workbook reads: sheet by sheet as its tabs are ordered, row by row) and
 `write_xlsform(spec)` gives the bytes of an .xlsx workbook that reads back to the same spec.
 
 The subset we read, and how it maps to our model
@@ -266,6 +267,20 @@ class _Sheet:
 class _Problems:
     def __init__(self) -> None:
         self.items: list[XLSFormProblem] = []
+        self.sheet_order: list[str] = []  # the workbook's sheet titles, in the order of its tabs
+
+    def in_reading_order(self) -> list[XLSFormProblem]:
+        """The problems in the order someone reading the workbook meets them, whatever order they
+        were found in: the whole file's first, then sheet by sheet in the order of the workbook's
+        tabs, and within a sheet row by row and left to right; a problem with a whole sheet or row
+        comes before those with its cells."""
+        tabs = {title: position for position, title in enumerate(self.sheet_order)}
+
+        def place(problem: XLSFormProblem) -> tuple[bool, int, int, int]:
+            return (bool(problem.sheet), tabs.get(problem.sheet, len(tabs)), problem.row or 0,
+                    _column_number(problem.column_letter))
+
+        return sorted(self.items, key=place)
 
     def add(self, sheet: str, row: int | None, column: _Column | None, template: str, /, **params: Any) -> None:
         self.items.append(
@@ -278,6 +293,14 @@ class _Problems:
                 column_letter=column.letter if column else "",
             )
         )
+
+
+def _column_number(letters: str) -> int:
+    """A column's position from its letters (A = 1, Z = 26, AA = 27); 0 without a column."""
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
 
 
 class _RowView:
@@ -407,6 +430,7 @@ def _open_sheets(data: bytes, problems: _Problems) -> dict[str, _Sheet] | None:
                                         "workbook and upload it again."))
         return None
     sheets: dict[str, _Sheet] = {}
+    problems.sheet_order = list(workbook.sheetnames)
     try:
         for worksheet in workbook.worksheets:
             kind = worksheet.title.strip().lower()
@@ -1333,22 +1357,22 @@ def read_xlsform(source: Source, *, slug: str | None = None) -> XLSFormResult:
         data = _load_bytes(source)
     except OSError as exc:
         problems.add("", None, None, N_("The file cannot be read: %(error)s"), error=_short(exc))
-        return XLSFormResult(None, problems.items)
+        return XLSFormResult(None, problems.in_reading_order())
     sheets = _open_sheets(data, problems)
     if sheets is None:
-        return XLSFormResult(None, problems.items)
+        return XLSFormResult(None, problems.in_reading_order())
     settings = _read_settings(sheets.get(SETTINGS), problems)
     lists = _read_choices(sheets.get(CHOICES), settings.default_language, problems)
     survey_sheet = sheets.get(SURVEY)
     if survey_sheet is None:
         problems.add("", None, None, N_("The workbook has no survey sheet."))
-        return XLSFormResult(None, problems.items, settings.version)
+        return XLSFormResult(None, problems.in_reading_order(), settings.version)
     pages = _SurveyReader(survey_sheet, lists, settings.default_language, problems).read()
     if not pages:
         problems.add(survey_sheet.title, None, None, N_("The survey sheet has no questions we could import."))
-        return XLSFormResult(None, problems.items, settings.version)
+        return XLSFormResult(None, problems.in_reading_order(), settings.version)
     spec = _build_spec(settings, pages, slug, problems)
-    return XLSFormResult(spec, problems.items, settings.version)
+    return XLSFormResult(spec, problems.in_reading_order(), settings.version)
 
 
 def _build_spec(settings: _Settings, pages: list[PageSpec], slug: str | None, problems: _Problems) -> SurveySpec | None:

@@ -27,7 +27,8 @@ from sqlmodel import Session, col
 
 from consult.accounts.models import User
 from consult.core.fields import one_line, pick, utcnow
-from consult.core.i18n import N_, _
+from consult.core.i18n import N_, _, current_language
+from consult.core.redacting import placeholders, redact
 from consult.db import lock_for_update
 from consult.responses.models import Answer, Response, ResponseStatus, ReviewState
 from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem, StrategyVersion
@@ -751,8 +752,6 @@ def _answer_rows_query(question_id: int) -> Any:
 
 
 def _answer_row(row: Any) -> AnswerRow:
-    from analysis.redact import redact
-
     return AnswerRow(
         response_id=row.response_id, text=redact(row.text or ""), theme_id=row.theme_id, theme_label=row.label,
         score=row.score, source=row.source, coded_by=row.coder_name or row.coder_email or "",
@@ -800,10 +799,12 @@ def theme_answers(session: Session, *, question_id: int, theme_id: int | None = 
 def quotes(session: Session, *, question_id: int, theme_id: int, n: int = 5) -> list[dict]:
     """Up to n answers nearest the theme's centre: redacted, each text once (compared without case,
     spacing or punctuation, after redaction), answers without redacted personal data first, and
-    only from respondents who agreed to be quoted when the survey asked."""
-    from analysis.redact import TYPES, placeholder, redact
+    only from respondents who agreed to be quoted when the survey asked. The placeholders are in the
+    request's language."""
+    from analysis.redact import TYPES
 
-    placeholders = [placeholder(kind) for kind in TYPES]
+    shown = placeholders(current_language.get())
+    marks = [shown[kind] for kind in TYPES]
 
     query = (
         select(assignment.c.response_id, answer.c.text)
@@ -818,7 +819,7 @@ def quotes(session: Session, *, question_id: int, theme_id: int, n: int = 5) -> 
         query.order_by(assignment.c.reviewed.desc(), assignment.c.score.desc().nulls_last(), assignment.c.response_id)
         .limit(n * 20)
     ).all()
-    # A quote full of "[telefon]" says little and answers that differed only in a phone number read
+    # A quote full of "[phone]" says little and answers that differed only in a phone number read
     # the same once redacted: those come last, and each text counts once.
     plain: list[dict] = []
     redacted: list[dict] = []
@@ -830,7 +831,7 @@ def quotes(session: Session, *, question_id: int, theme_id: int, n: int = 5) -> 
         if not key or key in seen or (len(text.split()) < 3 and not short_ok):
             continue
         seen.add(key)
-        (redacted if any(mark in text for mark in placeholders) else plain).append(
+        (redacted if any(mark in text for mark in marks) else plain).append(
             {"response_id": row.response_id, "text": text})
         if len(plain) >= n:
             break
@@ -845,8 +846,6 @@ def _quote_key(text: str) -> str:
 def candidate_quotes(session: Session, *, question_id: int, candidate: CandidateTheme) -> list[dict]:
     """The engine's representative answers of a candidate theme, redacted (the engine picked them
     among respondents who agreed to be quoted)."""
-    from analysis.redact import redact
-
     ids = [int(r) for r in candidate.representatives][:5]
     if not ids:
         return []

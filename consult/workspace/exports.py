@@ -30,11 +30,11 @@ import pandas as pd
 from sqlalchemy import literal, select, update
 from sqlmodel import Session
 
-from analysis.redact import redact, redact_series
 from consult.config import get_settings
 from consult.core.fields import safe_cell, utcnow
 from consult.core.formatting import LOCAL_TIME, hidden_label, local
 from consult.core.i18n import N_, gettext_for
+from consult.core.redacting import redact, redact_series
 from consult.db import get_engine
 from consult.surveys.models import SINGLE_CODE_TYPES, TEXT_TYPES, QuestionType
 from consult.surveys.schema import QuestionSpec, SurveySpec
@@ -78,10 +78,10 @@ def csv_columns(*, with_weight: bool) -> list[str]:
     return [*CSV_COLUMNS[:at], WEIGHT_COLUMN, *CSV_COLUMNS[at:]]
 
 
-def _clean_text(text: str | None, raw: bool) -> str | None:
+def _clean_text(text: str | None, raw: bool, language: str) -> str | None:
     if text is None:
         return None
-    return text if raw else redact(text)
+    return text if raw else redact(text, language)
 
 
 # --- long CSV ------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def csv_lines(spec: SurveySpec, filters: service.Filters, *, raw: bool, language
         merged = heapq.merge(plain, chosen, key=itemgetter(0, 1, 2))
         weighed_rid, shown_weight = None, ""
         for count, (rid, _qid, _rank, is_list, row) in enumerate(merged, start=1):
-            values = _csv_row(row, is_list, by_id, labels, raw)
+            values = _csv_row(row, is_list, by_id, labels, raw, language)
             if with_weight:
                 if rid != weighed_rid:  # written once per respondent, on each of their rows
                     weighed_rid, shown_weight = rid, "" if row.weight is None else _weight_text(row.weight)
@@ -183,7 +183,8 @@ def _iso(moment: Any) -> str:
     return moment.isoformat() if isinstance(moment, datetime) else (str(moment) if moment else "")
 
 
-def _csv_row(row: Any, is_list: bool, by_id: dict, labels: dict, raw: bool) -> list[Any]:  # type: ignore[type-arg]
+def _csv_row(row: Any, is_list: bool, by_id: dict, labels: dict,  # type: ignore[type-arg]
+             raw: bool, language: str) -> list[Any]:
     question = by_id[row.question_id]
     if is_list:
         label = labels.get((row.question_id, row.choice), "")
@@ -193,7 +194,7 @@ def _csv_row(row: Any, is_list: bool, by_id: dict, labels: dict, raw: bool) -> l
     number = "" if row.number is None else (int(row.number) if float(row.number).is_integer() else row.number)
     return [row.rid, _iso(row.submitted_at), row.channel, row.campaign_tag or "", question.code, question.type,
             "" if row.choice is None else row.choice, label, "", number, 1 if row.dont_know else 0,
-            safe_cell(_clean_text(row.text, raw) or "")]  # a spreadsheet opens CSV files too
+            safe_cell(_clean_text(row.text, raw, language) or "")]  # a spreadsheet opens CSV files too
 
 
 # --- the wide table and its codebook -------------------------------------------------------------
@@ -309,7 +310,7 @@ def wide_table(session: Session, *, spec: SurveySpec, filters: service.Filters, 
     )
     report(50)
     variables = _variables(spec, language, with_weight)
-    frame = _assemble(spec, meta, answers, chosen, variables, raw)
+    frame = _assemble(spec, meta, answers, chosen, variables, raw, language)
     report(60)
     return WideTable(frame, variables)
 
@@ -343,7 +344,7 @@ def _frame(session: Session, query: Any, columns: list[str], *, raw_cursor: bool
 
 
 def _assemble(spec: SurveySpec, meta: pd.DataFrame, answers: pd.DataFrame, chosen: pd.DataFrame,
-              variables: list[Variable], raw: bool) -> pd.DataFrame:
+              variables: list[Variable], raw: bool, language: str) -> pd.DataFrame:
     index = meta.index
     columns: dict[str, Any] = {}
     by_question = {q.code: q for q in spec.questions}
@@ -368,7 +369,7 @@ def _assemble(spec: SurveySpec, meta: pd.DataFrame, answers: pd.DataFrame, chose
             columns[variable.name] = values.reindex(index)
         elif variable.kind == "text":
             text = rows["text"].reindex(index)
-            columns[variable.name] = text if raw else redact_series(text)
+            columns[variable.name] = text if raw else redact_series(text, language)
         else:
             columns[variable.name] = _option_column(variable, question, rows, chosen_by_question, index)
     return pd.DataFrame(columns, index=index).reset_index(drop=True)
@@ -440,7 +441,7 @@ def write_xlsx(path: Path, *, session: Session, spec: SurveySpec, filters: servi
     _codebook_sheet(workbook.create_sheet(_sheet_name(gettext_for(language, "Codebook"), names)), variables, language)
     outcome = service.results(session, spec=spec, filters=replace(filters, publish=False), language=language)
     progress(30)
-    texts = _text_answers(session, spec, filters, raw)
+    texts = _text_answers(session, spec, filters, raw, language)
     progress(60)
     for result in outcome.questions:
         sheet = workbook.create_sheet(_sheet_name(result.code, names))
@@ -449,7 +450,8 @@ def write_xlsx(path: Path, *, session: Session, spec: SurveySpec, filters: servi
     workbook.save(str(path))
 
 
-def _text_answers(session: Session, spec: SurveySpec, filters: service.Filters, raw: bool) -> dict[int, pd.DataFrame]:
+def _text_answers(session: Session, spec: SurveySpec, filters: service.Filters, raw: bool,
+                  language: str) -> dict[int, pd.DataFrame]:
     text_ids = [q.id for q in spec.questions if q.type in TEXT_TYPES and q.id is not None]
     if not text_ids:
         return {}
@@ -462,7 +464,7 @@ def _text_answers(session: Session, spec: SurveySpec, filters: service.Filters, 
                    .order_by(table.c.question_id, table.c.response_id),
                    ["question_id", "response_id", "text"], raw_cursor=True)
     if not raw:
-        frame["text"] = redact_series(frame["text"])
+        frame["text"] = redact_series(frame["text"], language)
     return {int(qid): part for qid, part in frame.groupby("question_id")}
 
 
