@@ -800,6 +800,38 @@ def test_coverage_health_answers_map_to_folkhalsa_in_2025_and_are_not_covered_in
     analyst.get(f"{health_survey['base']}/tackning?lang=sv")
 
 
+def test_each_reader_keeps_the_quotes_of_their_own_language(health_survey: dict, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Coverage figures are cached and shared between requests; the quotes beside them are each
+    reader's own (their placeholders are in the reader's language), so a Swedish reader's request
+    never rewrites the quotes an English reader was given."""
+    from consult.core.i18n import current_language
+    from consult.db import session_scope
+
+    def quotes_in_the_readers_language(session, *, question_id: int, theme_id: int, n: int) -> list[dict]:  # type: ignore[no-untyped-def]
+        return [{"response_id": 0, "text": f"quote read in {current_language.get()}"}]
+
+    monkeypatch.setattr(service, "quotes", quotes_in_the_readers_language)
+
+    def coverage_read_in(language: str) -> service.Coverage:
+        token = current_language.set(language)
+        try:
+            with session_scope() as session:
+                version = service.versions_for(session, survey_id=health_survey["spec"].id)[1]
+                found = service.coverage(session, question_id=health_survey["qid"], version=version, with_quotes=True)
+        finally:
+            current_language.reset(token)
+        assert found is not None and found.uncovered
+        return found
+
+    def quoted(found: service.Coverage) -> set[str]:
+        return {quote["text"] for row in found.uncovered for quote in row.quotes}
+
+    english = coverage_read_in("en")
+    swedish = coverage_read_in("sv")
+    assert quoted(english) == {"quote read in en"}
+    assert quoted(swedish) == {"quote read in sv"}
+
+
 def test_keywords_edited_by_analysts_change_what_the_strategy_covers_at_once(
     analyst: TestClient, health_survey: dict
 ) -> None:

@@ -15,7 +15,7 @@ import unicodedata
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -1133,7 +1133,13 @@ def coverage(session: Session, *, question_id: int, version: VersionChoice,
             _coverage_cache[key] = cached
             while len(_coverage_cache) > 16:
                 _coverage_cache.popitem(last=False)
-    if with_quotes:
-        for row in cached.uncovered:
-            row.quotes = quotes(session, question_id=question_id, theme_id=row.theme.id, n=3)
-    return cached
+    if not with_quotes:
+        return cached
+    # The cached figures are shared between requests; the quotes are each reader's own (their
+    # placeholders are in the reader's language), so they go on copies of the rows.
+    rows = [
+        replace(row, quotes=quotes(session, question_id=question_id, theme_id=row.theme.id, n=3))
+        if not row.covered else row
+        for row in cached.rows
+    ]
+    return replace(cached, rows=rows)
