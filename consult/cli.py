@@ -55,7 +55,10 @@ def demo(
     from consult.demo.service import load_full_demo
 
     result = load_full_demo(session_scope, responses=responses, themes=themes)
-    typer.echo(f"Demo consultation loaded: {result['created']} new responses, {result['total']} in all.")
+    if result["created"] == 0 and result["total"] > 0:
+        typer.echo(f"Demo already loaded: {result['total']} responses kept.")
+    else:
+        typer.echo(f"Demo consultation loaded: {result['created']} new responses, {result['total']} in all.")
     if result["analysed"]:
         typer.echo(f"Themes found in the answers to {result['analysed']} open questions.")
 

@@ -283,6 +283,20 @@ def test_hidden_answers_are_dropped(client, survey) -> None:  # type: ignore[no-
     assert ("Det här ska inte sparas",) not in texts
 
 
+def test_a_bad_answer_to_a_hidden_question_is_dropped_not_refused(client, survey) -> None:  # type: ignore[no-untyped-def]
+    too_long = "x" * 600  # varfor_nej takes 500 characters and is asked only when val is 2 (Nej)
+    response = post(client, survey.slug, {**VALID, "val": 1, "varfor_nej": too_long})
+    assert response.status_code == 201, response.text
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        texts = session.execute(select(Answer.text).where(Answer.question_id == survey.by_code["varfor_nej"].id)).all()
+    assert (too_long,) not in texts
+    refused = post(client, survey.slug, {**VALID, "val": 2, "varfor_nej": too_long})
+    assert refused.status_code == 422
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [("varfor_nej", "too_long")]
+
+
 def test_malformed_json_is_422(client, survey) -> None:  # type: ignore[no-untyped-def]
     before = response_count(survey.id)
     response = client.post(

@@ -514,6 +514,37 @@ def test_scheduled_opening_keeps_the_public_page_closed_until_then(admin, client
     assert closed.status_code == 303 and client.get(f"/s/{slug}").status_code == 410
 
 
+def test_a_survey_offered_in_english_opens_only_with_its_english_texts(admin) -> None:  # type: ignore[no-untyped-def]
+    """A resident who chooses English would read the missing texts in Swedish. The refusal names
+    each gap, links to it, and says the two ways on; both work."""
+    slug = create_survey(admin)  # with an English title: offered in English
+    add_question(admin, slug, question_data("pendlar", "single_choice", "Cyklar du?", text_en="",
+                                            choices=[("1", "Ja", "Yes"), ("2", "Nej", "")]))
+    refused = post_form(admin, f"/admin/surveys/{slug}/status", {"status": "open"}, form_page=f"/admin/surveys/{slug}")
+    assert refused.status_code == 422
+    summary = error_summary(refused.text)
+    assert "Enkäten erbjuds på engelska" in summary and "töm den engelska titeln" in summary
+    assert 'href="#question-pendlar">pendlar saknar engelska: frågetext, svarsalternativ.' in summary
+    assert 'id="gaps"' in refused.text and f'href="/admin/surveys/{slug}/questions/pendlar/edit"' in refused.text
+    assert spec_of(slug).status == "draft"
+    # Offered in Swedish only: it opens as it is.
+    settings = {"title_sv": "Cykla i Sundsvall", "title_en": "", "audience": "residents", "identity_mode": "anonymous"}
+    assert post_form(admin, f"/admin/surveys/{slug}/settings", settings).status_code == 303
+    open_survey(admin, slug)
+    assert spec_of(slug).status == "open"
+    post_form(admin, f"/admin/surveys/{slug}/status", {"status": "closed"}, form_page=f"/admin/surveys/{slug}")
+    # Offered in English again, it reopens once the texts are written.
+    assert post_form(admin, f"/admin/surveys/{slug}/settings",
+                     {**settings, "title_en": "Cycling in Sundsvall"}).status_code == 303
+    again = post_form(admin, f"/admin/surveys/{slug}/status", {"status": "open"}, form_page=f"/admin/surveys/{slug}")
+    assert again.status_code == 422 and "pendlar saknar engelska" in error_summary(again.text)
+    assert 'id="gaps"' in again.text  # shown on a closed survey too, when it is what keeps it from opening
+    edit_question(admin, slug, "pendlar", question_data("pendlar", "single_choice", "Cyklar du?",
+                                                        choices=[("1", "Ja", "Yes"), ("2", "Nej", "No")]))
+    open_survey(admin, slug)
+    assert spec_of(slug).status == "open"
+
+
 def test_new_survey_form_reports_errors_per_field(admin) -> None:  # type: ignore[no-untyped-def]
     taken = simple_survey(admin)
     response = post_form(admin, "/admin/surveys/new", {"slug": "Fel Adress", "title_sv": "", "retention_days": "x"})

@@ -148,6 +148,16 @@ def test_a_hidden_required_question_is_not_required_and_hidden_answers_are_dropp
     assert not shown.ok and [e.field for e in shown.errors] == ["fordjupning"]
 
 
+def test_a_page_drops_a_bad_answer_to_a_question_its_answers_hide() -> None:
+    """A form kept from before an earlier answer changed, or sent without JavaScript."""
+    stored = {"kommun": TIMRA, "kon": KVINNA}
+    too_long = {"prio": ["1"], "fordjupning": ["x" * 6000]}
+    outcome = submit_page(SPEC, page=2, stored=stored, form=too_long)
+    assert outcome.errors == [] and outcome.next_page is None and "fordjupning" not in outcome.answers
+    outcome = submit_page(SPEC, page=2, stored={"kommun": SUNDSVALL, "kon": KVINNA}, form={**too_long, "prio": ["3"]})
+    assert [(e.field, e.kind) for e in outcome.errors] == [("fordjupning", "too_long")] and outcome.next_page == 2
+
+
 def test_page_carries_what_is_left_of_a_condition_for_the_browser() -> None:
     page_one = {"kommun": SUNDSVALL, "kon": KVINNA}
     shown = {question.code: question.condition for question in questions_on_page(SPEC, 2, page_one)}

@@ -44,6 +44,43 @@ def test_demo_is_idempotent_and_tops_up(migrated, demo) -> None:  # type: ignore
     assert more["created"] == 10 and more["total"] == first["total"] + 10
 
 
+def test_consult_demo_run_again_over_an_older_demo_keeps_its_responses_and_says_so(migrated, demo) -> None:  # type: ignore[no-untyped-def]
+    """Responses of an older demo differ from what the demo generates now (store_responses calls
+    that a conflict): loading it again leaves them as they are and reports them kept."""
+    from sqlalchemy import update
+    from typer.testing import CliRunner
+
+    from consult.cli import app as cli
+    from consult.db import session_scope
+
+    def stored() -> list[tuple]:
+        with session_scope() as session:
+            spec = load_spec(session, slug="vasternorrland-2030")
+            responses = session.execute(select(Response.id, Response.content_hash, Response.receipt)
+                                        .where(Response.survey_id == spec.id).order_by(Response.id)).all()
+            answers = session.execute(select(Answer.response_id, Answer.question_id, Answer.choice, Answer.number,
+                                             Answer.text).order_by(Answer.id)).all()
+        return [*map(tuple, responses), len(answers), hash(tuple(map(tuple, answers)))]
+
+    with session_scope() as session:
+        spec = load_spec(session, slug="vasternorrland-2030")
+        older = session.execute(select(Response.id, Response.content_hash).where(Response.survey_id == spec.id)).all()
+        for response_id, content_hash in older[::2]:  # every other one generated differently back then
+            changed = "older" + content_hash[5:]
+            session.execute(update(Response).where(Response.id == response_id).values(content_hash=changed))
+    before = stored()
+    try:
+        result = CliRunner().invoke(cli, ["demo", "--responses", "60", "--no-themes"])
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == f"Demo already loaded: {len(older)} responses kept."
+        assert "conflict" not in result.output.lower()
+        assert stored() == before
+    finally:
+        with session_scope() as session:
+            for response_id, content_hash in older:
+                session.execute(update(Response).where(Response.id == response_id).values(content_hash=content_hash))
+
+
 def test_the_years_in_the_county_are_whole_years_also_in_an_older_demo_database(migrated, demo) -> None:  # type: ignore[no-untyped-def]
     """The help text asks for whole years; a demo database loaded before the rule existed gets it
     when the demo is loaded again, and loading once more changes nothing."""

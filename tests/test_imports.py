@@ -348,6 +348,15 @@ def test_problems_found_by_the_service(survey) -> None:  # type: ignore[no-untyp
     assert imported["4"].values["skala"] is None
 
 
+def test_a_bad_answer_to_a_hidden_question_is_dropped_not_refused(survey) -> None:  # type: ignore[no-untyped-def]
+    too_long = "x" * 600  # varfor_nej takes 500 characters and is asked only when val is 2 (Nej)
+    content = csv_bytes([good_row("1", val="1", varfor_nej=too_long), good_row("2", val="2", varfor_nej=too_long)])
+    parsed = service.parse_upload(survey, content)
+    assert [r.row_id for r in parsed.rows] == ["1"] and "varfor_nej" not in parsed.rows[0].values
+    assert [(w.row, w.column, w.kind) for w in parsed.warnings] == [(2, "varfor_nej", "hidden_answer_dropped")]
+    assert [(p.row, p.column, p.kind) for p in parsed.problems] == [(3, "varfor_nej", "too_long")]
+
+
 def test_event_rows_without_the_event_name_are_rejected_as_elsewhere(analyst, survey) -> None:  # type: ignore[no-untyped-def]
     """The interviewer form and its API ask for the event's name; the import asks the same."""
     content = csv_bytes(

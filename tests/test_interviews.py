@@ -300,6 +300,43 @@ def test_json_endpoint_is_idempotent_and_validates(interviewer, staff, survey) -
     assert len(entries_by(staff["interviewer"])) == before + 1
 
 
+# An answer too long for varfor_nej, which is asked only when val is 2 (Nej).
+TOO_LONG = "x" * 600
+
+
+def stored_answers(response_id: int, spec) -> dict:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        return review.current_answers(session, spec=spec, response_id=response_id)
+
+
+def test_queued_entry_with_a_bad_answer_to_a_hidden_question_is_stored_without_it(interviewer, survey) -> None:  # type: ignore[no-untyped-def]
+    answers = {"kommun": 2, "val": 1, "varfor_nej": TOO_LONG}
+    body = {"survey": survey.slug, "channel": "interview_phone", "answers": answers}
+    stored = interviewer.post("/api/intervju/responses", json={**body, "client_uuid": str(uuid.uuid4())})
+    assert stored.status_code == 201, stored.text
+    assert stored_answers(stored.json()["response_id"], survey) == {"kommun": 2, "val": 1}
+    shown = {**body["answers"], "val": 2}
+    refused = interviewer.post("/api/intervju/responses",
+                               json={**body, "client_uuid": str(uuid.uuid4()), "answers": shown})
+    assert refused.status_code == 422
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [("varfor_nej", "too_long")]
+
+
+def test_entry_form_drops_a_bad_answer_to_a_hidden_question(interviewer, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    before = len(entries_by(staff["interviewer"]))
+    refused = submit_entry(interviewer, survey, {"kommun": "2", "val": "2", "varfor_nej": TOO_LONG})
+    assert refused.status_code == 422 and 'id="varfor_nej-error"' in refused.text
+    assert 'href="#field-varfor_nej"' in refused.text
+    assert len(entries_by(staff["interviewer"])) == before
+    stored = submit_entry(interviewer, survey, {"kommun": "2", "val": "1", "varfor_nej": TOO_LONG})
+    assert stored.status_code == 303
+    entries = entries_by(staff["interviewer"])
+    assert len(entries) == before + 1
+    assert stored_answers(entries[-1].id, survey) == {"kommun": 2, "val": 1}
+
+
 def test_times_from_the_browser_are_clamped() -> None:
     now = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
     started, submitted = service.clamp_times(now + timedelta(hours=1), now + timedelta(days=1), now)

@@ -1,7 +1,8 @@
 """What a survey still lacks before residents see it: the texts of its English version, a privacy
-notice that says what Article 13 of the GDPR asks, and a retention period. None of it blocks
-opening (a Swedish-only survey is a choice); the survey page lists it with links to where each
-gap is fixed. No HTTP here."""
+notice that says what Article 13 of the GDPR asks, and a retention period. The survey page lists
+it with links to where each gap is fixed. Only the English texts block opening, and only for a
+survey offered in English (a Swedish-only survey is a choice, made by leaving out the English
+title): see consult.authoring.service.set_status. No HTTP here."""
 
 from __future__ import annotations
 
@@ -55,9 +56,22 @@ def gaps(spec: SurveySpec) -> list[Gap]:
         )))
     if spec.retention_days is None:
         found.append(Gap(N_("No retention period is set, so the answers are kept until someone deletes them.")))
-    if not (spec.title or {}).get("en", "").strip():
+    if not offers_english(spec):
         found.append(Gap(N_("The survey has no English title, so it is offered in Swedish only.")))
         return found
+    return found + english_gaps(spec)
+
+
+def offers_english(spec: SurveySpec) -> bool:
+    """A survey is offered in English when it has an English title (see SurveySpec.languages);
+    clearing the title in the settings offers it in Swedish only."""
+    return bool((spec.title or {}).get("en", "").strip())
+
+
+def english_gaps(spec: SurveySpec) -> list[Gap]:
+    """The texts a survey offered in English lacks in English. A resident who chooses English
+    would see each of them in Swedish, so a survey with any of them is not opened."""
+    found: list[Gap] = []
     for name, value in (("intro", spec.intro), ("privacy_notice", spec.privacy_notice)):
         if _missing(value, "en"):
             label = N_("introduction") if name == "intro" else N_("privacy notice")

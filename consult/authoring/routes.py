@@ -260,10 +260,13 @@ def _overview(
         cycle = session.get(ReviewCycle, survey.cycle_id) if survey.cycle_id else None
         priorities = {item.key: item.title for item in service.priority_options(session, survey.cycle_id)}
     views = _error_views(errors or [])
+    gaps = [(gap.text(_), gap.question) for gap in readiness.gaps(spec)]
     for view in views:
         if view["question"] and view["question"] in spec.by_code:
             view["field"] = ""
             view["anchor"] = "question-" + view["question"]
+        elif view["field"] == "english" and gaps:
+            view["anchor"] = "gaps"  # what keeps the survey from opening, with a link to where each is fixed
         else:
             view["anchor"] = "main"
     context = {
@@ -279,7 +282,8 @@ def _overview(
         "focus": focus,
         "opens_in_future": service.is_future(spec.opens_at),
         "closed_by_schedule": survey.status == SurveyStatus.open and availability(spec) == Availability.closed,
-        "gaps": [(gap.text(_), gap.question) for gap in readiness.gaps(spec)],
+        "gaps": gaps,
+        "english_refused": any(view["field"] == "english" for view in views),
         "next_status": sorted(service.ALLOWED_STATUS_CHANGES[SurveyStatus(survey.status)]),
     }
     return render(request, "authoring/survey.html", context, 422 if views else 200)

@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from consult.accounts.service import record_audit
+from consult.authoring import readiness
 from consult.core.fields import pick, utcnow
 from consult.core.i18n import N_, gettext_for
 from consult.db import lock_for_update
@@ -54,10 +55,12 @@ class EditError:
     message: str  # English msgid with %(name)s parameters
     params: dict[str, Any] = field(default_factory=dict)
     question: str | None = None
+    terms: dict[str, list[str]] = field(default_factory=dict)  # msgids, translated and listed
 
     def text(self, language: str) -> str:
         message = gettext_for(language, self.message)
-        return message % self.params if self.params else message
+        listed = {name: ", ".join(gettext_for(language, term) for term in terms) for name, terms in self.terms.items()}
+        return message % {**self.params, **listed} if self.params or listed else message
 
 
 class EditRefused(Exception):  # noqa: N818 - it is a refusal, shown to the user
@@ -529,6 +532,22 @@ ALLOWED_STATUS_CHANGES = {
 }
 
 
+def raise_for_missing_english(spec: SurveySpec) -> None:
+    """A survey offered in English opens only with all its texts in English: a resident who
+    chooses English would otherwise read parts of it in Swedish. The refusal lists each gap (a
+    question's links to that question) and the two ways on: write the texts, or offer the
+    survey in Swedish only by clearing its English title."""
+    gaps = readiness.english_gaps(spec) if readiness.offers_english(spec) else []
+    if gaps:
+        lead = EditError("english", N_(
+            "The survey is offered in English, but some of its texts lack English, so residents who choose "
+            "English would read them in Swedish. Write the English texts listed here, or clear the English "
+            "title in the settings to offer the survey in Swedish only."
+        ))
+        listed = [EditError("english", gap.message, gap.params, gap.question, gap.terms) for gap in gaps]
+        raise EditRefused([lead, *listed])
+
+
 def set_status(session: Session, *, slug: str, status: SurveyStatus, user_id: int | None, request: Any = None) -> None:
     survey, spec = _load(session, slug)
     current = SurveyStatus(survey.status)
@@ -536,6 +555,8 @@ def set_status(session: Session, *, slug: str, status: SurveyStatus, user_id: in
         raise EditRefused([EditError("status", N_("This change of status is not possible."))])
     if status == SurveyStatus.open and not spec.questions:
         raise EditRefused([EditError("status", N_("Add at least one question before opening the survey."))])
+    if status == SurveyStatus.open:
+        raise_for_missing_english(spec)
     survey.status = status.value
     if status == SurveyStatus.open and survey.closes_at and not is_future(survey.closes_at):
         survey.closes_at = None  # reopened by hand: a closing time already passed no longer applies

@@ -17,7 +17,7 @@ from sqlmodel import Session, func, select
 
 from consult.demo.texts import attractive_answer, change_answer
 from consult.responses.models import Answer, Channel, Response
-from consult.responses.service import NewResponse, store_responses
+from consult.responses.service import NewResponse, Outcome, store_responses
 from consult.strategy import service as strategy
 from consult.strategy.models import StrategyItem
 from consult.surveys.models import Choice, Question, Survey
@@ -272,7 +272,8 @@ def _repair_years_in_county(session: Session, spec: SurveySpec, populations: dic
 
 
 def load_demo(session_factory, *, responses: int = 2000, batch: int = 500) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """Create the demo consultation and top its survey up to `responses` generated responses."""
+    """Create the demo consultation and top its survey up to `responses` generated responses.
+    Returns how many were created, how many were there already (kept untouched), and the total."""
     fixture = read_fixture()
     with session_factory() as session:
         survey = ensure_structure(session, fixture)
@@ -282,16 +283,20 @@ def load_demo(session_factory, *, responses: int = 2000, batch: int = 500) -> di
         populations = {m["code"]: m["population"] for m in fixture["municipalities"]}
         _repair_years_in_county(session, spec, populations)
         session.commit()
-    created = 0
+    created = kept = 0
     for start in range(0, responses, batch):
         items = [demo_response(spec, n, populations) for n in range(start, min(start + batch, responses))]
         with session_factory() as session:
             results = store_responses(session, items)
             session.commit()
-        created += sum(1 for r in results if r.outcome.value == "created")
+        created += sum(1 for r in results if r.outcome == Outcome.created)
+        # A demo response already stored is left as it is, also when the demo now generates it
+        # differently (one of an older demo, which store_responses calls a conflict): it is the
+        # same respondent, kept, not a clash to report.
+        kept += sum(1 for r in results if r.outcome in (Outcome.duplicate, Outcome.conflict))
     with session_factory() as session:
         total = session.exec(select(func.count()).select_from(Response).where(Response.survey_id == spec.id)).one()
-    return {"created": created, "total": total}
+    return {"created": created, "kept": kept, "total": total}
 
 
 def load_full_demo(session_factory, *, responses: int = 2000, themes: bool = False) -> dict[str, int]:  # type: ignore[no-untyped-def]

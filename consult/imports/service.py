@@ -49,7 +49,6 @@ from consult.responses.validation import (
     FieldError,
     Value,
     answers_required,
-    check_required,
     parse_json_answers,
     validate_complete,
 )
@@ -395,29 +394,28 @@ def parse_row(spec: SurveySpec, number: int, cells: list[Cell], columns: list[_C
     identity, identity_problems = _read_identity(spec, number, by_name, letters)
     problems += identity_problems
     answers: dict[str, Any] = {}
+    unreadable: dict[str, ImportProblem] = {}  # a question's cell that could not be read at all
     for column in columns:
         if column.question is None:
             continue
         raw = cell_to_raw(column.question, by_name[column.name])
         if isinstance(raw, str | list) and column.question.type not in TEXT_TYPES and _too_long(raw):
-            problems.append(ImportProblem(number, column.name, "value_too_long", {}, "", column.letter))
+            unreadable[column.name] = ImportProblem(number, column.name, "value_too_long", {}, "", column.letter)
         elif raw is _WRONG_TYPE:
             value = cell_text(by_name[column.name])[:60]
-            problems.append(ImportProblem(number, column.name, "wrong_type", {}, value, column.letter))
+            unreadable[column.name] = ImportProblem(number, column.name, "wrong_type", {}, value, column.letter)
         elif raw != "":
             answers[column.name] = raw
     parsed = parse_json_answers(spec, answers)
-    warnings: list[ImportProblem] = []
-    if parsed.errors or problems:
-        failed = {e.field for e in parsed.errors} | {p.column for p in problems}
-        required = ([e for e in check_required(spec, parsed.values) if e.field not in failed]
-                    if answers_required(meta.channel) else [])
-        problems += [_answer_problem(number, e, by_name, named) for e in [*parsed.errors, *required]]
-        return _RowResult(None, problems, warnings)
+    # An unreadable cell is an answer that failed, as a bad value does; the shared rule decides
+    # whether it counts: an answer to a question that the row's answers hide is dropped unchecked.
+    parsed.errors += [FieldError(code, problem.kind) for code, problem in unreadable.items()]
     final = validate_complete(spec, parsed, required=answers_required(meta.channel))
-    if final.errors:
-        return _RowResult(None, [_answer_problem(number, e, by_name, named) for e in final.errors], warnings)
-    for code in parsed.values.keys() - final.values.keys():
+    problems += [unreadable.get(e.field) or _answer_problem(number, e, by_name, named) for e in final.errors]
+    warnings: list[ImportProblem] = []
+    if problems:
+        return _RowResult(None, problems, warnings)
+    for code in final.dropped:
         warnings.append(ImportProblem(number, code, "hidden_answer_dropped", letter=named[code].letter))
     if not final.values:
         # Refused, not just flagged: the template has no use for a row without answers (a form

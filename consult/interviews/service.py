@@ -20,11 +20,9 @@ from consult.responses.service import NewResponse, consent_from
 from consult.responses.validation import (
     FieldError,
     Value,
-    check_required,
-    drop_hidden,
     parse_form_answers,
     typed_form_values,
-    visible_codes,
+    validate_complete,
 )
 from consult.surveys.models import Survey
 from consult.surveys.schema import SurveySpec
@@ -129,26 +127,18 @@ def identity_from_form(spec: SurveySpec, form: Any) -> tuple[dict[str, str | Non
 
 
 def validate_entry(spec: SurveySpec, form: Any, *, required: bool = True, with_identity: bool = True) -> EntryOutcome:
-    """Every question at once with the shared rules. Answers to questions whose condition is
-    not met are dropped, and so are their errors: the interviewer skipped them. A correction
-    passes with_identity=False: it changes the answers, never who gave them, so its form has no
-    name fields to check."""
-    parsed = parse_form_answers(spec.questions, form)
-    visible = visible_codes(spec, parsed.values)
-    failed = {e.field for e in parsed.errors}
-    errors = [e for e in parsed.errors if e.field in visible]
-    if required:
-        errors += [e for e in check_required(spec, parsed.values, visible=visible) if e.field not in failed]
-    if not errors:
-        errors = empty_entry_errors(spec, parsed.values)
-    order = {q.code: i for i, q in enumerate(spec.questions)}
-    errors.sort(key=lambda e: order.get(e.field, len(order)))
+    """Every question at once with the shared rules (consult.responses.validation.validate_complete):
+    answers to questions whose condition is not met are dropped, and so are their errors: the
+    interviewer skipped them. A correction passes with_identity=False: it changes the answers,
+    never who gave them, so its form has no name fields to check."""
+    final = validate_complete(spec, parse_form_answers(spec.questions, form), required=required)
+    errors = final.errors or empty_entry_errors(spec, final.values)
     identity, identity_problems = identity_from_form(spec, form) if with_identity else (None, [])
     typed: dict[str, Any] = {}
     if errors or identity_problems:
         typed = typed_form_values(spec.questions, form)
         typed.update({IDENTITY_FORM_FIELDS[name]: value or "" for name, value in (identity or {}).items()})
-    return EntryOutcome(values=drop_hidden(spec, parsed.values, visible=visible), errors=errors, typed=typed,
+    return EntryOutcome(values=final.values, errors=errors, typed=typed,
                         identity=None if identity_problems else identity, identity_problems=identity_problems)
 
 

@@ -10,7 +10,9 @@ from typing import Any
 from consult.core.formatting import typed_number
 from consult.responses.validation import (
     FieldError,
+    Parsed,
     Value,
+    answer_errors,
     check_required,
     drop_hidden,
     leaf_met,
@@ -117,11 +119,10 @@ def submit_page(
     merged.update(parsed.values)
     if keep_to is not None:
         return PageOutcome(answers=merged, next_page=min(max(keep_to, 1), len(spec.pages)))
-    failed = {e.field for e in parsed.errors}
     visible = visible_codes(spec, merged)
-    required = check_required(spec, merged, page_codes, visible=visible)
-    errors = parsed.errors + [e for e in required if e.field not in failed]
-    errors.sort(key=lambda e: [q.code for q in page_questions].index(e.field))
+    # The same rule as every channel: a question hidden by the answers (on this page, or changed
+    # on an earlier one) is neither checked nor required, and its answer is dropped at the end.
+    errors = answer_errors(spec, Parsed(values=merged, errors=parsed.errors), codes=page_codes, visible=visible)
     if errors:
         return PageOutcome(answers=merged, errors=errors, next_page=page, typed=typed_form_values(page_questions, form))
     if page < len(spec.pages):

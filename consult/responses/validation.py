@@ -36,6 +36,8 @@ class FieldError:
 class Parsed:
     values: dict[str, Value] = field(default_factory=dict)
     errors: list[FieldError] = field(default_factory=list)
+    # Questions answered (validly or not) that their conditions hide: the answers were dropped.
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -318,13 +320,37 @@ def answers_required(channel: str) -> bool:
     return channel != "paper"
 
 
+def answer_errors(
+    spec: SurveySpec,
+    parsed: Parsed,
+    *,
+    required: bool = True,
+    codes: Collection[str] | None = None,
+    visible: Collection[str] | None = None,
+) -> list[FieldError]:
+    """The rule every channel follows (the survey pages, both JSON APIs, the interviewer form and
+    imports): conditions are decided on the server from the answers that parsed, and a question
+    they hide is neither validated nor required, so an error in its answer is no error. What is
+    left: errors in answers to shown questions (and to codes that are no question), then shown
+    required questions left unanswered (unless `required` is False: a paper form entered as it
+    was filled in), limited to `codes` when given, in the order of the questions."""
+    if visible is None:
+        visible = visible_codes(spec, parsed.values)
+    errors = [e for e in parsed.errors if e.field in visible or spec.question(e.field) is None]
+    if required:
+        failed = {e.field for e in parsed.errors}
+        errors += [e for e in check_required(spec, parsed.values, codes, visible=visible) if e.field not in failed]
+    order = {question.code: index for index, question in enumerate(spec.questions)}
+    return sorted(errors, key=lambda e: order.get(e.field, len(order)))
+
+
 def validate_complete(spec: SurveySpec, parsed: Parsed, *, required: bool = True) -> Parsed:
-    """The final check before a response is stored: types, then required (unless `required` is
-    False: a paper form entered as it was filled in), then hidden answers dropped."""
-    if parsed.errors:
-        return parsed
+    """The final check before a response is stored, by answer_errors; then the answers to hidden
+    questions are dropped, and named in `dropped`."""
     visible = visible_codes(spec, parsed.values)
-    errors = check_required(spec, parsed.values, visible=visible) if required else []
+    errors = answer_errors(spec, parsed, required=required, visible=visible)
     if errors:
         return Parsed(values=parsed.values, errors=errors)
-    return Parsed(values=drop_hidden(spec, parsed.values, visible=visible))
+    answered = [*parsed.values, *(e.field for e in parsed.errors if e.field not in parsed.values)]
+    return Parsed(values=drop_hidden(spec, parsed.values, visible=visible),
+                  dropped=[code for code in answered if code not in visible])
