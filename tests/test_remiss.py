@@ -789,3 +789,57 @@ def test_actor_types_read_in_the_readers_language(app, staff, round_key) -> None
     assert '<option value="Kommun">Municipality</option>' in english
     assert '<option value="Civilsamhälle">Civil society</option>' in english
     admin.get("/?lang=sv")
+
+
+# --- long text and line breaks -----------------------------------------------------------------
+
+
+def test_text_at_the_limit_with_line_breaks_is_stored_whole_with_lf(web: TestClient, token: str) -> None:
+    """Browsers send a line break as CRLF but count it as one character against maxlength: a text
+    the browser let in is stored whole, its line breaks as LF."""
+    lines = ["x" * 99] * 100  # 100 lines: 9,900 characters and 99 line breaks, 9,999 as the browser counts
+    typed = "\r\n".join(lines) + "y"
+    assert len(typed.replace("\r\n", "\n")) == 10_000
+    response = post_answer(web, token, {"version": "0", "overall": typed, "comment__folkhalsa": "a\r\nb\rc",
+                                        "action": "save"})
+    assert response.status_code == 303
+    stored = stored_answer(token).content
+    assert stored["overall"] == "\n".join(lines) + "y" and "\r" not in stored["overall"]
+    assert stored["comments"]["folkhalsa"] == "a\nb\nc"
+
+
+def test_text_over_the_limit_is_refused_whole_and_nothing_is_stored(web: TestClient, token: str) -> None:
+    assert post_answer(web, token, {"version": "0", "overall": "Första utkastet.", "action": "save"}).status_code == 303
+    too_long = "Inledning.\r\n" + "z" * 9_990  # 10,001 characters as the browser counts them
+    fields = {"version": "1", "overall": too_long, "principle__jamstalldhet": "Ny synpunkt på principen.",
+              "action": "save"}
+    refused = post_answer(web, token, fields)
+    assert refused.status_code == 422
+    assert 'href="#field-overall">Korta texten till högst 10000 tecken (nu 10001).' in refused.text
+    assert 'id="overall-error"' in refused.text and 'aria-describedby="overall-error"' in refused.text
+    assert "Ingenting sparades" in refused.text
+    assert "z" * 9_990 in refused.text and "Ny synpunkt på principen." in refused.text  # kept in the form, whole
+    answer = stored_answer(token)
+    assert answer.version == 1 and answer.content["overall"] == "Första utkastet."
+    assert answer.content["principles"] == {}
+
+
+def test_a_long_priority_comment_gets_its_error_in_english(web: TestClient, token: str) -> None:
+    web.get(f"/r/{token}?lang=en")
+    refused = post_answer(web, token, {"version": "0", "comment__folkhalsa": "w" * 10_001, "action": "submit",
+                                       "consent": "yes", "position__folkhalsa": "agree"})
+    web.get("/?lang=sv")
+    assert refused.status_code == 422
+    assert 'href="#field-comment__folkhalsa">Shorten the text to at most 10000 characters (now 10001).' in refused.text
+    assert 'id="comment__folkhalsa-error"' in refused.text
+    answer = stored_answer(token)
+    assert answer.version == 0 and answer.status == "draft"
+
+
+def test_a_long_new_comment_stays_in_the_new_comment_field(web: TestClient, token: str) -> None:
+    fields = {"version": "0", "new_section": "plats-2030", "new_text": "v" * 10_001, "action": "add_comment"}
+    refused = post_answer(web, token, fields)
+    assert refused.status_code == 422
+    assert 'href="#field-new_text">Korta texten' in refused.text
+    assert 'name="anchored_count" value="0"' in refused.text and "v" * 10_001 in refused.text
+    assert stored_answer(token).content == {}

@@ -111,6 +111,7 @@ def _form_page(
     conflict: RemissAnswer | None = None,
     notice: str | None = None,
     unanswered: list[service.DraftSection] | None = None,
+    nothing_saved: bool = False,
     status_code: int = 200,
 ) -> Response:
     errors = _translated(problems or [])
@@ -131,6 +132,7 @@ def _form_page(
         "notice": notice,
         "deadline_passed": service.is_late(context.remiss_round, at=utcnow()),
         "unanswered": unanswered or [],
+        "nothing_saved": nothing_saved,
         "clean": _identity,
         "max_mb": service.MAX_ATTACHMENT_BYTES // (1024 * 1024),
     }
@@ -179,6 +181,13 @@ async def post_answer(request: Request, token: str) -> Response:
             )
             return _form_page(
                 request, context, draft, **shown, version=parsed.version, problems=[problem], status_code=409
+            )
+        if parsed.blocks_save:
+            # Some text is over its limit: nothing of this post is stored (not even a file chosen),
+            # and the form comes back with the text whole, to be shortened.
+            return _form_page(
+                request, context, draft, **shown, version=parsed.version, problems=parsed.problems,
+                nothing_saved=True, status_code=422,
             )
         problems = list(parsed.problems)
         upload = form.get("attachment")

@@ -667,6 +667,10 @@ class FormProblem:
     field: str  # the id of the field in the form, without "field-"
     message: str  # msgid
     params: dict[str, Any] = field(default_factory=dict)
+    blocks_save: bool = False  # nothing of the post may be stored (the text would be cut otherwise)
+
+
+TOO_LONG = N_("Shorten the text to at most %(max)s characters (now %(length)s).")
 
 
 @dataclass
@@ -678,10 +682,33 @@ class ParsedForm:
     remove_attachment: bool
     problems: list[FormProblem] = field(default_factory=list)
 
+    @property
+    def blocks_save(self) -> bool:
+        """Whether the post must not be stored at all (some text is over its limit)."""
+        return any(problem.blocks_save for problem in self.problems)
 
-def _text(form: Mapping[str, Any], name: str, limit: int = MAX_COMMENT_LENGTH) -> str:
+
+def normalise_line_breaks(value: str) -> str:
+    """Line breaks as LF only: browsers send CRLF in a form post but count a line break as one
+    character against maxlength, so text is measured and stored the way the browser counted it."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _value(form: Mapping[str, Any], name: str) -> str:
     value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    return normalise_line_breaks(value).strip() if isinstance(value, str) else ""
+
+
+def _text(
+    form: Mapping[str, Any], name: str, problems: list[FormProblem], *, limit: int = MAX_COMMENT_LENGTH,
+    field_id: str | None = None,
+) -> str:
+    """The text typed in a field, whole. Text over the limit is never cut: it is reported against
+    the field (`field_id`, the field's name by default) and the post is not stored."""
+    text = _value(form, name)
+    if len(text) > limit:
+        problems.append(FormProblem(field_id or name, TOO_LONG, {"max": limit, "length": len(text)}, blocks_save=True))
+    return text
 
 
 MAX_INT = 2**31 - 1  # every integer from a form stays inside a database integer
@@ -737,7 +764,8 @@ def check_anchored(
 
 def parse_answer_form(form: Mapping[str, Any], draft: Draft, language: str, *, adding: bool) -> ParsedForm:
     """The answer as typed. A new anchored comment is validated and added when `adding` (the
-    'add comment' button) or when anything was typed in it; a bad one is reported, not dropped."""
+    'add comment' button) or when anything was typed in it; a bad one is reported, not dropped.
+    Text over its limit is kept whole and reported with blocks_save: such a post is not stored."""
     content = empty_content()
     problems: list[FormProblem] = []
     valid_positions = {p.value for p in Position}
@@ -747,40 +775,45 @@ def parse_answer_form(form: Mapping[str, Any], draft: Draft, language: str, *, a
             content["positions"][priority.key] = position
         elif position not in (None, ""):  # only a hand-made post sends another value
             problems.append(FormProblem(f"position__{priority.key}", N_("Choose one of the positions.")))
-        comment = _text(form, f"comment__{priority.key}")
+        comment = _text(form, f"comment__{priority.key}", problems)
         if comment:
             content["comments"][priority.key] = comment
     for principle in draft.principles:
-        comment = _text(form, f"principle__{principle.key}")
+        comment = _text(form, f"principle__{principle.key}", problems)
         if comment:
             content["principles"][principle.key] = comment
-    content["overall"] = _text(form, "overall")
+    content["overall"] = _text(form, "overall", problems)
     for index in range(min(_int_or_none(form.get("anchored_count")) or 0, 500)):
         prefix = f"anchored_{index}_"
         if form.get(prefix + "remove"):
             continue
+        shown_as = f"anchored_{len(content['anchored'])}_"  # where the form shows it again
+        too_long: list[FormProblem] = []
         comment, found = check_anchored(
             draft,
-            section_key=_text(form, prefix + "section", 64),
-            quote=_text(form, prefix + "quote", MAX_QUOTE_LENGTH),
+            section_key=_value(form, prefix + "section"),
+            quote=_text(form, prefix + "quote", too_long, limit=MAX_QUOTE_LENGTH, field_id=shown_as + "text"),
             start=_int_or_none(form.get(prefix + "start")),
             end=_int_or_none(form.get(prefix + "end")),
-            text=_text(form, prefix + "text"),
+            text=_text(form, prefix + "text", too_long, field_id=shown_as + "text"),
             language=language,
         )
+        problems.extend(too_long)
         if comment:
             content["anchored"].append(comment)
         else:
             problems.extend(FormProblem(f"{prefix}{suffix}", message) for suffix, message in found)
+    new_problems: list[FormProblem] = []
     new_comment = {
-        "section": _text(form, "new_section", 64),
-        "quote": _text(form, "new_quote", MAX_QUOTE_LENGTH),
+        "section": _value(form, "new_section"),
+        "quote": _text(form, "new_quote", new_problems, limit=MAX_QUOTE_LENGTH),
         "start": _int_or_none(form.get("new_start")),
         "end": _int_or_none(form.get("new_end")),
-        "text": _text(form, "new_text"),
+        "text": _text(form, "new_text", new_problems),
     }
+    problems.extend(new_problems)
     typed_something = bool(new_comment["text"] or new_comment["quote"])
-    if adding or typed_something:
+    if (adding or typed_something) and not new_problems:
         comment, found = check_anchored(
             draft,
             section_key=new_comment["section"],
