@@ -843,3 +843,42 @@ def test_a_long_new_comment_stays_in_the_new_comment_field(web: TestClient, toke
     assert 'href="#field-new_text">Korta texten' in refused.text
     assert 'name="anchored_count" value="0"' in refused.text and "v" * 10_001 in refused.text
     assert stored_answer(token).content == {}
+
+
+# --- the language switch ------------------------------------------------------------------------
+
+
+def test_the_language_switch_saves_what_was_typed(web: TestClient, token: str) -> None:
+    form = web.get(f"/r/{token}").text
+    header = form[form.index('class="lang-switch"') : form.index("</nav>")]
+    switch = re.search(r'<button type="submit" form="answer-form" formaction="([^"]+)" name="action" value="(\w+)"',
+                       header)
+    assert switch and switch.groups() == (f"/r/{token}?lang=en", "save")
+    assert 'href="?lang=en"' not in header and "<a " not in header  # no plain link that drops the form
+    # Enter in a field must not switch the language: a hidden Save button is the form's first submit button.
+    assert header.index('value="save" hidden') < header.index("formaction=")
+    csrf = csrf_from(form)
+    fields = {"csrftoken": csrf, "version": "0", "position__folkhalsa": "partly",
+              "overall": "Skrivet före bytet av språk.", "action": "save"}
+    switched = web.post(f"/r/{token}?lang=en", data=fields, files={"attachment": ("", b"", "application/octet-stream")})
+    assert switched.status_code == 303 and switched.headers["location"] == f"/r/{token}?saved=1"
+    english = web.get(switched.headers["location"]).text
+    web.get("/?lang=sv")
+    assert "Your draft is saved (version 1)" in english and "Skrivet före bytet av språk." in english
+    assert 'value="partly" checked' in english
+    assert 'formaction="/r/' + token + '?lang=sv"' in english and ">På svenska</button>" in english
+
+
+def test_the_language_switch_after_a_conflict_overwrites_nothing(web: TestClient, token: str) -> None:
+    assert post_answer(web, token, {"version": "0", "overall": "Annas text.", "action": "save"}).status_code == 303
+    conflict = post_answer(web, token, {"version": "0", "overall": "Bertils text.", "action": "save"})
+    assert conflict.status_code == 409
+    header = conflict.text[conflict.text.index('class="lang-switch"') : conflict.text.index("</nav>")]
+    assert f'formaction="/r/{token}?lang=en" name="action" value="show"' in header
+    fields = {"csrftoken": csrf_from(conflict.text), "version": "1", "overall": "Bertils text.", "action": "show"}
+    shown = web.post(f"/r/{token}?lang=en", data=fields, files={"attachment": ("", b"", "application/octet-stream")})
+    web.get("/?lang=sv")
+    assert shown.status_code == 200
+    assert "Someone else saved the answer while you were working" in shown.text
+    assert "Annas text." in shown.text and "Bertils text." in shown.text
+    assert stored_answer(token).content["overall"] == "Annas text." and stored_answer(token).version == 1

@@ -182,6 +182,12 @@ async def post_answer(request: Request, token: str) -> Response:
             return _form_page(
                 request, context, draft, **shown, version=parsed.version, problems=[problem], status_code=409
             )
+        if action == "show":
+            # The language switch after a conflict: the same form again in the other language,
+            # nothing saved (saving now would replace the other person's version).
+            stored = context.answer
+            conflict = stored if parsed.version == stored.version and stored.version > 0 else None
+            return _form_page(request, context, draft, **shown, version=parsed.version, conflict=conflict)
         if parsed.blocks_save:
             # Some text is over its limit: nothing of this post is stored (not even a file chosen),
             # and the form comes back with the text whole, to be shortened.
