@@ -882,3 +882,28 @@ def test_the_language_switch_after_a_conflict_overwrites_nothing(web: TestClient
     assert "Someone else saved the answer while you were working" in shown.text
     assert "Annas text." in shown.text and "Bertils text." in shown.text
     assert stored_answer(token).content["overall"] == "Annas text." and stored_answer(token).version == 1
+
+
+# --- a window left open while a colleague submits ---------------------------------------------
+
+
+def test_saving_in_a_stale_window_after_a_colleague_submitted(web: TestClient, token: str) -> None:
+    saved = post_answer(web, token, {"version": "0", "overall": "Första versionen.", "action": "save"})
+    assert saved.status_code == 303
+    stale_csrf = csrf_from(web.get(f"/r/{token}").text)  # colleague A's window, at version 1
+    assert submit(web, token, version=1, overall="Första versionen.").status_code == 303  # colleague B submits
+    receipt = stored_answer(token).receipt
+    fields = {"version": "1", "overall": "A:s nya text som inte får försvinna.\r\nAndra raden.",
+              "position__folkhalsa": "partly", "comment__folkhalsa": "Folkhälsan behöver mer.", "action": "save"}
+    stale = post_answer(web, token, fields, csrf=stale_csrf)
+    assert stale.status_code == 409
+    html = stale.text
+    assert "Svaret har redan skickats in" in html and "har redan lämnat sitt svar" in html
+    assert "Utkast, version" not in html and "Allt annat ni skrev finns kvar" not in html
+    assert "Det du skrev i det här fönstret har inte sparats." in html
+    assert f'href="/r/{token}/kvitto"' in html and receipt and receipt in html
+    assert 'name="action"' not in html and "Spara utkast" not in html and "Skicka in svaret" not in html
+    copy = html[html.index('<textarea id="typed-text" readonly') : html.index("</textarea>")]
+    assert "A:s nya text som inte får försvinna.\nAndra raden." in copy
+    assert "Instämmer delvis" in copy and "Folkhälsan behöver mer." in copy
+    assert stored_answer(token).content["overall"] == "Första versionen."

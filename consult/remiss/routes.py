@@ -139,6 +139,23 @@ def _form_page(
     return render(request, "remiss/answer.html", page, status_code)
 
 
+def _already_submitted(
+    request: Request, context: service.LinkContext, draft: service.Draft, *, token: str, parsed: service.ParsedForm
+) -> Response:
+    """A form sent from a window opened before someone with the same link submitted the answer:
+    nothing can be saved any more. The page says so, links to the receipt and gives back what was
+    typed in that window, to copy."""
+    page = {
+        "organisation": context.organisation,
+        "remiss_round": context.remiss_round,
+        "answer": context.answer,
+        "token": token,
+        "typed": service.typed_text(parsed, draft, current_language.get()),
+        "format_time": _format_time,
+    }
+    return render(request, "remiss/already_submitted.html", page, 409)
+
+
 @router.get("/r/{token}")
 def answer_form(
     request: Request, token: str, session: SessionDep, saved: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None
@@ -176,12 +193,7 @@ async def post_answer(request: Request, token: str) -> Response:
             "new_comment": parsed.new_comment,
         }
         if context.answer.status == AnswerStatus.submitted:
-            problem = service.FormProblem(
-                "form", N_("Your organisation has already submitted its answer, so it can no longer be changed.")
-            )
-            return _form_page(
-                request, context, draft, **shown, version=parsed.version, problems=[problem], status_code=409
-            )
+            return _already_submitted(request, context, draft, token=token, parsed=parsed)
         if action == "show":
             # The language switch after a conflict: the same form again in the other language,
             # nothing saved (saving now would replace the other person's version).
@@ -217,12 +229,7 @@ async def post_answer(request: Request, token: str) -> Response:
         session.refresh(context.answer)
         if not result.saved:
             if context.answer.status == AnswerStatus.submitted:
-                problem = service.FormProblem(
-                    "form", N_("Your organisation has already submitted its answer, so it can no longer be changed.")
-                )
-                return _form_page(
-                    request, context, draft, **shown, version=parsed.version, problems=[problem], status_code=409
-                )
+                return _already_submitted(request, context, draft, token=token, parsed=parsed)
             return _form_page(
                 request,
                 context,

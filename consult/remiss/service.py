@@ -840,6 +840,44 @@ def parse_answer_form(form: Mapping[str, Any], draft: Draft, language: str, *, a
     )
 
 
+def typed_text(parsed: ParsedForm, draft: Draft, language: str) -> str:
+    """What was typed in a form that can no longer be saved, as plain text to copy: each position
+    and comment under the title of its part of the draft, in the draft's order. Empty when
+    nothing was typed."""
+    content = parsed.content
+    blocks: list[str] = []
+    for priority in draft.priorities:
+        position = content["positions"].get(priority.key)
+        comment = content["comments"].get(priority.key)
+        if position or comment:
+            lines = [f"{gettext_for(language, 'Priority')}: {priority.label(language)}"]
+            if position:
+                label = gettext_for(language, POSITION_LABELS[position])
+                lines.append(f"{gettext_for(language, 'Your position')}: {label}")
+            if comment:
+                lines.append(comment)
+            blocks.append("\n".join(lines))
+    for principle in draft.principles:
+        if content["principles"].get(principle.key):
+            title = f"{gettext_for(language, 'Principle')}: {principle.label(language)}"
+            blocks.append(f"{title}\n{content['principles'][principle.key]}")
+    comments = list(content["anchored"])
+    if parsed.new_comment.get("text") or parsed.new_comment.get("quote"):
+        comments.append(parsed.new_comment)
+    for comment in comments:
+        section = draft.by_key.get(comment.get("section") or "")
+        title = section.label(language) if section else gettext_for(language, "Comment on a part of the draft")
+        lines = [gettext_for(language, "Comment on: %(title)s") % {"title": title}]
+        if comment.get("quote"):
+            lines.append(f"“{comment['quote']}”")
+        if comment.get("text"):
+            lines.append(comment["text"])
+        blocks.append("\n".join(lines))
+    if content["overall"]:
+        blocks.append(f"{gettext_for(language, 'The draft as a whole')}\n{content['overall']}")
+    return "\n\n".join(blocks)
+
+
 def check_complete(parsed: ParsedForm, answer: RemissAnswer) -> list[FormProblem]:
     """What must be there before submitting: the consent choice and something to say."""
     problems = []
