@@ -907,3 +907,30 @@ def test_saving_in_a_stale_window_after_a_colleague_submitted(web: TestClient, t
     assert "A:s nya text som inte får försvinna.\nAndra raden." in copy
     assert "Instämmer delvis" in copy and "Folkhälsan behöver mer." in copy
     assert stored_answer(token).content["overall"] == "Första versionen."
+
+
+# --- versions only for something new ------------------------------------------------------------
+
+
+def test_saving_an_empty_form_keeps_the_answer_not_started(web: TestClient, token: str) -> None:
+    saved = post_answer(web, token, {"version": "0", "action": "save"})
+    assert saved.status_code == 303 and saved.headers["location"] == f"/r/{token}?empty=1"
+    page = web.get(saved.headers["location"]).text
+    assert "Ingenting sparades: formuläret är fortfarande tomt." in page and "Inte sparat än" in page
+    assert post_answer(web, token, {"version": "0", "action": "submit"}).status_code == 422
+    answer = stored_answer(token)
+    assert answer.version == 0 and service.answer_state(answer) == "not_started"
+
+
+def test_saving_or_failing_to_submit_the_same_draft_makes_no_new_version(web: TestClient, token: str) -> None:
+    draft = {"position__folkhalsa": "agree", "overall": "Vårt svar.\r\nRad två.", "comment__folkhalsa": "Bra."}
+    assert post_answer(web, token, {"version": "0", **draft, "action": "save"}).status_code == 303
+    again = post_answer(web, token, {"version": "1", **draft, "action": "save"})
+    assert again.status_code == 303 and again.headers["location"] == f"/r/{token}?saved=1"
+    for _attempt in range(2):  # no consent choice: refused, and the draft stays version 1
+        refused = post_answer(web, token, {"version": "1", **draft, "action": "submit"})
+        assert refused.status_code == 422 and 'name="version" value="1"' in refused.text
+    assert stored_answer(token).version == 1
+    changed = post_answer(web, token, {"version": "1", **draft, "consent": "no", "action": "save"})
+    assert changed.headers["location"] == f"/r/{token}?saved=2"
+    assert stored_answer(token).version == 2 and stored_answer(token).consent_publish is False

@@ -158,13 +158,19 @@ def _already_submitted(
 
 @router.get("/r/{token}")
 def answer_form(
-    request: Request, token: str, session: SessionDep, saved: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None
+    request: Request,
+    token: str,
+    session: SessionDep,
+    saved: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    empty: Annotated[int | None, Query(ge=0, le=1)] = None,
 ) -> Response:
     context = _context_or_404(session, token)
     if context.answer.status == AnswerStatus.submitted:
         return RedirectResponse(f"/r/{token}/kvitto", status_code=303)
     draft = service.load_draft(session, version_id=context.remiss_round.version_id)
     notice = _("Your draft is saved (version %(n)s).") % {"n": saved} if saved else None
+    if empty and not context.answer.version:
+        notice = _("Nothing was saved: the form is still empty.")
     return _form_page(
         request,
         context,
@@ -214,19 +220,21 @@ async def post_answer(request: Request, token: str) -> Response:
             session.refresh(context.answer)
             problems += service.check_complete(parsed, context.answer)
         assert context.answer.id is not None
-        nothing_typed = parsed.content == service.empty_content() and parsed.consent is None
-        if problems and nothing_typed and context.answer.version == 0 and not getattr(upload, "filename", None):
-            # An empty form sent before anyone saved: nothing to keep, so the answer stays "not started".
-            return _form_page(request, context, draft, **shown, version=0, problems=problems, status_code=422)
-        result = service.save_draft(
-            session,
-            answer_id=context.answer.id,
-            expected_version=parsed.version,
-            content=parsed.content,
-            consent=parsed.consent,
-            remove_attachment=parsed.remove_attachment,
-        )
         session.refresh(context.answer)
+        if service.unchanged(parsed, context.answer) and not getattr(upload, "filename", None):
+            # Nothing new to keep (an empty form nobody saved stays "not started"; the same draft
+            # sent again, by a failed submit say, stays the version it was): no new version.
+            result = service.SaveResult(True, context.answer.version)
+        else:
+            result = service.save_draft(
+                session,
+                answer_id=context.answer.id,
+                expected_version=parsed.version,
+                content=parsed.content,
+                consent=parsed.consent,
+                remove_attachment=parsed.remove_attachment,
+            )
+            session.refresh(context.answer)
         if not result.saved:
             if context.answer.status == AnswerStatus.submitted:
                 return _already_submitted(request, context, draft, token=token, parsed=parsed)
@@ -258,6 +266,8 @@ async def post_answer(request: Request, token: str) -> Response:
                 )
             return RedirectResponse(f"/r/{token}/kvitto", status_code=303)
     anchor = "#new-comment" if action == "add_comment" else ""
+    if result.version == 0:
+        return RedirectResponse(f"/r/{token}?empty=1{anchor}", status_code=303)
     return RedirectResponse(f"/r/{token}?saved={result.version}{anchor}", status_code=303)
 
 

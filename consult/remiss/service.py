@@ -904,6 +904,18 @@ class SaveResult:
     version: int  # the new version when saved; the stored one when someone else saved first
 
 
+def unchanged(parsed: ParsedForm, answer: RemissAnswer) -> bool:
+    """Whether the form holds exactly the stored draft it was opened on (for an answer nobody has
+    saved: an empty form), so saving it would only make a new version with nothing new in it."""
+    return (
+        parsed.version == answer.version
+        and answer.status == AnswerStatus.draft
+        and not parsed.remove_attachment
+        and parsed.consent == answer.consent_publish
+        and parsed.content == normalised_content(answer.content)
+    )
+
+
 def save_draft(
     session: Session,
     *,
