@@ -934,3 +934,50 @@ def test_saving_or_failing_to_submit_the_same_draft_makes_no_new_version(web: Te
     changed = post_answer(web, token, {"version": "1", **draft, "consent": "no", "action": "save"})
     assert changed.headers["location"] == f"/r/{token}?saved=2"
     assert stored_answer(token).version == 2 and stored_answer(token).consent_publish is False
+
+
+# --- exports in the reader's language ------------------------------------------------------------
+
+
+def test_exports_follow_the_language_and_the_draft_and_agree_on_line_breaks(app, staff, web, remiss_db) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    round_key = make_round(deadline=datetime.now(UTC) - timedelta(hours=1))  # every answer is late
+    token = add_organisation(round_key, name=f"Radbrytarna {round_key}", actor_type="Civilsamhälle")
+    other = add_organisation(round_key, name=f"Kommunen {round_key}", actor_type="Kommun")
+    positions = {"position__jarnvagar": "agree", "position__folkhalsa": "partly", "position__paverkansarbete": "agree"}
+    assert submit(web, token, **positions).status_code == 303
+    assert submit(web, other, **positions).status_code == 303
+    with session_scope() as session:  # stored before line breaks were normalised on saving
+        answer = session.get(RemissAnswer, stored_answer(token).id)
+        answer.content = {**answer.content, "overall": "Första raden.\r\nAndra raden."}
+        session.add(answer)
+    analyst = logged_in(app, staff["analyst"])
+
+    swedish = list(csv.DictReader(io.StringIO(analyst.get(f"/admin/remiss/{round_key}/export.csv").text
+                                              .lstrip("\ufeff")), delimiter=";"))
+    mine = [r for r in swedish if r["organisation"] == f"Radbrytarna {round_key}"]
+    assert {(r["late"], r["published"], r["actor_type"]) for r in mine} == {("ja", "nej", "Civilsamhälle")}
+    overall = next(r for r in mine if r["kind"] == "overall")["comment"]
+    assert overall == "Första raden.\nAndra raden."
+
+    english_csv = analyst.get(f"/admin/remiss/{round_key}/export.csv?lang=en").text
+    english = list(csv.DictReader(io.StringIO(english_csv.lstrip("\ufeff")), delimiter=";"))
+    assert {r["actor_type"] for r in english} == {"Civil society", "Municipality"}
+    assert {(r["late"], r["published"]) for r in english} == {("yes", "no")}
+
+    workbook = load_workbook(io.BytesIO(analyst.get(f"/admin/remiss/{round_key}/export.xlsx?lang=en").content))
+    analyst.get("/?lang=sv")
+    rows = [[c.value for c in row] for row in workbook["Svar"].iter_rows()][1:]
+    assert "Första raden.\nAndra raden." in [row[-1] for row in rows]
+    counts = [[c.value for c in row] for row in workbook["Ställningstaganden"].iter_rows()][1:]
+    with session_scope() as session:
+        remiss_round = service.round_by_key(session, key=round_key)
+        draft = service.load_draft(session, version_id=remiss_round.version_id)
+    in_draft_order = [p.key for p in draft.priorities if p.key in ("jarnvagar", "folkhalsa", "paverkansarbete")]
+    assert in_draft_order != sorted(in_draft_order)  # the test would prove nothing otherwise
+    assert list(dict.fromkeys(row[0] for row in counts)) == in_draft_order
+    assert [row[2] for row in counts if row[0] == "jarnvagar"] == ["Municipality", "Civil society"]  # strategy order
+    summary = analyst.get(f"/admin/remiss/{round_key}/svar?lang=en").text
+    analyst.get("/?lang=sv")
+    assert summary.index('<th scope="row">Municipality</th>') < summary.index('<th scope="row">Civil society</th>')

@@ -637,8 +637,10 @@ def export_xlsx(request: Request, key: str, session: SessionDep, user: Analyst) 
     remiss_round, rows = _export(request, session, key, user, "xlsx")
     assert remiss_round.id is not None
     draft = service.load_draft(session, version_id=remiss_round.version_id)
-    titles = {s.key: s.label(current_language.get()) for s in draft.sections}
-    body = service.export_xlsx(rows, service.position_counts(session, round_id=remiss_round.id), titles)
+    language = current_language.get()
+    titles = {s.key: s.label(language) for s in draft.sections}
+    counts = service.position_counts(session, round_id=remiss_round.id)
+    body = service.export_xlsx(rows, counts, titles, language=language)
     return Response(
         body,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

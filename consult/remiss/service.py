@@ -1152,7 +1152,8 @@ def answer_with_organisation(session: Session, *, round_id: int, answer_id: int)
 
 
 def position_counts(session: Session, *, round_id: int) -> dict[str, dict[str, dict[str, int]]]:
-    """priority key -> actor type -> position -> number of submitted answers, counted in SQL."""
+    """priority key -> actor type -> position -> number of submitted answers, counted in SQL. The
+    actor types come in the strategy's order (the same in every language), then any others."""
     query = (
         select(RemissPosition.item_key, Organisation.actor_type, RemissPosition.position, func.count())
         .join(RemissAnswer, col(RemissAnswer.id) == RemissPosition.answer_id)
@@ -1164,7 +1165,14 @@ def position_counts(session: Session, *, round_id: int) -> dict[str, dict[str, d
     counts: dict[str, dict[str, dict[str, int]]] = {}
     for key, actor_type, position, number in session.exec(query):
         counts.setdefault(key, {}).setdefault(actor_type, {})[position] = number
-    return counts
+    return {key: {name: by_actor[name] for name in sorted(by_actor, key=actor_type_order)}
+            for key, by_actor in counts.items()}
+
+
+def actor_type_order(name: str) -> tuple[int, str]:
+    """Sort key: the strategy's actor types in its order, then any others alphabetically."""
+    order = actor_types()
+    return (order.index(name), "") if name in order else (len(order), name)
 
 
 def invitation_summary(session: Session, *, cycle_id: int) -> dict[str, int]:
@@ -1245,22 +1253,28 @@ EXPORT_COLUMNS = [
 
 
 def export_rows(session: Session, *, remiss_round: RemissRound, language: str = "sv") -> list[dict[str, Any]]:
-    """One row per position or comment of every submitted answer; free text redacted."""
-    from consult.core.redacting import redact
+    """One row per position or comment of every submitted answer, in `language` (actor types, yes and
+    no, section titles, placeholders); free text redacted, its line breaks LF only."""
+    from consult.core.redacting import redact as redact_text
 
     assert remiss_round.id is not None
     draft = load_draft(session, version_id=remiss_round.version_id)
     titles = {s.key: s.label(language) for s in draft.sections}
+    yes, no = gettext_for(language, N_("yes")), gettext_for(language, N_("no"))
+
+    def redact(text: str, language: str) -> str:  # the same LF-only line breaks in CSV and XLSX
+        return redact_text(normalise_line_breaks(text), language)
+
     rows: list[dict[str, Any]] = []
     for item in submitted_answers(session, round_id=remiss_round.id):
         answer, organisation = item.answer, item.organisation
         base = {
             "organisation": organisation.name,
-            "actor_type": organisation.actor_type,
+            "actor_type": actor_type_name(organisation.actor_type, language),
             "area": organisation.area,
             "submitted_at": local_stamp(answer.submitted_at),
-            "late": "yes" if answer.late else "no",
-            "published": "yes" if answer.published else "no",
+            "late": yes if answer.late else no,
+            "published": yes if answer.published else no,
             "receipt": answer.receipt or "",
         }
         content = normalised_content(answer.content)
@@ -1299,7 +1313,7 @@ def export_rows(session: Session, *, remiss_round: RemissRound, language: str = 
                     "section_key": anchored["section"],
                     "section_title": titles.get(anchored["section"], anchored["section"]),
                     "position": "",
-                    "quote": anchored.get("quote") or "",
+                    "quote": normalise_line_breaks(anchored.get("quote") or ""),
                     "comment": redact(anchored["text"], language),
                 }
             )
@@ -1328,9 +1342,15 @@ def export_csv(rows: Iterable[dict[str, Any]]) -> str:
 
 
 def export_xlsx(
-    rows: list[dict[str, Any]], counts: dict[str, dict[str, dict[str, int]]], titles: dict[str, str]
+    rows: list[dict[str, Any]],
+    counts: dict[str, dict[str, dict[str, int]]],
+    titles: dict[str, str],
+    *,
+    language: str = DEFAULT_LANGUAGE,
 ) -> bytes:
-    """Two sheets: every position and comment, and the counts per priority and actor type."""
+    """Two sheets: every position and comment, and the counts per priority and actor type. The
+    counts follow the draft: priorities in the order of `titles` (the draft's), actor types in the
+    strategy's order, named in `language`."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -1340,10 +1360,13 @@ def export_xlsx(
         answers_sheet.append([safe_cell(row[c]) for c in EXPORT_COLUMNS])
     counts_sheet = workbook.create_sheet("Ställningstaganden")
     counts_sheet.append(["priority_key", "priority", "actor_type", *[p.value for p in Position], "total"])
-    for key, by_actor in counts.items():
-        for actor_type, by_position in sorted(by_actor.items()):
-            numbers = [by_position.get(p.value, 0) for p in Position]
-            counts_sheet.append([key, safe_cell(titles.get(key, key)), actor_type, *numbers, sum(numbers)])
+    keys = [key for key in titles if key in counts] + [key for key in counts if key not in titles]
+    for key in keys:
+        by_actor = counts[key]
+        for actor_type in sorted(by_actor, key=actor_type_order):
+            numbers = [by_actor[actor_type].get(p.value, 0) for p in Position]
+            name = actor_type_name(actor_type, language)
+            counts_sheet.append([key, safe_cell(titles.get(key, key)), safe_cell(name), *numbers, sum(numbers)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
