@@ -20,7 +20,7 @@ import secrets
 import smtplib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
@@ -1375,9 +1375,30 @@ def export_xlsx(
 # --- the demo --------------------------------------------------------------------------------
 
 
-def _parse_time(value: Any) -> datetime:
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return in_local_time(parsed)  # type: ignore[return-value]
+# The fixed dates the demo round had before its dates were counted from the day of loading; an older
+# demo database may still hold them, or hold them misread (see _repair_misread_times).
+EARLIER_DEMO_TIMES = {"opens": "2025-05-15T08:00:00+02:00", "deadline": "2025-08-31T23:59:00+02:00"}
+
+
+def _swedish_time(day: date, clock: str) -> datetime:
+    hour, minute = (int(part) for part in clock.split(":"))
+    return datetime.combine(day, time(hour, minute), tzinfo=LOCAL_TIME)
+
+
+def demo_round_times(spec: Mapping[str, Any], *, now: datetime) -> dict[str, datetime]:
+    """The demo round's opening and deadline, counted from the Swedish date of `now`."""
+    today = local(now).date()
+    return {
+        "opens": _swedish_time(today - timedelta(days=int(spec["opens_days_before"])), "08:00"),
+        "deadline": _swedish_time(today + timedelta(days=int(spec["deadline_days_after"])), "23:59"),
+    }
+
+
+def _demo_submitted_at(spec: Mapping[str, Any], remiss_round: RemissRound) -> datetime:
+    """When a demo answer was submitted: its days after the round opened, at its Swedish clock time."""
+    opened = local(as_utc(remiss_round.opens_at))
+    assert opened is not None
+    return _swedish_time(opened.date() + timedelta(days=int(spec["days_after_opening"])), str(spec["time"]))
 
 
 def _repair_misread_times(remiss_round: RemissRound, **fixture_times: Any) -> None:
@@ -1393,9 +1414,11 @@ def _repair_misread_times(remiss_round: RemissRound, **fixture_times: Any) -> No
             setattr(remiss_round, field, written)
 
 
-def load_demo_remiss(session: Session) -> dict[str, int]:
+def load_demo_remiss(session: Session, *, now: datetime | None = None) -> dict[str, int]:
     """The draft sections of the proposed version rus-2025, its remiss round and demo organisations
-    with some submitted and some draft answers. Safe to run again: nothing is created twice."""
+    with some submitted and some draft answers. The round is open at `now` (the time of loading):
+    its dates are counted from that day. Safe to run again: nothing is created twice, and a round
+    already there keeps its dates."""
     from consult.demo.service import ensure_structure, read_fixture
     from consult.strategy import service as strategy
 
@@ -1410,6 +1433,7 @@ def load_demo_remiss(session: Session) -> dict[str, int]:
     remiss_round = round_by_key(session, key=spec["key"])
     if remiss_round is None:
         cycle = _cycle_for_version(session, version.id)
+        times = demo_round_times(spec, now=now or utcnow())
         remiss_round = create_round(
             session,
             key=spec["key"],
@@ -1417,11 +1441,11 @@ def load_demo_remiss(session: Session) -> dict[str, int]:
             cycle_id=cycle,
             title=spec["title"],
             intro=spec.get("intro"),
-            opens_at=_parse_time(spec["opens"]),
-            deadline=_parse_time(spec["deadline"]),
+            opens_at=times["opens"],
+            deadline=times["deadline"],
         )
     else:
-        _repair_misread_times(remiss_round, opens=spec["opens"], deadline=spec["deadline"])
+        _repair_misread_times(remiss_round, **EARLIER_DEMO_TIMES)
     organisations_added = 0
     by_name = {}
     for org in fixture["organisations"]:
@@ -1479,7 +1503,7 @@ def _fill_demo_answer(
     answer.version = 1
     answer.updated_at = utcnow()
     if spec["status"] == AnswerStatus.submitted:
-        submitted = _parse_time(spec["submitted"])
+        submitted = _demo_submitted_at(spec["submitted"], remiss_round)
         answer.status = AnswerStatus.submitted.value
         answer.submitted_at = submitted
         answer.updated_at = submitted
