@@ -853,13 +853,17 @@ def test_the_language_switch_saves_what_was_typed(web: TestClient, token: str) -
     header = form[form.index('class="lang-switch"') : form.index("</nav>")]
     switch = re.search(r'<button type="submit" form="answer-form" formaction="([^"]+)" name="action" value="(\w+)"',
                        header)
-    assert switch and switch.groups() == (f"/r/{token}?lang=en", "save")
+    assert switch and switch.groups() == (f"/r/{token}?lang=en", "switch")
+    untouched = web.post(f"/r/{token}?lang=en", data={"csrftoken": csrf_from(form), "version": "0", "action": "switch"},
+                         files={"attachment": ("", b"", "application/octet-stream")})
+    assert untouched.status_code == 303 and untouched.headers["location"] == f"/r/{token}"  # no "nothing saved"
+    assert stored_answer(token).version == 0
     assert 'href="?lang=en"' not in header and "<a " not in header  # no plain link that drops the form
     # Enter in a field must not switch the language: a hidden Save button is the form's first submit button.
     assert header.index('value="save" hidden') < header.index("formaction=")
     csrf = csrf_from(form)
     fields = {"csrftoken": csrf, "version": "0", "position__folkhalsa": "partly",
-              "overall": "Skrivet före bytet av språk.", "action": "save"}
+              "overall": "Skrivet före bytet av språk.", "action": "switch"}
     switched = web.post(f"/r/{token}?lang=en", data=fields, files={"attachment": ("", b"", "application/octet-stream")})
     assert switched.status_code == 303 and switched.headers["location"] == f"/r/{token}?saved=1"
     english = web.get(switched.headers["location"]).text

@@ -187,6 +187,9 @@ def answer_form(
 async def post_answer(request: Request, token: str) -> Response:
     form = await request.form(max_files=2, max_fields=3000)
     action = form.get("action") if isinstance(form.get("action"), str) else "save"
+    switching = action == "switch"  # the language switch: saves as "Save draft" does
+    if switching:
+        action = "save"
     language = current_language.get()
     with session_scope() as session:
         context = _context_or_404(session, token)
@@ -266,8 +269,8 @@ async def post_answer(request: Request, token: str) -> Response:
                 )
             return RedirectResponse(f"/r/{token}/kvitto", status_code=303)
     anchor = "#new-comment" if action == "add_comment" else ""
-    if result.version == 0:
-        return RedirectResponse(f"/r/{token}?empty=1{anchor}", status_code=303)
+    if result.version == 0:  # nothing typed yet: a language switch just shows the form
+        return RedirectResponse(f"/r/{token}" if switching else f"/r/{token}?empty=1{anchor}", status_code=303)
     return RedirectResponse(f"/r/{token}?saved={result.version}{anchor}", status_code=303)
 
 
