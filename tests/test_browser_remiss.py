@@ -173,3 +173,31 @@ def test_organisation_answers_without_javascript_using_the_section_picker(page_n
     sections = [c["section"] for c in content["anchored"]]
     assert sections == ["plats-2030", "principer"]
     assert content["anchored"][0]["start"] is not None  # the server found the hand-typed quote
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_switching_language_keeps_what_was_typed_and_enter_saves(  # type: ignore[no-untyped-def]
+    page, page_no_js, remiss_round: str, javascript: bool
+) -> None:
+    page = page if javascript else page_no_js
+    link = organisation_link(remiss_round, f"Härnösands kommun {uuid.uuid4().hex[:4]}")
+    page.goto(link)
+    page.check("#position__folkhalsa-partly")
+    page.fill("#field-overall", "Skrivet innan språket byttes.")
+    page.get_by_role("button", name="In English").click()
+    page.wait_for_url(re.compile(r"saved=1"))
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Answer from Härnösands kommun")
+    assert page.locator("#field-overall").input_value() == "Skrivet innan språket byttes."
+    assert page.locator("#position__folkhalsa-partly").is_checked()
+    # Enter in a single-line field saves (the form's default button) and keeps the language.
+    page.fill("#field-new_quote", "")
+    page.fill("#field-overall", "Ändrat och sparat med Enter.")
+    page.locator("#field-new_quote").press("Enter")
+    page.wait_for_url(re.compile(r"saved=2"))
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.locator("#field-overall").input_value() == "Ändrat och sparat med Enter."
+    _status, content = stored_content(link)
+    assert content["overall"] == "Ändrat och sparat med Enter." and content["positions"] == {"folkhalsa": "partly"}
+    page.get_by_role("button", name="På svenska").click()  # nothing changed: no new version
+    page.wait_for_function("document.documentElement.lang === 'sv'")
+    assert page.url.endswith("saved=2")

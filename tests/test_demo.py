@@ -252,3 +252,29 @@ def test_consult_demo_analyses_the_open_questions_into_themes_once(tmp_path) -> 
     assert assigned > 100
     again = consult("demo", "--responses", "120")
     assert "Themes found" not in again
+
+
+def test_the_demo_remiss_dates_count_from_the_day_of_loading_and_a_reload_keeps_them(migrated, demo) -> None:  # type: ignore[no-untyped-def]
+    """The demo remiss is open on the day it is loaded, whatever that day is; loading the demo again
+    later creates nothing and moves no date."""
+    from datetime import UTC, datetime, timedelta
+
+    from consult.core.formatting import LOCAL_TIME
+    from consult.db import session_scope
+    from consult.remiss import service as remiss
+
+    spec = remiss.read_draft_fixture()["round"]
+    times = remiss.demo_round_times(spec, now=datetime(2026, 11, 28, 23, 30, tzinfo=UTC))  # 29 Nov in Sweden
+    assert times["opens"] == datetime(2026, 10, 15, 8, 0, tzinfo=LOCAL_TIME)
+    assert times["deadline"] == datetime(2026, 12, 29, 23, 59, tzinfo=LOCAL_TIME)
+    with session_scope() as session:
+        before = remiss.round_by_key(session, key=spec["key"])
+        assert before is not None
+        dates = (remiss.as_utc(before.opens_at), remiss.as_utc(before.deadline))
+        assert dates[0] < datetime.now(UTC) < dates[1]
+    with session_scope() as session:
+        again = remiss.load_demo_remiss(session, now=datetime.now(UTC) + timedelta(days=200))
+    assert again == {"sections": 0, "organisations": 0, "answers": 0}
+    with session_scope() as session:
+        after = remiss.round_by_key(session, key=spec["key"])
+        assert after is not None and (remiss.as_utc(after.opens_at), remiss.as_utc(after.deadline)) == dates

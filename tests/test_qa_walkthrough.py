@@ -39,14 +39,32 @@ def test_remiss_deadline_in_swedish_time_reads_back_as_written(demo) -> None:  #
         assert remiss.as_utc(stored.deadline) == datetime(2025, 8, 31, 21, 59, tzinfo=UTC)
 
 
-def test_demo_remiss_deadline_is_the_end_of_august(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_remiss_is_open_on_the_day_the_demo_is_loaded(client) -> None:  # type: ignore[no-untyped-def]
+    """The demo round's dates are counted from the day of loading: it opened 45 days before and its
+    deadline is 30 days after, at 23:59 Swedish time, so the demo shows the normal, on-time path. Its
+    submitted answers lie between the opening and the day of loading, none late."""
+    from consult.core.formatting import local
     from consult.db import session_scope
 
     with session_scope() as session:
         remiss.load_demo_remiss(session)
         demo_round = remiss.round_by_key(session, key="rus-2025")
         assert demo_round is not None
-        assert remiss.format_date(demo_round.deadline, "sv") == "31 augusti 2025 23:59"
+        rows = remiss.submitted_answers(session, round_id=demo_round.id)
+    deadline, opens = local(demo_round.deadline), local(demo_round.opens_at)
+    now = datetime.now(UTC)
+    assert opens < now < remiss.as_utc(demo_round.deadline)
+    assert (deadline.hour, deadline.minute) == (23, 59) and (opens.hour, opens.minute) == (8, 0)
+    if demo_round.created_at and (now - remiss.as_utc(demo_round.created_at)).days == 0:
+        assert (deadline.date() - local(now).date()).days == 30
+    assert len(rows) == 5
+    assert all(opens < local(r.answer.submitted_at) < local(now) and not r.answer.late for r in rows)
+    with session_scope() as session:
+        waiting = next(row for row in remiss.invitation_rows(session, round_id=demo_round.id)
+                       if remiss.answer_state(row.answer) == "not_started")
+        token = remiss.link_token(waiting.invitation.token_nonce)
+    form = client.get(f"/r/{token}")
+    assert form.status_code == 200 and "Sista svarsdagen har passerat" not in form.text
 
 
 def test_links_csv_does_not_call_an_unopened_answer_a_draft(demo) -> None:  # type: ignore[no-untyped-def]
@@ -155,6 +173,7 @@ def test_loading_the_demo_again_repairs_a_deadline_stored_before_timestamps_were
     key = remiss.read_draft_fixture()["round"]["key"]
     with session_scope() as session:
         remiss.load_demo_remiss(session)
+        original = remiss.round_by_key(session, key=key).deadline  # type: ignore[union-attr]
         session.execute(update(RemissRound).where(RemissRound.key == key)
                         .values(deadline=datetime(2025, 8, 31, 23, 59, tzinfo=UTC)))
     with session_scope() as session:
@@ -168,4 +187,4 @@ def test_loading_the_demo_again_repairs_a_deadline_stored_before_timestamps_were
     with session_scope() as session:
         stored = remiss.round_by_key(session, key=key)
         assert stored is not None and remiss.as_utc(stored.deadline) == datetime(2025, 9, 15, 10, 0, tzinfo=UTC)
-        stored.deadline = datetime(2025, 8, 31, 21, 59, tzinfo=UTC)  # as the demo has it
+        stored.deadline = original  # as the demo has it

@@ -789,3 +789,199 @@ def test_actor_types_read_in_the_readers_language(app, staff, round_key) -> None
     assert '<option value="Kommun">Municipality</option>' in english
     assert '<option value="Civilsamhälle">Civil society</option>' in english
     admin.get("/?lang=sv")
+
+
+# --- long text and line breaks -----------------------------------------------------------------
+
+
+def test_text_at_the_limit_with_line_breaks_is_stored_whole_with_lf(web: TestClient, token: str) -> None:
+    """Browsers send a line break as CRLF but count it as one character against maxlength: a text
+    the browser let in is stored whole, its line breaks as LF."""
+    lines = ["x" * 99] * 100  # 100 lines: 9,900 characters and 99 line breaks, 9,999 as the browser counts
+    typed = "\r\n".join(lines) + "y"
+    assert len(typed.replace("\r\n", "\n")) == 10_000
+    response = post_answer(web, token, {"version": "0", "overall": typed, "comment__folkhalsa": "a\r\nb\rc",
+                                        "action": "save"})
+    assert response.status_code == 303
+    stored = stored_answer(token).content
+    assert stored["overall"] == "\n".join(lines) + "y" and "\r" not in stored["overall"]
+    assert stored["comments"]["folkhalsa"] == "a\nb\nc"
+
+
+def test_text_over_the_limit_is_refused_whole_and_nothing_is_stored(web: TestClient, token: str) -> None:
+    assert post_answer(web, token, {"version": "0", "overall": "Första utkastet.", "action": "save"}).status_code == 303
+    too_long = "Inledning.\r\n" + "z" * 9_990  # 10,001 characters as the browser counts them
+    fields = {"version": "1", "overall": too_long, "principle__jamstalldhet": "Ny synpunkt på principen.",
+              "action": "save"}
+    refused = post_answer(web, token, fields)
+    assert refused.status_code == 422
+    assert 'href="#field-overall">Korta texten till högst 10000 tecken (nu 10001).' in refused.text
+    assert 'id="overall-error"' in refused.text and 'aria-describedby="overall-error"' in refused.text
+    assert "Ingenting sparades" in refused.text
+    assert "z" * 9_990 in refused.text and "Ny synpunkt på principen." in refused.text  # kept in the form, whole
+    answer = stored_answer(token)
+    assert answer.version == 1 and answer.content["overall"] == "Första utkastet."
+    assert answer.content["principles"] == {}
+
+
+def test_a_long_priority_comment_gets_its_error_in_english(web: TestClient, token: str) -> None:
+    web.get(f"/r/{token}?lang=en")
+    refused = post_answer(web, token, {"version": "0", "comment__folkhalsa": "w" * 10_001, "action": "submit",
+                                       "consent": "yes", "position__folkhalsa": "agree"})
+    web.get("/?lang=sv")
+    assert refused.status_code == 422
+    assert 'href="#field-comment__folkhalsa">Shorten the text to at most 10000 characters (now 10001).' in refused.text
+    assert 'id="comment__folkhalsa-error"' in refused.text
+    answer = stored_answer(token)
+    assert answer.version == 0 and answer.status == "draft"
+
+
+def test_a_long_new_comment_stays_in_the_new_comment_field(web: TestClient, token: str) -> None:
+    fields = {"version": "0", "new_section": "plats-2030", "new_text": "v" * 10_001, "action": "add_comment"}
+    refused = post_answer(web, token, fields)
+    assert refused.status_code == 422
+    assert 'href="#field-new_text">Korta texten' in refused.text
+    assert 'name="anchored_count" value="0"' in refused.text and "v" * 10_001 in refused.text
+    assert stored_answer(token).content == {}
+
+
+# --- the language switch ------------------------------------------------------------------------
+
+
+def test_the_language_switch_saves_what_was_typed(web: TestClient, token: str) -> None:
+    form = web.get(f"/r/{token}").text
+    header = form[form.index('class="lang-switch"') : form.index("</nav>")]
+    switch = re.search(r'<button type="submit" form="answer-form" formaction="([^"]+)" name="action" value="(\w+)"',
+                       header)
+    assert switch and switch.groups() == (f"/r/{token}?lang=en", "switch")
+    untouched = web.post(f"/r/{token}?lang=en", data={"csrftoken": csrf_from(form), "version": "0", "action": "switch"},
+                         files={"attachment": ("", b"", "application/octet-stream")})
+    assert untouched.status_code == 303 and untouched.headers["location"] == f"/r/{token}"  # no "nothing saved"
+    assert stored_answer(token).version == 0
+    assert 'href="?lang=en"' not in header and "<a " not in header  # no plain link that drops the form
+    # Enter in a field must not switch the language: a hidden Save button is the form's first submit button.
+    assert header.index('value="save" hidden') < header.index("formaction=")
+    csrf = csrf_from(form)
+    fields = {"csrftoken": csrf, "version": "0", "position__folkhalsa": "partly",
+              "overall": "Skrivet före bytet av språk.", "action": "switch"}
+    switched = web.post(f"/r/{token}?lang=en", data=fields, files={"attachment": ("", b"", "application/octet-stream")})
+    assert switched.status_code == 303 and switched.headers["location"] == f"/r/{token}?saved=1"
+    english = web.get(switched.headers["location"]).text
+    web.get("/?lang=sv")
+    assert "Your draft is saved (version 1)" in english and "Skrivet före bytet av språk." in english
+    assert 'value="partly" checked' in english
+    assert 'formaction="/r/' + token + '?lang=sv"' in english and ">På svenska</button>" in english
+
+
+def test_the_language_switch_after_a_conflict_overwrites_nothing(web: TestClient, token: str) -> None:
+    assert post_answer(web, token, {"version": "0", "overall": "Annas text.", "action": "save"}).status_code == 303
+    conflict = post_answer(web, token, {"version": "0", "overall": "Bertils text.", "action": "save"})
+    assert conflict.status_code == 409
+    header = conflict.text[conflict.text.index('class="lang-switch"') : conflict.text.index("</nav>")]
+    assert f'formaction="/r/{token}?lang=en" name="action" value="show"' in header
+    fields = {"csrftoken": csrf_from(conflict.text), "version": "1", "overall": "Bertils text.", "action": "show"}
+    shown = web.post(f"/r/{token}?lang=en", data=fields, files={"attachment": ("", b"", "application/octet-stream")})
+    web.get("/?lang=sv")
+    assert shown.status_code == 200
+    assert "Someone else saved the answer while you were working" in shown.text
+    assert "Annas text." in shown.text and "Bertils text." in shown.text
+    assert stored_answer(token).content["overall"] == "Annas text." and stored_answer(token).version == 1
+
+
+# --- a window left open while a colleague submits ---------------------------------------------
+
+
+def test_saving_in_a_stale_window_after_a_colleague_submitted(web: TestClient, token: str) -> None:
+    saved = post_answer(web, token, {"version": "0", "overall": "Första versionen.", "action": "save"})
+    assert saved.status_code == 303
+    stale_csrf = csrf_from(web.get(f"/r/{token}").text)  # colleague A's window, at version 1
+    assert submit(web, token, version=1, overall="Första versionen.").status_code == 303  # colleague B submits
+    receipt = stored_answer(token).receipt
+    fields = {"version": "1", "overall": "A:s nya text som inte får försvinna.\r\nAndra raden.",
+              "position__folkhalsa": "partly", "comment__folkhalsa": "Folkhälsan behöver mer.", "action": "save"}
+    stale = post_answer(web, token, fields, csrf=stale_csrf)
+    assert stale.status_code == 409
+    html = stale.text
+    assert "Svaret har redan skickats in" in html and "har redan lämnat sitt svar" in html
+    assert "Utkast, version" not in html and "Allt annat ni skrev finns kvar" not in html
+    assert "Det du skrev i det här fönstret har inte sparats." in html
+    assert f'href="/r/{token}/kvitto"' in html and receipt and receipt in html
+    assert 'name="action"' not in html and "Spara utkast" not in html and "Skicka in svaret" not in html
+    copy = html[html.index('<textarea id="typed-text" readonly') : html.index("</textarea>")]
+    assert "A:s nya text som inte får försvinna.\nAndra raden." in copy
+    assert "Instämmer delvis" in copy and "Folkhälsan behöver mer." in copy
+    assert stored_answer(token).content["overall"] == "Första versionen."
+
+
+# --- versions only for something new ------------------------------------------------------------
+
+
+def test_saving_an_empty_form_keeps_the_answer_not_started(web: TestClient, token: str) -> None:
+    saved = post_answer(web, token, {"version": "0", "action": "save"})
+    assert saved.status_code == 303 and saved.headers["location"] == f"/r/{token}?empty=1"
+    page = web.get(saved.headers["location"]).text
+    assert "Ingenting sparades: formuläret är fortfarande tomt." in page and "Inte sparat än" in page
+    assert post_answer(web, token, {"version": "0", "action": "submit"}).status_code == 422
+    answer = stored_answer(token)
+    assert answer.version == 0 and service.answer_state(answer) == "not_started"
+
+
+def test_saving_or_failing_to_submit_the_same_draft_makes_no_new_version(web: TestClient, token: str) -> None:
+    draft = {"position__folkhalsa": "agree", "overall": "Vårt svar.\r\nRad två.", "comment__folkhalsa": "Bra."}
+    assert post_answer(web, token, {"version": "0", **draft, "action": "save"}).status_code == 303
+    again = post_answer(web, token, {"version": "1", **draft, "action": "save"})
+    assert again.status_code == 303 and again.headers["location"] == f"/r/{token}?saved=1"
+    for _attempt in range(2):  # no consent choice: refused, and the draft stays version 1
+        refused = post_answer(web, token, {"version": "1", **draft, "action": "submit"})
+        assert refused.status_code == 422 and 'name="version" value="1"' in refused.text
+    assert stored_answer(token).version == 1
+    changed = post_answer(web, token, {"version": "1", **draft, "consent": "no", "action": "save"})
+    assert changed.headers["location"] == f"/r/{token}?saved=2"
+    assert stored_answer(token).version == 2 and stored_answer(token).consent_publish is False
+
+
+# --- exports in the reader's language ------------------------------------------------------------
+
+
+def test_exports_follow_the_language_and_the_draft_and_agree_on_line_breaks(app, staff, web, remiss_db) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    round_key = make_round(deadline=datetime.now(UTC) - timedelta(hours=1))  # every answer is late
+    token = add_organisation(round_key, name=f"Radbrytarna {round_key}", actor_type="Civilsamhälle")
+    other = add_organisation(round_key, name=f"Kommunen {round_key}", actor_type="Kommun")
+    positions = {"position__jarnvagar": "agree", "position__folkhalsa": "partly", "position__paverkansarbete": "agree"}
+    assert submit(web, token, **positions).status_code == 303
+    assert submit(web, other, **positions).status_code == 303
+    with session_scope() as session:  # stored before line breaks were normalised on saving
+        answer = session.get(RemissAnswer, stored_answer(token).id)
+        answer.content = {**answer.content, "overall": "Första raden.\r\nAndra raden."}
+        session.add(answer)
+    analyst = logged_in(app, staff["analyst"])
+
+    swedish = list(csv.DictReader(io.StringIO(analyst.get(f"/admin/remiss/{round_key}/export.csv").text
+                                              .lstrip("\ufeff")), delimiter=";"))
+    mine = [r for r in swedish if r["organisation"] == f"Radbrytarna {round_key}"]
+    assert {(r["late"], r["published"], r["actor_type"]) for r in mine} == {("ja", "nej", "Civilsamhälle")}
+    overall = next(r for r in mine if r["kind"] == "overall")["comment"]
+    assert overall == "Första raden.\nAndra raden."
+
+    english_csv = analyst.get(f"/admin/remiss/{round_key}/export.csv?lang=en").text
+    english = list(csv.DictReader(io.StringIO(english_csv.lstrip("\ufeff")), delimiter=";"))
+    assert {r["actor_type"] for r in english} == {"Civil society", "Municipality"}
+    assert {(r["late"], r["published"]) for r in english} == {("yes", "no")}
+
+    workbook = load_workbook(io.BytesIO(analyst.get(f"/admin/remiss/{round_key}/export.xlsx?lang=en").content))
+    analyst.get("/?lang=sv")
+    rows = [[c.value for c in row] for row in workbook["Svar"].iter_rows()][1:]
+    assert "Första raden.\nAndra raden." in [row[-1] for row in rows]
+    counts = [[c.value for c in row] for row in workbook["Ställningstaganden"].iter_rows()][1:]
+    with session_scope() as session:
+        remiss_round = service.round_by_key(session, key=round_key)
+        draft = service.load_draft(session, version_id=remiss_round.version_id)
+    in_draft_order = [p.key for p in draft.priorities if p.key in ("jarnvagar", "folkhalsa", "paverkansarbete")]
+    assert in_draft_order != sorted(in_draft_order)  # the test would prove nothing otherwise
+    assert list(dict.fromkeys(row[0] for row in counts)) == in_draft_order
+    assert [row[2] for row in counts if row[0] == "jarnvagar"] == ["Municipality", "Civil society"]  # strategy order
+    summary = analyst.get(f"/admin/remiss/{round_key}/svar?lang=en").text
+    analyst.get("/?lang=sv")
+    assert summary.index('<th scope="row">Municipality</th>') < summary.index('<th scope="row">Civil society</th>')

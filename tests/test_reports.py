@@ -443,6 +443,41 @@ def test_every_comment_is_shown_in_one_place_redacted(analyst: TestClient, table
     analyst.get(f"/arbetsyta/remiss/{key}?lang=sv")
 
 
+def test_the_comments_section_says_which_names_stay_and_how_to_remove_them(analyst: TestClient, tables) -> None:  # type: ignore[no-untyped-def]
+    """Only introduced names are found ("jag heter ..."): the page must not claim that names are removed,
+    and it tells the analyst to remove the rest by hand in what is shared, linking to the exports."""
+    from consult.db import session_scope
+    from consult.remiss import service as remiss
+    from consult.remiss.models import AnswerStatus, RemissAnswer
+    from consult.strategy.service import version_by_key
+
+    key = f"rp-names-{uuid.uuid4().hex[:6]}"
+    with session_scope() as session:
+        version = version_by_key(session, key="rus-2025")
+        remiss_round = remiss.create_round(session, key=key, version_id=version.id, title={"sv": "Namn", "en": "Names"},
+                                           deadline=datetime.now(UTC) + timedelta(days=5))
+        invitation, _token = remiss.register_organisation(session, remiss_round=remiss_round, name=f"Org {key}",
+                                                          actor_type="Kommun", area="Sollefteå", email="b@example.se")
+        answer = session.execute(select(RemissAnswer).where(RemissAnswer.invitation_id == invitation.id)).scalar_one()
+        answer.content = {**remiss.empty_content(), "overall": "Kontakta vår ordförande Anna Svensson på "
+                          "070-123 45 67 eller anna.svensson@example.se, Storgatan 12 i Sollefteå."}
+        answer.status, answer.version, answer.submitted_at = AnswerStatus.submitted.value, 2, datetime.now(UTC)
+        session.add(answer)
+        session.flush()
+        remiss.write_answer_rows(session, answer=answer)
+    page = html.unescape(analyst.get(f"/arbetsyta/remiss/{key}").text)
+    comments = page[page.index('id="kommentarer"') :]
+    assert "ordförande Anna Svensson på [telefon]" in comments  # the name stays, as the page now says
+    assert "Namn, telefonnummer" not in page and "personnummer tas bort" not in page
+    note = comments[comments.index('id="redaction-note"') : comments.index("</div>", comments.index("redaction-note"))]
+    assert "Namn ersätts bara där skribenten presenterar dem" in note and "visas som de skrevs" in note
+    assert "ta bort sådana namn för hand" in note
+    assert f'href="/admin/remiss/{key}/export.xlsx"' in note and f'href="/admin/remiss/{key}/export.csv"' in note
+    english = html.unescape(analyst.get(f"/arbetsyta/remiss/{key}?lang=en").text)
+    analyst.get(f"/arbetsyta/remiss/{key}?lang=sv")
+    assert "are shown as written" in english and "Names, phone numbers" not in english
+
+
 def test_invitation_summary_counts_answered_against_invited(tables) -> None:  # type: ignore[no-untyped-def]
     from consult.db import session_scope
     from consult.remiss import service as remiss

@@ -111,6 +111,7 @@ def _form_page(
     conflict: RemissAnswer | None = None,
     notice: str | None = None,
     unanswered: list[service.DraftSection] | None = None,
+    nothing_saved: bool = False,
     status_code: int = 200,
 ) -> Response:
     errors = _translated(problems or [])
@@ -131,21 +132,45 @@ def _form_page(
         "notice": notice,
         "deadline_passed": service.is_late(context.remiss_round, at=utcnow()),
         "unanswered": unanswered or [],
+        "nothing_saved": nothing_saved,
         "clean": _identity,
         "max_mb": service.MAX_ATTACHMENT_BYTES // (1024 * 1024),
     }
     return render(request, "remiss/answer.html", page, status_code)
 
 
+def _already_submitted(
+    request: Request, context: service.LinkContext, draft: service.Draft, *, token: str, parsed: service.ParsedForm
+) -> Response:
+    """A form sent from a window opened before someone with the same link submitted the answer:
+    nothing can be saved any more. The page says so, links to the receipt and gives back what was
+    typed in that window, to copy."""
+    page = {
+        "organisation": context.organisation,
+        "remiss_round": context.remiss_round,
+        "answer": context.answer,
+        "token": token,
+        "typed": service.typed_text(parsed, draft, current_language.get()),
+        "format_time": _format_time,
+    }
+    return render(request, "remiss/already_submitted.html", page, 409)
+
+
 @router.get("/r/{token}")
 def answer_form(
-    request: Request, token: str, session: SessionDep, saved: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None
+    request: Request,
+    token: str,
+    session: SessionDep,
+    saved: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    empty: Annotated[int | None, Query(ge=0, le=1)] = None,
 ) -> Response:
     context = _context_or_404(session, token)
     if context.answer.status == AnswerStatus.submitted:
         return RedirectResponse(f"/r/{token}/kvitto", status_code=303)
     draft = service.load_draft(session, version_id=context.remiss_round.version_id)
     notice = _("Your draft is saved (version %(n)s).") % {"n": saved} if saved else None
+    if empty and not context.answer.version:
+        notice = _("Nothing was saved: the form is still empty.")
     return _form_page(
         request,
         context,
@@ -162,6 +187,9 @@ def answer_form(
 async def post_answer(request: Request, token: str) -> Response:
     form = await request.form(max_files=2, max_fields=3000)
     action = form.get("action") if isinstance(form.get("action"), str) else "save"
+    switching = action == "switch"  # the language switch: saves as "Save draft" does
+    if switching:
+        action = "save"
     language = current_language.get()
     with session_scope() as session:
         context = _context_or_404(session, token)
@@ -174,11 +202,19 @@ async def post_answer(request: Request, token: str) -> Response:
             "new_comment": parsed.new_comment,
         }
         if context.answer.status == AnswerStatus.submitted:
-            problem = service.FormProblem(
-                "form", N_("Your organisation has already submitted its answer, so it can no longer be changed.")
-            )
+            return _already_submitted(request, context, draft, token=token, parsed=parsed)
+        if action == "show":
+            # The language switch after a conflict: the same form again in the other language,
+            # nothing saved (saving now would replace the other person's version).
+            stored = context.answer
+            conflict = stored if parsed.version == stored.version and stored.version > 0 else None
+            return _form_page(request, context, draft, **shown, version=parsed.version, conflict=conflict)
+        if parsed.blocks_save:
+            # Some text is over its limit: nothing of this post is stored (not even a file chosen),
+            # and the form comes back with the text whole, to be shortened.
             return _form_page(
-                request, context, draft, **shown, version=parsed.version, problems=[problem], status_code=409
+                request, context, draft, **shown, version=parsed.version, problems=parsed.problems,
+                nothing_saved=True, status_code=422,
             )
         problems = list(parsed.problems)
         upload = form.get("attachment")
@@ -187,27 +223,24 @@ async def post_answer(request: Request, token: str) -> Response:
             session.refresh(context.answer)
             problems += service.check_complete(parsed, context.answer)
         assert context.answer.id is not None
-        nothing_typed = parsed.content == service.empty_content() and parsed.consent is None
-        if problems and nothing_typed and context.answer.version == 0 and not getattr(upload, "filename", None):
-            # An empty form sent before anyone saved: nothing to keep, so the answer stays "not started".
-            return _form_page(request, context, draft, **shown, version=0, problems=problems, status_code=422)
-        result = service.save_draft(
-            session,
-            answer_id=context.answer.id,
-            expected_version=parsed.version,
-            content=parsed.content,
-            consent=parsed.consent,
-            remove_attachment=parsed.remove_attachment,
-        )
         session.refresh(context.answer)
+        if service.unchanged(parsed, context.answer) and not getattr(upload, "filename", None):
+            # Nothing new to keep (an empty form nobody saved stays "not started"; the same draft
+            # sent again, by a failed submit say, stays the version it was): no new version.
+            result = service.SaveResult(True, context.answer.version)
+        else:
+            result = service.save_draft(
+                session,
+                answer_id=context.answer.id,
+                expected_version=parsed.version,
+                content=parsed.content,
+                consent=parsed.consent,
+                remove_attachment=parsed.remove_attachment,
+            )
+            session.refresh(context.answer)
         if not result.saved:
             if context.answer.status == AnswerStatus.submitted:
-                problem = service.FormProblem(
-                    "form", N_("Your organisation has already submitted its answer, so it can no longer be changed.")
-                )
-                return _form_page(
-                    request, context, draft, **shown, version=parsed.version, problems=[problem], status_code=409
-                )
+                return _already_submitted(request, context, draft, token=token, parsed=parsed)
             return _form_page(
                 request,
                 context,
@@ -236,6 +269,8 @@ async def post_answer(request: Request, token: str) -> Response:
                 )
             return RedirectResponse(f"/r/{token}/kvitto", status_code=303)
     anchor = "#new-comment" if action == "add_comment" else ""
+    if result.version == 0:  # nothing typed yet: a language switch just shows the form
+        return RedirectResponse(f"/r/{token}" if switching else f"/r/{token}?empty=1{anchor}", status_code=303)
     return RedirectResponse(f"/r/{token}?saved={result.version}{anchor}", status_code=303)
 
 
@@ -605,8 +640,10 @@ def export_xlsx(request: Request, key: str, session: SessionDep, user: Analyst) 
     remiss_round, rows = _export(request, session, key, user, "xlsx")
     assert remiss_round.id is not None
     draft = service.load_draft(session, version_id=remiss_round.version_id)
-    titles = {s.key: s.label(current_language.get()) for s in draft.sections}
-    body = service.export_xlsx(rows, service.position_counts(session, round_id=remiss_round.id), titles)
+    language = current_language.get()
+    titles = {s.key: s.label(language) for s in draft.sections}
+    counts = service.position_counts(session, round_id=remiss_round.id)
+    body = service.export_xlsx(rows, counts, titles, language=language)
     return Response(
         body,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

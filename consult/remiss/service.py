@@ -20,7 +20,7 @@ import secrets
 import smtplib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
@@ -667,6 +667,10 @@ class FormProblem:
     field: str  # the id of the field in the form, without "field-"
     message: str  # msgid
     params: dict[str, Any] = field(default_factory=dict)
+    blocks_save: bool = False  # nothing of the post may be stored (the text would be cut otherwise)
+
+
+TOO_LONG = N_("Shorten the text to at most %(max)s characters (now %(length)s).")
 
 
 @dataclass
@@ -678,10 +682,33 @@ class ParsedForm:
     remove_attachment: bool
     problems: list[FormProblem] = field(default_factory=list)
 
+    @property
+    def blocks_save(self) -> bool:
+        """Whether the post must not be stored at all (some text is over its limit)."""
+        return any(problem.blocks_save for problem in self.problems)
 
-def _text(form: Mapping[str, Any], name: str, limit: int = MAX_COMMENT_LENGTH) -> str:
+
+def normalise_line_breaks(value: str) -> str:
+    """Line breaks as LF only: browsers send CRLF in a form post but count a line break as one
+    character against maxlength, so text is measured and stored the way the browser counted it."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _value(form: Mapping[str, Any], name: str) -> str:
     value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    return normalise_line_breaks(value).strip() if isinstance(value, str) else ""
+
+
+def _text(
+    form: Mapping[str, Any], name: str, problems: list[FormProblem], *, limit: int = MAX_COMMENT_LENGTH,
+    field_id: str | None = None,
+) -> str:
+    """The text typed in a field, whole. Text over the limit is never cut: it is reported against
+    the field (`field_id`, the field's name by default) and the post is not stored."""
+    text = _value(form, name)
+    if len(text) > limit:
+        problems.append(FormProblem(field_id or name, TOO_LONG, {"max": limit, "length": len(text)}, blocks_save=True))
+    return text
 
 
 MAX_INT = 2**31 - 1  # every integer from a form stays inside a database integer
@@ -737,7 +764,8 @@ def check_anchored(
 
 def parse_answer_form(form: Mapping[str, Any], draft: Draft, language: str, *, adding: bool) -> ParsedForm:
     """The answer as typed. A new anchored comment is validated and added when `adding` (the
-    'add comment' button) or when anything was typed in it; a bad one is reported, not dropped."""
+    'add comment' button) or when anything was typed in it; a bad one is reported, not dropped.
+    Text over its limit is kept whole and reported with blocks_save: such a post is not stored."""
     content = empty_content()
     problems: list[FormProblem] = []
     valid_positions = {p.value for p in Position}
@@ -747,40 +775,45 @@ def parse_answer_form(form: Mapping[str, Any], draft: Draft, language: str, *, a
             content["positions"][priority.key] = position
         elif position not in (None, ""):  # only a hand-made post sends another value
             problems.append(FormProblem(f"position__{priority.key}", N_("Choose one of the positions.")))
-        comment = _text(form, f"comment__{priority.key}")
+        comment = _text(form, f"comment__{priority.key}", problems)
         if comment:
             content["comments"][priority.key] = comment
     for principle in draft.principles:
-        comment = _text(form, f"principle__{principle.key}")
+        comment = _text(form, f"principle__{principle.key}", problems)
         if comment:
             content["principles"][principle.key] = comment
-    content["overall"] = _text(form, "overall")
+    content["overall"] = _text(form, "overall", problems)
     for index in range(min(_int_or_none(form.get("anchored_count")) or 0, 500)):
         prefix = f"anchored_{index}_"
         if form.get(prefix + "remove"):
             continue
+        shown_as = f"anchored_{len(content['anchored'])}_"  # where the form shows it again
+        too_long: list[FormProblem] = []
         comment, found = check_anchored(
             draft,
-            section_key=_text(form, prefix + "section", 64),
-            quote=_text(form, prefix + "quote", MAX_QUOTE_LENGTH),
+            section_key=_value(form, prefix + "section"),
+            quote=_text(form, prefix + "quote", too_long, limit=MAX_QUOTE_LENGTH, field_id=shown_as + "text"),
             start=_int_or_none(form.get(prefix + "start")),
             end=_int_or_none(form.get(prefix + "end")),
-            text=_text(form, prefix + "text"),
+            text=_text(form, prefix + "text", too_long, field_id=shown_as + "text"),
             language=language,
         )
+        problems.extend(too_long)
         if comment:
             content["anchored"].append(comment)
         else:
             problems.extend(FormProblem(f"{prefix}{suffix}", message) for suffix, message in found)
+    new_problems: list[FormProblem] = []
     new_comment = {
-        "section": _text(form, "new_section", 64),
-        "quote": _text(form, "new_quote", MAX_QUOTE_LENGTH),
+        "section": _value(form, "new_section"),
+        "quote": _text(form, "new_quote", new_problems, limit=MAX_QUOTE_LENGTH),
         "start": _int_or_none(form.get("new_start")),
         "end": _int_or_none(form.get("new_end")),
-        "text": _text(form, "new_text"),
+        "text": _text(form, "new_text", new_problems),
     }
+    problems.extend(new_problems)
     typed_something = bool(new_comment["text"] or new_comment["quote"])
-    if adding or typed_something:
+    if (adding or typed_something) and not new_problems:
         comment, found = check_anchored(
             draft,
             section_key=new_comment["section"],
@@ -807,6 +840,44 @@ def parse_answer_form(form: Mapping[str, Any], draft: Draft, language: str, *, a
     )
 
 
+def typed_text(parsed: ParsedForm, draft: Draft, language: str) -> str:
+    """What was typed in a form that can no longer be saved, as plain text to copy: each position
+    and comment under the title of its part of the draft, in the draft's order. Empty when
+    nothing was typed."""
+    content = parsed.content
+    blocks: list[str] = []
+    for priority in draft.priorities:
+        position = content["positions"].get(priority.key)
+        comment = content["comments"].get(priority.key)
+        if position or comment:
+            lines = [f"{gettext_for(language, 'Priority')}: {priority.label(language)}"]
+            if position:
+                label = gettext_for(language, POSITION_LABELS[position])
+                lines.append(f"{gettext_for(language, 'Your position')}: {label}")
+            if comment:
+                lines.append(comment)
+            blocks.append("\n".join(lines))
+    for principle in draft.principles:
+        if content["principles"].get(principle.key):
+            title = f"{gettext_for(language, 'Principle')}: {principle.label(language)}"
+            blocks.append(f"{title}\n{content['principles'][principle.key]}")
+    comments = list(content["anchored"])
+    if parsed.new_comment.get("text") or parsed.new_comment.get("quote"):
+        comments.append(parsed.new_comment)
+    for comment in comments:
+        section = draft.by_key.get(comment.get("section") or "")
+        title = section.label(language) if section else gettext_for(language, "Comment on a part of the draft")
+        lines = [gettext_for(language, "Comment on: %(title)s") % {"title": title}]
+        if comment.get("quote"):
+            lines.append(f"“{comment['quote']}”")
+        if comment.get("text"):
+            lines.append(comment["text"])
+        blocks.append("\n".join(lines))
+    if content["overall"]:
+        blocks.append(f"{gettext_for(language, 'The draft as a whole')}\n{content['overall']}")
+    return "\n\n".join(blocks)
+
+
 def check_complete(parsed: ParsedForm, answer: RemissAnswer) -> list[FormProblem]:
     """What must be there before submitting: the consent choice and something to say."""
     problems = []
@@ -831,6 +902,18 @@ def priorities_without_position(content: Mapping[str, Any], draft: Draft) -> lis
 class SaveResult:
     saved: bool
     version: int  # the new version when saved; the stored one when someone else saved first
+
+
+def unchanged(parsed: ParsedForm, answer: RemissAnswer) -> bool:
+    """Whether the form holds exactly the stored draft it was opened on (for an answer nobody has
+    saved: an empty form), so saving it would only make a new version with nothing new in it."""
+    return (
+        parsed.version == answer.version
+        and answer.status == AnswerStatus.draft
+        and not parsed.remove_attachment
+        and parsed.consent == answer.consent_publish
+        and parsed.content == normalised_content(answer.content)
+    )
 
 
 def save_draft(
@@ -1069,7 +1152,8 @@ def answer_with_organisation(session: Session, *, round_id: int, answer_id: int)
 
 
 def position_counts(session: Session, *, round_id: int) -> dict[str, dict[str, dict[str, int]]]:
-    """priority key -> actor type -> position -> number of submitted answers, counted in SQL."""
+    """priority key -> actor type -> position -> number of submitted answers, counted in SQL. The
+    actor types come in the strategy's order (the same in every language), then any others."""
     query = (
         select(RemissPosition.item_key, Organisation.actor_type, RemissPosition.position, func.count())
         .join(RemissAnswer, col(RemissAnswer.id) == RemissPosition.answer_id)
@@ -1081,7 +1165,14 @@ def position_counts(session: Session, *, round_id: int) -> dict[str, dict[str, d
     counts: dict[str, dict[str, dict[str, int]]] = {}
     for key, actor_type, position, number in session.exec(query):
         counts.setdefault(key, {}).setdefault(actor_type, {})[position] = number
-    return counts
+    return {key: {name: by_actor[name] for name in sorted(by_actor, key=actor_type_order)}
+            for key, by_actor in counts.items()}
+
+
+def actor_type_order(name: str) -> tuple[int, str]:
+    """Sort key: the strategy's actor types in its order, then any others alphabetically."""
+    order = actor_types()
+    return (order.index(name), "") if name in order else (len(order), name)
 
 
 def invitation_summary(session: Session, *, cycle_id: int) -> dict[str, int]:
@@ -1162,22 +1253,28 @@ EXPORT_COLUMNS = [
 
 
 def export_rows(session: Session, *, remiss_round: RemissRound, language: str = "sv") -> list[dict[str, Any]]:
-    """One row per position or comment of every submitted answer; free text redacted."""
-    from consult.core.redacting import redact
+    """One row per position or comment of every submitted answer, in `language` (actor types, yes and
+    no, section titles, placeholders); free text redacted, its line breaks LF only."""
+    from consult.core.redacting import redact as redact_text
 
     assert remiss_round.id is not None
     draft = load_draft(session, version_id=remiss_round.version_id)
     titles = {s.key: s.label(language) for s in draft.sections}
+    yes, no = gettext_for(language, N_("yes")), gettext_for(language, N_("no"))
+
+    def redact(text: str, language: str) -> str:  # the same LF-only line breaks in CSV and XLSX
+        return redact_text(normalise_line_breaks(text), language)
+
     rows: list[dict[str, Any]] = []
     for item in submitted_answers(session, round_id=remiss_round.id):
         answer, organisation = item.answer, item.organisation
         base = {
             "organisation": organisation.name,
-            "actor_type": organisation.actor_type,
+            "actor_type": actor_type_name(organisation.actor_type, language),
             "area": organisation.area,
             "submitted_at": local_stamp(answer.submitted_at),
-            "late": "yes" if answer.late else "no",
-            "published": "yes" if answer.published else "no",
+            "late": yes if answer.late else no,
+            "published": yes if answer.published else no,
             "receipt": answer.receipt or "",
         }
         content = normalised_content(answer.content)
@@ -1216,7 +1313,7 @@ def export_rows(session: Session, *, remiss_round: RemissRound, language: str = 
                     "section_key": anchored["section"],
                     "section_title": titles.get(anchored["section"], anchored["section"]),
                     "position": "",
-                    "quote": anchored.get("quote") or "",
+                    "quote": normalise_line_breaks(anchored.get("quote") or ""),
                     "comment": redact(anchored["text"], language),
                 }
             )
@@ -1245,9 +1342,15 @@ def export_csv(rows: Iterable[dict[str, Any]]) -> str:
 
 
 def export_xlsx(
-    rows: list[dict[str, Any]], counts: dict[str, dict[str, dict[str, int]]], titles: dict[str, str]
+    rows: list[dict[str, Any]],
+    counts: dict[str, dict[str, dict[str, int]]],
+    titles: dict[str, str],
+    *,
+    language: str = DEFAULT_LANGUAGE,
 ) -> bytes:
-    """Two sheets: every position and comment, and the counts per priority and actor type."""
+    """Two sheets: every position and comment, and the counts per priority and actor type. The
+    counts follow the draft: priorities in the order of `titles` (the draft's), actor types in the
+    strategy's order, named in `language`."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -1257,10 +1360,13 @@ def export_xlsx(
         answers_sheet.append([safe_cell(row[c]) for c in EXPORT_COLUMNS])
     counts_sheet = workbook.create_sheet("Ställningstaganden")
     counts_sheet.append(["priority_key", "priority", "actor_type", *[p.value for p in Position], "total"])
-    for key, by_actor in counts.items():
-        for actor_type, by_position in sorted(by_actor.items()):
-            numbers = [by_position.get(p.value, 0) for p in Position]
-            counts_sheet.append([key, safe_cell(titles.get(key, key)), actor_type, *numbers, sum(numbers)])
+    keys = [key for key in titles if key in counts] + [key for key in counts if key not in titles]
+    for key in keys:
+        by_actor = counts[key]
+        for actor_type in sorted(by_actor, key=actor_type_order):
+            numbers = [by_actor[actor_type].get(p.value, 0) for p in Position]
+            name = actor_type_name(actor_type, language)
+            counts_sheet.append([key, safe_cell(titles.get(key, key)), safe_cell(name), *numbers, sum(numbers)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -1269,9 +1375,30 @@ def export_xlsx(
 # --- the demo --------------------------------------------------------------------------------
 
 
-def _parse_time(value: Any) -> datetime:
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return in_local_time(parsed)  # type: ignore[return-value]
+# The fixed dates the demo round had before its dates were counted from the day of loading; an older
+# demo database may still hold them, or hold them misread (see _repair_misread_times).
+EARLIER_DEMO_TIMES = {"opens": "2025-05-15T08:00:00+02:00", "deadline": "2025-08-31T23:59:00+02:00"}
+
+
+def _swedish_time(day: date, clock: str) -> datetime:
+    hour, minute = (int(part) for part in clock.split(":"))
+    return datetime.combine(day, time(hour, minute), tzinfo=LOCAL_TIME)
+
+
+def demo_round_times(spec: Mapping[str, Any], *, now: datetime) -> dict[str, datetime]:
+    """The demo round's opening and deadline, counted from the Swedish date of `now`."""
+    today = local(now).date()
+    return {
+        "opens": _swedish_time(today - timedelta(days=int(spec["opens_days_before"])), "08:00"),
+        "deadline": _swedish_time(today + timedelta(days=int(spec["deadline_days_after"])), "23:59"),
+    }
+
+
+def _demo_submitted_at(spec: Mapping[str, Any], remiss_round: RemissRound) -> datetime:
+    """When a demo answer was submitted: its days after the round opened, at its Swedish clock time."""
+    opened = local(as_utc(remiss_round.opens_at))
+    assert opened is not None
+    return _swedish_time(opened.date() + timedelta(days=int(spec["days_after_opening"])), str(spec["time"]))
 
 
 def _repair_misread_times(remiss_round: RemissRound, **fixture_times: Any) -> None:
@@ -1287,9 +1414,11 @@ def _repair_misread_times(remiss_round: RemissRound, **fixture_times: Any) -> No
             setattr(remiss_round, field, written)
 
 
-def load_demo_remiss(session: Session) -> dict[str, int]:
+def load_demo_remiss(session: Session, *, now: datetime | None = None) -> dict[str, int]:
     """The draft sections of the proposed version rus-2025, its remiss round and demo organisations
-    with some submitted and some draft answers. Safe to run again: nothing is created twice."""
+    with some submitted and some draft answers. The round is open at `now` (the time of loading):
+    its dates are counted from that day. Safe to run again: nothing is created twice, and a round
+    already there keeps its dates."""
     from consult.demo.service import ensure_structure, read_fixture
     from consult.strategy import service as strategy
 
@@ -1304,6 +1433,7 @@ def load_demo_remiss(session: Session) -> dict[str, int]:
     remiss_round = round_by_key(session, key=spec["key"])
     if remiss_round is None:
         cycle = _cycle_for_version(session, version.id)
+        times = demo_round_times(spec, now=now or utcnow())
         remiss_round = create_round(
             session,
             key=spec["key"],
@@ -1311,11 +1441,11 @@ def load_demo_remiss(session: Session) -> dict[str, int]:
             cycle_id=cycle,
             title=spec["title"],
             intro=spec.get("intro"),
-            opens_at=_parse_time(spec["opens"]),
-            deadline=_parse_time(spec["deadline"]),
+            opens_at=times["opens"],
+            deadline=times["deadline"],
         )
     else:
-        _repair_misread_times(remiss_round, opens=spec["opens"], deadline=spec["deadline"])
+        _repair_misread_times(remiss_round, **EARLIER_DEMO_TIMES)
     organisations_added = 0
     by_name = {}
     for org in fixture["organisations"]:
@@ -1373,7 +1503,7 @@ def _fill_demo_answer(
     answer.version = 1
     answer.updated_at = utcnow()
     if spec["status"] == AnswerStatus.submitted:
-        submitted = _parse_time(spec["submitted"])
+        submitted = _demo_submitted_at(spec["submitted"], remiss_round)
         answer.status = AnswerStatus.submitted.value
         answer.submitted_at = submitted
         answer.updated_at = submitted
