@@ -540,6 +540,8 @@ def test_themes_with_quotes_only_from_those_who_consented(analyst: TestClient, t
     assert "Kontakt" in themes and "Kollektivtrafik" in themes
     assert "[personnummer]" in themes and PERSONNUMMER not in page
     assert "Bättre bussar" not in themes  # no consent, no quote
+    # The report promises only what the automatic redaction does: names are caught where introduced.
+    assert "andra namn är borttagna bara där en analytiker har tagit bort dem för hand" in page
     assert "Ingen temaanalys har gjorts ännu för den här frågan" not in themes
     coverage = section_html(page, "tackning")
     uncovered = coverage.split("Teman som ingen prioritering täcker")[1]
