@@ -237,6 +237,20 @@ def test_switching_language_on_a_page_keeps_what_was_ticked_there(app, survey) -
     assert odd.status_code == 422
 
 
+def test_enter_in_a_field_presses_next_not_the_language_switch(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """Enter in a field presses the form's first submit button in document order (its default
+    button), and the header's language switch comes before the form: a copy of "Next" without a
+    name comes before it, so Enter posts no action, which is "next" (the page is checked)."""
+    url, html = start(client, survey.slug)
+    buttons = re.findall(r"<button[^>]*>", html)
+    of_form = [b for b in buttons if 'form="survey-form"' in b or ('type="submit"' in b and "form=" not in b)]
+    first = of_form[0]
+    assert 'form="survey-form"' in first and "name=" not in first and "lang-" not in first
+    assert 'tabindex="-1"' in first and 'aria-hidden="true"' in first
+    pressed = client.post(url, data={"csrftoken": csrf(html), "kommun": "1"}, follow_redirects=False)
+    assert pressed.status_code == 422 and '<html lang="sv">' in pressed.text  # checked, not switched
+
+
 def test_a_response_is_stored_in_the_language_the_respondent_went_on_in(app, survey) -> None:  # type: ignore[no-untyped-def]
     """Begun in Swedish, switched to English on the first page: a resume link elsewhere goes on in
     English, and the response is stored as answered in English (the language column of exports)."""
