@@ -251,6 +251,33 @@ def test_enter_in_a_field_presses_next_not_the_language_switch(client, survey) -
     assert pressed.status_code == 422 and '<html lang="sv">' in pressed.text  # checked, not switched
 
 
+def test_line_breaks_count_as_the_browser_counts_them(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """A browser posts a textarea's line breaks as CRLF while its maxlength counts each as one: a
+    text at the limit the browser allowed is accepted, and stored with plain line breaks."""
+    from consult.db import session_scope
+
+    url, html = start(client, survey.slug)
+    second = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"}, follow_redirects=False)
+    page_two = second.headers["location"]
+    lines = ["x" * 99] * 49 + ["y" * 100]
+    text = "\r\n".join(lines)  # 4,951 characters and 49 breaks: 5,000 to the browser, 5,049 posted
+    answered = client.post(page_two, data={"csrftoken": csrf(html), "lang": text, "kort": "a\rb"},
+                           follow_redirects=False)
+    assert answered.status_code == 303, re.findall(r'class="error-message"[^<]*<span[^>]*>[^<]*</span>([^<]*)',
+                                                     answered.text)
+    receipt = receipt_of(client, answered.headers["location"])
+    with session_scope() as session:
+        stored = session.execute(select(Response).where(Response.receipt == receipt)).scalar_one()
+        texts = set(session.execute(select(Answer.text).where(Answer.response_id == stored.id,
+                                                              Answer.text.is_not(None))).scalars())
+    assert texts == {"\n".join(lines), "a b"}
+    # One over the browser's limit is still refused, counted as the browser counts.
+    url, html = start(client, survey.slug)
+    second = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"}, follow_redirects=False)
+    over = client.post(second.headers["location"], data={"csrftoken": csrf(html), "lang": text + "z"})
+    assert over.status_code == 422 and "(nu 5001)" in over.text
+
+
 def test_a_response_is_stored_in_the_language_the_respondent_went_on_in(app, survey) -> None:  # type: ignore[no-untyped-def]
     """Begun in Swedish, switched to English on the first page: a resume link elsewhere goes on in
     English, and the response is stored as answered in English (the language column of exports)."""
