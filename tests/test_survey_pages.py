@@ -333,6 +333,45 @@ def test_back_keeps_what_was_typed(client, survey) -> None:  # type: ignore[no-u
     assert 'value="sparat"' in html
 
 
+def test_back_keeps_an_answer_not_yet_valid_until_the_page_is_sent(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """Back never checks a page and never loses what was entered on it: an answer the page would
+    refuse ("12 år" for a number) is kept as typed, shown again, and refused only by Next."""
+    url, html = start(client, survey.slug)
+    second = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"}, follow_redirects=False)
+    second_url = second.headers["location"]
+    back = client.post(second_url, data={"csrftoken": csrf(html), "antal": "12 år", "skala": "3",
+                                         "action": "back"}, follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == url
+    again = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"}, follow_redirects=False)
+    assert again.headers["location"] == second_url
+    shown = client.get(second_url).text
+    assert 'value="12 år"' in shown and 'id="skala-3" name="skala" value="3" checked' in shown
+    sent = client.post(second_url, data={"csrftoken": csrf(shown), "antal": "12 år", "skala": "3"})
+    assert sent.status_code == 422 and "Skriv ett tal" in sent.text
+
+
+def test_an_answer_kept_unchecked_is_checked_before_the_response_is_sent(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """Three ticks where two are allowed, kept by the language switch on page 1 and never sent with
+    Next: sending the last page leads back to them, with the error, rather than dropping them."""
+    url, html = start(client, survey.slug)
+    second = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"}, follow_redirects=False)
+    second_url = second.headers["location"]
+    switched = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1", "flera": ["1", "2", "3"],
+                                      "action": "lang-sv"}, follow_redirects=False)
+    assert switched.status_code == 303
+    shown = client.get(url).text
+    assert all(f'id="flera-{n}" name="flera" value="{n}" checked' in shown for n in (1, 2, 3))
+    sent = client.post(second_url, data={"csrftoken": csrf(shown)}, follow_redirects=False)
+    assert sent.status_code == 422 and "Välj högst 2 alternativ." in sent.text
+    assert 'href="#field-flera"' in sent.text and 'id="flera-3" name="flera" value="3" checked' in sent.text
+    fixed = client.post(url, data={"csrftoken": csrf(shown), "kommun": "1", "val": "1", "flera": ["1", "3"]},
+                        follow_redirects=False)
+    assert fixed.headers["location"] == second_url
+    done = client.post(second_url, data={"csrftoken": csrf(shown)}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].endswith("/kvitto")
+    client.cookies.delete("consult_answered")  # the next tests are new respondents
+
+
 def test_expired_or_unknown_link(client, survey) -> None:  # type: ignore[no-untyped-def]
     response = client.get(f"/s/{survey.slug}/r/NOSUCHTOKEN/1")
     assert response.status_code == 404

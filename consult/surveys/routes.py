@@ -26,7 +26,7 @@ from consult.privacy import service as privacy
 from consult.responses import drafts, resume_mail, review
 from consult.responses import identity as identities
 from consult.responses import service as responses
-from consult.responses.flow import form_values_for_template, questions_on_page, submit_page
+from consult.responses.flow import UNCHECKED, form_values_for_template, questions_on_page, submit_page
 from consult.responses.messages import error_message
 from consult.responses.models import Channel
 from consult.responses.validation import form_values
@@ -137,7 +137,8 @@ async def show_page(request: Request) -> Response:
         context = partial(_page_context, spec, token, page, {}, [], mail_resume=mail)
         return render_cached(request, "surveys/page.html", context, key, personal=_personal(request, token))
     context = _page_context(spec, token, page, draft.answers, [], mail_resume=mail)
-    if kiosk or any(q.code in draft.answers for q in context["questions"]):
+    kept = draft.answers.get(UNCHECKED, {})  # answers kept as typed (Back never loses them)
+    if kiosk or any(q.code in draft.answers or q.code in kept for q in context["questions"]):
         return render(request, "surveys/page.html", {**context, **kiosk, "origin": _origin(request)})
     # A page not yet answered looks the same for every respondent who sees the same questions:
     # render it once, and fill in the respondent's token. A question shown as the survey defines
