@@ -372,6 +372,18 @@ def test_an_answer_kept_unchecked_is_checked_before_the_response_is_sent(client,
     client.cookies.delete("consult_answered")  # the next tests are new respondents
 
 
+def test_the_limit_on_choices_describes_its_question(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """"Choose at most 2." is read with the question, not found only once the error says so."""
+    url, html = start(client, survey.slug)
+    assert '<fieldset id="field-flera" tabindex="-1" aria-describedby="flera-limit">' in html
+    assert '<p class="hint" id="flera-limit">Välj högst 2.</p>' in html
+    refused = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1", "flera": ["1", "2", "3"]})
+    assert 'aria-describedby="flera-limit flera-error" aria-invalid="true"' in refused.text
+    second = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"})
+    assert '<fieldset id="field-rang" tabindex="-1" aria-describedby="rang-limit">' in second.text
+    assert 'id="rang-limit">Ge 1 till' in second.text
+
+
 def test_expired_or_unknown_link(client, survey) -> None:  # type: ignore[no-untyped-def]
     response = client.get(f"/s/{survey.slug}/r/NOSUCHTOKEN/1")
     assert response.status_code == 404
