@@ -588,6 +588,14 @@ def test_after_deleting_the_response_this_browser_may_answer_again(client, surve
     assert client.get(f"/s/{survey.slug}/kvitto").status_code == 404
 
 
+def test_a_browser_without_the_receipt_is_led_to_the_receipt_code_form(client, survey) -> None:  # type: ignore[no-untyped-def]
+    client.cookies.delete("consult_answered")
+    page = client.get(f"/s/{survey.slug}/kvitto")
+    assert page.status_code == 404 and "Inget kvitto i den här webbläsaren" in page.text
+    assert '<a href="/mitt-svar">Se eller radera ditt svar</a>' in page.text
+    assert f'<a href="/s/{survey.slug}">' in page.text
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)), max_size=8), st.sampled_from(["", "&", "&&"]))
 def test_a_posted_page_is_read_as_the_standard_library_reads_it(pairs, joiner) -> None:  # type: ignore[no-untyped-def]

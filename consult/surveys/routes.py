@@ -601,6 +601,6 @@ def receipt_page(request: Request, slug: str) -> Response:
     spec = survey_or_404(slug, include_drafts=True)
     receipt = review.answered_surveys(request.cookies.get(review.ANSWERED_COOKIE)).get(str(spec.id))
     if receipt is None:
-        raise HTTPException(404, _("This browser has no receipt for this survey. If you kept your receipt code, "
-                                   "you can use it to see your response."))
+        # Whoever kept the code can still see the response: the page leads to where it is entered.
+        return render(request, "surveys/no_receipt.html", {"spec": spec}, status_code=404)
     return _not_stored(render(request, "surveys/receipt.html", {"spec": spec, "receipt": receipt}))
