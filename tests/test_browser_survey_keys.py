@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import assert_accessible
+from tests.factories import every_type_survey, store
 
 pytestmark = pytest.mark.browser
 
@@ -58,3 +59,31 @@ def test_the_default_button_is_not_a_tab_stop(page) -> None:  # type: ignore[no-
     page.wait_for_url("**/r/**/1?lang=sv")
     page.get_by_text("Sida 1 av 4").wait_for()
     assert page.is_checked("#kommun-2282") and page.input_value("#field-ar_i_lanet") == "7"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_an_error_summary_link_shows_the_fields_label_and_error(request, javascript: bool) -> None:  # type: ignore[no-untyped-def]
+    """Following a link of the error summary focuses the field with its label and its error in
+    sight, not at the very top of the window with both scrolled off above it."""
+    page = request.getfixturevalue("page" if javascript else "page_no_js")
+    page.set_viewport_size({"width": 390, "height": 560})  # a phone with its keyboard open
+    spec = store(every_type_survey())
+    page.goto(f"/s/{spec.slug}")
+    page.get_by_role("button", name="Starta enkäten").click()
+    page.get_by_label("Kramfors").check()
+    page.get_by_label("Ja", exact=True).check()
+    page.get_by_role("button", name="Nästa").click()
+    page.wait_for_url("**/r/**/2")
+    page.fill("#field-antal", "tolv")
+    page.get_by_role("button", name="Skicka").click()
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    summary.locator('a[href="#field-antal"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'field-antal'")
+    page.wait_for_timeout(300)  # the scroll settles
+    height = page.evaluate("window.innerHeight")
+    assert page.evaluate("window.scrollY") > 0  # the field is further down the page
+    for selector in ('label[for="field-antal"]', "#antal-error", "#field-antal"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, (selector, box)
