@@ -384,6 +384,33 @@ def test_the_limit_on_choices_describes_its_question(client, survey) -> None:  #
     assert 'id="rang-limit">Ge 1 till' in second.text
 
 
+def test_opening_the_survey_again_offers_to_go_on_with_the_response_begun(app, survey) -> None:  # type: ignore[no-untyped-def]
+    """The campaign link or QR code opened again on the same phone: the start page offers the
+    response begun in this browser (and only in this one), or starting over."""
+    from fastapi.testclient import TestClient
+
+    phone, other = (TestClient(app, base_url="http://testserver") for _ in range(2))
+    url, html = start(phone, survey.slug, "?k=affisch")
+    token = url.split("/r/")[1].split("/")[0]
+    assert "Fortsätt där du slutade" not in phone.get(f"/s/{survey.slug}?k=affisch").text  # nothing answered yet
+    second = phone.post(url, data={"csrftoken": csrf(html), "kommun": "2", "val": "1"}, follow_redirects=False)
+    again = phone.get(f"/s/{survey.slug}?k=affisch").text
+    assert f'<a class="button button-primary" href="/s/{survey.slug}/r/{token}">Fortsätt där du slutade</a>' in again
+    assert ">Börja om</button>" in again and "Starta enkäten" not in again
+    assert "Fortsätt där du slutade" not in other.get(f"/s/{survey.slug}?k=affisch").text
+    going_on = phone.get(f"/s/{survey.slug}/r/{token}")
+    assert going_on.url.path == second.headers["location"]
+    # Starting over is a new, empty response; the page then offers that one once it has answers.
+    new_url, new_html = start(phone, survey.slug, "?k=affisch")
+    assert new_url != url and 'checked' not in new_html.split('id="survey-form"')[1].split("</form>")[0]
+    assert "Fortsätt där du slutade" not in phone.get(f"/s/{survey.slug}").text
+    # Once sent, there is nothing to go on with.
+    phone.post(url, data={"csrftoken": csrf(html), "kommun": "2", "val": "1"}, follow_redirects=False)
+    page_two = phone.get(second.headers["location"]).text
+    sent = phone.post(second.headers["location"], data={"csrftoken": csrf(page_two)}, follow_redirects=False)
+    assert sent.headers["location"].endswith("/kvitto") and "consult_draft" not in phone.cookies
+
+
 def test_expired_or_unknown_link(client, survey) -> None:  # type: ignore[no-untyped-def]
     response = client.get(f"/s/{survey.slug}/r/NOSUCHTOKEN/1")
     assert response.status_code == 404
