@@ -87,3 +87,21 @@ def test_an_error_summary_link_shows_the_fields_label_and_error(request, javascr
     for selector in ('label[for="field-antal"]', "#antal-error", "#field-antal"):
         box = page.locator(selector).bounding_box()
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, (selector, box)
+
+
+def test_the_survey_opened_again_offers_to_go_on(page) -> None:  # type: ignore[no-untyped-def]
+    """A phone that began answering and opens the campaign link again may go on where it left off."""
+    spec = store(every_type_survey())
+    page.goto(f"/s/{spec.slug}?k=affisch")
+    page.get_by_role("button", name="Starta enkäten").click()
+    page.get_by_label("Kramfors").check()
+    page.get_by_label("Ja", exact=True).check()
+    page.get_by_role("button", name="Nästa").click()
+    page.wait_for_url("**/r/**/2")
+    page.goto(f"/s/{spec.slug}?k=affisch")
+    assert_accessible(page)
+    page.get_by_role("link", name="Fortsätt där du slutade").click()
+    page.wait_for_url("**/r/**/2")
+    page.get_by_role("button", name="Tillbaka").click()
+    page.locator("#progress").filter(has_text="Sida 1 av 2").wait_for()
+    assert page.get_by_label("Kramfors").is_checked()
