@@ -92,6 +92,58 @@
     focusFirst(document);
   });
 
+  // A link of an error summary focuses its field with the field's label (or legend) and error on
+  // screen, as GOV.UK's error summary does: the browser's own jump puts the field at the very top,
+  // with the label and the error above it, out of sight. (Without this script, the stylesheet's
+  // scroll-margin-top leaves room above a field.)
+  function describedBy(field) {
+    var found = [];
+    (field.getAttribute("aria-describedby") || "").split(/\s+/).forEach(function (id) {
+      var element = id && document.getElementById(id);
+      if (element) { found.push(element); }
+    });
+    return found;
+  }
+
+  function namingElement(field) {
+    if (field.tagName === "FIELDSET") { return field.querySelector("legend"); }
+    if (field.id) {
+      var label = document.querySelector('label[for="' + field.id.replace(/(["\\])/g, "\\$1") + '"]');
+      if (label) { return label; }
+    }
+    var fieldset = field.closest("fieldset");
+    return fieldset ? fieldset.querySelector("legend") : null;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest('.error-summary a[href^="#"]') : null;
+    if (!link) { return; }
+    var field;
+    try { field = document.getElementById(decodeURIComponent(link.hash.slice(1))); } catch (e) { return; }
+    if (!field) { return; }
+    var shown = [field].concat(describedBy(field));
+    var naming = namingElement(field);
+    if (naming) { shown.push(naming); }
+    var top = Infinity;
+    var bottom = -Infinity;
+    shown.forEach(function (element) {
+      var box = element.getBoundingClientRect();
+      if (box.width === 0 && box.height === 0) { return; }  // hidden: nothing to show
+      top = Math.min(top, box.top);
+      bottom = Math.max(bottom, box.bottom);
+    });
+    if (top === Infinity) { return; }
+    event.preventDefault();
+    var fieldBox = field.getBoundingClientRect();
+    var margin = 16;
+    // All of it when it fits; otherwise the field itself, as low as it can be with its label above.
+    var shift = bottom - top + 2 * margin <= window.innerHeight
+      ? top - margin
+      : Math.min(top - margin, fieldBox.bottom + margin - window.innerHeight);
+    window.scrollBy(0, shift);
+    field.focus({ preventScroll: true });
+  });
+
   // Interview answers that could not be saved wait on the device (static/interviews.js keeps them
   // per person) until the same person logs in here again. Logging out does not send or delete
   // them, so it says so first: the interviewer may rather wait for the network.

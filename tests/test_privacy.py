@@ -40,6 +40,15 @@ def test_respondent_sees_and_deletes_own_response(client) -> None:  # type: igno
     assert show_own_response(client, receipt).status_code == 404
 
 
+def test_each_option_chosen_is_an_item_of_its_own(client) -> None:  # type: ignore[no-untyped-def]
+    """Options' labels may hold commas: joined with commas, nobody could tell where one ends."""
+    survey = store(every_type_survey())
+    receipt = post(client, survey.slug, {**VALID, "flera": [1, 3], "rang": [3, 1]}).json()["receipt"]
+    page = show_own_response(client, receipt).text
+    assert "<td><ul><li>A</li><li>C</li></ul></td>" in page  # multiple choice
+    assert "<td><ol><li>Z</li><li>X</li></ol></td>" in page  # ranking, in the order given
+
+
 def test_unknown_receipt_is_a_clear_404(client) -> None:  # type: ignore[no-untyped-def]
     response = show_own_response(client, "FINNSINTE")
     assert response.status_code == 404 and "Det finns inget svar med den kvittokoden" in response.text

@@ -237,6 +237,47 @@ def test_switching_language_on_a_page_keeps_what_was_ticked_there(app, survey) -
     assert odd.status_code == 422
 
 
+def test_enter_in_a_field_presses_next_not_the_language_switch(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """Enter in a field presses the form's first submit button in document order (its default
+    button), and the header's language switch comes before the form: a copy of "Next" without a
+    name comes before it, so Enter posts no action, which is "next" (the page is checked)."""
+    url, html = start(client, survey.slug)
+    buttons = re.findall(r"<button[^>]*>", html)
+    of_form = [b for b in buttons if 'form="survey-form"' in b or ('type="submit"' in b and "form=" not in b)]
+    first = of_form[0]
+    assert 'form="survey-form"' in first and "name=" not in first and "lang-" not in first
+    assert 'tabindex="-1"' in first and 'aria-hidden="true"' in first
+    pressed = client.post(url, data={"csrftoken": csrf(html), "kommun": "1"}, follow_redirects=False)
+    assert pressed.status_code == 422 and '<html lang="sv">' in pressed.text  # checked, not switched
+
+
+def test_line_breaks_count_as_the_browser_counts_them(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """A browser posts a textarea's line breaks as CRLF while its maxlength counts each as one: a
+    text at the limit the browser allowed is accepted, and stored with plain line breaks."""
+    from consult.db import session_scope
+
+    url, html = start(client, survey.slug)
+    second = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"}, follow_redirects=False)
+    page_two = second.headers["location"]
+    lines = ["x" * 99] * 49 + ["y" * 100]
+    text = "\r\n".join(lines)  # 4,951 characters and 49 breaks: 5,000 to the browser, 5,049 posted
+    answered = client.post(page_two, data={"csrftoken": csrf(html), "lang": text, "kort": "a\rb"},
+                           follow_redirects=False)
+    assert answered.status_code == 303, re.findall(r'class="error-message"[^<]*<span[^>]*>[^<]*</span>([^<]*)',
+                                                     answered.text)
+    receipt = receipt_of(client, answered.headers["location"])
+    with session_scope() as session:
+        stored = session.execute(select(Response).where(Response.receipt == receipt)).scalar_one()
+        texts = set(session.execute(select(Answer.text).where(Answer.response_id == stored.id,
+                                                              Answer.text.is_not(None))).scalars())
+    assert texts == {"\n".join(lines), "a b"}
+    # One over the browser's limit is still refused, counted as the browser counts.
+    url, html = start(client, survey.slug)
+    second = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"}, follow_redirects=False)
+    over = client.post(second.headers["location"], data={"csrftoken": csrf(html), "lang": text + "z"})
+    assert over.status_code == 422 and "(nu 5001)" in over.text
+
+
 def test_a_response_is_stored_in_the_language_the_respondent_went_on_in(app, survey) -> None:  # type: ignore[no-untyped-def]
     """Begun in Swedish, switched to English on the first page: a resume link elsewhere goes on in
     English, and the response is stored as answered in English (the language column of exports)."""
@@ -290,6 +331,84 @@ def test_back_keeps_what_was_typed(client, survey) -> None:  # type: ignore[no-u
     assert response.status_code == 200  # redirected to page 1
     html = client.get(second_url).text
     assert 'value="sparat"' in html
+
+
+def test_back_keeps_an_answer_not_yet_valid_until_the_page_is_sent(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """Back never checks a page and never loses what was entered on it: an answer the page would
+    refuse ("12 år" for a number) is kept as typed, shown again, and refused only by Next."""
+    url, html = start(client, survey.slug)
+    second = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"}, follow_redirects=False)
+    second_url = second.headers["location"]
+    back = client.post(second_url, data={"csrftoken": csrf(html), "antal": "12 år", "skala": "3",
+                                         "action": "back"}, follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == url
+    again = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"}, follow_redirects=False)
+    assert again.headers["location"] == second_url
+    shown = client.get(second_url).text
+    assert 'value="12 år"' in shown and 'id="skala-3" name="skala" value="3" checked' in shown
+    sent = client.post(second_url, data={"csrftoken": csrf(shown), "antal": "12 år", "skala": "3"})
+    assert sent.status_code == 422 and "Skriv ett tal" in sent.text
+
+
+def test_an_answer_kept_unchecked_is_checked_before_the_response_is_sent(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """Three ticks where two are allowed, kept by the language switch on page 1 and never sent with
+    Next: sending the last page leads back to them, with the error, rather than dropping them."""
+    url, html = start(client, survey.slug)
+    second = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"}, follow_redirects=False)
+    second_url = second.headers["location"]
+    switched = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1", "flera": ["1", "2", "3"],
+                                      "action": "lang-sv"}, follow_redirects=False)
+    assert switched.status_code == 303
+    shown = client.get(url).text
+    assert all(f'id="flera-{n}" name="flera" value="{n}" checked' in shown for n in (1, 2, 3))
+    sent = client.post(second_url, data={"csrftoken": csrf(shown)}, follow_redirects=False)
+    assert sent.status_code == 422 and "Välj högst 2 alternativ." in sent.text
+    assert 'href="#field-flera"' in sent.text and 'id="flera-3" name="flera" value="3" checked' in sent.text
+    fixed = client.post(url, data={"csrftoken": csrf(shown), "kommun": "1", "val": "1", "flera": ["1", "3"]},
+                        follow_redirects=False)
+    assert fixed.headers["location"] == second_url
+    done = client.post(second_url, data={"csrftoken": csrf(shown)}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].endswith("/kvitto")
+    client.cookies.delete("consult_answered")  # the next tests are new respondents
+
+
+def test_the_limit_on_choices_describes_its_question(client, survey) -> None:  # type: ignore[no-untyped-def]
+    """"Choose at most 2." is read with the question, not found only once the error says so."""
+    url, html = start(client, survey.slug)
+    assert '<fieldset id="field-flera" tabindex="-1" aria-describedby="flera-limit">' in html
+    assert '<p class="hint" id="flera-limit">Välj högst 2.</p>' in html
+    refused = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1", "flera": ["1", "2", "3"]})
+    assert 'aria-describedby="flera-limit flera-error" aria-invalid="true"' in refused.text
+    second = client.post(url, data={"csrftoken": csrf(html), "kommun": "1", "val": "1"})
+    assert '<fieldset id="field-rang" tabindex="-1" aria-describedby="rang-limit">' in second.text
+    assert 'id="rang-limit">Ge 1 till' in second.text
+
+
+def test_opening_the_survey_again_offers_to_go_on_with_the_response_begun(app, survey) -> None:  # type: ignore[no-untyped-def]
+    """The campaign link or QR code opened again on the same phone: the start page offers the
+    response begun in this browser (and only in this one), or starting over."""
+    from fastapi.testclient import TestClient
+
+    phone, other = (TestClient(app, base_url="http://testserver") for _ in range(2))
+    url, html = start(phone, survey.slug, "?k=affisch")
+    token = url.split("/r/")[1].split("/")[0]
+    assert "Fortsätt där du slutade" not in phone.get(f"/s/{survey.slug}?k=affisch").text  # nothing answered yet
+    second = phone.post(url, data={"csrftoken": csrf(html), "kommun": "2", "val": "1"}, follow_redirects=False)
+    again = phone.get(f"/s/{survey.slug}?k=affisch").text
+    assert f'<a class="button button-primary" href="/s/{survey.slug}/r/{token}">Fortsätt där du slutade</a>' in again
+    assert ">Börja om</button>" in again and "Starta enkäten" not in again
+    assert "Fortsätt där du slutade" not in other.get(f"/s/{survey.slug}?k=affisch").text
+    going_on = phone.get(f"/s/{survey.slug}/r/{token}")
+    assert going_on.url.path == second.headers["location"]
+    # Starting over is a new, empty response; the page then offers that one once it has answers.
+    new_url, new_html = start(phone, survey.slug, "?k=affisch")
+    assert new_url != url and 'checked' not in new_html.split('id="survey-form"')[1].split("</form>")[0]
+    assert "Fortsätt där du slutade" not in phone.get(f"/s/{survey.slug}").text
+    # Once sent, there is nothing to go on with.
+    phone.post(url, data={"csrftoken": csrf(html), "kommun": "2", "val": "1"}, follow_redirects=False)
+    page_two = phone.get(second.headers["location"]).text
+    sent = phone.post(second.headers["location"], data={"csrftoken": csrf(page_two)}, follow_redirects=False)
+    assert sent.headers["location"].endswith("/kvitto") and "consult_draft" not in phone.cookies
 
 
 def test_expired_or_unknown_link(client, survey) -> None:  # type: ignore[no-untyped-def]
@@ -494,6 +613,14 @@ def test_after_deleting_the_response_this_browser_may_answer_again(client, surve
     again = client.get(f"/s/{survey.slug}").text
     assert "Du har redan svarat" not in again and "Starta enkäten" in again
     assert client.get(f"/s/{survey.slug}/kvitto").status_code == 404
+
+
+def test_a_browser_without_the_receipt_is_led_to_the_receipt_code_form(client, survey) -> None:  # type: ignore[no-untyped-def]
+    client.cookies.delete("consult_answered")
+    page = client.get(f"/s/{survey.slug}/kvitto")
+    assert page.status_code == 404 and "Inget kvitto i den här webbläsaren" in page.text
+    assert '<a href="/mitt-svar">Se eller radera ditt svar</a>' in page.text
+    assert f'<a href="/s/{survey.slug}">' in page.text
 
 
 @settings(max_examples=300, deadline=None)

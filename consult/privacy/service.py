@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from consult.core.fields import utcnow
 from consult.responses.models import Answer, AnswerSelection, Response, ResponseDraft, ResponseIdentity
-from consult.surveys.models import Question, Survey
+from consult.surveys.models import Question, QuestionType, Survey
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,10 @@ class OwnAnswer:
     code: str
     question: dict
     value: str
+    # Each option chosen (multiple choice) or ranked (ranking, in order): labels may hold commas,
+    # so the page lists them rather than showing `value`, where they are joined.
+    choices: tuple[str, ...] | None = None
+    ranked: bool = False
 
 
 def find_by_receipt(session: Session, *, receipt: str) -> Response | None:
@@ -102,8 +106,10 @@ def own_answers(session: Session, *, response: Response, language: str) -> list[
             c.code: pick(c.label, language)
             for c in session.execute(select(Choice).where(Choice.question_id == question.id)).scalars()
         }
+        chosen = None
         if question.id in selections:
-            value = ", ".join(labels.get(code, str(code)) for code in selections[question.id])
+            chosen = tuple(labels.get(code, str(code)) for code in selections[question.id])
+            value = ", ".join(chosen)
         elif answer.choice is not None:
             value = labels.get(answer.choice, str(answer.choice))
         elif answer.dont_know:
@@ -112,7 +118,8 @@ def own_answers(session: Session, *, response: Response, language: str) -> list[
             value = f"{answer.number:g}"
         else:
             value = answer.text or ""
-        result.append(OwnAnswer(code=question.code, question=question.text, value=value))
+        result.append(OwnAnswer(code=question.code, question=question.text, value=value, choices=chosen,
+                                ranked=question.type == QuestionType.ranking))
     return result
 
 

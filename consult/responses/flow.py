@@ -14,6 +14,7 @@ from consult.responses.validation import (
     Value,
     answer_errors,
     check_required,
+    coerce_value,
     drop_hidden,
     leaf_met,
     parse_form_answers,
@@ -31,6 +32,12 @@ from consult.surveys.schema import (
     condition_parts,
     referenced_questions,
 )
+
+# The draft's key for answers kept as typed but not yet valid (four ticks where three are allowed,
+# "12 years" for a number): Back and the language switch never check a page, and never lose what
+# was entered on it either. Such answers are shown again on their page and checked when it is sent
+# with Next; the last page's Next sends the respondent back to them. No question code has a "#".
+UNCHECKED = "#unchecked"
 
 
 @dataclass
@@ -111,14 +118,22 @@ def submit_page(
 ) -> PageOutcome:
     """The page's answers merged into the stored ones, checked, and the page to go to. With
     `keep_to` (Back, or the language switch, which shows the same page again) nothing is checked:
-    what parses is kept, and the respondent goes to that page without being held up."""
+    what parses is kept, what does not is kept as typed (under UNCHECKED), and the respondent goes
+    to that page without being held up."""
     page_questions = spec.pages[page - 1].questions
     parsed = parse_form_answers(page_questions, form)
     page_codes = {q.code for q in page_questions}
-    merged = {code: value for code, value in stored.items() if code not in page_codes}
+    unchecked = {code: raw for code, raw in stored.get(UNCHECKED, {}).items() if code not in page_codes}
+    merged = {code: value for code, value in stored.items() if code not in page_codes and code != UNCHECKED}
     merged.update(parsed.values)
     if keep_to is not None:
+        typed = typed_form_values(page_questions, form)
+        unchecked.update({e.field: typed[e.field] for e in parsed.errors if e.field in typed})
+        if unchecked:
+            merged[UNCHECKED] = unchecked
         return PageOutcome(answers=merged, next_page=min(max(keep_to, 1), len(spec.pages)))
+    if unchecked:
+        merged[UNCHECKED] = unchecked  # other pages' answers still waiting to be checked
     visible = visible_codes(spec, merged)
     # The same rule as every channel: a question hidden by the answers (on this page, or changed
     # on an earlier one) is neither checked nor required, and its answer is dropped at the end.
@@ -128,17 +143,43 @@ def submit_page(
     if page < len(spec.pages):
         return PageOutcome(answers=merged, next_page=page + 1)
     # Last page: the whole response must hold together, since earlier answers decide conditions.
-    missing = check_required(spec, merged, visible=visible)
+    now_valid, pending = check_unchecked(spec, unchecked, visible)
+    merged.update(now_valid)
+    held = {e.field for e in pending}
+    missing = pending + [e for e in check_required(spec, merged, visible=visible) if e.field not in held]
     if missing:
         first = min(spec.page_of(e.field) for e in missing)
+        missing.sort(key=lambda e: [q.code for q in spec.questions].index(e.field))
         return PageOutcome(answers=merged, errors=missing, next_page=first, error_page=first)
     return PageOutcome(answers=drop_hidden(spec, merged, visible=visible), next_page=None)
 
 
+def check_unchecked(
+    spec: SurveySpec, unchecked: dict[str, Any], visible: set[str]
+) -> tuple[dict[str, Value], list[FieldError]]:
+    """The answers kept unchecked, for questions still shown, checked: the ones now valid (the
+    survey changed since) and what is wrong with the others."""
+    values: dict[str, Value] = {}
+    errors: list[FieldError] = []
+    for code, raw in unchecked.items():
+        question = spec.by_code.get(code)
+        if question is None or code not in visible:
+            continue
+        value, error = coerce_value(question, raw)
+        if error:
+            errors.append(error)
+        elif value != "":
+            values[code] = value
+    return values, errors
+
+
 def form_values_for_template(answers: dict[str, Value]) -> dict[str, Any]:
-    """Answers as the templates check them: choice codes as strings, lists as sets of strings."""
+    """Answers as the templates check them: choice codes as strings, lists as sets of strings.
+    Answers kept unchecked are shown as they were typed."""
     shown: dict[str, Any] = {}
     for code, value in answers.items():
+        if code == UNCHECKED:
+            continue
         if isinstance(value, list):
             shown[code] = [str(v) for v in value]
         elif isinstance(value, float):
@@ -147,4 +188,5 @@ def form_values_for_template(answers: dict[str, Value]) -> dict[str, Any]:
             shown[code] = "dk"
         else:
             shown[code] = str(value)
+    shown.update(answers.get(UNCHECKED) or {})  # type: ignore[arg-type]
     return shown

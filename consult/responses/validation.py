@@ -176,7 +176,7 @@ def coerce_value(question: QuestionSpec, raw: Any) -> tuple[Value, FieldError | 
     if qtype in TEXT_TYPES:
         if not isinstance(raw, str):
             return None, FieldError(question.code, "not_text")
-        text = raw.replace("\x00", "").strip()
+        text = plain_line_breaks(raw.replace("\x00", "")).strip()
         if qtype == QuestionType.short_text:  # a one-line answer stays one line in every table and export
             text = _LINE_BREAKS.sub(" ", text)
         limit = _text_limit(question)
@@ -184,6 +184,13 @@ def coerce_value(question: QuestionSpec, raw: Any) -> tuple[Value, FieldError | 
             return None, FieldError(question.code, "too_long", {"max": limit, "length": len(text)})
         return text, None
     return None, FieldError(question.code, "unsupported")
+
+
+def plain_line_breaks(text: str) -> str:
+    """Line breaks as one LF each. A browser posts a textarea's line breaks as CRLF, while its
+    maxlength counts each as one character: counted and stored as posted, a text the browser let in
+    would be refused as too long, and exports would carry stray CRs."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def is_empty(value: Any) -> bool:

@@ -26,7 +26,7 @@ from consult.privacy import service as privacy
 from consult.responses import drafts, resume_mail, review
 from consult.responses import identity as identities
 from consult.responses import service as responses
-from consult.responses.flow import form_values_for_template, questions_on_page, submit_page
+from consult.responses.flow import UNCHECKED, form_values_for_template, questions_on_page, submit_page
 from consult.responses.messages import error_message
 from consult.responses.models import Channel
 from consult.responses.validation import form_values
@@ -108,13 +108,48 @@ async def start_page(request: Request) -> Response:
     tag = campaign_tag_of(k)
     context = {"spec": spec, "campaign_tag": tag, **_kiosk_context(event_name),
                "language_keep": {"k": tag or "", "kiosk": event_name or ""}}  # the page is cached per both
+    going = None if event_name else await _draft_in_progress(request, spec)
+    if going is not None:
+        # This browser has begun answering (the campaign link or QR code opened again): it may go
+        # on where it left off, or start over. A page of its own, never cached.
+        context = {**context, "draft_token": going}
     if spec.access == Access.invitation:
         # The personal link of a letter fills in its code: a page of its own, never cached.
         code = request.query_params.get(invitations.CODE_PARAMETER, "")[:20]
         return render(request, "surveys/start.html", {**context, "invitation_code": code})
+    if going is not None:
+        return render(request, "surveys/start.html", context)
     # Rendered once per survey revision, tag and event; only the visitor's CSRF token differs.
     key = (spec.slug, spec.revision, spec.status, str(spec.opens_at), str(spec.closes_at), tag, event_name)
     return render_cached(request, "surveys/start.html", context, key)
+
+
+# The response this browser has begun, per survey (the cookie's path is the survey's address), so
+# that opening the campaign link again offers to go on with it. Never on a kiosk's shared device.
+DRAFT_COOKIE = "consult_draft"
+
+
+async def _draft_in_progress(request: Request, spec: SurveySpec) -> str | None:
+    """The token of the draft this browser began for this survey, when it has answers to go on with."""
+    token = request.cookies.get(DRAFT_COOKIE, "")
+    if not token or len(token) > 64:
+        return None
+    draft = await drafts.read_draft(token=token, survey_id=spec.id or 0)
+    if draft is None or not draft.answers or draft.channel == Channel.kiosk.value:
+        return None
+    return token
+
+
+def _remember_draft(request: Request, response: Response, slug: str, token: str | None) -> None:
+    """Keep the draft's token for the survey's start page (None: the response is sent, forget it)."""
+    secure = request.scope.get("scheme") == "https"
+    path = f"/s/{slug}"
+    if token is None:
+        if DRAFT_COOKIE in request.cookies:
+            response.delete_cookie(DRAFT_COOKIE, path=path, httponly=True, samesite="lax", secure=secure)
+        return
+    response.set_cookie(DRAFT_COOKIE, token, path=path, max_age=get_settings().resume_days * 86400,
+                        httponly=True, samesite="lax", secure=secure)
 
 
 async def show_page(request: Request) -> Response:
@@ -137,7 +172,8 @@ async def show_page(request: Request) -> Response:
         context = partial(_page_context, spec, token, page, {}, [], mail_resume=mail)
         return render_cached(request, "surveys/page.html", context, key, personal=_personal(request, token))
     context = _page_context(spec, token, page, draft.answers, [], mail_resume=mail)
-    if kiosk or any(q.code in draft.answers for q in context["questions"]):
+    kept = draft.answers.get(UNCHECKED, {})  # answers kept as typed (Back never loses them)
+    if kiosk or any(q.code in draft.answers or q.code in kept for q in context["questions"]):
         return render(request, "surveys/page.html", {**context, **kiosk, "origin": _origin(request)})
     # A page not yet answered looks the same for every respondent who sees the same questions:
     # render it once, and fill in the respondent's token. A question shown as the survey defines
@@ -231,6 +267,7 @@ async def post_page(request: Request) -> Response:
     # stay in the browser's history, and the code lets whoever has it see and delete the answers.
     redirect = RedirectResponse(f"/s/{slug}/kvitto", status_code=303)
     _remember_answered(request, redirect, spec, stored.receipt)
+    _remember_draft(request, redirect, slug, None)
     return redirect
 
 
@@ -337,6 +374,8 @@ def start(
         token = draft.token
     redirect = RedirectResponse(f"/s/{slug}/r/{token}/1", status_code=303)
     _remember_kiosk(request, redirect, slug, event_name)
+    if not event_name:
+        _remember_draft(request, redirect, slug, token)
     return redirect
 
 
@@ -600,6 +639,6 @@ def receipt_page(request: Request, slug: str) -> Response:
     spec = survey_or_404(slug, include_drafts=True)
     receipt = review.answered_surveys(request.cookies.get(review.ANSWERED_COOKIE)).get(str(spec.id))
     if receipt is None:
-        raise HTTPException(404, _("This browser has no receipt for this survey. If you kept your receipt code, "
-                                   "you can use it to see your response."))
+        # Whoever kept the code can still see the response: the page leads to where it is entered.
+        return render(request, "surveys/no_receipt.html", {"spec": spec}, status_code=404)
     return _not_stored(render(request, "surveys/receipt.html", {"spec": spec, "receipt": receipt}))
