@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
@@ -18,7 +19,7 @@ from consult.core.formatting import long_date
 from consult.core.i18n import N_, _, current_language
 from consult.core.templating import render, templates
 from consult.db import session_scope
-from consult.strategy import service
+from consult.strategy import importing, service
 from consult.strategy.models import CyclePhase, ReviewCycle, StrategyItem, StrategyVersion
 
 router = APIRouter(include_in_schema=False)
@@ -34,11 +35,58 @@ MAX_KEYWORDS_FORM = 100_000
 
 
 @router.get("/arbetsyta/strategi")
-def versions_page(request: Request, user: User = Depends(analyst)) -> Response:
+def versions_page(
+    request: Request, user: User = Depends(analyst), importerad: Annotated[str, Query(max_length=64)] = ""
+) -> Response:
+    return _versions_page(request, user, imported=importerad)
+
+
+def _versions_page(
+    request: Request,
+    user: User,
+    *,
+    imported: str = "",
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
     with session_scope() as session:
         every = service.versions(session)
         counts = {v.key: _counts(service.outline(session, version=v)) for v in every}
-    return render(request, "strategy/index.html", {"versions": every, "counts": counts})
+    context = {
+        "versions": every,
+        "counts": counts,
+        # The notice names a version that exists: an address with any other value shows none.
+        "imported": next((v for v in every if v.key == imported), None) if imported else None,
+        "can_import": user.role == Role.admin.value,
+        "values": values or {"key": ""},
+        "errors": errors or {},
+        "max_mb": importing.MAX_FILE_BYTES // 1_000_000,
+    }
+    return render(request, "strategy/index.html", context, 422 if errors else 200)
+
+
+@router.post("/arbetsyta/strategi/importera")
+async def import_version(request: Request, user: User = Depends(require_role(Role.admin.value))) -> Response:
+    form = await request.form()
+    key = form.get("key")
+    key = key.strip()[:64] if isinstance(key, str) else ""
+    upload = form.get("file")
+    data = await upload.read(importing.MAX_FILE_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    with session_scope() as session:
+        try:
+            version = importing.import_strategy(session, key=key, data=data)
+        except importing.ImportRefused as refused:
+            errors = {problem.field: problem.text(_) for problem in refused.problems}
+            return _versions_page(request, user, values={"key": key}, errors=errors)
+        record_audit(
+            session,
+            user_id=user.id,
+            action="strategy.import",
+            target=f"strategy_version:{version.id}",
+            details={"key": version.key, "file": getattr(upload, "filename", "") or ""},
+            request=request,
+        )
+    return RedirectResponse(f"/arbetsyta/strategi?importerad={key}", status_code=303)
 
 
 def _counts(outline: service.Outline) -> dict[str, int]:

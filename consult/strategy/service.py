@@ -62,7 +62,7 @@ def create_version(
                     kind=ItemKind.priority,
                     key=priority["key"],
                     position=area_position * 100 + position,
-                    title={"sv": priority["sv"], "en": priority["en"]},
+                    title=_languages(priority),
                     keywords=list(priority.get("keywords", [])),
                 )
             )
@@ -73,11 +73,16 @@ def create_version(
                 kind=ItemKind.principle,
                 key=principle["key"],
                 position=1000 + position,
-                title={"sv": principle["sv"], "en": principle["en"]},
+                title=_languages(principle),
             )
         )
     session.flush()
     return version
+
+
+def _languages(entry: dict[str, Any]) -> dict[str, str]:
+    """An entry's title by language: Swedish always, English where the source has it."""
+    return {language: entry[language] for language in ("sv", "en") if entry.get(language)}
 
 
 def items(session: Session, *, version_id: int, kind: str | None = None) -> list[StrategyItem]:
@@ -446,4 +451,9 @@ def _load_titles() -> None:
     with session_scope() as session:
         for item in session.exec(select(StrategyItem)).all():
             if item.title:
-                _titles[pick(item.title, "sv")] = dict(item.title)
+                # Versions may share a title, one of them without English (an imported Swedish-only
+                # version): each language is kept from whichever version has it.
+                entry = _titles.setdefault(pick(item.title, "sv"), {})
+                for language, text in item.title.items():
+                    if text:
+                        entry.setdefault(language, text)
