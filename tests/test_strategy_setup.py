@@ -216,3 +216,136 @@ def test_the_command_line_imports_the_same_way(demo: dict, tmp_path) -> None:  #
     refused = CliRunner().invoke(cli, ["import-strategy", str(bad), "--key", _key()])
     assert refused.exit_code == 1 and "Goal area 2 has no title." in refused.output
     assert _version_keys() == before
+
+
+# --- review cycles ---------------------------------------------------------------------------------
+
+NEW_CYCLE = "/admin/oversyn/ny"
+
+
+def _version_ids() -> dict[str, int]:
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        return {v.key: v.id or 0 for v in service.versions(session)}
+
+
+def _cycle_keys() -> set[str]:
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        return {c.key for c in service.cycles(session)}
+
+
+def _create(client: TestClient, lang: str = "", **fields: str):  # type: ignore[no-untyped-def]
+    token = csrf_from(client.get(NEW_CYCLE).text)
+    return client.post(NEW_CYCLE + (f"?lang={lang}" if lang else ""), data={"csrftoken": token, **fields})
+
+
+def test_an_admin_creates_a_review_with_the_standard_phases_and_dates_them(admin: TestClient) -> None:
+    from consult.accounts.models import AuditEvent
+    from consult.db import session_scope
+
+    listing = admin.get("/admin/oversyn").text
+    assert f'href="{NEW_CYCLE}"' in listing and "Ny översyn" in listing
+    form = admin.get(NEW_CYCLE)
+    assert form.status_code == 200
+    ids = _version_ids()
+    assert f'<option value="{ids["rus-2025"]}"' in form.text and "Ingen föreslagen version ännu" in form.text
+    assert "Inspel från invånare och aktörer" in form.text
+    key = _key()
+    done = _create(
+        admin,
+        key=key,
+        name_sv="Översyn av RUS för Jämtland",
+        name_en="Review of Jämtland's strategy",
+        mandate_period="2027-2030",
+        current_version=str(ids["rus-2020"]),
+        proposed_version=str(ids["rus-2025"]),
+    )
+    assert done.status_code == 303, done.text[:2000]
+    assert done.headers["location"] == f"/admin/oversyn/{key}?skapad=1"
+    phases_page = admin.get(done.headers["location"]).text
+    assert "Översynen är skapad med sina faser." in phases_page
+    for name in ("Inspel från invånare och aktörer", "Framtidsdag", "Remiss av förslaget",
+                 "Sammanställning av inspel", "Beslut i regionfullmäktige"):
+        assert name in phases_page
+    with session_scope() as session:
+        cycle = service.cycle_by_key(session, key=key)
+        assert cycle is not None
+        assert cycle.name == {"sv": "Översyn av RUS för Jämtland", "en": "Review of Jämtland's strategy"}
+        assert cycle.mandate_period == "2027–2030"
+        assert (cycle.current_version_id, cycle.proposed_version_id) == (ids["rus-2020"], ids["rus-2025"])
+        steps = service.phases(session, cycle_id=cycle.id or 0)
+        assert [p.key for p in steps] == ["inspel", "framtidsdag", "remiss", "sammanstallning", "beslut"]
+        assert all(p.starts_on is None and p.ends_on is None for p in steps)
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "cycle.create")).all()
+        assert any(e.target == f"cycle:{cycle.id}" for e in events)
+    # The existing phase-dates form works on it.
+    token = csrf_from(phases_page)
+    dated = admin.post(
+        f"/admin/oversyn/{key}", data={"csrftoken": token, "start-inspel": "2027-02-01", "end-inspel": "2027-04-30"}
+    )
+    assert dated.status_code == 303
+    listing = admin.get("/admin/oversyn").text
+    section = listing.split(f'id="cycle-{key}"')[1].split("</section>")[0]
+    assert "Översyn av RUS för Jämtland (2027–2030)" in section and "1 februari 2027" in section
+    # A survey can now belong to it.
+    assert "Översyn av RUS för Jämtland" in admin.get("/admin/surveys/new").text
+
+
+def test_a_review_without_a_proposed_version_or_english_name(admin: TestClient) -> None:
+    key = _key()
+    done = _create(admin, key=key, name_sv="Översyn 2031", name_en="", mandate_period="2031–2034",
+                   current_version=str(_version_ids()["rus-2025"]), proposed_version="")
+    assert done.status_code == 303, done.text[:2000]
+    english = admin.get("/admin/oversyn?lang=en").text
+    assert "Översyn 2031 (2031–2034)" in english
+    admin.get("/admin/oversyn?lang=sv")
+
+
+def test_a_review_form_with_mistakes_names_each_beside_its_field_and_creates_nothing(admin: TestClient) -> None:
+    ids = _version_ids()
+    before = _cycle_keys()
+    empty = _create(admin, key="", name_sv="", name_en="", mandate_period="", current_version="", proposed_version="")
+    assert empty.status_code == 422
+    for field, message in (
+        ("name_sv", "Ange översynens namn på svenska."),
+        ("key", "Ge översynen en nyckel, till exempel oversyn-2029."),
+        ("mandate_period", "Ange mandatperioden som två årtal, till exempel 2027–2030."),
+        ("current_version", "Välj den strategiversion som översynen utgår från."),
+    ):
+        assert f'id="{field}-error"' in empty.text and message in empty.text
+        assert f'href="#field-{field}"' in empty.text
+    wrong = _create(admin, key="oversyn-2025", name_sv="Ny", name_en="", mandate_period="2030–2027",
+                    current_version=str(ids["rus-2025"]), proposed_version=str(ids["rus-2025"]))
+    assert wrong.status_code == 422
+    assert "Nyckeln oversyn-2025 används redan av en annan översyn." in wrong.text
+    assert "Mandatperioden kan inte sluta innan den börjar." in wrong.text
+    assert "Välj en annan föreslagen version än den som ses över." in wrong.text
+    assert 'value="Ny"' in wrong.text and 'value="2030–2027"' in wrong.text  # what was typed is kept
+    for bad_key in ("Stor Nyckel", "ny"):
+        refused = _create(admin, key=bad_key, name_sv="X", name_en="", mandate_period="2027–2030",
+                          current_version=str(ids["rus-2025"]), proposed_version="")
+        assert refused.status_code == 422 and 'id="key-error"' in refused.text
+    unknown = _create(admin, key=_key(), name_sv="X", name_en="", mandate_period="2027–2030",
+                      current_version="999999", proposed_version="abc")
+    assert 'id="current_version-error"' in unknown.text and 'id="proposed_version-error"' in unknown.text
+    english = _create(admin, lang="en", key="", name_sv="", name_en="", mandate_period="x",
+                      current_version=str(ids["rus-2025"]), proposed_version="")
+    assert "Give the review&#39;s name in Swedish." in english.text
+    admin.get("/admin/oversyn?lang=sv")
+    assert _cycle_keys() == before
+
+
+def test_only_admins_create_reviews(analyst: TestClient) -> None:
+    assert analyst.get(NEW_CYCLE).status_code == 403
+    token = csrf_from(analyst.get(INDEX).text)
+    assert analyst.post(NEW_CYCLE, data={"csrftoken": token, "key": _key(), "name_sv": "X"}).status_code == 403
+
+
+def test_the_standard_phases_are_named_as_the_demo_names_them() -> None:
+    from consult.demo.service import read_fixture
+
+    demo_phases = [{k: p[k] for k in ("key", "sv", "en")} for p in read_fixture()["cycle"]["phases"]]
+    assert demo_phases == service.STANDARD_PHASES

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from consult.core.i18n import N_
 from consult.core.problems import FieldProblem
 from consult.strategy.models import StrategyVersion
-from consult.strategy.service import create_version, version_by_key
+from consult.strategy.service import KEY_RULE, create_version, version_by_key
 
 MAX_FILE_BYTES = 1_000_000
 MAX_ITEMS = 500
@@ -27,9 +27,6 @@ KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 RESERVED_KEYS = {"jamfor", "importera"}  # the addresses of the strategy pages themselves
 
 
-KEY_RULE = N_(
-    "Use lower-case letters a–z, digits and hyphens for the key, starting with a letter or digit (at most 64)."
-)
 NOT_UTF8 = N_("The file is not text in UTF-8: save the strategy as a YAML or JSON file.")
 NOT_A_STRATEGY = N_(
     "The file does not describe a strategy: it should have a name, a year, a vision, goal areas with priorities,"

@@ -236,13 +236,66 @@ def cycles_page(
     return render(request, "strategy/cycles.html", {"rows": rows, "saved": sparat, "long_date": long_date})
 
 
+CYCLE_FIELDS = ("key", "name_sv", "name_en", "mandate_period", "current_version", "proposed_version")
+
+
+def _new_cycle_page(
+    request: Request, *, form: service.NewCycle, errors: dict[str, str] | None = None, status_code: int = 200
+) -> Response:
+    with session_scope() as session:
+        every = service.versions(session)
+    context = {
+        "versions": every,
+        "form": form,
+        "errors": errors or {},
+        "phases": service.STANDARD_PHASES,
+    }
+    return render(request, "strategy/new_cycle.html", context, status_code)
+
+
+@router.get("/admin/oversyn/ny")
+def new_cycle_form(request: Request, user: User = Depends(admin)) -> Response:
+    with session_scope() as session:
+        every = service.versions(session)
+    # The newest version is most often the one a new review starts from.
+    return _new_cycle_page(request, form=service.NewCycle(current_version=str(every[-1].id) if every else ""))
+
+
+@router.post("/admin/oversyn/ny")
+async def create_cycle(request: Request, user: User = Depends(admin)) -> Response:
+    raw = await request.form()
+    form = service.NewCycle(**{name: str(raw.get(name, "") or "")[:500] for name in CYCLE_FIELDS})
+    with session_scope() as session:
+        try:
+            cycle = service.create_cycle_from_form(session, form=form)
+        except service.CycleRefused as refused:
+            errors = {
+                field: _(message) % params if params else _(message)
+                for field, (message, params) in refused.errors.items()
+            }
+            ordered = {name: errors[name] for name in CYCLE_FIELDS if name in errors}
+            return _new_cycle_page(request, form=form, errors=ordered, status_code=422)
+        record_audit(
+            session,
+            user_id=user.id,
+            action="cycle.create",
+            target=f"cycle:{cycle.id}",
+            details={"key": cycle.key, "mandate_period": cycle.mandate_period},
+            request=request,
+        )
+        key = cycle.key
+    return RedirectResponse(f"/admin/oversyn/{key}?skapad=1", status_code=303)
+
+
 @router.get("/admin/oversyn/{key}")
-def phases_form(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+def phases_form(
+    request: Request, key: Key, user: User = Depends(admin), skapad: Annotated[str, Query(max_length=8)] = ""
+) -> Response:
     with session_scope() as session:
         cycle = _cycle_or_404(session, key)
         steps = service.phases(session, cycle_id=cycle.id or 0)
         values = {p.key: (_iso(p.starts_on), _iso(p.ends_on)) for p in steps}
-        return _phases_page(request, cycle, steps, values=values)
+        return _phases_page(request, cycle, steps, values=values, created=skapad == "1")
 
 
 @router.post("/admin/oversyn/{key}")
@@ -291,6 +344,7 @@ def _phases_page(
     values: dict[str, tuple[str, str]],
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    created: bool = False,
 ) -> Response:
-    context = {"cycle": cycle, "steps": steps, "values": values, "errors": errors or {}}
+    context = {"cycle": cycle, "steps": steps, "values": values, "errors": errors or {}, "created": created}
     return render(request, "strategy/phases.html", context, status_code)
