@@ -43,8 +43,12 @@ def analyst(app, staff) -> TestClient:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True, scope="module")
 def _remove_what_the_tests_made(demo: dict) -> Iterator[None]:
-    """The demo's other tests count versions and cycles: what these tests create goes again."""
     yield
+    remove_test_setup()
+
+
+def remove_test_setup() -> None:
+    """The demo's other tests count versions and cycles: what these tests create goes again."""
     from consult.db import session_scope
 
     with session_scope() as session:
