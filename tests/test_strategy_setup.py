@@ -353,3 +353,20 @@ def test_the_standard_phases_are_named_as_the_demo_names_them() -> None:
 
     demo_phases = [{k: p[k] for k in ("key", "sv", "en")} for p in read_fixture()["cycle"]["phases"]]
     assert demo_phases == service.STANDARD_PHASES
+
+
+def test_the_command_line_creates_a_review(demo: dict) -> None:
+    from consult.cli import app as cli
+
+    key = _key()
+    args = ["create-review", key, "--name", "Översyn 2031", "--mandate-period", "2031-2034", "--version", "rus-2025"]
+    done = CliRunner().invoke(cli, args)
+    assert done.exit_code == 0, done.output
+    assert f"Created the review {key} (2031–2034) with 5 phases." in done.output
+    before = _cycle_keys()
+    assert key in before
+    refused = CliRunner().invoke(cli, [*args[:-1], "rus-1999", "--proposed", "rus-2025"])
+    assert refused.exit_code == 1
+    assert f"The key {key} is already used by another review." in refused.output
+    assert "Error (--version): Choose the strategy version the review starts from." in refused.output
+    assert _cycle_keys() == before
