@@ -112,3 +112,59 @@ def test_front_page_phases_and_the_admin_form_are_accessible(page) -> None:  # t
     assert page.locator("#field-end-remiss").get_attribute("aria-invalid") == "true"
     assert_accessible(page)
     screenshot(page, "phases-error")
+
+
+def test_an_admin_imports_a_strategy_and_creates_a_review(page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from consult.accounts import service
+    from consult.db import session_scope
+    from tests.test_strategy_setup import PREFIX, remove_test_setup
+
+    email = f"browser-oversyn-{uuid.uuid4().hex[:6]}@test.se"
+    with session_scope() as session:
+        service.create_user(session, email=email, password=PASSWORD, role="admin", name="Nils Ny")
+    key = PREFIX + uuid.uuid4().hex[:6]
+    bad = tmp_path / "jamtland.yaml"
+    bad.write_text("name: Strategi för Jämtland\nyear: 2031\nvision: Ett Jämtland\ngoal_areas:\n"
+                   "  - title: Resor\n    priorities: [Fler tåg]\n  - priorities: [Bussar]\n", encoding="utf-8")
+    good = tmp_path / "jamtland-ok.yaml"
+    good.write_text(bad.read_text(encoding="utf-8").replace("  - priorities", "  - title: Arbete\n    priorities"),
+                    encoding="utf-8")
+    try:
+        page.goto("/login?next=/arbetsyta/strategi")
+        page.get_by_label("E-postadress").fill(email)
+        page.get_by_label("Lösenord").fill(PASSWORD)
+        page.get_by_role("button", name="Logga in").click()
+        page.wait_for_url(re.compile(r"/arbetsyta/strategi$"))
+        page.get_by_label("Nyckel").fill(key)
+        page.get_by_label("Fil (.yaml, .yml eller .json)").set_input_files(str(bad))
+        page.get_by_role("button", name="Importera versionen").click()
+        page.locator(".error-summary").wait_for()
+        assert "Målområde 2 saknar titel." in page.locator("#file-error").inner_text()
+        assert page.locator("#field-file").get_attribute("aria-invalid") == "true"
+        assert_accessible(page)
+        screenshot(page, "strategy-import-error")
+        page.get_by_label("Fil (.yaml, .yml eller .json)").set_input_files(str(good))
+        page.get_by_role("button", name="Importera versionen").click()
+        page.wait_for_url(re.compile(r"importerad="))
+        assert "Strategiversionen Strategi för Jämtland är importerad." in page.locator(".notice").inner_text()
+
+        page.goto("/admin/oversyn")
+        page.get_by_role("link", name="Ny översyn").click()
+        page.wait_for_url(re.compile(r"/admin/oversyn/ny$"))
+        assert_accessible(page)
+        page.get_by_label("Namn på svenska").fill("Översyn för Jämtland")
+        page.get_by_label("Nyckel").fill(key)
+        page.get_by_label("Mandatperiod").fill("2031–2027")
+        page.get_by_label("Strategiversion som ses över").select_option(label="Strategi för Jämtland (2031)")
+        page.get_by_role("button", name="Skapa översynen").click()
+        page.locator(".error-summary").wait_for()
+        assert "Mandatperioden kan inte sluta innan den börjar." in page.locator("#mandate_period-error").inner_text()
+        assert_accessible(page)
+        screenshot(page, "new-review-error")
+        page.get_by_label("Mandatperiod").fill("2027–2030")
+        page.get_by_role("button", name="Skapa översynen").click()
+        page.wait_for_url(re.compile(rf"/admin/oversyn/{key}\?skapad=1$"))
+        assert page.locator("legend").count() == 5
+        assert_accessible(page)
+    finally:
+        remove_test_setup()

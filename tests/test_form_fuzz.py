@@ -228,7 +228,8 @@ def seeds(world: dict[str, str]) -> list[str]:
             f"/intervju/formular?survey={slug}&channel=interview_phone&place=Torget", "/granskning",
             "/mitt-svar", "/personal/losenord",
             # A principle of the older version: no other test maps answers with its keywords.
-            "/arbetsyta/strategi/rus-2020/jamstalldhet/nyckelord", f"/admin/oversyn/{cycle}"]
+            "/arbetsyta/strategi/rus-2020/jamstalldhet/nyckelord", f"/admin/oversyn/{cycle}",
+            "/arbetsyta/strategi", "/admin/oversyn/ny"]
 # Not seeded: /admin/konton. Its forms, posted as the page fills them, would deactivate or demote the
 # other test suites' staff; tests/test_staff_accounts.py covers its bad input instead.
 

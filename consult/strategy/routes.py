@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
@@ -18,7 +19,7 @@ from consult.core.formatting import long_date
 from consult.core.i18n import N_, _, current_language
 from consult.core.templating import render, templates
 from consult.db import session_scope
-from consult.strategy import service
+from consult.strategy import importing, service
 from consult.strategy.models import CyclePhase, ReviewCycle, StrategyItem, StrategyVersion
 
 router = APIRouter(include_in_schema=False)
@@ -34,11 +35,58 @@ MAX_KEYWORDS_FORM = 100_000
 
 
 @router.get("/arbetsyta/strategi")
-def versions_page(request: Request, user: User = Depends(analyst)) -> Response:
+def versions_page(
+    request: Request, user: User = Depends(analyst), importerad: Annotated[str, Query(max_length=64)] = ""
+) -> Response:
+    return _versions_page(request, user, imported=importerad)
+
+
+def _versions_page(
+    request: Request,
+    user: User,
+    *,
+    imported: str = "",
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
     with session_scope() as session:
         every = service.versions(session)
         counts = {v.key: _counts(service.outline(session, version=v)) for v in every}
-    return render(request, "strategy/index.html", {"versions": every, "counts": counts})
+    context = {
+        "versions": every,
+        "counts": counts,
+        # The notice names a version that exists: an address with any other value shows none.
+        "imported": next((v for v in every if v.key == imported), None) if imported else None,
+        "can_import": user.role == Role.admin.value,
+        "values": values or {"key": ""},
+        "errors": errors or {},
+        "max_mb": importing.MAX_FILE_BYTES // 1_000_000,
+    }
+    return render(request, "strategy/index.html", context, 422 if errors else 200)
+
+
+@router.post("/arbetsyta/strategi/importera")
+async def import_version(request: Request, user: User = Depends(require_role(Role.admin.value))) -> Response:
+    form = await request.form()
+    key = form.get("key")
+    key = key.strip()[:64] if isinstance(key, str) else ""
+    upload = form.get("file")
+    data = await upload.read(importing.MAX_FILE_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    with session_scope() as session:
+        try:
+            version = importing.import_strategy(session, key=key, data=data)
+        except importing.ImportRefused as refused:
+            errors = {problem.field: problem.text(_) for problem in refused.problems}
+            return _versions_page(request, user, values={"key": key}, errors=errors)
+        record_audit(
+            session,
+            user_id=user.id,
+            action="strategy.import",
+            target=f"strategy_version:{version.id}",
+            details={"key": version.key, "file": getattr(upload, "filename", "") or ""},
+            request=request,
+        )
+    return RedirectResponse(f"/arbetsyta/strategi?importerad={key}", status_code=303)
 
 
 def _counts(outline: service.Outline) -> dict[str, int]:
@@ -188,13 +236,66 @@ def cycles_page(
     return render(request, "strategy/cycles.html", {"rows": rows, "saved": sparat, "long_date": long_date})
 
 
+CYCLE_FIELDS = ("key", "name_sv", "name_en", "mandate_period", "current_version", "proposed_version")
+
+
+def _new_cycle_page(
+    request: Request, *, form: service.NewCycle, errors: dict[str, str] | None = None, status_code: int = 200
+) -> Response:
+    with session_scope() as session:
+        every = service.versions(session)
+    context = {
+        "versions": every,
+        "form": form,
+        "errors": errors or {},
+        "phases": service.STANDARD_PHASES,
+    }
+    return render(request, "strategy/new_cycle.html", context, status_code)
+
+
+@router.get("/admin/oversyn/ny")
+def new_cycle_form(request: Request, user: User = Depends(admin)) -> Response:
+    with session_scope() as session:
+        every = service.versions(session)
+    # The newest version is most often the one a new review starts from.
+    return _new_cycle_page(request, form=service.NewCycle(current_version=str(every[-1].id) if every else ""))
+
+
+@router.post("/admin/oversyn/ny")
+async def create_cycle(request: Request, user: User = Depends(admin)) -> Response:
+    raw = await request.form()
+    form = service.NewCycle(**{name: str(raw.get(name, "") or "")[:500] for name in CYCLE_FIELDS})
+    with session_scope() as session:
+        try:
+            cycle = service.create_cycle_from_form(session, form=form)
+        except service.CycleRefused as refused:
+            errors = {
+                field: _(message) % params if params else _(message)
+                for field, (message, params) in refused.errors.items()
+            }
+            ordered = {name: errors[name] for name in CYCLE_FIELDS if name in errors}
+            return _new_cycle_page(request, form=form, errors=ordered, status_code=422)
+        record_audit(
+            session,
+            user_id=user.id,
+            action="cycle.create",
+            target=f"cycle:{cycle.id}",
+            details={"key": cycle.key, "mandate_period": cycle.mandate_period},
+            request=request,
+        )
+        key = cycle.key
+    return RedirectResponse(f"/admin/oversyn/{key}?skapad=1", status_code=303)
+
+
 @router.get("/admin/oversyn/{key}")
-def phases_form(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+def phases_form(
+    request: Request, key: Key, user: User = Depends(admin), skapad: Annotated[str, Query(max_length=8)] = ""
+) -> Response:
     with session_scope() as session:
         cycle = _cycle_or_404(session, key)
         steps = service.phases(session, cycle_id=cycle.id or 0)
         values = {p.key: (_iso(p.starts_on), _iso(p.ends_on)) for p in steps}
-        return _phases_page(request, cycle, steps, values=values)
+        return _phases_page(request, cycle, steps, values=values, created=skapad == "1")
 
 
 @router.post("/admin/oversyn/{key}")
@@ -243,6 +344,7 @@ def _phases_page(
     values: dict[str, tuple[str, str]],
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    created: bool = False,
 ) -> Response:
-    context = {"cycle": cycle, "steps": steps, "values": values, "errors": errors or {}}
+    context = {"cycle": cycle, "steps": steps, "values": values, "errors": errors or {}, "created": created}
     return render(request, "strategy/phases.html", context, status_code)

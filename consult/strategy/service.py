@@ -62,7 +62,7 @@ def create_version(
                     kind=ItemKind.priority,
                     key=priority["key"],
                     position=area_position * 100 + position,
-                    title={"sv": priority["sv"], "en": priority["en"]},
+                    title=_languages(priority),
                     keywords=list(priority.get("keywords", [])),
                 )
             )
@@ -73,11 +73,16 @@ def create_version(
                 kind=ItemKind.principle,
                 key=principle["key"],
                 position=1000 + position,
-                title={"sv": principle["sv"], "en": principle["en"]},
+                title=_languages(principle),
             )
         )
     session.flush()
     return version
+
+
+def _languages(entry: dict[str, Any]) -> dict[str, str]:
+    """An entry's title by language: Swedish always, English where the source has it."""
+    return {language: entry[language] for language in ("sv", "en") if entry.get(language)}
 
 
 def items(session: Session, *, version_id: int, kind: str | None = None) -> list[StrategyItem]:
@@ -124,6 +129,89 @@ def create_cycle(
         )
     session.flush()
     return cycle
+
+
+# The phases of a mandate-period review, named as the demo's review names them; a new review gets
+# them without dates, and the phase-dates form fills them in.
+STANDARD_PHASES: list[dict[str, Any]] = [
+    {"key": "inspel", "sv": "Inspel från invånare och aktörer", "en": "Input from residents and organisations"},
+    {"key": "framtidsdag", "sv": "Framtidsdag", "en": "Future day"},
+    {"key": "remiss", "sv": "Remiss av förslaget", "en": "Consultation on the draft"},
+    {"key": "sammanstallning", "sv": "Sammanställning av inspel", "en": "Summary of input"},
+    {"key": "beslut", "sv": "Beslut i regionfullmäktige", "en": "Decision by the regional council"},
+]
+KEY_RULE = N_(
+    "Use lower-case letters a–z, digits and hyphens for the key, starting with a letter or digit (at most 64)."
+)
+CYCLE_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+RESERVED_CYCLE_KEYS = {"ny"}  # the address of the form that creates one
+_MANDATE_PERIOD = re.compile(r"^(\d{4})\s*[-–—]\s*(\d{4})$")
+MAX_CYCLE_NAME = 200
+
+
+@dataclass(frozen=True)
+class NewCycle:
+    """A review cycle as the admin form gives it, fields as typed."""
+
+    key: str = ""
+    name_sv: str = ""
+    name_en: str = ""
+    mandate_period: str = ""
+    current_version: str = ""  # a version's id
+    proposed_version: str = ""  # a version's id, or empty
+
+
+class CycleRefused(Exception):
+    """Nothing was created; `errors` maps each form field to an English msgid (with `params`)."""
+
+    def __init__(self, errors: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+def create_cycle_from_form(session: Session, *, form: NewCycle) -> ReviewCycle:
+    """Check the form, then create the cycle with the standard phases (no dates yet); raises
+    CycleRefused with every field's problem, creating nothing."""
+    errors: dict[str, tuple[str, dict[str, Any]]] = {}
+    key = form.key.strip()
+    if not key:
+        errors["key"] = (N_("Give the review a key, for example oversyn-2029."), {})
+    elif not CYCLE_KEY.match(key) or key in RESERVED_CYCLE_KEYS:
+        errors["key"] = (KEY_RULE, {})
+    elif cycle_by_key(session, key=key) is not None:
+        errors["key"] = (N_("The key %(key)s is already used by another review."), {"key": key})
+    name_sv, name_en = " ".join(form.name_sv.split()), " ".join(form.name_en.split())
+    if not name_sv:
+        errors["name_sv"] = (N_("Give the review's name in Swedish."), {})
+    for field_name, text in (("name_sv", name_sv), ("name_en", name_en)):
+        if len(text) > MAX_CYCLE_NAME and field_name not in errors:
+            errors[field_name] = (N_("Shorten the name to at most %(max)s characters."), {"max": MAX_CYCLE_NAME})
+    period = _MANDATE_PERIOD.match(form.mandate_period.strip())
+    if period is None:
+        errors["mandate_period"] = (N_("Give the mandate period as two years, for example 2027–2030."), {})
+    elif int(period.group(2)) < int(period.group(1)):
+        errors["mandate_period"] = (N_("The mandate period cannot end before it starts."), {})
+    known = {str(v.id): v for v in versions(session)}
+    current = known.get(form.current_version.strip())
+    if current is None:
+        errors["current_version"] = (N_("Choose the strategy version the review starts from."), {})
+    proposed = known.get(form.proposed_version.strip()) if form.proposed_version.strip() else None
+    if form.proposed_version.strip() and proposed is None:
+        errors["proposed_version"] = (N_("Choose a strategy version from the list, or none."), {})
+    elif proposed is not None and current is not None and proposed.id == current.id:
+        errors["proposed_version"] = (N_("Choose a proposed version other than the one under review."), {})
+    if errors:
+        raise CycleRefused(errors)
+    assert period is not None and current is not None
+    return create_cycle(
+        session,
+        key=key,
+        name={"sv": name_sv, "en": name_en} if name_en else {"sv": name_sv},
+        mandate_period=f"{period.group(1)}–{period.group(2)}",
+        current_version_id=current.id,
+        proposed_version_id=proposed.id if proposed else None,
+        phases=[dict(phase) for phase in STANDARD_PHASES],
+    )
 
 
 def _as_date(value: Any) -> date | None:
@@ -446,4 +534,9 @@ def _load_titles() -> None:
     with session_scope() as session:
         for item in session.exec(select(StrategyItem)).all():
             if item.title:
-                _titles[pick(item.title, "sv")] = dict(item.title)
+                # Versions may share a title, one of them without English (an imported Swedish-only
+                # version): each language is kept from whichever version has it.
+                entry = _titles.setdefault(pick(item.title, "sv"), {})
+                for language, text in item.title.items():
+                    if text:
+                        entry.setdefault(language, text)
