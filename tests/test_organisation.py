@@ -49,6 +49,7 @@ def restored(demo: dict) -> Iterator[None]:  # type: ignore[type-arg]
     from consult.db import session_scope
     from consult.organisation import service as organisation
     from consult.organisation.models import OrganisationSettings
+    from consult.strategy import service as strategy
     from consult.strategy.models import Municipality
 
     with session_scope() as session:
@@ -62,6 +63,8 @@ def restored(demo: dict) -> Iterator[None]:  # type: ignore[type-arg]
         session.flush()
         for code, mname, region, population in kept:
             session.add(Municipality(code=code, name=mname, region=region, population=population))
+        session.flush()
+        strategy._offer_in_unanswered_surveys(session)  # other tests' surveys get the demo's list back
         row = session.exec(select(OrganisationSettings)).first()
         if name is None and row is not None:
             session.delete(row)
@@ -132,7 +135,10 @@ def test_only_admins_reach_the_settings(app, staff) -> None:  # type: ignore[no-
     assert new_client(app).get(PAGE).status_code in (303, 401)
 
 
-def test_an_uploaded_list_is_what_a_new_municipality_question_offers(admin: TestClient) -> None:
+def test_an_uploaded_list_is_what_the_municipality_question_offers(admin: TestClient) -> None:
+    earlier = create_survey(admin)  # made before the upload, nobody has answered it yet
+    add_question(admin, earlier, question_data("kommun", "municipality", "Var bor du?", required="1"))
+    open_survey(admin, earlier)
     page = admin.get(PAGE)
     assert page.status_code == 200 and "2281;Sundsvall;99400" in page.text
     data = (JAMTLAND + DEMO_KEPT).encode("utf-8")
@@ -140,15 +146,17 @@ def test_an_uploaded_list_is_what_a_new_municipality_question_offers(admin: Test
     assert response.status_code == 303, response.text[:2000]
     assert "Kommunlistan sparades" in admin.get(response.headers["location"]).text
 
-    slug = create_survey(admin)
-    add_question(admin, slug, question_data("kommun", "municipality", "Var bor du?", required="1"))
-    open_survey(admin, slug)
-    _, first_page = start(new_client(admin.app), slug)
-    for name in ("Östersund", "Åre", "Krokom", "Härjedalen", "Sundsvall"):
-        assert f"{name}</label>" in first_page or f">{name}<" in first_page, name
-
-    weighting = admin.get(f"/arbetsyta/enkater/{slug}/viktning")
-    assert "Östersund" in weighting.text
+    later = create_survey(admin)
+    add_question(admin, later, question_data("kommun", "municipality", "Var bor du?", required="1"))
+    open_survey(admin, later)
+    for slug in (earlier, later):
+        _, first_page = start(new_client(admin.app), slug)
+        for name in ("Östersund", "Åre", "Krokom", "Härjedalen", "Sundsvall"):
+            assert f">{name}<" in first_page or f"{name}</label>" in first_page, (slug, name)
+    assert "Östersund" in admin.get(f"/arbetsyta/enkater/{later}/viktning").text
+    # The demo's survey has answers: it keeps the list they were given under.
+    _, demo_page = start(new_client(admin.app), "vasternorrland-2030")
+    assert "Sundsvall" in demo_page and "Östersund" not in demo_page
 
 
 def test_the_list_can_be_edited_in_the_text_field_with_commas(admin: TestClient) -> None:

@@ -273,7 +273,19 @@ def replace_municipalities(session: Session, *, rows: list[dict[str, Any]], regi
         municipality.population = row["population"]
         session.add(municipality)
     session.flush()
+    _offer_in_unanswered_surveys(session)
     return []
+
+
+def _offer_in_unanswered_surveys(session: Session) -> None:
+    """The municipality questions of surveys nobody has begun to answer offer the new list at once."""
+    from consult.surveys.models import QuestionType
+    from consult.surveys.service import set_standard_choices
+    from consult.surveys.standard import standard_choices
+
+    listed = [(m.code, m.name) for m in municipalities(session)]
+    choices = standard_choices(QuestionType.municipality, listed)
+    set_standard_choices(session, question_type=QuestionType.municipality, choices=choices)
 
 
 # --- the analysts' keywords ----------------------------------------------------------------------
