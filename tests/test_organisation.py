@@ -102,7 +102,9 @@ def test_the_demo_name_is_shown_until_an_admin_renames_the_organisation(admin: T
     english = resident.get("/s/vasternorrland-2030?lang=en")
     assert _brand(english.text) == "Region Jämtland Härjedalen (Jamtland)"
     assert "Region Jämtland Härjedalen (Jamtland) – regional development strategy" in english.text
-    assert _brand(resident.get("/om-tjansten?lang=sv").text) == "Region Jämtland Härjedalen"
+    about = resident.get("/om-tjansten?lang=sv").text
+    assert _brand(about) == "Region Jämtland Härjedalen"
+    assert "Region Jämtland Härjedalen använder tjänsten" in about
 
 
 def test_a_name_is_required_and_a_refused_name_changes_nothing(admin: TestClient) -> None:
@@ -127,6 +129,7 @@ def test_without_any_name_the_pages_say_consult(admin: TestClient) -> None:
     html = new_client(admin.app).get("/om-tjansten").text
     assert _brand(html) == "Consult"
     assert "regional utvecklingsstrategi" not in html.split('<footer', 1)[1]
+    assert "Tjänsten frågar invånare" in html and "Västernorrland" not in html
 
 
 def test_only_admins_reach_the_settings(app, staff) -> None:  # type: ignore[no-untyped-def]
