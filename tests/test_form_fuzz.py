@@ -59,6 +59,7 @@ WRITES = {
     "consult.reports.routes": ("summary_report",),
     "consult.authoring.routes": ("survey", "survey_page", "question", "choice"),
     "consult.privacy.routes": (*RESPONSE_TABLES,),
+    "consult.organisation.routes": ("organisation_settings", "municipality", "choice"),
 }
 
 
@@ -228,7 +229,8 @@ def seeds(world: dict[str, str]) -> list[str]:
             f"/intervju/formular?survey={slug}&channel=interview_phone&place=Torget", "/granskning",
             "/mitt-svar", "/personal/losenord",
             # A principle of the older version: no other test maps answers with its keywords.
-            "/arbetsyta/strategi/rus-2020/jamstalldhet/nyckelord", f"/admin/oversyn/{cycle}"]
+            "/arbetsyta/strategi/rus-2020/jamstalldhet/nyckelord", f"/admin/oversyn/{cycle}",
+            "/admin/organisation"]
 # Not seeded: /admin/konton. Its forms, posted as the page fills them, would deactivate or demote the
 # other test suites' staff; tests/test_staff_accounts.py covers its bad input instead.
 

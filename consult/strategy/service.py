@@ -258,9 +258,8 @@ def replace_municipalities(session: Session, *, rows: list[dict[str, Any]], regi
     problems = [
         RowProblem(0, N_("%(name)s (code %(code)s) cannot be removed or given another code: answers already "
                          "hold that code, and they would lose their municipality. Keep the line with the same code."),
-                   {"name": existing[code].name if code in existing else str(code), "code": code})
-        for code in sorted((set(existing) | in_use) - wanted)
-        if code in in_use
+                   {"name": existing[code].name, "code": code})
+        for code in sorted((set(existing) - wanted) & in_use)
     ]
     if problems:
         return problems
