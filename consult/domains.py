@@ -22,6 +22,7 @@ DOMAINS = (
     "authoring",
     "privacy",
     "ops",
+    "organisation",
 )
 
 

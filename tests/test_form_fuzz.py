@@ -59,6 +59,7 @@ WRITES = {
     "consult.reports.routes": ("summary_report",),
     "consult.authoring.routes": ("survey", "survey_page", "question", "choice"),
     "consult.privacy.routes": (*RESPONSE_TABLES,),
+    "consult.organisation.routes": ("organisation_settings", "municipality", "choice"),
 }
 
 
@@ -229,7 +230,7 @@ def seeds(world: dict[str, str]) -> list[str]:
             "/mitt-svar", "/personal/losenord",
             # A principle of the older version: no other test maps answers with its keywords.
             "/arbetsyta/strategi/rus-2020/jamstalldhet/nyckelord", f"/admin/oversyn/{cycle}",
-            "/arbetsyta/strategi", "/admin/oversyn/ny"]
+            "/arbetsyta/strategi", "/admin/oversyn/ny", "/admin/organisation"]
 # Not seeded: /admin/konton. Its forms, posted as the page fills them, would deactivate or demote the
 # other test suites' staff; tests/test_staff_accounts.py covers its bad input instead.
 

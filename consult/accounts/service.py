@@ -358,6 +358,8 @@ ACTION_LABELS = {
     "weighting.save": N_("Weighting targets saved"),
     "strategy.keywords": N_("Strategy: keywords edited"),
     "cycle.phases": N_("Review phases: dates changed"),
+    "organisation.name": N_("Organisation: name changed"),
+    "organisation.municipalities": N_("Organisation: municipalities changed"),
     "strategy.keywords_reset": N_("Strategy: keywords back to the default list"),
     "report.actions.save": N_('Report: "what we do" edited'),
     "report.publish": N_("Report published"),

@@ -112,6 +112,15 @@ PAGE_CACHE_SIZE = 512
 _PLACEHOLDER = re.compile("\x00(\\w+)\x00")
 
 
+# What else a cached page depends on besides its key and language (the organisation's name, say):
+# each function returns a value that changes when that does, and is part of every cache key.
+_page_versions: list[Callable[[], Any]] = []
+
+
+def register_page_version(version: Callable[[], Any]) -> None:
+    _page_versions.append(version)
+
+
 def _placeholder(name: str) -> str:
     return f"\x00{name}\x00"
 
@@ -132,7 +141,7 @@ def render_cached(
     if getattr(request.state, "user", None) is not None:
         return render(request, name, {**_made(context), **personal})
     language = i18n.current_language.get()
-    cache_key = (name, language, *key)
+    cache_key = (name, language, *(version() for version in _page_versions), *key)
     parts = _page_cache.get(cache_key)
     if parts is None:
         placeholders = {field: _placeholder(field) for field in personal}

@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, func, select
 
 from consult.demo.texts import attractive_answer, change_answer
+from consult.organisation import service as organisation
 from consult.responses.models import Answer, Channel, Response
 from consult.responses.service import NewResponse, Outcome, store_responses
 from consult.strategy import service as strategy
@@ -65,6 +66,7 @@ def survey_spec_from_fixture(fixture: dict[str, Any], status: str | None = None)
 def ensure_structure(session: Session, fixture: dict[str, Any]) -> Survey:
     """Strategy versions, municipalities, the review cycle and the survey, each created once."""
     strategy.upsert_municipalities(session, region=fixture["region"], rows=fixture["municipalities"])
+    organisation.set_default_name(session, name=fixture.get("organisation") or {"sv": f"Region {fixture['region']}"})
     versions = {}
     for version in fixture["versions"]:
         existing = strategy.version_by_key(session, key=version["key"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import threading
 from collections.abc import Iterable
@@ -241,6 +242,137 @@ def upsert_municipalities(session: Session, *, region: str, rows: list[dict[str,
 
 def municipalities(session: Session) -> list[Municipality]:
     return sorted(session.exec(select(Municipality)).all(), key=lambda m: swedish_sort_key(m.name))
+
+
+# --- the organisation's own list of municipalities ------------------------------------------------
+
+MAX_MUNICIPALITIES = 500
+MUNICIPALITY_HEADER = ("code", "name", "population")
+_HEADER_WORDS = {"code", "kod", "kommunkod", "name", "namn", "kommun", "population", "folkmängd", "invånare"}
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A problem with one line of a municipality list (line 0: the list as a whole)."""
+
+    line: int
+    message: str
+    values: dict[str, Any]
+
+
+def municipalities_as_text(session: Session) -> str:
+    """The stored list as the semicolon-separated text the edit form shows, ordered by code."""
+    rows = sorted(municipalities(session), key=lambda m: m.code)
+    return "\n".join(f"{m.code};{m.name};{m.population}" for m in rows)
+
+
+def parse_municipalities(text: str) -> tuple[list[dict[str, Any]], list[RowProblem]]:
+    """Rows of code, name and population, separated by commas or semicolons, with or without a
+    header line. Every bad line gets a problem of its own; rows are only good when no line is bad."""
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not lines:
+        return [], [RowProblem(0, N_("The list is empty: give one municipality per line."), {})]
+    if len(lines) > MAX_MUNICIPALITIES + 1:
+        return [], [RowProblem(0, N_("The list has more than %(max)s municipalities."), {"max": MAX_MUNICIPALITIES})]
+    sample = "\n".join(line for _, line in lines[:20])
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;").delimiter
+    except csv.Error:
+        delimiter = ";" if ";" in lines[0][1] else ","
+    rows: list[dict[str, Any]] = []
+    problems: list[RowProblem] = []
+    seen: dict[int, int] = {}
+    for index, (number, line) in enumerate(lines):
+        try:
+            cells = [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter))]
+        except csv.Error:
+            problems.append(RowProblem(number, N_("Line %(line)s could not be read: check the quotation marks."),
+                                       {"line": number}))
+            continue
+        if index == 0 and cells and cells[0].lower() in _HEADER_WORDS:
+            continue  # the column names
+        if len(cells) != 3:
+            problems.append(RowProblem(number, N_("Line %(line)s must have three values: code, name and population."),
+                                       {"line": number}))
+            continue
+        code_text, name, population_text = cells
+        code = _whole_number(code_text)
+        population = _whole_number(population_text.replace(" ", "").replace("\u00a0", ""))
+        if code is None or code <= 0:
+            problems.append(RowProblem(number, N_("Line %(line)s: the code “%(value)s” is not a whole number."),
+                                       {"line": number, "value": code_text}))
+        elif code in seen:
+            problems.append(RowProblem(number, N_("Line %(line)s: the code %(code)s is already on line %(other)s."),
+                                       {"line": number, "code": code, "other": seen[code]}))
+        if not name:
+            problems.append(RowProblem(number, N_("Line %(line)s: the name is missing."), {"line": number}))
+        elif len(name) > 100:
+            problems.append(RowProblem(number, N_("Line %(line)s: the name can be at most 100 characters long."),
+                                       {"line": number}))
+        if population is None or population < 0:
+            problems.append(RowProblem(number, N_("Line %(line)s: the population “%(value)s” is not a whole number."),
+                                       {"line": number, "value": population_text}))
+        if code is not None and code > 0:
+            seen.setdefault(code, number)
+        rows.append({"code": code, "name": name, "population": population})
+    if not problems and not rows:
+        problems.append(RowProblem(0, N_("The list is empty: give one municipality per line."), {}))
+    return ([] if problems else rows), problems
+
+
+def _whole_number(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+
+
+def municipality_codes_in_answers(session: Session) -> set[int]:
+    """The municipality codes some answer holds, in a question of the municipality type."""
+    from consult.responses.models import Answer
+    from consult.surveys.models import Question, QuestionType
+
+    questions = select(Question.id).where(Question.type == QuestionType.municipality)
+    found = session.exec(
+        select(Answer.choice).where(col(Answer.question_id).in_(questions), col(Answer.choice).is_not(None)).distinct()
+    ).all()
+    return {int(code) for code in found if code is not None}
+
+
+def replace_municipalities(session: Session, *, rows: list[dict[str, Any]], region: str = "") -> list[RowProblem]:
+    """Make the stored list `rows` (from parse_municipalities). A municipality whose code answers
+    hold may be renamed but not removed: those answers would lose their municipality. Nothing is
+    stored when a problem is returned; the caller commits."""
+    existing = {m.code: m for m in session.exec(select(Municipality)).all()}
+    wanted = {row["code"] for row in rows}
+    in_use = municipality_codes_in_answers(session)
+    problems = [
+        RowProblem(0, N_("%(name)s (code %(code)s) cannot be removed or given another code: answers already "
+                         "hold that code, and they would lose their municipality. Keep the line with the same code."),
+                   {"name": existing[code].name, "code": code})
+        for code in sorted((set(existing) - wanted) & in_use)
+    ]
+    if problems:
+        return problems
+    for code, municipality in existing.items():
+        if code not in wanted:
+            session.delete(municipality)
+    for row in rows:
+        municipality = existing.get(row["code"]) or Municipality(code=row["code"], name=row["name"], region=region)
+        municipality.name = row["name"]
+        municipality.population = row["population"]
+        session.add(municipality)
+    session.flush()
+    _offer_in_unanswered_surveys(session)
+    return []
+
+
+def _offer_in_unanswered_surveys(session: Session) -> None:
+    """The municipality questions of surveys nobody has begun to answer offer the new list at once."""
+    from consult.surveys.models import QuestionType
+    from consult.surveys.service import set_standard_choices
+    from consult.surveys.standard import standard_choices
+
+    listed = [(m.code, m.name) for m in municipalities(session)]
+    choices = standard_choices(QuestionType.municipality, listed)
+    set_standard_choices(session, question_type=QuestionType.municipality, choices=choices)
 
 
 # --- the analysts' keywords ----------------------------------------------------------------------

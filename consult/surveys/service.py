@@ -221,6 +221,32 @@ def touch_survey(session: Session, *, survey: Survey) -> None:
     session.add(survey)
 
 
+def set_standard_choices(session: Session, *, question_type: str, choices: tuple[ChoiceSpec, ...]) -> list[str]:
+    """Give every question of a demographic `question_type` these choices, in the surveys nobody has
+    begun to answer (a survey with responses keeps the choices its answers were given under).
+    Returns the slugs of the surveys changed; the caller commits."""
+    from sqlalchemy import delete
+
+    from consult.responses.models import Response
+
+    answered = select(Response.survey_id).distinct()
+    rows = session.exec(
+        select(Question, Survey)
+        .join(Survey, Survey.id == Question.survey_id)  # type: ignore[arg-type]
+        .where(Question.type == question_type, Survey.id.not_in(answered))  # type: ignore[union-attr]
+    ).all()
+    changed: dict[str, Survey] = {}
+    for question, survey in rows:
+        session.exec(delete(Choice).where(Choice.question_id == question.id))  # type: ignore[call-overload]
+        for position, choice in enumerate(choices, start=1):
+            session.add(Choice(question_id=question.id, code=choice.code, position=position, label=dict(choice.label)))
+        changed[survey.slug] = survey
+    for survey in changed.values():
+        touch_survey(session, survey=survey)
+    session.flush()
+    return sorted(changed)
+
+
 @dataclass
 class _CacheEntry:
     spec: SurveySpec | None

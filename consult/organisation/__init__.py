@@ -1,0 +1,1 @@
+"""The organisation running the service: its name, and (through consult.strategy) its municipalities."""
