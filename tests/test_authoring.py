@@ -91,7 +91,8 @@ def new_slug() -> str:
 
 def create_survey(client: TestClient, slug: str | None = None, **fields: str) -> str:
     slug = slug or new_slug()
-    data = {"slug": slug, "title_sv": "Cykla i Sundsvall", "title_en": "Cycling in Sundsvall", **fields}
+    data = {"slug": slug, "title_sv": "Cykla i Sundsvall", "title_en": "Cycling in Sundsvall", "cycle": "none"}
+    data.update(fields)
     response = post_form(client, "/admin/surveys/new", data)
     assert response.status_code == 303, response.text
     assert response.headers["location"].startswith(f"/admin/surveys/{slug}")
@@ -554,6 +555,53 @@ def test_new_survey_form_reports_errors_per_field(admin) -> None:  # type: ignor
         assert f'href="#field-{field}"' in summary
     response = post_form(admin, "/admin/surveys/new", {"slug": taken, "title_sv": "Samma"})
     assert response.status_code == 422 and "finns redan" in response.text
+
+
+def test_a_new_survey_gets_a_review_cycle_only_when_the_admin_chooses_one(admin) -> None:  # type: ignore[no-untyped-def]
+    """With several review cycles none is preselected, and leaving the choice empty is an error
+    next to the field: a new region's answers must not fall into another cycle's report."""
+    from consult.db import session_scope
+    from consult.strategy.models import ReviewCycle
+    from consult.strategy.service import cycles as review_cycles
+    from consult.surveys.models import Survey
+
+    with session_scope() as session:
+        existing = review_cycles(session)
+    assert len(existing) == 1  # the demo's: preselected, as the only one
+    page = admin.get("/admin/surveys/new").text
+    assert re.search(rf'<option value="{existing[0].id}" selected>', page)
+    with session_scope() as session:
+        extra = ReviewCycle(key=f"jamtland-{uuid.uuid4().hex[:6]}", name={"sv": "Jämtlands översyn"},
+                            mandate_period="2027–2030")
+        session.add(extra)
+        session.flush()
+        extra_id = extra.id
+    try:
+        page = admin.get("/admin/surveys/new").text
+        select_html = page.split('id="field-cycle"')[1].split("</select>")[0]
+        assert re.findall(r'<option value="([^"]*)" selected>', select_html) == [""]
+        assert "Välj en revideringsomgång" in select_html
+        slug = new_slug()
+        response = post_form(admin, "/admin/surveys/new", {"slug": slug, "title_sv": "Jämtland", "cycle": ""})
+        assert response.status_code == 422
+        assert 'href="#field-cycle"' in error_summary(response.text)
+        assert "Välj den revideringsomgång enkäten hör till" in response.text
+        with session_scope() as session:
+            assert session.execute(select(Survey).where(Survey.slug == slug)).first() is None
+        create_survey(admin, slug, cycle=str(extra_id))
+        with session_scope() as session:
+            assert session.execute(select(Survey.cycle_id).where(Survey.slug == slug)).scalar_one() == extra_id
+        other = create_survey(admin, cycle="none")
+        with session_scope() as session:
+            assert session.execute(select(Survey.cycle_id).where(Survey.slug == other)).scalar_one() is None
+        settings = admin.get(f"/admin/surveys/{other}/settings").text
+        assert '<option value="none" selected>' in settings
+    finally:
+        with session_scope() as session:
+            for survey in session.execute(select(Survey).where(Survey.cycle_id == extra_id)).scalars():
+                survey.cycle_id = None
+            session.flush()
+            session.delete(session.get(ReviewCycle, extra_id))
 
 
 # --- XLSForm ------------------------------------------------------------------------------

@@ -417,6 +417,10 @@ def parse_local(raw: str) -> datetime | None:
     raise ValueError(raw)
 
 
+# The cycle select's value for "No review cycle"; an empty value means none was chosen yet.
+NO_CYCLE = "none"
+
+
 @dataclass
 class SettingsForm:
     slug: str = ""
@@ -453,7 +457,7 @@ class SettingsForm:
             minutes_needed=_fmt_number(spec.minutes_needed),
             opens_at=local_input(spec.opens_at),
             closes_at=local_input(spec.closes_at),
-            cycle=str(cycle_id or ""),
+            cycle=str(cycle_id) if cycle_id else NO_CYCLE,
         )
 
     @classmethod
@@ -462,8 +466,12 @@ class SettingsForm:
         defaults = cls()
         return cls(**{item.name: form_text(form, item.name) or getattr(defaults, item.name) for item in fields(cls)})
 
-    def parse(self, cycle_ids: set[int]) -> tuple[dict[str, Any], int | None, list[EditError]]:
-        """The SurveySpec fields these settings give, the cycle id, and the errors."""
+    def parse(
+        self, cycle_ids: set[int], *, require_cycle: bool = False
+    ) -> tuple[dict[str, Any], int | None, list[EditError]]:
+        """The SurveySpec fields these settings give, the cycle id, and the errors. With
+        require_cycle, the cycle must be chosen explicitly (a cycle, or NO_CYCLE): a new survey
+        must not fall into another consultation's cycle by default."""
         errors: list[EditError] = []
         if not self.title_sv:
             errors.append(EditError("title_sv", N_("Write a title in Swedish.")))
@@ -496,7 +504,10 @@ class SettingsForm:
             errors.append(EditError("closes_at", N_("The survey must close after it opens.")))
         cycle_id = as_whole_number(self.cycle)
         cycle_id = cycle_id if cycle_id in cycle_ids else None
-        if self.cycle and cycle_id is None:
+        if not self.cycle and require_cycle:
+            message = N_("Choose the review cycle the survey belongs to, or “No review cycle”.")
+            errors.append(EditError("cycle", message))
+        elif self.cycle and self.cycle != NO_CYCLE and cycle_id is None:
             errors.append(EditError("cycle", N_("Choose one of the review cycles.")))
         updates = {
             "title": _localized(self.title_sv, self.title_en) or {},

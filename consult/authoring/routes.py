@@ -16,6 +16,7 @@ from consult.accounts.service import register_staff_link
 from consult.authoring import readiness, service
 from consult.authoring.forms import (
     BLANK_CHOICE_ROWS,
+    NO_CYCLE,
     ChoiceRow,
     QuestionForm,
     SettingsForm,
@@ -157,7 +158,9 @@ def _settings_page(
 def new_survey_form(request: Request, user: Admin) -> Response:
     with session_scope() as session:
         cycles = review_cycles(session)
-    form = SettingsForm(cycle=str(cycles[0].id) if cycles else "")
+    # Preselect a cycle only when there is just the one: with several, the admin must choose,
+    # so a new consultation's answers do not end up in another cycle's dashboard and report.
+    form = SettingsForm(cycle=NO_CYCLE if not cycles else str(cycles[0].id) if len(cycles) == 1 else "")
     return _settings_page(request, user, form=form, errors=[], template="authoring/new.html", extra={})
 
 
@@ -166,7 +169,7 @@ async def create_survey(request: Request, user: Admin) -> Response:
     form = SettingsForm.from_form(await request.form())
     with session_scope() as session:
         cycle_ids = {c.id for c in review_cycles(session) if c.id is not None}
-    updates, cycle_id, errors = form.parse(cycle_ids)
+    updates, cycle_id, errors = form.parse(cycle_ids, require_cycle=bool(cycle_ids))
     with session_scope() as session:
         errors = service.check_new_slug(session, form.slug) + errors
     if not errors:
