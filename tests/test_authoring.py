@@ -546,6 +546,29 @@ def test_a_survey_offered_in_english_opens_only_with_its_english_texts(admin) ->
     assert spec_of(slug).status == "open"
 
 
+def test_add_a_choice_gives_one_more_row_keeps_what_was_typed_and_stores_nothing(admin) -> None:  # type: ignore[no-untyped-def]
+    slug = create_survey(admin)
+    form_page = admin.get(f"/admin/surveys/{slug}/questions/new?page=1&type=multiple_choice").text
+    assert 'name="choice-2-code"' in form_page and 'name="choice-3-code"' not in form_page
+    assert 'value="add-choice"' in form_page and "Lägg till alternativ" in form_page
+    choices = [("", "Buss", "Bus"), ("", "Tåg", "Train"), ("", "Bil", "Car")]
+    data = question_data("resor", "multiple_choice", "Hur reser du?", choices=choices, action="add-choice")
+    response = post_form(admin, f"/admin/surveys/{slug}/questions/new", data,
+                         form_page=f"/admin/surveys/{slug}/questions/new?page=1&type=multiple_choice")
+    assert response.status_code == 200
+    page = response.text
+    assert ">Hur reser du?<" in page and 'value="resor"' in page
+    for value in ("Buss", "Tåg", "Bil", "Train"):
+        assert f'value="{value}"' in page
+    # The new fourth row, with the keyboard focus in its first field; no more rows than that.
+    assert re.search(r'<input id="field-choice-3-code"[^>]*autofocus', page)
+    assert 'name="choice-4-code"' not in page and 'name="choice_count" value="4"' in page
+    assert codes(slug) == [[]]
+    data = question_data("resor", "multiple_choice", "Hur reser du?", choices=[*choices, ("", "Cykel", "Bike")])
+    add_question(admin, slug, data)
+    assert [c.text("sv") for c in spec_of(slug).by_code["resor"].choices] == ["Buss", "Tåg", "Bil", "Cykel"]
+
+
 def test_new_survey_form_reports_errors_per_field(admin) -> None:  # type: ignore[no-untyped-def]
     taken = simple_survey(admin)
     response = post_form(admin, "/admin/surveys/new", {"slug": "Fel Adress", "title_sv": "", "retention_days": "x"})

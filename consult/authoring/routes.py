@@ -476,6 +476,7 @@ def _question_page(
     errors: list[EditError] | None = None,
     notice: str | None = None,
     focus: str = "",
+    blank_rows: int = BLANK_CHOICE_ROWS,
 ) -> Response:
     lang = _lang()
     with session_scope() as session:
@@ -492,7 +493,7 @@ def _question_page(
     )
     rows = list(form.choices)
     if form.has_editable_choices and not locked:
-        rows += [ChoiceRow() for _ in range(BLANK_CHOICE_ROWS)]
+        rows += [ChoiceRow() for _ in range(blank_rows)]
     context = {
         **_common(user),
         "spec": spec,
@@ -590,6 +591,7 @@ async def _save_question(request: Request, user: User, slug: str, original: str 
             place = service.locate(spec, old.code)
             form = _lock_form(form, QuestionForm.from_spec(old, (place or (0, 0))[0] + 1, spec))
         action = str(raw.get("action", "save"))
+        add_row = action == "add-choice" and form.has_editable_choices and not locked
         moved_code = ""
         if action.startswith(("choice-up-", "choice-down-")) and not locked:
             direction, _sep, index = action.removeprefix("choice-").partition("-")
@@ -598,12 +600,23 @@ async def _save_question(request: Request, user: User, slug: str, original: str 
                 new_index = form.move_choice(position, -1 if direction == "up" else 1)
                 if new_index is not None:
                     moved_code = f"{direction}:{new_index}"
-        question, errors = form.to_spec(
-            standard_choices=lambda qtype: service.question_choices_for_type(session, qtype), questions=spec.by_code
-        )
+        if add_row:
+            question, errors = None, []
+        else:
+            question, errors = form.to_spec(
+                standard_choices=lambda qtype: service.question_choices_for_type(session, qtype),
+                questions=spec.by_code,
+            )
         if locked and old is not None and question is not None:
             # Settings are kept exactly as stored (a form round trip may normalise e.g. 1–5 scale bounds).
             question = question.model_copy(update={name: getattr(old, name) for name in LOCKED_SETTINGS})
+    if add_row:
+        # One more empty row, with everything typed kept; nothing is stored until Save.
+        filled = [row for row in form.choices if not row.blank]
+        blank = len(form.choices) - len(filled) + 1
+        form.choices = filled
+        focus = f"field-choice-{len(filled) + blank - 1}-code"
+        return _question_page(request, user, slug, form, original=original, focus=focus, blank_rows=blank)
     if not errors and question is not None:
         page_number = as_whole_number(form.page) or 0
         try:
