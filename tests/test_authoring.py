@@ -923,13 +923,43 @@ def combined_condition_survey(admin: TestClient) -> str:
     return slug
 
 
+def test_a_condition_names_its_question_and_offers_the_operators_of_its_type(admin) -> None:  # type: ignore[no-untyped-def]
+    slug = create_survey(admin)
+    long_text = "Pendlar du till arbetet eller skolan minst en gång i veckan under vinterhalvåret?"
+    add_question(admin, slug, question_data("pendlar", "single_choice", long_text, choices=YES_NO))
+    add_question(admin, slug, question_data("resor", "multiple_choice", "Hur reser du?",
+                                            choices=[("1", "Buss", "Bus"), ("2", "Tåg", "Train")]))
+    # "includes" sent for a single-choice question is stored as "is"; "is" for a multiple-choice one as "includes".
+    add_question(admin, slug, question_data("varfor", "short_text", "Varför?", condition_op="includes",
+                                            condition_target="pendlar:1"))
+    add_question(admin, slug, question_data("tag", "short_text", "Vilket tåg?", condition_op="equals",
+                                            condition_target="resor:2"))
+    spec = spec_of(slug)
+    assert spec.by_code["varfor"].condition.op == "equals" and spec.by_code["tag"].condition.op == "includes"
+    overview = admin.get(f"/admin/surveys/{slug}").text
+    assert "Visas när ”Pendlar du till arbetet eller skolan…” är ”Ja”" in overview
+    assert "Visas när ”Hur reser du?” innehåller ”Tåg”" in overview
+    assert "Visas när pendlar" not in overview
+
+    def offered(code: str) -> list[str]:
+        page = admin.get(f"/admin/surveys/{slug}/questions/{code}/edit").text
+        select_html = page.split('id="field-condition_op"')[1].split("</select>")[0]
+        return re.findall(r">([^<]+)</option>", select_html)
+
+    assert offered("varfor") == ["är", "är inte"]
+    assert offered("tag") == ["innehåller", "innehåller inte"]
+
+
 def test_a_combined_condition_is_shown_in_words_and_kept_when_other_fields_change(admin) -> None:  # type: ignore[no-untyped-def]
     slug = combined_condition_survey(admin)
     condition = spec_of(slug).by_code["mer"].condition
     assert condition is not None and not hasattr(condition, "question")  # a tree, not one test
 
-    words = "ort är ”Sundsvall” och (prio innehåller ”Cykel” eller kon är inte (och innehåller inte) ”Kvinna”)"
-    assert f"Visas när {words}" in admin.get(f"/admin/surveys/{slug}").text
+    # The survey page names the questions by their (shortened) text; the question page, whose
+    # expression uses the codes, by their codes. The operator reads as the question's type asks.
+    named = "”Var bor du?” är ”Sundsvall” och (”Vad är viktigast?” innehåller ”Cykel” eller ”Kön” är inte ”Kvinna”)"
+    assert f"Visas när {named}" in admin.get(f"/admin/surveys/{slug}").text
+    words = "ort är ”Sundsvall” och (prio innehåller ”Cykel” eller kon är inte ”Kvinna”)"
     assert "Visas bara när ”Var bor du?” är ”Sundsvall” och" in admin.get(f"/admin/surveys/{slug}/preview?page=1").text
     page = admin.get(f"/admin/surveys/{slug}/questions/mer/edit").text
     assert f"Visas när {words}" in page

@@ -27,6 +27,7 @@ from consult.surveys.models import (
     QuestionType,
 )
 from consult.surveys.schema import ChoiceSpec, Condition, ConditionSpec, QuestionSpec, SurveySpec, is_compound
+from consult.surveys.wording import fitting_op
 from consult.surveys.xlsform import read_relevant, relevant_expression
 
 CODE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -385,7 +386,7 @@ class QuestionForm:
         if not question or code is None:
             errors.append(EditError("condition_target", N_("Choose an answer to an earlier question.")))
             return None
-        return ConditionSpec(question=question, op=op, value=code)
+        return ConditionSpec(question=question, op=fitting_op(op, questions.get(question)), value=code)
 
 
 # --- Survey settings ----------------------------------------------------------------------

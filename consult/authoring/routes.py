@@ -34,7 +34,7 @@ from consult.strategy.service import cycles as review_cycles
 from consult.surveys.models import CHOICE_TYPES, QuestionType, Survey, SurveyStatus
 from consult.surveys.schema import PageSpec, SurveySpec
 from consult.surveys.service import Availability, availability
-from consult.surveys.wording import CONDITION_LABELS, describe_condition
+from consult.surveys.wording import CONDITION_LABELS, describe_condition, ops_for
 from consult.surveys.xlsform import read_relevant, write_xlsform
 
 router = APIRouter(prefix="/admin/surveys", include_in_schema=False)
@@ -458,6 +458,13 @@ def _condition_options(spec: SurveySpec, current: str | None, lang: str) -> list
     ]
 
 
+def _condition_ops(spec: SurveySpec, form: QuestionForm) -> list[tuple[str, str]]:
+    """The operators that fit the condition's question (once one is chosen): "is / is not" for a
+    question with one answer, "includes / does not include" for one with several."""
+    target = spec.by_code.get(form.condition_target.rpartition(":")[0])
+    return [(op.value, _(words)) for op, words in ops_for(target).items()]
+
+
 def _expression_description(spec: SurveySpec, expression: str) -> str:
     """A combined condition's expression in words, when it can be read ("" otherwise)."""
     if not expression:
@@ -505,6 +512,7 @@ def _question_page(
         "priorities": priorities,
         "standard_choices": standard,
         "condition_options": _condition_options(spec, original, lang),
+        "condition_ops": _condition_ops(spec, form),
         "condition_description": _expression_description(spec, form.condition_expression),
         "editable_choices": form.has_editable_choices,
         "errors": views,
