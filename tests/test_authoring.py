@@ -614,6 +614,14 @@ def test_a_new_survey_gets_a_review_cycle_only_when_the_admin_chooses_one(admin)
         create_survey(admin, slug, cycle=str(extra_id))
         with session_scope() as session:
             assert session.execute(select(Survey.cycle_id).where(Survey.slug == slug)).scalar_one() == extra_id
+        # The XLSForm upload asks the same.
+        import_page = admin.get("/admin/surveys/import").text
+        select_html = import_page.split('id="field-cycle"')[1].split("</select>")[0]
+        assert re.findall(r'<option value="([^"]*)" selected>', select_html) == [""]
+        data = workbook({"survey": [["type", "name", "label::Svenska (sv)"], ["text", "fritt", "Något mer?"]],
+                         "settings": [["form_title"], ["Jämtland"]]})
+        refused = upload(admin, data, slug=new_slug(), cycle="")
+        assert refused.status_code == 422 and "Välj den revideringsomgång enkäten hör till" in refused.text
         other = create_survey(admin, cycle="none")
         with session_scope() as session:
             assert session.execute(select(Survey.cycle_id).where(Survey.slug == other)).scalar_one() is None
@@ -642,12 +650,12 @@ def workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
     return buffer.getvalue()
 
 
-def upload(client: TestClient, data: bytes, slug: str = ""):  # type: ignore[no-untyped-def]
+def upload(client: TestClient, data: bytes, slug: str = "", cycle: str = "none"):  # type: ignore[no-untyped-def]
     token = csrf(client.get("/admin/surveys/import").text)
     # The CSRF token must be the first field of a multipart body.
     return client.post(
         "/admin/surveys/import",
-        data={"csrftoken": token, "slug": slug, "cycle": ""},
+        data={"csrftoken": token, "slug": slug, "cycle": cycle},
         files={"file": ("enkat.xlsx", data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
     )
 

@@ -154,13 +154,20 @@ def _settings_page(
     return render(request, template, {**context, **extra}, 422 if errors else 200)
 
 
+def _preselected_cycle(cycles: list) -> str:
+    """A new survey's cycle before the admin chooses: the only one, or none to choose from. With
+    several, nothing, so that a new consultation's answers do not end up in another cycle's
+    dashboard and report."""
+    if not cycles:
+        return NO_CYCLE
+    return str(cycles[0].id) if len(cycles) == 1 else ""
+
+
 @router.get("/new")
 def new_survey_form(request: Request, user: Admin) -> Response:
     with session_scope() as session:
         cycles = review_cycles(session)
-    # Preselect a cycle only when there is just the one: with several, the admin must choose,
-    # so a new consultation's answers do not end up in another cycle's dashboard and report.
-    form = SettingsForm(cycle=NO_CYCLE if not cycles else str(cycles[0].id) if len(cycles) == 1 else "")
+    form = SettingsForm(cycle=_preselected_cycle(cycles))
     return _settings_page(request, user, form=form, errors=[], template="authoring/new.html", extra={})
 
 
@@ -202,7 +209,7 @@ def _import_page(request: Request, user: User, **extra: Any) -> Response:
             {"sheet": p.sheet, "row": p.row, "column": p.column, "cell": p.cell, "reason": p.message(lang)}
             for p in problems
         ],
-        "values": extra.pop("values", {"slug": "", "cycle": str(cycles[0].id) if cycles else ""}),
+        "values": extra.pop("values", {"slug": "", "cycle": _preselected_cycle(cycles)}),
     }
     status = 422 if views or problems else 200
     return render(request, "authoring/import.html", {**context, **extra}, status)
@@ -227,6 +234,11 @@ async def import_upload(request: Request, user: Admin) -> Response:
     if len(data) > MAX_UPLOAD_BYTES:
         errors = [EditError("file", N_("The file is larger than 10 MB."))]
         return _import_page(request, user, errors=errors, values=values)
+    with session_scope() as session:
+        has_cycles = bool(review_cycles(session))
+    if not values["cycle"] and has_cycles:
+        message = N_("Choose the review cycle the survey belongs to, or “No review cycle”.")
+        return _import_page(request, user, errors=[EditError("cycle", message)], values=values)
     with session_scope() as session:
         cycle_ids = {c.id for c in review_cycles(session)}
         cycle_id = as_whole_number(values["cycle"])
