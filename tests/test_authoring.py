@@ -604,6 +604,7 @@ def test_a_new_survey_gets_a_review_cycle_only_when_the_admin_chooses_one(admin)
         select_html = page.split('id="field-cycle"')[1].split("</select>")[0]
         assert re.findall(r'<option value="([^"]*)" selected>', select_html) == [""]
         assert "Välj en revideringsomgång" in select_html
+        assert "Enkätens svar räknas in i omgångens översikt och sammanställning" in page
         slug = new_slug()
         response = post_form(admin, "/admin/surveys/new", {"slug": slug, "title_sv": "Jämtland", "cycle": ""})
         assert response.status_code == 422
