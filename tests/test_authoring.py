@@ -91,7 +91,8 @@ def new_slug() -> str:
 
 def create_survey(client: TestClient, slug: str | None = None, **fields: str) -> str:
     slug = slug or new_slug()
-    data = {"slug": slug, "title_sv": "Cykla i Sundsvall", "title_en": "Cycling in Sundsvall", **fields}
+    data = {"slug": slug, "title_sv": "Cykla i Sundsvall", "title_en": "Cycling in Sundsvall", "cycle": "none"}
+    data.update(fields)
     response = post_form(client, "/admin/surveys/new", data)
     assert response.status_code == 303, response.text
     assert response.headers["location"].startswith(f"/admin/surveys/{slug}")
@@ -545,6 +546,29 @@ def test_a_survey_offered_in_english_opens_only_with_its_english_texts(admin) ->
     assert spec_of(slug).status == "open"
 
 
+def test_add_a_choice_gives_one_more_row_keeps_what_was_typed_and_stores_nothing(admin) -> None:  # type: ignore[no-untyped-def]
+    slug = create_survey(admin)
+    form_page = admin.get(f"/admin/surveys/{slug}/questions/new?page=1&type=multiple_choice").text
+    assert 'name="choice-2-code"' in form_page and 'name="choice-3-code"' not in form_page
+    assert 'value="add-choice"' in form_page and "Lägg till alternativ" in form_page
+    choices = [("", "Buss", "Bus"), ("", "Tåg", "Train"), ("", "Bil", "Car")]
+    data = question_data("resor", "multiple_choice", "Hur reser du?", choices=choices, action="add-choice")
+    response = post_form(admin, f"/admin/surveys/{slug}/questions/new", data,
+                         form_page=f"/admin/surveys/{slug}/questions/new?page=1&type=multiple_choice")
+    assert response.status_code == 200
+    page = response.text
+    assert ">Hur reser du?<" in page and 'value="resor"' in page
+    for value in ("Buss", "Tåg", "Bil", "Train"):
+        assert f'value="{value}"' in page
+    # The new fourth row, with the keyboard focus in its first field; no more rows than that.
+    assert re.search(r'<input id="field-choice-3-code"[^>]*autofocus', page)
+    assert 'name="choice-4-code"' not in page and 'name="choice_count" value="4"' in page
+    assert codes(slug) == [[]]
+    data = question_data("resor", "multiple_choice", "Hur reser du?", choices=[*choices, ("", "Cykel", "Bike")])
+    add_question(admin, slug, data)
+    assert [c.text("sv") for c in spec_of(slug).by_code["resor"].choices] == ["Buss", "Tåg", "Bil", "Cykel"]
+
+
 def test_new_survey_form_reports_errors_per_field(admin) -> None:  # type: ignore[no-untyped-def]
     taken = simple_survey(admin)
     response = post_form(admin, "/admin/surveys/new", {"slug": "Fel Adress", "title_sv": "", "retention_days": "x"})
@@ -554,6 +578,62 @@ def test_new_survey_form_reports_errors_per_field(admin) -> None:  # type: ignor
         assert f'href="#field-{field}"' in summary
     response = post_form(admin, "/admin/surveys/new", {"slug": taken, "title_sv": "Samma"})
     assert response.status_code == 422 and "finns redan" in response.text
+
+
+def test_a_new_survey_gets_a_review_cycle_only_when_the_admin_chooses_one(admin) -> None:  # type: ignore[no-untyped-def]
+    """With several review cycles none is preselected, and leaving the choice empty is an error
+    next to the field: a new region's answers must not fall into another cycle's report."""
+    from consult.db import session_scope
+    from consult.strategy.models import ReviewCycle
+    from consult.strategy.service import cycles as review_cycles
+    from consult.surveys.models import Survey
+
+    with session_scope() as session:
+        existing = review_cycles(session)
+    assert len(existing) == 1  # the demo's: preselected, as the only one
+    page = admin.get("/admin/surveys/new").text
+    assert re.search(rf'<option value="{existing[0].id}" selected>', page)
+    with session_scope() as session:
+        extra = ReviewCycle(key=f"jamtland-{uuid.uuid4().hex[:6]}", name={"sv": "Jämtlands översyn"},
+                            mandate_period="2027–2030")
+        session.add(extra)
+        session.flush()
+        extra_id = extra.id
+    try:
+        page = admin.get("/admin/surveys/new").text
+        select_html = page.split('id="field-cycle"')[1].split("</select>")[0]
+        assert re.findall(r'<option value="([^"]*)" selected>', select_html) == [""]
+        assert "Välj en revideringsomgång" in select_html
+        assert "Enkätens svar räknas in i omgångens översikt och sammanställning" in page
+        slug = new_slug()
+        response = post_form(admin, "/admin/surveys/new", {"slug": slug, "title_sv": "Jämtland", "cycle": ""})
+        assert response.status_code == 422
+        assert 'href="#field-cycle"' in error_summary(response.text)
+        assert "Välj den revideringsomgång enkäten hör till" in response.text
+        with session_scope() as session:
+            assert session.execute(select(Survey).where(Survey.slug == slug)).first() is None
+        create_survey(admin, slug, cycle=str(extra_id))
+        with session_scope() as session:
+            assert session.execute(select(Survey.cycle_id).where(Survey.slug == slug)).scalar_one() == extra_id
+        # The XLSForm upload asks the same.
+        import_page = admin.get("/admin/surveys/import").text
+        select_html = import_page.split('id="field-cycle"')[1].split("</select>")[0]
+        assert re.findall(r'<option value="([^"]*)" selected>', select_html) == [""]
+        data = workbook({"survey": [["type", "name", "label::Svenska (sv)"], ["text", "fritt", "Något mer?"]],
+                         "settings": [["form_title"], ["Jämtland"]]})
+        refused = upload(admin, data, slug=new_slug(), cycle="")
+        assert refused.status_code == 422 and "Välj den revideringsomgång enkäten hör till" in refused.text
+        other = create_survey(admin, cycle="none")
+        with session_scope() as session:
+            assert session.execute(select(Survey.cycle_id).where(Survey.slug == other)).scalar_one() is None
+        settings = admin.get(f"/admin/surveys/{other}/settings").text
+        assert '<option value="none" selected>' in settings
+    finally:
+        with session_scope() as session:
+            for survey in session.execute(select(Survey).where(Survey.cycle_id == extra_id)).scalars():
+                survey.cycle_id = None
+            session.flush()
+            session.delete(session.get(ReviewCycle, extra_id))
 
 
 # --- XLSForm ------------------------------------------------------------------------------
@@ -571,12 +651,12 @@ def workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
     return buffer.getvalue()
 
 
-def upload(client: TestClient, data: bytes, slug: str = ""):  # type: ignore[no-untyped-def]
+def upload(client: TestClient, data: bytes, slug: str = "", cycle: str = "none"):  # type: ignore[no-untyped-def]
     token = csrf(client.get("/admin/surveys/import").text)
     # The CSRF token must be the first field of a multipart body.
     return client.post(
         "/admin/surveys/import",
-        data={"csrftoken": token, "slug": slug, "cycle": ""},
+        data={"csrftoken": token, "slug": slug, "cycle": cycle},
         files={"file": ("enkat.xlsx", data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
     )
 
@@ -852,13 +932,43 @@ def combined_condition_survey(admin: TestClient) -> str:
     return slug
 
 
+def test_a_condition_names_its_question_and_offers_the_operators_of_its_type(admin) -> None:  # type: ignore[no-untyped-def]
+    slug = create_survey(admin)
+    long_text = "Pendlar du till arbetet eller skolan minst en gång i veckan under vinterhalvåret?"
+    add_question(admin, slug, question_data("pendlar", "single_choice", long_text, choices=YES_NO))
+    add_question(admin, slug, question_data("resor", "multiple_choice", "Hur reser du?",
+                                            choices=[("1", "Buss", "Bus"), ("2", "Tåg", "Train")]))
+    # "includes" sent for a single-choice question is stored as "is"; "is" for a multiple-choice one as "includes".
+    add_question(admin, slug, question_data("varfor", "short_text", "Varför?", condition_op="includes",
+                                            condition_target="pendlar:1"))
+    add_question(admin, slug, question_data("tag", "short_text", "Vilket tåg?", condition_op="equals",
+                                            condition_target="resor:2"))
+    spec = spec_of(slug)
+    assert spec.by_code["varfor"].condition.op == "equals" and spec.by_code["tag"].condition.op == "includes"
+    overview = admin.get(f"/admin/surveys/{slug}").text
+    assert "Visas när ”Pendlar du till arbetet eller skolan…” är ”Ja”" in overview
+    assert "Visas när ”Hur reser du?” innehåller ”Tåg”" in overview
+    assert "Visas när pendlar" not in overview
+
+    def offered(code: str) -> list[str]:
+        page = admin.get(f"/admin/surveys/{slug}/questions/{code}/edit").text
+        select_html = page.split('id="field-condition_op"')[1].split("</select>")[0]
+        return re.findall(r">([^<]+)</option>", select_html)
+
+    assert offered("varfor") == ["är", "är inte"]
+    assert offered("tag") == ["innehåller", "innehåller inte"]
+
+
 def test_a_combined_condition_is_shown_in_words_and_kept_when_other_fields_change(admin) -> None:  # type: ignore[no-untyped-def]
     slug = combined_condition_survey(admin)
     condition = spec_of(slug).by_code["mer"].condition
     assert condition is not None and not hasattr(condition, "question")  # a tree, not one test
 
-    words = "ort är ”Sundsvall” och (prio innehåller ”Cykel” eller kon är inte (och innehåller inte) ”Kvinna”)"
-    assert f"Visas när {words}" in admin.get(f"/admin/surveys/{slug}").text
+    # The survey page names the questions by their (shortened) text; the question page, whose
+    # expression uses the codes, by their codes. The operator reads as the question's type asks.
+    named = "”Var bor du?” är ”Sundsvall” och (”Vad är viktigast?” innehåller ”Cykel” eller ”Kön” är inte ”Kvinna”)"
+    assert f"Visas när {named}" in admin.get(f"/admin/surveys/{slug}").text
+    words = "ort är ”Sundsvall” och (prio innehåller ”Cykel” eller kon är inte ”Kvinna”)"
     assert "Visas bara när ”Var bor du?” är ”Sundsvall” och" in admin.get(f"/admin/surveys/{slug}/preview?page=1").text
     page = admin.get(f"/admin/surveys/{slug}/questions/mer/edit").text
     assert f"Visas när {words}" in page

@@ -367,6 +367,13 @@ def test_the_export_page_says_whether_the_files_have_a_weight_column(weighted_su
     assert "har en viktkolumn" in text and "kolumnen weight" in text and "medelvärde 1" in text
     assert "viktat efter kommun" in text
     assert 'id="export-filter"' not in page.text  # weighting leaves no respondent out: no filter to drop
+    # Sentences and the link are apart: no "siffror.Målandelar" or "1.Excelfilen".
+    words = re.sub(r"<[^>]+>", "", text)
+    assert not re.search(r"[.:][A-ZÅÄÖ]", words), words
+    for filtered in ("viktat=1", "viktat=0", "kommun=2281"):
+        page = analyst.get(f"/arbetsyta/enkater/{weighted_survey.spec.slug}/export?{filtered}")
+        words = re.sub(r"<[^>]+>", "", re.search(r'id="export-weight">(.*?)</p>', page.text, re.S).group(1))
+        assert not re.search(r"[.:][A-ZÅÄÖ]", words), words
 
 
 def _link(page: str, text: str) -> str:

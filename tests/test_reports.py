@@ -179,6 +179,29 @@ def test_published_version_suppresses_small_cells(analyst: TestClient, small_cyc
     assert "färre än 5" in method and "Rapportcykel" in published
 
 
+def test_hidden_groups_are_explained_where_they_appear(analyst: TestClient, small_cycle: str,
+                                                       monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A group of 5 or more marked "hidden" (so that a small one cannot be worked out from the total)
+    is explained at the top and under its table, with a link to "Things to keep in mind"."""
+    from consult.reports import service
+
+    rows = [{"label": "Ånge", "count": None, "share": None, "suppressed": True},
+            {"label": "Härnösand", "count": None, "share": None, "suppressed": True, "complement": True},
+            {"label": "Sundsvall", "count": 40, "share": 0.85, "suppressed": False}]
+    monkeypatch.setattr(service.Report, "municipalities", property(lambda self: rows))
+    published = analyst.get(f"/arbetsyta/rapport/{small_cycle}?publicera=1").text
+    explanation = "Där ett dolt tal skulle kunna räknas fram ur en summa döljs även det näst minsta"
+    header = published.split('id="report-title"')[1].split("</p>")[0]
+    assert explanation in header and 'href="#keep-in-mind"' in header
+    table = section_html(published, "metod").split("Svarande per kommun</h3>")[1]
+    assert ">dolt<" in table
+    note = table.split("</table>")[1].split("</p>")[0]
+    assert explanation in note and 'href="#keep-in-mind"' in note
+    assert 'id="keep-in-mind"' in published
+    working = analyst.get(f"/arbetsyta/rapport/{small_cycle}").text
+    assert explanation not in working.split('id="report-title"')[1].split("</p>")[0]
+
+
 def test_closing_section_saves_is_audited_and_shows_after_publishing(
     analyst: TestClient, anonymous: TestClient, small_cycle: str
 ) -> None:

@@ -178,6 +178,9 @@ def test_everyone_changes_their_own_password(app, staff) -> None:  # type: ignor
     new = "tre ord som inte hör ihop"
     done = me.post("/personal/losenord", data={"csrftoken": token, "current": PASSWORD, "new": new, "repeated": new})
     assert done.status_code == 200 and "Ditt lösenord byttes." in done.text
+    # The page says the change is done, not that it is still to do.
+    assert re.search(r"<h1[^>]*>Lösenordet är bytt</h1>", done.text) and "Byt ditt lösenord" not in done.text
+    assert "<title>Lösenordet är bytt" in done.text and 'type="password"' not in done.text
     assert _can_log_in(app, email, new) and not _can_log_in(app, email, PASSWORD)
 
 
@@ -222,6 +225,7 @@ def test_a_new_account_must_replace_its_temporary_password_before_anything_else(
     form = {"csrftoken": token, "current": temporary, "new": own, "repeated": own, "next": "/arbetsyta"}
     done = cai.post("/personal/losenord", data=form)
     assert done.status_code == 200 and "Ditt lösenord byttes." in done.text and 'href="/arbetsyta"' in done.text
+    assert re.search(r"<h1[^>]*>Lösenordet är bytt</h1>", done.text) and "Byt ditt lösenord" not in done.text
     assert cai.get("/arbetsyta").status_code == 200
     assert cai.get("/personal").status_code == 200
     assert not _user(email).password_temporary

@@ -987,6 +987,8 @@ def test_weights_that_miss_their_targets_are_flagged_on_the_results(analyst: Tes
         service.save_targets(session, spec=survey.spec, targets={"municipality": {2281: 75, 2280: 25}})
     page = analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}?viktat=1&lang=sv").text
     assert "Viktade siffror." in page and 'id="not-converged"' not in page
+    assert 'id="not-converged"' not in analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}/viktning").text
+    assert 'id="export-not-converged"' not in analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}/export").text
     # Raking that ends at its iteration limit (a target with nobody to weight, targets that contradict
     # each other): the figures are not what the targets ask for, and the results page says so.
     real_rake = service.rake
@@ -995,6 +997,13 @@ def test_weights_that_miss_their_targets_are_flagged_on_the_results(analyst: Tes
         service.save_targets(session, spec=survey.spec, targets={"municipality": {2281: 70, 2280: 30}})
     page = analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}?viktat=1&lang=sv").text
     assert 'id="not-converged"' in page and "Vikterna når inte målen" in page
+    advice = "Sluta vikta efter en variabel vars grupper har få eller inga svarande"
+    assert advice in page
+    # The weighting page and the export page (whose files carry these weights) say the same.
+    weighting = analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}/viktning").text
+    assert 'id="not-converged"' in weighting and "Vikterna når inte målen" in weighting and advice in weighting
+    export = analyst.get(f"/arbetsyta/enkater/{survey.spec.slug}/export").text
+    assert 'id="export-not-converged"' in export and "Vikterna når inte målen" in export and advice in export
 
 
 def test_weighted_results_say_what_they_are_weighted_by_and_when_too_few_decide_them(analyst: TestClient) -> None:

@@ -27,6 +27,7 @@ from consult.surveys.models import (
     QuestionType,
 )
 from consult.surveys.schema import ChoiceSpec, Condition, ConditionSpec, QuestionSpec, SurveySpec, is_compound
+from consult.surveys.wording import fitting_op
 from consult.surveys.xlsform import read_relevant, relevant_expression
 
 CODE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -385,7 +386,7 @@ class QuestionForm:
         if not question or code is None:
             errors.append(EditError("condition_target", N_("Choose an answer to an earlier question.")))
             return None
-        return ConditionSpec(question=question, op=op, value=code)
+        return ConditionSpec(question=question, op=fitting_op(op, questions.get(question)), value=code)
 
 
 # --- Survey settings ----------------------------------------------------------------------
@@ -415,6 +416,10 @@ def parse_local(raw: str) -> datetime | None:
             raise NonexistentTime(raw)  # stored as an hour later without a word, it would surprise
         return moment
     raise ValueError(raw)
+
+
+# The cycle select's value for "No review cycle"; an empty value means none was chosen yet.
+NO_CYCLE = "none"
 
 
 @dataclass
@@ -453,7 +458,7 @@ class SettingsForm:
             minutes_needed=_fmt_number(spec.minutes_needed),
             opens_at=local_input(spec.opens_at),
             closes_at=local_input(spec.closes_at),
-            cycle=str(cycle_id or ""),
+            cycle=str(cycle_id) if cycle_id else NO_CYCLE,
         )
 
     @classmethod
@@ -462,8 +467,12 @@ class SettingsForm:
         defaults = cls()
         return cls(**{item.name: form_text(form, item.name) or getattr(defaults, item.name) for item in fields(cls)})
 
-    def parse(self, cycle_ids: set[int]) -> tuple[dict[str, Any], int | None, list[EditError]]:
-        """The SurveySpec fields these settings give, the cycle id, and the errors."""
+    def parse(
+        self, cycle_ids: set[int], *, require_cycle: bool = False
+    ) -> tuple[dict[str, Any], int | None, list[EditError]]:
+        """The SurveySpec fields these settings give, the cycle id, and the errors. With
+        require_cycle, the cycle must be chosen explicitly (a cycle, or NO_CYCLE): a new survey
+        must not fall into another consultation's cycle by default."""
         errors: list[EditError] = []
         if not self.title_sv:
             errors.append(EditError("title_sv", N_("Write a title in Swedish.")))
@@ -496,7 +505,10 @@ class SettingsForm:
             errors.append(EditError("closes_at", N_("The survey must close after it opens.")))
         cycle_id = as_whole_number(self.cycle)
         cycle_id = cycle_id if cycle_id in cycle_ids else None
-        if self.cycle and cycle_id is None:
+        if not self.cycle and require_cycle:
+            message = N_("Choose the review cycle the survey belongs to, or “No review cycle”.")
+            errors.append(EditError("cycle", message))
+        elif self.cycle and self.cycle != NO_CYCLE and cycle_id is None:
             errors.append(EditError("cycle", N_("Choose one of the review cycles.")))
         updates = {
             "title": _localized(self.title_sv, self.title_en) or {},

@@ -16,6 +16,7 @@ from consult.accounts.service import register_staff_link
 from consult.authoring import readiness, service
 from consult.authoring.forms import (
     BLANK_CHOICE_ROWS,
+    NO_CYCLE,
     ChoiceRow,
     QuestionForm,
     SettingsForm,
@@ -33,7 +34,7 @@ from consult.strategy.service import cycles as review_cycles
 from consult.surveys.models import CHOICE_TYPES, QuestionType, Survey, SurveyStatus
 from consult.surveys.schema import PageSpec, SurveySpec
 from consult.surveys.service import Availability, availability
-from consult.surveys.wording import CONDITION_LABELS, describe_condition
+from consult.surveys.wording import CONDITION_LABELS, describe_condition, ops_for
 from consult.surveys.xlsform import read_relevant, write_xlsform
 
 router = APIRouter(prefix="/admin/surveys", include_in_schema=False)
@@ -153,11 +154,20 @@ def _settings_page(
     return render(request, template, {**context, **extra}, 422 if errors else 200)
 
 
+def _preselected_cycle(cycles: list) -> str:
+    """A new survey's cycle before the admin chooses: the only one, or none to choose from. With
+    several, nothing, so that a new consultation's answers do not end up in another cycle's
+    dashboard and report."""
+    if not cycles:
+        return NO_CYCLE
+    return str(cycles[0].id) if len(cycles) == 1 else ""
+
+
 @router.get("/new")
 def new_survey_form(request: Request, user: Admin) -> Response:
     with session_scope() as session:
         cycles = review_cycles(session)
-    form = SettingsForm(cycle=str(cycles[0].id) if cycles else "")
+    form = SettingsForm(cycle=_preselected_cycle(cycles))
     return _settings_page(request, user, form=form, errors=[], template="authoring/new.html", extra={})
 
 
@@ -166,7 +176,7 @@ async def create_survey(request: Request, user: Admin) -> Response:
     form = SettingsForm.from_form(await request.form())
     with session_scope() as session:
         cycle_ids = {c.id for c in review_cycles(session) if c.id is not None}
-    updates, cycle_id, errors = form.parse(cycle_ids)
+    updates, cycle_id, errors = form.parse(cycle_ids, require_cycle=bool(cycle_ids))
     with session_scope() as session:
         errors = service.check_new_slug(session, form.slug) + errors
     if not errors:
@@ -199,7 +209,7 @@ def _import_page(request: Request, user: User, **extra: Any) -> Response:
             {"sheet": p.sheet, "row": p.row, "column": p.column, "cell": p.cell, "reason": p.message(lang)}
             for p in problems
         ],
-        "values": extra.pop("values", {"slug": "", "cycle": str(cycles[0].id) if cycles else ""}),
+        "values": extra.pop("values", {"slug": "", "cycle": _preselected_cycle(cycles)}),
     }
     status = 422 if views or problems else 200
     return render(request, "authoring/import.html", {**context, **extra}, status)
@@ -224,6 +234,11 @@ async def import_upload(request: Request, user: Admin) -> Response:
     if len(data) > MAX_UPLOAD_BYTES:
         errors = [EditError("file", N_("The file is larger than 10 MB."))]
         return _import_page(request, user, errors=errors, values=values)
+    with session_scope() as session:
+        has_cycles = bool(review_cycles(session))
+    if not values["cycle"] and has_cycles:
+        message = N_("Choose the review cycle the survey belongs to, or “No review cycle”.")
+        return _import_page(request, user, errors=[EditError("cycle", message)], values=values)
     with session_scope() as session:
         cycle_ids = {c.id for c in review_cycles(session)}
         cycle_id = as_whole_number(values["cycle"])
@@ -455,6 +470,13 @@ def _condition_options(spec: SurveySpec, current: str | None, lang: str) -> list
     ]
 
 
+def _condition_ops(spec: SurveySpec, form: QuestionForm) -> list[tuple[str, str]]:
+    """The operators that fit the condition's question (once one is chosen): "is / is not" for a
+    question with one answer, "includes / does not include" for one with several."""
+    target = spec.by_code.get(form.condition_target.rpartition(":")[0])
+    return [(op.value, _(words)) for op, words in ops_for(target).items()]
+
+
 def _expression_description(spec: SurveySpec, expression: str) -> str:
     """A combined condition's expression in words, when it can be read ("" otherwise)."""
     if not expression:
@@ -473,6 +495,7 @@ def _question_page(
     errors: list[EditError] | None = None,
     notice: str | None = None,
     focus: str = "",
+    blank_rows: int = BLANK_CHOICE_ROWS,
 ) -> Response:
     lang = _lang()
     with session_scope() as session:
@@ -489,7 +512,7 @@ def _question_page(
     )
     rows = list(form.choices)
     if form.has_editable_choices and not locked:
-        rows += [ChoiceRow() for _ in range(BLANK_CHOICE_ROWS)]
+        rows += [ChoiceRow() for _ in range(blank_rows)]
     context = {
         **_common(user),
         "spec": spec,
@@ -501,6 +524,7 @@ def _question_page(
         "priorities": priorities,
         "standard_choices": standard,
         "condition_options": _condition_options(spec, original, lang),
+        "condition_ops": _condition_ops(spec, form),
         "condition_description": _expression_description(spec, form.condition_expression),
         "editable_choices": form.has_editable_choices,
         "errors": views,
@@ -587,6 +611,7 @@ async def _save_question(request: Request, user: User, slug: str, original: str 
             place = service.locate(spec, old.code)
             form = _lock_form(form, QuestionForm.from_spec(old, (place or (0, 0))[0] + 1, spec))
         action = str(raw.get("action", "save"))
+        add_row = action == "add-choice" and form.has_editable_choices and not locked
         moved_code = ""
         if action.startswith(("choice-up-", "choice-down-")) and not locked:
             direction, _sep, index = action.removeprefix("choice-").partition("-")
@@ -595,12 +620,23 @@ async def _save_question(request: Request, user: User, slug: str, original: str 
                 new_index = form.move_choice(position, -1 if direction == "up" else 1)
                 if new_index is not None:
                     moved_code = f"{direction}:{new_index}"
-        question, errors = form.to_spec(
-            standard_choices=lambda qtype: service.question_choices_for_type(session, qtype), questions=spec.by_code
-        )
+        if add_row:
+            question, errors = None, []
+        else:
+            question, errors = form.to_spec(
+                standard_choices=lambda qtype: service.question_choices_for_type(session, qtype),
+                questions=spec.by_code,
+            )
         if locked and old is not None and question is not None:
             # Settings are kept exactly as stored (a form round trip may normalise e.g. 1–5 scale bounds).
             question = question.model_copy(update={name: getattr(old, name) for name in LOCKED_SETTINGS})
+    if add_row:
+        # One more empty row, with everything typed kept; nothing is stored until Save.
+        filled = [row for row in form.choices if not row.blank]
+        blank = len(form.choices) - len(filled) + 1
+        form.choices = filled
+        focus = f"field-choice-{len(filled) + blank - 1}-code"
+        return _question_page(request, user, slug, form, original=original, focus=focus, blank_rows=blank)
     if not errors and question is not None:
         page_number = as_whole_number(form.page) or 0
         try:

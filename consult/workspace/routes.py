@@ -438,6 +438,7 @@ def export_page(slug: str, request: Request, user: User = Depends(analyst)) -> R
         ).scalars().all()
         targets, _own = service.weight_targets(session, spec=spec)
         weighted_by = service.weighting_variables(spec, targets)
+        converged = service.weights_converged(session, spec=spec)
     everyone = filters.everyone().query()
     context = {
         "spec": spec,
@@ -448,6 +449,7 @@ def export_page(slug: str, request: Request, user: User = Depends(analyst)) -> R
         "csv_url": f"/arbetsyta/enkater/{slug}/export.csv" + (f"?{filters.query()}" if filters.params() else ""),
         "everyone_url": f"/arbetsyta/enkater/{slug}/export" + (f"?{everyone}" if everyone else ""),
         "weight_column": exports.WEIGHT_COLUMN if weighted_by else None,
+        "converged": converged,
         "weighted_by": ", ".join(_(DEMOGRAPHIC_TITLES[v]).lower() for v in weighted_by),
         "is_admin": user.role == Role.admin.value,
         "jobs": jobs,

@@ -615,11 +615,17 @@ def _weighted_scope(session: Session, spec: SurveySpec, filters: Filters) -> Sco
         counted = None
     n = int(n or 0)
     effective = (w or 0) ** 2 / w2 if w2 else 0.0
-    converged = session.execute(select(WeightRun.converged).where(WeightRun.survey_id == spec.id)).scalar()
+    converged = weights_converged(session, spec=spec)
     targets, own = weight_targets(session, spec=spec)
     used = weighting_variables(spec, targets)
-    weighting = Weighting(n, effective, design_effect(n, effective), converged is not False, used, own)
+    weighting = Weighting(n, effective, design_effect(n, effective), converged, used, own)
     return Scope(n, weighting, counted=counted)
+
+
+def weights_converged(session: Session, *, spec: SurveySpec) -> bool:
+    """False when the survey's stored weights stopped at the iteration limit, short of their targets."""
+    converged = session.execute(select(WeightRun.converged).where(WeightRun.survey_id == spec.id)).scalar()
+    return converged is not False
 
 
 def counted_responses(session: Session, spec: SurveySpec, filters: Filters) -> Any | None:
