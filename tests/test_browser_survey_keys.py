@@ -62,6 +62,16 @@ def test_the_default_button_is_not_a_tab_stop(page) -> None:  # type: ignore[no-
     assert page.is_checked("#kommun-2282") and page.input_value("#field-ar_i_lanet") == "7"
 
 
+def _answer_the_first_page(page, address: str) -> None:  # type: ignore[no-untyped-def]
+    """Start the every-type survey at `address` and answer its first page."""
+    page.goto(address)
+    page.get_by_role("button", name="Starta enkäten").click()
+    page.get_by_label("Kramfors").check()
+    page.get_by_label("Ja", exact=True).check()
+    page.get_by_role("button", name="Nästa").click()
+    page.wait_for_url("**/r/**/2")
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
 def test_an_error_summary_link_shows_the_fields_label_and_error(request, javascript: bool) -> None:  # type: ignore[no-untyped-def]
     """Following a link of the error summary focuses the field with its label and its error in
@@ -69,12 +79,7 @@ def test_an_error_summary_link_shows_the_fields_label_and_error(request, javascr
     page = request.getfixturevalue("page" if javascript else "page_no_js")
     page.set_viewport_size({"width": 390, "height": 560})  # a phone with its keyboard open
     spec = store(every_type_survey())
-    page.goto(f"/s/{spec.slug}")
-    page.get_by_role("button", name="Starta enkäten").click()
-    page.get_by_label("Kramfors").check()
-    page.get_by_label("Ja", exact=True).check()
-    page.get_by_role("button", name="Nästa").click()
-    page.wait_for_url("**/r/**/2")
+    _answer_the_first_page(page, f"/s/{spec.slug}")
     page.fill("#field-antal", "tolv")
     page.get_by_role("button", name="Skicka").click()
     summary = page.locator(".error-summary")
@@ -95,12 +100,7 @@ def test_an_error_summary_link_shows_the_fields_label_and_error(request, javascr
 def test_the_survey_opened_again_offers_to_go_on(page) -> None:  # type: ignore[no-untyped-def]
     """A phone that began answering and opens the campaign link again may go on where it left off."""
     spec = store(every_type_survey())
-    page.goto(f"/s/{spec.slug}?k=affisch")
-    page.get_by_role("button", name="Starta enkäten").click()
-    page.get_by_label("Kramfors").check()
-    page.get_by_label("Ja", exact=True).check()
-    page.get_by_role("button", name="Nästa").click()
-    page.wait_for_url("**/r/**/2")
+    _answer_the_first_page(page, f"/s/{spec.slug}?k=affisch")
     page.goto(f"/s/{spec.slug}?k=affisch")
     assert_accessible(page)
     page.get_by_role("link", name="Fortsätt där du slutade").click()

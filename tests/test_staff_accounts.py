@@ -57,6 +57,17 @@ def _replace_password(client, current: str, new: str, repeated: str | None = Non
     return client.post("/personal/losenord", data=form)
 
 
+def _person_with_own_password(app, admin, *, name: str, role: str):  # type: ignore[no-untyped-def]
+    """A new person added by the admin, logged in, who has replaced the temporary password:
+    their client, e-mail address and password."""
+    email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@region.se"
+    temporary = _temporary_password(_add(admin, email=email, name=name, role=role).text)
+    client = logged_in(app, email, temporary)
+    password = f"{name.lower()}s eget långa lösenord"
+    assert _replace_password(client, temporary, password).status_code == 200
+    return client, email, password
+
+
 def _add(admin, **form: str):  # type: ignore[no-untyped-def]
     token = csrf_from(admin.get("/admin/konton").text)
     return admin.post("/admin/konton", data={"csrftoken": token, **form})
@@ -98,11 +109,7 @@ def test_an_admin_adds_a_person_who_logs_in_with_the_temporary_password(app, adm
 
 
 def test_deactivating_ends_the_persons_session_and_reactivating_restores_it(app, admin) -> None:  # type: ignore[no-untyped-def]
-    email = f"bo-{uuid.uuid4().hex[:6]}@region.se"
-    temporary = _temporary_password(_add(admin, email=email, name="Bo", role="interviewer").text)
-    bo = logged_in(app, email, temporary)
-    password = "bos eget långa lösenord"
-    assert _replace_password(bo, temporary, password).status_code == 200
+    bo, email, password = _person_with_own_password(app, admin, name="Bo", role="interviewer")
     assert bo.get("/intervju").status_code == 200
     user_id = _user(email).id
     token = csrf_from(admin.get("/admin/konton").text)
@@ -235,11 +242,7 @@ def test_a_new_account_must_replace_its_temporary_password_before_anything_else(
 
 
 def test_an_admin_reset_forces_a_new_password_again(app, admin) -> None:  # type: ignore[no-untyped-def]
-    email = f"dan-{uuid.uuid4().hex[:6]}@region.se"
-    temporary = _temporary_password(_add(admin, email=email, name="Dan", role="analyst").text)
-    dan = logged_in(app, email, temporary)
-    own = "dans eget långa lösenord"
-    assert _replace_password(dan, temporary, own).status_code == 200
+    dan, email, _ = _person_with_own_password(app, admin, name="Dan", role="analyst")
     assert dan.get("/arbetsyta").status_code == 200
 
     token = csrf_from(admin.get("/admin/konton").text)

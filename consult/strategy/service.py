@@ -232,6 +232,13 @@ def cycle_by_key(session: Session, *, key: str) -> ReviewCycle | None:
 
 def upsert_municipalities(session: Session, *, region: str, rows: list[dict[str, Any]]) -> None:
     existing = {m.code: m for m in session.exec(select(Municipality)).all()}
+    _write_municipalities(session, existing=existing, rows=rows, region=region)
+
+
+def _write_municipalities(
+    session: Session, *, existing: dict[int, Municipality], rows: list[dict[str, Any]], region: str
+) -> None:
+    """Each row's municipality added, or renamed and given its population, by its code."""
     for row in rows:
         municipality = existing.get(row["code"]) or Municipality(code=row["code"], name=row["name"], region=region)
         municipality.name = row["name"]
@@ -354,12 +361,7 @@ def replace_municipalities(session: Session, *, rows: list[dict[str, Any]], regi
     for code, municipality in existing.items():
         if code not in wanted:
             session.delete(municipality)
-    for row in rows:
-        municipality = existing.get(row["code"]) or Municipality(code=row["code"], name=row["name"], region=region)
-        municipality.name = row["name"]
-        municipality.population = row["population"]
-        session.add(municipality)
-    session.flush()
+    _write_municipalities(session, existing=existing, rows=rows, region=region)
     _offer_in_unanswered_surveys(session)
     return []
 
