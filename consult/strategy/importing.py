@@ -63,6 +63,9 @@ class ParsedStrategy:
         }
 
 
+KEY_IN_USE = N_("The key %(key)s is already used by another strategy version.")
+
+
 def check_key(session: Session, key: str) -> str:
     key = key.strip()
     if not key:
@@ -70,7 +73,7 @@ def check_key(session: Session, key: str) -> str:
     if not KEY_PATTERN.match(key) or key in RESERVED_KEYS:
         raise ImportProblem("key", KEY_RULE)
     if version_by_key(session, key=key) is not None:
-        raise ImportProblem("key", N_("The key %(key)s is already used by another strategy version."), key=key)
+        raise ImportProblem("key", KEY_IN_USE, key=key)
     return key
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
@@ -19,7 +20,7 @@ from consult.core.formatting import long_date
 from consult.core.i18n import N_, _, current_language
 from consult.core.templating import render, templates
 from consult.db import session_scope
-from consult.strategy import importing, service
+from consult.strategy import importing, removal, service
 from consult.strategy.models import CyclePhase, ReviewCycle, StrategyItem, StrategyVersion
 
 router = APIRouter(include_in_schema=False)
@@ -27,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 templates.env.globals["strategy_title"] = lambda title: service.localized_title(title or "", current_language.get())
 templates.env.globals["version_name"] = lambda version: service.version_name(version, current_language.get())
 analyst = require_role(Role.analyst.value)
+admin = require_role(Role.admin.value)
 register_staff_link("/arbetsyta/strategi", N_("Strategy and keywords"), {Role.analyst.value})
 
 Key = Annotated[str, Path(max_length=64)]
@@ -36,9 +38,12 @@ MAX_KEYWORDS_FORM = 100_000
 
 @router.get("/arbetsyta/strategi")
 def versions_page(
-    request: Request, user: User = Depends(analyst), importerad: Annotated[str, Query(max_length=64)] = ""
+    request: Request,
+    user: User = Depends(analyst),
+    importerad: Annotated[str, Query(max_length=64)] = "",
+    raderad: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    return _versions_page(request, user, imported=importerad)
+    return _versions_page(request, user, imported=importerad, deleted=raderad)
 
 
 def _versions_page(
@@ -46,6 +51,7 @@ def _versions_page(
     user: User,
     *,
     imported: str = "",
+    deleted: str = "",
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
@@ -57,6 +63,7 @@ def _versions_page(
         "counts": counts,
         # The notice names a version that exists: an address with any other value shows none.
         "imported": next((v for v in every if v.key == imported), None) if imported else None,
+        "deleted": deleted if deleted and all(v.key != deleted for v in every) else "",
         "can_import": user.role == Role.admin.value,
         "values": values or {"key": ""},
         "errors": errors or {},
@@ -66,26 +73,31 @@ def _versions_page(
 
 
 @router.post("/arbetsyta/strategi/importera")
-async def import_version(request: Request, user: User = Depends(require_role(Role.admin.value))) -> Response:
+async def import_version(request: Request, user: User = Depends(admin)) -> Response:
     form = await request.form()
     key = form.get("key")
     key = key.strip()[:64] if isinstance(key, str) else ""
     upload = form.get("file")
     data = await upload.read(importing.MAX_FILE_BYTES + 1) if isinstance(upload, UploadFile) else b""
-    with session_scope() as session:
-        try:
-            version = importing.import_strategy(session, key=key, data=data)
-        except importing.ImportRefused as refused:
-            errors = {problem.field: problem.text(_) for problem in refused.problems}
-            return _versions_page(request, user, values={"key": key}, errors=errors)
-        record_audit(
-            session,
-            user_id=user.id,
-            action="strategy.import",
-            target=f"strategy_version:{version.id}",
-            details={"key": version.key, "file": getattr(upload, "filename", "") or ""},
-            request=request,
-        )
+    try:
+        with session_scope() as session:
+            try:
+                version = importing.import_strategy(session, key=key, data=data)
+            except importing.ImportRefused as refused:
+                errors = {problem.field: problem.text(_) for problem in refused.problems}
+                return _versions_page(request, user, values={"key": key}, errors=errors)
+            record_audit(
+                session,
+                user_id=user.id,
+                action="strategy.import",
+                target=f"strategy_version:{version.id}",
+                details={"key": version.key, "file": getattr(upload, "filename", "") or ""},
+                request=request,
+            )
+    except IntegrityError:
+        # Another admin imported a version with the same key between our check and our commit.
+        errors = {"key": _(importing.KEY_IN_USE) % {"key": key}}
+        return _versions_page(request, user, values={"key": key}, errors=errors)
     return RedirectResponse(f"/arbetsyta/strategi?importerad={key}", status_code=303)
 
 
@@ -133,14 +145,47 @@ def version_page(
     request: Request, key: Key, user: User = Depends(analyst), sparat: Annotated[str, Query(max_length=64)] = ""
 ) -> Response:
     with session_scope() as session:
-        version = service.version_by_key(session, key=key)
-        if version is None:
-            raise HTTPException(404, _("There is no such strategy version."))
+        version = _version_or_404(session, key)
         outline = service.outline(session, version=version)
         keywords = {item.id: service.effective_keywords(item) for item in outline.items()}
     # The notice names a real item: an address with any other value shows none.
     saved = sparat if any(item.key == sparat for item in outline.items()) else ""
-    return render(request, "strategy/version.html", {"outline": outline, "keywords": keywords, "saved": saved})
+    context = {"outline": outline, "keywords": keywords, "saved": saved, "can_delete": user.role == Role.admin.value}
+    return render(request, "strategy/version.html", context)
+
+
+@router.get("/arbetsyta/strategi/{key}/radera")
+def delete_version_form(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+    with session_scope() as session:
+        version = _version_or_404(session, key)
+        found = removal.version_uses(session, version=version)
+    return _delete_page(request, subject=version, found=found)
+
+
+@router.post("/arbetsyta/strategi/{key}/radera")
+def delete_version(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+    with session_scope() as session:
+        version = _version_or_404(session, key)
+        try:
+            removal.delete_version(session, version=version)
+        except removal.InUse as in_use:
+            return _delete_page(request, subject=version, found=in_use.uses, status_code=409)
+        record_audit(
+            session,
+            user_id=user.id,
+            action="strategy.delete",
+            target=f"strategy_version:{version.id}",
+            details={"key": version.key},
+            request=request,
+        )
+    return RedirectResponse(f"/arbetsyta/strategi?raderad={key}", status_code=303)
+
+
+def _version_or_404(session: Session, key: str) -> StrategyVersion:
+    version = service.version_by_key(session, key=key)
+    if version is None:
+        raise HTTPException(404, _("There is no such strategy version."))
+    return version
 
 
 def _item_or_404(session: Session, version_key: str, item_key: str) -> tuple[StrategyVersion, StrategyItem]:
@@ -223,34 +268,62 @@ def reset_keywords(request: Request, key: Key, item_key: Key, user: User = Depen
 
 # --- the review cycles' phases (admins: they are on the public front page) ----------------------
 
-admin = require_role(Role.admin.value)
 register_staff_link("/admin/oversyn", N_("Review phases"), {Role.admin.value})
 
 
 @router.get("/admin/oversyn")
 def cycles_page(
-    request: Request, user: User = Depends(admin), sparat: Annotated[str, Query(max_length=64)] = ""
+    request: Request,
+    user: User = Depends(admin),
+    sparat: Annotated[str, Query(max_length=64)] = "",
+    andrad: Annotated[str, Query(max_length=64)] = "",
+    raderad: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     with session_scope() as session:
         rows = [(cycle, service.phases(session, cycle_id=cycle.id or 0)) for cycle in service.cycles(session)]
-    return render(request, "strategy/cycles.html", {"rows": rows, "saved": sparat, "long_date": long_date})
+    # A removed review's notice names only a key that is really gone.
+    deleted = raderad if raderad and all(cycle.key != raderad for cycle, _ in rows) else ""
+    changed = next((cycle for cycle, _ in rows if cycle.key == andrad), None) if andrad else None
+    context = {"rows": rows, "saved": sparat, "changed": changed, "deleted": deleted, "long_date": long_date}
+    return render(request, "strategy/cycles.html", context)
 
 
 CYCLE_FIELDS = ("key", "name_sv", "name_en", "mandate_period", "current_version", "proposed_version")
 
 
-def _new_cycle_page(
-    request: Request, *, form: service.NewCycle, errors: dict[str, str] | None = None, status_code: int = 200
+def _cycle_form_page(
+    request: Request,
+    *,
+    form: service.NewCycle,
+    cycle: ReviewCycle | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
+    """The form that creates a review, or (with `cycle`) changes one's name, period and versions."""
     with session_scope() as session:
         every = service.versions(session)
     context = {
         "versions": every,
         "form": form,
+        "cycle": cycle,
         "errors": errors or {},
         "phases": service.STANDARD_PHASES,
     }
     return render(request, "strategy/new_cycle.html", context, status_code)
+
+
+async def _posted_cycle_form(request: Request) -> service.NewCycle:
+    raw = await request.form()
+    return service.NewCycle(**{name: str(raw.get(name, "") or "")[:500] for name in CYCLE_FIELDS})
+
+
+def _cycle_errors(refused: service.CycleRefused) -> dict[str, str]:
+    """Each field's problem in the page's language, in the form's order."""
+    errors = {}
+    for field, (message, params) in refused.errors.items():
+        values = {name: removal.describe_uses(v) if isinstance(v, dict) else v for name, v in params.items()}
+        errors[field] = _(message) % values if values else _(message)
+    return {name: errors[name] for name in CYCLE_FIELDS if name in errors}
 
 
 @router.get("/admin/oversyn/ny")
@@ -258,23 +331,17 @@ def new_cycle_form(request: Request, user: User = Depends(admin)) -> Response:
     with session_scope() as session:
         every = service.versions(session)
     # The newest version is most often the one a new review starts from.
-    return _new_cycle_page(request, form=service.NewCycle(current_version=str(every[-1].id) if every else ""))
+    return _cycle_form_page(request, form=service.NewCycle(current_version=str(every[-1].id) if every else ""))
 
 
 @router.post("/admin/oversyn/ny")
 async def create_cycle(request: Request, user: User = Depends(admin)) -> Response:
-    raw = await request.form()
-    form = service.NewCycle(**{name: str(raw.get(name, "") or "")[:500] for name in CYCLE_FIELDS})
+    form = await _posted_cycle_form(request)
     with session_scope() as session:
         try:
             cycle = service.create_cycle_from_form(session, form=form)
         except service.CycleRefused as refused:
-            errors = {
-                field: _(message) % params if params else _(message)
-                for field, (message, params) in refused.errors.items()
-            }
-            ordered = {name: errors[name] for name in CYCLE_FIELDS if name in errors}
-            return _new_cycle_page(request, form=form, errors=ordered, status_code=422)
+            return _cycle_form_page(request, form=form, errors=_cycle_errors(refused), status_code=422)
         record_audit(
             session,
             user_id=user.id,
@@ -285,6 +352,84 @@ async def create_cycle(request: Request, user: User = Depends(admin)) -> Respons
         )
         key = cycle.key
     return RedirectResponse(f"/admin/oversyn/{key}?skapad=1", status_code=303)
+
+
+@router.get("/admin/oversyn/{key}/uppgifter")
+def edit_cycle_form(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+    with session_scope() as session:
+        cycle = _cycle_or_404(session, key)
+    form = service.NewCycle(
+        key=cycle.key,
+        name_sv=cycle.name.get("sv", ""),
+        name_en=cycle.name.get("en", ""),
+        mandate_period=cycle.mandate_period,
+        current_version=str(cycle.current_version_id or ""),
+        proposed_version=str(cycle.proposed_version_id or ""),
+    )
+    return _cycle_form_page(request, form=form, cycle=cycle)
+
+
+@router.post("/admin/oversyn/{key}/uppgifter")
+async def update_cycle(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+    form = await _posted_cycle_form(request)
+    with session_scope() as session:
+        cycle = _cycle_or_404(session, key)
+        try:
+            changed = service.update_cycle_from_form(session, cycle=cycle, form=form)
+        except service.CycleRefused as refused:
+            return _cycle_form_page(request, form=form, cycle=cycle, errors=_cycle_errors(refused), status_code=422)
+        if changed:
+            record_audit(
+                session,
+                user_id=user.id,
+                action="cycle.update",
+                target=f"cycle:{cycle.id}",
+                details={"key": cycle.key, "changed": changed},
+                request=request,
+            )
+    return RedirectResponse(f"/admin/oversyn?andrad={key}", status_code=303)
+
+
+@router.get("/admin/oversyn/{key}/radera")
+def delete_cycle_form(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+    with session_scope() as session:
+        cycle = _cycle_or_404(session, key)
+        found = removal.cycle_uses(session, cycle=cycle)
+    return _delete_page(request, subject=cycle, found=found)
+
+
+@router.post("/admin/oversyn/{key}/radera")
+def delete_cycle(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+    with session_scope() as session:
+        cycle = _cycle_or_404(session, key)
+        try:
+            removal.delete_cycle(session, cycle=cycle)
+        except removal.InUse as in_use:
+            return _delete_page(request, subject=cycle, found=in_use.uses, status_code=409)
+        record_audit(
+            session,
+            user_id=user.id,
+            action="cycle.delete",
+            target=f"cycle:{cycle.id}",
+            details={"key": cycle.key, "mandate_period": cycle.mandate_period},
+            request=request,
+        )
+    return RedirectResponse(f"/admin/oversyn?raderad={key}", status_code=303)
+
+
+def _delete_page(
+    request: Request, *, subject: ReviewCycle | StrategyVersion, found: dict[str, int], status_code: int = 200
+) -> Response:
+    """Asks before removing a review or a strategy version, or says what still uses it."""
+    is_cycle = isinstance(subject, ReviewCycle)
+    context = {
+        "is_cycle": is_cycle,
+        "subject": subject,
+        "uses": removal.describe_uses(found) if found else "",
+        "action": f"/admin/oversyn/{subject.key}/radera" if is_cycle else f"/arbetsyta/strategi/{subject.key}/radera",
+        "back": "/admin/oversyn" if is_cycle else f"/arbetsyta/strategi/{subject.key}",
+    }
+    return render(request, "strategy/delete.html", context, status_code)
 
 
 @router.get("/admin/oversyn/{key}")

@@ -12,7 +12,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from consult.core.fields import pick
 from consult.core.formatting import swedish_sort_key
@@ -173,14 +173,31 @@ class CycleRefused(Exception):
 def create_cycle_from_form(session: Session, *, form: NewCycle) -> ReviewCycle:
     """Check the form, then create the cycle with the standard phases (no dates yet); raises
     CycleRefused with every field's problem, creating nothing."""
+    values = _checked_cycle(session, form=form, cycle=None)
+    return create_cycle(session, **values, phases=[dict(phase) for phase in STANDARD_PHASES])
+
+
+def update_cycle_from_form(session: Session, *, cycle: ReviewCycle, form: NewCycle) -> list[str]:
+    """Change a cycle's name, mandate period and versions (its key stays: addresses use it); raises
+    CycleRefused, changing nothing. Returns the names of the fields that changed."""
+    values = _checked_cycle(session, form=form, cycle=cycle)
+    values.pop("key")
+    changed = [name for name, value in values.items() if getattr(cycle, name) != value]
+    for name in changed:
+        setattr(cycle, name, values[name])
+    session.add(cycle)
+    session.flush()
+    return changed
+
+
+def _checked_cycle(session: Session, *, form: NewCycle, cycle: ReviewCycle | None) -> dict[str, Any]:
+    """The form's values as the cycle stores them, or CycleRefused with each field's problem. For an
+    existing cycle the key is its own, and a version it already uses for a survey question or a
+    remiss round cannot be replaced."""
     errors: dict[str, tuple[str, dict[str, Any]]] = {}
-    key = form.key.strip()
-    if not key:
-        errors["key"] = (N_("Give the review a key, for example oversyn-2029."), {})
-    elif not CYCLE_KEY.match(key) or key in RESERVED_CYCLE_KEYS:
-        errors["key"] = (KEY_RULE, {})
-    elif cycle_by_key(session, key=key) is not None:
-        errors["key"] = (N_("The key %(key)s is already used by another review."), {"key": key})
+    key = cycle.key if cycle is not None else form.key.strip()
+    if cycle is None and (key_problem := _new_cycle_key_problem(session, key)):
+        errors["key"] = key_problem
     name_sv, name_en = " ".join(form.name_sv.split()), " ".join(form.name_en.split())
     if not name_sv:
         errors["name_sv"] = (N_("Give the review's name in Swedish."), {})
@@ -201,18 +218,63 @@ def create_cycle_from_form(session: Session, *, form: NewCycle) -> ReviewCycle:
         errors["proposed_version"] = (N_("Choose a strategy version from the list, or none."), {})
     elif proposed is not None and current is not None and proposed.id == current.id:
         errors["proposed_version"] = (N_("Choose a proposed version other than the one under review."), {})
+    if cycle is not None:
+        for field_name, old_id, new in (
+            ("current_version", cycle.current_version_id, current),
+            ("proposed_version", cycle.proposed_version_id, proposed),
+        ):
+            if field_name not in errors and old_id is not None and old_id != (new.id if new else None):
+                uses = version_uses_in_cycle(session, cycle_id=cycle.id or 0, version_id=old_id)
+                if uses:
+                    errors[field_name] = (VERSION_IN_USE, {"uses": uses})
     if errors:
         raise CycleRefused(errors)
     assert period is not None and current is not None
-    return create_cycle(
-        session,
-        key=key,
-        name={"sv": name_sv, "en": name_en} if name_en else {"sv": name_sv},
-        mandate_period=f"{period.group(1)}–{period.group(2)}",
-        current_version_id=current.id,
-        proposed_version_id=proposed.id if proposed else None,
-        phases=[dict(phase) for phase in STANDARD_PHASES],
-    )
+    return {
+        "key": key,
+        "name": {"sv": name_sv, "en": name_en} if name_en else {"sv": name_sv},
+        "mandate_period": f"{period.group(1)}–{period.group(2)}",
+        "current_version_id": current.id,
+        "proposed_version_id": proposed.id if proposed else None,
+    }
+
+
+def _new_cycle_key_problem(session: Session, key: str) -> tuple[str, dict[str, Any]] | None:
+    if not key:
+        return N_("Give the review a key, for example oversyn-2029."), {}
+    if not CYCLE_KEY.match(key) or key in RESERVED_CYCLE_KEYS:
+        return KEY_RULE, {}
+    if cycle_by_key(session, key=key) is not None:
+        return N_("The key %(key)s is already used by another review."), {"key": key}
+    return None
+
+
+VERSION_IN_USE = N_(
+    "The review's surveys or remiss already use this version (%(uses)s), so it cannot be replaced here."
+)
+
+
+def version_uses_in_cycle(session: Session, *, cycle_id: int, version_id: int) -> dict[str, int]:
+    """What in one cycle depends on a strategy version: questions and choices of its surveys tied to
+    the version's priorities, and its remiss rounds on the version (table name -> rows)."""
+    from consult.remiss.models import RemissRound
+    from consult.surveys.models import Choice, Question, Survey
+
+    item_ids = select(StrategyItem.id).where(StrategyItem.version_id == version_id)
+    survey_ids = select(Survey.id).where(Survey.cycle_id == cycle_id)
+    question_ids = select(Question.id).where(col(Question.survey_id).in_(survey_ids))
+    counts = {
+        "question": session.exec(
+            select(func.count()).where(col(Question.id).in_(question_ids), col(Question.priority_id).in_(item_ids))
+        ).one(),
+        "choice": session.exec(
+            select(func.count()).where(col(Choice.question_id).in_(question_ids), col(Choice.priority_id).in_(item_ids))
+        ).one(),
+        "remiss_round": session.exec(
+            select(func.count()).where(RemissRound.cycle_id == cycle_id, RemissRound.version_id == version_id)
+        ).one(),
+    }
+    return {table: count for table, count in counts.items() if count}
 
 
 def _as_date(value: Any) -> date | None:
