@@ -59,8 +59,8 @@
   // --- sending -----------------------------------------------------------------------------------
 
   // "ok" (stored, or stored before), "invalid" (the server refuses it as it is), "login" (the
-  // session has ended, or its temporary password must be replaced) or "retry" (no network, or the
-  // server failed).
+  // session has ended), "password" (the account's temporary password must be replaced first) or
+  // "retry" (no network, or the server failed).
   function send(entry) {
     return window.fetch(entry.api, {
       method: "POST",
@@ -76,8 +76,9 @@
         var status = response.status;
         var kind = "retry";
         if (status === 200 || status === 201) { kind = "ok"; }
+        else if (status === 401) { kind = "login"; }
         // A temporary password must be replaced first (403): the entries wait, as for a new login.
-        else if (status === 401 || body.code === "password_change_required") { kind = "login"; }
+        else if (body.code === "password_change_required") { kind = "password"; }
         else if (status >= 400 && status < 500 && status !== 408 && status !== 429) { kind = "invalid"; }
         return { kind: kind, status: status, body: body };
       });
@@ -99,8 +100,8 @@
       if (!queue.length) { return Promise.resolve(); }
       var entry = queue[0];
       return send(entry).then(function (result) {
-        if (result.kind === "retry" || result.kind === "login") {
-          if (ui) { ui.loginNeeded(result.kind === "login"); }
+        if (result.kind === "retry" || result.kind === "login" || result.kind === "password") {
+          if (ui) { ui.waitingFor(result.kind); }
           return null;
         }
         save(QUEUE_KEY, withoutUuid(load(QUEUE_KEY), entry.payload.client_uuid));
@@ -112,7 +113,7 @@
           problems.push(entry);
           save(PROBLEMS_KEY, problems);
         }
-        if (ui) { ui.loginNeeded(false); ui.refresh(); }
+        if (ui) { ui.waitingFor(""); ui.refresh(); }
         return next();
       });
     }
@@ -208,7 +209,7 @@
     var saveButton = form.querySelector("[data-save]");
     var api = container.getAttribute("data-api");
     var retrySeconds = parseInt(container.getAttribute("data-retry-seconds"), 10) || 15;
-    var needsLogin = false;
+    var waitingFor = "";  // "login" or "password" when the waiting entries need the person first
 
     function announce(message) {
       status.textContent = "";
@@ -224,7 +225,8 @@
         container.setAttribute("data-waiting", String(waiting));
         if (waiting) {
           var message = waiting === 1 ? text(container, "waiting-one", 1) : text(container, "waiting-many", waiting);
-          queueStatus.textContent = needsLogin ? message + ". " + text(container, "login", 0) : message;
+          var needed = waitingFor === "login" || waitingFor === "password";
+          queueStatus.textContent = needed ? message + ". " + text(container, waitingFor, 0) : message;
           queueStatus.hidden = false;
         } else {
           queueStatus.textContent = "";
@@ -234,7 +236,7 @@
         problemsBox.hidden = problems === 0;
         problemsText.textContent = problems === 1 ? text(container, "problem-one", 1) : text(container, "problem-many", problems);
       },
-      loginNeeded: function (value) { needsLogin = value; },
+      waitingFor: function (reason) { waitingFor = reason; },
       flushed: function (sent, refused) {
         if (!refused) {
           announce(text(container, "sent", 0));
@@ -297,7 +299,7 @@
         } else if (result.kind === "invalid") {
           announce(text(container, "refused", 0) + " " + (result.body.detail || result.status));
         } else {
-          ui.loginNeeded(result.kind === "login");
+          ui.waitingFor(result.kind);
           keep(entry);
         }
       });

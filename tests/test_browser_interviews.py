@@ -211,6 +211,39 @@ def test_waiting_entries_are_sent_only_under_the_name_of_who_entered_them(page, 
     assert len(responses_entered_by(first)) == before + 1 and responses_entered_by(second) == []
 
 
+def _set_temporary_password(email: str, temporary: bool) -> None:
+    from consult.accounts.service import get_user_by_email
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        user = get_user_by_email(session, email)
+        assert user is not None
+        user.password_temporary = temporary
+        session.add(user)
+
+
+def test_entries_held_back_by_a_temporary_password_say_so(page, staff, survey) -> None:  # type: ignore[no-untyped-def]
+    """An admin resets the interviewer's password while the form is open: the server keeps the
+    entry out until the interviewer chooses a password, and the queue says that, not that the
+    login expired (which sends the interviewer to a login that does not help)."""
+    email = staff["interviewer2"]
+    log_in(page, email, "/intervju")
+    open_entry_form(page, survey, "Ansikte mot ansikte", "Sollefteå")
+    before = len(responses_entered_by(email))
+    _set_temporary_password(email, True)
+    try:
+        fill_entry(page, "Väntar på ett eget lösenord")
+        page.get_by_role("button", name="Spara och nästa").click()
+        status = page.locator("#queue-status")
+        status.filter(has_text="1 svar väntar på att skickas").wait_for()
+        assert "tillfälligt lösenord" in status.inner_text() and "inloggning har gått ut" not in status.inner_text()
+        assert_accessible(page)
+    finally:
+        _set_temporary_password(email, False)
+    page.locator("[data-interview][data-waiting='0']").wait_for(timeout=60_000)  # sent once it may be
+    assert len(responses_entered_by(email)) == before + 1
+
+
 def test_keyboard_entry_with_errors_from_the_server(page, staff, survey) -> None:  # type: ignore[no-untyped-def]
     log_in(page, staff["interviewer"], "/intervju")
     open_entry_form(page, survey, "Telefon", "")
