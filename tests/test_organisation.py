@@ -105,6 +105,9 @@ def test_the_demo_name_is_shown_until_an_admin_renames_the_organisation(admin: T
     about = resident.get("/om-tjansten?lang=sv").text
     assert _brand(about) == "Region Jämtland Härjedalen"
     assert "Region Jämtland Härjedalen använder tjänsten" in about
+    front = resident.get("/?lang=sv").text
+    assert "Region Jämtland Härjedalen ser över sin regionala utvecklingsstrategi." in front
+    assert "Region Västernorrland" not in front
 
 
 def test_a_name_is_required_and_a_refused_name_changes_nothing(admin: TestClient) -> None:
@@ -130,6 +133,8 @@ def test_without_any_name_the_pages_say_consult(admin: TestClient) -> None:
     assert _brand(html) == "Consult"
     assert "regional utvecklingsstrategi" not in html.split('<footer', 1)[1]
     assert "Tjänsten frågar invånare" in html and "Västernorrland" not in html
+    front = new_client(admin.app).get("/?lang=sv").text
+    assert "Den regionala utvecklingsstrategin ses över." in front and "Region Västernorrland" not in front
 
 
 def test_only_admins_reach_the_settings(app, staff) -> None:  # type: ignore[no-untyped-def]

@@ -27,9 +27,12 @@ STATEMENT_REVIEWED = date(2026, 11, 28)
 @router.get("/")
 def home(request: Request, session: Annotated[Session, Depends(get_session)]) -> Response:
     today = datetime.now(LOCAL_TIME).date()
+    timeline = strategy.timeline(session, today=today)
     context = {
         "surveys": list_open_surveys(session),
-        "timeline": strategy.timeline(session, today=today),
+        "timeline": timeline,
+        # The region whose future is asked about: that of the strategy under review.
+        "region": strategy.reviewed_region(session, cycle=timeline[0] if timeline else None),
         "reports": published_reports(session),
         # Organisations answer through personal links; anyone may see who has answered, and read
         # the answers that are published.

@@ -20,6 +20,7 @@ from consult.core.i18n import N_, _, current_language
 from consult.core.routing import RowId
 from consult.core.templating import render, templates
 from consult.db import get_session, session_scope
+from consult.organisation.service import organisation_name
 from consult.remiss import service
 from consult.remiss.models import AnswerStatus, Position, RemissAnswer, RemissRound
 
@@ -77,11 +78,18 @@ def _base_url(request: Request) -> str:
 def _context_or_404(session: Session, token: str, *, allow_closed: bool = False) -> service.LinkContext:
     context = service.context_for_token(session, token=token)
     if context is None:
+        organisation = organisation_name(current_language.get())
         raise HTTPException(
             404,
             _(
                 "This link does not work. Check that you copied the whole link from the invitation, "
-                "or ask Region Västernorrland for a new one."
+                "or ask %(name)s for a new one."
+            )
+            % {"name": organisation}
+            if organisation
+            else _(
+                "This link does not work. Check that you copied the whole link from the invitation, "
+                "or ask whoever sent it for a new one."
             ),
         )
     if not allow_closed and service.is_closed(context.remiss_round):

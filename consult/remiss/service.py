@@ -35,6 +35,7 @@ from consult.core.fields import is_email, pick, safe_cell, utcnow
 from consult.core.formatting import LOCAL_TIME, local, local_stamp, swedish_sort_key
 from consult.core.i18n import DEFAULT_LANGUAGE, N_, gettext_for
 from consult.core.mail import SmtpSettings, connect_smtp
+from consult.organisation.service import organisation_name
 from consult.remiss.models import (
     AnswerStatus,
     CommentTarget,
@@ -573,7 +574,7 @@ def invitation_message(
                 "your organisation.",
             )
             % params,
-            gettext_for(language, "Region Västernorrland"),
+            *([sender] if (sender := organisation_name(language)) else []),
         ]
     )
     message = EmailMessage()

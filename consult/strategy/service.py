@@ -292,6 +292,14 @@ def cycle_by_key(session: Session, *, key: str) -> ReviewCycle | None:
     return session.exec(select(ReviewCycle).where(ReviewCycle.key == key)).first()
 
 
+def reviewed_region(session: Session, *, cycle: ReviewCycle | None) -> str:
+    """The region of the strategy version `cycle` reviews, or of the newest version without one."""
+    version = session.get(StrategyVersion, cycle.current_version_id) if cycle and cycle.current_version_id else None
+    if version is None:
+        version = session.exec(select(StrategyVersion).order_by(col(StrategyVersion.id).desc())).first()
+    return version.region if version else ""
+
+
 def upsert_municipalities(session: Session, *, region: str, rows: list[dict[str, Any]]) -> None:
     existing = {m.code: m for m in session.exec(select(Municipality)).all()}
     _write_municipalities(session, existing=existing, rows=rows, region=region)
