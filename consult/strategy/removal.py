@@ -60,6 +60,19 @@ def version_uses(session: Session, *, version: StrategyVersion) -> dict[str, int
     return counts
 
 
+def uses_of(session: Session, subject: ReviewCycle | StrategyVersion) -> dict[str, int]:
+    if isinstance(subject, ReviewCycle):
+        return cycle_uses(session, cycle=subject)
+    return version_uses(session, version=subject)
+
+
+def remove(session: Session, subject: ReviewCycle | StrategyVersion) -> None:
+    if isinstance(subject, ReviewCycle):
+        delete_cycle(session, cycle=subject)
+    else:
+        delete_version(session, version=subject)
+
+
 def delete_cycle(session: Session, *, cycle: ReviewCycle) -> None:
     """Remove the cycle with its phases and report settings; raises InUse, removing nothing."""
     found = cycle_uses(session, cycle=cycle)

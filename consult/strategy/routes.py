@@ -3,6 +3,7 @@ which answers and themes speak to each priority and principle."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
@@ -32,6 +33,7 @@ admin = require_role(Role.admin.value)
 register_staff_link("/arbetsyta/strategi", N_("Strategy and keywords"), {Role.analyst.value})
 
 Key = Annotated[str, Path(max_length=64)]
+INDEX = "/arbetsyta/strategi"
 # Longer than the service allows, so an over-long list gets its message beside the field.
 MAX_KEYWORDS_FORM = 100_000
 
@@ -156,29 +158,12 @@ def version_page(
 
 @router.get("/arbetsyta/strategi/{key}/radera")
 def delete_version_form(request: Request, key: Key, user: User = Depends(admin)) -> Response:
-    with session_scope() as session:
-        version = _version_or_404(session, key)
-        found = removal.version_uses(session, version=version)
-    return _delete_page(request, subject=version, found=found)
+    return _ask_before_removing(request, lambda session: _version_or_404(session, key))
 
 
 @router.post("/arbetsyta/strategi/{key}/radera")
 def delete_version(request: Request, key: Key, user: User = Depends(admin)) -> Response:
-    with session_scope() as session:
-        version = _version_or_404(session, key)
-        try:
-            removal.delete_version(session, version=version)
-        except removal.InUse as in_use:
-            return _delete_page(request, subject=version, found=in_use.uses, status_code=409)
-        record_audit(
-            session,
-            user_id=user.id,
-            action="strategy.delete",
-            target=f"strategy_version:{version.id}",
-            details={"key": version.key},
-            request=request,
-        )
-    return RedirectResponse(f"/arbetsyta/strategi?raderad={key}", status_code=303)
+    return _remove(request, user, lambda session: _version_or_404(session, key), done=f"{INDEX}?raderad={key}")
 
 
 def _version_or_404(session: Session, key: str) -> StrategyVersion:
@@ -392,34 +377,44 @@ async def update_cycle(request: Request, key: Key, user: User = Depends(admin)) 
 
 @router.get("/admin/oversyn/{key}/radera")
 def delete_cycle_form(request: Request, key: Key, user: User = Depends(admin)) -> Response:
-    with session_scope() as session:
-        cycle = _cycle_or_404(session, key)
-        found = removal.cycle_uses(session, cycle=cycle)
-    return _delete_page(request, subject=cycle, found=found)
+    return _ask_before_removing(request, lambda session: _cycle_or_404(session, key))
 
 
 @router.post("/admin/oversyn/{key}/radera")
 def delete_cycle(request: Request, key: Key, user: User = Depends(admin)) -> Response:
+    return _remove(request, user, lambda session: _cycle_or_404(session, key), done=f"/admin/oversyn?raderad={key}")
+
+
+Removable = ReviewCycle | StrategyVersion
+
+
+def _ask_before_removing(request: Request, load: Callable[[Session], Removable]) -> Response:
     with session_scope() as session:
-        cycle = _cycle_or_404(session, key)
+        subject = load(session)
+        found = removal.uses_of(session, subject)
+    return _delete_page(request, subject=subject, found=found)
+
+
+def _remove(request: Request, user: User, load: Callable[[Session], Removable], *, done: str) -> Response:
+    with session_scope() as session:
+        subject = load(session)
         try:
-            removal.delete_cycle(session, cycle=cycle)
+            removal.remove(session, subject)
         except removal.InUse as in_use:
-            return _delete_page(request, subject=cycle, found=in_use.uses, status_code=409)
+            return _delete_page(request, subject=subject, found=in_use.uses, status_code=409)
+        is_cycle = isinstance(subject, ReviewCycle)
         record_audit(
             session,
             user_id=user.id,
-            action="cycle.delete",
-            target=f"cycle:{cycle.id}",
-            details={"key": cycle.key, "mandate_period": cycle.mandate_period},
+            action="cycle.delete" if is_cycle else "strategy.delete",
+            target=f"cycle:{subject.id}" if is_cycle else f"strategy_version:{subject.id}",
+            details={"key": subject.key},
             request=request,
         )
-    return RedirectResponse(f"/admin/oversyn?raderad={key}", status_code=303)
+    return RedirectResponse(done, status_code=303)
 
 
-def _delete_page(
-    request: Request, *, subject: ReviewCycle | StrategyVersion, found: dict[str, int], status_code: int = 200
-) -> Response:
+def _delete_page(request: Request, *, subject: Removable, found: dict[str, int], status_code: int = 200) -> Response:
     """Asks before removing a review or a strategy version, or says what still uses it."""
     is_cycle = isinstance(subject, ReviewCycle)
     context = {
