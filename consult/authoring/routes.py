@@ -76,6 +76,7 @@ DONE_MESSAGES = {
     "status": N_("The status is changed."),
     "copied": N_("This is the new copy, a draft. Change it as you wish."),
     "imported": N_("The survey is imported from the XLSForm workbook, as a draft unless the form said otherwise."),
+    "removed": N_("The survey is deleted, with its pages, questions, drafts, campaign links and invitation codes."),
 }
 
 
@@ -760,6 +761,45 @@ async def copy_survey(request: Request, slug: str, user: Admin) -> Response:
     except LookupError as missing:
         raise HTTPException(404, _("There is no survey at this address.")) from missing
     return _redirect(_survey_url(values["slug"], done="copied"))
+
+
+def _delete_page(request: Request, user: User, slug: str, errors: list[EditError]) -> Response:
+    """What deleting the survey would remove, and the button that does it; or, for a survey that
+    may not be deleted, why not and what to do instead (without a button)."""
+    with session_scope() as session:
+        survey, spec = _load_or_404(session, slug)
+        summary = service.deletion_summary(session, survey)
+        refusal = service.deletion_refusal(session, survey)
+        answered = service.response_counts(session, [survey.id or 0]).get(survey.id or 0, 0)
+    views = _error_views(errors)
+    context = {
+        **_common(user),
+        "spec": spec,
+        "survey": survey,
+        "summary": summary,
+        "answered": answered,
+        "refusal": refusal.text(_lang()) if refusal is not None and not errors else None,
+        "refused": refusal is not None,
+        "errors": views,
+    }
+    return render(request, "authoring/delete.html", context, 422 if errors else 200)
+
+
+@router.get("/{slug}/delete")
+def delete_form(request: Request, slug: str, user: Admin) -> Response:
+    return _delete_page(request, user, slug, [])
+
+
+@router.post("/{slug}/delete")
+def delete_survey(request: Request, slug: str, user: Admin) -> Response:
+    try:
+        with session_scope() as session:
+            service.delete_survey(session, slug=slug, user_id=user.id, request=request)
+    except EditRefused as refused:
+        return _delete_page(request, user, slug, refused.errors)
+    except LookupError as missing:
+        raise HTTPException(404, _("There is no survey at this address.")) from missing
+    return _redirect("/admin/surveys?done=removed")
 
 
 @router.get("/{slug}/preview")

@@ -19,6 +19,7 @@ from consult.accounts.service import record_audit
 from consult.authoring import readiness
 from consult.core.fields import pick, utcnow
 from consult.core.i18n import N_, gettext_for
+from consult.core.numbers import as_whole_number
 from consult.db import lock_for_update
 from consult.responses.models import Response
 from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem
@@ -503,6 +504,7 @@ def create_survey(
     survey = save_survey(
         session, spec=spec, cycle_id=cycle_id, strategy_version_id=strategy_version_id(session, cycle_id)
     )
+    _continue_revision(session, survey)
     record_audit(session, user_id=user_id, action="survey.create", target=spec.slug, details={}, request=request)
     return survey
 
@@ -604,10 +606,121 @@ def copy_survey(
     survey = save_survey(
         session, spec=spec, cycle_id=cycle_id, strategy_version_id=strategy_version_id(session, cycle_id)
     )
+    _continue_revision(session, survey)
     record_audit(
         session, user_id=user_id, action="survey.copy", target=new_slug, details={"from": slug}, request=request
     )
     return survey
+
+
+# --- Deleting -----------------------------------------------------------------------------
+
+DELETE_ACTION = "survey.delete"
+
+
+@dataclass(frozen=True)
+class DeletionSummary:
+    """What deleting a survey removes besides the survey itself: shown on the confirmation page."""
+
+    pages: int
+    questions: int
+    drafts: int
+    campaign_links: int
+    invitations: int
+
+
+def _count(session: Session, model: Any, survey_id: int) -> int:
+    return session.exec(select(func.count()).select_from(model).where(model.survey_id == survey_id)).one()
+
+
+def deletion_summary(session: Session, survey: Survey) -> DeletionSummary:
+    from consult.campaigns.models import CampaignLink, SurveyInvitation
+    from consult.responses.models import ResponseDraft
+    from consult.surveys.models import Question, SurveyPage
+
+    assert survey.id is not None
+    return DeletionSummary(
+        pages=_count(session, SurveyPage, survey.id),
+        questions=_count(session, Question, survey.id),
+        drafts=_count(session, ResponseDraft, survey.id),
+        campaign_links=_count(session, CampaignLink, survey.id),
+        invitations=_count(session, SurveyInvitation, survey.id),
+    )
+
+
+def deletion_refusal(session: Session, survey: Survey) -> EditError | None:
+    """Why the survey may not be deleted, or None. Stored responses (submitted or withdrawn) are
+    kept: they are the consultation's record; closing the survey stops new ones instead."""
+    if has_answers(session, survey.id or 0):
+        return EditError("main", N_(
+            "The survey cannot be deleted: it has stored responses, and deleting it would remove them from "
+            "the results. Close the survey instead, so that it takes no more answers; its responses stay."
+        ))
+    return None
+
+
+def _delete_with_dependents(session: Session, table: Any, condition: Any, tables: list[Any]) -> None:
+    """Delete the rows of `table` that meet `condition`, and first, depth first, every row of any
+    table that refers to them (by a foreign key, or for the survey table by a survey_id column
+    kept without one), so no constraint is broken on any database and nothing is left pointing
+    at a removed row."""
+    from sqlalchemy import delete as sql_delete
+    from sqlalchemy import select as sql_select
+
+    for child in tables:
+        if child is table:
+            continue
+        for column in child.columns:
+            referenced = [fk.column for fk in column.foreign_keys if fk.column.table is table]
+            if not referenced and table.name == "survey" and column.name == "survey_id" and not column.foreign_keys:
+                referenced = [table.c.id]
+            for target in referenced:
+                keys = sql_select(target).where(condition)
+                _delete_with_dependents(session, child, column.in_(keys), tables)
+    session.execute(sql_delete(table).where(condition))
+
+
+def delete_survey(session: Session, *, slug: str, user_id: int | None, request: Any = None) -> DeletionSummary:
+    """Delete a survey nobody has answered, with everything that refers to it (pages, questions,
+    choices, unfinished drafts, campaign links, invitation codes, weighting targets, pending
+    imports, export jobs, theme runs), in the caller's transaction: all of it, or with a refusal
+    nothing at all."""
+    from consult.tables import metadata
+
+    survey, _spec = _load(session, slug)
+    refusal = deletion_refusal(session, survey)
+    if refusal is not None:
+        raise EditRefused([refusal])
+    summary = deletion_summary(session, survey)
+    details = {
+        "name": survey.title.get("sv", "") if survey.title else "",
+        "status": survey.status,
+        "revision": survey.revision,
+        "pages": summary.pages,
+        "questions": summary.questions,
+    }
+    survey_table = metadata.tables["survey"]
+    session.flush()
+    _delete_with_dependents(session, survey_table, survey_table.c.id == survey.id, list(metadata.sorted_tables))
+    session.expunge(survey)
+    record_audit(session, user_id=user_id, action=DELETE_ACTION, target=slug, details=details, request=request)
+    return summary
+
+
+def _continue_revision(session: Session, survey: Survey) -> None:
+    """A survey made at the address of a deleted one continues its revision numbers: every worker
+    caches definitions and public pages by address and revision, and must not take the new survey
+    for the old one."""
+    from consult.accounts.models import AuditEvent
+
+    events = session.exec(
+        select(AuditEvent.details).where(AuditEvent.action == DELETE_ACTION, AuditEvent.target == survey.slug)
+    ).all()
+    previous = max((as_whole_number(str((d or {}).get("revision", ""))) or 0 for d in events), default=0)
+    if previous >= survey.revision:
+        survey.revision = previous + 1
+        session.add(survey)
+        session.flush()
 
 
 # --- XLSForm ------------------------------------------------------------------------------
@@ -645,6 +758,7 @@ def import_xlsform(
     survey = save_survey(
         session, spec=spec, cycle_id=cycle_id, strategy_version_id=strategy_version_id(session, cycle_id)
     )
+    _continue_revision(session, survey)
     details = {"kind": "xlsform", "questions": len(spec.questions)}
     record_audit(session, user_id=user_id, action="import", target=spec.slug, details=details, request=request)
     return ImportOutcome(survey=survey)
