@@ -3,6 +3,7 @@ Every page works without JavaScript; every change is a POST that redirects back 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -599,6 +600,21 @@ def _lock_form(submitted: QuestionForm, stored: QuestionForm) -> QuestionForm:
     return locked
 
 
+def _place_choice_errors(errors: list[EditError], form: QuestionForm) -> list[EditError]:
+    """The service names a choice by its position among the question's choices ("choice-en-2");
+    the form's row is that choice's row among those not empty and not removed."""
+    rows = [index for index, row in enumerate(form.choices) if not row.blank and not row.remove]
+    placed = []
+    for error in errors:
+        prefix, _sep, number = error.field.rpartition("-")
+        position = as_whole_number(number) if prefix == "choice-en" else None
+        if position is not None:
+            field = f"choice-{rows[position]}-en" if position < len(rows) else "choices"
+            error = replace(error, field=field)
+        placed.append(error)
+    return placed
+
+
 async def _save_question(request: Request, user: User, slug: str, original: str | None) -> Response:
     raw = await request.form(max_fields=2000)
     with session_scope() as session:
@@ -652,7 +668,7 @@ async def _save_question(request: Request, user: User, slug: str, original: str 
                     request=request,
                 )
         except EditRefused as refused:
-            errors = refused.errors
+            errors = _place_choice_errors(refused.errors, form)
     if errors or question is None:
         return _question_page(request, user, slug, form, original=original, errors=errors)
     if moved_code:

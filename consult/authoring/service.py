@@ -297,6 +297,87 @@ def _short(exc: ValidationError) -> str:
     return "; ".join(str(e.get("msg", "")) for e in exc.errors())[:300]
 
 
+# --- English texts of an open survey -------------------------------------------------------
+
+_ENGLISH_FIELD_MESSAGES = {
+    N_("question text"): (
+        "text_en", N_("The survey is open and offered in English: write the question in English too.")
+    ),
+    N_("help text"): ("help_en", N_(
+        "The survey is open and offered in English: write the help text in English too, or remove it in both "
+        "languages."
+    )),
+    N_("introduction"): ("intro_en", N_(
+        "The survey is open and offered in English: write the introduction in English too, or remove it in "
+        "both languages."
+    )),
+    N_("privacy notice"): ("privacy_en", N_(
+        "The survey is open and offered in English: write the privacy notice in English too."
+    )),
+}
+_SCALE_LABEL_MESSAGE = N_(
+    "The survey is open and offered in English: write the label in English too, or remove it in both languages."
+)
+_CHOICE_MESSAGE = N_("The survey is open and offered in English: write the choice “%(choice)s” in English too.")
+_PAGE_TITLE_MESSAGE = N_(
+    "The survey is open and offered in English: write the page title in English too, or remove it in both "
+    "languages."
+)
+
+
+def _english_gap_parts(spec: SurveySpec) -> set[tuple]:
+    """The English gaps of a survey offered in English (readiness.english_gaps), one entry per
+    missing part, so that an edit's new gaps can be told from those the survey already had."""
+    if not readiness.offers_english(spec):
+        return set()
+    found = set()
+    for gap in readiness.english_gaps(spec):
+        parts = [part for terms in gap.terms.values() for part in terms] or [""]
+        for part in parts:
+            found.add((gap.question, gap.message, tuple(sorted(gap.params.items())), part))
+    return found
+
+
+def english_loss_errors(old: SurveySpec, new: SurveySpec) -> list[EditError]:
+    """Why an edit of an open survey offered in English cannot be saved: it would leave a text
+    without English that had it (or start offering English while texts lack it), so a resident
+    who chose English would read it in Swedish. The survey opened only with every English text
+    (raise_for_missing_english); an edit may not take that back. Each error names the form field
+    where the text is written (a choice as "choice-en-" + its position among the question's
+    choices). Clearing the English title, which offers the survey in Swedish only, stays possible."""
+    added = _english_gap_parts(new) - _english_gap_parts(old)
+    if not added:
+        return []
+    if not readiness.offers_english(old):
+        lead = EditError("title_en", N_(
+            "The survey is open, so it can be offered in English only when all its texts are in English. "
+            "Write the English texts listed here first, or leave the English title empty."
+        ))
+        gaps = readiness.english_gaps(new)
+        return [lead, *(EditError("title_en", g.message, g.params, None, g.terms) for g in gaps)]
+    errors: list[EditError] = []
+    for code, message, params, part in sorted(added, key=lambda item: (item[0] or "", item[3])):
+        question = new.by_code.get(code) if code else None
+        if part in _ENGLISH_FIELD_MESSAGES:
+            field_name, text = _ENGLISH_FIELD_MESSAGES[part]
+            errors.append(EditError(field_name, text, question=code))
+        elif part == N_("scale end labels") and question is not None:
+            for field_name, label in (("low_en", question.low_label), ("high_en", question.high_label)):
+                if label and not label.get("en", "").strip():
+                    errors.append(EditError(field_name, _SCALE_LABEL_MESSAGE, question=code))
+        elif part == N_("options") and question is not None:
+            for position, choice in enumerate(question.choices):
+                if not choice.label.get("en", "").strip():
+                    params_ = {"choice": choice.label.get("sv", "") or str(choice.code)}
+                    errors.append(EditError(f"choice-en-{position}", _CHOICE_MESSAGE, params_, code))
+        elif code is None and "page" in dict(params):
+            errors.append(EditError("title_en", _PAGE_TITLE_MESSAGE))
+        else:  # texts the editor has no field for (an imported question's own error messages)
+            terms = {"parts": [part]} if part else {}
+            errors.append(EditError("main", message, dict(params), code, terms))
+    return errors
+
+
 # --- Writing ------------------------------------------------------------------------------
 
 
@@ -312,6 +393,10 @@ def commit_spec(
 ) -> None:
     """Write `new` over the stored survey, or refuse without writing anything."""
     assert survey.id is not None
+    if survey.status == SurveyStatus.open.value:
+        errors = english_loss_errors(old, new)
+        if errors:
+            raise EditRefused(errors)
     version_id = strategy_version_id(session, survey.cycle_id)
     if has_answers(session, survey.id):
         errors = lock_errors(old, new)
