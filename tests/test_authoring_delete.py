@@ -4,16 +4,20 @@ with nothing removed; only administrators may do it, and only with the form's CS
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from consult.accounts.models import AuditEvent, Role
 from consult.campaigns.models import CampaignLink, SurveyInvitation
+from consult.imports.models import ImportBatch
 from consult.responses.models import Response, ResponseDraft
 from consult.surveys.models import Choice, Question, Survey, SurveyPage
 from consult.surveys.service import survey_cache
-from consult.workspace.models import WeightTarget
+from consult.themes.models import CandidateTheme, SelectedTheme, ThemeRun
+from consult.workspace.models import ExportJob, ResponseWeight, WeightTarget
 from tests.staff import create_staff, logged_in
 from tests.test_authoring import (
     YES_NO,
@@ -95,16 +99,43 @@ def _hang_things_on(slug: str) -> None:
         session.add(WeightTarget(survey_id=survey_id, variable="gender", code=1, share=1.0))
 
 
+def _hang_analysis_on(slug: str, owner_email: str) -> None:
+    """What staff may leave on a survey whose responses are all gone (deleted by their
+    respondents or purged): a theme run with its candidates and an accepted theme, an export, a
+    pending import and computed weights (kept without a foreign key)."""
+    from datetime import timedelta
+
+    from consult.accounts.models import User
+    from consult.core.fields import utcnow
+    from consult.db import session_scope
+
+    spec = spec_of(slug)
+    question_id = spec.by_code["fritt"].id
+    with session_scope() as session:
+        owner = session.execute(select(User.id).where(User.email == owner_email)).scalar_one()
+        run = ThemeRun(survey_id=spec.id, question_id=question_id, status="done")
+        session.add(run)
+        session.flush()
+        session.add(CandidateTheme(run_id=run.id, number=1, label="Cykelvägar"))
+        session.add(SelectedTheme(question_id=question_id, run_id=run.id, label="Cykelvägar"))
+        session.add(ExportJob(owner_id=owner, survey_id=spec.id, format="csv"))
+        session.add(ImportBatch(token=uuid.uuid4().hex, survey_id=spec.id, survey_revision=spec.revision,
+                                owner_id=owner, expires_at=utcnow() + timedelta(days=1)))
+        session.add(ResponseWeight(response_id=10**9 + (spec.id or 0), survey_id=spec.id))
+
+
 def _delete(client, slug: str):  # type: ignore[no-untyped-def]
     return post_form(client, f"/admin/surveys/{slug}/delete", {})
 
 
-def test_an_unanswered_survey_is_deleted_with_everything_that_hung_on_it(admin, client) -> None:  # type: ignore[no-untyped-def]
+def test_an_unanswered_survey_is_deleted_with_everything_that_hung_on_it(admin, client, staff) -> None:  # type: ignore[no-untyped-def]
     slug = simple_survey(admin)
     open_survey(admin, slug)
     _hang_things_on(slug)
+    _hang_analysis_on(slug, staff[Role.admin.value])
     survey_id = _survey_id(slug)
-    assert _choices(survey_id) == 2
+    question_id = spec_of(slug).by_code["fritt"].id or 0
+    assert _choices(survey_id) == 2 and _themes_of(question_id) == 1
 
     overview = admin.get(f"/admin/surveys/{slug}")
     assert f'href="/admin/surveys/{slug}/delete"' in overview.text and "Radera enkäten" in overview.text
@@ -125,7 +156,10 @@ def test_an_unanswered_survey_is_deleted_with_everything_that_hung_on_it(admin, 
     assert admin.get(f"/admin/surveys/{slug}").status_code == 404
     survey_cache.clear()
     assert client.get(f"/s/{slug}").status_code == 404
-    for model in (Survey, SurveyPage, Question, ResponseDraft, CampaignLink, SurveyInvitation, WeightTarget):
+    hung = (SurveyPage, Question, ResponseDraft, CampaignLink, SurveyInvitation, WeightTarget, ThemeRun, ExportJob,
+            ImportBatch, ResponseWeight)
+    assert _themes_of(question_id) == 0
+    for model in (Survey, *hung):
         counted = _rows(model, survey_id) if model is not Survey else _surveys_at(slug)
         assert counted == 0, model.__name__
     assert _choices(survey_id) == 0
@@ -139,6 +173,14 @@ def test_an_unanswered_survey_is_deleted_with_everything_that_hung_on_it(admin, 
         assert event.details["name"] == "Cykla i Sundsvall" and event.details["questions"] == 3
     log = admin.get("/admin/audit")
     assert "Enkät raderad" in log.text
+
+
+def _themes_of(question_id: int) -> int:
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        counted = select(func.count()).select_from(SelectedTheme).where(SelectedTheme.question_id == question_id)
+        return session.execute(counted).scalar_one()
 
 
 def _surveys_at(slug: str) -> int:

@@ -197,3 +197,13 @@ def test_drafts_and_closed_surveys_may_lack_english(admin) -> None:  # type: ign
     edit_question(admin, slug, "pendlar", question_data("pendlar", "single_choice", "Cyklar du?", text_en="",
                                                         choices=YES_NO))
     assert "en" not in spec_of(slug).by_code["pendlar"].text
+
+
+def test_the_survey_page_names_the_page_whose_title_lacks_english(admin) -> None:  # type: ignore[no-untyped-def]
+    slug = create_survey(admin)
+    post_form(admin, f"/admin/surveys/{slug}/pages", {}, form_page=f"/admin/surveys/{slug}")
+    assert post_form(admin, f"/admin/surveys/{slug}/pages/2", {"title_sv": "Om dig", "title_en": ""}).status_code == 303
+    overview = admin.get(f"/admin/surveys/{slug}").text
+    gaps = overview[overview.index('id="gaps"'):]
+    assert "Rubriken på sida 2 saknas på engelska." in gaps
+    assert f'href="/admin/surveys/{slug}/pages/2"' in gaps[: gaps.index("</section>")]

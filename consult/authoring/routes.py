@@ -277,7 +277,7 @@ def _overview(
         cycle = session.get(ReviewCycle, survey.cycle_id) if survey.cycle_id else None
         priorities = {item.key: item.title for item in service.priority_options(session, survey.cycle_id)}
     views = _error_views(errors or [])
-    gaps = [(gap.text(_), gap.question) for gap in readiness.gaps(spec)]
+    gaps = [(gap.text(_), gap.question, gap.params.get("page")) for gap in readiness.gaps(spec)]
     for view in views:
         if view["question"] and view["question"] in spec.by_code:
             view["field"] = ""
