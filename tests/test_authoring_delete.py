@@ -269,3 +269,28 @@ def test_deleting_without_the_csrf_token_is_refused(admin) -> None:  # type: ign
     forged = admin.post(f"/admin/surveys/{slug}/delete", data={"csrftoken": "not-the-token"})
     assert forged.status_code == 403
     assert _surveys_at(slug) == 1
+
+
+def test_a_response_stored_after_the_check_stops_the_deletion(admin, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A respondent may send the last page between the check and the deletion: the response is
+    never deleted with the survey, so the deletion fails on it and nothing at all is removed."""
+    from consult.authoring import service
+    from consult.responses.models import Answer
+
+    slug = simple_survey(admin)
+    open_survey(admin, slug)
+    survey_cache.clear()
+    answer_via_api(client, slug, {"pendlar": 2, "varfor": "För långt"})
+    survey_id = _survey_id(slug)
+    monkeypatch.setattr(service, "deletion_refusal", lambda session, survey: None)  # as if checked before it came
+
+    refused = _delete(admin, slug)
+    assert refused.status_code == 422 and "kan inte raderas" in error_summary(refused.text)
+    assert _surveys_at(slug) == 1 and _rows(Response, survey_id) == 1 and _rows(Question, survey_id) == 3
+
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        response_id = session.execute(select(Response.id).where(Response.survey_id == survey_id)).scalar_one()
+        answers = session.execute(select(func.count()).select_from(Answer).where(Answer.response_id == response_id))
+        assert answers.scalar_one() == 2

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from consult.accounts.service import record_audit
@@ -701,6 +702,9 @@ def copy_survey(
 # --- Deleting -----------------------------------------------------------------------------
 
 DELETE_ACTION = "survey.delete"
+# Never deleted with a survey: a response stored after the check (by a respondent who sent the last
+# page meanwhile) makes the deletion fail on its foreign key, and nothing is deleted.
+KEPT_TABLES = {"response"}
 
 
 @dataclass(frozen=True)
@@ -737,11 +741,15 @@ def deletion_refusal(session: Session, survey: Survey) -> EditError | None:
     """Why the survey may not be deleted, or None. Stored responses (submitted or withdrawn) are
     kept: they are the consultation's record; closing the survey stops new ones instead."""
     if has_answers(session, survey.id or 0):
-        return EditError("main", N_(
-            "The survey cannot be deleted: it has stored responses, and deleting it would remove them from "
-            "the results. Close the survey instead, so that it takes no more answers; its responses stay."
-        ))
+        return _answered_refusal()
     return None
+
+
+def _answered_refusal() -> EditError:
+    return EditError("main", N_(
+        "The survey cannot be deleted: it has stored responses, and deleting it would remove them from "
+        "the results. Close the survey instead, so that it takes no more answers; its responses stay."
+    ))
 
 
 def _delete_with_dependents(session: Session, table: Any, condition: Any, tables: list[Any]) -> None:
@@ -753,7 +761,7 @@ def _delete_with_dependents(session: Session, table: Any, condition: Any, tables
     from sqlalchemy import select as sql_select
 
     for child in tables:
-        if child is table:
+        if child is table or child.name in KEPT_TABLES:
             continue
         for column in child.columns:
             referenced = [fk.column for fk in column.foreign_keys if fk.column.table is table]
@@ -786,7 +794,10 @@ def delete_survey(session: Session, *, slug: str, user_id: int | None, request: 
     }
     survey_table = metadata.tables["survey"]
     session.flush()
-    _delete_with_dependents(session, survey_table, survey_table.c.id == survey.id, list(metadata.sorted_tables))
+    try:
+        _delete_with_dependents(session, survey_table, survey_table.c.id == survey.id, list(metadata.sorted_tables))
+    except IntegrityError as exc:  # a response arrived after the check: the caller rolls everything back
+        raise EditRefused([_answered_refusal()]) from exc
     session.expunge(survey)
     record_audit(session, user_id=user_id, action=DELETE_ACTION, target=slug, details=details, request=request)
     return summary
