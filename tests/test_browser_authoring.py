@@ -115,6 +115,22 @@ def test_questions_are_reordered_with_the_keyboard_alone(page, admin_email, surv
     screenshot(page, "authoring-06-moved")
 
 
+def test_a_survey_nobody_answered_is_deleted_after_a_confirmation(page, admin_email, survey_slug) -> None:  # type: ignore[no-untyped-def]
+    log_in(page, admin_email)
+    page.goto(f"/admin/surveys/{survey_slug}")
+    page.get_by_role("link", name="Radera enkäten").click()
+    page.wait_for_url(f"**/admin/surveys/{survey_slug}/delete")
+    assert "11 frågor med sina svarsalternativ" in page.locator("#delete-summary").inner_text()
+    assert_accessible(page)
+    screenshot(page, "authoring-07-delete")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Radera enkäten").click()
+    assert page.url.endswith("/admin/surveys?done=removed")
+    assert "Enkäten är raderad" in page.locator(".notice").first.inner_text()
+    assert survey_slug not in page.locator("main").inner_text()
+    assert_accessible(page)
+
+
 # --- A combined display condition, answered with and without JavaScript ---------------------
 
 

@@ -352,6 +352,7 @@ ACTION_LABELS = {
     "survey.create": N_("Survey created"),
     "survey.status": N_("Survey status changed"),
     "survey.copy": N_("Survey copied"),
+    "survey.delete": N_("Survey deleted"),
     "campaign.create": N_("Campaign link created"),
     "invitations.create": N_("Invitation codes made"),
     "invitations.mail": N_("Invitation codes sent by e-mail"),
@@ -443,6 +444,8 @@ DETAIL_LABELS = {
     "item": N_("Part of the strategy"),
     "locked": N_("The survey had answers"),
     "changes": N_("Changes"),
+    "status": N_("Status"),
+    "revision": N_("Revision"),
 }
 # Codes the domains write as values (statuses, review states); others are shown as they are.
 DETAIL_VALUE_LABELS = {

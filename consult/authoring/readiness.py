@@ -76,8 +76,9 @@ def english_gaps(spec: SurveySpec) -> list[Gap]:
         if _missing(value, "en"):
             label = N_("introduction") if name == "intro" else N_("privacy notice")
             found.append(Gap(N_("The English %(part)s is missing."), terms={"part": [label]}))
-    if any(_missing(page.title, "en") for page in spec.pages):
-        found.append(Gap(N_("A page title is missing in English.")))
+    for number, page in enumerate(spec.pages, start=1):
+        if _missing(page.title, "en"):
+            found.append(Gap(N_("The title of page %(page)s is missing in English."), {"page": str(number)}))
     for question in spec.questions:
         parts = _question_gaps(question, "en")
         if parts:

@@ -3,6 +3,7 @@ Every page works without JavaScript; every change is a POST that redirects back 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -76,6 +77,7 @@ DONE_MESSAGES = {
     "status": N_("The status is changed."),
     "copied": N_("This is the new copy, a draft. Change it as you wish."),
     "imported": N_("The survey is imported from the XLSForm workbook, as a draft unless the form said otherwise."),
+    "removed": N_("The survey is deleted, with its pages, questions, drafts, campaign links and invitation codes."),
 }
 
 
@@ -275,7 +277,7 @@ def _overview(
         cycle = session.get(ReviewCycle, survey.cycle_id) if survey.cycle_id else None
         priorities = {item.key: item.title for item in service.priority_options(session, survey.cycle_id)}
     views = _error_views(errors or [])
-    gaps = [(gap.text(_), gap.question) for gap in readiness.gaps(spec)]
+    gaps = [(gap.text(_), gap.question, gap.params.get("page")) for gap in readiness.gaps(spec)]
     for view in views:
         if view["question"] and view["question"] in spec.by_code:
             view["field"] = ""
@@ -598,6 +600,21 @@ def _lock_form(submitted: QuestionForm, stored: QuestionForm) -> QuestionForm:
     return locked
 
 
+def _place_choice_errors(errors: list[EditError], form: QuestionForm) -> list[EditError]:
+    """The service names a choice by its position among the question's choices ("choice-en-2");
+    the form's row is that choice's row among those not empty and not removed."""
+    rows = [index for index, row in enumerate(form.choices) if not row.blank and not row.remove]
+    placed = []
+    for error in errors:
+        prefix, _sep, number = error.field.rpartition("-")
+        position = as_whole_number(number) if prefix == "choice-en" else None
+        if position is not None:
+            field = f"choice-{rows[position]}-en" if position < len(rows) else "choices"
+            error = replace(error, field=field)
+        placed.append(error)
+    return placed
+
+
 async def _save_question(request: Request, user: User, slug: str, original: str | None) -> Response:
     raw = await request.form(max_fields=2000)
     with session_scope() as session:
@@ -651,7 +668,7 @@ async def _save_question(request: Request, user: User, slug: str, original: str 
                     request=request,
                 )
         except EditRefused as refused:
-            errors = refused.errors
+            errors = _place_choice_errors(refused.errors, form)
     if errors or question is None:
         return _question_page(request, user, slug, form, original=original, errors=errors)
     if moved_code:
@@ -760,6 +777,45 @@ async def copy_survey(request: Request, slug: str, user: Admin) -> Response:
     except LookupError as missing:
         raise HTTPException(404, _("There is no survey at this address.")) from missing
     return _redirect(_survey_url(values["slug"], done="copied"))
+
+
+def _delete_page(request: Request, user: User, slug: str, errors: list[EditError]) -> Response:
+    """What deleting the survey would remove, and the button that does it; or, for a survey that
+    may not be deleted, why not and what to do instead (without a button)."""
+    with session_scope() as session:
+        survey, spec = _load_or_404(session, slug)
+        summary = service.deletion_summary(session, survey)
+        refusal = service.deletion_refusal(session, survey)
+        answered = service.response_counts(session, [survey.id or 0]).get(survey.id or 0, 0)
+    views = _error_views(errors)
+    context = {
+        **_common(user),
+        "spec": spec,
+        "survey": survey,
+        "summary": summary,
+        "answered": answered,
+        "refusal": refusal.text(_lang()) if refusal is not None and not errors else None,
+        "refused": refusal is not None,
+        "errors": views,
+    }
+    return render(request, "authoring/delete.html", context, 422 if errors else 200)
+
+
+@router.get("/{slug}/delete")
+def delete_form(request: Request, slug: str, user: Admin) -> Response:
+    return _delete_page(request, user, slug, [])
+
+
+@router.post("/{slug}/delete")
+def delete_survey(request: Request, slug: str, user: Admin) -> Response:
+    try:
+        with session_scope() as session:
+            service.delete_survey(session, slug=slug, user_id=user.id, request=request)
+    except EditRefused as refused:
+        return _delete_page(request, user, slug, refused.errors)
+    except LookupError as missing:
+        raise HTTPException(404, _("There is no survey at this address.")) from missing
+    return _redirect("/admin/surveys?done=removed")
 
 
 @router.get("/{slug}/preview")

@@ -13,12 +13,14 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from consult.accounts.service import record_audit
 from consult.authoring import readiness
 from consult.core.fields import pick, utcnow
 from consult.core.i18n import N_, gettext_for
+from consult.core.numbers import as_whole_number
 from consult.db import lock_for_update
 from consult.responses.models import Response
 from consult.strategy.models import ItemKind, ReviewCycle, StrategyItem
@@ -296,6 +298,87 @@ def _short(exc: ValidationError) -> str:
     return "; ".join(str(e.get("msg", "")) for e in exc.errors())[:300]
 
 
+# --- English texts of an open survey -------------------------------------------------------
+
+_ENGLISH_FIELD_MESSAGES = {
+    N_("question text"): (
+        "text_en", N_("The survey is open and offered in English: write the question in English too.")
+    ),
+    N_("help text"): ("help_en", N_(
+        "The survey is open and offered in English: write the help text in English too, or remove it in both "
+        "languages."
+    )),
+    N_("introduction"): ("intro_en", N_(
+        "The survey is open and offered in English: write the introduction in English too, or remove it in "
+        "both languages."
+    )),
+    N_("privacy notice"): ("privacy_en", N_(
+        "The survey is open and offered in English: write the privacy notice in English too."
+    )),
+}
+_SCALE_LABEL_MESSAGE = N_(
+    "The survey is open and offered in English: write the label in English too, or remove it in both languages."
+)
+_CHOICE_MESSAGE = N_("The survey is open and offered in English: write the choice “%(choice)s” in English too.")
+_PAGE_TITLE_MESSAGE = N_(
+    "The survey is open and offered in English: write the page title in English too, or remove it in both "
+    "languages."
+)
+
+
+def _english_gap_parts(spec: SurveySpec) -> set[tuple]:
+    """The English gaps of a survey offered in English (readiness.english_gaps), one entry per
+    missing part, so that an edit's new gaps can be told from those the survey already had."""
+    if not readiness.offers_english(spec):
+        return set()
+    found = set()
+    for gap in readiness.english_gaps(spec):
+        parts = [part for terms in gap.terms.values() for part in terms] or [""]
+        for part in parts:
+            found.add((gap.question, gap.message, tuple(sorted(gap.params.items())), part))
+    return found
+
+
+def english_loss_errors(old: SurveySpec, new: SurveySpec) -> list[EditError]:
+    """Why an edit of an open survey offered in English cannot be saved: it would leave a text
+    without English that had it (or start offering English while texts lack it), so a resident
+    who chose English would read it in Swedish. The survey opened only with every English text
+    (raise_for_missing_english); an edit may not take that back. Each error names the form field
+    where the text is written (a choice as "choice-en-" + its position among the question's
+    choices). Clearing the English title, which offers the survey in Swedish only, stays possible."""
+    added = _english_gap_parts(new) - _english_gap_parts(old)
+    if not added:
+        return []
+    if not readiness.offers_english(old):
+        lead = EditError("title_en", N_(
+            "The survey is open, so it can be offered in English only when all its texts are in English. "
+            "Write the English texts listed here first, or leave the English title empty."
+        ))
+        gaps = readiness.english_gaps(new)
+        return [lead, *(EditError("title_en", g.message, g.params, None, g.terms) for g in gaps)]
+    errors: list[EditError] = []
+    for code, message, params, part in sorted(added, key=lambda item: (item[0] or "", item[3])):
+        question = new.by_code.get(code) if code else None
+        if part in _ENGLISH_FIELD_MESSAGES:
+            field_name, text = _ENGLISH_FIELD_MESSAGES[part]
+            errors.append(EditError(field_name, text, question=code))
+        elif part == N_("scale end labels") and question is not None:
+            for field_name, label in (("low_en", question.low_label), ("high_en", question.high_label)):
+                if label and not label.get("en", "").strip():
+                    errors.append(EditError(field_name, _SCALE_LABEL_MESSAGE, question=code))
+        elif part == N_("options") and question is not None:
+            for position, choice in enumerate(question.choices):
+                if not choice.label.get("en", "").strip():
+                    params_ = {"choice": choice.label.get("sv", "") or str(choice.code)}
+                    errors.append(EditError(f"choice-en-{position}", _CHOICE_MESSAGE, params_, code))
+        elif code is None and "page" in dict(params):
+            errors.append(EditError("title_en", _PAGE_TITLE_MESSAGE))
+        else:  # texts the editor has no field for (an imported question's own error messages)
+            terms = {"parts": [part]} if part else {}
+            errors.append(EditError("main", message, dict(params), code, terms))
+    return errors
+
+
 # --- Writing ------------------------------------------------------------------------------
 
 
@@ -311,6 +394,10 @@ def commit_spec(
 ) -> None:
     """Write `new` over the stored survey, or refuse without writing anything."""
     assert survey.id is not None
+    if survey.status == SurveyStatus.open.value:
+        errors = english_loss_errors(old, new)
+        if errors:
+            raise EditRefused(errors)
     version_id = strategy_version_id(session, survey.cycle_id)
     if has_answers(session, survey.id):
         errors = lock_errors(old, new)
@@ -503,6 +590,7 @@ def create_survey(
     survey = save_survey(
         session, spec=spec, cycle_id=cycle_id, strategy_version_id=strategy_version_id(session, cycle_id)
     )
+    _continue_revision(session, survey)
     record_audit(session, user_id=user_id, action="survey.create", target=spec.slug, details={}, request=request)
     return survey
 
@@ -604,10 +692,131 @@ def copy_survey(
     survey = save_survey(
         session, spec=spec, cycle_id=cycle_id, strategy_version_id=strategy_version_id(session, cycle_id)
     )
+    _continue_revision(session, survey)
     record_audit(
         session, user_id=user_id, action="survey.copy", target=new_slug, details={"from": slug}, request=request
     )
     return survey
+
+
+# --- Deleting -----------------------------------------------------------------------------
+
+DELETE_ACTION = "survey.delete"
+# Never deleted with a survey: a response stored after the check (by a respondent who sent the last
+# page meanwhile) makes the deletion fail on its foreign key, and nothing is deleted.
+KEPT_TABLES = {"response"}
+
+
+@dataclass(frozen=True)
+class DeletionSummary:
+    """What deleting a survey removes besides the survey itself: shown on the confirmation page."""
+
+    pages: int
+    questions: int
+    drafts: int
+    campaign_links: int
+    invitations: int
+
+
+def _count(session: Session, model: Any, survey_id: int) -> int:
+    return session.exec(select(func.count()).select_from(model).where(model.survey_id == survey_id)).one()
+
+
+def deletion_summary(session: Session, survey: Survey) -> DeletionSummary:
+    from consult.campaigns.models import CampaignLink, SurveyInvitation
+    from consult.responses.models import ResponseDraft
+    from consult.surveys.models import Question, SurveyPage
+
+    assert survey.id is not None
+    return DeletionSummary(
+        pages=_count(session, SurveyPage, survey.id),
+        questions=_count(session, Question, survey.id),
+        drafts=_count(session, ResponseDraft, survey.id),
+        campaign_links=_count(session, CampaignLink, survey.id),
+        invitations=_count(session, SurveyInvitation, survey.id),
+    )
+
+
+def deletion_refusal(session: Session, survey: Survey) -> EditError | None:
+    """Why the survey may not be deleted, or None. Stored responses (submitted or withdrawn) are
+    kept: they are the consultation's record; closing the survey stops new ones instead."""
+    if has_answers(session, survey.id or 0):
+        return _answered_refusal()
+    return None
+
+
+def _answered_refusal() -> EditError:
+    return EditError("main", N_(
+        "The survey cannot be deleted: it has stored responses, and deleting it would remove them from "
+        "the results. Close the survey instead, so that it takes no more answers; its responses stay."
+    ))
+
+
+def _delete_with_dependents(session: Session, table: Any, condition: Any, tables: list[Any]) -> None:
+    """Delete the rows of `table` that meet `condition`, and first, depth first, every row of any
+    table that refers to them (by a foreign key, or for the survey table by a survey_id column
+    kept without one), so no constraint is broken on any database and nothing is left pointing
+    at a removed row."""
+    from sqlalchemy import delete as sql_delete
+    from sqlalchemy import select as sql_select
+
+    for child in tables:
+        if child is table or child.name in KEPT_TABLES:
+            continue
+        for column in child.columns:
+            referenced = [fk.column for fk in column.foreign_keys if fk.column.table is table]
+            if not referenced and table.name == "survey" and column.name == "survey_id" and not column.foreign_keys:
+                referenced = [table.c.id]
+            for target in referenced:
+                keys = sql_select(target).where(condition)
+                _delete_with_dependents(session, child, column.in_(keys), tables)
+    session.execute(sql_delete(table).where(condition))
+
+
+def delete_survey(session: Session, *, slug: str, user_id: int | None, request: Any = None) -> DeletionSummary:
+    """Delete a survey nobody has answered, with everything that refers to it (pages, questions,
+    choices, unfinished drafts, campaign links, invitation codes, weighting targets, pending
+    imports, export jobs, theme runs), in the caller's transaction: all of it, or with a refusal
+    nothing at all."""
+    from consult.tables import metadata
+
+    survey, _spec = _load(session, slug)
+    refusal = deletion_refusal(session, survey)
+    if refusal is not None:
+        raise EditRefused([refusal])
+    summary = deletion_summary(session, survey)
+    details = {
+        "name": survey.title.get("sv", "") if survey.title else "",
+        "status": survey.status,
+        "revision": survey.revision,
+        "pages": summary.pages,
+        "questions": summary.questions,
+    }
+    survey_table = metadata.tables["survey"]
+    session.flush()
+    try:
+        _delete_with_dependents(session, survey_table, survey_table.c.id == survey.id, list(metadata.sorted_tables))
+    except IntegrityError as exc:  # a response arrived after the check: the caller rolls everything back
+        raise EditRefused([_answered_refusal()]) from exc
+    session.expunge(survey)
+    record_audit(session, user_id=user_id, action=DELETE_ACTION, target=slug, details=details, request=request)
+    return summary
+
+
+def _continue_revision(session: Session, survey: Survey) -> None:
+    """A survey made at the address of a deleted one continues its revision numbers: every worker
+    caches definitions and public pages by address and revision, and must not take the new survey
+    for the old one."""
+    from consult.accounts.models import AuditEvent
+
+    events = session.exec(
+        select(AuditEvent.details).where(AuditEvent.action == DELETE_ACTION, AuditEvent.target == survey.slug)
+    ).all()
+    previous = max((as_whole_number(str((d or {}).get("revision", ""))) or 0 for d in events), default=0)
+    if previous >= survey.revision:
+        survey.revision = previous + 1
+        session.add(survey)
+        session.flush()
 
 
 # --- XLSForm ------------------------------------------------------------------------------
@@ -645,6 +854,7 @@ def import_xlsform(
     survey = save_survey(
         session, spec=spec, cycle_id=cycle_id, strategy_version_id=strategy_version_id(session, cycle_id)
     )
+    _continue_revision(session, survey)
     details = {"kind": "xlsform", "questions": len(spec.questions)}
     record_audit(session, user_id=user_id, action="import", target=spec.slug, details=details, request=request)
     return ImportOutcome(survey=survey)
