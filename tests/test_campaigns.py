@@ -212,3 +212,17 @@ def test_campaigns_menu_and_survey_list(analyst, survey) -> None:  # type: ignor
     listing = analyst.get("/admin/campaigns").text
     assert f'href="/admin/surveys/{survey.slug}/campaigns"' in listing
     assert analyst.get("/admin/surveys/finns-inte/campaigns").status_code == 404
+
+
+def test_links_and_qr_codes_use_the_sites_public_address(analyst, survey, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Staff often work through an internal address; the poster must carry the one residents reach,
+    # as the remiss links do.
+    monkeypatch.setenv("CONSULT_BASE_URL", "https://dialog.example.se")
+    create(analyst, survey.slug, "Affisch", "affisch")
+    public = f"https://dialog.example.se/s/{survey.slug}?k=affisch"
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    assert f'href="{public}"' in page and "http://testserver/s/" not in page
+    png = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/affisch/qr.png")
+    assert png.content == service.qr_png(public)
+    svg = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/affisch/qr.svg")
+    assert f"<title>{public}</title>".encode() in svg.content

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 from typing import Annotated
 
@@ -29,6 +30,13 @@ register_staff_link("/admin/campaigns", N_("Campaign links"), {Role.analyst.valu
 Staff = Annotated[User, Depends(require_role(Role.analyst.value))]
 
 
+def _base_url(request: Request) -> str:
+    """The site's address as residents reach it: CONSULT_BASE_URL when set (as for the remiss links),
+    else the address this page was reached at. A poster or letter printed from a staff member's
+    internal address would otherwise send residents where they cannot go."""
+    return os.environ.get("CONSULT_BASE_URL") or str(request.base_url)
+
+
 def _spec(slug: str) -> SurveySpec:
     return survey_or_404(slug, include_drafts=True)  # links are often printed before a survey opens
 
@@ -53,7 +61,7 @@ def _page(
     with session_scope() as session:
         links = service.list_links(session, survey_id=spec.id)
         counts = service.responses_per_tag(session, survey_id=spec.id)
-    base = str(request.base_url)
+    base = _base_url(request)
     context = {
         "spec": spec,
         "survey_title": pick(spec.title, current_language.get()),
@@ -103,7 +111,7 @@ def _link_url_or_404(request: Request, slug: str, tag: str) -> tuple[SurveySpec,
         link = service.get_link(session, survey_id=spec.id or 0, tag=tag) if len(tag) <= 64 else None
     if link is None:
         raise HTTPException(404, _("There is no campaign link with this tag."))
-    return spec, service.link_url(str(request.base_url), slug, tag)
+    return spec, service.link_url(_base_url(request), slug, tag)
 
 
 def _image(content: bytes, media_type: str, filename: str, download: bool) -> Response:
@@ -185,7 +193,7 @@ def create_invitations(
         codes = invitations.create_codes(
             session, survey_id=spec.id, count=number, batch=name, user_id=user.id, request=request
         )
-    content = invitations.codes_csv(base_url=str(request.base_url), slug=slug, batch=name, codes=codes)
+    content = invitations.codes_csv(base_url=_base_url(request), slug=slug, batch=name, codes=codes)
     filename = f"inbjudningskoder-{slug}-{len(codes)}.csv"
     return Response(
         content.encode(),
@@ -220,7 +228,7 @@ def mail_invitations(
     try:
         with session_scope() as session:
             mailed = invitations.send_codes(
-                session, survey_id=spec.id, slug=slug, title=pick(spec.title, "sv"), base_url=str(request.base_url),
+                session, survey_id=spec.id, slug=slug, title=pick(spec.title, "sv"), base_url=_base_url(request),
                 addresses=listed, batch=name, settings=settings, user_id=user.id, request=request,
             )
     except (OSError, smtplib.SMTPException) as error:
