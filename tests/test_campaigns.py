@@ -226,3 +226,22 @@ def test_links_and_qr_codes_use_the_sites_public_address(analyst, survey, monkey
     assert png.content == service.qr_png(public)
     svg = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/affisch/qr.svg")
     assert f"<title>{public}</title>".encode() in svg.content
+
+
+def test_responses_rejected_in_review_are_not_counted_as_in_the_workspace(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    create(analyst, survey.slug, "Facebook", "facebook")
+    _respond(survey, ["facebook"] * 3)
+    with session_scope() as session:
+        spam = session.execute(select(Response.id).where(Response.survey_id == survey.id)).scalars().first()
+        session.execute(update(Response).where(Response.id == spam).values(review_state="rejected"))
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    counts = dict(re.findall(r'<td data-tag="([^"]*)">(\d+)</td>', page))
+    assert counts == {"facebook": "2"}
+    assert "Svar som avvisats vid granskningen räknas inte" in page
+    from consult.workspace.service import eligible
+
+    with session_scope() as session:
+        counted = session.execute(select(func.count()).select_from(Response).where(eligible([survey.id])))
+        assert counted.scalar() == 2  # what the workspace's figures count

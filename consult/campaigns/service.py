@@ -14,7 +14,7 @@ from consult.accounts.service import record_audit
 from consult.campaigns.models import CampaignLink, campaign_tag
 from consult.core.i18n import N_
 from consult.core.problems import FieldProblem
-from consult.responses.models import Response, ResponseStatus
+from consult.responses.models import Response, ResponseStatus, ReviewState
 
 # The same rule as the survey start page applies to ?k=, so every link made here is recorded.
 MAX_NAME_LENGTH = 200
@@ -78,10 +78,15 @@ def create_link(
 
 
 def responses_per_tag(session: Session, *, survey_id: int) -> dict[str | None, int]:
-    """Submitted responses per campaign tag (None: no tag), counted by the database."""
+    """Submitted responses per campaign tag (None: no tag), counted by the database. Responses the
+    review team rejected are left out, as in the workspace, so the two pages give the same numbers."""
     query = (
         select(Response.campaign_tag, func.count())
-        .where(Response.survey_id == survey_id, Response.status == ResponseStatus.submitted.value)
+        .where(
+            Response.survey_id == survey_id,
+            Response.status == ResponseStatus.submitted.value,
+            Response.review_state != ReviewState.rejected.value,
+        )
         .group_by(Response.campaign_tag)
     )
     return {tag: count for tag, count in session.execute(query)}
