@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -245,3 +246,30 @@ def test_responses_rejected_in_review_are_not_counted_as_in_the_workspace(analys
     with session_scope() as session:
         counted = session.execute(select(func.count()).select_from(Response).where(eligible([survey.id])))
         assert counted.scalar() == 2  # what the workspace's figures count
+
+
+@pytest.mark.parametrize(
+    ("fields", "said", "resident_status"),
+    [
+        ({"status": "draft"}, "Enkäten är inte publicerad än", 404),
+        ({"opens_at": datetime.now(UTC) + timedelta(days=5)}, "Enkäten har inte öppnat än: tills den öppnar", 403),
+        ({"status": "closed"}, "Enkäten är stängd: länkarna leder till en sida", 410),
+        ({}, None, 200),
+    ],
+)
+def test_the_page_says_what_residents_meet_when_the_survey_is_not_open(analyst, fields, said, resident_status) -> None:  # type: ignore[no-untyped-def]
+    spec = store(every_type_survey(**fields))
+    assert create(analyst, spec.slug, "Affisch", "affisch").status_code == 303
+    page = analyst.get(f"/admin/surveys/{spec.slug}/campaigns").text
+    resident = TestClient(analyst.app, base_url="http://testserver").get(f"/s/{spec.slug}?k=affisch")
+    assert resident.status_code == resident_status
+    if said is None:
+        assert 'id="survey-state"' not in page
+    else:
+        assert said in re.sub(r"\s+", " ", page)
+
+
+def test_the_page_says_an_invited_only_survey_asks_for_a_code(analyst) -> None:  # type: ignore[no-untyped-def]
+    spec = store(every_type_survey(access="invitation"))
+    page = analyst.get(f"/admin/surveys/{spec.slug}/campaigns").text
+    assert "Bara inbjudna svarar på enkäten" in page

@@ -22,6 +22,7 @@ from consult.core.templating import render
 from consult.db import session_scope
 from consult.surveys.models import Survey
 from consult.surveys.schema import SurveySpec
+from consult.surveys.service import availability
 from consult.surveys.views import survey_or_404
 
 router = APIRouter(include_in_schema=False)
@@ -65,6 +66,7 @@ def _page(
     context = {
         "spec": spec,
         "survey_title": pick(spec.title, current_language.get()),
+        "availability": availability(spec).value,  # what a resident following a link meets today
         "links": [{"link": link, "url": service.link_url(base, spec.slug, link.tag)} for link in links],
         "tag_rows": service.tag_table(links, counts),
         "total": sum(counts.values()),
