@@ -273,3 +273,29 @@ def test_the_page_says_an_invited_only_survey_asks_for_a_code(analyst) -> None: 
     spec = store(every_type_survey(access="invitation"))
     page = analyst.get(f"/admin/surveys/{spec.slug}/campaigns").text
     assert "Bara inbjudna svarar på enkäten" in page
+
+
+def test_what_a_kiosk_or_an_event_brought_in_is_counted_per_event(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    assert "Inga svar har lämnats på en namngiven plats eller ett evenemang än." in page
+    day = "Framtidsdag i Härnösand 🎉"
+    made = [(Channel.kiosk, day)] * 4 + [(Channel.event, day)] * 2 + [(Channel.kiosk, "Mässa i Sundsvall")]
+    made += [(Channel.web, None)]
+    items = [
+        NewResponse(spec=survey, client_uuid=str(uuid.uuid4()), values={"kommun": 1, "val": 1}, channel=channel,
+                    event_name=event)
+        for channel, event in made
+    ]
+    with session_scope() as session:
+        stored = store_responses(session, items)
+        rejected = stored[0].response_id
+        session.execute(update(Response).where(Response.id == rejected).values(review_state="rejected"))
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    assert "Svar per plats eller evenemang" in page
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td data-event=\"[^\"]*\">(\d+)</td></tr>", page)
+    assert rows == [(day, "Kiosk", "3"), (day, "Evenemang", "2"), ("Mässa i Sundsvall", "Kiosk", "1")]
+    # Untagged, they are among the other channels of the tag table, which adds up to the same total.
+    counts = dict(re.findall(r'<td data-tag="([^"]*)">(\d+)</td>', page))
+    assert counts == {"": "7"}

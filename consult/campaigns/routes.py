@@ -20,6 +20,7 @@ from consult.core.i18n import N_, _, current_language
 from consult.core.mail import SmtpSettings
 from consult.core.templating import render
 from consult.db import session_scope
+from consult.responses.models import CHANNEL_LABELS
 from consult.surveys.models import Survey
 from consult.surveys.schema import SurveySpec
 from consult.surveys.service import availability
@@ -62,6 +63,7 @@ def _page(
     with session_scope() as session:
         links = service.list_links(session, survey_id=spec.id)
         counts = service.responses_per_tag(session, survey_id=spec.id)
+        events = service.responses_per_event(session, survey_id=spec.id)
     base = _base_url(request)
     context = {
         "spec": spec,
@@ -70,6 +72,8 @@ def _page(
         "links": [{"link": link, "url": service.link_url(base, spec.slug, link.tag)} for link in links],
         "tag_rows": service.tag_table(links, counts),
         "total": sum(counts.values()),
+        "events": events,
+        "channel_labels": CHANNEL_LABELS,
         "values": values or {"name": "", "tag": ""},
         "errors": errors or {},
         "created": created if created and any(link.tag == created for link in links) else None,

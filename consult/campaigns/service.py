@@ -77,19 +77,43 @@ def create_link(
     return link
 
 
+def _counted(survey_id: int) -> tuple:  # type: ignore[type-arg]
+    """The responses these pages count: submitted and not rejected in review, as in the workspace."""
+    return (
+        Response.survey_id == survey_id,
+        Response.status == ResponseStatus.submitted.value,
+        Response.review_state != ReviewState.rejected.value,
+    )
+
+
 def responses_per_tag(session: Session, *, survey_id: int) -> dict[str | None, int]:
     """Submitted responses per campaign tag (None: no tag), counted by the database. Responses the
     review team rejected are left out, as in the workspace, so the two pages give the same numbers."""
-    query = (
-        select(Response.campaign_tag, func.count())
-        .where(
-            Response.survey_id == survey_id,
-            Response.status == ResponseStatus.submitted.value,
-            Response.review_state != ReviewState.rejected.value,
-        )
-        .group_by(Response.campaign_tag)
-    )
+    query = select(Response.campaign_tag, func.count()).where(*_counted(survey_id)).group_by(Response.campaign_tag)
     return {tag: count for tag, count in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class EventCount:
+    event: str  # the kiosk's event, or the place or event an interviewer or an import named
+    channel: str
+    count: int
+
+
+def responses_per_event(session: Session, *, survey_id: int) -> list[EventCount]:
+    """Counted responses per named place or event and channel (a kiosk at a "framtidsdag", the
+    interviews entered there). These carry no campaign tag."""
+    query = (
+        select(Response.event_name, Response.channel, func.count())
+        .where(*_counted(survey_id), Response.event_name.is_not(None))  # type: ignore[union-attr]
+        .group_by(Response.event_name, Response.channel)
+    )
+    rows = [EventCount(event, channel, count) for event, channel, count in session.execute(query)]
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row.event] = totals.get(row.event, 0) + row.count
+    # An event's channels stay together, the event that brought in most first.
+    return sorted(rows, key=lambda row: (-totals[row.event], row.event, -row.count, row.channel))
 
 
 @dataclass(frozen=True)
