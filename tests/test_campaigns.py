@@ -299,3 +299,17 @@ def test_what_a_kiosk_or_an_event_brought_in_is_counted_per_event(analyst, surve
     # Untagged, they are among the other channels of the tag table, which adds up to the same total.
     counts = dict(re.findall(r'<td data-tag="([^"]*)">(\d+)</td>', page))
     assert counts == {"": "7"}
+
+
+def test_a_tag_typed_with_capitals_and_spaces_is_confirmed_as_stored(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    response = create(analyst, survey.slug, "Affisch i Sollefteå", "  Affisch-Solleftea ")
+    assert response.status_code == 303
+    page = analyst.get(response.headers["location"]).text
+    assert "Länken med taggen affisch-solleftea har skapats." in page
+
+
+def test_the_svg_qr_code_scales_to_any_print_size(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    create(analyst, survey.slug, "Affisch", "affisch")
+    svg = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/affisch/qr.svg").text
+    root = re.search(r"<svg [^>]*>", svg)
+    assert root and re.search(r'viewBox="0 0 (\d+) \1"', root.group(0)), root

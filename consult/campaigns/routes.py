@@ -108,7 +108,8 @@ def create(
             errors = {error.field: _(error.message)}
     if errors:
         return _page(request, spec, values=values, errors=errors, status_code=422)
-    return RedirectResponse(f"/admin/surveys/{slug}/campaigns?created={tag.strip()}", status_code=303)
+    # The tag as stored (lower case), so the page confirms the link that was made.
+    return RedirectResponse(f"/admin/surveys/{slug}/campaigns?created={tag.strip().lower()}", status_code=303)
 
 
 def _link_url_or_404(request: Request, slug: str, tag: str) -> tuple[SurveySpec, str]:

@@ -150,6 +150,7 @@ def qr_png(url: str, scale: int = 10) -> bytes:
 def qr_svg(url: str, title: str = "") -> bytes:
     buffer = io.BytesIO()
     segno.make(url, error="m").save(
-        buffer, kind="svg", scale=10, border=4, title=title or None, svgclass=None, lineclass=None
+        buffer, kind="svg", scale=10, border=4, title=title or None, svgclass=None, lineclass=None,
+        unit="px",  # with a unit segno adds a viewBox, so the code scales to whatever size it is printed at
     )
     return buffer.getvalue()
