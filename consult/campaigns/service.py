@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import segno
 from sqlalchemy import func, select
@@ -77,7 +78,7 @@ def create_link(
     return link
 
 
-def _counted(survey_id: int) -> tuple:  # type: ignore[type-arg]
+def _counted(survey_id: int) -> tuple[Any, ...]:
     """The responses these pages count: submitted and not rejected in review, as in the workspace."""
     return (
         Response.survey_id == survey_id,
