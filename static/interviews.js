@@ -374,6 +374,8 @@
     var box = (root || document).querySelector("[data-kiosk-return]");
     if (!box || returnTimer) { return; }
     var seconds = parseInt(box.getAttribute("data-kiosk-return-seconds"), 10) || 8;
+    var note = box.querySelector("[data-kiosk-return-note]");
+    if (note) { note.textContent = note.getAttribute("data-with-script"); }
     returnTimer = window.setTimeout(function () {
       window.location.replace(box.getAttribute("data-kiosk-return"));
     }, seconds * 1000);

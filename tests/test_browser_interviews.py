@@ -383,6 +383,7 @@ def test_kiosk_returns_to_the_start(page, survey) -> None:  # type: ignore[no-un
     page.click("button[value=next]")
     page.get_by_role("link", name="Nytt svar").wait_for()
     assert "/tack?kiosk=" in page.url and "kvitto" not in page.url  # no receipt code in a shared device's history
+    assert "Enkäten börjar om för nästa person om några sekunder." in page.inner_text("main")
     assert_accessible(page)
     screenshot(page, "kiosk-receipt")
     page.wait_for_url(re.compile(rf"/s/{survey.slug}\?kiosk="), timeout=20_000)  # back by itself
@@ -456,3 +457,12 @@ def test_identified_survey_entry_asks_who_answers(page, staff, survey) -> None: 
     page.locator("#entry-status").filter(has_text="Svaren sparades").wait_for()
     assert page.input_value("#field-respondent-name") == ""  # ready for the next respondent
     assert len(responses_entered_by(staff["interviewer"])) == before + 1
+
+
+def test_without_scripts_the_kiosk_thanks_page_promises_no_restart(page_no_js, survey) -> None:  # type: ignore[no-untyped-def]
+    # Nothing brings the start page back by itself without scripts, so the page must not say so.
+    page_no_js.goto(f"/s/{survey.slug}/tack?kiosk={KIOSK_EVENT}")
+    text = page_no_js.inner_text("main")
+    assert "Tryck på Nytt svar för nästa person." in text and "om några sekunder" not in text
+    page_no_js.get_by_role("link", name="Nytt svar").click()
+    assert page_no_js.get_by_role("button", name="Starta enkäten").is_visible()

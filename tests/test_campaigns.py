@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -212,3 +213,103 @@ def test_campaigns_menu_and_survey_list(analyst, survey) -> None:  # type: ignor
     listing = analyst.get("/admin/campaigns").text
     assert f'href="/admin/surveys/{survey.slug}/campaigns"' in listing
     assert analyst.get("/admin/surveys/finns-inte/campaigns").status_code == 404
+
+
+def test_links_and_qr_codes_use_the_sites_public_address(analyst, survey, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Staff often work through an internal address; the poster must carry the one residents reach,
+    # as the remiss links do.
+    monkeypatch.setenv("CONSULT_BASE_URL", "https://dialog.example.se")
+    create(analyst, survey.slug, "Affisch", "affisch")
+    public = f"https://dialog.example.se/s/{survey.slug}?k=affisch"
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    assert f'href="{public}"' in page and "http://testserver/s/" not in page
+    png = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/affisch/qr.png")
+    assert png.content == service.qr_png(public)
+    svg = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/affisch/qr.svg")
+    assert f"<title>{public}</title>".encode() in svg.content
+
+
+def test_responses_rejected_in_review_are_not_counted_as_in_the_workspace(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    create(analyst, survey.slug, "Facebook", "facebook")
+    _respond(survey, ["facebook"] * 3)
+    with session_scope() as session:
+        spam = session.execute(select(Response.id).where(Response.survey_id == survey.id)).scalars().first()
+        session.execute(update(Response).where(Response.id == spam).values(review_state="rejected"))
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    counts = dict(re.findall(r'<td data-tag="([^"]*)">(\d+)</td>', page))
+    assert counts == {"facebook": "2"}
+    assert "Svar som avvisats vid granskningen räknas inte" in page
+    from consult.workspace.service import eligible
+
+    with session_scope() as session:
+        counted = session.execute(select(func.count()).select_from(Response).where(eligible([survey.id])))
+        assert counted.scalar() == 2  # what the workspace's figures count
+
+
+@pytest.mark.parametrize(
+    ("fields", "said", "resident_status"),
+    [
+        ({"status": "draft"}, "Enkäten är inte publicerad än", 404),
+        ({"opens_at": datetime.now(UTC) + timedelta(days=5)}, "Enkäten har inte öppnat än: tills den öppnar", 403),
+        ({"status": "closed"}, "Enkäten är stängd: länkarna leder till en sida", 410),
+        ({}, None, 200),
+    ],
+)
+def test_the_page_says_what_residents_meet_when_the_survey_is_not_open(analyst, fields, said, resident_status) -> None:  # type: ignore[no-untyped-def]
+    spec = store(every_type_survey(**fields))
+    assert create(analyst, spec.slug, "Affisch", "affisch").status_code == 303
+    page = analyst.get(f"/admin/surveys/{spec.slug}/campaigns").text
+    resident = TestClient(analyst.app, base_url="http://testserver").get(f"/s/{spec.slug}?k=affisch")
+    assert resident.status_code == resident_status
+    if said is None:
+        assert 'id="survey-state"' not in page
+    else:
+        assert said in re.sub(r"\s+", " ", page)
+
+
+def test_the_page_says_an_invited_only_survey_asks_for_a_code(analyst) -> None:  # type: ignore[no-untyped-def]
+    spec = store(every_type_survey(access="invitation"))
+    page = analyst.get(f"/admin/surveys/{spec.slug}/campaigns").text
+    assert "Bara inbjudna svarar på enkäten" in page
+
+
+def test_what_a_kiosk_or_an_event_brought_in_is_counted_per_event(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    assert "Inga svar har lämnats på en namngiven plats eller ett evenemang än." in page
+    day = "Framtidsdag i Härnösand 🎉"
+    made = [(Channel.kiosk, day)] * 4 + [(Channel.event, day)] * 2 + [(Channel.kiosk, "Mässa i Sundsvall")]
+    made += [(Channel.web, None)]
+    items = [
+        NewResponse(spec=survey, client_uuid=str(uuid.uuid4()), values={"kommun": 1, "val": 1}, channel=channel,
+                    event_name=event)
+        for channel, event in made
+    ]
+    with session_scope() as session:
+        stored = store_responses(session, items)
+        rejected = stored[0].response_id
+        session.execute(update(Response).where(Response.id == rejected).values(review_state="rejected"))
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    assert "Svar per plats eller evenemang" in page
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td data-event=\"[^\"]*\">(\d+)</td></tr>", page)
+    assert rows == [(day, "Kiosk", "3"), (day, "Evenemang", "2"), ("Mässa i Sundsvall", "Kiosk", "1")]
+    # Untagged, they are among the other channels of the tag table, which adds up to the same total.
+    counts = dict(re.findall(r'<td data-tag="([^"]*)">(\d+)</td>', page))
+    assert counts == {"": "7"}
+
+
+def test_a_tag_typed_with_capitals_and_spaces_is_confirmed_as_stored(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    response = create(analyst, survey.slug, "Affisch i Sollefteå", "  Affisch-Solleftea ")
+    assert response.status_code == 303
+    page = analyst.get(response.headers["location"]).text
+    assert "Länken med taggen affisch-solleftea har skapats." in page
+
+
+def test_the_svg_qr_code_scales_to_any_print_size(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    create(analyst, survey.slug, "Affisch", "affisch")
+    svg = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/affisch/qr.svg").text
+    root = re.search(r"<svg [^>]*>", svg)
+    assert root and re.search(r'viewBox="0 0 (\d+) \1"', root.group(0)), root

@@ -316,3 +316,18 @@ def _used_and_made(survey) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     with session_scope() as session:
         rows = session.execute(select(SurveyInvitation).where(SurveyInvitation.survey_id == survey.id)).scalars().all()
         return sum(1 for r in rows if r.used_at), len(rows)
+
+
+def test_personal_links_use_the_sites_public_address(app, staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A mail merge made from an internal address must still send residents to the public site.
+    monkeypatch.setenv("CONSULT_BASE_URL", "https://dialog.example.se")
+    survey = store(every_type_survey(access="invitation"))
+    analyst = logged_in(app, staff["analyst"], PASSWORD)
+    token = csrf_from(analyst.get(f"/admin/surveys/{survey.slug}/inbjudningar").text)
+    made = analyst.post(
+        f"/admin/surveys/{survey.slug}/inbjudningar", data={"csrftoken": token, "batch": "Brev 1", "count": "2"}
+    )
+    rows = list(csv.DictReader(io.StringIO(made.content.decode("utf-8-sig")), delimiter=";"))
+    assert [row["link"] for row in rows] == [
+        f"https://dialog.example.se/s/{survey.slug}?kod={row['code']}" for row in rows
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 from typing import Annotated
 
@@ -19,14 +20,23 @@ from consult.core.i18n import N_, _, current_language
 from consult.core.mail import SmtpSettings
 from consult.core.templating import render
 from consult.db import session_scope
+from consult.responses.models import CHANNEL_LABELS
 from consult.surveys.models import Survey
 from consult.surveys.schema import SurveySpec
+from consult.surveys.service import availability
 from consult.surveys.views import survey_or_404
 
 router = APIRouter(include_in_schema=False)
 register_staff_link("/admin/campaigns", N_("Campaign links"), {Role.analyst.value})
 
 Staff = Annotated[User, Depends(require_role(Role.analyst.value))]
+
+
+def _base_url(request: Request) -> str:
+    """The site's address as residents reach it: CONSULT_BASE_URL when set (as for the remiss links),
+    else the address this page was reached at. A poster or letter printed from a staff member's
+    internal address would otherwise send residents where they cannot go."""
+    return os.environ.get("CONSULT_BASE_URL") or str(request.base_url)
 
 
 def _spec(slug: str) -> SurveySpec:
@@ -53,13 +63,17 @@ def _page(
     with session_scope() as session:
         links = service.list_links(session, survey_id=spec.id)
         counts = service.responses_per_tag(session, survey_id=spec.id)
-    base = str(request.base_url)
+        events = service.responses_per_event(session, survey_id=spec.id)
+    base = _base_url(request)
     context = {
         "spec": spec,
         "survey_title": pick(spec.title, current_language.get()),
+        "availability": availability(spec).value,  # what a resident following a link meets today
         "links": [{"link": link, "url": service.link_url(base, spec.slug, link.tag)} for link in links],
         "tag_rows": service.tag_table(links, counts),
         "total": sum(counts.values()),
+        "events": events,
+        "channel_labels": CHANNEL_LABELS,
         "values": values or {"name": "", "tag": ""},
         "errors": errors or {},
         "created": created if created and any(link.tag == created for link in links) else None,
@@ -94,7 +108,8 @@ def create(
             errors = {error.field: _(error.message)}
     if errors:
         return _page(request, spec, values=values, errors=errors, status_code=422)
-    return RedirectResponse(f"/admin/surveys/{slug}/campaigns?created={tag.strip()}", status_code=303)
+    # The tag as stored (lower case), so the page confirms the link that was made.
+    return RedirectResponse(f"/admin/surveys/{slug}/campaigns?created={tag.strip().lower()}", status_code=303)
 
 
 def _link_url_or_404(request: Request, slug: str, tag: str) -> tuple[SurveySpec, str]:
@@ -103,7 +118,7 @@ def _link_url_or_404(request: Request, slug: str, tag: str) -> tuple[SurveySpec,
         link = service.get_link(session, survey_id=spec.id or 0, tag=tag) if len(tag) <= 64 else None
     if link is None:
         raise HTTPException(404, _("There is no campaign link with this tag."))
-    return spec, service.link_url(str(request.base_url), slug, tag)
+    return spec, service.link_url(_base_url(request), slug, tag)
 
 
 def _image(content: bytes, media_type: str, filename: str, download: bool) -> Response:
@@ -185,7 +200,7 @@ def create_invitations(
         codes = invitations.create_codes(
             session, survey_id=spec.id, count=number, batch=name, user_id=user.id, request=request
         )
-    content = invitations.codes_csv(base_url=str(request.base_url), slug=slug, batch=name, codes=codes)
+    content = invitations.codes_csv(base_url=_base_url(request), slug=slug, batch=name, codes=codes)
     filename = f"inbjudningskoder-{slug}-{len(codes)}.csv"
     return Response(
         content.encode(),
@@ -220,7 +235,7 @@ def mail_invitations(
     try:
         with session_scope() as session:
             mailed = invitations.send_codes(
-                session, survey_id=spec.id, slug=slug, title=pick(spec.title, "sv"), base_url=str(request.base_url),
+                session, survey_id=spec.id, slug=slug, title=pick(spec.title, "sv"), base_url=_base_url(request),
                 addresses=listed, batch=name, settings=settings, user_id=user.id, request=request,
             )
     except (OSError, smtplib.SMTPException) as error:

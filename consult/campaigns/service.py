@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import segno
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from consult.accounts.service import record_audit
 from consult.campaigns.models import CampaignLink, campaign_tag
 from consult.core.i18n import N_
 from consult.core.problems import FieldProblem
-from consult.responses.models import Response, ResponseStatus
+from consult.responses.models import Response, ResponseStatus, ReviewState
 
 # The same rule as the survey start page applies to ?k=, so every link made here is recorded.
 MAX_NAME_LENGTH = 200
@@ -77,14 +78,43 @@ def create_link(
     return link
 
 
-def responses_per_tag(session: Session, *, survey_id: int) -> dict[str | None, int]:
-    """Submitted responses per campaign tag (None: no tag), counted by the database."""
-    query = (
-        select(Response.campaign_tag, func.count())
-        .where(Response.survey_id == survey_id, Response.status == ResponseStatus.submitted.value)
-        .group_by(Response.campaign_tag)
+def _counted(survey_id: int) -> tuple[Any, ...]:
+    """The responses these pages count: submitted and not rejected in review, as in the workspace."""
+    return (
+        Response.survey_id == survey_id,
+        Response.status == ResponseStatus.submitted.value,
+        Response.review_state != ReviewState.rejected.value,
     )
+
+
+def responses_per_tag(session: Session, *, survey_id: int) -> dict[str | None, int]:
+    """Submitted responses per campaign tag (None: no tag), counted by the database. Responses the
+    review team rejected are left out, as in the workspace, so the two pages give the same numbers."""
+    query = select(Response.campaign_tag, func.count()).where(*_counted(survey_id)).group_by(Response.campaign_tag)
     return {tag: count for tag, count in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class EventCount:
+    event: str  # the kiosk's event, or the place or event an interviewer or an import named
+    channel: str
+    count: int
+
+
+def responses_per_event(session: Session, *, survey_id: int) -> list[EventCount]:
+    """Counted responses per named place or event and channel (a kiosk at a "framtidsdag", the
+    interviews entered there). These carry no campaign tag."""
+    query = (
+        select(Response.event_name, Response.channel, func.count())
+        .where(*_counted(survey_id), Response.event_name.is_not(None))  # type: ignore[union-attr]
+        .group_by(Response.event_name, Response.channel)
+    )
+    rows = [EventCount(event, channel, count) for event, channel, count in session.execute(query)]
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row.event] = totals.get(row.event, 0) + row.count
+    # An event's channels stay together, the event that brought in most first.
+    return sorted(rows, key=lambda row: (-totals[row.event], row.event, -row.count, row.channel))
 
 
 @dataclass(frozen=True)
@@ -121,6 +151,7 @@ def qr_png(url: str, scale: int = 10) -> bytes:
 def qr_svg(url: str, title: str = "") -> bytes:
     buffer = io.BytesIO()
     segno.make(url, error="m").save(
-        buffer, kind="svg", scale=10, border=4, title=title or None, svgclass=None, lineclass=None
+        buffer, kind="svg", scale=10, border=4, title=title or None, svgclass=None, lineclass=None,
+        unit="px",  # with a unit segno adds a viewBox, so the code scales to whatever size it is printed at
     )
     return buffer.getvalue()
