@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import smtplib
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from consult.core.fields import pick
 from consult.core.formatting import percent
 from consult.core.i18n import N_, _, current_language
 from consult.core.mail import SmtpSettings
+from consult.core.routing import public_base_url
 from consult.core.templating import render
 from consult.db import session_scope
 from consult.responses.models import CHANNEL_LABELS
@@ -31,12 +31,6 @@ register_staff_link("/admin/campaigns", N_("Campaign links"), {Role.analyst.valu
 
 Staff = Annotated[User, Depends(require_role(Role.analyst.value))]
 
-
-def _base_url(request: Request) -> str:
-    """The site's address as residents reach it: CONSULT_BASE_URL when set (as for the remiss links),
-    else the address this page was reached at. A poster or letter printed from a staff member's
-    internal address would otherwise send residents where they cannot go."""
-    return os.environ.get("CONSULT_BASE_URL") or str(request.base_url)
 
 
 def _spec(slug: str) -> SurveySpec:
@@ -64,7 +58,7 @@ def _page(
         links = service.list_links(session, survey_id=spec.id)
         counts = service.responses_per_tag(session, survey_id=spec.id)
         events = service.responses_per_event(session, survey_id=spec.id)
-    base = _base_url(request)
+    base = public_base_url(request)
     context = {
         "spec": spec,
         "survey_title": pick(spec.title, current_language.get()),
@@ -118,7 +112,7 @@ def _link_url_or_404(request: Request, slug: str, tag: str) -> tuple[SurveySpec,
         link = service.get_link(session, survey_id=spec.id or 0, tag=tag) if len(tag) <= 64 else None
     if link is None:
         raise HTTPException(404, _("There is no campaign link with this tag."))
-    return spec, service.link_url(_base_url(request), slug, tag)
+    return spec, service.link_url(public_base_url(request), slug, tag)
 
 
 def _image(content: bytes, media_type: str, filename: str, download: bool) -> Response:
@@ -200,7 +194,7 @@ def create_invitations(
         codes = invitations.create_codes(
             session, survey_id=spec.id, count=number, batch=name, user_id=user.id, request=request
         )
-    content = invitations.codes_csv(base_url=_base_url(request), slug=slug, batch=name, codes=codes)
+    content = invitations.codes_csv(base_url=public_base_url(request), slug=slug, batch=name, codes=codes)
     filename = f"inbjudningskoder-{slug}-{len(codes)}.csv"
     return Response(
         content.encode(),
@@ -235,7 +229,7 @@ def mail_invitations(
     try:
         with session_scope() as session:
             mailed = invitations.send_codes(
-                session, survey_id=spec.id, slug=slug, title=pick(spec.title, "sv"), base_url=_base_url(request),
+                session, survey_id=spec.id, slug=slug, title=pick(spec.title, "sv"), base_url=public_base_url(request),
                 addresses=listed, batch=name, settings=settings, user_id=user.id, request=request,
             )
     except (OSError, smtplib.SMTPException) as error:

@@ -3,6 +3,7 @@ and strict parsing of JSON request bodies."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
@@ -110,3 +111,11 @@ _VALIDATION_MESSAGES = {
 def validation_message(error_type: str) -> str:
     """A field error of request validation, in the request's language."""
     return _(_VALIDATION_MESSAGES.get(error_type, N_("This value is not valid.")))
+
+
+def public_base_url(request: Request) -> str:
+    """The site's address as residents and organisations reach it, without a trailing slash:
+    CONSULT_BASE_URL when set, else the address this request came to. Links that leave the site
+    (posters, QR codes, letters, invitation mails, the report's address) use it, so that one made
+    from a staff member's internal address still leads residents to the public site."""
+    return (os.environ.get("CONSULT_BASE_URL") or str(request.base_url)).rstrip("/")

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -17,7 +16,7 @@ from consult.accounts.models import User
 from consult.accounts.service import record_audit, register_staff_link
 from consult.core.fields import utcnow
 from consult.core.i18n import N_, _, current_language
-from consult.core.routing import RowId
+from consult.core.routing import RowId, public_base_url
 from consult.core.templating import render, templates
 from consult.db import get_session, session_scope
 from consult.organisation.service import organisation_name
@@ -67,9 +66,6 @@ def _common(draft: service.Draft) -> dict[str, Any]:
         "format_time": lambda value: service.format_date(value, current_language.get()),
     }
 
-
-def _base_url(request: Request) -> str:
-    return os.environ.get("CONSULT_BASE_URL") or str(request.base_url).rstrip("/")
 
 
 # --- the organisation's answer form ------------------------------------------------------------
@@ -456,7 +452,7 @@ def download_links(request: Request, key: str, session: SessionDep, user: Admin)
     remiss_round = _round_or_404(session, key)
     assert remiss_round.id is not None
     body = service.links_csv(
-        session, round_id=remiss_round.id, base_url=_base_url(request), language=current_language.get()
+        session, round_id=remiss_round.id, base_url=public_base_url(request), language=current_language.get()
     )
     record_audit(session, user_id=user.id, action="remiss.links", target=f"remiss:{key}", request=request)
     return Response(
@@ -483,7 +479,11 @@ async def send_mail(request: Request, key: str, user: Admin) -> Response:
             return _organisations_page(request, session, remiss_round, mail_error=message, status_code=409)
         try:
             report = service.send_invitations(
-                session, remiss_round=remiss_round, base_url=_base_url(request), settings=settings, reminder=reminder
+                session,
+                remiss_round=remiss_round,
+                base_url=public_base_url(request),
+                settings=settings,
+                reminder=reminder,
             )
         except (OSError, service.smtplib.SMTPException) as exc:
             message = _("The mail server could not be reached: %(error)s") % {"error": str(exc)[:200]}

@@ -6,7 +6,6 @@ once published, and always with the publication rules (see service.py)."""
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -20,6 +19,7 @@ from consult.core import i18n
 from consult.core.fields import pick
 from consult.core.formatting import number, percent
 from consult.core.i18n import N_, _
+from consult.core.routing import public_base_url
 from consult.core.templating import render, templates
 from consult.db import session_scope
 from consult.remiss import service as remiss
@@ -197,8 +197,7 @@ def staff_report(
 def _public_url(request: Request, cycle: ReviewCycle) -> str:
     """The public report's full address: staff copy it into mails and web pages, where a bare path
     would lead nowhere."""
-    base = os.environ.get("CONSULT_BASE_URL") or str(request.base_url)
-    return f"{base.rstrip('/')}/rapport/{cycle.key}"
+    return f"{public_base_url(request)}/rapport/{cycle.key}"
 
 
 @router.get("/arbetsyta/rapport/{cycle_key}/pdf")
