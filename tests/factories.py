@@ -110,3 +110,18 @@ def shown_receipt(html: str) -> str:
     match = re.search(r'class="receipt"(?: id="receipt-code")?>([A-Z0-9-]+)<', html)
     assert match, "the page shows no receipt code"
     return match.group(1).replace("-", "")
+
+
+def put_in_kiosk_mode(client: Any, slug: str, event_name: str) -> None:
+    """Make a test client a kiosk for the survey and event, as an interviewer's "Open kiosk mode"
+    does (tests/test_kiosk_entry.py goes through that page itself)."""
+    from consult.surveys import kiosk
+
+    client.cookies.set(kiosk.COOKIE, kiosk.cookie_value(slug, event_name))
+
+
+def put_page_in_kiosk_mode(page: Any, base_url: str, slug: str, event_name: str) -> None:
+    """The same for a Playwright page browsing the live server at `base_url`."""
+    from consult.surveys import kiosk
+
+    page.context.add_cookies([{"name": kiosk.COOKIE, "value": kiosk.cookie_value(slug, event_name), "url": base_url}])

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from consult.responses.models import Response, ResponseDraft
 from consult.surveys.schema import PageSpec, SurveySpec
 from tests.conftest import assert_accessible, screenshot
-from tests.factories import choices, event_survey, q, store
+from tests.factories import choices, event_survey, put_page_in_kiosk_mode, q, store
 
 pytestmark = pytest.mark.browser
 
@@ -367,7 +367,8 @@ def test_analyst_reviews_an_edited_response(page, browser, live_server, staff, s
     interviewer_context.close()
 
 
-def test_kiosk_returns_to_the_start(page, survey) -> None:  # type: ignore[no-untyped-def]
+def test_kiosk_returns_to_the_start(page, live_server, survey) -> None:  # type: ignore[no-untyped-def]
+    put_page_in_kiosk_mode(page, live_server, survey.slug, KIOSK_EVENT)
     start_url = f"/s/{survey.slug}?kiosk={KIOSK_EVENT}"
     page.goto(start_url)
     page.get_by_role("button", name="Starta enkäten").click()
@@ -402,7 +403,8 @@ def test_kiosk_returns_to_the_start(page, survey) -> None:  # type: ignore[no-un
     assert kiosk == 1 and tagged == [KIOSK_EVENT]
 
 
-def test_kiosk_clears_answers_after_inactivity(page, survey) -> None:  # type: ignore[no-untyped-def]
+def test_kiosk_clears_answers_after_inactivity(page, live_server, survey) -> None:  # type: ignore[no-untyped-def]
+    put_page_in_kiosk_mode(page, live_server, survey.slug, KIOSK_EVENT)
     page.clock.install()
     page.goto(f"/s/{survey.slug}?kiosk={KIOSK_EVENT}")
     page.get_by_role("button", name="Starta enkäten").click()
@@ -459,7 +461,8 @@ def test_identified_survey_entry_asks_who_answers(page, staff, survey) -> None: 
     assert len(responses_entered_by(staff["interviewer"])) == before + 1
 
 
-def test_without_scripts_the_kiosk_thanks_page_promises_no_restart(page_no_js, survey) -> None:  # type: ignore[no-untyped-def]
+def test_without_scripts_the_kiosk_thanks_page_promises_no_restart(page_no_js, live_server, survey) -> None:  # type: ignore[no-untyped-def]
+    put_page_in_kiosk_mode(page_no_js, live_server, survey.slug, KIOSK_EVENT)
     # Nothing brings the start page back by itself without scripts, so the page must not say so.
     page_no_js.goto(f"/s/{survey.slug}/tack?kiosk={KIOSK_EVENT}")
     text = page_no_js.inner_text("main")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from consult.surveys.schema import SurveySpec
 from tests.conftest import assert_accessible, press_back, screenshot
-from tests.factories import kiosk_survey, store
+from tests.factories import kiosk_survey, put_page_in_kiosk_mode, store
 from tests.staff import create_staff
 
 pytestmark = pytest.mark.browser
@@ -70,7 +70,8 @@ def test_an_interviewer_opens_kiosk_mode_from_the_interviewers_page(page, survey
     assert "/login" in page.url
 
 
-def answer_at_the_kiosk(page, survey: SurveySpec) -> None:  # type: ignore[no-untyped-def]
+def answer_at_the_kiosk(page, live_server: str, survey: SurveySpec) -> None:  # type: ignore[no-untyped-def]
+    put_page_in_kiosk_mode(page, live_server, survey.slug, KIOSK_EVENT)
     page.goto(f"/s/{survey.slug}?kiosk={KIOSK_EVENT}")
     page.get_by_role("button", name="Starta enkäten").click()
     page.wait_for_url("**/r/**/1")
@@ -98,8 +99,8 @@ def back_lands_on_the_kiosk_start(page, survey: SurveySpec) -> None:  # type: ig
 
 
 @pytest.mark.parametrize("next_person", ["waits", "taps New response"])
-def test_back_after_a_finished_kiosk_response_lands_on_the_kiosk_start(page, survey, next_person) -> None:  # type: ignore[no-untyped-def]
-    answer_at_the_kiosk(page, survey)
+def test_back_after_a_finished_kiosk_response_lands_on_the_kiosk_start(page, live_server, survey, next_person) -> None:  # type: ignore[no-untyped-def]
+    answer_at_the_kiosk(page, live_server, survey)
     if next_person == "waits":
         page.wait_for_url(kiosk_start(survey), timeout=20_000)  # the thank-you page returns by itself
     else:
@@ -121,12 +122,13 @@ def test_a_gone_response_outside_a_kiosk_still_says_so(page, survey) -> None:  #
     assert_accessible(page)
 
 
-def test_back_within_a_kiosk_response_stays_unless_the_response_is_gone(page, survey) -> None:  # type: ignore[no-untyped-def]
+def test_back_within_a_kiosk_response_stays_unless_the_response_is_gone(page, live_server, survey) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import delete
 
     from consult.db import session_scope
     from consult.responses.models import ResponseDraft
 
+    put_page_in_kiosk_mode(page, live_server, survey.slug, KIOSK_EVENT)
     page.goto(f"/s/{survey.slug}?kiosk={KIOSK_EVENT}")
     page.get_by_role("button", name="Starta enkäten").click()
     page.wait_for_url("**/r/**/1")

@@ -9,7 +9,7 @@ import pytest
 
 from consult.surveys.schema import SurveySpec
 from tests.conftest import press_back
-from tests.factories import kiosk_survey, q, store
+from tests.factories import kiosk_survey, put_page_in_kiosk_mode, q, store
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,8 @@ def _answers_on_screen(page) -> dict:  # type: ignore[no-untyped-def]
     )
 
 
-def test_back_button_after_start_over_does_not_show_the_previous_persons_answers(page, survey) -> None:  # type: ignore[no-untyped-def]
+def test_back_button_after_start_over_does_not_show_the_previous_persons_answers(page, live_server, survey) -> None:  # type: ignore[no-untyped-def]
+    put_page_in_kiosk_mode(page, live_server, survey.slug, KIOSK_EVENT)
     start = re.compile(rf"/s/{survey.slug}\?kiosk=")
     page.goto(f"/s/{survey.slug}?kiosk={KIOSK_EVENT}")
     page.get_by_role("button", name="Starta enkäten").click()

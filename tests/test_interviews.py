@@ -19,7 +19,7 @@ from consult.responses import review
 from consult.responses.models import Answer, Response, ResponseDraft
 from consult.responses.review_models import ResponseEdit, ResponseFlag, ReviewEvent
 from consult.responses.service import NewResponse, store_responses
-from tests.factories import choices, every_type_survey, q, shown_receipt, store
+from tests.factories import choices, every_type_survey, put_in_kiosk_mode, q, shown_receipt, store
 from tests.staff import csrf_from
 from tests.staff import logged_in as staff_login
 
@@ -624,6 +624,7 @@ def small_survey():  # type: ignore[no-untyped-def]
 def test_kiosk_mode_tags_the_event_and_starts_over(app, review_tables) -> None:  # type: ignore[no-untyped-def]
     spec = store(small_survey())
     client = new_client(app)
+    put_in_kiosk_mode(client, spec.slug, KIOSK_EVENT)  # as an interviewer's "Open kiosk mode" does
     start = client.get(f"/s/{spec.slug}", params={"kiosk": KIOSK_EVENT})
     assert f'name="kiosk" value="{KIOSK_EVENT}"' in start.text
     first = client.post(f"/s/{spec.slug}/start", data={"csrftoken": csrf_from(start.text), "kiosk": KIOSK_EVENT})

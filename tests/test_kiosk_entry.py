@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from consult.accounts.models import AuditEvent
-from tests.factories import choices, event_survey, q, store
+from tests.factories import choices, event_survey, put_in_kiosk_mode, q, store
 from tests.staff import create_staff, csrf_from
 from tests.staff import logged_in as staff_login
 
@@ -58,6 +58,7 @@ def test_a_good_choice_opens_the_kiosk_start_page_logged_out(app, interviewer, s
     # The respondents who use the tablet next cannot reach the staff pages.
     assert interviewer.get("/intervju").status_code in (302, 303, 401)
     start = interviewer.get(sent.headers["location"])
+    assert start.status_code == 200 and f'value="{EVENT}"' in start.text  # the device is a kiosk now
     assert start.status_code == 200 and f'name="kiosk" value="{EVENT}"' in start.text
 
     from consult.accounts.service import get_user_by_email
@@ -116,6 +117,8 @@ def test_kiosk_mode_needs_an_interviewer_and_the_forms_token(app, interviewer, s
 def _start(client: TestClient, slug: str, kiosk: str | None) -> str:
     """Start a response as the survey's start page does; the address of its first page."""
     query = {"kiosk": kiosk} if kiosk else {}
+    if kiosk:
+        put_in_kiosk_mode(client, slug, kiosk)  # as an interviewer's "Open kiosk mode" does
     page = client.get(f"/s/{slug}", params=query)
     data = {"csrftoken": csrf_from(page.text), **query}
     started = client.post(f"/s/{slug}/start", data=data)
@@ -184,3 +187,38 @@ def test_a_kiosk_device_stays_on_its_survey_whatever_link_is_followed(app, surve
     # Any other browser opens both surveys as usual.
     elsewhere = TestClient(app, base_url="http://testserver", follow_redirects=False)
     assert elsewhere.get(f"/s/{other.slug}").status_code == 200
+
+
+def test_an_address_alone_never_makes_a_kiosk(app, survey) -> None:  # type: ignore[no-untyped-def]
+    """A kiosk is exempt from "one response per browser" and from the repeat-answer flag. Were
+    ?kiosk= enough, anyone could answer again and again unflagged, under an event they made up."""
+    from urllib.parse import quote
+
+    from sqlalchemy import select
+
+    from consult.db import session_scope
+    from consult.responses.models import ResponseDraft
+    from consult.surveys import kiosk
+
+    visitor = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    page = visitor.get(f"/s/{survey.slug}", params={"kiosk": "Falsk mässa"})
+    assert page.status_code == 200 and "Falsk mässa" not in page.text
+    started = visitor.post(f"/s/{survey.slug}/start", data={"csrftoken": csrf_from(page.text), "kiosk": "Falsk mässa"})
+    assert started.status_code == 303
+    token = started.headers["location"].split("/r/")[1].split("/")[0]
+    with session_scope() as session:
+        draft = session.execute(select(ResponseDraft).where(ResponseDraft.token == token)).scalar_one()
+        assert draft.channel == "web" and draft.event_name is None and draft.source_hash is not None
+    assert visitor.get(f"/s/{survey.slug}/tack", params={"kiosk": "Falsk mässa"}).status_code == 303
+
+    # Nor does a cookie that no interviewer's page signed, such as the unsigned one kiosks had before.
+    forger = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    forger.cookies.set(kiosk.COOKIE, quote(f"{survey.slug}|Falsk mässa"))
+    page = forger.get(f"/s/{survey.slug}")
+    assert "Falsk mässa" not in page.text
+    started = forger.post(f"/s/{survey.slug}/start", data={"csrftoken": csrf_from(page.text)})
+    assert kiosk.COOKIE in started.headers.get("set-cookie", "")  # removed
+    token = started.headers["location"].split("/r/")[1].split("/")[0]
+    with session_scope() as session:
+        draft = session.execute(select(ResponseDraft).where(ResponseDraft.token == token)).scalar_one()
+        assert draft.channel == "web"

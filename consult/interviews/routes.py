@@ -32,6 +32,7 @@ from consult.responses.models import CHANNEL_LABELS, ReviewState
 from consult.responses.models import Response as ResponseRow
 from consult.responses.service import Outcome, Stored
 from consult.responses.validation import FieldError, Value, answers_required
+from consult.surveys import kiosk as kiosk_mode
 from consult.surveys.models import SINGLE_CODE_TYPES, QuestionType, Survey
 from consult.surveys.schema import QuestionSpec, SurveySpec
 from consult.surveys.service import list_open_surveys, load_spec
@@ -168,7 +169,10 @@ def open_kiosk(
     with session_scope() as session:
         record_audit(session, user_id=user.id, action=AuditAction.logout, request=request)
     request.session.clear()
-    return RedirectResponse(service.kiosk_start_url(kiosk), status_code=303)
+    response = RedirectResponse(service.kiosk_start_url(kiosk), status_code=303)
+    # Only this, done by a logged-in interviewer, makes a device a kiosk: see consult.surveys.kiosk.
+    kiosk_mode.put_in_kiosk_mode(request, response, slug=kiosk.survey, event_name=kiosk.event_name)
+    return response
 
 
 # --- entering responses ---------------------------------------------------------------------------

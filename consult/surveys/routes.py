@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import re
 import smtplib
 from functools import partial
 from typing import Annotated
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
@@ -30,6 +29,7 @@ from consult.responses.flow import UNCHECKED, form_values_for_template, question
 from consult.responses.messages import error_message
 from consult.responses.models import Channel
 from consult.responses.validation import form_values
+from consult.surveys import kiosk
 from consult.surveys.models import Access, IdentityMode
 from consult.surveys.schema import SurveySpec
 from consult.surveys.service import Availability, availability, kiosk_start_path
@@ -41,12 +41,6 @@ router = APIRouter(prefix="/s", include_in_schema=False)
 # Kiosk mode (a tablet at an event): the event's name tags every response made there.
 KIOSK_IDLE_SECONDS = 180
 KIOSK_RETURN_SECONDS = 8
-_KIOSK_NAME_BAD = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _kiosk_name(value: str | None) -> str | None:
-    name = _KIOSK_NAME_BAD.sub(" ", value or "").strip()[:200]
-    return name or None
 
 
 def _kiosk_context(event_name: str | None) -> dict:
@@ -97,10 +91,9 @@ async def start_page(request: Request) -> Response:
     """The landing page of every campaign link and QR code. An unusable campaign tag is ignored
     rather than refused, so a mangled link still reaches the survey."""
     spec = survey_or_404(request.path_params["slug"])
-    asked = _kiosk_name(request.query_params.get("kiosk"))
-    if asked is None and (elsewhere := _kiosk_elsewhere(request, spec.slug)):
+    if elsewhere := _kiosk_elsewhere(request, spec.slug):
         return elsewhere
-    event_name = asked or _kiosk_of_device(request, spec.slug)
+    event_name = _kiosk_of_device(request, spec.slug)
     blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
@@ -159,22 +152,22 @@ async def show_page(request: Request) -> Response:
     if isinstance(opened, Response):
         return opened
     spec, token, page, draft = opened
-    kiosk = _draft_kiosk(draft)
+    kiosk_view = _draft_kiosk(draft)
     mail = mail_configured()
     # The raw query string: parsing it for every page view would cost more than the whole check.
-    if b"lank=skickad" in request.scope["query_string"] and not kiosk:
+    if b"lank=skickad" in request.scope["query_string"] and not kiosk_view:
         context = _page_context(spec, token, page, draft.answers, [])
         return render(request, "surveys/page.html",
                       {**context, "origin": _origin(request), "mail_resume": mail, "resume_sent": True})
-    if not draft.answers and not kiosk:
+    if not draft.answers and not kiosk_view:
         # Nothing answered yet (every respondent's first page): the same page for everyone.
         key = (spec.slug, spec.revision, page, mail)
         context = partial(_page_context, spec, token, page, {}, [], mail_resume=mail)
         return render_cached(request, "surveys/page.html", context, key, personal=_personal(request, token))
     context = _page_context(spec, token, page, draft.answers, [], mail_resume=mail)
     kept = draft.answers.get(UNCHECKED, {})  # answers kept as typed (Back never loses them)
-    if kiosk or any(q.code in draft.answers or q.code in kept for q in context["questions"]):
-        return render(request, "surveys/page.html", {**context, **kiosk, "origin": _origin(request)})
+    if kiosk_view or any(q.code in draft.answers or q.code in kept for q in context["questions"]):
+        return render(request, "surveys/page.html", {**context, **kiosk_view, "origin": _origin(request)})
     # A page not yet answered looks the same for every respondent who sees the same questions:
     # render it once, and fill in the respondent's token. A question shown as the survey defines
     # it is named by its code; one carrying what is left of its condition by that remainder too.
@@ -322,17 +315,15 @@ def start(
     request: Request,
     slug: str,
     campaign_tag: Annotated[str | None, Form(max_length=64)] = None,
-    kiosk: Annotated[str | None, Form(max_length=200)] = None,
     name: Annotated[str | None, Form()] = None,
     email: Annotated[str | None, Form()] = None,
     organisation: Annotated[str | None, Form()] = None,
     code: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     spec = survey_or_404(slug)
-    asked = _kiosk_name(kiosk)
-    if asked is None and (elsewhere := _kiosk_elsewhere(request, spec.slug)):
+    if elsewhere := _kiosk_elsewhere(request, spec.slug):
         return elsewhere
-    event_name = asked or _kiosk_of_device(request, spec.slug)
+    event_name = _kiosk_of_device(request, spec.slug)
     blocked = _may_not_start(request, spec, event_name)
     if blocked:
         return blocked
@@ -373,7 +364,7 @@ def start(
         )
         token = draft.token
     redirect = RedirectResponse(f"/s/{slug}/r/{token}/1", status_code=303)
-    _remember_kiosk(request, redirect, slug, event_name)
+    kiosk.forget_unsigned(request, redirect)
     if not event_name:
         _remember_draft(request, redirect, slug, token)
     return redirect
@@ -408,21 +399,11 @@ def _start_again(request: Request, spec: SurveySpec, campaign_tag: str | None, e
     return render(request, "surveys/start.html", context, status_code=422)
 
 
-KIOSK_COOKIE = "consult_kiosk"
-
-
-def _device_kiosk(request: Request) -> tuple[str, str] | None:
-    """The survey and event of a device in kiosk mode, which lasts until the browser is closed."""
-    slug, _sep, event = unquote(request.cookies.get(KIOSK_COOKIE, "")).partition("|")
-    event_name = _kiosk_name(event)
-    return (slug, event_name) if slug and event_name else None
-
-
 def _kiosk_of_device(request: Request, slug: str) -> str | None:
-    """The event of a device in kiosk mode for this survey. A start page reached some other way (the
-    language link, the front page) must not turn the shared device into a personal one, which keeps
-    a receipt for the next person to find."""
-    device = _device_kiosk(request)
+    """The event of a device that staff put in kiosk mode for this survey (see consult.surveys.kiosk).
+    A start page reached some other way (the language link, the front page) stays in kiosk mode:
+    the shared device must not turn into a personal one, which keeps a receipt for the next person."""
+    device = kiosk.device_kiosk(request)
     return device[1] if device and device[0] == slug else None
 
 
@@ -430,22 +411,8 @@ def _kiosk_elsewhere(request: Request, slug: str) -> Response | None:
     """On a device in kiosk mode for another survey, that survey's kiosk start: the mode covers the
     whole device, so the next person cannot reach a survey that would show a receipt (through the
     header's link to the front page, say) and leave it behind."""
-    device = _device_kiosk(request)
+    device = kiosk.device_kiosk(request)
     return _to_kiosk_start(*device) if device and device[0] != slug else None
-
-
-def _remember_kiosk(request: Request, response: Response, slug: str, event_name: str | None) -> None:
-    """A device that starts a response in kiosk mode keeps the survey and the event's name in a
-    session cookie for the whole site, so an address whose response is gone (Back after the previous
-    person finished or started over) leads to the kiosk's start, even without JavaScript, and other
-    surveys lead there too."""
-    secure = request.scope.get("scheme") == "https"
-    if event_name:
-        response.set_cookie(
-            KIOSK_COOKIE, quote(f"{slug}|{event_name}"), path="/", httponly=True, samesite="lax", secure=secure
-        )
-    elif KIOSK_COOKIE in request.cookies:
-        response.delete_cookie(KIOSK_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
 
 
 def _to_kiosk_start(slug: str, event_name: str) -> RedirectResponse:
@@ -604,12 +571,10 @@ def _set_answered_cookie(request: Request, response: Response, value: str) -> No
 
 
 @router.get("/{slug}/tack")
-def kiosk_thanks(
-    request: Request, slug: str, kiosk: Annotated[str | None, Query(max_length=200)] = None
-) -> Response:
+def kiosk_thanks(request: Request, slug: str) -> Response:
     """A kiosk's thank-you page between two respondents: no receipt code, back to the start."""
     spec = survey_or_404(slug, include_drafts=True)
-    event_name = _kiosk_name(kiosk)
+    event_name = _kiosk_of_device(request, slug)
     if event_name is None:
         return RedirectResponse(f"/s/{slug}", status_code=303)
     context = {"spec": spec, "return_seconds": KIOSK_RETURN_SECONDS, **_kiosk_context(event_name)}
