@@ -432,8 +432,8 @@ async def request_reset(
 ) -> Response:
     started = time.monotonic()
     settings = SmtpSettings.from_env()
-    if settings is None:  # the page says so, and to ask an admin
-        return _forgot_page(request, email=email, status_code=503)
+    if settings is None:  # no such form without mail (as the resume link's): the page says to ask an admin
+        return _forgot_page(request, email=email, status_code=404)
     try:
         address = reset.check_address(email)
     except reset.ResetProblem as problem:
