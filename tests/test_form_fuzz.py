@@ -45,7 +45,7 @@ SECOND_CALLER = 30  # submissions a public form gets from the anonymous caller a
 # a refused login or a refused action may rightly be audited.
 RESPONSE_TABLES = ("response", "answer", "answer_selection")
 WRITES = {
-    "consult.accounts.routes": ("staff_user",),
+    "consult.accounts.routes": ("staff_user", "password_reset_token"),
     "consult.surveys.routes": (*RESPONSE_TABLES, "response_draft"),
     "consult.interviews.routes": (*RESPONSE_TABLES, "response_edit", "review_event", "response_flag"),
     "consult.imports.routes": ("import_batch", *RESPONSE_TABLES),
@@ -198,11 +198,26 @@ def world(callers) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
     done = anonymous.post(first_page, data={"csrftoken": token_of(anonymous, "/login")})
     assert done.headers["location"].endswith("/kvitto"), done.text[:300]  # nothing is required: a receipt
     public = store(every_type_survey())  # required questions: a resident's form is refused, not sent
+    reset = password_reset_link()
     yield {"slug": spec.slug, "draft": draft.slug, "interview": str(interview), "cycle": cycle,
            "round": round_key, "invitation": invitation, "resume": start_survey(anonymous, public.slug),
            "public": public.slug, "receipt": done.headers["location"],
-           "themes": themes}
+           "themes": themes, "reset": reset}
     release_test_cycles()
+
+
+def password_reset_link() -> str:
+    """A forgotten-password link of an account of this module's own (the request form needs mail set up)."""
+    import uuid
+
+    from consult.accounts import reset, service
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        address = f"fuzz-reset-{uuid.uuid4().hex[:8]}@test.se"
+        service.create_user(session, email=address, password="fuzz-reset-password", role="interviewer")
+        token = reset.request_link(session, email=address)
+    return f"/losenord/nytt/{token}"
 
 
 def start_survey(client: TestClient, slug: str) -> str:
@@ -237,7 +252,7 @@ def seeds(world: dict[str, str]) -> list[str]:
 
 def public_seeds(world: dict[str, str]) -> list[str]:
     return ["/login", f"/s/{world['public']}", world["resume"], f"/r/{world['invitation']}",
-            world["receipt"]]  # the receipt page, whose form shows the response and its delete form
+            world["receipt"], world["reset"]]  # the receipt page, whose form shows the response and its delete form
 
 
 # --- posting ----------------------------------------------------------------------------------------------

@@ -28,18 +28,22 @@ from consult.core.i18n import _
 _NO_USER_PREFIXES = ("/static/", "/healthz")
 
 
-def _load_active_user(user_id: int) -> User | None:
+def _load_active_user(user_id: int, login_at: float) -> User | None:
+    """The session's user, unless deactivated or their logins were ended since (a password reset)."""
+    from consult.accounts.service import session_ended
     from consult.db import session_scope
 
     with session_scope() as session:
         user = session.get(User, user_id)
-        return user if user is not None and user.active else None
+        if user is None or not user.active or session_ended(user, login_at):
+            return None
+        return user
 
 
 class StaffUserMiddleware:
     """Puts the session's staff user on request.state.user (None when there is none), so every
-    page, error pages included, can show the staff menu. Ends logins older than SESSION_MAX_AGE
-    and sessions of users who were deactivated."""
+    page, error pages included, can show the staff menu. Ends logins older than SESSION_MAX_AGE,
+    sessions of users who were deactivated and those begun before the password was reset."""
 
     def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
         self.app = app
@@ -57,7 +61,8 @@ class StaffUserMiddleware:
                 session.clear()
                 state["session_expired"] = True
             else:
-                state["user"] = await anyio.to_thread.run_sync(_load_active_user, user_id)
+                login_at = session.get(SESSION_LOGIN_AT_KEY)
+                state["user"] = await anyio.to_thread.run_sync(_load_active_user, user_id, login_at)
                 if state["user"] is None:
                     session.clear()
         await self.app(scope, receive, send)

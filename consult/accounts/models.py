@@ -29,12 +29,28 @@ class User(SQLModel, table=True):
     # Set by an admin's new account or reset: the holder must choose their own password before
     # anything else (see deps.require_role). Never set by the CLI, the demo or one's own change.
     password_temporary: bool = False
+    # Logins that began before this moment have ended (set when the password is reset by e-mail:
+    # whoever knew the old one is logged out everywhere). Whole seconds, as the session keeps them.
+    sessions_since: datetime | None = timestamp()
     created_at: datetime | None = timestamp(nullable=False, default_now=True)
     last_login_at: datetime | None = timestamp()
 
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+
+class PasswordResetToken(SQLModel, table=True):
+    """A link sent to a staff member who forgot their password. The token itself is only in the
+    mail: the table keeps its SHA-256, the account, when it expires and when it was used."""
+
+    __tablename__ = "password_reset_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime | None = timestamp(nullable=False, default_now=True)
+    expires_at: datetime | None = timestamp(nullable=False)
+    used_at: datetime | None = timestamp()
 
 
 class AuditAction(StrEnum):
@@ -44,6 +60,8 @@ class AuditAction(StrEnum):
     login_failed = "login_failed"
     login_blocked = "login_blocked"
     logout = "logout"
+    password_reset_requested = "user.password_reset_requested"
+    password_reset_done = "user.password_reset_done"
 
 
 class AuditEvent(SQLModel, table=True):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import smtplib
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+import anyio
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from consult.accounts import service, staff
+from consult.accounts import reset, service, staff
 from consult.accounts.deps import (
     SESSION_LOGIN_AT_KEY,
     SESSION_MAX_AGE,
@@ -23,12 +28,14 @@ from consult.accounts.deps import (
 from consult.accounts.models import AuditAction, Role, User
 from consult.core.formatting import LOCAL_TIME, local_stamp
 from consult.core.i18n import _, current_language
+from consult.core.mail import SmtpSettings
 from consult.core.numbers import as_whole_number
 from consult.core.routing import RowId
 from consult.core.templating import paging, render
 from consult.db import session_scope
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 
 AUDIT_PAGE_SIZE = 50
 DEFAULT_LANDING = "/personal"
@@ -69,6 +76,7 @@ def login_form(
     next: Annotated[str | None, Query(max_length=2000)] = None,  # noqa: A002 - the conventional name
     expired: Annotated[str | None, Query(max_length=5)] = None,
     logged_out: Annotated[str | None, Query(max_length=5)] = None,
+    password_reset: Annotated[str | None, Query(alias="nytt_losenord", max_length=5)] = None,
 ) -> Response:
     target = safe_next(next) or DEFAULT_LANDING
     if current_user(request) is not None:
@@ -78,6 +86,8 @@ def login_form(
         notice = _("Your login has expired. Log in again to continue.")
     elif logged_out:
         notice = _("You have logged out.")
+    elif password_reset:
+        notice = _("Your new password is saved. Log in with it.")
     return _login_page(request, next_path=target, notice=notice)
 
 
@@ -130,9 +140,9 @@ def login(
     return RedirectResponse(target, status_code=303)
 
 
-def _rate_limited(request: Request, retry_after: int) -> Response:
+def _rate_limited(request: Request, retry_after: int, *, reset_link: bool = False) -> Response:
     until = datetime.now(LOCAL_TIME) + timedelta(seconds=retry_after)
-    context = {"retry_after": retry_after, "until": until.strftime("%H:%M:%S")}
+    context = {"retry_after": retry_after, "until": until.strftime("%H:%M:%S"), "reset_link": reset_link}
     response = render(request, "accounts/rate_limited.html", context, 429)
     response.headers["Retry-After"] = str(retry_after)
     return response
@@ -364,3 +374,123 @@ def change_password(
         return _password_page(request, user, next_path=target, errors=errors, status_code=422)
     user.password_temporary = False  # this request's copy: the page and its menu show the new state
     return _password_page(request, user, next_path=target, changed=True)
+
+
+# --- a forgotten password ------------------------------------------------------------------
+
+FORGOT_PATH = "/losenord/glomt"
+# Every request for a link is answered after at least this long, whether an account has the
+# address (a token is stored and a mail queued) or not (nothing is), so the time tells nothing.
+RESET_ANSWER_SECONDS = 0.5
+
+
+def _site_url(request: Request) -> str:
+    """The address the link in the mail starts with: CONSULT_BASE_URL (as for the remiss links),
+    else the address the request came to."""
+    return (os.environ.get("CONSULT_BASE_URL") or str(request.base_url)).rstrip("/")
+
+
+def _not_stored(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _forgot_page(
+    request: Request,
+    *,
+    email: str = "",
+    errors: dict[str, str] | None = None,
+    sent: bool = False,
+    status_code: int = 200,
+) -> Response:
+    context = {"email": email, "errors": errors or {}, "sent": sent, "no_mail": SmtpSettings.from_env() is None}
+    return render(request, "accounts/forgot.html", context, status_code)
+
+
+@router.get(FORGOT_PATH)
+def forgot_form(request: Request, skickat: Annotated[str, Query(max_length=3)] = "") -> Response:
+    return _forgot_page(request, sent=bool(skickat))
+
+
+def _new_link(email: str, request: Request) -> str | None:
+    with session_scope() as session:
+        return reset.request_link(session, email=email, request=request)
+
+
+def _send_reset_mail(settings: SmtpSettings, mail) -> None:  # type: ignore[no-untyped-def]
+    """After the answer is sent: whether the mail went cannot show on the page, which must read the
+    same for every address. The address is not logged."""
+    try:
+        reset.send(settings, mail)
+    except (OSError, smtplib.SMTPException) as error:
+        log.warning("a password reset mail could not be sent: %s", type(error).__name__)
+
+
+@router.post(FORGOT_PATH)
+async def request_reset(
+    request: Request, background: BackgroundTasks, email: Annotated[str, Form(max_length=1000)] = ""
+) -> Response:
+    started = time.monotonic()
+    settings = SmtpSettings.from_env()
+    if settings is None:  # no such form without mail (as the resume link's): the page says to ask an admin
+        return _forgot_page(request, email=email, status_code=404)
+    try:
+        address = reset.check_address(email)
+    except reset.ResetProblem as problem:
+        return _forgot_page(request, email=email, errors={problem.field: problem.text(_)}, status_code=422)
+    verdict = reset.hit_limit(email=address, ip_hash=service.request_ip_hash(request))
+    if not verdict.allowed:
+        return _rate_limited(request, verdict.retry_after, reset_link=True)
+    token = await run_in_threadpool(_new_link, address, request)
+    if token is not None:
+        link = f"{_site_url(request)}/losenord/nytt/{token}"
+        mail = reset.message(settings=settings, address=address, link=link, language=current_language.get())
+        background.add_task(_send_reset_mail, settings, mail)
+    await anyio.sleep(max(0.0, started + RESET_ANSWER_SECONDS - time.monotonic()))
+    return RedirectResponse(f"{FORGOT_PATH}?skickat=1", status_code=303)
+
+
+def _reset_page(
+    request: Request,
+    *,
+    token: str,
+    state: reset.LinkState,
+    email: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int | None = None,
+) -> Response:
+    """The new-password form of a valid link, or the page saying why the link does not work."""
+    if status_code is None:
+        status_code = {reset.LinkState.valid: 200, reset.LinkState.unknown: 404}.get(state, 410)
+    context = {"token": token, "state": state.value, "email": email, "errors": errors or {}}
+    response = render(request, "accounts/reset_password.html", context, status_code)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the address
+    return _not_stored(response)
+
+
+@router.get("/losenord/nytt/{token}")
+def reset_form(request: Request, token: str) -> Response:
+    with session_scope() as session:
+        state, email = reset.link_account(session, token=token)
+    return _reset_page(request, token=token, state=state, email=email)
+
+
+@router.post("/losenord/nytt/{token}")
+def reset_password_by_link(
+    request: Request,
+    token: str,
+    new: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH * 2)] = "",
+    repeated: Annotated[str, Form(max_length=service.MAX_PASSWORD_LENGTH * 2)] = "",
+) -> Response:
+    try:
+        with session_scope() as session:
+            problems = reset.choose_password(session, token=token, new=new, repeated=repeated, request=request)
+            email = "" if not problems else reset.link_account(session, token=token)[1]
+    except reset.ResetLinkInvalid as invalid:
+        return _reset_page(request, token=token, state=invalid.state)
+    if problems:
+        errors = {problem.field: problem.text(_) for problem in problems}
+        return _reset_page(request, token=token, state=reset.LinkState.valid, email=email, errors=errors,
+                           status_code=422)
+    request.session.clear()  # a login of this browser from before the reset has ended too
+    return RedirectResponse("/login?nytt_losenord=1", status_code=303)

@@ -13,10 +13,10 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from limits import RateLimitItem
-from sqlalchemy import func, or_
+from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
-from consult.accounts.models import AuditAction, AuditEvent, Role, User
+from consult.accounts.models import AuditAction, AuditEvent, PasswordResetToken, Role, User
 from consult.config import get_settings
 from consult.core import ratelimit
 from consult.core.fields import is_email, pick, utcnow
@@ -85,6 +85,33 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def set_password(session: Session, *, user: User, password: str, temporary: bool = False) -> None:
+    """Store a new password (argon2id). `temporary`: made by an admin, to be replaced by its holder.
+    Every reset link still open for the account stops working: a link asked for before the
+    change must not undo it."""
+    user.password_hash = password_hasher.hash(password)
+    user.password_temporary = temporary
+    session.add(user)
+    session.execute(
+        delete(PasswordResetToken).where(
+            col(PasswordResetToken.user_id) == user.id, col(PasswordResetToken.used_at).is_(None)
+        )
+    )
+
+
+def end_sessions(session: Session, *, user: User) -> None:
+    """End every login of the account: sessions that began before now are refused from their next
+    request on (the session cookie keeps its login time in whole seconds)."""
+    user.sessions_since = utcnow().replace(microsecond=0)
+    session.add(user)
+
+
+def session_ended(user: User, login_at: float) -> bool:
+    """Whether a login made at `login_at` (seconds since the epoch) was ended by end_sessions."""
+    since = user.sessions_since
+    return since is not None and login_at < since.timestamp()
 
 
 @lru_cache(maxsize=1)
@@ -336,6 +363,8 @@ ACTION_LABELS = {
     AuditAction.login_failed.value: N_("Failed login"),
     AuditAction.login_blocked.value: N_("Login blocked (too many attempts)"),
     AuditAction.logout.value: N_("Logged out"),
+    AuditAction.password_reset_requested.value: N_("Password reset link asked for by e-mail"),
+    AuditAction.password_reset_done.value: N_("Password reset with a link from e-mail"),
     "response.edit": N_("Response edited"),
     "response.redact": N_("Text removed from a response"),
     "user.create": N_("Staff account added"),

@@ -26,6 +26,7 @@ from consult.accounts.service import (
     normalise_email,
     password_hasher,
     record_audit,
+    set_password,
 )
 from consult.core.fields import is_email, one_line
 from consult.core.i18n import N_
@@ -119,11 +120,27 @@ def set_active(session: Session, *, user_id: int, active: bool, actor_id: int | 
 def reset_password(session: Session, *, user_id: int, actor_id: int | None, request: Any = None) -> NewAccount:
     user = _other_user(session, user_id=user_id, actor_id=actor_id)
     password = temporary_password()
-    user.password_hash = password_hasher.hash(password)
-    user.password_temporary = True
-    session.add(user)
+    set_password(session, user=user, password=password, temporary=True)
     record_audit(session, user_id=actor_id, action="user.password_reset", target=f"user:{user.id}", request=request)
     return NewAccount(user, password)
+
+
+def new_password_problem(
+    *, new: str, repeated: str, current: str | None = None, temporary: bool = False
+) -> StaffProblem | None:
+    """What is wrong with a password someone chose for themselves (typed twice), or None: the
+    rules of the change-password page and of a reset by e-mail. `current`: the password it
+    replaces, when the person typed it."""
+    if len(new) < MIN_PASSWORD_LENGTH:
+        return StaffProblem("new", N_("The password must be at least 10 characters long."))
+    if len(new) > MAX_PASSWORD_LENGTH:
+        return StaffProblem("new", N_("The password is too long."))
+    if current is not None and new == current:
+        return StaffProblem("new", N_("Choose a password of your own, not the temporary one.")
+                            if temporary else N_("Choose a password other than the current one."))
+    if new != repeated:
+        return StaffProblem("repeated", N_("The two new passwords are not the same."))
+    return None
 
 
 def change_own_password(
@@ -138,21 +155,12 @@ def change_own_password(
         password_hasher.verify(user.password_hash, current[:MAX_PASSWORD_LENGTH])
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         problems.append(StaffProblem("current", N_("The current password is wrong.")))
-    if len(new) < MIN_PASSWORD_LENGTH:
-        problems.append(StaffProblem("new", N_("The password must be at least 10 characters long.")))
-    elif len(new) > MAX_PASSWORD_LENGTH:
-        problems.append(StaffProblem("new", N_("The password is too long.")))
-    elif new == current:
-        problems.append(StaffProblem("new", N_("Choose a password of your own, not the temporary one.")
-                                     if user.password_temporary
-                                     else N_("Choose a password other than the current one.")))
-    elif new != repeated:
-        problems.append(StaffProblem("repeated", N_("The two new passwords are not the same.")))
+    problem = new_password_problem(new=new, repeated=repeated, current=current, temporary=user.password_temporary)
+    if problem is not None:
+        problems.append(problem)
     if problems:
         return problems
     action = "user.password_replaced" if user.password_temporary else "user.password_change"
-    user.password_hash = password_hasher.hash(new)
-    user.password_temporary = False  # one's own password is never temporary
-    session.add(user)
+    set_password(session, user=user, password=new)  # one's own password is never temporary
     record_audit(session, user_id=user.id, action=action, target=f"user:{user.id}", request=request)
     return []
