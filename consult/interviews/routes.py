@@ -169,9 +169,12 @@ def open_kiosk(
     with session_scope() as session:
         record_audit(session, user_id=user.id, action=AuditAction.logout, request=request)
     request.session.clear()
-    response = RedirectResponse(service.kiosk_start_url(kiosk), status_code=303)
+    # The kiosk keeps the language of the page it was opened from: every next person starts in it.
+    language = request.state.language
+    response = RedirectResponse(service.kiosk_start_url(kiosk, language), status_code=303)
     # Only this, done by a logged-in interviewer, makes a device a kiosk: see consult.surveys.kiosk.
-    kiosk_mode.put_in_kiosk_mode(request, response, slug=kiosk.survey, event_name=kiosk.event_name)
+    kiosk_mode.put_in_kiosk_mode(request, response, slug=kiosk.survey, event_name=kiosk.event_name,
+                                 language=language)
     return response
 
 

@@ -93,8 +93,9 @@ def kiosk_errors(kiosk: KioskSetup, open_slugs: set[str]) -> dict[str, str]:
     return errors
 
 
-def kiosk_start_url(kiosk: KioskSetup) -> str:
-    return kiosk_start_path(kiosk.survey, kiosk.event_name)
+def kiosk_start_url(kiosk: KioskSetup, language: str) -> str:
+    """The kiosk's start page, in the language it is opened in (each next person starts in it)."""
+    return kiosk_start_path(kiosk.survey, kiosk.event_name, language)
 
 
 # --- validation of a whole response on one page ---------------------------------------------
