@@ -96,6 +96,10 @@ def test_the_link_leads_to_the_survey_with_its_tag(client, analyst, survey) -> N
         ("Facebook", "x" * 65, "tag", "högst 64 tecken"),
         ("", "facebook", "name", "Skriv ett namn på länken"),
         ("Facebook", "åäö", "tag", "Taggen får bara innehålla"),
+        # Allowed characters, but nothing anyone could tell apart on a printed poster.
+        ("Facebook", "-", "tag", "Taggen måste innehålla minst en bokstav a–z eller siffra."),
+        ("Facebook", "__", "tag", "Taggen måste innehålla minst en bokstav a–z eller siffra."),
+        ("Facebook", " -_- ", "tag", "Taggen måste innehålla minst en bokstav a–z eller siffra."),
     ],
 )
 def test_bad_names_and_tags_are_reported_beside_the_field(analyst, survey, name, tag, field, message) -> None:  # type: ignore[no-untyped-def]

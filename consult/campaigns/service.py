@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from consult.accounts.service import record_audit
-from consult.campaigns.models import CampaignLink, campaign_tag
+from consult.campaigns.models import TAG_CHARACTERS, CampaignLink, campaign_tag
 from consult.core.i18n import N_
 from consult.core.problems import FieldProblem
 from consult.responses.models import Response, ResponseStatus, ReviewState
@@ -33,10 +33,12 @@ def check_link(*, name: str, tag: str) -> list[CampaignError]:
         errors.append(CampaignError("name", N_("The name can be at most 200 characters long.")))
     if not tag:
         errors.append(CampaignError("tag", N_("Enter a tag, for example affisch-kramfors.")))
-    elif campaign_tag(tag) is None:
+    elif not TAG_CHARACTERS.match(tag.lower()):
         errors.append(
             CampaignError("tag", N_("The tag may only hold letters a–z, digits, - and _, at most 64 characters."))
         )
+    elif campaign_tag(tag) is None:
+        errors.append(CampaignError("tag", N_("The tag must hold at least one letter a–z or digit.")))
     return errors
 
 
