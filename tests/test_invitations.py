@@ -212,6 +212,10 @@ def test_the_response_rate_per_mailing_is_shown(app, staff, client) -> None:  # 
     )
     assert rows == [("Panel höst", "4", "1", "25\xa0%"), ("Påminnelse", "2", "0", "0\xa0%")]
     assert "Alla utskick" in page
+    # A code stays used when its respondent deletes the response (nothing links the two): the page says so.
+    assert 'aria-describedby="answered-hint"' in page
+    hint = re.search(r'<p class="hint" id="answered-hint">([^<]+)</p>', page)
+    assert hint and "även när den som svarade senare har raderat sitt svar" in hint.group(1)
 
 
 def test_the_survey_settings_choose_who_may_answer(app, staff) -> None:  # type: ignore[no-untyped-def]
