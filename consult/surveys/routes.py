@@ -319,7 +319,7 @@ def start(
     name: Annotated[str | None, Form()] = None,
     email: Annotated[str | None, Form()] = None,
     organisation: Annotated[str | None, Form()] = None,
-    code: Annotated[str, Form(max_length=100)] = "",
+    code: Annotated[str, Form()] = "",  # its length is checked below: said beside the field
 ) -> Response:
     spec = survey_or_404(slug)
     if elsewhere := _kiosk_elsewhere(request, spec.slug):
@@ -346,7 +346,7 @@ def start(
     invitation_id = None
     if spec.access == Access.invitation:
         with session_scope() as session:
-            invitation_id = invitations.find(session, survey_id=spec.id, code=code)
+            invitation_id = invitations.find(session, survey_id=spec.id, code=invitations.code_from(code))
         if invitation_id is None:
             return again(identity or {}, [_code_problem(code)])
     with session_scope() as session:
@@ -374,6 +374,9 @@ def start(
 def _code_problem(code: str) -> identities.IdentityProblem:
     if not code.strip():
         return identities.IdentityProblem("code", "required", N_("Enter the code from your invitation."))
+    if len(code) > invitations.MAX_CODE_FIELD:
+        return identities.IdentityProblem("code", "too_long", N_(
+            "This is too long to be a code. Enter the code from your invitation, for example ABCD-EFGH."))
     return identities.IdentityProblem(
         "code",
         "invalid",
@@ -391,7 +394,7 @@ def _start_again(request: Request, spec: SurveySpec, campaign_tag: str | None, e
     context = {
         "spec": spec,
         "campaign_tag": campaign_tag_of(campaign_tag),
-        "invitation_code": code[:20],
+        "invitation_code": code[:invitations.MAX_CODE_FIELD],
         "identity": identity,
         "identity_errors": errors,
         "identity_summary": [{"field": field, "text": text} for field, text in errors.items()],
