@@ -317,3 +317,22 @@ def test_the_svg_qr_code_scales_to_any_print_size(analyst, survey) -> None:  # t
     svg = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/affisch/qr.svg").text
     root = re.search(r"<svg [^>]*>", svg)
     assert root and re.search(r'viewBox="0 0 (\d+) \1"', root.group(0)), root
+
+
+def test_an_event_typed_with_other_case_or_spaces_is_counted_as_one(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    made = [(Channel.kiosk, "Framtidsdag i Härnösand")] * 3 + [(Channel.kiosk, "framtidsdag  i härnösand")]
+    made += [(Channel.event, "FRAMTIDSDAG I HÄRNÖSAND"), (Channel.event, "Mässa i Sundsvall")]
+    items = [
+        NewResponse(spec=survey, client_uuid=str(uuid.uuid4()), values={"kommun": 1, "val": 1}, channel=channel,
+                    event_name=event)
+        for channel, event in made
+    ]
+    with session_scope() as session:
+        store_responses(session, items)
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td data-event=\"[^\"]*\">(\d+)</td></tr>", page)
+    # One event, in the spelling most of its responses carry.
+    assert rows == [("Framtidsdag i Härnösand", "Kiosk", "4"), ("Framtidsdag i Härnösand", "Evenemang", "1"),
+                    ("Mässa i Sundsvall", "Evenemang", "1")]

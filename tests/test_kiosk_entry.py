@@ -302,3 +302,48 @@ def test_a_kiosk_cookie_from_before_kiosks_kept_their_language_still_works_in_sw
     html = tablet.get(page_one).text
     home = re.search(r'data-kiosk-home="([^"]+)"', html)
     assert home and home.group(1).replace("&amp;", "&").endswith("&lang=sv")
+
+
+def _store_events(survey, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.responses.models import Channel
+    from consult.responses.service import NewResponse, store_responses
+
+    items = [
+        NewResponse(spec=survey, client_uuid=str(uuid.uuid4()), values={"kommun": 1}, channel=Channel.event,
+                    event_name=name)
+        for name in names
+    ]
+    with session_scope() as session:
+        store_responses(session, items)
+
+
+def test_the_place_fields_offer_the_names_already_used_for_the_survey(app, interviewer) -> None:  # type: ignore[no-untyped-def]
+    """One event typed two ways counts as two: the interviewers' page offers the names the survey's
+    responses already carry, most used first, each spelling of one name once (the most used)."""
+    question = q("val", "single_choice", "Vill du bo kvar?", choices=choices("Ja", "Nej"))
+    survey = store(event_survey("kiosk-places", (question,)))
+    _store_events(survey, ["Mässa i Sundsvall"] + ["Framtidsdag i Härnösand"] * 2
+                  + ["framtidsdag  i härnösand"] + ["Kramfors bibliotek"] * 2 + ["Kramfors bibliotek"])
+    html = interviewer.get("/intervju", params={"survey": survey.slug}).text
+    datalist = re.search(rf'<datalist id="places-{survey.slug}">(.*?)</datalist>', html, re.S)
+    assert datalist
+    offered = re.findall(r'<option value="([^"]*)">', datalist.group(1))
+    assert offered == ["Framtidsdag i Härnösand", "Kramfors bibliotek", "Mässa i Sundsvall"]
+    assert re.search(rf'id="field-place"[^>]*list="places-{survey.slug}"', html)
+    # The kiosk's event field too, for the survey chosen there.
+    refused = open_kiosk(interviewer, survey.slug, "")
+    assert refused.status_code == 422
+    assert re.search(rf'id="field-kiosk-place"[^>]*list="places-{survey.slug}"', refused.text)
+    assert 'data-places-for="field-kiosk-place"' in refused.text  # the script follows another choice
+
+
+def test_at_most_fifty_place_names_are_offered(app, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.interviews.service import used_places
+
+    many = store(event_survey("kiosk-many", ()))
+    _store_events(many, [f"Plats {n:02d}" for n in range(55)] + ["Plats 54"] * 3)
+    with session_scope() as session:
+        offered = used_places(session, survey_ids=[many.id])[many.id]
+    assert len(offered) == 50 and offered[0] == "Plats 54" and offered[1] == "Plats 00"

@@ -16,6 +16,7 @@ from consult.campaigns.models import TAG_CHARACTERS, CampaignLink, campaign_tag
 from consult.core.i18n import N_
 from consult.core.problems import FieldProblem
 from consult.responses.models import Response, ResponseStatus, ReviewState
+from consult.surveys.kiosk import event_key
 
 # The same rule as the survey start page applies to ?k=, so every link made here is recorded.
 MAX_NAME_LENGTH = 200
@@ -105,13 +106,24 @@ class EventCount:
 
 def responses_per_event(session: Session, *, survey_id: int) -> list[EventCount]:
     """Counted responses per named place or event and channel (a kiosk at a "framtidsdag", the
-    interviews entered there). These carry no campaign tag."""
+    interviews entered there). These carry no campaign tag. Names that differ only in case or
+    spaces are one event, shown in its most used spelling."""
     query = (
         select(Response.event_name, Response.channel, func.count())
         .where(*_counted(survey_id), Response.event_name.is_not(None))  # type: ignore[union-attr]
         .group_by(Response.event_name, Response.channel)
     )
-    rows = [EventCount(event, channel, count) for event, channel, count in session.execute(query)]
+    counted = list(session.execute(query))
+    uses: dict[str, dict[str, int]] = {}  # event key -> spelling -> responses
+    for event, _channel, count in counted:
+        spellings = uses.setdefault(event_key(event), {})
+        spellings[event] = spellings.get(event, 0) + count
+    shown = {key: min(spellings, key=lambda name: (-spellings[name], name)) for key, spellings in uses.items()}
+    merged: dict[tuple[str, str], int] = {}
+    for event, channel, count in counted:
+        row_key = (shown[event_key(event)], channel)
+        merged[row_key] = merged.get(row_key, 0) + count
+    rows = [EventCount(event, channel, count) for (event, channel), count in merged.items()]
     totals: dict[str, int] = {}
     for row in rows:
         totals[row.event] = totals.get(row.event, 0) + row.count

@@ -32,6 +32,12 @@ def event_name_of(value: str | None) -> str | None:
     return name or None
 
 
+def event_key(name: str) -> str:
+    """What makes two spellings of a place or event the same one: "Framtidsdag  i Härnösand " and
+    "framtidsdag i härnösand" differ only in case and spaces, typed by two interviewers."""
+    return " ".join(name.split()).casefold()
+
+
 class Kiosk(NamedTuple):
     slug: str
     event_name: str
