@@ -26,12 +26,16 @@ class CampaignError(FieldProblem):
     """A link could not be created; `field` is the form field, the message an English msgid."""
 
 
-def check_link(*, name: str, tag: str) -> list[CampaignError]:
-    errors = []
+def check_name(name: str) -> list[CampaignError]:
     if not name.strip():
-        errors.append(CampaignError("name", N_("Enter a name for the link, for example Poster in Kramfors.")))
-    elif len(name.strip()) > MAX_NAME_LENGTH:
-        errors.append(CampaignError("name", N_("The name can be at most 200 characters long.")))
+        return [CampaignError("name", N_("Enter a name for the link, for example Poster in Kramfors."))]
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        return [CampaignError("name", N_("The name can be at most 200 characters long."))]
+    return []
+
+
+def check_link(*, name: str, tag: str) -> list[CampaignError]:
+    errors = check_name(name)
     if not tag:
         errors.append(CampaignError("tag", N_("Enter a tag, for example affisch-kramfors.")))
     elif not TAG_CHARACTERS.match(tag.lower()):
@@ -79,6 +83,55 @@ def create_link(
         request=request,
     )
     return link
+
+
+def rename_link(
+    session: Session, *, survey_id: int, tag: str, name: str, user_id: int | None, request: object = None
+) -> CampaignLink | None:
+    """Give a link another name (the tag stays: it is printed in the link and its QR code). None
+    when the survey has no such link; CampaignError when the name is not valid."""
+    errors = check_name(name)
+    if errors:
+        raise errors[0]
+    link = get_link(session, survey_id=survey_id, tag=tag)
+    if link is None:
+        return None
+    before, link.name = link.name, name.strip()
+    session.add(link)
+    record_audit(session, user_id=user_id, action="campaign.rename", target=f"survey:{survey_id}",
+                 details={"tag": tag, "from": before, "to": link.name}, request=request)
+    return link
+
+
+def responses_with_tag(session: Session, *, survey_id: int, tag: str) -> int:
+    """Stored responses carrying the tag, whatever their state (a rejected one still names it)."""
+    query = select(func.count()).select_from(Response).where(
+        Response.survey_id == survey_id, Response.campaign_tag == tag
+    )
+    return int(session.execute(query).scalar_one())
+
+
+class LinkInUse(Exception):
+    """A link that responses carry cannot be removed: its name is what the counts show them under."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+def remove_link(session: Session, *, survey_id: int, tag: str, user_id: int | None, request: object = None) -> bool:
+    """Remove a link made by mistake, which no stored response carries (else LinkInUse). False when
+    the survey has no such link. A printed copy of it still reaches the survey, untagged."""
+    link = get_link(session, survey_id=survey_id, tag=tag)
+    if link is None:
+        return False
+    carried = responses_with_tag(session, survey_id=survey_id, tag=tag)
+    if carried:
+        raise LinkInUse(carried)
+    session.delete(link)
+    record_audit(session, user_id=user_id, action="campaign.delete", target=f"survey:{survey_id}",
+                 details={"tag": tag, "name": link.name}, request=request)
+    return True
 
 
 def _counted(survey_id: int) -> tuple[Any, ...]:
