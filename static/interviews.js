@@ -403,8 +403,26 @@
 
   window.addEventListener("pageshow", function (event) { if (event.persisted) { leaveIfFromHistory(true); } });
 
+  // --- place names on the interviewers' page ---------------------------------------------------
+  // Each survey's place and event names already used are a datalist; a place field offers those of
+  // the survey chosen beside it.
+  function setupPlaceSuggestions() {
+    var selects = document.querySelectorAll("select[data-places-for]");
+    Array.prototype.forEach.call(selects, function (select) {
+      var input = document.getElementById(select.getAttribute("data-places-for"));
+      if (!input) { return; }
+      var follow = function () {
+        var list = "places-" + select.value;
+        if (document.getElementById(list)) { input.setAttribute("list", list); } else { input.removeAttribute("list"); }
+      };
+      select.addEventListener("change", follow);
+      follow();
+    });
+  }
+
   function start() {
     leaveIfFromHistory(false);
+    setupPlaceSuggestions();
     var container = document.querySelector("[data-interview]");
     if (container) { setupInterview(container); }
     setupKioskIdle();

@@ -112,16 +112,17 @@ def shown_receipt(html: str) -> str:
     return match.group(1).replace("-", "")
 
 
-def put_in_kiosk_mode(client: Any, slug: str, event_name: str) -> None:
-    """Make a test client a kiosk for the survey and event, as an interviewer's "Open kiosk mode"
-    does (tests/test_kiosk_entry.py goes through that page itself)."""
+def put_in_kiosk_mode(client: Any, slug: str, event_name: str, language: str = "sv") -> None:
+    """Make a test client a kiosk for the survey and event, opened in `language`, as an
+    interviewer's "Open kiosk mode" does (tests/test_kiosk_entry.py goes through that page itself)."""
     from consult.surveys import kiosk
 
-    client.cookies.set(kiosk.COOKIE, kiosk.cookie_value(slug, event_name))
+    client.cookies.set(kiosk.COOKIE, kiosk.cookie_value(slug, event_name, language))
 
 
-def put_page_in_kiosk_mode(page: Any, base_url: str, slug: str, event_name: str) -> None:
+def put_page_in_kiosk_mode(page: Any, base_url: str, slug: str, event_name: str, language: str = "sv") -> None:
     """The same for a Playwright page browsing the live server at `base_url`."""
     from consult.surveys import kiosk
 
-    page.context.add_cookies([{"name": kiosk.COOKIE, "value": kiosk.cookie_value(slug, event_name), "url": base_url}])
+    value = kiosk.cookie_value(slug, event_name, language)
+    page.context.add_cookies([{"name": kiosk.COOKIE, "value": value, "url": base_url}])

@@ -152,3 +152,31 @@ def test_back_within_a_kiosk_response_stays_unless_the_response_is_gone(page, li
     press_back(page)
     lands_on_the_kiosk_start(page, survey)
     expect(page.get_by_role("button", name="Starta enkäten")).to_be_visible()
+
+
+def test_the_place_fields_offer_the_chosen_surveys_names(page, survey) -> None:  # type: ignore[no-untyped-def]
+    """Each survey's place and event names already used are offered on both place fields; with
+    the script, the offer follows the survey chosen beside the field."""
+    import uuid
+
+    from consult.db import session_scope
+    from consult.responses.models import Channel
+    from consult.responses.service import NewResponse, store_responses
+
+    other = store(kiosk_survey("kiosk-named"))
+    with session_scope() as session:
+        store_responses(session, [
+            NewResponse(spec=other, client_uuid=str(uuid.uuid4()), values={"kommun": 1}, channel=Channel.event,
+                        event_name="Mässa i Sundsvall"),
+        ])
+    log_in(page, create_staff("kiosk-places-browser", PASSWORD)["interviewer"])
+    kiosk_form = page.locator("form[action='/intervju/kiosk']")
+    kiosk_form.get_by_label("Vad ska kiosken visa?").select_option(other.slug)
+    assert page.locator("#field-kiosk-place").get_attribute("list") == f"places-{other.slug}"
+    options = page.locator(f"datalist#places-{other.slug} option")
+    assert options.evaluate_all("(all) => all.map((o) => o.value)") == ["Mässa i Sundsvall"]
+    kiosk_form.get_by_label("Vad ska kiosken visa?").select_option(survey.slug)
+    assert page.locator("#field-kiosk-place").get_attribute("list") in (None, f"places-{survey.slug}")
+    page.locator("#field-survey").select_option(other.slug)
+    assert page.locator("#field-place").get_attribute("list") == f"places-{other.slug}"
+    assert_accessible(page)

@@ -96,6 +96,10 @@ def test_the_link_leads_to_the_survey_with_its_tag(client, analyst, survey) -> N
         ("Facebook", "x" * 65, "tag", "högst 64 tecken"),
         ("", "facebook", "name", "Skriv ett namn på länken"),
         ("Facebook", "åäö", "tag", "Taggen får bara innehålla"),
+        # Allowed characters, but nothing anyone could tell apart on a printed poster.
+        ("Facebook", "-", "tag", "Taggen måste innehålla minst en bokstav a–z eller siffra."),
+        ("Facebook", "__", "tag", "Taggen måste innehålla minst en bokstav a–z eller siffra."),
+        ("Facebook", " -_- ", "tag", "Taggen måste innehålla minst en bokstav a–z eller siffra."),
     ],
 )
 def test_bad_names_and_tags_are_reported_beside_the_field(analyst, survey, name, tag, field, message) -> None:  # type: ignore[no-untyped-def]
@@ -313,3 +317,109 @@ def test_the_svg_qr_code_scales_to_any_print_size(analyst, survey) -> None:  # t
     svg = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/affisch/qr.svg").text
     root = re.search(r"<svg [^>]*>", svg)
     assert root and re.search(r'viewBox="0 0 (\d+) \1"', root.group(0)), root
+
+
+def test_an_event_typed_with_other_case_or_spaces_is_counted_as_one(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    made = [(Channel.kiosk, "Framtidsdag i Härnösand")] * 3 + [(Channel.kiosk, "framtidsdag  i härnösand")]
+    made += [(Channel.event, "FRAMTIDSDAG I HÄRNÖSAND"), (Channel.event, "Mässa i Sundsvall")]
+    items = [
+        NewResponse(spec=survey, client_uuid=str(uuid.uuid4()), values={"kommun": 1, "val": 1}, channel=channel,
+                    event_name=event)
+        for channel, event in made
+    ]
+    with session_scope() as session:
+        store_responses(session, items)
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td data-event=\"[^\"]*\">(\d+)</td></tr>", page)
+    # One event, in the spelling most of its responses carry.
+    assert rows == [("Framtidsdag i Härnösand", "Kiosk", "4"), ("Framtidsdag i Härnösand", "Evenemang", "1"),
+                    ("Mässa i Sundsvall", "Evenemang", "1")]
+
+
+def test_a_link_is_renamed_and_keeps_its_tag(analyst, survey, staff) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    create(analyst, survey.slug, "Affisch Sollef", "affisch-solleftea")
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    assert f'href="/admin/surveys/{survey.slug}/campaigns/affisch-solleftea/namn">Byt namn' in page
+    form = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/affisch-solleftea/namn")
+    assert form.status_code == 200 and 'value="Affisch Sollef"' in form.text
+    assert "Taggen affisch-solleftea är kvar som den är" in form.text
+    url = f"/admin/surveys/{survey.slug}/campaigns/affisch-solleftea/namn"
+    # A blank name is said beside the field, and nothing changes.
+    blank = analyst.post(url, data={"csrftoken": csrf_from(form.text), "name": "  "})
+    assert blank.status_code == 422 and 'href="#field-name"' in blank.text
+    error = re.search(r'id="name-error">(.*?)</p>', blank.text, re.S)
+    assert error and "Skriv ett namn på länken" in error.group(1)
+    assert [link.name for link in links_of(survey.id)] == ["Affisch Sollef"]
+    too_long = analyst.post(url, data={"csrftoken": csrf_from(form.text), "name": "x" * 201})
+    assert too_long.status_code == 422 and "högst 200 tecken" in too_long.text
+    # Without the form's token nothing changes.
+    assert analyst.post(url, data={"name": "Ny"}).status_code == 403
+
+    done = analyst.post(url, data={"csrftoken": csrf_from(form.text), "name": " Affisch i Sollefteå "})
+    assert done.status_code == 303
+    page = analyst.get(done.headers["location"]).text
+    assert "Länken med taggen affisch-solleftea har fått ett nytt namn." in page
+    assert "<h3>Affisch i Sollefteå</h3>" in page and "Affisch Sollef<" not in page
+    assert f"/s/{survey.slug}?k=affisch-solleftea" in page  # the printed address is the same
+    assert [(link.tag, link.name) for link in links_of(survey.id)] == [("affisch-solleftea", "Affisch i Sollefteå")]
+    with session_scope() as session:
+        events = accounts.list_audit(session, action="campaign.rename")
+    assert events[0].details == {"tag": "affisch-solleftea", "from": "Affisch Sollef", "to": "Affisch i Sollefteå"}
+    assert "campaign.rename" in accounts.ACTION_LABELS and "campaign.delete" in accounts.ACTION_LABELS
+    assert analyst.get(f"/admin/surveys/{survey.slug}/campaigns/finns-inte/namn").status_code == 404
+
+
+def test_a_link_no_response_carries_is_removed_after_confirmation(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+
+    create(analyst, survey.slug, "Fel länk", "fel-lank")
+    create(analyst, survey.slug, "Facebook", "facebook")
+    page = analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text
+    assert f'href="/admin/surveys/{survey.slug}/campaigns/fel-lank/ta-bort">Ta bort' in page
+    confirm = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/fel-lank/ta-bort")
+    assert confirm.status_code == 200 and "Inget svar har taggen fel-lank" in confirm.text
+    assert [link.tag for link in links_of(survey.id)] == ["fel-lank", "facebook"]  # asking removes nothing
+    url = f"/admin/surveys/{survey.slug}/campaigns/fel-lank/ta-bort"
+    assert analyst.post(url).status_code == 403  # no token
+    removed = analyst.post(url, data={"csrftoken": csrf_from(confirm.text)})
+    assert removed.status_code == 303
+    page = analyst.get(removed.headers["location"]).text
+    assert "Länken med taggen fel-lank har tagits bort." in page and "Fel länk" not in page
+    assert [link.tag for link in links_of(survey.id)] == ["facebook"]
+    with session_scope() as session:
+        events = accounts.list_audit(session, action="campaign.delete")
+    assert events[0].details == {"tag": "fel-lank", "name": "Fel länk"}
+    assert analyst.post(url, data={"csrftoken": csrf_from(confirm.text)}).status_code == 404
+
+
+def test_a_link_that_responses_carry_cannot_be_removed(analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    create(analyst, survey.slug, "Facebook", "facebook")
+    _respond(survey, ["facebook"] * 2)
+    _respond(survey, ["facebook"], status="withdrawn")  # not counted on the page, but it carries the tag
+    confirm = analyst.get(f"/admin/surveys/{survey.slug}/campaigns/facebook/ta-bort")
+    assert confirm.status_code == 200
+    refused = re.search(r'<p class="notice" id="remove-refused">(.*?)</p>', confirm.text, re.S)
+    assert refused and "Länken kan inte tas bort: 3 svar har dess tagg facebook" in refused.group(1)
+    assert 'action="/admin/surveys/' not in confirm.text.split('id="remove-refused"')[1]  # no remove button
+    # A form sent anyway (kept from before the responses came) is refused the same way.
+    token = csrf_from(analyst.get(f"/admin/surveys/{survey.slug}/campaigns").text)
+    posted = analyst.post(f"/admin/surveys/{survey.slug}/campaigns/facebook/ta-bort", data={"csrftoken": token})
+    assert posted.status_code == 409 and "Länken kan inte tas bort" in posted.text
+    assert [link.tag for link in links_of(survey.id)] == ["facebook"]
+
+
+def test_only_analysts_and_admins_rename_or_remove_links(app, staff, analyst, survey) -> None:  # type: ignore[no-untyped-def]
+    create(analyst, survey.slug, "Facebook", "facebook")
+    interviewer = logged_in(app, staff[Role.interviewer])
+    token = csrf_from(interviewer.get("/personal").text)
+    for path in ("namn", "ta-bort"):
+        url = f"/admin/surveys/{survey.slug}/campaigns/facebook/{path}"
+        assert interviewer.get(url).status_code == 403
+        assert interviewer.post(url, data={"csrftoken": token, "name": "X"}).status_code == 403
+    admin = logged_in(app, staff[Role.admin])
+    assert admin.get(f"/admin/surveys/{survey.slug}/campaigns/facebook/ta-bort").status_code == 200
+    assert [(link.tag, link.name) for link in links_of(survey.id)] == [("facebook", "Facebook")]

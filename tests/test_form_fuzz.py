@@ -198,12 +198,21 @@ def world(callers) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
     done = anonymous.post(first_page, data={"csrftoken": token_of(anonymous, "/login")})
     assert done.headers["location"].endswith("/kvitto"), done.text[:300]  # nothing is required: a receipt
     public = store(every_type_survey())  # required questions: a resident's form is refused, not sent
+    campaign_link(spec.id)  # its card links to the forms that rename and remove it
     reset = password_reset_link()
     yield {"slug": spec.slug, "draft": draft.slug, "interview": str(interview), "cycle": cycle,
            "round": round_key, "invitation": invitation, "resume": start_survey(anonymous, public.slug),
            "public": public.slug, "receipt": done.headers["location"],
            "themes": themes, "reset": reset}
     release_test_cycles()
+
+
+def campaign_link(survey_id: int) -> None:
+    from consult.campaigns import service as campaigns
+    from consult.db import session_scope
+
+    with session_scope() as session:
+        campaigns.create_link(session, survey_id=survey_id, name="Fuzz", tag="fuzz-link", user_id=None)
 
 
 def password_reset_link() -> str:

@@ -647,7 +647,7 @@ def test_kiosk_mode_tags_the_event_and_starts_over(app, review_tables) -> None: 
     assert thanks.headers["cache-control"] == "no-store"
     receipt = thanks.text
     assert "Nytt svar" in receipt and "data-kiosk-return" in receipt
-    assert f'href="/s/{spec.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand"' in receipt
+    assert f'href="/s/{spec.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand&amp;lang=sv"' in receipt
 
     from consult.db import session_scope
 

@@ -212,6 +212,10 @@ def test_the_response_rate_per_mailing_is_shown(app, staff, client) -> None:  # 
     )
     assert rows == [("Panel höst", "4", "1", "25\xa0%"), ("Påminnelse", "2", "0", "0\xa0%")]
     assert "Alla utskick" in page
+    # A code stays used when its respondent deletes the response (nothing links the two): the page says so.
+    assert 'aria-describedby="answered-hint"' in page
+    hint = re.search(r'<p class="hint" id="answered-hint">([^<]+)</p>', page)
+    assert hint and "även när den som svarade senare har raderat sitt svar" in hint.group(1)
 
 
 def test_the_survey_settings_choose_who_may_answer(app, staff) -> None:  # type: ignore[no-untyped-def]
@@ -331,3 +335,36 @@ def test_personal_links_use_the_sites_public_address(app, staff, monkeypatch) ->
     assert [row["link"] for row in rows] == [
         f"https://dialog.example.se/s/{survey.slug}?kod={row['code']}" for row in rows
     ]
+
+
+def test_a_pasted_personal_link_opens_the_survey_with_its_code(app, staff, sample) -> None:  # type: ignore[no-untyped-def]
+    """A resident who pastes the whole personal link of their e-mail into the code field gets in:
+    the code is taken from the link."""
+    link_code, text_code = _make_codes(app, staff, sample.slug, 2)
+    resident = new_client(app)
+    page = resident.get(f"/s/{sample.slug}").text
+    field = re.search(r'<input[^>]*id="field-code"[^>]*>', page)
+    link = f"https://dialog.example.se/s/{sample.slug}?kod={link_code}"
+    assert field and int(re.search(r'maxlength="(\d+)"', field.group(0)).group(1)) >= len(link)  # type: ignore[union-attr]
+    assert _start(resident, sample.slug, f"  {link}\n").status_code == 303
+    # Any text that holds kod=CODE will do, whatever follows it.
+    other = new_client(app)
+    pasted = f"Min länk: http://testserver/s/{sample.slug}?kod={text_code.lower()}&utm_source=mail"
+    assert _start(other, sample.slug, pasted).status_code == 303
+    # A link with a wrong code gets the usual message beside the field, with what was pasted.
+    wrong = f"https://dialog.example.se/s/{sample.slug}?kod=AAAA-AAAA"
+    refused = _start(new_client(app), sample.slug, wrong)
+    assert refused.status_code == 422 and "Koden gäller inte den här enkäten" in refused.text
+    assert f'value="{wrong}"' in refused.text
+
+
+def test_a_code_longer_than_the_server_takes_is_said_beside_the_field(app, staff, sample) -> None:  # type: ignore[no-untyped-def]
+    """Posted without the browser's maxlength: the start page with the error beside the field,
+    not the bare "the form could not be read" page."""
+    resident = new_client(app)
+    refused = _start(resident, sample.slug, "ABCD-EFGH " * 60)
+    assert refused.status_code == 422
+    assert 'href="#field-code"' in refused.text
+    error = re.search(r'id="code-error">(.*?)</p>', refused.text, re.S)
+    assert error and "för långt för att vara en kod" in error.group(1)
+    assert "Formuläret kunde inte läsas" not in refused.text

@@ -54,7 +54,7 @@ def test_the_interviewers_page_explains_and_offers_kiosk_mode(interviewer, surve
 def test_a_good_choice_opens_the_kiosk_start_page_logged_out(app, interviewer, staff, survey) -> None:  # type: ignore[no-untyped-def]
     sent = open_kiosk(interviewer, survey.slug, f"  {EVENT}\n")
     assert sent.status_code == 303
-    assert sent.headers["location"] == f"/s/{survey.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand"
+    assert sent.headers["location"] == f"/s/{survey.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand&lang=sv"
     # The respondents who use the tablet next cannot reach the staff pages.
     assert interviewer.get("/intervju").status_code in (302, 303, 401)
     start = interviewer.get(sent.headers["location"])
@@ -139,7 +139,7 @@ def test_a_kiosk_address_whose_response_is_gone_leads_to_the_kiosk_start_without
     token = first_page.split("/r/")[1].split("/")[0]
     with session_scope() as session:  # the previous person finished or started over
         session.execute(delete(ResponseDraft).where(ResponseDraft.token == token))
-    kiosk_start = f"/s/{survey.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand"
+    kiosk_start = f"/s/{survey.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand&lang=sv"
     for gone in (first_page, f"/s/{survey.slug}/r/{token}"):  # Back, or the resume address
         answer = tablet.get(gone)
         assert answer.status_code == 303 and answer.headers["location"] == kiosk_start
@@ -174,7 +174,7 @@ def test_a_kiosk_device_stays_on_its_survey_whatever_link_is_followed(app, surve
     other = store(event_survey("kiosk-other", (question,)))
     tablet = TestClient(app, base_url="http://testserver", follow_redirects=False)
     _start(tablet, survey.slug, EVENT)
-    kiosk_start = f"/s/{survey.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand"
+    kiosk_start = f"/s/{survey.slug}?kiosk=Framtidsdag+i+H%C3%A4rn%C3%B6sand&lang=sv"
     opened = tablet.get(f"/s/{other.slug}")
     assert opened.status_code == 303 and opened.headers["location"] == kiosk_start
     token = csrf_from(tablet.get(kiosk_start).text)
@@ -183,7 +183,8 @@ def test_a_kiosk_device_stays_on_its_survey_whatever_link_is_followed(app, surve
     # A kiosk opened for the other survey (its kiosk link, from the interviewers' page) takes over.
     moved = _start(tablet, other.slug, "Mässa i Sundsvall")
     assert _draft_channel(moved) == "kiosk"
-    assert tablet.get(f"/s/{survey.slug}").headers["location"] == f"/s/{other.slug}?kiosk=M%C3%A4ssa+i+Sundsvall"
+    other_start = f"/s/{other.slug}?kiosk=M%C3%A4ssa+i+Sundsvall&lang=sv"
+    assert tablet.get(f"/s/{survey.slug}").headers["location"] == other_start
     # Any other browser opens both surveys as usual.
     elsewhere = TestClient(app, base_url="http://testserver", follow_redirects=False)
     assert elsewhere.get(f"/s/{other.slug}").status_code == 200
@@ -222,3 +223,127 @@ def test_an_address_alone_never_makes_a_kiosk(app, survey) -> None:  # type: ign
     with session_scope() as session:
         draft = session.execute(select(ResponseDraft).where(ResponseDraft.token == token)).scalar_one()
         assert draft.channel == "web"
+
+
+def _lang_of(html: str) -> str:
+    match = re.search(r'<html lang="(\w+)"', html)
+    assert match
+    return match.group(1)
+
+
+def _answer_whole_survey(tablet: TestClient, start_url: str, switch_to: str | None = None) -> str:
+    """One respondent at the kiosk, switching language on the start page when asked; the address
+    the kiosk goes to once the answers are sent (its thank-you page)."""
+    page = tablet.get(start_url)
+    if switch_to:
+        page = tablet.get(start_url, params={"lang": switch_to})
+        assert _lang_of(page.text) == switch_to
+    first = tablet.post(f"{start_url.split('?')[0]}/start", data={"csrftoken": csrf_from(page.text)})
+    page_one = first.headers["location"]
+    html = tablet.get(page_one).text
+    done = tablet.post(page_one, data={"csrftoken": csrf_from(html), "kommun": "1", "val": "1", "action": "next"})
+    assert done.status_code == 303 and "/tack?" in done.headers["location"]
+    return done.headers["location"]
+
+
+def test_the_next_person_at_a_kiosk_starts_in_the_language_it_was_opened_in(app, interviewer, survey) -> None:  # type: ignore[no-untyped-def]
+    """A respondent who switches a Swedish kiosk to English must not leave it in English for the
+    next person: the thank-you page's return, "Nytt svar", the reset and a lost address all lead
+    to the start page in the kiosk's own language."""
+    sent = open_kiosk(interviewer, survey.slug, EVENT)  # the interviewer's page is in Swedish
+    tablet = interviewer  # the same device, logged out and now a kiosk
+    start_url = sent.headers["location"]
+    thanks_url = _answer_whole_survey(tablet, start_url, switch_to="en")
+    thanks = tablet.get(thanks_url)
+    assert _lang_of(thanks.text) == "en" and "New response" in thanks.text  # thanked in their language
+    new_response = re.search(r'<a class="button button-primary kiosk-new" href="([^"]+)"', thanks.text)
+    assert new_response and 'data-kiosk-return="' + new_response.group(1) + '"' in thanks.text
+    next_start = tablet.get(new_response.group(1).replace("&amp;", "&"))
+    assert _lang_of(next_start.text) == "sv"
+
+    # The next person switches to English and gives up half-way: "Avbryt och börja om" (which the
+    # inactivity timer presses too) leads back to Swedish.
+    page = tablet.get(start_url, params={"lang": "en"})
+    page_one = tablet.post(f"/s/{survey.slug}/start", data={"csrftoken": csrf_from(page.text)}).headers["location"]
+    html = tablet.get(page_one).text
+    assert _lang_of(html) == "en"
+    token = page_one.split("/r/")[1].split("/")[0]
+    reset = tablet.post(f"/s/{survey.slug}/r/{token}/kiosk-reset", data={"csrftoken": csrf_from(html)})
+    assert reset.status_code == 303
+    assert _lang_of(tablet.get(reset.headers["location"]).text) == "sv"
+    # Back to the abandoned address leads to the start in Swedish too.
+    assert _lang_of(tablet.get(tablet.get(page_one).headers["location"]).text) == "sv"
+
+
+def test_a_kiosk_opened_in_english_starts_each_person_in_english(app, interviewer, survey) -> None:  # type: ignore[no-untyped-def]
+    sent = open_kiosk(interviewer, survey.slug, EVENT, lang="en")
+    assert sent.headers["location"].endswith("&lang=en")
+    tablet = interviewer
+    assert _lang_of(tablet.get(sent.headers["location"]).text) == "en"
+    thanks_url = _answer_whole_survey(tablet, sent.headers["location"], switch_to="sv")
+    thanks = tablet.get(thanks_url).text
+    assert _lang_of(thanks) == "sv"
+    new_response = re.search(r'kiosk-new" href="([^"]+)"', thanks)
+    assert new_response
+    assert _lang_of(tablet.get(new_response.group(1).replace("&amp;", "&")).text) == "en"
+
+
+def test_a_kiosk_cookie_from_before_kiosks_kept_their_language_still_works_in_swedish(app, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.config import get_settings
+    from consult.core.signing import serializer
+    from consult.surveys import kiosk
+
+    tablet = TestClient(app, base_url="http://testserver", follow_redirects=False)
+    old = serializer(get_settings().secret_key, salt="consult-kiosk").dumps([survey.slug, EVENT])
+    tablet.cookies.set(kiosk.COOKIE, old)
+    tablet.cookies.set("lang", "en")  # the person before switched to English
+    page_one = _start(tablet, survey.slug, None)
+    assert _draft_channel(page_one) == "kiosk"
+    html = tablet.get(page_one).text
+    home = re.search(r'data-kiosk-home="([^"]+)"', html)
+    assert home and home.group(1).replace("&amp;", "&").endswith("&lang=sv")
+
+
+def _store_events(survey, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.responses.models import Channel
+    from consult.responses.service import NewResponse, store_responses
+
+    items = [
+        NewResponse(spec=survey, client_uuid=str(uuid.uuid4()), values={"kommun": 1}, channel=Channel.event,
+                    event_name=name)
+        for name in names
+    ]
+    with session_scope() as session:
+        store_responses(session, items)
+
+
+def test_the_place_fields_offer_the_names_already_used_for_the_survey(app, interviewer) -> None:  # type: ignore[no-untyped-def]
+    """One event typed two ways counts as two: the interviewers' page offers the names the survey's
+    responses already carry, most used first, each spelling of one name once (the most used)."""
+    question = q("val", "single_choice", "Vill du bo kvar?", choices=choices("Ja", "Nej"))
+    survey = store(event_survey("kiosk-places", (question,)))
+    _store_events(survey, ["Mässa i Sundsvall"] + ["Framtidsdag i Härnösand"] * 2
+                  + ["framtidsdag  i härnösand"] + ["Kramfors bibliotek"] * 2 + ["Kramfors bibliotek"])
+    html = interviewer.get("/intervju", params={"survey": survey.slug}).text
+    datalist = re.search(rf'<datalist id="places-{survey.slug}">(.*?)</datalist>', html, re.S)
+    assert datalist
+    offered = re.findall(r'<option value="([^"]*)">', datalist.group(1))
+    assert offered == ["Framtidsdag i Härnösand", "Kramfors bibliotek", "Mässa i Sundsvall"]
+    assert re.search(rf'id="field-place"[^>]*list="places-{survey.slug}"', html)
+    # The kiosk's event field too, for the survey chosen there.
+    refused = open_kiosk(interviewer, survey.slug, "")
+    assert refused.status_code == 422
+    assert re.search(rf'id="field-kiosk-place"[^>]*list="places-{survey.slug}"', refused.text)
+    assert 'data-places-for="field-kiosk-place"' in refused.text  # the script follows another choice
+
+
+def test_at_most_fifty_place_names_are_offered(app, survey) -> None:  # type: ignore[no-untyped-def]
+    from consult.db import session_scope
+    from consult.interviews.service import used_places
+
+    many = store(event_survey("kiosk-many", ()))
+    _store_events(many, [f"Plats {n:02d}" for n in range(55)] + ["Plats 54"] * 3)
+    with session_scope() as session:
+        offered = used_places(session, survey_ids=[many.id])[many.id]
+    assert len(offered) == 50 and offered[0] == "Plats 54" and offered[1] == "Plats 00"

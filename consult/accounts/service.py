@@ -383,6 +383,8 @@ ACTION_LABELS = {
     "survey.copy": N_("Survey copied"),
     "survey.delete": N_("Survey deleted"),
     "campaign.create": N_("Campaign link created"),
+    "campaign.rename": N_("Campaign link renamed"),
+    "campaign.delete": N_("Campaign link removed"),
     "invitations.create": N_("Invitation codes made"),
     "invitations.mail": N_("Invitation codes sent by e-mail"),
     "weighting.save": N_("Weighting targets saved"),

@@ -22,7 +22,7 @@ import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from sqlalchemy import func, insert, select, update
 from sqlmodel import Session
@@ -40,6 +40,9 @@ CODE_LENGTH = 8
 MAX_PER_BATCH = 20_000
 MAX_BATCH_NAME = 100
 CODE_PARAMETER = "kod"  # /s/{slug}?kod=ABCD-EFGH, the personal link in a letter or e-mail
+# What the start page's code field takes: room for the whole personal link, pasted in.
+MAX_CODE_FIELD = 500
+_CODE_IN_TEXT = re.compile(rf"\b{CODE_PARAMETER}=([^&#\s]*)", re.IGNORECASE)
 
 
 class InvitationProblem(FieldProblem):
@@ -65,6 +68,13 @@ def new_code() -> str:
 def normalise_code(typed: str) -> str:
     """A code as typed or read aloud over the phone: case, spaces and dashes do not matter."""
     return "".join(ch for ch in typed.upper() if ch.isalnum())
+
+
+def code_from(typed: str) -> str:
+    """The code in what a respondent typed or pasted into the code field: the code itself, or the
+    personal link of their letter (any text holding kod=CODE), whose code is taken from it."""
+    found = _CODE_IN_TEXT.search(typed)
+    return unquote_plus(found.group(1)) if found else typed
 
 
 def code_hash(*, survey_id: int, code: str) -> str:

@@ -10,12 +10,15 @@ from sqlmodel import Field, SQLModel
 
 from consult.core.fields import timestamp
 
-TAG_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
+TAG_CHARACTERS = re.compile(r"^[a-z0-9_-]{1,64}$")
+# At least one letter or digit: "-" or "__" names nothing anyone could tell apart on a printed poster.
+TAG_PATTERN = re.compile(r"^(?=[_-]*[a-z0-9])[a-z0-9_-]{1,64}$")
 
 
 def campaign_tag(raw: str | None) -> str | None:
     """A campaign tag as it is stored, or None when `raw` is not one. Lower case: the form asks for
-    letters a–z, and "Affisch" typed into a link must count with "affisch", not beside it."""
+    letters a–z, and "Affisch" typed into a link must count with "affisch", not beside it. It holds
+    at least one letter or digit."""
     tag = (raw or "").strip().lower()
     return tag if TAG_PATTERN.match(tag) else None
 

@@ -13,6 +13,7 @@ from consult.accounts.deps import require_role
 from consult.accounts.models import Role, User
 from consult.accounts.service import register_staff_link
 from consult.campaigns import invitations, service
+from consult.campaigns.models import CampaignLink, campaign_tag
 from consult.core.fields import pick
 from consult.core.formatting import percent
 from consult.core.i18n import N_, _, current_language
@@ -51,6 +52,8 @@ def _page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     created: str | None = None,
+    renamed: str | None = None,
+    removed: str | None = None,
     status_code: int = 200,
 ) -> Response:
     assert spec.id is not None
@@ -71,15 +74,22 @@ def _page(
         "values": values or {"name": "", "tag": ""},
         "errors": errors or {},
         "created": created if created and any(link.tag == created for link in links) else None,
+        "renamed": renamed if renamed and any(link.tag == renamed for link in links) else None,
+        "removed": removed if campaign_tag(removed) and not any(link.tag == removed for link in links) else None,
     }
     return render(request, "campaigns/survey.html", context, status_code)
 
 
 @router.get("/admin/surveys/{slug}/campaigns")
 def campaigns_page(
-    request: Request, slug: str, _user: Staff, created: Annotated[str | None, Query(max_length=64)] = None
+    request: Request,
+    slug: str,
+    _user: Staff,
+    created: Annotated[str | None, Query(max_length=64)] = None,
+    renamed: Annotated[str | None, Query(max_length=64)] = None,
+    removed: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    return _page(request, _spec(slug), created=created)
+    return _page(request, _spec(slug), created=created, renamed=renamed, removed=removed)
 
 
 @router.post("/admin/surveys/{slug}/campaigns")
@@ -104,6 +114,75 @@ def create(
         return _page(request, spec, values=values, errors=errors, status_code=422)
     # The tag as stored (lower case), so the page confirms the link that was made.
     return RedirectResponse(f"/admin/surveys/{slug}/campaigns?created={tag.strip().lower()}", status_code=303)
+
+
+def _link_or_404(spec: SurveySpec, tag: str) -> CampaignLink:
+    with session_scope() as session:
+        link = service.get_link(session, survey_id=spec.id or 0, tag=tag) if len(tag) <= 64 else None
+        if link is None:
+            raise HTTPException(404, _("There is no campaign link with this tag."))
+        session.expunge(link)
+    return link
+
+
+def _rename_page(request: Request, spec: SurveySpec, link: CampaignLink, *, name: str,
+                 errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    context = {"spec": spec, "survey_title": pick(spec.title, current_language.get()), "link": link,
+               "name": name, "errors": errors or {}}
+    return render(request, "campaigns/rename.html", context, status_code)
+
+
+@router.get("/admin/surveys/{slug}/campaigns/{tag}/namn")
+def rename_page(request: Request, slug: str, tag: str, _user: Staff) -> Response:
+    spec = _spec(slug)
+    link = _link_or_404(spec, tag)
+    return _rename_page(request, spec, link, name=link.name)
+
+
+@router.post("/admin/surveys/{slug}/campaigns/{tag}/namn")
+def rename(request: Request, slug: str, tag: str, user: Staff,
+           name: Annotated[str, Form(max_length=1000)] = "") -> Response:
+    """A link's name is what the staff pages call it; its tag, printed in the link, stays."""
+    spec = _spec(slug)
+    link = _link_or_404(spec, tag)
+    try:
+        with session_scope() as session:
+            renamed = service.rename_link(session, survey_id=spec.id or 0, tag=link.tag, name=name,
+                                          user_id=user.id, request=request)
+    except service.CampaignError as error:
+        return _rename_page(request, spec, link, name=name, errors={error.field: _(error.message)}, status_code=422)
+    if renamed is None:  # removed in the meantime
+        raise HTTPException(404, _("There is no campaign link with this tag."))
+    return RedirectResponse(f"/admin/surveys/{slug}/campaigns?renamed={link.tag}", status_code=303)
+
+
+def _remove_page(request: Request, spec: SurveySpec, link: CampaignLink, carried: int,
+                 status_code: int = 200) -> Response:
+    context = {"spec": spec, "survey_title": pick(spec.title, current_language.get()), "link": link,
+               "carried": carried}
+    return render(request, "campaigns/remove.html", context, status_code)
+
+
+@router.get("/admin/surveys/{slug}/campaigns/{tag}/ta-bort")
+def remove_page(request: Request, slug: str, tag: str, _user: Staff) -> Response:
+    """Confirm the removal of a link made by mistake, or say why a link responses carry stays."""
+    spec = _spec(slug)
+    link = _link_or_404(spec, tag)
+    with session_scope() as session:
+        carried = service.responses_with_tag(session, survey_id=spec.id or 0, tag=link.tag)
+    return _remove_page(request, spec, link, carried)
+
+
+@router.post("/admin/surveys/{slug}/campaigns/{tag}/ta-bort")
+def remove(request: Request, slug: str, tag: str, user: Staff) -> Response:
+    spec = _spec(slug)
+    link = _link_or_404(spec, tag)
+    try:
+        with session_scope() as session:
+            service.remove_link(session, survey_id=spec.id or 0, tag=link.tag, user_id=user.id, request=request)
+    except service.LinkInUse as in_use:
+        return _remove_page(request, spec, link, in_use.count, status_code=409)
+    return RedirectResponse(f"/admin/surveys/{slug}/campaigns?removed={link.tag}", status_code=303)
 
 
 def _link_url_or_404(request: Request, slug: str, tag: str) -> tuple[SurveySpec, str]:

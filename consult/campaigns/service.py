@@ -12,10 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from consult.accounts.service import record_audit
-from consult.campaigns.models import CampaignLink, campaign_tag
+from consult.campaigns.models import TAG_CHARACTERS, CampaignLink, campaign_tag
 from consult.core.i18n import N_
 from consult.core.problems import FieldProblem
 from consult.responses.models import Response, ResponseStatus, ReviewState
+from consult.surveys.kiosk import event_key
 
 # The same rule as the survey start page applies to ?k=, so every link made here is recorded.
 MAX_NAME_LENGTH = 200
@@ -25,18 +26,24 @@ class CampaignError(FieldProblem):
     """A link could not be created; `field` is the form field, the message an English msgid."""
 
 
-def check_link(*, name: str, tag: str) -> list[CampaignError]:
-    errors = []
+def check_name(name: str) -> list[CampaignError]:
     if not name.strip():
-        errors.append(CampaignError("name", N_("Enter a name for the link, for example Poster in Kramfors.")))
-    elif len(name.strip()) > MAX_NAME_LENGTH:
-        errors.append(CampaignError("name", N_("The name can be at most 200 characters long.")))
+        return [CampaignError("name", N_("Enter a name for the link, for example Poster in Kramfors."))]
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        return [CampaignError("name", N_("The name can be at most 200 characters long."))]
+    return []
+
+
+def check_link(*, name: str, tag: str) -> list[CampaignError]:
+    errors = check_name(name)
     if not tag:
         errors.append(CampaignError("tag", N_("Enter a tag, for example affisch-kramfors.")))
-    elif campaign_tag(tag) is None:
+    elif not TAG_CHARACTERS.match(tag.lower()):
         errors.append(
             CampaignError("tag", N_("The tag may only hold letters a–z, digits, - and _, at most 64 characters."))
         )
+    elif campaign_tag(tag) is None:
+        errors.append(CampaignError("tag", N_("The tag must hold at least one letter a–z or digit.")))
     return errors
 
 
@@ -78,6 +85,55 @@ def create_link(
     return link
 
 
+def rename_link(
+    session: Session, *, survey_id: int, tag: str, name: str, user_id: int | None, request: object = None
+) -> CampaignLink | None:
+    """Give a link another name (the tag stays: it is printed in the link and its QR code). None
+    when the survey has no such link; CampaignError when the name is not valid."""
+    errors = check_name(name)
+    if errors:
+        raise errors[0]
+    link = get_link(session, survey_id=survey_id, tag=tag)
+    if link is None:
+        return None
+    before, link.name = link.name, name.strip()
+    session.add(link)
+    record_audit(session, user_id=user_id, action="campaign.rename", target=f"survey:{survey_id}",
+                 details={"tag": tag, "from": before, "to": link.name}, request=request)
+    return link
+
+
+def responses_with_tag(session: Session, *, survey_id: int, tag: str) -> int:
+    """Stored responses carrying the tag, whatever their state (a rejected one still names it)."""
+    query = select(func.count()).select_from(Response).where(
+        Response.survey_id == survey_id, Response.campaign_tag == tag
+    )
+    return int(session.execute(query).scalar_one())
+
+
+class LinkInUse(Exception):
+    """A link that responses carry cannot be removed: its name is what the counts show them under."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+def remove_link(session: Session, *, survey_id: int, tag: str, user_id: int | None, request: object = None) -> bool:
+    """Remove a link made by mistake, which no stored response carries (else LinkInUse). False when
+    the survey has no such link. A printed copy of it still reaches the survey, untagged."""
+    link = get_link(session, survey_id=survey_id, tag=tag)
+    if link is None:
+        return False
+    carried = responses_with_tag(session, survey_id=survey_id, tag=tag)
+    if carried:
+        raise LinkInUse(carried)
+    session.delete(link)
+    record_audit(session, user_id=user_id, action="campaign.delete", target=f"survey:{survey_id}",
+                 details={"tag": tag, "name": link.name}, request=request)
+    return True
+
+
 def _counted(survey_id: int) -> tuple[Any, ...]:
     """The responses these pages count: submitted and not rejected in review, as in the workspace."""
     return (
@@ -103,13 +159,24 @@ class EventCount:
 
 def responses_per_event(session: Session, *, survey_id: int) -> list[EventCount]:
     """Counted responses per named place or event and channel (a kiosk at a "framtidsdag", the
-    interviews entered there). These carry no campaign tag."""
+    interviews entered there). These carry no campaign tag. Names that differ only in case or
+    spaces are one event, shown in its most used spelling."""
     query = (
         select(Response.event_name, Response.channel, func.count())
         .where(*_counted(survey_id), Response.event_name.is_not(None))  # type: ignore[union-attr]
         .group_by(Response.event_name, Response.channel)
     )
-    rows = [EventCount(event, channel, count) for event, channel, count in session.execute(query)]
+    counted = list(session.execute(query))
+    uses: dict[str, dict[str, int]] = {}  # event key -> spelling -> responses
+    for event, _channel, count in counted:
+        spellings = uses.setdefault(event_key(event), {})
+        spellings[event] = spellings.get(event, 0) + count
+    shown = {key: min(spellings, key=lambda name: (-spellings[name], name)) for key, spellings in uses.items()}
+    merged: dict[tuple[str, str], int] = {}
+    for event, channel, count in counted:
+        row_key = (shown[event_key(event)], channel)
+        merged[row_key] = merged.get(row_key, 0) + count
+    rows = [EventCount(event, channel, count) for (event, channel), count in merged.items()]
     totals: dict[str, int] = {}
     for row in rows:
         totals[row.event] = totals.get(row.event, 0) + row.count

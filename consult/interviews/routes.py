@@ -94,6 +94,14 @@ def _open_surveys() -> list[tuple[str, str]]:
         return [(s.slug, s.title.get(_language()) or s.title.get("sv", s.slug)) for s in list_open_surveys(session)]
 
 
+def _used_places() -> dict[str, list[str]]:
+    """Per open survey (by slug), the place and event names its responses already carry."""
+    with session_scope() as session:
+        surveys = list_open_surveys(session)
+        places = service.used_places(session, survey_ids=[s.id for s in surveys if s.id is not None])
+        return {s.slug: places[s.id] for s in surveys if s.id in places}
+
+
 def _open_slugs() -> set[str]:
     return {slug for slug, _title in _open_surveys()}
 
@@ -119,8 +127,13 @@ def _setup_page(
 ) -> Response:
     with session_scope() as session:
         entries = service.todays_entries(session, user_id=user.id or 0, now=utcnow())
+    surveys = _open_surveys()
     context = {
-        "surveys": _open_surveys(),
+        "surveys": surveys,
+        # The names already used, offered on the place fields (a datalist per survey): the same
+        # event typed another way would count apart. The list follows the chosen survey.
+        "used_places": _used_places(),
+        "first_survey": surveys[0][0] if surveys else "",
         "channels": service.INTERVIEW_CHANNELS,
         "channel_labels": CHANNEL_LABELS,
         "state_labels": STATE_LABELS,
@@ -169,9 +182,12 @@ def open_kiosk(
     with session_scope() as session:
         record_audit(session, user_id=user.id, action=AuditAction.logout, request=request)
     request.session.clear()
-    response = RedirectResponse(service.kiosk_start_url(kiosk), status_code=303)
+    # The kiosk keeps the language of the page it was opened from: every next person starts in it.
+    language = request.state.language
+    response = RedirectResponse(service.kiosk_start_url(kiosk, language), status_code=303)
     # Only this, done by a logged-in interviewer, makes a device a kiosk: see consult.surveys.kiosk.
-    kiosk_mode.put_in_kiosk_mode(request, response, slug=kiosk.survey, event_name=kiosk.event_name)
+    kiosk_mode.put_in_kiosk_mode(request, response, slug=kiosk.survey, event_name=kiosk.event_name,
+                                 language=language)
     return response
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from consult.core.fields import CONTROL_CHARS
@@ -24,6 +24,7 @@ from consult.responses.validation import (
     typed_form_values,
     validate_complete,
 )
+from consult.surveys.kiosk import event_key
 from consult.surveys.models import Survey
 from consult.surveys.schema import SurveySpec
 from consult.surveys.service import kiosk_start_path
@@ -70,6 +71,37 @@ def setup_errors(setup: Setup, open_slugs: set[str]) -> dict[str, str]:
     return errors
 
 
+# Places and events already named for a survey, offered as the interviewer types one: the same
+# event typed two ways would count as two in the campaign page and the review.
+MAX_PLACE_SUGGESTIONS = 50
+
+
+def used_places(session: Session, *, survey_ids: list[int]) -> dict[int, list[str]]:
+    """Per survey, the place and event names its stored responses carry, most used first, at most
+    MAX_PLACE_SUGGESTIONS; names that differ only in case or spaces are offered once, as most used."""
+    if not survey_ids:
+        return {}
+    query = (
+        select(Response.survey_id, Response.event_name, func.count())
+        .where(Response.survey_id.in_(survey_ids), Response.event_name.is_not(None))  # type: ignore[attr-defined,union-attr]
+        .group_by(Response.survey_id, Response.event_name)
+    )
+    uses: dict[int, dict[str, dict[str, int]]] = {}  # survey -> event key -> spelling -> responses
+    for survey_id, name, count in session.execute(query):
+        if name and name.strip():
+            spellings = uses.setdefault(survey_id, {}).setdefault(event_key(name), {})
+            spellings[name] = spellings.get(name, 0) + count
+    places: dict[int, list[str]] = {}
+    for survey_id, events in uses.items():
+        ranked = sorted(
+            ((sum(spellings.values()), min(spellings, key=lambda name: (-spellings[name], name)))
+             for spellings in events.values()),
+            key=lambda item: (-item[0], item[1].casefold()),
+        )
+        places[survey_id] = [name for _count, name in ranked[:MAX_PLACE_SUGGESTIONS]]
+    return places
+
+
 # --- kiosk mode ------------------------------------------------------------------------------
 
 
@@ -93,8 +125,9 @@ def kiosk_errors(kiosk: KioskSetup, open_slugs: set[str]) -> dict[str, str]:
     return errors
 
 
-def kiosk_start_url(kiosk: KioskSetup) -> str:
-    return kiosk_start_path(kiosk.survey, kiosk.event_name)
+def kiosk_start_url(kiosk: KioskSetup, language: str) -> str:
+    """The kiosk's start page, in the language it is opened in (each next person starts in it)."""
+    return kiosk_start_path(kiosk.survey, kiosk.event_name, language)
 
 
 # --- validation of a whole response on one page ---------------------------------------------

@@ -17,7 +17,7 @@ from consult.campaigns import invitations
 from consult.campaigns.models import campaign_tag as campaign_tag_of
 from consult.config import get_settings
 from consult.core import formdata
-from consult.core.i18n import LANGUAGES, N_, _
+from consult.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, _
 from consult.core.mail import SmtpSettings, mail_configured
 from consult.core.templating import is_htmx_partial, render, render_cached
 from consult.db import session_scope
@@ -32,7 +32,7 @@ from consult.responses.validation import form_values
 from consult.surveys import kiosk
 from consult.surveys.models import Access, IdentityMode
 from consult.surveys.schema import SurveySpec
-from consult.surveys.service import Availability, availability, kiosk_start_path
+from consult.surveys.service import Availability, availability, kiosk_start_path, kiosk_start_query
 from consult.surveys.views import survey_or_404
 from consult.surveys.wording import same_page_condition_notes
 
@@ -43,12 +43,13 @@ KIOSK_IDLE_SECONDS = 180
 KIOSK_RETURN_SECONDS = 8
 
 
-def _kiosk_context(event_name: str | None) -> dict:
+def _kiosk_context(request: Request, event_name: str | None) -> dict:
     if event_name is None:
         return {}
     return {
         "kiosk": event_name,
-        "kiosk_query": urlencode({"kiosk": event_name}),
+        # Where the kiosk starts over for the next person: in the language it was opened in.
+        "kiosk_query": kiosk_start_query(event_name, _kiosk_language(request)),
         "language_keep": {"kiosk": event_name},  # the language switch must not leave kiosk mode
         "kiosk_idle_seconds": KIOSK_IDLE_SECONDS,
     }
@@ -99,7 +100,7 @@ async def start_page(request: Request) -> Response:
         return blocked
     k = request.query_params.get("k")
     tag = campaign_tag_of(k)
-    context = {"spec": spec, "campaign_tag": tag, **_kiosk_context(event_name),
+    context = {"spec": spec, "campaign_tag": tag, **_kiosk_context(request, event_name),
                "language_keep": {"k": tag or "", "kiosk": event_name or ""}}  # the page is cached per both
     going = None if event_name else await _draft_in_progress(request, spec)
     if going is not None:
@@ -152,7 +153,7 @@ async def show_page(request: Request) -> Response:
     if isinstance(opened, Response):
         return opened
     spec, token, page, draft = opened
-    kiosk_view = _draft_kiosk(draft)
+    kiosk_view = _draft_kiosk(request, draft)
     mail = mail_configured()
     # The raw query string: parsing it for every page view would cost more than the whole check.
     if b"lank=skickad" in request.scope["query_string"] and not kiosk_view:
@@ -215,7 +216,7 @@ async def post_page(request: Request) -> Response:
         shown_page = outcome.error_page or page
         typed = outcome.typed if shown_page == page else None
         context = _page_context(spec, token, shown_page, outcome.answers, outcome.errors, typed)
-        context = {**context, **_draft_kiosk(draft), "origin": _origin(request)}
+        context = {**context, **_draft_kiosk(request, draft), "origin": _origin(request)}
         return render(request, "surveys/page.html", context, status_code=422)
     if outcome.next_page is not None:
         furthest = max(draft.page, outcome.next_page)
@@ -318,7 +319,7 @@ def start(
     name: Annotated[str | None, Form()] = None,
     email: Annotated[str | None, Form()] = None,
     organisation: Annotated[str | None, Form()] = None,
-    code: Annotated[str, Form(max_length=100)] = "",
+    code: Annotated[str, Form()] = "",  # its length is checked below: said beside the field
 ) -> Response:
     spec = survey_or_404(slug)
     if elsewhere := _kiosk_elsewhere(request, spec.slug):
@@ -345,7 +346,7 @@ def start(
     invitation_id = None
     if spec.access == Access.invitation:
         with session_scope() as session:
-            invitation_id = invitations.find(session, survey_id=spec.id, code=code)
+            invitation_id = invitations.find(session, survey_id=spec.id, code=invitations.code_from(code))
         if invitation_id is None:
             return again(identity or {}, [_code_problem(code)])
     with session_scope() as session:
@@ -373,6 +374,9 @@ def start(
 def _code_problem(code: str) -> identities.IdentityProblem:
     if not code.strip():
         return identities.IdentityProblem("code", "required", N_("Enter the code from your invitation."))
+    if len(code) > invitations.MAX_CODE_FIELD:
+        return identities.IdentityProblem("code", "too_long", N_(
+            "This is too long to be a code. Enter the code from your invitation, for example ABCD-EFGH."))
     return identities.IdentityProblem(
         "code",
         "invalid",
@@ -390,11 +394,11 @@ def _start_again(request: Request, spec: SurveySpec, campaign_tag: str | None, e
     context = {
         "spec": spec,
         "campaign_tag": campaign_tag_of(campaign_tag),
-        "invitation_code": code[:20],
+        "invitation_code": code[:invitations.MAX_CODE_FIELD],
         "identity": identity,
         "identity_errors": errors,
         "identity_summary": [{"field": field, "text": text} for field, text in errors.items()],
-        **_kiosk_context(event_name),
+        **_kiosk_context(request, event_name),
     }
     return render(request, "surveys/start.html", context, status_code=422)
 
@@ -404,7 +408,14 @@ def _kiosk_of_device(request: Request, slug: str) -> str | None:
     A start page reached some other way (the language link, the front page) stays in kiosk mode:
     the shared device must not turn into a personal one, which keeps a receipt for the next person."""
     device = kiosk.device_kiosk(request)
-    return device[1] if device and device[0] == slug else None
+    return device.event_name if device and device.slug == slug else None
+
+
+def _kiosk_language(request: Request) -> str:
+    """The language this device was put in kiosk mode in (Swedish for a cookie made before kiosks
+    kept it): each next person starts in it."""
+    device = kiosk.device_kiosk(request)
+    return device.language if device else DEFAULT_LANGUAGE
 
 
 def _kiosk_elsewhere(request: Request, slug: str) -> Response | None:
@@ -415,8 +426,8 @@ def _kiosk_elsewhere(request: Request, slug: str) -> Response | None:
     return _to_kiosk_start(*device) if device and device[0] != slug else None
 
 
-def _to_kiosk_start(slug: str, event_name: str) -> RedirectResponse:
-    return RedirectResponse(kiosk_start_path(slug, event_name), status_code=303)
+def _to_kiosk_start(slug: str, event_name: str, language: str) -> RedirectResponse:
+    return RedirectResponse(kiosk_start_path(slug, event_name, language), status_code=303)
 
 
 def _draft_or_lost(request: Request, spec: SurveySpec, token: str):  # type: ignore[no-untyped-def]
@@ -433,7 +444,7 @@ def _lost(request: Request, spec: SurveySpec) -> Response:
         return elsewhere
     event_name = _kiosk_of_device(request, spec.slug)
     if event_name is not None:
-        return _to_kiosk_start(spec.slug, event_name)
+        return _to_kiosk_start(spec.slug, event_name, _kiosk_language(request))
     receipt = review.answered_surveys(request.cookies.get(review.ANSWERED_COOKIE)).get(str(spec.id))
     if receipt is not None:
         return render(request, "responses/already_answered.html", {"spec": spec, "receipt": receipt, "sent": True})
@@ -510,7 +521,7 @@ async def mail_resume_link(request: Request, slug: str, token: str) -> Response:
     if isinstance(draft, Response):
         return draft
     settings = SmtpSettings.from_env()
-    if settings is None or _draft_kiosk(draft):
+    if settings is None or _draft_kiosk(request, draft):
         raise HTTPException(404)
     raw = form_values(await _posted_form(request), "resume-email")
     typed = str(raw[-1])[:300] if raw else ""
@@ -540,8 +551,8 @@ def _resume_mail_page(request: Request, spec: SurveySpec, token: str, draft: dra
     return render(request, "surveys/page.html", {**context, **extra}, status_code)
 
 
-def _draft_kiosk(draft) -> dict:  # type: ignore[no-untyped-def]
-    return _kiosk_context(draft.event_name or "") if draft.channel == Channel.kiosk.value else {}
+def _draft_kiosk(request: Request, draft) -> dict:  # type: ignore[no-untyped-def]
+    return _kiosk_context(request, draft.event_name or "") if draft.channel == Channel.kiosk.value else {}
 
 
 @router.post("/{slug}/r/{token}/kiosk-reset")
@@ -555,7 +566,7 @@ def kiosk_reset(request: Request, slug: str, token: str) -> Response:
         raise HTTPException(404)
     with session_scope() as session:
         drafts.delete_draft(session, token=token)
-    return _to_kiosk_start(slug, draft.event_name or "")
+    return _to_kiosk_start(slug, draft.event_name or "", _kiosk_language(request))
 
 
 def _remember_answered(request: Request, response: Response, spec: SurveySpec, receipt: str) -> None:
@@ -577,7 +588,7 @@ def kiosk_thanks(request: Request, slug: str) -> Response:
     event_name = _kiosk_of_device(request, slug)
     if event_name is None:
         return RedirectResponse(f"/s/{slug}", status_code=303)
-    context = {"spec": spec, "return_seconds": KIOSK_RETURN_SECONDS, **_kiosk_context(event_name)}
+    context = {"spec": spec, "return_seconds": KIOSK_RETURN_SECONDS, **_kiosk_context(request, event_name)}
     return _not_stored(render(request, "interviews/kiosk_receipt.html", context))
 
 

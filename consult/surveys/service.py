@@ -364,6 +364,12 @@ def update_survey_wording(
     session.flush()
 
 
-def kiosk_start_path(slug: str, event_name: str) -> str:
+def kiosk_start_query(event_name: str, language: str) -> str:
+    """The query of a kiosk's start page: its event, and the language it was opened in, so that the
+    next person starts in that language whichever one the person before switched to."""
+    return urlencode({"kiosk": event_name, "lang": language})
+
+
+def kiosk_start_path(slug: str, event_name: str, language: str) -> str:
     """The survey's start page in kiosk mode: the address a kiosk tablet shows between respondents."""
-    return f"/s/{slug}?{urlencode({'kiosk': event_name})}"
+    return f"/s/{slug}?{kiosk_start_query(event_name, language)}"
