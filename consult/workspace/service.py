@@ -1403,7 +1403,9 @@ def _overview(session: Session, cycle: ReviewCycle | None, surveys: Sequence[Sur
                       _span(day for day, _count in days))
     if publish:
         result.by_channel = _published_counts(result.by_channel)
-        result.by_campaign = suppress_small_cells(result.by_campaign, hide=("share",))  # untagged not listed
+        # The untagged responses are not listed, but a tag's count and share give the tagged total all
+        # the same, so a single hidden tag would be that total minus the others: protected as the rest.
+        result.by_campaign = _published_counts(result.by_campaign)
         result.by_demographic = {k: _published_counts(v) for k, v in result.by_demographic.items()}
     return result
 
