@@ -50,3 +50,43 @@ def test_a_published_campaign_tag_cannot_be_worked_out_from_another_tags_count_a
     shown = {row["code"]: (row["count"], row["share"]) for row in published.by_campaign}
     assert shown["instagram"] == (None, None)
     assert shown["facebook"] == (None, None), "5 of 6 at 83 % gives the hidden 1 away"
+
+
+def either(texts: list[str], english: str, swedish: str) -> bool:
+    return english in texts or swedish in texts
+
+
+def test_a_charts_axis_says_what_its_bars_are_shares_of_and_whether_weighted(small: SmallSurvey,
+                                                                           analyst: TestClient) -> None:
+    """The scale's bars are shares of the five with a view (one said "vet ej"), as its table says;
+    weighted bars and a weighted histogram say they are weighted."""
+    base = f"/arbetsyta/enkater/{small.spec.slug}/diagram"
+    scale = svg_texts(analyst.get(f"{base}/skala.svg").content)
+    assert either(scale, "Share of those with a view", "Andel av dem med en åsikt"), scale
+    # 5, 4, 3, 5, 2 with a view: 5 is two of five, 40 %, not two of six (33 %).
+    assert "40%" in scale and "33%" not in scale
+    choice = svg_texts(analyst.get(f"{base}/val.svg?viktat=1").content)
+    assert either(choice, "Weighted share of respondents", "Viktad andel av de svarande"), choice
+    weighted_scale = svg_texts(analyst.get(f"{base}/skala.svg?viktat=1").content)
+    assert either(weighted_scale, "Weighted share of those with a view", "Viktad andel av dem med en åsikt")
+    histogram = svg_texts(analyst.get(f"{base}/antal.svg?viktat=1").content)
+    assert either(histogram, "Weighted respondents", "Viktade svarande"), histogram
+    plain = svg_texts(analyst.get(f"{base}/antal.svg").content)
+    assert either(plain, "Respondents", "Svarande") and not either(plain, "Weighted respondents", "Viktade svarande")
+
+
+def test_a_weighted_histograms_bars_are_labelled_in_whole_numbers_as_its_table(small: SmallSurvey,
+                                                                             analyst: TestClient) -> None:
+    """A weighted count is a sum of weights (1.3, 0.8): the table beside the chart rounds it to a whole
+    number, and a bar's label with a decimal point (not even the Swedish comma) disagreed with it."""
+    histogram = svg_texts(analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/diagram/antal.svg?viktat=1").content)
+    assert not [text for text in histogram if re.fullmatch(r"\d+[.,]\d+", text)], histogram
+
+
+def test_a_bar_someone_chose_is_never_labelled_zero_per_cent() -> None:
+    """One in 250 is 0.4 %: the table says "<1 %", so the bar must not say "0%" (nobody)."""
+    from consult.workspace import charts
+
+    texts = svg_texts(charts.bar_chart(("Ja", "Nej"), (249 / 250, 1 / 250), axis_label="Andel"))
+    assert "<1%" in texts or "&lt;1%" in texts, texts
+    assert "0%" not in texts and "100%" in texts

@@ -224,14 +224,23 @@ def question_svg(result: service.QuestionResult, *, weighted: bool) -> bytes:
         bins = [r for r in result.histogram if r.get("count") is not None]
         labels = tuple(number(r["low"], r["digits"]) if r["low"] == r["high"]
                        else f"{number(r['low'], r['digits'])}–{number(r['high'], r['digits'])}" for r in bins)
-        return charts.column_chart(labels, tuple(float(r["count"]) for r in bins), axis_label=_("Respondents"))
+        return charts.column_chart(labels, tuple(float(r["count"]) for r in bins),
+                                   axis_label=_("Weighted respondents") if weighted else _("Respondents"))
     if result.kind == "ranking":
         rows = [r for r in result.rows if r.get("points") is not None]
         return charts.bar_chart(tuple(r["label"] for r in rows), tuple(float(r["points"]) for r in rows),
                                 percent=False, axis_label=_("Points"))
     rows = [r for r in result.rows if r.get(share_key) is not None]
     return charts.bar_chart(tuple(_bar_label(result, r) for r in rows), tuple(r[share_key] for r in rows),
-                            axis_label=_("Share of respondents"))
+                            axis_label=share_axis_label(result, weighted))
+
+
+def share_axis_label(result: service.QuestionResult, weighted: bool) -> str:
+    """What a question's bars are shares of, as its table says: a scale's of those with a view
+    ("vet ej" left out), and weighted when the figures are."""
+    if result.kind == "scale":
+        return _("Weighted share of those with a view") if weighted else _("Share of those with a view")
+    return _("Weighted share of respondents") if weighted else _("Share of respondents")
 
 
 def _bar_label(result: service.QuestionResult, row: dict) -> str:
@@ -252,7 +261,8 @@ def chart_description(result: service.QuestionResult, weighted: bool) -> str:
                                     [r["label"] for r in result.rows], [r.get("points") for r in result.rows],
                                     percent=False)
     key = "weighted_share" if weighted else "share"
-    return charts.describe_bars(_("Share of respondents per option for: %(question)s") % {"question": title},
+    return charts.describe_bars(_("%(share)s per option for: %(question)s")
+                                % {"share": share_axis_label(result, weighted), "question": title},
                                 [r["label"] for r in result.rows], [r.get(key) for r in result.rows])
 
 
