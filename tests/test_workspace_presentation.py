@@ -90,3 +90,28 @@ def test_a_bar_someone_chose_is_never_labelled_zero_per_cent() -> None:
     texts = svg_texts(charts.bar_chart(("Ja", "Nej"), (249 / 250, 1 / 250), axis_label="Andel"))
     assert "<1%" in texts or "&lt;1%" in texts, texts
     assert "0%" not in texts and "100%" in texts
+
+
+def test_the_overview_says_campaign_tag_shares_are_of_the_tagged_responses_only(migrated: str,
+                                                                                analyst: TestClient) -> None:
+    """Two of six responses tagged (facebook, instagram): each tag is 50 % of the tagged two, which the
+    page must say, or 50 % reads as half of all six."""
+    import uuid
+
+    from consult.db import session_scope
+    from tests.factories import review_cycle
+
+    key = f"tags-{uuid.uuid4().hex[:6]}"
+    with session_scope() as session:
+        cycle_id = review_cycle(session, key, {"sv": "Taggomgång", "en": "Tag cycle"}).id
+    survey = create_small_survey(cycle_id=cycle_id, draft=False)
+    set_state(survey.response_ids[0], campaign_tag="instagram")  # the fifth response is tagged facebook already
+    page = analyst.get(f"/arbetsyta?cykel={key}&lang=en")
+    assert page.status_code == 200
+    tags = page.text[page.text.index("By campaign tag"):]
+    assert "50%" in tags.replace("\u00a0", "").replace(" ", "")
+    note = re.search(r'<p class="hint" id="tagged-base">([^<]*)</p>', page.text)
+    assert note and "2 responses that came with a campaign tag, not of all 6" in note.group(1)
+    published = analyst.get(f"/arbetsyta?cykel={key}&publicera=1&lang=en")
+    note = re.search(r'<p class="hint" id="tagged-base">([^<]*)</p>', published.text)
+    assert note and "responses that came with a campaign tag" in note.group(1) and "2" not in note.group(1)

@@ -1322,6 +1322,7 @@ class Overview:
     # The first and last day a counted response came in (the over-time rows may be weeks, which
     # start on Mondays: not the dates to print as the period).
     span: tuple[date, date] | None = None
+    tagged: int = 0  # responses that came with a campaign tag: what the tags' shares are of
 
 
 def surveys_of_cycle(session: Session, *, cycle_id: int | None) -> list[SurveySpec]:
@@ -1400,7 +1401,7 @@ def _overview(session: Session, cycle: ReviewCycle | None, surveys: Sequence[Sur
                       for kind in DEMOGRAPHIC_TYPES}
     result = Overview(cycle, progress, total, over_time, period, _with_shares(by_channel), _with_shares(by_campaign),
                       {k: _with_shares(v) for k, v in by_demographic.items()}, _organisations(session, cycle),
-                      _span(day for day, _count in days))
+                      _span(day for day, _count in days), sum(row["count"] for row in by_campaign))
     if publish:
         result.by_channel = _published_counts(result.by_channel)
         # The untagged responses are not listed, but a tag's count and share give the tagged total all
