@@ -115,3 +115,33 @@ def test_the_overview_says_campaign_tag_shares_are_of_the_tagged_responses_only(
     published = analyst.get(f"/arbetsyta?cykel={key}&publicera=1&lang=en")
     note = re.search(r'<p class="hint" id="tagged-base">([^<]*)</p>', published.text)
     assert note and "responses that came with a campaign tag" in note.group(1) and "2" not in note.group(1)
+
+
+def test_a_weighted_excel_file_says_its_means_are_weighted(small: SmallSurvey, analyst: TestClient) -> None:
+    """The scale's weighted mean differs from the respondents' own (5, 4, 3, 5, 2: 3.8); under the
+    plain label "Mean" with nothing to say it is weighted, a reader would quote it as theirs."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.test_exports import run_export
+
+    workbook = load_workbook(io.BytesIO(run_export(analyst, small.spec.slug, "xlsx", viktat="1")), read_only=True)
+    rows = [tuple(r) for r in workbook["skala"].iter_rows(values_only=True)]
+    first_cells = [row[0] for row in rows]
+    assert "Viktade siffror." in first_cells or "Weighted figures." in first_cells, rows
+    assert "Effektiv urvalsstorlek" in first_cells or "Effective sample size" in first_cells
+    plain = load_workbook(io.BytesIO(run_export(analyst, small.spec.slug, "xlsx")), read_only=True)
+    plain_rows = [tuple(r) for r in plain["skala"].iter_rows(values_only=True)]
+    means = [row[1] for row in plain_rows if row[0] in ("Medelvärde", "Mean")]
+    assert means == [pytest.approx(3.8)]
+    assert not {"Viktade siffror.", "Weighted figures."} & {row[0] for row in plain_rows}
+
+
+def test_the_export_page_says_the_files_are_not_for_publication(small: SmallSurvey, analyst: TestClient) -> None:
+    """Coming from the published view, the form carries publicera=1, but the files hold every figure
+    (a group of one included): the page must say so rather than let them pass for publishable."""
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export?publicera=1&lang=en")
+    assert page.status_code == 200
+    assert 'id="export-not-published"' in page.text and "not for publication" in page.text
+    assert 'id="export-not-published"' not in analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export").text

@@ -464,6 +464,7 @@ def export_page(slug: str, request: Request, user: User = Depends(analyst)) -> R
         "is_admin": user.role == Role.admin.value,
         "jobs": jobs,
         "errors": errors,
+        "small_cell": service.SMALL_CELL,
         "base": f"/arbetsyta/enkater/{slug}",
         **_formatters(),
     }
