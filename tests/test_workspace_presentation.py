@@ -7,6 +7,7 @@ The expected figures are worked out here by hand from the small survey's six res
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,34 @@ from tests.test_workspace import SmallSurvey, create_small_survey, create_staff,
 @pytest.fixture(scope="module")
 def small(migrated: str) -> SmallSurvey:
     return create_small_survey()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def release_cycles(migrated: str) -> Iterator[None]:
+    """Afterwards, move the surveys of this module's review cycles out of them: the workspace opens the
+    newest cycle with a survey by default, which other tests expect to be the demo's."""
+    yield
+    from sqlalchemy import select, update
+
+    from consult.db import session_scope
+    from consult.strategy.models import ReviewCycle
+    from consult.surveys.models import Survey
+
+    with session_scope() as session:
+        ours = select(ReviewCycle.id).where(ReviewCycle.key.like("qa-%"))
+        session.execute(update(Survey).where(Survey.cycle_id.in_(ours)).values(cycle_id=None))
+
+
+def cycle_with_small_survey() -> tuple[str, SmallSurvey]:
+    import uuid
+
+    from consult.db import session_scope
+    from tests.factories import review_cycle
+
+    key = f"qa-{uuid.uuid4().hex[:8]}"
+    with session_scope() as session:
+        cycle_id = review_cycle(session, key, {"sv": f"Granskning {key}", "en": f"QA {key}"}).id
+    return key, create_small_survey(cycle_id=cycle_id, draft=False)
 
 
 @pytest.fixture(scope="module")
@@ -96,15 +125,7 @@ def test_the_overview_says_campaign_tag_shares_are_of_the_tagged_responses_only(
                                                                                 analyst: TestClient) -> None:
     """Two of six responses tagged (facebook, instagram): each tag is 50 % of the tagged two, which the
     page must say, or 50 % reads as half of all six."""
-    import uuid
-
-    from consult.db import session_scope
-    from tests.factories import review_cycle
-
-    key = f"tags-{uuid.uuid4().hex[:6]}"
-    with session_scope() as session:
-        cycle_id = review_cycle(session, key, {"sv": "Taggomgång", "en": "Tag cycle"}).id
-    survey = create_small_survey(cycle_id=cycle_id, draft=False)
+    key, survey = cycle_with_small_survey()
     set_state(survey.response_ids[0], campaign_tag="instagram")  # the fifth response is tagged facebook already
     page = analyst.get(f"/arbetsyta?cykel={key}&lang=en")
     assert page.status_code == 200
@@ -145,3 +166,24 @@ def test_the_export_page_says_the_files_are_not_for_publication(small: SmallSurv
     assert page.status_code == 200
     assert 'id="export-not-published"' in page.text and "not for publication" in page.text
     assert 'id="export-not-published"' not in analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/export").text
+
+
+def test_the_report_says_dont_know_is_left_out_of_a_scales_mean_and_that_means_are_weighted(
+        analyst: TestClient) -> None:
+    """The scale's mean is 3.8, of the five with a view (5, 4, 3, 5, 2), not 3.17 with "vet ej" as 0:
+    the report says so, as the workspace does. Weighted, the report's means are weighted too."""
+    key, survey = cycle_with_small_survey()
+    scale = survey.spec.question("skala")
+    assert scale is not None
+    page = analyst.get(f"/arbetsyta/rapport/{key}?lang=en").text
+    start = page.index(f'aria-labelledby="rq-{scale.id}"')
+    section = page[start: page.index("</section>", start)]
+    assert "3.80" in section
+    assert "is not part of the distribution or the mean" in section
+    url = f"/arbetsyta/rapport/{key}/atgarder"
+    token = re.search(r'name="csrftoken" value="([^"]+)"', analyst.get(url).text)
+    assert token
+    analyst.post(url, data={"csrftoken": token.group(1), "actions-sv": "Text", "weighted": "1"})
+    weighted = analyst.get(f"/arbetsyta/rapport/{key}?lang=en").text
+    results = weighted[weighted.index('id="resultat"'):]
+    assert "Weighted shares, means and histograms." in results
