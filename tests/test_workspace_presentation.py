@@ -187,3 +187,13 @@ def test_the_report_says_dont_know_is_left_out_of_a_scales_mean_and_that_means_a
     weighted = analyst.get(f"/arbetsyta/rapport/{key}?lang=en").text
     results = weighted[weighted.index('id="resultat"'):]
     assert "Weighted shares, means and histograms." in results
+
+
+def test_a_crosstab_says_whom_its_total_counts(small: SmallSurvey, analyst: TestClient) -> None:
+    """Six responded, one said "vet ej" to the scale: the scale × yes/no table counts five, and says
+    why its total is not the six of the results page."""
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=skala&kolumn=val&lang=en")
+    assert page.status_code == 200
+    note = re.search(r'<p class="meta" id="crosstab-base">([^<]*)</p>', page.text)
+    assert note, "the crosstab does not say whom it counts"
+    assert "answered both questions are counted (5)" in note.group(1).replace("&#39;", "'")
