@@ -197,3 +197,12 @@ def test_a_crosstab_says_whom_its_total_counts(small: SmallSurvey, analyst: Test
     note = re.search(r'<p class="meta" id="crosstab-base">([^<]*)</p>', page.text)
     assert note, "the crosstab does not say whom it counts"
     assert "answered both questions are counted (5)" in note.group(1).replace("&#39;", "'")
+
+
+def test_a_weighted_tables_interval_says_it_is_of_the_weighted_share(small: SmallSurvey, analyst: TestClient) -> None:
+    """Weighted, the interval is around the weighted share (from the effective sample size), not the
+    counted share beside it: its heading says which."""
+    weighted = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?viktat=1&lang=en").text
+    plain = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?lang=en").text
+    assert "95% interval of the weighted share" in weighted
+    assert "95% interval of the weighted share" not in plain and "95% interval" in plain
