@@ -206,3 +206,26 @@ def test_a_weighted_tables_interval_says_it_is_of_the_weighted_share(small: Smal
     plain = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}?lang=en").text
     assert "95% interval of the weighted share" in weighted
     assert "95% interval of the weighted share" not in plain and "95% interval" in plain
+
+
+def test_a_weighted_crosstab_gives_its_effective_sample_size(small: SmallSurvey, analyst: TestClient) -> None:
+    """Weighted, the crosstab's percentages rest on fewer respondents' worth than its counts say; the
+    effective sample size, (Σw)² / Σw² over the six who answered both, is worked out here from the
+    stored weights."""
+    from sqlalchemy import select
+
+    from consult.db import session_scope
+    from consult.workspace.models import ResponseWeight
+
+    page = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=kon&kolumn=val&viktat=1&lang=en")
+    assert page.status_code == 200
+    with session_scope() as session:
+        weights = session.execute(
+            select(ResponseWeight.weight).where(ResponseWeight.response_id.in_(small.response_ids))).scalars().all()
+    assert len(weights) == 6
+    expected = sum(weights) ** 2 / sum(w * w for w in weights)
+    note = re.search(r'<p class="meta" id="crosstab-weighted">([^<]*)</p>', page.text)
+    assert note, "the weighted crosstab does not give its effective sample size"
+    assert f"Effective sample size: {round(expected)}." in note.group(1)
+    plain = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=kon&kolumn=val&lang=en")
+    assert 'id="crosstab-weighted"' not in plain.text
