@@ -229,3 +229,23 @@ def test_a_weighted_crosstab_gives_its_effective_sample_size(small: SmallSurvey,
     assert f"Effective sample size: {round(expected)}." in note.group(1)
     plain = analyst.get(f"/arbetsyta/enkater/{small.spec.slug}/korstabell?rad=kon&kolumn=val&lang=en")
     assert 'id="crosstab-weighted"' not in plain.text
+
+
+def test_a_published_histogram_keeps_a_hidden_bin_on_its_axis_marked() -> None:
+    """Published, the 10–19 bin (3 answers) is hidden and so is 20–29 beside it: the chart still has
+    them on its axis, marked hidden, instead of drawing 0–9 and 30–39 side by side."""
+    from consult.workspace import service
+    from consult.workspace.routes import question_svg
+    from tests.factories import q
+
+    result = service.QuestionResult(question=q("antal", "number", "Hur många?"), kind="number", respondents=20)
+    result.histogram = [
+        {"low": 0.0, "high": 9.0, "count": 8.0, "digits": 0},
+        {"low": 10.0, "high": 19.0, "count": None, "digits": 0, "suppressed": True},
+        {"low": 20.0, "high": 29.0, "count": None, "digits": 0, "suppressed": True, "complement": True},
+        {"low": 30.0, "high": 39.0, "count": 6.0, "digits": 0},
+    ]
+    texts = svg_texts(question_svg(result, weighted=False))
+    assert [t for t in texts if "–" in t] == ["0–9", "10–19", "20–29", "30–39"]
+    assert texts.count("dolt") + texts.count("hidden") == 2
+    assert "8" in texts and "6" in texts

@@ -221,11 +221,15 @@ def question_chart(slug: str, code: str, request: Request, user: User = Depends(
 def question_svg(result: service.QuestionResult, *, weighted: bool) -> bytes:
     share_key = "weighted_share" if weighted else "share"
     if result.kind == "number":
-        bins = [r for r in result.histogram if r.get("count") is not None]
+        # A hidden bin keeps its place on the axis, marked: left out, the axis would skip an interval
+        # unseen and its neighbours would read as adjacent.
+        bins = result.histogram
         labels = tuple(number(r["low"], r["digits"]) if r["low"] == r["high"]
                        else f"{number(r['low'], r['digits'])}–{number(r['high'], r['digits'])}" for r in bins)
-        return charts.column_chart(labels, tuple(float(r["count"]) for r in bins),
-                                   axis_label=_("Weighted respondents") if weighted else _("Respondents"))
+        values = tuple(float(r["count"]) if r.get("count") is not None else 0.0 for r in bins)
+        marks = tuple(_("hidden") if r.get("count") is None else "" for r in bins)
+        axis = _("Weighted respondents") if weighted else _("Respondents")
+        return charts.column_chart(labels, values, axis_label=axis, marks=marks if any(marks) else None)
     if result.kind == "ranking":
         rows = [r for r in result.rows if r.get("points") is not None]
         return charts.bar_chart(tuple(r["label"] for r in rows), tuple(float(r["points"]) for r in rows),
