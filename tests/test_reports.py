@@ -150,7 +150,7 @@ def test_report_has_every_section_with_the_workspaces_figures(analyst: TestClien
         assert rows == {row["label"]: fmt(row["count"]) for row in result.rows}, result.code
         checked += 1
     assert checked >= 3
-    assert 'alt="Andel svarande per alternativ' in results  # each chart has a text alternative
+    assert 'alt="Andel av de svarande per alternativ' in results  # each chart has a text alternative
     assert "data:image/svg+xml;base64," in results
 
 

@@ -114,7 +114,8 @@ def test_workspace_results_name_the_ends_of_a_scale(analyst: TestClient, scales)
     assert row_headers(important) == ["1 Inte alls viktigt", "2", "3", "4", "5 Mycket viktigt & brådskande"]
     assert "&amp;amp;" not in important  # escaped once, not twice
     alt = chart_alt(important)
-    assert alt.startswith("Andel svarande per alternativ för: Hur viktigt?: ")
+    # A scale's shares are of those with a view, as its table says ("vet ej" left out).
+    assert alt.startswith("Andel av dem med en åsikt per alternativ för: Hur viktigt?: ")
     assert alt.endswith(". Skala från 1 (Inte alls viktigt) till 5 (Mycket viktigt & brådskande).")
     # The ends follow the question's own range; 0 is a value with a label like any other.
     likely = row_headers(workspace_section(page.text, "betyg"))

@@ -73,16 +73,23 @@ def line_chart(periods: tuple[str, ...], values: tuple[float, ...], *, axis_labe
 
 
 @lru_cache(maxsize=256)
-def column_chart(labels: tuple[str, ...], values: tuple[float, ...], *, axis_label: str = "") -> bytes:
-    """Vertical bars for a histogram or a scale's distribution, in the order given."""
+def column_chart(labels: tuple[str, ...], values: tuple[float, ...], *, axis_label: str = "",
+                 marks: tuple[str, ...] | None = None) -> bytes:
+    """Vertical bars for a histogram or a scale's distribution, in the order given. `marks`: a text
+    to show instead of a bar's figure where it is not empty (a bin hidden for publication)."""
     with matplotlib.rc_context(RC):
         figure = _figure(6.4, 2.6)
         axes = figure.add_subplot()
         bars = axes.bar(range(len(labels)), values, color=BRAND, width=0.85)
         axes.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 6 else 0,
                         ha="right" if len(labels) > 6 else "center")
-        axes.bar_label(bars, labels=[_format(v, False) for v in values], padding=2, fontsize=8)
+        axes.bar_label(bars, labels=[mark or _format(v, False) for v, mark in zip(values, marks or [""] * len(values),
+                                                                                    strict=True)],
+                       padding=2, fontsize=8)
         axes.set_ylabel(axis_label)
+        # Counts of people: whole-number ticks (matplotlib's own would be 0.25 steps, with a decimal
+        # point, under a weighted histogram of a few respondents).
+        axes.yaxis.get_major_locator().set_params(integer=True)
         return _svg(figure)
 
 
@@ -106,9 +113,12 @@ def grouped_bar_chart(labels: tuple[str, ...], series: tuple[tuple[str, tuple[fl
 
 
 def _format(value: float, percent: bool) -> str:
+    """A bar's figure as the table beside it shows it: whole per cent or whole numbers (a weighted
+    count is a sum of weights), and "<1%" for a share that rounds to nothing although someone chose
+    the option ("0%" would say nobody did)."""
     if percent:
-        return f"{value:.0f}%"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+        return "<1%" if 0 < value < 0.5 else f"{value:.0f}%"
+    return f"{value:.0f}"
 
 
 def describe_bars(title: str, labels: Sequence[str], values: Sequence[float | None], *, percent: bool = True) -> str:

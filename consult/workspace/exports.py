@@ -445,7 +445,7 @@ def write_xlsx(path: Path, *, session: Session, spec: SurveySpec, filters: servi
     progress(60)
     for result in outcome.questions:
         sheet = workbook.create_sheet(_sheet_name(result.code, names))
-        _question_sheet(sheet, result, texts.get(result.question.id or 0), language)
+        _question_sheet(sheet, result, texts.get(result.question.id or 0), language, outcome.weighting)
     progress(90)
     workbook.save(str(path))
 
@@ -501,10 +501,16 @@ def _codebook_sheet(sheet: Any, variables: list[Variable], language: str) -> Non
         sheet.append([v.name, v.label, v.question, v.kind, values, ", ".join(str(m) for m in v.missing)])
 
 
-def _question_sheet(sheet: Any, result: service.QuestionResult, texts: pd.DataFrame | None, language: str) -> None:
+def _question_sheet(sheet: Any, result: service.QuestionResult, texts: pd.DataFrame | None, language: str,
+                    weighting: service.Weighting | None = None) -> None:
     t = lambda message: gettext_for(language, message)  # noqa: E731
     sheet.append([result.question.label(language)])
     sheet.append([t("Respondents"), result.respondents])
+    if weighting is not None and result.kind != "text":
+        # A weighted mean under the plain label "Mean" would pass for the respondents' own.
+        sheet.append([t("Weighted figures."), t(N_("Shares, means and intervals use the raking weights; "
+                                                    "counts are respondents as counted."))])
+        sheet.append([t("Effective sample size"), weighting.effective_n])
     if result.kind in ("choice", "multiple", "ranking") or (result.kind == "scale" and result.rows):
         # A scale's shares leave out "don't know", as on the results page: the sheet says so.
         share = t(N_("Share of those with a view") if result.kind == "scale" else N_("Share of respondents"))

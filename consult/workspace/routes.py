@@ -221,17 +221,30 @@ def question_chart(slug: str, code: str, request: Request, user: User = Depends(
 def question_svg(result: service.QuestionResult, *, weighted: bool) -> bytes:
     share_key = "weighted_share" if weighted else "share"
     if result.kind == "number":
-        bins = [r for r in result.histogram if r.get("count") is not None]
+        # A hidden bin keeps its place on the axis, marked: left out, the axis would skip an interval
+        # unseen and its neighbours would read as adjacent.
+        bins = result.histogram
         labels = tuple(number(r["low"], r["digits"]) if r["low"] == r["high"]
                        else f"{number(r['low'], r['digits'])}–{number(r['high'], r['digits'])}" for r in bins)
-        return charts.column_chart(labels, tuple(float(r["count"]) for r in bins), axis_label=_("Respondents"))
+        values = tuple(float(r["count"]) if r.get("count") is not None else 0.0 for r in bins)
+        marks = tuple(_("hidden") if r.get("count") is None else "" for r in bins)
+        axis = _("Weighted respondents") if weighted else _("Respondents")
+        return charts.column_chart(labels, values, axis_label=axis, marks=marks if any(marks) else None)
     if result.kind == "ranking":
         rows = [r for r in result.rows if r.get("points") is not None]
         return charts.bar_chart(tuple(r["label"] for r in rows), tuple(float(r["points"]) for r in rows),
                                 percent=False, axis_label=_("Points"))
     rows = [r for r in result.rows if r.get(share_key) is not None]
     return charts.bar_chart(tuple(_bar_label(result, r) for r in rows), tuple(r[share_key] for r in rows),
-                            axis_label=_("Share of respondents"))
+                            axis_label=share_axis_label(result, weighted))
+
+
+def share_axis_label(result: service.QuestionResult, weighted: bool) -> str:
+    """What a question's bars are shares of, as its table says: a scale's of those with a view
+    ("vet ej" left out), and weighted when the figures are."""
+    if result.kind == "scale":
+        return _("Weighted share of those with a view") if weighted else _("Share of those with a view")
+    return _("Weighted share of respondents") if weighted else _("Share of respondents")
 
 
 def _bar_label(result: service.QuestionResult, row: dict) -> str:
@@ -252,7 +265,8 @@ def chart_description(result: service.QuestionResult, weighted: bool) -> str:
                                     [r["label"] for r in result.rows], [r.get("points") for r in result.rows],
                                     percent=False)
     key = "weighted_share" if weighted else "share"
-    return charts.describe_bars(_("Share of respondents per option for: %(question)s") % {"question": title},
+    return charts.describe_bars(_("%(share)s per option for: %(question)s")
+                                % {"share": share_axis_label(result, weighted), "question": title},
                                 [r["label"] for r in result.rows], [r.get(key) for r in result.rows])
 
 
@@ -454,6 +468,7 @@ def export_page(slug: str, request: Request, user: User = Depends(analyst)) -> R
         "is_admin": user.role == Role.admin.value,
         "jobs": jobs,
         "errors": errors,
+        "small_cell": service.SMALL_CELL,
         "base": f"/arbetsyta/enkater/{slug}",
         **_formatters(),
     }

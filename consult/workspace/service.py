@@ -944,6 +944,7 @@ class Crosstab:
     dof: int | None = None
     low_expected: bool = False  # some expected counts below 5: the test is unreliable
     weighted: bool = False
+    effective_n: float | None = None  # weighted: Kish's effective sample size of the table's respondents
     # The columns are the options of a multiple-choice question: a cell is the share of the row's
     # respondents who chose the option, so a row adds up to more than 100 % and has no chi-square.
     several: bool = False
@@ -1003,7 +1004,9 @@ def _crosstab(session: Session, spec: SurveySpec, row_code: str, column_code: st
     # row's base is its respondents who answered the question at all.
     first, second = answer.alias("a1"), answer.alias("a2")
     row_value = _value_column(first, row_q)
-    sums = (func.count(), func.sum(weight_table.c.weight) if filters.weighted else func.count())
+    weight = weight_table.c.weight
+    sums = ((func.count(), func.sum(weight), func.sum(weight * weight)) if filters.weighted
+            else (func.count(), func.count(), func.count()))
     both = and_(second.c.response_id == first.c.response_id, second.c.question_id == col_q.id)
     if several:
         chosen = selection.alias("s2")
@@ -1018,9 +1021,10 @@ def _crosstab(session: Session, spec: SurveySpec, row_code: str, column_code: st
     query = (pairs.where(first.c.question_id == row_q.id, row_value.is_not(None), column_value.is_not(None))
              .group_by(row_value, column_value))
     with _scoped(session, spec, filters) as scope:
-        counted = {(int(r), int(c)): (n, w or 0.0)
-                   for r, c, n, w in _run_scoped(session, query, first, scope, filters, 2)}
-        bases = ({int(r): (n, w or 0.0) for r, n, w in _run_scoped(session, base_query, first, scope, filters, 2)}
+        counted = {(int(r), int(c)): (n, w or 0.0, w2 or 0.0)
+                   for r, c, n, w, w2 in _run_scoped(session, query, first, scope, filters, 3)}
+        bases = ({int(r): (n, w or 0.0, w2 or 0.0)
+                  for r, n, w, w2 in _run_scoped(session, base_query, first, scope, filters, 3)}
                  if several else None)
     row_categories, column_categories = _categories(row_q, language), _categories(col_q, language)
     counts = np.array([[counted.get((r, c), (0, 0.0))[0] for c, _ in column_categories] for r, _ in row_categories])
@@ -1035,6 +1039,10 @@ def _crosstab(session: Session, spec: SurveySpec, row_code: str, column_code: st
     else:
         base_counts, base_shown = counts.sum(axis=1), shown.sum(axis=1)
     table = Crosstab(row_q, col_q, [], [], int(base_counts.sum()), weighted=filters.weighted, several=several)
+    if filters.weighted:
+        # Each respondent once: per row category (a multiple choice's pairs repeat a respondent per option).
+        rows_with_weights = bases.values() if bases is not None else counted.values()
+        table.effective_n = _effective(sum(v[1] for v in rows_with_weights), sum(v[2] for v in rows_with_weights))
     table.columns = [{"code": c, "label": label, "total": int(counts[:, j].sum())}
                      for j, (c, label) in enumerate(column_categories)]
     for i, (code, label) in enumerate(row_categories):
@@ -1322,6 +1330,7 @@ class Overview:
     # The first and last day a counted response came in (the over-time rows may be weeks, which
     # start on Mondays: not the dates to print as the period).
     span: tuple[date, date] | None = None
+    tagged: int = 0  # responses that came with a campaign tag: what the tags' shares are of
 
 
 def surveys_of_cycle(session: Session, *, cycle_id: int | None) -> list[SurveySpec]:
@@ -1400,10 +1409,12 @@ def _overview(session: Session, cycle: ReviewCycle | None, surveys: Sequence[Sur
                       for kind in DEMOGRAPHIC_TYPES}
     result = Overview(cycle, progress, total, over_time, period, _with_shares(by_channel), _with_shares(by_campaign),
                       {k: _with_shares(v) for k, v in by_demographic.items()}, _organisations(session, cycle),
-                      _span(day for day, _count in days))
+                      _span(day for day, _count in days), sum(row["count"] for row in by_campaign))
     if publish:
         result.by_channel = _published_counts(result.by_channel)
-        result.by_campaign = suppress_small_cells(result.by_campaign, hide=("share",))  # untagged not listed
+        # The untagged responses are not listed, but a tag's count and share give the tagged total all
+        # the same, so a single hidden tag would be that total minus the others: protected as the rest.
+        result.by_campaign = _published_counts(result.by_campaign)
         result.by_demographic = {k: _published_counts(v) for k, v in result.by_demographic.items()}
     return result
 
