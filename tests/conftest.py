@@ -200,6 +200,26 @@ def page_no_js(browser, live_server):  # type: ignore[no-untyped-def]
     context.close()
 
 
+@pytest.fixture(scope="module")
+def mail_server(request, demo) -> Iterator[tuple[str, list[bytes]]]:  # type: ignore[no-untyped-def]
+    """A server process of the test module's own, with a mail server, and the messages it sends."""
+    from tests.mail import smtp_environment, smtp_sink
+
+    log_name = f"server-{request.module.__name__.rsplit('.', 1)[-1]}.log"
+    with smtp_sink() as (port, messages), serve(smtp_environment(port), log_name) as url:
+        yield url, messages
+
+
+@pytest.fixture()
+def mail_page(browser, mail_server):  # type: ignore[no-untyped-def]
+    """A page browsing the mail_server's process."""
+    context = browser.new_context(base_url=mail_server[0], locale="sv-SE")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 

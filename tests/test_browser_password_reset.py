@@ -9,33 +9,15 @@ import email.policy
 import re
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import assert_accessible, screenshot, serve
-from tests.mail import smtp_environment, smtp_sink
+from tests.conftest import assert_accessible, screenshot
 
 pytestmark = pytest.mark.browser
 
 OLD_PASSWORD = "det-gamla-lösenordet-1"
 NEW_PASSWORD = "tre ord som inte hör ihop"
-
-
-@pytest.fixture(scope="module")
-def mail_server(demo) -> Iterator[tuple[str, list[bytes]]]:  # type: ignore[no-untyped-def]
-    """A server process of its own, with a mail server, and the messages it sends."""
-    with smtp_sink() as (port, messages), serve(smtp_environment(port), "server-password-reset.log") as url:
-        yield url, messages
-
-
-@pytest.fixture()
-def mail_page(browser, mail_server):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=mail_server[0], locale="sv-SE")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 def _mailed_link(messages: list[bytes]) -> str:

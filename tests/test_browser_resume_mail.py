@@ -6,32 +6,14 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import assert_accessible, screenshot, serve
+from tests.conftest import assert_accessible, screenshot
 from tests.factories import every_type_survey, store
-from tests.mail import smtp_environment, smtp_sink
 from tests.test_browser_survey_errors import answer_page_one, start
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def mail_server(demo) -> Iterator[tuple[str, list[bytes]]]:  # type: ignore[no-untyped-def]
-    """A second server process, this one with a mail server, and the messages it sends."""
-    with smtp_sink() as (port, messages), serve(smtp_environment(port), "server-mail.log") as url:
-        yield url, messages
-
-
-@pytest.fixture()
-def mail_page(browser, mail_server):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=mail_server[0], locale="sv-SE")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 def test_the_mailed_link_continues_where_the_respondent_stopped(browser, mail_server, mail_page) -> None:  # type: ignore[no-untyped-def]
