@@ -359,7 +359,8 @@ def test_a_link_is_renamed_and_keeps_its_tag(analyst, survey, staff) -> None:  #
     # Without the form's token nothing changes.
     assert analyst.post(url, data={"name": "Ny"}).status_code == 403
 
-    done = analyst.post(url, data={"csrftoken": csrf_from(form.text), "name": " Affisch i Sollefteå "})
+    # A name is one line: control characters (a NUL byte, which PostgreSQL cannot store) become spaces.
+    done = analyst.post(url, data={"csrftoken": csrf_from(form.text), "name": " Affisch\x00 i\tSollefteå "})
     assert done.status_code == 303
     page = analyst.get(done.headers["location"]).text
     assert "Länken med taggen affisch-solleftea har fått ett nytt namn." in page

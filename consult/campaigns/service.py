@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from consult.accounts.service import record_audit
 from consult.campaigns.models import TAG_CHARACTERS, CampaignLink, campaign_tag
+from consult.core.fields import one_line
 from consult.core.i18n import N_
 from consult.core.problems import FieldProblem
 from consult.responses.models import Response, ResponseStatus, ReviewState
@@ -61,7 +62,7 @@ def create_link(
     session: Session, *, survey_id: int, name: str, tag: str, user_id: int | None, request: object = None
 ) -> CampaignLink:
     """Raises CampaignError (the first problem) when the name or tag is not valid or the tag is taken."""
-    tag = tag.strip().lower()
+    tag, name = tag.strip().lower(), one_line(name)
     errors = check_link(name=name, tag=tag)
     if errors:
         raise errors[0]
@@ -90,6 +91,7 @@ def rename_link(
 ) -> CampaignLink | None:
     """Give a link another name (the tag stays: it is printed in the link and its QR code). None
     when the survey has no such link; CampaignError when the name is not valid."""
+    name = one_line(name)  # a name is one line: no control characters (PostgreSQL refuses NUL in text)
     errors = check_name(name)
     if errors:
         raise errors[0]
